@@ -1,0 +1,7 @@
+/**
+ * voxstate: a TypeScript runtime for voice agents on OpenAI's speech stack.
+ *
+ * Every session is an XState actor; every transport, codec and clock is an Effect service.
+ * @module
+ */
+export * from "./audio/index.ts"
