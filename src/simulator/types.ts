@@ -185,7 +185,9 @@ export interface SimulatorOptions {
   readonly responsesConnectionLifetimeMs?: number
 }
 
-export type ResolvedSimulatorOptions = Required<Omit<SimulatorOptions, "scenario" | "responsesMaxConnections">> & {
+export type ResolvedSimulatorOptions = Required<
+  Omit<SimulatorOptions, "scenario" | "responsesMaxConnections">
+> & {
   readonly responsesMaxConnections: number | undefined
 }
 
