@@ -1,1 +1,16 @@
-export {}
+/**
+ * voxstate/audio: PCM16 frames, mono mixdown, the streaming resampler, fixed-duration
+ * framing, WAV, base64 and the energy VAD; pure kernels plus the AudioResampler Effect service.
+ * @module
+ */
+export { AudioError, type AudioErrorReason, audioError, isAudioError } from "./AudioError.ts"
+export {
+  type AudioFrame,
+  createFormatGuard,
+  type FormatGuard,
+  makeAudioFrame,
+  validateAudioFrame,
+} from "./AudioFrame.ts"
+export { base64ToPcm16, pcm16FromBytes, pcm16ToBase64 } from "./base64.ts"
+export { createFramer, type Framer, type FramerOptions } from "./framer.ts"
+export { toMono } from "./mono.ts"

@@ -1,0 +1,35 @@
+import type { AudioFrame } from "./AudioFrame.ts"
+import { validateAudioFrame } from "./AudioFrame.ts"
+
+/**
+ * Mixes an interleaved frame down to mono: the mean of the channels, rounded to the
+ * nearest integer (halves away from zero) and clipped to the PCM16 range.
+ * A mono frame's samples are returned as a copy.
+ *
+ * @returns one sample per frame (`frame.data.length / frame.channels` samples)
+ * @throws {AudioError} as {@link validateAudioFrame}
+ */
+export const toMono = (frame: AudioFrame): Int16Array => {
+  validateAudioFrame(frame)
+  const { data, channels } = frame
+  if (channels === 1) return data.slice()
+  const n = data.length / channels
+  const out = new Int16Array(n)
+  if (channels === 2) {
+    // The mean of two int16 values is within range, so only rounding is needed:
+    // (a + b) / 2 is exact or a half; Math.round rounds halves up, so fold the sign.
+    for (let i = 0, j = 0; i < n; i++, j += 2) {
+      const s = data[j]! + data[j + 1]!
+      out[i] = s >= 0 ? (s + 1) >> 1 : -((1 - s) >> 1)
+    }
+    return out
+  }
+  for (let i = 0, j = 0; i < n; i++) {
+    let s = 0
+    for (let c = 0; c < channels; c++, j++) s += data[j]!
+    const m = s / channels
+    const r = m >= 0 ? Math.floor(m + 0.5) : -Math.floor(0.5 - m)
+    out[i] = r > 32767 ? 32767 : r < -32768 ? -32768 : r
+  }
+  return out
+}
