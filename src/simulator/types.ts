@@ -34,6 +34,11 @@ export interface SimulatorConnection {
   readonly sent: unknown[]
   /** Set when the connection ended: the close code seen by the server (1006 when destroyed). */
   closeCode: number | undefined
+  /**
+   * HTTP status of a refused upgrade (401, 404, a scripted `reject`) or, for kind `"http"`,
+   * of the answer once it is sent. `undefined` for an accepted WebSocket.
+   */
+  httpStatus: number | undefined
   readonly open: boolean
 }
 
@@ -105,6 +110,11 @@ export type TranscriptOutcome =
       readonly language?: string
       /** Fail the transcription of this turn with this error instead. */
       readonly fail?: { readonly code: string; readonly message: string }
+      /**
+       * Milliseconds to wait after the commit before this turn's deltas and `completed` are sent
+       * (Realtime only). Turns with different delays complete out of order, as the service may.
+       */
+      readonly delayMs?: number
     }
 
 export interface TranscriptRequest {
@@ -156,7 +166,12 @@ export interface RouteContext {
   nextId(prefix: string): string
 }
 
-/** A REST route. `handle` answers the request completely. */
+/**
+ * A REST route. `handle` answers the request completely and pushes the request body into
+ * `connection.received` (type `"http"`). Authentication, Azure path shapes and scripted
+ * `HttpFault`s (from `scenario.nextHttp`) are applied by the router before `handle` runs: a
+ * queued fault for the route's endpoint answers the request instead of `handle`.
+ */
 export interface HttpRoute {
   readonly endpoint: RestEndpoint
   /** Path after `/v1` (OpenAI) or after `/openai/deployments/{d}` (Azure), e.g. `/audio/speech`. */
@@ -205,8 +220,30 @@ export interface Simulator {
   close(): Promise<void>
 }
 
+/**
+ * What a WebSocket handler gets besides the socket. Every frame a handler sends, whether
+ * through `send` or `socket.send`, goes through the connection's fault funnel (first-event
+ * latency, stall, close after N events, ...), so scripted faults apply to every protocol alike.
+ * Client frames are recorded in `connection.received` before the handler's own `message`
+ * listeners run.
+ */
+export interface WebSocketContext extends RouteContext {
+  readonly connection: SimulatorConnection
+  readonly script: ConnectionScript
+  /** The upgrade request's URL (path and query). */
+  readonly url: URL
+  /** Azure deployment named in the URL (`deployment=` or `/deployments/{d}`), if any. */
+  readonly deployment?: string
+  /** Serializes one server event and sends it through the fault funnel. */
+  send(event: object): void
+  /**
+   * Waits the scripted between-deltas latency (`script.latency.betweenDeltasMs`), or one
+   * macrotask when none is scripted, so streaming interleaves with incoming client events.
+   */
+  pace(): Promise<void>
+  /** `false` once the socket is closing or closed, or once a scripted fault ended it. */
+  isOpen(): boolean
+}
+
 /** A WebSocket protocol handler: owns the socket after the upgrade. */
-export type WebSocketHandler = (
-  socket: WebSocket,
-  ctx: RouteContext & { readonly connection: SimulatorConnection; readonly script: ConnectionScript },
-) => void
+export type WebSocketHandler = (socket: WebSocket, ctx: WebSocketContext) => void
