@@ -1,0 +1,104 @@
+import { Effect, Exit, type Schema, SchemaParser } from "effect"
+import { ProtocolError, protocolErrorFromIssue, truncateRaw } from "./ProtocolError.ts"
+
+/**
+ * The event a decoder returns for a frame whose `type` it does not model. It never fails:
+ * new server events reach the caller untouched, to log or ignore.
+ */
+export interface UnknownServerEvent {
+  readonly type: "unknown"
+  /** The frame's own `type`. */
+  readonly originalType: string
+  /** The whole parsed frame. */
+  readonly raw: { readonly [key: string]: unknown }
+}
+
+type AnySchema = Schema.Top & { readonly DecodingServices: never }
+
+/** The decoder of one event family: a table from `type` to a precompiled per-type decoder. */
+export type FrameDecoder<E> = (text: string) => E | UnknownServerEvent
+
+const hasOwn = Object.prototype.hasOwnProperty
+
+/**
+ * Compiles a frame decoder for a family of events from its `type → schema` table. The
+ * frame is parsed once with `JSON.parse`; its `type` picks one precompiled decoder, so an
+ * audio delta never tries the other forty shapes. Fields the schemas do not name are
+ * dropped; base64 payloads stay strings.
+ *
+ * The returned function throws {@link ProtocolError} on malformed JSON, a frame that is not
+ * an object with a string `type`, or a known `type` with bad fields.
+ */
+export const makeFrameDecoder = <const Table extends Record<string, AnySchema>>(
+  table: Table,
+): FrameDecoder<{ readonly [K in keyof Table]: Table[K]["Type"] }[keyof Table]> => {
+  type Known = { readonly [K in keyof Table]: Table[K]["Type"] }[keyof Table]
+  const decoders = new Map<
+    string,
+    (input: unknown) => Exit.Exit<unknown, import("effect").SchemaIssue.Issue>
+  >()
+  for (const type of Object.keys(table)) {
+    const schema = table[type]
+    if (schema !== undefined) decoders.set(type, SchemaParser.decodeUnknownExit(schema))
+  }
+  return (text: string): Known | UnknownServerEvent => {
+    let parsed: unknown
+    try {
+      parsed = JSON.parse(text)
+    } catch (cause) {
+      throw new ProtocolError({
+        reason: "MalformedJson",
+        message: `Malformed JSON frame: ${cause instanceof Error ? cause.message : String(cause)}`,
+        path: [],
+        raw: truncateRaw(text),
+      })
+    }
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+      throw new ProtocolError({
+        reason: "InvalidEvent",
+        message: `Invalid event: expected a JSON object, got ${parsed === null ? "null" : Array.isArray(parsed) ? "an array" : typeof parsed}`,
+        path: [],
+        raw: truncateRaw(text),
+      })
+    }
+    const frame = parsed as { readonly [key: string]: unknown }
+    const type = hasOwn.call(frame, "type") ? frame.type : undefined
+    if (typeof type !== "string") {
+      throw new ProtocolError({
+        reason: "InvalidEvent",
+        message: `Invalid event: expected a string "type" at ["type"], got ${type === undefined ? "none" : JSON.stringify(type)}`,
+        path: ["type"],
+        raw: truncateRaw(text),
+      })
+    }
+    const decode = decoders.get(type)
+    if (decode === undefined) return { type: "unknown", originalType: type, raw: frame }
+    const exit = decode(frame)
+    if (Exit.isSuccess(exit)) return exit.value as Known
+    const issue = exit.cause.reasons.find((r) => r._tag === "Fail")
+    if (issue !== undefined && issue._tag === "Fail") throw protocolErrorFromIssue(type, issue.error, text)
+    throw new ProtocolError({
+      reason: "InvalidEvent",
+      message: `Invalid "${type}" event: the decoder stopped without an issue`,
+      path: [],
+      raw: truncateRaw(text),
+      eventType: type,
+    })
+  }
+}
+
+/**
+ * Lifts a throwing frame decoder into an Effect that fails with {@link ProtocolError}
+ * (any other exception would be a defect of this library and stays a defect).
+ */
+export const effectFromFrameDecoder =
+  <E>(decode: FrameDecoder<E>) =>
+  (text: string): Effect.Effect<E | UnknownServerEvent, ProtocolError> =>
+    Effect.suspend(() => {
+      try {
+        return Effect.succeed(decode(text))
+      } catch (error) {
+        if (error instanceof ProtocolError) return Effect.fail(error)
+        throw error
+      }
+    })
