@@ -1,0 +1,94 @@
+import type { AudioFrame } from "./AudioFrame.ts"
+import { createFormatGuard } from "./AudioFrame.ts"
+import type { ResamplerQuality } from "./filterDesign.ts"
+import { createResamplerCore, type ResamplerCore } from "./resampler.ts"
+
+/** Options of {@link createPcmConverter}. */
+export interface PcmConverterOptions {
+  /** Output sample rate in Hz (24000 for OpenAI realtime sessions). */
+  readonly targetRateHz: number
+  /** Resampler quality (default `"high"`). */
+  readonly quality?: ResamplerQuality
+}
+
+/**
+ * Turns a stream of frames of one (any) format into mono PCM16 at the target rate.
+ */
+export interface PcmConverter {
+  readonly targetRateHz: number
+  /**
+   * Converts the next frame; returns the mono samples ready at the target rate (a fresh array).
+   * The first frame fixes the stream's format.
+   *
+   * @throws {AudioError} `FormatChanged` when the rate or channel count differs from the
+   *   stream's first frame; any reason of `validateAudioFrame` for an invalid frame;
+   *   `UnsupportedRate` for a rate the resampler does not handle
+   */
+  push(frame: AudioFrame): Int16Array
+  /** Ends the stream: returns the resampler's held-back tail and forgets the format. */
+  flush(): Int16Array
+  /** Forgets all state and the format, ready for a new stream. */
+  reset(): void
+}
+
+const empty = new Int16Array(0)
+
+/**
+ * Creates a {@link PcmConverter}: format guard, mono mixdown (rounded mean of the
+ * channels) and streaming resampling in one pass; the input path of every session
+ * (any rate and channel count → 24 kHz mono). The mixdown writes straight into the
+ * resampler's input buffer, so a push allocates only its output array.
+ *
+ * The output equals `createResampler` applied to `toMono` of each frame, bit for bit.
+ *
+ * @throws {AudioError} `InvalidSampleRate` when `targetRateHz` is not a positive integer
+ */
+export const createPcmConverter = (options: PcmConverterOptions): PcmConverter => {
+  const { targetRateHz, quality = "high" } = options
+  // Validate the target up front (a 1:1 core is cheap and also checks the rate).
+  createResamplerCore(targetRateHz, targetRateHz, quality)
+  const guard = createFormatGuard()
+  let core: ResamplerCore | undefined
+  let coreRateHz = 0
+
+  return {
+    targetRateHz,
+    push(frame) {
+      guard.check(frame)
+      const { data, sampleRateHz, channels } = frame
+      if (core === undefined || coreRateHz !== sampleRateHz) {
+        core = createResamplerCore(sampleRateHz, targetRateHz, quality)
+        coreRateHz = sampleRateHz
+      }
+      const n = data.length / channels
+      const at = core.reserve(n)
+      const buf = core.buffer
+      if (channels === 1) {
+        buf.set(data, at)
+      } else if (channels === 2) {
+        for (let i = 0, j = 0, w = at; i < n; i++, j += 2, w++) {
+          const s = data[j]! + data[j + 1]!
+          // Rounded mean, halves away from zero (as toMono).
+          buf[w] = s >= 0 ? (s + 1) >> 1 : -((1 - s) >> 1)
+        }
+      } else {
+        for (let i = 0, j = 0, w = at; i < n; i++, w++) {
+          let s = 0
+          for (let c = 0; c < channels; c++, j++) s += data[j]!
+          const m = s / channels
+          buf[w] = m >= 0 ? Math.floor(m + 0.5) : -Math.floor(0.5 - m)
+        }
+      }
+      return core.commit(n)
+    },
+    flush() {
+      const out = core === undefined ? empty : core.flush()
+      guard.reset()
+      return out
+    },
+    reset() {
+      core?.reset()
+      guard.reset()
+    },
+  }
+}
