@@ -12,13 +12,14 @@
  * report 64 `reasoning_tokens` and refuse `temperature` and `max_tokens`, as the service does.
  * @module
  */
+import { resolveReply } from "../scenario.ts"
 import type { ModelReply, Scenario } from "../types.ts"
 import { parseJsonObject } from "./body.ts"
 import { invalidParam, missingParam, restError } from "./errors.ts"
 import { makeRestRoute, type RestRequest } from "./route.ts"
-import { nextRequestIndex, takeReply } from "./scripted.ts"
+import { nextRequestIndex } from "./scripted.ts"
 import { nextTick, startSse, writeSseData } from "./sse.ts"
-import { countTextTokens, splitFragments, splitTextDeltas } from "./text.ts"
+import { countTextTokens, splitFragments, truncateDeltas } from "./text.ts"
 
 /** Reasoning tokens reported by the simulated reasoning models per completion. */
 const REASONING_TOKENS = 64
@@ -164,26 +165,11 @@ const promptUsage = (scenario: Scenario, params: ChatParams): { prompt: number; 
   return { prompt, cached }
 }
 
-/** The text deltas of a reply, cut at `maxTokens` (then `finish_reason: "length"`). */
-const limitDeltas = (
-  text: string,
-  maxTokens: number | undefined,
-): { deltas: string[]; truncated: boolean } => {
-  const deltas = splitTextDeltas(text)
-  if (maxTokens === undefined) return { deltas, truncated: false }
-  const kept: string[] = []
-  for (const d of deltas) {
-    if (countTextTokens([...kept, d].join("")) > maxTokens) return { deltas: kept, truncated: true }
-    kept.push(d)
-  }
-  return { deltas: kept, truncated: false }
-}
-
 const answer = async ({ res, ctx, body, record }: RestRequest): Promise<void> => {
   const json = parseJsonObject(body)
   record(json)
   const params = validate(json, ctx.deployment)
-  const reply: ModelReply = takeReply(ctx.scenario, {
+  const reply: ModelReply = resolveReply(ctx.scenario, {
     index: nextRequestIndex(ctx.scenario, "chat"),
     input: params.messages,
   })
@@ -201,7 +187,7 @@ const answer = async ({ res, ctx, body, record }: RestRequest): Promise<void> =>
         }
       : undefined
   const { deltas, truncated } =
-    "text" in reply ? limitDeltas(reply.text, params.maxTokens) : { deltas: [], truncated: false }
+    "text" in reply ? truncateDeltas(reply.text, params.maxTokens) : { deltas: [], truncated: false }
   const text = deltas.join("")
   const finishReason = call !== undefined ? "tool_calls" : truncated ? "length" : "stop"
   const output =

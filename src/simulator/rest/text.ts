@@ -68,3 +68,24 @@ export const tokenLogprobs = (tokens: readonly string[], seed: number): TokenLog
     logprob: -Math.round(((hashString(token, seed + i) % 5000) / 10000) * 1e6) / 1e6,
     bytes: [...Buffer.from(token, "utf8")],
   }))
+
+/**
+ * The deltas of `text` (see {@link splitTextDeltas}) that fit in `maxTokens` tokens;
+ * `truncated` tells whether some were cut (a `length` / `max_output_tokens` finish).
+ * Without a limit, every delta.
+ */
+export const truncateDeltas = (
+  text: string,
+  maxTokens: number | undefined,
+): { deltas: string[]; truncated: boolean } => {
+  const deltas = splitTextDeltas(text)
+  if (maxTokens === undefined) return { deltas, truncated: false }
+  const kept: string[] = []
+  let joined = ""
+  for (const d of deltas) {
+    if (countTextTokens(joined + d) > maxTokens) return { deltas: kept, truncated: true }
+    kept.push(d)
+    joined += d
+  }
+  return { deltas: kept, truncated: false }
+}

@@ -11,11 +11,11 @@
  * @module
  */
 import { type AudioFrame, createPcmConverter, decodeWav } from "../../audio/index.ts"
-import type { TranscriptOutcome } from "../types.ts"
+import { resolveTranscript } from "../scenario.ts"
 import { invalidParam, missingParam, restError } from "./errors.ts"
 import { boundaryOf, type MultipartPart, parseMultipart } from "./multipart.ts"
 import { makeRestRoute, type RestRequest } from "./route.ts"
-import { nextRequestIndex, takeTranscript } from "./scripted.ts"
+import { nextRequestIndex } from "./scripted.ts"
 import { nextTick, startSse, writeSseData } from "./sse.ts"
 import { countTextTokens, hashString, splitTextDeltas, tokenLogprobs } from "./text.ts"
 import { type TimedSegment, timeTranscript, toSrt, toVtt, voicedRegions } from "./timing.ts"
@@ -206,11 +206,6 @@ const validate = (form: TranscriptionForm, deployment: string | undefined): Tran
   }
 }
 
-const outcomeText = (outcome: TranscriptOutcome): { text: string; language: string | undefined } =>
-  typeof outcome === "string"
-    ? { text: outcome, language: undefined }
-    : { text: outcome.text, language: outcome.language }
-
 const tokenUsage = (params: TranscriptionParams, durationS: number, text: string) => {
   const audioTokens = Math.ceil(durationS * AUDIO_TOKENS_PER_SECOND)
   const textTokens = countTextTokens(params.prompt ?? "")
@@ -272,12 +267,12 @@ const answer = async ({ req, res, ctx, body, record }: RestRequest): Promise<voi
       "audio_too_short",
     )
   }
-  const outcome = takeTranscript(ctx.scenario, {
+  const outcome = resolveTranscript(ctx.scenario, {
     index: nextRequestIndex(ctx.scenario, "transcriptions"),
     audio,
     model: params.model,
   })
-  if (typeof outcome !== "string" && outcome.fail !== undefined) {
+  if (outcome.fail !== undefined) {
     const serverSide = outcome.fail.code === "server_error"
     throw restError(serverSide ? 500 : 400, outcome.fail.message, {
       code: outcome.fail.code,
@@ -285,7 +280,7 @@ const answer = async ({ req, res, ctx, body, record }: RestRequest): Promise<voi
       reason: "ScriptedFailure",
     })
   }
-  const { text, language } = outcomeText(outcome)
+  const { text, language } = outcome
   const seed = ctx.scenario.seed
   const deltas = splitTextDeltas(text)
   const logprobs = params.logprobs ? tokenLogprobs(deltas, seed) : undefined
