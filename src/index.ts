@@ -5,3 +5,4 @@
  * @module
  */
 export * from "./audio/index.ts"
+export * from "./protocol/index.ts"

@@ -1,4 +1,4 @@
-import { Effect, Exit, type Schema, SchemaParser } from "effect"
+import { Effect, Exit, type Schema, type SchemaIssue, SchemaParser } from "effect"
 import { ProtocolError, protocolErrorFromIssue, truncateRaw } from "./ProtocolError.ts"
 
 /**
@@ -33,10 +33,7 @@ export const makeFrameDecoder = <const Table extends Record<string, AnySchema>>(
   table: Table,
 ): FrameDecoder<{ readonly [K in keyof Table]: Table[K]["Type"] }[keyof Table]> => {
   type Known = { readonly [K in keyof Table]: Table[K]["Type"] }[keyof Table]
-  const decoders = new Map<
-    string,
-    (input: unknown) => Exit.Exit<unknown, import("effect").SchemaIssue.Issue>
-  >()
+  const decoders = new Map<string, (input: unknown) => Exit.Exit<unknown, SchemaIssue.Issue>>()
   for (const type of Object.keys(table)) {
     const schema = table[type]
     if (schema !== undefined) decoders.set(type, SchemaParser.decodeUnknownExit(schema))

@@ -1,12 +1,12 @@
 import { Schema } from "effect"
-import { OpenRecord, opt, optNull, type UnknownPayload, unknownPayloadExcept } from "./schemaKit.ts"
+import { OpenRecord, opt, optNull, unknownPayloadExcept } from "./schemaKit.ts"
 
 /**
  * Effect Schemas of the Realtime WebSocket server events: GA transcription and
  * conversation sessions, the legacy beta transcription session, and the beta names of the
  * response streaming events. Shapes follow `openai/resources/realtime/realtime.d.ts` and
  * the protocol reference; unknown fields are dropped, unknown nested item kinds are kept
- * as {@link UnknownPayload}.
+ * as `{ type: "unknown", originalType, raw }`.
  *
  * Every event's `event_id` is optional here: compatible servers (and the simulator) may
  * leave it out, and nothing downstream depends on it.
@@ -127,11 +127,7 @@ export const RealtimeItem = Schema.Union([
   unknownPayloadExcept(["message", "function_call", "function_call_output"]),
 ])
 /** A conversation item; narrow on `type` (`"unknown"` for kinds not modelled here). */
-export type RealtimeItem =
-  | RealtimeMessageItem
-  | RealtimeFunctionCallItem
-  | RealtimeFunctionCallOutputItem
-  | UnknownPayload
+export type RealtimeItem = typeof RealtimeItem.Type
 
 /** Token usage of one response. */
 export const RealtimeResponseUsage = Schema.Struct({

@@ -1,5 +1,5 @@
 import { Schema } from "effect"
-import { OpenRecord, opt, optNull, type UnknownPayload, unknownPayloadExcept } from "./schemaKit.ts"
+import { OpenRecord, opt, optNull, unknownPayloadExcept } from "./schemaKit.ts"
 
 /**
  * Effect Schemas of the Responses API WebSocket server events (the HTTP streaming events
@@ -67,7 +67,7 @@ export const ResponsesOutputItem = Schema.Union([
   unknownPayloadExcept(["message", "function_call"]),
 ])
 /** An output item of a Responses response. */
-export type ResponsesOutputItem = ResponsesMessageItem | ResponsesFunctionCallItem | UnknownPayload
+export type ResponsesOutputItem = typeof ResponsesOutputItem.Type
 
 /** The error of a failed response (`response.error`). */
 export const ResponsesResponseError = Schema.Struct({ code: optNull(str), message: str })
