@@ -1,12 +1,13 @@
 /**
  * Timestamps for `verbose_json` transcriptions, derived from the audio itself: voiced
- * regions are found by energy (20 ms windows over -45 dBFS RMS, gaps under 300 ms merged,
- * regions under 60 ms dropped); the words of the transcript are spread over the regions in
+ * regions are found by the energy VAD of the audio layer (20 ms windows over -45 dBFS RMS,
+ * silences under 300 ms bridged, voiced runs under 60 ms ignored); the words of the transcript are spread over the regions in
  * proportion to their durations (one segment per region that receives words), and inside a
  * segment each word gets a share of its span proportional to its length in characters.
  * Audio with no voiced region spreads the text over the whole file.
  * @module
  */
+import { createEnergyVad } from "../../audio/index.ts"
 
 /** A span of audio, in seconds from the start of the file. */
 export interface TimeSpan {
@@ -23,37 +24,43 @@ export interface TimedSegment extends TimeSpan {
 /** Options of {@link voicedRegions}. */
 export interface VoicedRegionOptions {
   readonly sampleRateHz: number
-  /** RMS level over which a 20 ms window is voiced, in dBFS (default -45). */
+  /** RMS level over which a window is voiced, in dBFS (default -45). */
   readonly thresholdDbfs?: number
-  /** Gaps shorter than this are bridged, in milliseconds (default 300). */
+  /** Silences shorter than this are bridged, in milliseconds (default 300). */
   readonly minGapMs?: number
-  /** Regions shorter than this are dropped, in milliseconds (default 60). */
+  /** Voiced runs shorter than this are ignored, in milliseconds (default 60). */
   readonly minRegionMs?: number
 }
 
-/** The voiced regions of mono PCM16 `samples`, in seconds, in order. */
+/**
+ * The voiced regions of mono PCM16 `samples`, in seconds, in order: the speech segments
+ * the audio layer's energy VAD finds (20 ms windows, no prefix padding).
+ */
 export const voicedRegions = (samples: Int16Array, options: VoicedRegionOptions): TimeSpan[] => {
   const rate = options.sampleRateHz
-  const window = Math.max(1, Math.round(rate * 0.02))
-  const threshold = 32768 * 10 ** ((options.thresholdDbfs ?? -45) / 20)
-  const minGap = ((options.minGapMs ?? 300) / 1000) * rate
-  const minRegion = ((options.minRegionMs ?? 60) / 1000) * rate
-  const raw: { start: number; end: number }[] = []
-  for (let start = 0; start < samples.length; start += window) {
-    const end = Math.min(samples.length, start + window)
-    let sum = 0
-    for (let i = start; i < end; i++) {
-      const s = samples[i] ?? 0
-      sum += s * s
+  const vad = createEnergyVad({
+    sampleRateHz: rate,
+    thresholdDbfs: options.thresholdDbfs ?? -45,
+    minSpeechMs: options.minRegionMs ?? 60,
+    minSilenceMs: options.minGapMs ?? 300,
+    prefixPaddingMs: 0,
+    windowMs: 20,
+  })
+  const events = [...vad.push(samples), ...vad.flush()]
+  const regions: TimeSpan[] = []
+  let start: number | undefined
+  for (const event of events) {
+    if (event.type === "speech_start") start = event.sampleOffset
+    else if (start !== undefined) {
+      regions.push({
+        start: round3(start / rate),
+        end: round3(Math.min(event.sampleOffset, samples.length) / rate),
+      })
+      start = undefined
     }
-    if (Math.sqrt(sum / (end - start)) < threshold) continue
-    const last = raw[raw.length - 1]
-    if (last !== undefined && start - last.end < minGap) last.end = end
-    else raw.push({ start, end })
   }
-  return raw
-    .filter((r) => r.end - r.start >= minRegion)
-    .map((r) => ({ start: round3(r.start / rate), end: round3(r.end / rate) }))
+  if (start !== undefined) regions.push({ start: round3(start / rate), end: round3(samples.length / rate) })
+  return regions
 }
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000
