@@ -334,9 +334,12 @@ export const connectWebSocket = (
       return TransportError.write(why, terminalError?.retryable ?? true)
     }
 
+    // ws turns CLOSING as soon as the TCP socket ends or errors, before it emits "close".
+    const isOpen = (): boolean => phase === "open" && ws.readyState === WebSocket.OPEN
+
     const writeNow = (text: string): Effect.Effect<void, TransportError> =>
       Effect.suspend(() => {
-        if (phase !== "open") return Effect.fail(notOpen())
+        if (!isOpen()) return Effect.fail(notOpen())
         try {
           ws.send(text, notifyDrain)
         } catch (error) {
@@ -354,14 +357,14 @@ export const connectWebSocket = (
     })
 
     const waitBelowHighWater: Effect.Effect<void, TransportError> = Effect.suspend(() => {
-      if (phase !== "open") return Effect.fail(notOpen())
+      if (!isOpen()) return Effect.fail(notOpen())
       if (ws.bufferedAmount < settings.highWaterMarkBytes) return Effect.void
       return Effect.andThen(waitForDrain, waitBelowHighWater)
     })
 
     const send = (text: string): Effect.Effect<void, TransportError> =>
       Effect.suspend(() => {
-        if (phase !== "open") return Effect.fail(notOpen())
+        if (!isOpen()) return Effect.fail(notOpen())
         if (queuedSenders === 0 && ws.bufferedAmount < settings.highWaterMarkBytes) return writeNow(text)
         queuedSenders++
         return sendLock.withPermit(Effect.andThen(waitBelowHighWater, writeNow(text))).pipe(
@@ -402,6 +405,8 @@ export const connectWebSocket = (
           closedByUs = true
           if (phase === "open") phase = "closing"
           beginClose(ws, code ?? 1000, reason)
+          // Senders waiting for the buffer to drain fail now instead of at the end of the handshake.
+          notifyDrain()
         }),
       bufferedAmount: () => ws.bufferedAmount,
     }
