@@ -1,7 +1,7 @@
 /**
  * Reading a REST request body with a size limit: the declared `Content-Length` is checked
  * first, then the bytes are counted as they stream in, so an oversized upload is never
- * buffered (the rest of it is read and dropped, so the client still gets its 413).
+ * buffered (the rest of it is read and dropped while the 413 is answered).
  * @module
  */
 import type { IncomingMessage } from "node:http"
@@ -17,34 +17,35 @@ export type BodyRead =
 
 /**
  * Reads the whole body of `req` when it fits in `maxBytes`. Over the limit (by the declared
- * `Content-Length` or by the bytes counted while reading), the chunks are dropped as they
- * come and the read resolves `TooLarge` once the body has ended, so a 413 can still be
- * written on the same connection. Rejects when the request is aborted.
+ * `Content-Length`, or by the bytes counted as they arrive) it resolves `TooLarge` at once,
+ * so the 413 can be answered while the client is still uploading; the rest of the body is
+ * then read and dropped, so the client can finish its upload and read the answer on the
+ * same connection. Rejects when the request is aborted before a result.
  */
 export const readBody = (req: IncomingMessage, maxBytes: number = MAX_BODY_BYTES): Promise<BodyRead> =>
   new Promise((resolve, reject) => {
     const declared = req.headers["content-length"]
     const declaredBytes = declared === undefined ? undefined : Number.parseInt(declared, 10)
-    let tooLarge = declaredBytes !== undefined && Number.isFinite(declaredBytes) && declaredBytes > maxBytes
     let received = 0
+    let tooLarge = false
     const chunks: Buffer[] = []
+    const refuse = () => {
+      tooLarge = true
+      chunks.length = 0
+      resolve({ _tag: "TooLarge", declaredBytes, receivedBytes: received })
+    }
     req.on("data", (chunk: Buffer) => {
       received += chunk.length
-      if (!tooLarge && received > maxBytes) {
-        tooLarge = true
-        chunks.length = 0
-      }
-      if (!tooLarge) chunks.push(chunk)
+      if (tooLarge) return
+      if (received > maxBytes) refuse()
+      else chunks.push(chunk)
     })
     req.on("end", () => {
-      resolve(
-        tooLarge
-          ? { _tag: "TooLarge", declaredBytes, receivedBytes: received }
-          : { _tag: "Complete", bytes: Buffer.concat(chunks, received) },
-      )
+      if (!tooLarge) resolve({ _tag: "Complete", bytes: Buffer.concat(chunks, received) })
     })
     req.on("error", reject)
     req.on("aborted", () => reject(new Error("request aborted")))
+    if (declaredBytes !== undefined && Number.isFinite(declaredBytes) && declaredBytes > maxBytes) refuse()
   })
 
 /** The 413 the service answers for a body over the limit. */

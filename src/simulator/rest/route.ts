@@ -57,7 +57,6 @@ export const makeRestRoute = (
       const read = await readBody(req, MAX_BODY_BYTES)
       if (read._tag === "TooLarge") {
         record({ tooLarge: true, declaredBytes: read.declaredBytes ?? null }, read.receivedBytes)
-        res.setHeader("connection", "close")
         throw payloadTooLarge(MAX_BODY_BYTES)
       }
       const body = read.bytes

@@ -103,9 +103,16 @@ const decodeUpload = (file: MultipartPart): Int16Array => {
   } catch {
     throw invalidParam("file", "Audio file might be corrupted or unsupported", "invalid_value")
   }
-  const converter = createPcmConverter({ targetRateHz: RATE_HZ })
-  const head = converter.push(frame)
-  const tail = converter.flush()
+  let head: Int16Array
+  let tail: Int16Array
+  try {
+    const converter = createPcmConverter({ targetRateHz: RATE_HZ })
+    head = converter.push(frame)
+    tail = converter.flush()
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error)
+    throw invalidParam("file", `The simulator cannot resample this audio: ${reason}`, "unsupported_format")
+  }
   const out = new Int16Array(head.length + tail.length)
   out.set(head, 0)
   out.set(tail, head.length)
