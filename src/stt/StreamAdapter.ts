@@ -1,0 +1,369 @@
+/**
+ * The StreamAdapter: any STT plus a VAD becomes a streaming one. The VAD cuts the audio into
+ * speech segments; each segment is recognized with one `recognize` call when it ends.
+ * Segments are recognized concurrently when speech is fast, and their events come out in
+ * speech order: `start_of_speech`, interim transcripts (when the STT streams them),
+ * `final_transcript`, `end_of_speech`, `recognition_usage`.
+ * @module
+ */
+import {
+  createEnergyVad,
+  createPcmConverter,
+  type EnergyVadOptions,
+  type Vad,
+  type VadEvent,
+} from "../audio/index.ts"
+import { isSTTError, STTError, sttErrorCode } from "./retry.ts"
+import type { SpeechEvent, SpeechStream } from "./SpeechEvent.ts"
+import {
+  createSpeechEventChannel,
+  type RecognizeOptions,
+  type SpeechRecognition,
+  type STT,
+  type StreamOptions,
+} from "./STT.ts"
+
+/** Options of {@link createStreamAdapter}. Durations in milliseconds. */
+export interface StreamAdapterOptions {
+  /** The STT each segment is recognized with (usually a batch one). */
+  readonly stt: STT
+  /**
+   * The VAD: energy VAD options (`thresholdDbfs`, `minSpeechMs`, `minSilenceMs`,
+   * `prefixPaddingMs`), or a factory of any `Vad` for mono audio at the given rate.
+   * Default: the energy VAD with its defaults.
+   */
+  readonly vad?: Omit<EnergyVadOptions, "sampleRateHz"> | ((sampleRateHz: number) => Vad)
+  /** Rate the audio is converted to for the VAD and the segments, Hz. Default 16000. */
+  readonly sampleRateHz?: number
+  /** Most recognitions in flight at once; later segments wait. Default 4. */
+  readonly maxConcurrency?: number
+  /** A segment of continuous speech is cut (and a new one begun) at this length. Default 60 000. */
+  readonly maxSegmentMs?: number
+  /** Audio kept before the VAD's decision, so a late `speech_start` still finds its audio. Default 2000. */
+  readonly lookbackMs?: number
+  /** Options passed to every `recognize` (language and prompt come from `stream()`'s options). */
+  readonly recognizeOptions?: Omit<
+    RecognizeOptions,
+    "signal" | "offsetMs" | "onInterim" | "onProgress" | "detectSilence"
+  >
+}
+
+/** Keeps the recent mono audio of a stream, addressed by absolute sample offsets. */
+interface SampleStore {
+  push(samples: Int16Array): void
+  /** Samples `[from, to)` (clamped to what is kept), as a fresh array. */
+  slice(from: number, to: number): Int16Array
+  /** Forgets the samples before `offset`. */
+  trimBefore(offset: number): void
+  /** The oldest sample kept. */
+  readonly start: number
+  /** One past the newest sample. */
+  readonly end: number
+}
+
+const createSampleStore = (): SampleStore => {
+  const chunks: { readonly at: number; readonly data: Int16Array }[] = []
+  let start = 0
+  let end = 0
+  return {
+    push(samples) {
+      if (samples.length === 0) return
+      chunks.push({ at: end, data: samples })
+      end += samples.length
+    },
+    slice(from, to) {
+      const lo = Math.max(from, start)
+      const hi = Math.min(to, end)
+      const out = new Int16Array(Math.max(0, hi - lo))
+      for (const chunk of chunks) {
+        const chunkEnd = chunk.at + chunk.data.length
+        if (chunkEnd <= lo || chunk.at >= hi) continue
+        const a = Math.max(lo, chunk.at)
+        const b = Math.min(hi, chunkEnd)
+        out.set(chunk.data.subarray(a - chunk.at, b - chunk.at), a - lo)
+      }
+      return out
+    },
+    trimBefore(offset) {
+      while (chunks.length > 0) {
+        const first = chunks[0]!
+        if (first.at + first.data.length > offset) break
+        chunks.shift()
+      }
+      start = Math.max(start, Math.min(offset, end))
+    },
+    get start() {
+      return start
+    },
+    get end() {
+      return end
+    },
+  }
+}
+
+/** One speech segment on its way to the output. */
+interface Segment {
+  readonly itemId: string
+  readonly startSample: number
+  endSample: number | undefined
+  /** Events ready to go out once every earlier segment is out. */
+  readonly pending: SpeechEvent[]
+  complete: boolean
+  controller: AbortController | undefined
+}
+
+/**
+ * Wraps `options.stt` so that `stream()` runs it on VAD segments. `recognize` and `close`
+ * are the wrapped STT's (closing the adapter closes the wrapped STT).
+ */
+export const createStreamAdapter = (options: StreamAdapterOptions): STT => {
+  const { stt } = options
+  return {
+    label: stt.label,
+    capabilities: { streaming: true, interimResults: stt.capabilities.interimResults },
+    recognize: (audio, callOptions) => stt.recognize(audio, callOptions),
+    stream: (streamOptions = {}) => createAdapterStream(options, streamOptions),
+    close: () => stt.close(),
+  }
+}
+
+const inputEnded = (source: string): STTError =>
+  new STTError({
+    reason: { _tag: "InputEnded" },
+    message: `${source}: audio pushed after endInput() or close()`,
+    retryable: false,
+    attempts: 0,
+    source,
+  })
+
+/**
+ * A {@link SpeechStream} over an STT and a VAD (see {@link createStreamAdapter}). Times are
+ * offsets into the stream's audio in milliseconds. An empty transcript gives no
+ * `final_transcript`; a failed recognition gives `transcription_failed` (not fatal) and the
+ * stream goes on.
+ */
+export const createAdapterStream = (
+  options: StreamAdapterOptions,
+  streamOptions: StreamOptions = {},
+): SpeechStream => {
+  const { stt } = options
+  const source = stt.label
+  const rateHz = options.sampleRateHz ?? 16_000
+  const maxConcurrency = Math.max(1, Math.floor(options.maxConcurrency ?? 4))
+  const maxSegmentSamples = Math.max(1, Math.round(((options.maxSegmentMs ?? 60_000) * rateHz) / 1000))
+  const lookbackSamples = Math.round(((options.lookbackMs ?? 2_000) * rateHz) / 1000)
+  const vadOption = options.vad
+  const vad: Vad =
+    typeof vadOption === "function"
+      ? vadOption(rateHz)
+      : createEnergyVad({ ...vadOption, sampleRateHz: rateHz })
+  const converter = createPcmConverter({ targetRateHz: rateHz })
+  const store = createSampleStore()
+  const channel = createSpeechEventChannel()
+  const segments: Segment[] = []
+  const waiting: (() => void)[] = []
+  const inFlight = new Set<Promise<void>>()
+  let running = 0
+  let vadBase = 0
+  let current: Segment | undefined
+  let counter = 0
+  let ended = false
+  let closed = false
+
+  const msOf = (sample: number) => (sample / rateHz) * 1000
+
+  const drain = () => {
+    while (segments.length > 0) {
+      const head = segments[0]!
+      for (const event of head.pending.splice(0)) channel.push(event)
+      if (!head.complete) return
+      segments.shift()
+    }
+    if (ended && current === undefined && !channel.done) channel.end()
+  }
+
+  const emit = (segment: Segment, event: SpeechEvent) => {
+    segment.pending.push(event)
+    if (segments[0] === segment) drain()
+  }
+
+  const acquire = (): Promise<void> => {
+    if (running < maxConcurrency) {
+      running++
+      return Promise.resolve()
+    }
+    return new Promise((resolve) => waiting.push(resolve))
+  }
+
+  const release = () => {
+    const next = waiting.shift()
+    if (next !== undefined) next()
+    else running--
+  }
+
+  const openSegment = (startSample: number) => {
+    counter += 1
+    const segment: Segment = {
+      itemId: `segment_${counter}`,
+      startSample: Math.max(startSample, store.start),
+      endSample: undefined,
+      pending: [],
+      complete: false,
+      controller: undefined,
+    }
+    current = segment
+    segments.push(segment)
+    emit(segment, { type: "start_of_speech", itemId: segment.itemId, atMs: msOf(segment.startSample) })
+  }
+
+  const recognizeSegment = async (segment: Segment, audio: Int16Array) => {
+    await acquire()
+    try {
+      if (closed) return
+      const controller = new AbortController()
+      segment.controller = controller
+      const startMs = msOf(segment.startSample)
+      const endMs = msOf(segment.endSample ?? segment.startSample)
+      let partial = ""
+      const recognizeOptions: RecognizeOptions = {
+        ...options.recognizeOptions,
+        ...(streamOptions.language === undefined ? {} : { language: streamOptions.language }),
+        ...(streamOptions.prompt === undefined ? {} : { prompt: streamOptions.prompt }),
+        ...(streamOptions.connectOptions === undefined
+          ? {}
+          : { connectOptions: streamOptions.connectOptions }),
+        signal: controller.signal,
+        offsetMs: startMs,
+        detectSilence: false,
+        onInterim: (text) => {
+          partial = text
+          emit(segment, {
+            type: "interim_transcript",
+            itemId: segment.itemId,
+            alternatives: [{ text, startMs, endMs }],
+            source,
+          })
+        },
+      }
+      let result: SpeechRecognition
+      try {
+        result = await stt.recognize({ data: audio, sampleRateHz: rateHz, channels: 1 }, recognizeOptions)
+      } catch (error) {
+        if (closed) return
+        emit(segment, {
+          type: "transcription_failed",
+          itemId: segment.itemId,
+          partial,
+          error: {
+            code: isSTTError(error) ? sttErrorCode(error) : "unknown",
+            message: error instanceof Error ? error.message : String(error),
+            retryable: isSTTError(error) ? error.retryable : false,
+          },
+          source: isSTTError(error) && error.source !== undefined ? error.source : source,
+        })
+        return
+      }
+      if (closed) return
+      if (result.text !== "") {
+        emit(segment, {
+          type: "final_transcript",
+          itemId: segment.itemId,
+          alternatives: result.alternatives,
+          source: result.source,
+        })
+      }
+      emit(segment, { type: "end_of_speech", itemId: segment.itemId, atMs: endMs })
+      emit(segment, {
+        type: "recognition_usage",
+        itemId: segment.itemId,
+        usage: result.usage,
+        source: result.source,
+      })
+      segment.complete = true
+      drain()
+    } finally {
+      segment.controller = undefined
+      release()
+      if (!segment.complete && !closed) {
+        // A failure: the segment still ends, after its transcription_failed.
+        emit(segment, {
+          type: "end_of_speech",
+          itemId: segment.itemId,
+          atMs: msOf(segment.endSample ?? segment.startSample),
+        })
+        segment.complete = true
+        drain()
+      }
+    }
+  }
+
+  const closeSegment = (endSample: number) => {
+    const segment = current
+    if (segment === undefined) return
+    current = undefined
+    segment.endSample = Math.max(segment.startSample, Math.min(endSample, store.end))
+    const audio = store.slice(segment.startSample, segment.endSample)
+    const task = recognizeSegment(segment, audio)
+    inFlight.add(task)
+    void task.finally(() => inFlight.delete(task))
+  }
+
+  const applyVad = (events: readonly VadEvent[]) => {
+    for (const event of events) {
+      const at = vadBase + event.sampleOffset
+      if (event.type === "speech_start") {
+        if (current === undefined) openSegment(at)
+      } else {
+        closeSegment(at)
+      }
+    }
+  }
+
+  const feed = (samples: Int16Array) => {
+    if (samples.length === 0) return
+    store.push(samples)
+    applyVad(vad.push(samples))
+    if (current !== undefined && store.end - current.startSample >= maxSegmentSamples) {
+      // Continuous speech this long: end the segment here and go on in a new one.
+      const cut = store.end
+      closeSegment(cut)
+      openSegment(cut)
+    }
+    const keepFrom = current === undefined ? store.end - lookbackSamples : current.startSample
+    if (keepFrom > store.start) store.trimBefore(keepFrom)
+  }
+
+  const flushVad = () => {
+    applyVad(vad.flush())
+    if (current !== undefined) closeSegment(store.end)
+    vadBase = store.end
+  }
+
+  return {
+    pushFrame(frame) {
+      if (ended || closed) throw inputEnded(source)
+      feed(converter.push(frame))
+    },
+    flush() {
+      if (ended || closed) return
+      flushVad()
+    },
+    endInput() {
+      if (ended || closed) return
+      feed(converter.flush())
+      flushVad()
+      ended = true
+      drain()
+    },
+    async close() {
+      if (closed) return
+      closed = true
+      ended = true
+      for (const segment of segments) segment.controller?.abort()
+      for (const resolve of waiting.splice(0)) resolve()
+      channel.end()
+      await Promise.allSettled([...inFlight])
+    },
+    [Symbol.asyncIterator]: () => channel[Symbol.asyncIterator](),
+  }
+}

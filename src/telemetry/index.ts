@@ -1,0 +1,30 @@
+/**
+ * voxstate/telemetry: span and metric helpers on Effect's tracer and metric registry.
+ * @module
+ */
+export {
+  type RecognitionMetricAttributes,
+  recordRecognition,
+  recordRecognitionFailure,
+  recordRecognitionSync,
+  sttAudioDurationMs,
+  sttLatencyMs,
+  sttRecognitions,
+  sttTokens,
+} from "./metrics.ts"
+export {
+  annotateOutcome,
+  audioToBase64Wav,
+  modelConfigAttributes,
+  outcomeAttributes,
+  type RecognitionOutcome,
+  type SensitiveTraceOptions,
+  type SpanAttributeValue,
+  SttSpanNames,
+  type TracedAudio,
+  type TranscriptionModelConfig,
+  type TurnEnd,
+  type TurnTrace,
+  type TurnTraceOptions,
+  traceTurn,
+} from "./spans.ts"
