@@ -6,3 +6,5 @@
  */
 export * from "./audio/index.ts"
 export * from "./protocol/index.ts"
+export * from "./transport/index.ts"
+export * from "./clock/index.ts"
