@@ -1,0 +1,192 @@
+/**
+ * The session input path: 48 kHz stereo → 24 kHz mono (mixdown + resample) in 20 ms chunks.
+ * Speed (x-realtime, µs per chunk) and quality of voxstate's converter against two
+ * baselines run in the same process: a naive linear interpolator and libsamplerate's
+ * SINC_FASTEST (WebAssembly). `npm run bench -- resampler`
+ */
+import LibSampleRate from "@alexanderolsen/libsamplerate-js"
+import { createPcmConverter, createResampler } from "../src/audio/index.ts"
+import { concat, measureQuality, noise, type QualityFigures, tone } from "../test/audio/signals.ts"
+
+const fromHz = 48_000
+const toHz = 24_000
+const chunkFrames = fromHz / 50
+const seconds = 20
+const runs = 7
+
+type Push = (chunk: Int16Array) => number
+
+/** A speech-like stereo test signal: modulated harmonics plus noise, different per channel. */
+const makeInput = (): Int16Array => {
+  const n = fromHz * seconds
+  const a = tone(180, fromHz, n, 6000)
+  const b = tone(2300, fromHz, n, 3000)
+  const c = noise(n, 1500, 42)
+  const out = new Int16Array(2 * n)
+  for (let i = 0; i < n; i++) {
+    const env = 0.5 + 0.5 * Math.sin((2 * Math.PI * 3 * i) / fromHz)
+    const l = env * (a[i]! + b[i]!) + c[i]!
+    out[2 * i] = Math.round(l)
+    out[2 * i + 1] = Math.round(0.8 * l - 0.3 * c[i]!)
+  }
+  return out
+}
+
+const clip = (v: number) => (v > 32767 ? 32767 : v < -32768 ? -32768 : v)
+
+/**
+ * The naive baseline: mixdown, then linear interpolation between neighbouring input
+ * samples (no anti-alias filter), streamed with the last sample carried over.
+ */
+const createLinear = (inHz: number, outHz: number) => {
+  const step = inHz / outHz
+  let t = 0 // input time of the next output (in input samples since the start)
+  let offset = 0 // input index of the chunk's first sample
+  let prev = 0 // the sample before the chunk
+  return (mono: Int16Array): Int16Array => {
+    const n = mono.length
+    const last = offset + n - 1
+    // Outputs whose right neighbour x[⌊t⌋ + 1] has arrived.
+    const count = Math.max(0, Math.ceil((last - t) / step))
+    const out = new Int16Array(count)
+    for (let o = 0; o < count; o++, t += step) {
+      const i = Math.floor(t)
+      const f = t - i
+      const x0 = i < offset ? prev : mono[i - offset]!
+      const x1 = mono[i + 1 - offset]!
+      out[o] = clip(Math.round(x0 + f * (x1 - x0)))
+    }
+    offset += n
+    if (n > 0) prev = mono[n - 1]!
+    return out
+  }
+}
+
+const mixdown = (stereo: Int16Array): Int16Array => {
+  const n = stereo.length / 2
+  const out = new Int16Array(n)
+  for (let i = 0, j = 0; i < n; i++, j += 2) {
+    const s = stereo[j]! + stereo[j + 1]!
+    out[i] = s >= 0 ? (s + 1) >> 1 : -((1 - s) >> 1)
+  }
+  return out
+}
+
+interface SpeedFigures {
+  readonly xRealtime: number
+  readonly p50Us: number
+  readonly p99Us: number
+}
+
+const percentile = (sorted: Float64Array, q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
+
+/** Runs `runs` fresh streams of the input; x-realtime from the median run, percentiles over all chunks of the timed runs. */
+const measureSpeed = (input: Int16Array, make: () => Push): SpeedFigures => {
+  const chunk = chunkFrames * 2
+  const chunks = input.length / chunk
+  const totals: number[] = []
+  const perChunk = new Float64Array(chunks * runs)
+  let sink = 0
+  for (let run = -1; run < runs; run++) {
+    const push = make()
+    globalThis.gc?.()
+    const start = performance.now()
+    for (let c = 0; c < chunks; c++) {
+      const t0 = performance.now()
+      sink += push(input.subarray(c * chunk, (c + 1) * chunk))
+      if (run >= 0) perChunk[run * chunks + c] = (performance.now() - t0) * 1000
+    }
+    if (run >= 0) totals.push(performance.now() - start)
+  }
+  if (sink < 0) console.log(sink)
+  totals.sort((a, b) => a - b)
+  perChunk.sort()
+  return {
+    xRealtime: (seconds * 1000) / totals[Math.floor(totals.length / 2)]!,
+    p50Us: percentile(perChunk, 0.5),
+    p99Us: percentile(perChunk, 0.99),
+  }
+}
+
+const fixed = (v: number, digits = 1) => (Number.isFinite(v) ? v.toFixed(digits) : String(v))
+
+export default async () => {
+  const input = makeInput()
+  const src = await LibSampleRate.create(1, fromHz, toHz, {
+    converterType: LibSampleRate.ConverterType.SRC_SINC_FASTEST,
+  })
+
+  const ours = (): Push => {
+    const converter = createPcmConverter({ targetRateHz: toHz })
+    return (chunk) => converter.push({ data: chunk, sampleRateHz: fromHz, channels: 2 }).length
+  }
+  const linear = (): Push => {
+    const resample = createLinear(fromHz, toHz)
+    return (chunk) => resample(mixdown(chunk)).length
+  }
+  const libsamplerate = (): Push => {
+    const f32 = new Float32Array(chunkFrames)
+    const out = new Float32Array(chunkFrames)
+    const frames = { frames: 0 }
+    return (chunk) => {
+      for (let i = 0, j = 0; i < chunkFrames; i++, j += 2) f32[i] = (chunk[j]! + chunk[j + 1]!) / 65536
+      src.full(f32, out, frames)
+      const pcm = new Int16Array(frames.frames)
+      for (let i = 0; i < frames.frames; i++) pcm[i] = clip(Math.round(out[i]! * 32768))
+      return pcm.length
+    }
+  }
+
+  const speed = {
+    voxstate: measureSpeed(input, ours),
+    linear: measureSpeed(input, linear),
+    "libsamplerate SINC_FASTEST": measureSpeed(input, libsamplerate),
+  }
+  const base = speed.voxstate
+  console.log(
+    `48 kHz stereo → 24 kHz mono, mixdown + resample, ${seconds} s streamed in 20 ms chunks; median of ${runs} runs (one core)`,
+  )
+  console.log("impl                          x-realtime  p50 µs/chunk  p99 µs/chunk  voxstate speed-up")
+  for (const [name, s] of Object.entries(speed)) {
+    console.log(
+      `${name.padEnd(30)}${fixed(s.xRealtime, 0).padStart(9)}x${fixed(s.p50Us, 2).padStart(14)}${fixed(s.p99Us, 2).padStart(14)}${`${fixed(base.xRealtime / s.xRealtime, 2)}x`.padStart(19)}`,
+    )
+  }
+
+  const quality: Record<string, QualityFigures> = {
+    voxstate: measureQuality(
+      (x) => {
+        const r = createResampler({ fromHz, toHz })
+        return concat([r.push(x), r.flush()])
+      },
+      fromHz,
+      toHz,
+    ),
+    linear: measureQuality((x) => createLinear(fromHz, toHz)(x), fromHz, toHz),
+    "libsamplerate SINC_FASTEST": measureQuality(
+      (x) => {
+        const f = new Float32Array(x.length)
+        for (let i = 0; i < x.length; i++) f[i] = x[i]! / 32768
+        const y = src.simple(f)
+        const pcm = new Int16Array(y.length)
+        for (let i = 0; i < y.length; i++) pcm[i] = clip(Math.round(y[i]! * 32768))
+        return pcm
+      },
+      fromHz,
+      toHz,
+    ),
+  }
+  src.destroy()
+  const latencyMs = (createResampler({ fromHz, toHz }).delaySamples / fromHz) * 1000
+  console.log(
+    "\nquality, 48 → 24 kHz (SNR of a -6 dBFS 997 Hz tone; worst alias of 0 dBFS 13–23 kHz tones; output rounded to PCM16)",
+  )
+  console.log("impl                          SNR dB  worst alias dB (at Hz)  gain@10k dB  group delay ms")
+  for (const [name, q] of Object.entries(quality)) {
+    console.log(
+      `${name.padEnd(30)}${fixed(q.snrDb).padStart(6)}${`${fixed(q.worstAliasDb)} (${q.worstAliasHz})`.padStart(24)}${fixed(q.gain10kDb, 4).padStart(13)}${fixed(q.groupDelayMs, 3).padStart(16)}`,
+    )
+  }
+  console.log(`voxstate streaming latency (filter look-ahead held back by push): ${latencyMs.toFixed(2)} ms`)
+}

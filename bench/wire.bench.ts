@@ -1,0 +1,99 @@
+/**
+ * The per-frame wire cost of the session input path: one 20 ms frame of 48 kHz stereo →
+ * mixdown + resample to 24 kHz mono → base64 → `input_audio_buffer.append` JSON text.
+ * Each stage is timed alone, then the whole path, and the event encode is compared with
+ * `JSON.stringify` of the event object. `npm run bench -- wire`
+ */
+import { Buffer } from "node:buffer"
+import { createPcmConverter, pcm16ToBase64 } from "../src/audio/index.ts"
+import { encodeAudioAppend } from "../src/protocol/index.ts"
+import { noise, tone } from "../test/audio/signals.ts"
+
+const fromHz = 48_000
+const frameSamples = (fromHz / 50) * 2
+const frames = 2000
+const runs = 5
+
+/** Median over runs of the mean µs per frame of `step`, after one warm-up run. */
+const perFrameUs = (step: (frame: number) => number): number => {
+  const means: number[] = []
+  let sink = 0
+  for (let run = -1; run < runs; run++) {
+    globalThis.gc?.()
+    const start = performance.now()
+    for (let f = 0; f < frames; f++) sink += step(f)
+    if (run >= 0) means.push(((performance.now() - start) * 1000) / frames)
+  }
+  if (sink < 0) console.log(sink)
+  means.sort((a, b) => a - b)
+  return means[Math.floor(means.length / 2)]!
+}
+
+export default async () => {
+  const n = (frameSamples / 2) * frames
+  const a = tone(220, fromHz, n, 8000)
+  const b = noise(n, 2000, 7)
+  const input = new Int16Array(2 * n)
+  for (let i = 0; i < n; i++) {
+    input[2 * i] = a[i]! + b[i]!
+    input[2 * i + 1] = a[i]! - b[i]!
+  }
+  const frameAt = (f: number) => input.subarray(f * frameSamples, (f + 1) * frameSamples)
+
+  // Precomputed inputs of the later stages, so each stage is timed alone.
+  const pre = createPcmConverter({ targetRateHz: 24_000 })
+  const mono24k: Int16Array[] = []
+  for (let f = 0; f < frames; f++)
+    mono24k.push(pre.push({ data: frameAt(f), sampleRateHz: fromHz, channels: 2 }))
+  const b64 = mono24k.map((m) => pcm16ToBase64(m))
+
+  let converter = createPcmConverter({ targetRateHz: 24_000 })
+  const convert = perFrameUs((f) => {
+    if (f === 0) converter = createPcmConverter({ targetRateHz: 24_000 })
+    return converter.push({ data: frameAt(f), sampleRateHz: fromHz, channels: 2 }).length
+  })
+  const base64 = perFrameUs((f) => pcm16ToBase64(mono24k[f]!).length)
+  const encode = perFrameUs((f) => encodeAudioAppend(b64[f]!).length)
+  const stringify = perFrameUs(
+    (f) => JSON.stringify({ type: "input_audio_buffer.append", audio: b64[f]! }).length,
+  )
+  // A concatenated string is a rope until read; ws turns text into UTF-8 bytes before
+  // sending, so time that too for a like-for-like figure.
+  const encodeBytes = perFrameUs((f) => Buffer.from(encodeAudioAppend(b64[f]!)).length)
+  const stringifyBytes = perFrameUs(
+    (f) => Buffer.from(JSON.stringify({ type: "input_audio_buffer.append", audio: b64[f]! })).length,
+  )
+  const whole = perFrameUs((f) => {
+    if (f === 0) converter = createPcmConverter({ targetRateHz: 24_000 })
+    const mono = converter.push({ data: frameAt(f), sampleRateHz: fromHz, channels: 2 })
+    return Buffer.from(encodeAudioAppend(pcm16ToBase64(mono))).length
+  })
+  const wholeStringify = perFrameUs((f) => {
+    if (f === 0) converter = createPcmConverter({ targetRateHz: 24_000 })
+    const mono = converter.push({ data: frameAt(f), sampleRateHz: fromHz, channels: 2 })
+    return Buffer.from(JSON.stringify({ type: "input_audio_buffer.append", audio: pcm16ToBase64(mono) }))
+      .length
+  })
+
+  const row = (name: string, us: number, note = "") =>
+    console.log(`${name.padEnd(48)}${us.toFixed(2).padStart(9)} µs${note}`)
+  console.log(
+    `one 20 ms frame (48 kHz stereo in, 24 kHz mono out, ${b64[0]!.length} base64 chars); mean per frame, median of ${runs} runs`,
+  )
+  row("mixdown + resample (createPcmConverter)", convert)
+  row("base64 (pcm16ToBase64)", base64)
+  row("event encode (encodeAudioAppend)", encode, "   (a rope: not yet flattened)")
+  row("event encode (JSON.stringify baseline)", stringify)
+  row("event encode + UTF-8 bytes (encodeAudioAppend)", encodeBytes)
+  row(
+    "event encode + UTF-8 bytes (JSON.stringify)",
+    stringifyBytes,
+    `   encodeAudioAppend path ${(stringifyBytes / encodeBytes).toFixed(2)}x faster`,
+  )
+  row("whole path, encodeAudioAppend, to bytes", whole, `   = ${Math.round(20_000 / whole)}x realtime`)
+  row(
+    "whole path, JSON.stringify, to bytes",
+    wholeStringify,
+    `   encodeAudioAppend path ${(wholeStringify / whole).toFixed(2)}x faster`,
+  )
+}
