@@ -61,16 +61,17 @@ const startHarness = async (): Promise<Harness> => {
       open: true,
     }
     connections.push(connection)
-    const ctx = {
+    const deployment = azure?.[1]
+    const base = {
       scenario,
       options,
       now: () => 0,
       record: () => connection,
       nextId,
       connection,
-      ...(azure?.[1] === undefined ? {} : { deployment: azure[1] }),
+      connections,
     }
-    void route.handle(req, res, ctx)
+    void route.handle(req, res, deployment === undefined ? base : { ...base, deployment })
   })
   servers.push(server)
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
