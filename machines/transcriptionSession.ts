@@ -1,0 +1,1009 @@
+/**
+ * The streaming transcription session: the Realtime WebSocket in transcription mode, as an
+ * XState v5 machine built on the shared session lifecycle.
+ *
+ * ```
+ * online ─ connecting ─ awaitingSessionCreated ─ configuring ─ streaming ─ draining ─▶ closed
+ *                                                              ├ turn:     listening ⇄ speaking ⇄ awaitingTranscript
+ *                                                              └ liveness: quiet ⇄ owed ──inactivityTimeout──▶ reconnecting
+ * reconnecting ──reconnectDelay──▶ online (replays every turn without a transcript)
+ * failed (fatal error, or out of attempts)
+ * ```
+ *
+ * Pure: two actors named in `setup({ actors })` do the I/O and are supplied by `src/runtime`
+ * with `machine.provide(...)`: `socket` (one WebSocket connection; receives
+ * {@link TranscriptionSocketCommand}s, sends back `SOCKET.*` and `SERVER.*` events) and
+ * `audioInput` (the session's audio pipeline: resampler, replay buffer, energy VAD; receives
+ * {@link AudioInputCommand}s, sends back `AUDIO.*` events). Timeouts are named delays.
+ * What the session tells its user is emitted as {@link SpeechEvent}s (`actor.on("*", ...)`).
+ * @module
+ */
+import { assign, enqueueActions, fromCallback, not, setup } from "xstate"
+import type { ClientEvent, LogProb } from "../src/protocol/index.ts"
+import { planReplay, type ReplayPlan, replayedCommitSamples, samplesToMs } from "../src/stt/replayPlan.ts"
+import type { SpeechErrorInfo, SpeechEvent } from "../src/stt/SpeechEvent.ts"
+import {
+  DEFAULT_TRANSCRIPTION_SETTINGS,
+  type LocalTurnDetection,
+  localVadOf,
+  mergeSettings,
+  prefixPaddingMsOf,
+  sessionUpdateOf,
+  type TranscriptionSchema,
+  type TranscriptionSettings,
+  type TurnMode,
+  turnModeOf,
+} from "../src/stt/transcriptionSettings.ts"
+import {
+  applyCompleted,
+  applyDelta,
+  applyFailed,
+  bindCommitted,
+  type CompletedInfo,
+  deltasAreCumulative,
+  dropEmptyCommit,
+  emptyLedger,
+  failPending,
+  hasPending,
+  type LedgerOptions,
+  type LedgerStep,
+  oldestPendingSample,
+  openClientTurn,
+  SAMPLES_PER_MS,
+  type TurnLedger,
+  unbindPending,
+} from "../src/stt/transcripts.ts"
+import {
+  initialLifecycleState,
+  type LifecycleContext,
+  type LifecycleEvent,
+  type LifecycleFailure,
+  type LifecycleStateOptions,
+  lifecycleActions,
+  lifecycleDelays,
+  lifecycleGuards,
+  type SessionSocketInput,
+  sessionLifecycle,
+} from "./sessionLifecycle.ts"
+
+// ---------------------------------------------------------------------------------------
+// Events
+
+/** Events the `socket` actor sends back, beyond the lifecycle's own (`SOCKET.OPEN`, `SOCKET.FAILED`, ...). */
+export type TranscriptionServerEvent =
+  /** `input_audio_buffer.speech_started`: `audioStartMs` on the connection's audio timeline. */
+  | {
+      readonly type: "SERVER.SPEECH_STARTED"
+      readonly itemId: string
+      readonly audioStartMs: number
+      readonly atMs: number
+    }
+  /** `input_audio_buffer.speech_stopped`. */
+  | {
+      readonly type: "SERVER.SPEECH_STOPPED"
+      readonly itemId: string
+      readonly audioEndMs: number
+      readonly atMs: number
+    }
+  /** `input_audio_buffer.committed`. */
+  | {
+      readonly type: "SERVER.COMMITTED"
+      readonly itemId: string
+      readonly previousItemId: string | null | undefined
+      readonly atMs: number
+    }
+  /** `conversation.item.input_audio_transcription.delta`. */
+  | {
+      readonly type: "SERVER.TRANSCRIPT_DELTA"
+      readonly itemId: string
+      readonly delta: string | undefined
+      readonly logprobs: readonly Pick<LogProb, "logprob">[] | null | undefined
+      readonly atMs: number
+    }
+  /** `conversation.item.input_audio_transcription.completed`. */
+  | ({ readonly type: "SERVER.TRANSCRIPT_COMPLETED"; readonly atMs: number } & CompletedInfo)
+  /** `conversation.item.input_audio_transcription.failed`. */
+  | {
+      readonly type: "SERVER.TRANSCRIPT_FAILED"
+      readonly itemId: string
+      readonly code: string | null | undefined
+      readonly message: string | null | undefined
+      readonly atMs: number
+    }
+  /** Any other server event (still a sign of life). */
+  | { readonly type: "SERVER.OTHER"; readonly eventType: string; readonly atMs: number }
+  /** The socket actor has sent the replay and resumed live audio; `replayedSamples` were sent again. */
+  | { readonly type: "SOCKET.RESUMED"; readonly replayedSamples: number; readonly atMs: number }
+  /** Unsent audio grew past the back-pressure bound. */
+  | { readonly type: "SOCKET.BACKLOG"; readonly backlogMs: number; readonly atMs: number }
+  /** Unsent audio is back under the bound. */
+  | { readonly type: "SOCKET.BACKLOG_CLEARED"; readonly atMs: number }
+  /** A server frame could not be decoded (skipped). */
+  | { readonly type: "SOCKET.PROTOCOL_ERROR"; readonly message: string; readonly atMs: number }
+
+/** Events the `audioInput` actor sends back. Samples are offsets on the session's 24 kHz timeline. */
+export type TranscriptionAudioEvent =
+  /** The energy VAD heard speech begin at `speechStartSample`; `atSample` is the audio head. */
+  | {
+      readonly type: "AUDIO.SPEECH_STARTED"
+      readonly speechStartSample: number
+      readonly atSample: number
+      readonly atMs: number
+    }
+  /** The energy VAD heard speech end at `speechEndSample`; `atSample` is the audio head. */
+  | {
+      readonly type: "AUDIO.SPEECH_STOPPED"
+      readonly speechEndSample: number
+      readonly atSample: number
+      readonly atMs: number
+    }
+  /** The replay buffer overflowed: audio before `retainedFromSample` is gone. */
+  | {
+      readonly type: "AUDIO.OVERFLOW"
+      readonly droppedSamples: number
+      readonly retainedFromSample: number
+      readonly atMs: number
+    }
+
+/** Events from the session's user (through the session API). */
+export type TranscriptionControlEvent =
+  /** End the current segment at `atSample` (the audio head): a commit when the client owns turns. */
+  | { readonly type: "FLUSH"; readonly atSample: number; readonly atMs: number }
+  /** No more audio after `atSample`: drain, then close. */
+  | { readonly type: "END_INPUT"; readonly atSample: number; readonly atMs: number }
+  /** Change settings at run time. */
+  | { readonly type: "UPDATE_SETTINGS"; readonly settings: Partial<TranscriptionSettings> }
+
+/** Every event the transcription session machine accepts. */
+export type TranscriptionSessionEvent =
+  | LifecycleEvent
+  | TranscriptionServerEvent
+  | TranscriptionAudioEvent
+  | TranscriptionControlEvent
+
+/** Commands the machine sends to the `socket` actor. Samples are offsets on the session timeline. */
+export type TranscriptionSocketCommand =
+  /** Send a client event (session.update, ...). */
+  | { readonly type: "send"; readonly event: ClientEvent }
+  /** Send each span, each followed by `input_audio_buffer.commit`, in order. */
+  | {
+      readonly type: "audio.replay"
+      readonly segments: readonly { readonly fromSample: number; readonly toSample: number }[]
+    }
+  /** Stream audio live from `fromSample` (clamped to what is retained), then keep up with new audio. */
+  | { readonly type: "audio.live"; readonly fromSample: number }
+  /** Send everything up to `atSample`, commit, then pause (`pause`) or keep streaming live. */
+  | { readonly type: "audio.commit"; readonly atSample: number; readonly pause: boolean }
+  /** Stop streaming; the next live audio starts where told. */
+  | { readonly type: "audio.pause" }
+  /** Report (as `SOCKET.RESUMED`) the samples replayed since the connection opened. */
+  | { readonly type: "audio.reportResumed" }
+
+/** Commands the machine sends to the `audioInput` actor. */
+export type AudioInputCommand =
+  /**
+   * Audio before `fromSample` is no longer needed. With `idleKeepSamples`, the pipeline may
+   * also drop audio older than that many samples behind the head (server VAD, nobody talking).
+   */
+  | {
+      readonly type: "audio.retain"
+      readonly fromSample: number
+      readonly idleKeepSamples: number | undefined
+    }
+  /** The local VAD's parameters changed. */
+  | { readonly type: "audio.vad"; readonly vad: Omit<LocalTurnDetection, "type"> }
+
+// ---------------------------------------------------------------------------------------
+// Context
+
+/** What the session measured, also emitted per turn as `recognition_usage`. */
+export interface TranscriptionMetrics {
+  /** Turns that got a final transcript. */
+  readonly finalTurns: number
+  /** Turns that ended in `transcription_failed`. */
+  readonly failedTurns: number
+  /** Audio in final turns, in milliseconds. */
+  readonly audioMs: number
+  readonly inputTokens: number
+  readonly outputTokens: number
+  readonly totalTokens: number
+  /** Billed seconds reported by duration-billed models. */
+  readonly billedSeconds: number
+  /** End of speech (or commit) → final transcript of the most recent turns, newest last, in ms (at most 64). */
+  readonly latenciesMs: readonly number[]
+  /** Connections that replaced a lost one. */
+  readonly reconnects: number
+  /** Audio sent again after reconnects, in milliseconds. */
+  readonly replayedMs: number
+  /** Audio dropped by the bounded replay buffer, in milliseconds. */
+  readonly droppedMs: number
+}
+
+/** The server's VAD span of the current (or last) speech, on the session timeline. */
+interface ServerSpeech {
+  readonly itemId: string
+  readonly startSample: number
+  readonly endSample: number | undefined
+  readonly stoppedAtMs: number | undefined
+}
+
+/** The context of the transcription session machine. */
+export interface TranscriptionSessionContext extends LifecycleContext {
+  readonly settings: TranscriptionSettings
+  readonly schema: TranscriptionSchema
+  readonly finalOrder: LedgerOptions["finalOrder"]
+  readonly ledger: TurnLedger
+  /** First sample not part of any turn (where the next commit's audio begins). */
+  readonly tailStartSample: number
+  /** Oldest sample the replay buffer still holds, as far as the machine knows. */
+  readonly retainedFromSample: number
+  /** True once END_INPUT arrived. */
+  readonly inputEnded: boolean
+  /** The audio head when input ended (the last sample is `endOfInputSample − 1`). */
+  readonly endOfInputSample: number | undefined
+  /** True while the connection is configured and the socket actor may be sent audio commands. */
+  readonly wireReady: boolean
+  /** `session.update` needed again once the in-flight one is acknowledged. */
+  readonly settingsDirty: boolean
+  /** Server sample → session sample on this connection: `session = server + offset`. */
+  readonly serverOffsetSamples: number
+  readonly serverSpeech: ServerSpeech | undefined
+  /** Local VAD speech in progress: its start sample and the head at detection. */
+  readonly localSpeech: { readonly startSample: number } | undefined
+  /** The server sent a VAD event since local speech began (server modes). */
+  readonly serverHeardLocalSpeech: boolean
+  /** Local VAD heard a whole utterance the server has not reacted to yet (server modes; liveness). */
+  readonly vadEventOwed: boolean
+  /** `start_of_speech` emitted without its `end_of_speech`. */
+  readonly speechAnnounced: boolean
+  /** The replay planned for the connection being configured. */
+  readonly replay: ReplayPlan | undefined
+  /** A reconnect to announce once the socket reports the replay (`SOCKET.RESUMED`). */
+  readonly resumeAttempt: number | undefined
+  /** The last retention told to the audio pipeline, to send only changes. */
+  readonly retention:
+    | { readonly fromSample: number; readonly idleKeepSamples: number | undefined }
+    | undefined
+  /** True while a back-pressure report is outstanding. */
+  readonly backlogReported: boolean
+  readonly metrics: TranscriptionMetrics
+  /** The error that ended the session, if any. */
+  readonly fatalError: SpeechErrorInfo | undefined
+}
+
+/** The input of the transcription session machine. */
+export interface TranscriptionSessionInput {
+  readonly settings?: Partial<TranscriptionSettings>
+  /** Default `ga`. */
+  readonly schema?: TranscriptionSchema
+  /** Default `conversation` (finals in turn order). */
+  readonly finalOrder?: LedgerOptions["finalOrder"]
+  /** Reconnect policy, timeouts and jitter seed. */
+  readonly lifecycle?: LifecycleStateOptions
+}
+
+const MAX_LATENCIES = 64
+
+const emptyMetrics: TranscriptionMetrics = {
+  finalTurns: 0,
+  failedTurns: 0,
+  audioMs: 0,
+  inputTokens: 0,
+  outputTokens: 0,
+  totalTokens: 0,
+  billedSeconds: 0,
+  latenciesMs: [],
+  reconnects: 0,
+  replayedMs: 0,
+  droppedMs: 0,
+}
+
+// ---------------------------------------------------------------------------------------
+// Pure helpers
+
+const modeOf = (context: TranscriptionSessionContext): TurnMode => turnModeOf(context.settings.turnDetection)
+
+const ledgerOptions = (context: TranscriptionSessionContext): LedgerOptions => ({
+  cumulativeDeltas: deltasAreCumulative(context.settings.model),
+  includeLogprobs: context.settings.includeLogprobs,
+  language: context.settings.language,
+  finalOrder: context.finalOrder,
+})
+
+const paddingSamples = (context: TranscriptionSessionContext): number =>
+  prefixPaddingMsOf(context.settings.turnDetection) * SAMPLES_PER_MS
+
+const foldMetrics = (metrics: TranscriptionMetrics, events: readonly SpeechEvent[]): TranscriptionMetrics => {
+  let next = metrics
+  for (const event of events) {
+    if (event.type === "recognition_usage") {
+      const u = event.usage
+      next = {
+        ...next,
+        finalTurns: next.finalTurns + 1,
+        audioMs: next.audioMs + u.audioDurationMs,
+        inputTokens: next.inputTokens + (u.inputTokens ?? 0),
+        outputTokens: next.outputTokens + (u.outputTokens ?? 0),
+        totalTokens: next.totalTokens + (u.totalTokens ?? 0),
+        billedSeconds: next.billedSeconds + (u.billedSeconds ?? 0),
+        latenciesMs:
+          u.latencyMs === undefined
+            ? next.latenciesMs
+            : [...next.latenciesMs, u.latencyMs].slice(-MAX_LATENCIES),
+      }
+    } else if (event.type === "transcription_failed") {
+      next = { ...next, failedTurns: next.failedTurns + 1 }
+    }
+  }
+  return next
+}
+
+/** The retention the audio pipeline should apply now. */
+const retentionOf = (
+  context: TranscriptionSessionContext,
+): { readonly fromSample: number; readonly idleKeepSamples: number | undefined } => {
+  let from = context.tailStartSample
+  const pending = oldestPendingSample(context.ledger)
+  if (pending !== undefined) from = Math.min(from, pending)
+  if (context.serverSpeech !== undefined && context.serverSpeech.endSample === undefined) {
+    from = Math.min(from, context.serverSpeech.startSample)
+  }
+  const idle =
+    modeOf(context) === "server" &&
+    context.wireReady &&
+    (context.serverSpeech === undefined || context.serverSpeech.endSample !== undefined) &&
+    context.localSpeech === undefined &&
+    !hasPending(context.ledger) &&
+    !context.speechAnnounced
+  // Idle server-VAD audio is needed only as far back as a speech start could still be
+  // reported: the prefix padding plus the longest the server may take to say so.
+  const idleKeepSamples = idle
+    ? paddingSamples(context) + context.lifecycle.timeouts.inactivityMs * SAMPLES_PER_MS
+    : undefined
+  return { fromSample: from, idleKeepSamples }
+}
+
+const isSpeechActive = (context: TranscriptionSessionContext): boolean => context.speechAnnounced
+
+const isOwed = (context: TranscriptionSessionContext): boolean =>
+  hasPending(context.ledger) || context.vadEventOwed
+
+const errorInfoOf = (failure: LifecycleFailure): SpeechErrorInfo => ({
+  code: failure.code,
+  message: failure.message,
+  retryable: failure.retryable,
+})
+
+/** Opens the client turn `[tailStartSample, atSample)` for a commit the session sends. */
+const openTurn = (
+  context: TranscriptionSessionContext,
+  atSample: number,
+  atMs: number | undefined,
+): TurnLedger =>
+  openClientTurn(context.ledger, {
+    startSample: context.tailStartSample,
+    endSample: atSample,
+    endOfSpeechAtMs: atMs,
+  })
+
+type Step = {
+  readonly context: Partial<TranscriptionSessionContext>
+  readonly events: readonly SpeechEvent[]
+}
+
+/** Applies a ledger step to the context: new ledger, folded metrics, events to emit. */
+const withLedger = (context: TranscriptionSessionContext, step: LedgerStep): Step => ({
+  context: { ledger: step.ledger, metrics: foldMetrics(context.metrics, step.events) },
+  events: step.events,
+})
+
+// ---------------------------------------------------------------------------------------
+// Placeholder actors: the real ones come from src/runtime through machine.provide().
+
+/**
+ * The default `socket` actor: there is no transport in a machine file, so it reports a
+ * non-retryable failure at once. `src/runtime` provides the real one.
+ */
+const socketNotProvided = fromCallback<TranscriptionSocketCommand, SessionSocketInput>(({ sendBack }) => {
+  sendBack({
+    type: "SOCKET.FAILED",
+    failure: {
+      code: "socket_not_provided",
+      message:
+        "transcriptionSessionMachine needs a `socket` actor: provide one with machine.provide({ actors })",
+      retryable: false,
+    },
+    atMs: 0,
+  } satisfies TranscriptionSessionEvent)
+})
+
+/**
+ * The default `audioInput` actor: without an audio pipeline there is no local VAD and no
+ * buffer to trim, so it does nothing. `src/runtime` provides the real one.
+ */
+const audioInputNotProvided = fromCallback<
+  AudioInputCommand,
+  { readonly vad: Omit<LocalTurnDetection, "type"> }
+>(() => undefined)
+
+// ---------------------------------------------------------------------------------------
+// Machine
+
+const lifecycle = sessionLifecycle("transcriptionSession")
+
+const STALLED: LifecycleFailure = {
+  code: "stalled",
+  message: "The server sent nothing while it owed the session an event (inactivity timeout)",
+  retryable: true,
+}
+
+/**
+ * The streaming transcription session machine. Provide `socket` and `audioInput` actors
+ * (see `src/runtime`) to run it; emitted events are {@link SpeechEvent}s.
+ */
+export const transcriptionSessionMachine = setup({
+  types: {
+    context: {} as TranscriptionSessionContext,
+    events: {} as TranscriptionSessionEvent,
+    input: {} as TranscriptionSessionInput,
+    emitted: {} as SpeechEvent,
+  },
+  actors: {
+    socket: socketNotProvided,
+    audioInput: audioInputNotProvided,
+  },
+  delays: lifecycleDelays<TranscriptionSessionContext>(),
+  guards: {
+    ...lifecycleGuards<TranscriptionSessionContext, TranscriptionSessionEvent>(),
+    inputEnded: ({ context }) => context.inputEnded,
+    isSpeaking: ({ context }) => isSpeechActive(context),
+    hasPendingTurns: ({ context }) => hasPending(context.ledger),
+    isServerEventOwed: ({ context }) => isOwed(context),
+    nothingOwed: ({ context }) => !isOwed(context),
+    drained: ({ context }) => !hasPending(context.ledger) && context.localSpeech === undefined,
+  },
+  actions: {
+    ...lifecycleActions<TranscriptionSessionContext, TranscriptionSessionEvent>(),
+
+    onConnecting: assign({ wireReady: false, serverSpeech: undefined }),
+
+    sendSessionUpdate: enqueueActions(({ context, enqueue }) => {
+      // A new connection knows none of the old items: pending turns are committed again.
+      const ledger = unbindPending(context.ledger)
+      const plan = planReplay(ledger, context.tailStartSample, context.retainedFromSample)
+      let next: Partial<TranscriptionSessionContext> = { ledger, replay: plan, settingsDirty: false }
+      if (plan.lostTurns.length > 0) {
+        const lost = new Set(plan.lostTurns)
+        const kept = { ...ledger, turns: ledger.turns.filter((t) => !lost.has(t.turn)) }
+        const lostLedger = { ...ledger, turns: ledger.turns.filter((t) => lost.has(t.turn)) }
+        const step = failPending(
+          lostLedger,
+          {
+            code: "replay_buffer_overflow",
+            message: "The turn's audio fell out of the replay buffer before it could be sent again",
+            retryable: false,
+          },
+          ledgerOptions(context),
+        )
+        next = { ...next, ledger: kept, metrics: foldMetrics(context.metrics, step.events) }
+        for (const event of step.events) enqueue.emit(event)
+      }
+      enqueue.assign(next)
+      // Committed turns are replayed with turn detection off so their boundaries are kept.
+      const turnDetectionOff = plan.commits.length > 0 && modeOf(context) === "server"
+      enqueue.sendTo("socket", {
+        type: "send",
+        event: sessionUpdateOf(context.settings, context.schema, { turnDetectionOff }),
+      } satisfies TranscriptionSocketCommand)
+    }),
+
+    startStreaming: enqueueActions(({ context, enqueue }) => {
+      const plan =
+        context.replay ?? planReplay(context.ledger, context.tailStartSample, context.retainedFromSample)
+      const mode = modeOf(context)
+      if (plan.commits.length > 0) {
+        enqueue.sendTo("socket", {
+          type: "audio.replay",
+          segments: plan.commits.map((c) => ({ fromSample: c.fromSample, toSample: c.toSample })),
+        } satisfies TranscriptionSocketCommand)
+      }
+      if ((plan.commits.length > 0 && mode === "server") || context.settingsDirty) {
+        enqueue.sendTo("socket", {
+          type: "send",
+          event: sessionUpdateOf(context.settings, context.schema),
+        } satisfies TranscriptionSocketCommand)
+      }
+      const live = mode !== "local" || context.localSpeech !== undefined
+      const liveFrom =
+        mode === "local" && context.localSpeech !== undefined
+          ? Math.max(plan.liveFromSample, context.localSpeech.startSample - paddingSamples(context))
+          : plan.liveFromSample
+      if (live)
+        enqueue.sendTo("socket", {
+          type: "audio.live",
+          fromSample: liveFrom,
+        } satisfies TranscriptionSocketCommand)
+      enqueue.sendTo("socket", { type: "audio.reportResumed" } satisfies TranscriptionSocketCommand)
+      enqueue.assign({
+        wireReady: true,
+        settingsDirty: false,
+        replay: undefined,
+        tailStartSample: liveFrom,
+        // The server's audio timeline on this connection: the replayed turns, then live audio.
+        serverOffsetSamples: liveFrom - replayedCommitSamples(plan),
+        resumeAttempt: context.lifecycle.recovering ? context.lifecycle.attempt : undefined,
+      })
+    }),
+
+    announceResumed: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== "SOCKET.RESUMED" || context.resumeAttempt === undefined) return
+      const replayedMs = samplesToMs(event.replayedSamples)
+      enqueue.emit({ type: "reconnected", attempt: context.resumeAttempt, replayedMs })
+      enqueue.assign({
+        resumeAttempt: undefined,
+        metrics: {
+          ...context.metrics,
+          reconnects: context.metrics.reconnects + 1,
+          replayedMs: context.metrics.replayedMs + replayedMs,
+        },
+      })
+    }),
+
+    handleServerError: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== "SERVER.ERROR") return
+      if (event.code === "input_audio_buffer_commit_empty") {
+        // Not an error for us: the segment was silence (or the server VAD took it first).
+        enqueue.assign({ ledger: dropEmptyCommit(context.ledger) })
+        return
+      }
+      enqueue.emit({
+        type: "error",
+        error: {
+          code: event.code ?? event.errorType ?? "server_error",
+          message: event.message,
+          retryable: false,
+        },
+        fatal: false,
+      })
+    }),
+
+    onConnectionLost: enqueueActions(({ context, enqueue }) => {
+      const failure = context.lifecycle.lastFailure
+      enqueue.assign({ wireReady: false, serverSpeech: undefined, vadEventOwed: false })
+      if (failure !== undefined) {
+        enqueue.emit({ type: "error", error: { ...errorInfoOf(failure), retryable: true }, fatal: false })
+      }
+    }),
+
+    onSessionFailed: enqueueActions(({ context, enqueue }) => {
+      const failure = context.lifecycle.lastFailure ?? {
+        code: "session_failed",
+        message: "The session failed",
+        retryable: false,
+      }
+      const gaveUp = failure.retryable
+      const error: SpeechErrorInfo = {
+        code: failure.code,
+        message: gaveUp
+          ? `${failure.message} (gave up after ${context.lifecycle.attempt} reconnect attempts)`
+          : failure.message,
+        retryable: false,
+      }
+      const step = failPending(context.ledger, error, ledgerOptions(context))
+      const applied = withLedger(context, step)
+      enqueue.assign({ ...applied.context, wireReady: false, fatalError: error })
+      for (const e of applied.events) enqueue.emit(e)
+      enqueue.emit({ type: "error", error, fatal: true })
+    }),
+
+    onSessionClosed: assign({ wireReady: false }),
+
+    // ----- user control
+
+    commitSegment: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== "FLUSH") return
+      if (event.atSample <= context.tailStartSample) return
+      const ledger = openTurn(context, event.atSample, event.atMs)
+      if (context.wireReady) {
+        enqueue.sendTo("socket", {
+          type: "audio.commit",
+          atSample: event.atSample,
+          pause: modeOf(context) === "local" && context.localSpeech === undefined,
+        } satisfies TranscriptionSocketCommand)
+      }
+      enqueue.assign({ ledger, tailStartSample: event.atSample })
+    }),
+
+    markInputEnded: assign(({ context, event }) => ({
+      inputEnded: true,
+      endOfInputSample: event.type === "END_INPUT" ? event.atSample : context.endOfInputSample,
+    })),
+
+    commitFinalAudio: enqueueActions(({ context, event, enqueue }) => {
+      const mode = modeOf(context)
+      const speaking = context.localSpeech !== undefined || context.speechAnnounced
+      const head = context.endOfInputSample ?? context.tailStartSample
+      const worthCommitting = head > context.tailStartSample && (mode === "manual" || speaking)
+      if (context.speechAnnounced) {
+        enqueue.emit({ type: "end_of_speech", atMs: samplesToMs(head) })
+      }
+      if (!worthCommitting) {
+        enqueue.assign({ localSpeech: undefined, speechAnnounced: false })
+        return
+      }
+      const ledger = openTurn(context, head, event.type === "END_INPUT" ? event.atMs : undefined)
+      if (context.wireReady) {
+        enqueue.sendTo("socket", {
+          type: "audio.commit",
+          atSample: head,
+          pause: true,
+        } satisfies TranscriptionSocketCommand)
+      }
+      enqueue.assign({ ledger, tailStartSample: head, localSpeech: undefined, speechAnnounced: false })
+    }),
+
+    applySettings: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== "UPDATE_SETTINGS") return
+      const settings = mergeSettings(context.settings, event.settings)
+      const before = modeOf(context)
+      const after = turnModeOf(settings.turnDetection)
+      enqueue.assign({ settings })
+      enqueue.sendTo("audioInput", {
+        type: "audio.vad",
+        vad: localVadOf(settings.turnDetection),
+      } satisfies AudioInputCommand)
+      if (!context.wireReady) {
+        // Not configured yet (or reconnecting): the next session.update carries the settings.
+        enqueue.assign({ settingsDirty: true })
+        return
+      }
+      enqueue.sendTo("socket", {
+        type: "send",
+        event: sessionUpdateOf(settings, context.schema),
+      } satisfies TranscriptionSocketCommand)
+      if (before === "local" && after !== "local" && context.localSpeech === undefined) {
+        // Local mode sent only speech; the other modes stream everything from the tail.
+        enqueue.sendTo("socket", {
+          type: "audio.live",
+          fromSample: context.tailStartSample,
+        } satisfies TranscriptionSocketCommand)
+      }
+      if (before !== "local" && after === "local" && context.localSpeech === undefined) {
+        enqueue.sendTo("socket", { type: "audio.pause" } satisfies TranscriptionSocketCommand)
+      }
+    }),
+
+    // ----- local VAD
+
+    onLocalSpeechStarted: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== "AUDIO.SPEECH_STARTED") return
+      const mode = modeOf(context)
+      enqueue.assign({ localSpeech: { startSample: event.speechStartSample }, serverHeardLocalSpeech: false })
+      if (mode !== "local") return
+      const from = Math.max(context.tailStartSample, event.speechStartSample - paddingSamples(context))
+      if (!context.speechAnnounced) {
+        enqueue.emit({ type: "start_of_speech", atMs: samplesToMs(event.speechStartSample) })
+      }
+      enqueue.assign({ speechAnnounced: true, tailStartSample: from })
+      if (context.wireReady) {
+        enqueue.sendTo("socket", {
+          type: "audio.live",
+          fromSample: from,
+        } satisfies TranscriptionSocketCommand)
+      }
+    }),
+
+    onLocalSpeechStopped: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== "AUDIO.SPEECH_STOPPED") return
+      const mode = modeOf(context)
+      if (mode !== "local") {
+        // Server modes: a whole utterance the server has not reacted to means it owes us an event.
+        enqueue.assign({
+          localSpeech: undefined,
+          vadEventOwed: mode === "server" && !context.serverHeardLocalSpeech ? true : context.vadEventOwed,
+        })
+        return
+      }
+      enqueue.emit({ type: "end_of_speech", atMs: samplesToMs(event.speechEndSample) })
+      const next: Partial<TranscriptionSessionContext> = { localSpeech: undefined, speechAnnounced: false }
+      if (event.atSample > context.tailStartSample) {
+        const ledger = openTurn(context, event.atSample, event.atMs)
+        if (context.wireReady) {
+          enqueue.sendTo("socket", {
+            type: "audio.commit",
+            atSample: event.atSample,
+            pause: true,
+          } satisfies TranscriptionSocketCommand)
+        }
+        enqueue.assign({ ...next, ledger, tailStartSample: event.atSample })
+        return
+      }
+      enqueue.assign(next)
+    }),
+
+    onAudioOverflow: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== "AUDIO.OVERFLOW") return
+      const droppedMs = samplesToMs(event.droppedSamples)
+      enqueue.assign({
+        retainedFromSample: Math.max(context.retainedFromSample, event.retainedFromSample),
+        metrics: { ...context.metrics, droppedMs: context.metrics.droppedMs + droppedMs },
+      })
+      enqueue.emit({
+        type: "error",
+        error: {
+          code: "replay_buffer_overflow",
+          message: `The replay buffer is full: ${droppedMs} ms of the oldest unconfirmed audio was dropped (raise replayBufferMs)`,
+          retryable: false,
+        },
+        fatal: false,
+      })
+    }),
+
+    // ----- server events
+
+    onServerSpeechStarted: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== "SERVER.SPEECH_STARTED") return
+      const startSample = Math.max(0, event.audioStartMs * SAMPLES_PER_MS + context.serverOffsetSamples)
+      if (!context.speechAnnounced) {
+        enqueue.emit({ type: "start_of_speech", itemId: event.itemId, atMs: samplesToMs(startSample) })
+      }
+      enqueue.assign({
+        serverSpeech: { itemId: event.itemId, startSample, endSample: undefined, stoppedAtMs: undefined },
+        speechAnnounced: true,
+        serverHeardLocalSpeech: true,
+        vadEventOwed: false,
+      })
+    }),
+
+    onServerSpeechStopped: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== "SERVER.SPEECH_STOPPED") return
+      const endSample = Math.max(0, event.audioEndMs * SAMPLES_PER_MS + context.serverOffsetSamples)
+      const startSample =
+        context.serverSpeech?.itemId === event.itemId
+          ? context.serverSpeech.startSample
+          : context.tailStartSample
+      if (context.speechAnnounced) {
+        enqueue.emit({ type: "end_of_speech", itemId: event.itemId, atMs: samplesToMs(endSample) })
+      }
+      enqueue.assign({
+        serverSpeech: { itemId: event.itemId, startSample, endSample, stoppedAtMs: event.atMs },
+        speechAnnounced: false,
+        serverHeardLocalSpeech: true,
+        vadEventOwed: false,
+      })
+    }),
+
+    onServerCommitted: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== "SERVER.COMMITTED") return
+      const speech = context.serverSpeech
+      const vadTurn = speech !== undefined && speech.itemId === event.itemId
+      const end = speech?.endSample ?? context.tailStartSample
+      const serverSpan = vadTurn
+        ? {
+            startSample: speech.startSample,
+            endSample: end,
+            endOfSpeechAtMs: speech.stoppedAtMs ?? event.atMs,
+          }
+        : undefined
+      const ledger = bindCommitted(
+        context.ledger,
+        { itemId: event.itemId, previousItemId: event.previousItemId },
+        serverSpan,
+        {
+          startSample: context.tailStartSample,
+          endSample: context.tailStartSample,
+          endOfSpeechAtMs: event.atMs,
+        },
+      )
+      enqueue.assign({
+        ledger,
+        vadEventOwed: false,
+        ...(vadTurn
+          ? {
+              serverSpeech: undefined,
+              tailStartSample: Math.max(context.tailStartSample, end),
+              speechAnnounced: false,
+            }
+          : {}),
+      })
+    }),
+
+    onTranscriptDelta: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== "SERVER.TRANSCRIPT_DELTA") return
+      const step = applyDelta(context.ledger, event, ledgerOptions(context))
+      enqueue.assign({ ledger: step.ledger })
+      for (const e of step.events) enqueue.emit(e)
+    }),
+
+    onTranscriptCompleted: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== "SERVER.TRANSCRIPT_COMPLETED") return
+      const applied = withLedger(
+        context,
+        applyCompleted(context.ledger, event, event.atMs, ledgerOptions(context)),
+      )
+      enqueue.assign(applied.context)
+      for (const e of applied.events) enqueue.emit(e)
+    }),
+
+    onTranscriptFailed: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== "SERVER.TRANSCRIPT_FAILED") return
+      const applied = withLedger(context, applyFailed(context.ledger, event, ledgerOptions(context)))
+      enqueue.assign(applied.context)
+      for (const e of applied.events) enqueue.emit(e)
+    }),
+
+    onBacklog: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== "SOCKET.BACKLOG" || context.backlogReported) return
+      enqueue.assign({ backlogReported: true })
+      enqueue.emit({
+        type: "error",
+        error: {
+          code: "audio_backlog",
+          message: `The socket cannot keep up: ${Math.round(event.backlogMs)} ms of audio is waiting to be sent`,
+          retryable: true,
+        },
+        fatal: false,
+      })
+    }),
+
+    onBacklogCleared: assign({ backlogReported: false }),
+
+    onProtocolError: enqueueActions(({ event, enqueue }) => {
+      if (event.type !== "SOCKET.PROTOCOL_ERROR") return
+      enqueue.emit({
+        type: "error",
+        error: { code: "ProtocolError", message: event.message, retryable: false },
+        fatal: false,
+      })
+    }),
+
+    expireOutstanding: enqueueActions(({ context, enqueue }) => {
+      const step = failPending(
+        context.ledger,
+        {
+          code: "drain_timeout",
+          message: "The transcript did not arrive before the drain timeout",
+          retryable: false,
+        },
+        ledgerOptions(context),
+      )
+      const applied = withLedger(context, step)
+      enqueue.assign(applied.context)
+      for (const e of applied.events) enqueue.emit(e)
+    }),
+
+    updateRetention: enqueueActions(({ context, enqueue }) => {
+      const retention = retentionOf(context)
+      const last = context.retention
+      if (
+        last !== undefined &&
+        last.fromSample === retention.fromSample &&
+        last.idleKeepSamples === retention.idleKeepSamples
+      ) {
+        return
+      }
+      enqueue.assign({ retention })
+      enqueue.sendTo("audioInput", { type: "audio.retain", ...retention } satisfies AudioInputCommand)
+    }),
+  },
+}).createMachine({
+  context: ({ input }) => ({
+    lifecycle: initialLifecycleState(input.lifecycle),
+    settings: mergeSettings(DEFAULT_TRANSCRIPTION_SETTINGS, input.settings ?? {}),
+    schema: input.schema ?? "ga",
+    finalOrder: input.finalOrder ?? "conversation",
+    ledger: emptyLedger,
+    tailStartSample: 0,
+    retainedFromSample: 0,
+    inputEnded: false,
+    endOfInputSample: undefined,
+    wireReady: false,
+    settingsDirty: false,
+    serverOffsetSamples: 0,
+    serverSpeech: undefined,
+    localSpeech: undefined,
+    serverHeardLocalSpeech: false,
+    vadEventOwed: false,
+    speechAnnounced: false,
+    replay: undefined,
+    resumeAttempt: undefined,
+    retention: undefined,
+    backlogReported: false,
+    metrics: emptyMetrics,
+    fatalError: undefined,
+  }),
+  invoke: {
+    id: "audioInput",
+    src: "audioInput",
+    input: ({ context }) => ({ vad: localVadOf(context.settings.turnDetection) }),
+  },
+  ...lifecycle.config({
+    on: {
+      FLUSH: { actions: ["commitSegment", "updateRetention"] },
+      END_INPUT: { actions: "markInputEnded" },
+      UPDATE_SETTINGS: { actions: "applySettings" },
+      "AUDIO.SPEECH_STARTED": { actions: ["onLocalSpeechStarted", "updateRetention"] },
+      "AUDIO.SPEECH_STOPPED": { actions: ["onLocalSpeechStopped", "updateRetention"] },
+      "AUDIO.OVERFLOW": { actions: "onAudioOverflow" },
+    },
+    onlineOn: {
+      "SERVER.SPEECH_STARTED": { actions: ["onServerSpeechStarted", "updateRetention"] },
+      "SERVER.SPEECH_STOPPED": { actions: ["onServerSpeechStopped", "updateRetention"] },
+      "SERVER.COMMITTED": { actions: ["onServerCommitted", "updateRetention"] },
+      "SERVER.TRANSCRIPT_DELTA": { actions: "onTranscriptDelta" },
+      "SERVER.TRANSCRIPT_COMPLETED": { actions: ["onTranscriptCompleted", "updateRetention"] },
+      "SERVER.TRANSCRIPT_FAILED": { actions: ["onTranscriptFailed", "updateRetention"] },
+      "SOCKET.RESUMED": { actions: ["announceResumed", "updateRetention"] },
+      "SOCKET.BACKLOG": { actions: "onBacklog" },
+      "SOCKET.BACKLOG_CLEARED": { actions: "onBacklogCleared" },
+      "SOCKET.PROTOCOL_ERROR": { actions: "onProtocolError" },
+    },
+    streaming: {
+      description: "Configured: audio flows to the server and transcripts come back.",
+      type: "parallel" as const,
+      always: { guard: "inputEnded" as const, target: lifecycle.targets.draining },
+      on: { END_INPUT: { target: lifecycle.targets.draining, actions: "markInputEnded" as const } },
+      states: {
+        turn: {
+          description:
+            "Where the user's current turn is; follows the context, so it is right after a reconnect too.",
+          initial: "listening" as const,
+          states: {
+            listening: {
+              description: "Nobody is speaking and no transcript is outstanding.",
+              always: [
+                { guard: "isSpeaking" as const, target: "speaking" as const },
+                { guard: "hasPendingTurns" as const, target: "awaitingTranscript" as const },
+                lifecycle.rotate,
+              ],
+            },
+            speaking: {
+              description: "Speech detected (by the server's VAD or the local one), not yet ended.",
+              always: [{ guard: not("isSpeaking"), target: "awaitingTranscript" as const }],
+            },
+            awaitingTranscript: {
+              description: "Committed turns wait for their final transcript.",
+              always: [
+                { guard: "isSpeaking" as const, target: "speaking" as const },
+                { guard: not("hasPendingTurns"), target: "listening" as const },
+              ],
+            },
+          },
+        },
+        liveness: {
+          description:
+            "Whether the server owes an event; a stalled server is caught by the inactivity timeout.",
+          initial: "quiet" as const,
+          states: {
+            quiet: {
+              description: "Nothing is owed: silence from the server is normal.",
+              always: { guard: "isServerEventOwed" as const, target: "owed" as const },
+            },
+            owed: {
+              description:
+                "A transcript, a commit acknowledgement or a VAD event is owed; every server event restarts the wait.",
+              always: { guard: "nothingOwed" as const, target: "quiet" as const },
+              on: {
+                "SERVER.SPEECH_STARTED": { target: "owed" as const, reenter: true },
+                "SERVER.SPEECH_STOPPED": { target: "owed" as const, reenter: true },
+                "SERVER.COMMITTED": { target: "owed" as const, reenter: true },
+                "SERVER.TRANSCRIPT_DELTA": { target: "owed" as const, reenter: true },
+                "SERVER.TRANSCRIPT_COMPLETED": { target: "owed" as const, reenter: true },
+                "SERVER.TRANSCRIPT_FAILED": { target: "owed" as const, reenter: true },
+                "SERVER.SESSION_UPDATED": { target: "owed" as const, reenter: true },
+                "SERVER.OTHER": { target: "owed" as const, reenter: true },
+              },
+              after: { inactivityTimeout: lifecycle.failOver(STALLED) },
+            },
+          },
+        },
+      },
+    },
+    draining: {
+      description: "End of input: the last segment is committed; waiting for every outstanding transcript.",
+      entry: ["commitFinalAudio" as const, "updateRetention" as const],
+      always: { guard: "drained" as const, target: lifecycle.targets.closed },
+      after: { drainTimeout: { target: lifecycle.targets.closed, actions: "expireOutstanding" as const } },
+    },
+  }),
+})

@@ -1,0 +1,475 @@
+/**
+ * The turn ledger of a streaming transcription: every committed span of user audio, keyed
+ * by the server's `item_id`, placed in conversation order by `previous_item_id`, with its
+ * transcript accumulated from deltas until the `completed` (or `failed`) event ends it.
+ *
+ * Pure functions over immutable values, so the session machine can keep the ledger in its
+ * context and tests can drive it event by event. Every function that ends or advances a
+ * turn returns the {@link SpeechEvent}s to emit.
+ * @module
+ */
+import type { LogProb } from "../protocol/index.ts"
+import type { SpeechAlternative, SpeechErrorInfo, SpeechEvent } from "./SpeechEvent.ts"
+
+/** Samples per millisecond on the session timeline (24 kHz). */
+export const SAMPLES_PER_MS = 24
+
+/** Where a turn is in its life. `pending`: committed (or commit sent), transcript not final yet. */
+export type TurnStatus = "pending" | "final" | "failed"
+
+/** One user turn: a committed span of the session's audio and what was heard in it. */
+export interface TranscriptTurn {
+  /** Session-stable turn number, 1-based, in the order turns were opened. */
+  readonly turn: number
+  /**
+   * The server item of this turn on the current connection. `undefined` while a client
+   * commit awaits its `input_audio_buffer.committed` (and after a reconnect, until the turn's
+   * audio is committed again).
+   */
+  readonly itemId: string | undefined
+  /** The item this one follows, as the server said in `committed`; `null` for the first. */
+  readonly previousItemId: string | null | undefined
+  /** First sample of the turn's audio on the session timeline. */
+  readonly startSample: number
+  /** One past the last sample of the turn's audio. */
+  readonly endSample: number
+  readonly status: TurnStatus
+  /** Interim (then final) text. */
+  readonly text: string
+  /** Sum of exp(logprob) over the tokens seen, and their count: confidence = sum / count. */
+  readonly probabilitySum: number
+  readonly probabilityCount: number
+  /** Clock time (ms) at which the end of speech (or the commit) was observed, for latency. */
+  readonly endOfSpeechAtMs: number | undefined
+  /** Language reported by the service for this turn. */
+  readonly language: string | undefined
+  /** Events to emit when this turn's turn comes (final + usage, or failed). */
+  readonly outcome: readonly SpeechEvent[]
+  /** Whether `outcome` has been emitted. */
+  readonly emitted: boolean
+}
+
+/** The turns not yet emitted, in conversation order. */
+export interface TurnLedger {
+  readonly turns: readonly TranscriptTurn[]
+  /** The number the next turn will get. */
+  readonly nextTurn: number
+  /** The newest item ever bound, so `previous_item_id` of a new turn can be placed after pruning. */
+  readonly lastItemId: string | undefined
+}
+
+/** How the ledger reads the service's events. */
+export interface LedgerOptions {
+  /** True when each delta holds the whole turn so far (whisper-1), false when deltas are increments. */
+  readonly cumulativeDeltas: boolean
+  /** True when logprobs were requested: confidence is then computed; otherwise it is left out. */
+  readonly includeLogprobs: boolean
+  /** The configured language, used when the service does not report one. */
+  readonly language: string | undefined
+  /**
+   * `conversation`: finals are emitted in turn order (a later turn's final waits for the
+   * earlier turns); `arrival`: each final is emitted as soon as it arrives.
+   */
+  readonly finalOrder: "conversation" | "arrival"
+}
+
+/** The ledger after a step and what to emit. */
+export interface LedgerStep {
+  readonly ledger: TurnLedger
+  readonly events: readonly SpeechEvent[]
+}
+
+/** The ledger of a new session. */
+export const emptyLedger: TurnLedger = { turns: [], nextTurn: 1, lastItemId: undefined }
+
+/** True when `model`'s transcription deltas each carry the whole turn so far (whisper-1). */
+export const deltasAreCumulative = (model: string): boolean => /^whisper-/.test(model)
+
+/** Mean of exp(logprob) over `logprobs`, or `undefined` when there are none. */
+export const confidenceOf = (
+  logprobs: readonly Pick<LogProb, "logprob">[] | null | undefined,
+): number | undefined => {
+  if (logprobs === null || logprobs === undefined || logprobs.length === 0) return undefined
+  let sum = 0
+  for (const lp of logprobs) sum += Math.exp(lp.logprob)
+  return sum / logprobs.length
+}
+
+const msOf = (sample: number): number => Math.round(sample / SAMPLES_PER_MS)
+
+const findIndex = (ledger: TurnLedger, itemId: string): number =>
+  ledger.turns.findIndex((t) => t.itemId === itemId)
+
+const replaceAt = (
+  turns: readonly TranscriptTurn[],
+  index: number,
+  turn: TranscriptTurn,
+): TranscriptTurn[] => {
+  const next = turns.slice()
+  next[index] = turn
+  return next
+}
+
+const newTurn = (
+  number: number,
+  fields: Pick<TranscriptTurn, "itemId" | "previousItemId" | "startSample" | "endSample" | "endOfSpeechAtMs">,
+): TranscriptTurn => ({
+  turn: number,
+  ...fields,
+  status: "pending",
+  text: "",
+  probabilitySum: 0,
+  probabilityCount: 0,
+  language: undefined,
+  outcome: [],
+  emitted: false,
+})
+
+/** A span of the session timeline with the clock time its end was observed. */
+export interface TurnSpan {
+  readonly startSample: number
+  readonly endSample: number
+  /** Clock time (ms) of the end of speech or of the commit. */
+  readonly endOfSpeechAtMs: number | undefined
+}
+
+/**
+ * Opens a turn for a commit the client is sending (manual flush, local VAD, drain, replay):
+ * it has no item id until the server's `committed` binds one ({@link bindCommitted}).
+ */
+export const openClientTurn = (ledger: TurnLedger, span: TurnSpan): TurnLedger => ({
+  ...ledger,
+  turns: [
+    ...ledger.turns,
+    newTurn(ledger.nextTurn, { itemId: undefined, previousItemId: undefined, ...span }),
+  ],
+  nextTurn: ledger.nextTurn + 1,
+})
+
+/** The oldest turn whose client commit is not yet acknowledged, if any. */
+export const oldestUnbound = (ledger: TurnLedger): TranscriptTurn | undefined =>
+  ledger.turns.find((t) => t.itemId === undefined && t.status === "pending")
+
+/** What an `input_audio_buffer.committed` event says. */
+export interface CommittedInfo {
+  readonly itemId: string
+  readonly previousItemId: string | null | undefined
+}
+
+/**
+ * Applies `input_audio_buffer.committed`.
+ *
+ * - `serverSpan` given (the server's VAD committed a turn it detected): a new turn with that
+ *   span, placed right after `previousItemId` (or last when that item is unknown).
+ * - otherwise the commit answers the oldest client commit, which now gets its item id;
+ *   with no client commit outstanding, a turn is opened with `fallbackSpan`.
+ */
+export const bindCommitted = (
+  ledger: TurnLedger,
+  committed: CommittedInfo,
+  serverSpan: TurnSpan | undefined,
+  fallbackSpan: TurnSpan,
+): TurnLedger => {
+  if (findIndex(ledger, committed.itemId) >= 0) return ledger
+  const lastItemId = committed.itemId
+  if (serverSpan === undefined) {
+    const unbound = oldestUnbound(ledger)
+    if (unbound !== undefined) {
+      const index = ledger.turns.indexOf(unbound)
+      return {
+        ...ledger,
+        lastItemId,
+        turns: replaceAt(ledger.turns, index, {
+          ...unbound,
+          itemId: committed.itemId,
+          previousItemId: committed.previousItemId,
+        }),
+      }
+    }
+  }
+  const span = serverSpan ?? fallbackSpan
+  const turn = newTurn(ledger.nextTurn, {
+    itemId: committed.itemId,
+    previousItemId: committed.previousItemId,
+    ...span,
+  })
+  const after =
+    committed.previousItemId === null || committed.previousItemId === undefined
+      ? -1
+      : findIndex(ledger, committed.previousItemId)
+  const turns =
+    after >= 0 && after < ledger.turns.length - 1
+      ? [...ledger.turns.slice(0, after + 1), turn, ...ledger.turns.slice(after + 1)]
+      : [...ledger.turns, turn]
+  return { turns, nextTurn: ledger.nextTurn + 1, lastItemId }
+}
+
+/**
+ * The server refused the oldest client commit as empty (`input_audio_buffer_commit_empty`):
+ * that turn had no audio worth transcribing and is dropped without events.
+ */
+export const dropEmptyCommit = (ledger: TurnLedger): TurnLedger => {
+  const unbound = oldestUnbound(ledger)
+  if (unbound === undefined) return ledger
+  return { ...ledger, turns: ledger.turns.filter((t) => t !== unbound) }
+}
+
+const alternativeOf = (turn: TranscriptTurn, options: LedgerOptions, withConfidence: number | undefined) => {
+  const language = turn.language ?? options.language
+  const alternative: SpeechAlternative = {
+    text: turn.text,
+    startMs: msOf(turn.startSample),
+    endMs: msOf(turn.endSample),
+    ...(language === undefined ? {} : { language }),
+    ...(withConfidence === undefined ? {} : { confidence: withConfidence }),
+  }
+  return alternative
+}
+
+const runningConfidence = (turn: TranscriptTurn, options: LedgerOptions): number | undefined =>
+  options.includeLogprobs && turn.probabilityCount > 0
+    ? turn.probabilitySum / turn.probabilityCount
+    : undefined
+
+const sumProbabilities = (logprobs: readonly Pick<LogProb, "logprob">[]): number => {
+  let sum = 0
+  for (const lp of logprobs) sum += Math.exp(lp.logprob)
+  return sum
+}
+
+/** What a transcription delta event says. */
+export interface DeltaInfo {
+  readonly itemId: string
+  readonly delta: string | undefined
+  readonly logprobs: readonly Pick<LogProb, "logprob">[] | null | undefined
+}
+
+/**
+ * Applies a transcription delta: appends it (gpt-4o-*) or replaces the text (whisper-1),
+ * and emits an `interim_transcript` with the turn's text so far. Deltas for an unknown or
+ * already finished item are ignored.
+ */
+export const applyDelta = (ledger: TurnLedger, delta: DeltaInfo, options: LedgerOptions): LedgerStep => {
+  const index = findIndex(ledger, delta.itemId)
+  const turn = ledger.turns[index]
+  if (turn === undefined || turn.status !== "pending") return { ledger, events: [] }
+  const piece = delta.delta ?? ""
+  const text = options.cumulativeDeltas ? piece : turn.text + piece
+  const logprobs = delta.logprobs ?? []
+  const updated: TranscriptTurn = {
+    ...turn,
+    text,
+    // whisper-1 repeats the whole turn, so its logprobs replace rather than accumulate.
+    probabilitySum: options.cumulativeDeltas
+      ? sumProbabilities(logprobs)
+      : turn.probabilitySum + sumProbabilities(logprobs),
+    probabilityCount: options.cumulativeDeltas ? logprobs.length : turn.probabilityCount + logprobs.length,
+  }
+  if (text === turn.text)
+    return { ledger: { ...ledger, turns: replaceAt(ledger.turns, index, updated) }, events: [] }
+  const interim: SpeechEvent = {
+    type: "interim_transcript",
+    itemId: delta.itemId,
+    alternatives: [alternativeOf(updated, options, runningConfidence(updated, options))],
+  }
+  return { ledger: { ...ledger, turns: replaceAt(ledger.turns, index, updated) }, events: [interim] }
+}
+
+/** What a transcription `completed` event says. */
+export interface CompletedInfo {
+  readonly itemId: string
+  readonly transcript: string
+  readonly logprobs: readonly Pick<LogProb, "logprob">[] | null | undefined
+  readonly languages: readonly { readonly code: string }[] | undefined
+  readonly usage:
+    | {
+        readonly type: "tokens"
+        readonly input_tokens: number
+        readonly output_tokens: number
+        readonly total_tokens: number
+      }
+    | { readonly type: "duration"; readonly seconds: number }
+    | undefined
+}
+
+/** Emits what has become emittable: in turn order, or every finished turn in arrival order. */
+const release = (ledger: TurnLedger, options: LedgerOptions): LedgerStep => {
+  const events: SpeechEvent[] = []
+  let turns = ledger.turns
+  if (options.finalOrder === "arrival") {
+    let changed = false
+    const next = turns.map((t) => {
+      if (t.status === "pending" || t.emitted) return t
+      events.push(...t.outcome)
+      changed = true
+      return { ...t, emitted: true }
+    })
+    if (changed) turns = next
+  } else {
+    const next = turns.slice()
+    for (let i = 0; i < next.length; i++) {
+      const t = next[i]
+      if (t === undefined || t.status === "pending") break
+      if (!t.emitted) {
+        events.push(...t.outcome)
+        next[i] = { ...t, emitted: true }
+      }
+    }
+    if (events.length > 0) turns = next
+  }
+  // Emitted turns at the head are done with; later ones stay so earlier turns keep their place.
+  let head = 0
+  while (head < turns.length && turns[head]?.emitted === true) head++
+  return {
+    ledger: head === 0 && turns === ledger.turns ? ledger : { ...ledger, turns: turns.slice(head) },
+    events,
+  }
+}
+
+/**
+ * Applies `completed`: the turn's final text, language, confidence (only when logprobs were
+ * requested) and usage. Emits `final_transcript` then `recognition_usage` for the turn, at
+ * once or when the earlier turns are done (see {@link LedgerOptions.finalOrder}).
+ *
+ * @param atMs clock time of arrival, for the end-of-speech → final latency
+ */
+export const applyCompleted = (
+  ledger: TurnLedger,
+  completed: CompletedInfo,
+  atMs: number,
+  options: LedgerOptions,
+): LedgerStep => {
+  const index = findIndex(ledger, completed.itemId)
+  const turn = ledger.turns[index]
+  if (turn === undefined || turn.status !== "pending") return { ledger, events: [] }
+  const confidence = options.includeLogprobs
+    ? (confidenceOf(completed.logprobs) ?? runningConfidence(turn, options))
+    : undefined
+  const finished: TranscriptTurn = {
+    ...turn,
+    status: "final",
+    text: completed.transcript,
+    language: completed.languages?.[0]?.code ?? turn.language,
+  }
+  const usage = completed.usage
+  const latencyMs = turn.endOfSpeechAtMs === undefined ? undefined : Math.max(0, atMs - turn.endOfSpeechAtMs)
+  const outcome: SpeechEvent[] = [
+    {
+      type: "final_transcript",
+      itemId: completed.itemId,
+      alternatives: [alternativeOf(finished, options, confidence)],
+    },
+    {
+      type: "recognition_usage",
+      itemId: completed.itemId,
+      usage: {
+        audioDurationMs: msOf(turn.endSample - turn.startSample),
+        streamed: true,
+        ...(latencyMs === undefined ? {} : { latencyMs }),
+        ...(usage?.type === "tokens"
+          ? {
+              inputTokens: usage.input_tokens,
+              outputTokens: usage.output_tokens,
+              totalTokens: usage.total_tokens,
+            }
+          : {}),
+        ...(usage?.type === "duration" ? { billedSeconds: usage.seconds } : {}),
+      },
+    },
+  ]
+  const turns = replaceAt(ledger.turns, index, { ...finished, outcome })
+  return release({ ...ledger, turns }, options)
+}
+
+/** What a transcription `failed` event says. */
+export interface FailedInfo {
+  readonly itemId: string
+  readonly code: string | null | undefined
+  readonly message: string | null | undefined
+}
+
+/**
+ * Applies `failed`: not fatal, it ends that one turn with its last interim text and the
+ * error (`transcription_failed`), in the same order as finals.
+ */
+export const applyFailed = (ledger: TurnLedger, failed: FailedInfo, options: LedgerOptions): LedgerStep => {
+  const index = findIndex(ledger, failed.itemId)
+  const turn = ledger.turns[index]
+  if (turn === undefined || turn.status !== "pending") return { ledger, events: [] }
+  const error: SpeechErrorInfo = {
+    code: failed.code ?? "transcription_failed",
+    message: failed.message ?? "The service could not transcribe this turn",
+    retryable: false,
+  }
+  const outcome: SpeechEvent[] = [
+    { type: "transcription_failed", itemId: failed.itemId, partial: turn.text, error },
+  ]
+  const turns = replaceAt(ledger.turns, index, { ...turn, status: "failed", outcome })
+  return release({ ...ledger, turns }, options)
+}
+
+/**
+ * Ends every pending turn with `error` (a drain that timed out, a session that failed):
+ * each gets `transcription_failed` with its last interim text. Turns never bound to an
+ * item are named `turn-<n>`.
+ */
+export const failPending = (
+  ledger: TurnLedger,
+  error: SpeechErrorInfo,
+  options: LedgerOptions,
+): LedgerStep => {
+  const turns = ledger.turns.map((t): TranscriptTurn => {
+    if (t.status !== "pending") return t
+    const itemId = t.itemId ?? `turn-${t.turn}`
+    return {
+      ...t,
+      status: "failed",
+      outcome: [{ type: "transcription_failed", itemId, partial: t.text, error }],
+    }
+  })
+  return release({ ...ledger, turns }, { ...options, finalOrder: "conversation" })
+}
+
+/**
+ * After a reconnect the server knows none of the old items: pending turns forget their
+ * item ids (they will be committed again, in order, and rebound) and their partial text
+ * (the new transcription starts over).
+ */
+export const unbindPending = (ledger: TurnLedger): TurnLedger => ({
+  ...ledger,
+  turns: ledger.turns.map((t) =>
+    t.status === "pending"
+      ? {
+          ...t,
+          itemId: undefined,
+          previousItemId: undefined,
+          text: "",
+          probabilitySum: 0,
+          probabilityCount: 0,
+        }
+      : t,
+  ),
+})
+
+/** The turns still waiting for their transcript (or their commit acknowledgement), in order. */
+export const pendingTurns = (ledger: TurnLedger): readonly TranscriptTurn[] =>
+  ledger.turns.filter((t) => t.status === "pending")
+
+/** True when some turn still waits for its transcript. */
+export const hasPending = (ledger: TurnLedger): boolean => ledger.turns.some((t) => t.status === "pending")
+
+/** True when some client commit still waits for `committed`. */
+export const hasUnbound = (ledger: TurnLedger): boolean => oldestUnbound(ledger) !== undefined
+
+/** The first sample still needed by a pending turn, or `undefined` when none is pending. */
+export const oldestPendingSample = (ledger: TurnLedger): number | undefined => {
+  let oldest: number | undefined
+  for (const t of ledger.turns) {
+    if (t.status === "pending" && (oldest === undefined || t.startSample < oldest)) oldest = t.startSample
+  }
+  return oldest
+}
+
+/** The session-stable turn number of `itemId`, if it is in the ledger. */
+export const turnOfItem = (ledger: TurnLedger, itemId: string): number | undefined =>
+  ledger.turns.find((t) => t.itemId === itemId)?.turn
