@@ -272,7 +272,7 @@ export const handleResponsesConnection: WebSocketHandler = (
         null,
       ),
     )
-    socket.close(1000, "websocket_connection_limit_reached")
+    ctx.close(1000, "websocket_connection_limit_reached")
     return
   }
   shared.open += 1
@@ -293,7 +293,7 @@ export const handleResponsesConnection: WebSocketHandler = (
             null,
           ),
         )
-        socket.close(1000, "websocket_connection_limit_reached")
+        ctx.close(1000, "websocket_connection_limit_reached")
       }, lifetimeMs)
     : undefined
   lifetime?.unref()
@@ -304,12 +304,8 @@ export const handleResponsesConnection: WebSocketHandler = (
     if (inFlight !== undefined) inFlight.dropped = true
   })
 
-  socket.on("message", (data, isBinary) => {
-    let event: unknown
-    try {
-      if (isBinary) throw new Error("binary frame")
-      event = JSON.parse(String(data))
-    } catch {
+  ctx.onClientEvent((event, parsed) => {
+    if (!parsed) {
       ctx.send(requestError(400, "invalid_json", "The frame could not be parsed as JSON.", null))
       return
     }
