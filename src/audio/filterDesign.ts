@@ -85,6 +85,13 @@ export interface HalfBand {
 const polyphaseCache = new Map<string, PolyphaseTable>()
 const halfBandCache = new Map<ResamplerQuality, HalfBand>()
 
+/** The reach (see {@link PolyphaseTable}) of the L/M filter at a quality, without building it. */
+export const polyphaseReach = (L: number, M: number, quality: ResamplerQuality): number => {
+  const { passband, stopband, attenuationDb } = presets[quality]
+  const r = Math.min(1, L / M)
+  return Math.ceil(kaiserSpan(attenuationDb, (stopband - passband) * r) / 2)
+}
+
 /**
  * The polyphase table for L/M at a quality, built on first use and cached.
  * Each phase is normalised to unit DC gain so a constant input stays constant.
@@ -100,7 +107,7 @@ export const polyphaseTable = (L: number, M: number, quality: ResamplerQuality):
   const halfSpan = kaiserSpan(attenuationDb, (stopband - passband) * r) / 2
   const beta = kaiserBeta(attenuationDb)
   const i0Beta = besselI0(beta)
-  const reach = Math.ceil(halfSpan)
+  const reach = polyphaseReach(L, M, quality)
   const taps = 2 * reach
   const table = new Float64Array(L * taps)
   for (let p = 0; p < L; p++) {

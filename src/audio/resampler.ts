@@ -1,5 +1,5 @@
 import { audioError } from "./AudioError.ts"
-import { halfBandFilter, polyphaseTable, type ResamplerQuality } from "./filterDesign.ts"
+import { halfBandFilter, polyphaseReach, polyphaseTable, type ResamplerQuality } from "./filterDesign.ts"
 
 export type { ResamplerQuality } from "./filterDesign.ts"
 
@@ -67,9 +67,10 @@ const gcd = (a: number, b: number): number => {
   return a
 }
 
-// The largest polyphase table built (phases × taps); rate pairs whose reduced ratio needs
-// more (e.g. 44100 ↔ 44101) are refused rather than allowed to allocate without bound.
-const maxTableSize = 1 << 20
+// The largest polyphase table built (phases × taps, 2 MiB of coefficients); rate pairs
+// whose reduced ratio needs more (e.g. 44100 ↔ 44101) are refused rather than allowed to
+// allocate without bound. The common rates from 8 to 96 kHz need at most about 100 000 (11025 → 32000).
+const maxTableSize = 1 << 18
 
 /** Writes `n` outputs starting at the current position, then advances the position. */
 type Kernel = (buf: Float64Array, base: number, out: Int16Array, n: number) => void
@@ -262,10 +263,12 @@ export const createResamplerCore = (
       p = (p + n) & 1
     }
   } else {
-    const probe = Math.min(1, L / M)
-    // A cheap bound before building: taps grow like 1/probe, phases are L.
-    if (L * Math.ceil(64 / probe) > maxTableSize) {
-      throw audioError("UnsupportedRate", `${fromHz} Hz → ${toHz} Hz reduces to ${L}/${M}: too many phases`)
+    const size = L * 2 * polyphaseReach(L, M, quality)
+    if (size > maxTableSize) {
+      throw audioError(
+        "UnsupportedRate",
+        `${fromHz} Hz → ${toHz} Hz reduces to ${L}/${M}, which needs ${size} filter coefficients (limit ${maxTableSize})`,
+      )
     }
     const { table, taps, reach } = polyphaseTable(L, M, quality)
     back = reach - 1
