@@ -1,13 +1,14 @@
 /**
- * The frame shared by the simulator's REST routes: method check, bounded body read (413
- * over 25 MiB), recording of the request in its connection record, `x-request-id`, and
- * translation of a thrown {@link RestError} into the OpenAI error answer.
+ * The frame shared by the simulator's REST routes: `POST` only (the router answers other
+ * methods with the service's 404 `Invalid URL`), bounded body read (413 over 25 MiB),
+ * recording of the request in its connection record, `x-request-id`, and translation of a
+ * thrown {@link RestError} into the OpenAI error answer.
  * @module
  */
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { HttpRoute, RestEndpoint } from "../types.ts"
 import { MAX_BODY_BYTES, payloadTooLarge, readBody } from "./body.ts"
-import { isRestError, openAIErrorBody, restError, sendJson, sendRestError } from "./errors.ts"
+import { isRestError, openAIErrorBody, sendJson, sendRestError } from "./errors.ts"
 
 /** The context a REST route receives (the third argument of `HttpRoute.handle`). */
 export type RestContext = Parameters<HttpRoute["handle"]>[2]
@@ -25,9 +26,9 @@ export interface RestRequest {
 }
 
 /**
- * Builds an {@link HttpRoute}: only `POST` is accepted (405 otherwise), the body is read
- * with the 25 MiB limit, then `answer` runs; a {@link RestError} it throws becomes the
- * error answer, any other exception a 500 `server_error`.
+ * Builds an {@link HttpRoute} for `POST` requests: the body is read with the 25 MiB limit,
+ * then `answer` runs; a {@link RestError} it throws becomes the error answer, any other
+ * exception a 500 `server_error`.
  */
 export const makeRestRoute = (
   endpoint: RestEndpoint,
@@ -35,6 +36,7 @@ export const makeRestRoute = (
   answer: (request: RestRequest) => Promise<void> | void,
 ): HttpRoute => ({
   endpoint,
+  method: "POST",
   path,
   handle: async (req, res, ctx) => {
     const requestId = ctx.nextId("req_")
@@ -47,13 +49,6 @@ export const makeRestRoute = (
       ctx.connection.received.push({ atMs: ctx.now(), type: "http", payload, bytes })
     }
     try {
-      if (req.method !== "POST") {
-        req.resume()
-        record({ method: req.method }, 0)
-        throw restError(405, `Method ${req.method ?? ""} is not allowed on ${path}; use POST.`, {
-          code: "method_not_allowed",
-        })
-      }
       const read = await readBody(req, MAX_BODY_BYTES)
       if (read._tag === "TooLarge") {
         record({ tooLarge: true, declaredBytes: read.declaredBytes ?? null }, read.receivedBytes)
