@@ -115,6 +115,11 @@ export type TranscriptOutcome =
        * (Realtime only). Turns with different delays complete out of order, as the service may.
        */
       readonly delayMs?: number
+      /**
+       * 0..1: every token's logprob is `ln(confidence)` when logprobs are asked for.
+       * Default: a deterministic value per word, between 0.82 and 0.99.
+       */
+      readonly confidence?: number
     }
 
 export interface TranscriptRequest {
@@ -164,6 +169,8 @@ export interface RouteContext {
   record(kind: SimulatorConnection["kind"], req: IncomingMessage): SimulatorConnection
   /** A deterministic id with a prefix (`item_`, `resp_`, `event_`, ...). */
   nextId(prefix: string): string
+  /** Every connection and request recorded so far (e.g. to count open connections of a kind). */
+  readonly connections: readonly SimulatorConnection[]
 }
 
 /**
@@ -174,6 +181,11 @@ export interface RouteContext {
  */
 export interface HttpRoute {
   readonly endpoint: RestEndpoint
+  /**
+   * HTTP method the route answers. When set, the router answers other methods with a 404
+   * (`Invalid URL`); when absent, the route sees every method and answers them itself.
+   */
+  readonly method?: string
   /** Path after `/v1` (OpenAI) or after `/openai/deployments/{d}` (Azure), e.g. `/audio/speech`. */
   readonly path: string
   handle(
@@ -243,6 +255,17 @@ export interface WebSocketContext extends RouteContext {
   pace(): Promise<void>
   /** `false` once the socket is closing or closed, or once a scripted fault ended it. */
   isOpen(): boolean
+  /**
+   * Closes the connection after the frames already sent or queued (first-event latency):
+   * 1006 destroys the socket without a close frame, 1005 sends a close frame without a code.
+   */
+  close(code: number, reason?: string): void
+  /**
+   * Listens to client frames after they are recorded, with the payload already parsed
+   * (`payload` is the raw text when the frame is not JSON, and `parsed` is then `false`).
+   * An alternative to `socket.on("message")` that spares a second parse of large frames.
+   */
+  onClientEvent(listener: (payload: unknown, parsed: boolean, text: string) => void): void
 }
 
 /** A WebSocket protocol handler: owns the socket after the upgrade. */

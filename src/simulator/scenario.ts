@@ -1,0 +1,204 @@
+/**
+ * The simulator's scenario: what the simulated models say (transcripts, replies), the
+ * per-connection and per-request scripts, and the seeded pseudo-random source behind ids.
+ *
+ * Lists (`transcripts`, `replies`) are consumed in order across the whole simulator: each
+ * committed turn (or REST transcription) takes the next transcript, each response the next
+ * reply. Replacing the list starts again from its first element. When a list runs out the
+ * fallbacks below apply, so a scenario never fails for want of a script:
+ * - transcript: `"[N ms of audio]"`, N being the turn's duration rounded to the millisecond;
+ * - reply: `"You said: <text>"` echoing the last user text or transcript in the model's input,
+ *   or `"Hello from the simulator."` when there is none.
+ * @module
+ */
+import type {
+  ConnectionKind,
+  ConnectionScript,
+  HttpFault,
+  ModelReply,
+  ReplyRequest,
+  RestEndpoint,
+  Scenario,
+  TranscriptOutcome,
+  TranscriptRequest,
+} from "./types.ts"
+
+/** Sample rate of every audio buffer the simulator keeps, in Hz. */
+const SAMPLE_RATE_HZ = 24_000
+
+/**
+ * A deterministic pseudo-random source: the same seed gives the same sequence of numbers
+ * in [0, 1). A 32-bit counter-based generator (a Weyl sequence scrambled by multiply-xorshift
+ * rounds), fast and good enough for ids and jitter; not for cryptography.
+ */
+export const createRandom = (seed: number): (() => number) => {
+  let state = seed >>> 0
+  return () => {
+    state = (state + 0x9e3779b9) >>> 0
+    let z = state
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b)
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35)
+    z = (z ^ (z >>> 16)) >>> 0
+    return z / 0x1_0000_0000
+  }
+}
+
+const ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+const ID_LENGTH = 21
+
+/**
+ * Makes a generator of deterministic ids shaped like the service's (`item_`, `resp_`,
+ * `event_`, `call_`, `sess_` followed by 21 alphanumerics). Same seed, same order of calls,
+ * same ids.
+ */
+export const createIdGenerator = (seed: number): ((prefix: string) => string) => {
+  const random = createRandom(seed)
+  return (prefix) => {
+    let id = prefix
+    for (let i = 0; i < ID_LENGTH; i++) id += ID_ALPHABET[Math.floor(random() * ID_ALPHABET.length)]
+    return id
+  }
+}
+
+/** Options of {@link createScenario}. */
+export interface ScenarioOptions {
+  readonly seed?: number
+  readonly transcripts?: Scenario["transcripts"]
+  readonly replies?: Scenario["replies"]
+}
+
+interface Cursor {
+  list: readonly unknown[] | undefined
+  next: number
+}
+
+const cursors = new WeakMap<Scenario, { transcripts: Cursor; replies: Cursor }>()
+
+const cursorsOf = (scenario: Scenario) => {
+  let state = cursors.get(scenario)
+  if (state === undefined) {
+    state = { transcripts: { list: undefined, next: 0 }, replies: { list: undefined, next: 0 } }
+    cursors.set(scenario, state)
+  }
+  return state
+}
+
+/** Takes the next element of a scripted list, restarting when the list object was replaced. */
+const takeFromList = <A>(cursor: Cursor, list: readonly A[]): A | undefined => {
+  if (cursor.list !== list) {
+    cursor.list = list
+    cursor.next = 0
+  }
+  if (cursor.next >= list.length) return undefined
+  const value = list[cursor.next]
+  cursor.next += 1
+  return value
+}
+
+/**
+ * Creates a scenario with empty script queues. Defaults: no transcripts and no replies (the
+ * fallbacks apply), seed 1.
+ */
+export const createScenario = (options: ScenarioOptions = {}): Scenario => {
+  const connectionScripts = new Map<ConnectionKind, ConnectionScript[]>()
+  const httpFaults = new Map<RestEndpoint, HttpFault[]>()
+  return {
+    transcripts: options.transcripts ?? [],
+    replies: options.replies ?? [],
+    seed: options.seed ?? 1,
+    connectionScripts,
+    httpFaults,
+    nextConnection(kind, script) {
+      const queue = connectionScripts.get(kind) ?? []
+      queue.push(script)
+      connectionScripts.set(kind, queue)
+    },
+    nextHttp(endpoint, fault) {
+      const queue = httpFaults.get(endpoint) ?? []
+      queue.push(fault)
+      httpFaults.set(endpoint, queue)
+    },
+  }
+}
+
+/** Takes the script queued for the next connection of `kind` (an empty script when none is queued). */
+export const takeConnectionScript = (scenario: Scenario, kind: ConnectionKind): ConnectionScript =>
+  scenario.connectionScripts.get(kind)?.shift() ?? {}
+
+/** Takes the scripted answer queued for the next request to `endpoint`, if any. */
+export const takeHttpFault = (scenario: Scenario, endpoint: RestEndpoint): HttpFault | undefined =>
+  scenario.httpFaults.get(endpoint)?.shift()
+
+/** A transcript outcome with its defaults filled in. */
+export interface ResolvedTranscript {
+  readonly text: string
+  readonly language: string | undefined
+  readonly fail: { readonly code: string; readonly message: string } | undefined
+  /** Delay before the turn's transcription events, in milliseconds (0 when not scripted). */
+  readonly delayMs: number
+  readonly confidence: number | undefined
+}
+
+/** The transcript used when the scenario has none left: `"[N ms of audio]"`. */
+export const fallbackTranscript = (audio: Int16Array): string =>
+  `[${Math.round((audio.length * 1000) / SAMPLE_RATE_HZ)} ms of audio]`
+
+const normalizeTranscript = (outcome: TranscriptOutcome): ResolvedTranscript =>
+  typeof outcome === "string"
+    ? { text: outcome, language: undefined, fail: undefined, delayMs: 0, confidence: undefined }
+    : {
+        text: outcome.text,
+        language: outcome.language,
+        fail: outcome.fail,
+        delayMs: Math.max(0, outcome.delayMs ?? 0),
+        confidence: outcome.confidence,
+      }
+
+/**
+ * Resolves the transcript of one turn: the scenario's function, or the next element of its
+ * list, or the fallback. Used by the Realtime handlers and the REST transcription route alike.
+ */
+export const resolveTranscript = (scenario: Scenario, request: TranscriptRequest): ResolvedTranscript => {
+  const source = scenario.transcripts
+  if (typeof source === "function") return normalizeTranscript(source(request))
+  const next = takeFromList(cursorsOf(scenario).transcripts, source)
+  return normalizeTranscript(next ?? fallbackTranscript(request.audio))
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+/**
+ * The text a user item carries: its `input_text` texts or its audio transcripts, joined.
+ * Accepts Realtime items and Responses input items (whose `type` may be absent and whose
+ * `content` may be a plain string).
+ */
+const userTextOf = (item: unknown): string | undefined => {
+  if (!isRecord(item) || item.role !== "user") return undefined
+  if (item.type !== undefined && item.type !== "message") return undefined
+  if (typeof item.content === "string") return item.content
+  if (!Array.isArray(item.content)) return undefined
+  const parts: string[] = []
+  for (const part of item.content) {
+    if (!isRecord(part)) continue
+    if (typeof part.text === "string") parts.push(part.text)
+    else if (typeof part.transcript === "string") parts.push(part.transcript)
+  }
+  return parts.length > 0 ? parts.join(" ") : undefined
+}
+
+/** The reply used when the scenario has none left (see the module documentation). */
+export const fallbackReply = (request: ReplyRequest): ModelReply => {
+  for (let i = request.input.length - 1; i >= 0; i--) {
+    const text = userTextOf(request.input[i])
+    if (text !== undefined) return { text: `You said: ${text}` }
+  }
+  return { text: "Hello from the simulator." }
+}
+
+/** Resolves the reply of one response: the scenario's function, the next list element, or the fallback. */
+export const resolveReply = (scenario: Scenario, request: ReplyRequest): ModelReply => {
+  const source = scenario.replies
+  if (typeof source === "function") return source(request)
+  return takeFromList(cursorsOf(scenario).replies, source) ?? fallbackReply(request)
+}

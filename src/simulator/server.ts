@@ -1,0 +1,591 @@
+/**
+ * The simulator's server: one `node:http` server whose `upgrade` requests go to a `ws`
+ * server in no-server mode. It authenticates, routes by path (OpenAI and Azure shapes),
+ * records every connection and request, applies connection scripts and HTTP faults, and
+ * closes everything on `close()`.
+ *
+ * Paths:
+ * - Realtime (WebSocket): `/v1/realtime?intent=transcription` or `?model=...` (exactly one;
+ *   both or neither is a 400), Azure GA `/openai/v1/realtime?model=<deployment>|intent=`,
+ *   Azure preview (beta protocol) `/openai/realtime?api-version=...&deployment=...`.
+ * - Responses (WebSocket): `/v1/responses`, `/openai/v1/responses`, `/openai/responses`.
+ * - REST: `/v1/<path>`, Azure `/openai/v1/<path>` and `/openai/deployments/{d}/<path>?api-version=`
+ *   (a dated path without `api-version` is a 404, as on Azure).
+ *
+ * Authentication: the configured key as `Authorization: Bearer <key>` (OpenAI and Azure
+ * paths), `api-key: <key>` (Azure paths), or the browser subprotocol
+ * `openai-insecure-api-key.<key>` (WebSocket). A missing or wrong key is a 401 with the
+ * service's JSON error body, on the upgrade or on the request. `apiKey: null` accepts anything.
+ * @module
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
+import type { Socket } from "node:net"
+import type { Duplex } from "node:stream"
+import { type WebSocket, WebSocketServer } from "ws"
+import { createSendFunnel, type MutableConnection, rejectUpgrade } from "./faults.ts"
+import { handleRealtimeConnection, type RealtimeRouting } from "./realtime/index.ts"
+import { createIdGenerator, createScenario, takeConnectionScript, takeHttpFault } from "./scenario.ts"
+import type {
+  ConnectionKind,
+  ConnectionScript,
+  HttpFault,
+  HttpRoute,
+  ResolvedSimulatorOptions,
+  RouteContext,
+  Scenario,
+  Simulator,
+  SimulatorConnection,
+  SimulatorOptions,
+  WebSocketContext,
+  WebSocketHandler,
+} from "./types.ts"
+
+/** Default key clients must present. */
+export const DEFAULT_API_KEY = "sk-simulator"
+
+/** Default Realtime session cap and Responses connection lifetime: 60 minutes. */
+export const SIXTY_MINUTES_MS = 60 * 60 * 1000
+
+/** The protocol handlers the server routes to. */
+export interface SimulatorRoutes {
+  readonly restRoutes: readonly HttpRoute[]
+  readonly responses: WebSocketHandler | undefined
+}
+
+/** Fills in the defaults of the options. */
+export const resolveSimulatorOptions = (options: SimulatorOptions = {}): ResolvedSimulatorOptions => ({
+  port: options.port ?? 0,
+  host: options.host ?? "127.0.0.1",
+  apiKey: options.apiKey === undefined ? DEFAULT_API_KEY : options.apiKey,
+  beta: options.beta ?? false,
+  seed: options.seed ?? 1,
+  realtimeSessionMaxMs: options.realtimeSessionMaxMs ?? SIXTY_MINUTES_MS,
+  responsesMaxConnections: options.responsesMaxConnections,
+  responsesConnectionLifetimeMs: options.responsesConnectionLifetimeMs ?? SIXTY_MINUTES_MS,
+})
+
+/** Where a request goes. */
+type Target =
+  | { readonly _tag: "Realtime"; readonly azure: boolean; readonly preview: boolean }
+  | { readonly _tag: "Responses"; readonly azure: boolean }
+  | {
+      readonly _tag: "Rest"
+      readonly azure: boolean
+      readonly path: string
+      readonly deployment: string | undefined
+    }
+  | { readonly _tag: "Unknown"; readonly azure: boolean }
+
+const classify = (url: URL): Target => {
+  const path = url.pathname.replace(/\/+$/, "") || "/"
+  if (path === "/v1/realtime") return { _tag: "Realtime", azure: false, preview: false }
+  if (path === "/openai/v1/realtime") return { _tag: "Realtime", azure: true, preview: false }
+  if (path === "/openai/realtime") return { _tag: "Realtime", azure: true, preview: true }
+  if (path === "/v1/responses") return { _tag: "Responses", azure: false }
+  if (path === "/openai/v1/responses" || path === "/openai/responses")
+    return { _tag: "Responses", azure: true }
+  const deployment = /^\/openai\/deployments\/([^/]+)(\/.+)$/.exec(path)
+  if (deployment !== null) {
+    return {
+      _tag: "Rest",
+      azure: true,
+      path: deployment[2] ?? "/",
+      deployment: decodeURIComponent(deployment[1] ?? ""),
+    }
+  }
+  if (path.startsWith("/openai/v1/"))
+    return { _tag: "Rest", azure: true, path: path.slice("/openai/v1".length), deployment: undefined }
+  if (path.startsWith("/v1/"))
+    return { _tag: "Rest", azure: false, path: path.slice("/v1".length), deployment: undefined }
+  return { _tag: "Unknown", azure: path.startsWith("/openai/") }
+}
+
+const openAIError = (message: string, type: string, code: string | null, param: string | null = null) =>
+  JSON.stringify({ error: { message, type, param, code } })
+
+const azureError = (code: string, message: string) => JSON.stringify({ error: { code, message } })
+
+const maskKey = (key: string): string =>
+  key.length <= 8
+    ? "*".repeat(key.length)
+    : `${key.slice(0, 6)}${"*".repeat(Math.min(20, key.length - 10))}${key.slice(-4)}`
+
+const headerValue = (req: IncomingMessage, name: string): string | undefined => {
+  const value = req.headers[name]
+  return Array.isArray(value) ? value[0] : value
+}
+
+/** The key a request presents, and how. */
+const presentedKey = (req: IncomingMessage, azure: boolean): string | undefined => {
+  const authorization = headerValue(req, "authorization")
+  const bearer = authorization === undefined ? undefined : /^Bearer\s+(.+)$/i.exec(authorization.trim())?.[1]
+  if (bearer !== undefined) return bearer
+  if (azure) {
+    const apiKey = headerValue(req, "api-key")
+    if (apiKey !== undefined) return apiKey
+  }
+  const protocols = headerValue(req, "sec-websocket-protocol")
+  if (protocols !== undefined) {
+    for (const protocol of protocols.split(",")) {
+      const trimmed = protocol.trim()
+      if (trimmed.startsWith("openai-insecure-api-key."))
+        return trimmed.slice("openai-insecure-api-key.".length)
+    }
+  }
+  return undefined
+}
+
+/** `undefined` when the request may pass, else the 401 body. */
+const authenticate = (req: IncomingMessage, azure: boolean, apiKey: string | null): string | undefined => {
+  if (apiKey === null) return undefined
+  const key = presentedKey(req, azure)
+  if (key === apiKey) return undefined
+  if (azure) {
+    return azureError(
+      "401",
+      "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.",
+    )
+  }
+  if (key === undefined) {
+    return openAIError(
+      "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+      "invalid_request_error",
+      null,
+    )
+  }
+  return openAIError(
+    `Incorrect API key provided: ${maskKey(key)}.`,
+    "invalid_request_error",
+    "invalid_api_key",
+  )
+}
+
+/** Default body of a scripted HTTP fault or rejected upgrade without one. */
+const defaultFaultBody = (status: number): string => {
+  if (status === 429) {
+    return openAIError("Rate limit reached. Please try again later.", "requests", "rate_limit_exceeded")
+  }
+  if (status === 503) {
+    return openAIError("The engine is currently overloaded, please try again later.", "server_error", null)
+  }
+  if (status >= 500) {
+    return openAIError(
+      "The server had an error while processing your request. Sorry about that!",
+      "server_error",
+      null,
+    )
+  }
+  if (status === 401)
+    return openAIError("Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
+  if (status === 403)
+    return openAIError("You are not allowed to access this resource.", "invalid_request_error", null)
+  if (status === 404)
+    return openAIError("The requested resource was not found.", "invalid_request_error", null)
+  return openAIError(`Simulated HTTP ${status}.`, "invalid_request_error", null)
+}
+
+class ConnectionRecord implements MutableConnection {
+  readonly id: number
+  readonly kind: SimulatorConnection["kind"]
+  readonly path: string
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>
+  readonly received: SimulatorConnection["received"] = []
+  readonly sent: unknown[] = []
+  closeCode: number | undefined = undefined
+  httpStatus: number | undefined = undefined
+  open = false
+  constructor(id: number, kind: SimulatorConnection["kind"], req: IncomingMessage) {
+    this.id = id
+    this.kind = kind
+    this.path = req.url ?? "/"
+    this.headers = { ...req.headers }
+  }
+}
+
+/**
+ * Starts a simulator with the given protocol handlers. `startSimulator` (in `index.ts`)
+ * passes the REST routes and the Responses handler; tests may pass others.
+ */
+export const startSimulatorWith = async (
+  routes: SimulatorRoutes,
+  options: SimulatorOptions = {},
+): Promise<Simulator> => {
+  const resolved = resolveSimulatorOptions(options)
+  const scenario: Scenario = createScenario({
+    seed: resolved.seed,
+    ...(options.scenario?.transcripts === undefined ? {} : { transcripts: options.scenario.transcripts }),
+    ...(options.scenario?.replies === undefined ? {} : { replies: options.scenario.replies }),
+  })
+  const startedAt = performance.now()
+  const connections: ConnectionRecord[] = []
+  const sockets = new Set<Socket | Duplex>()
+  const wsClosed = new Set<Promise<void>>()
+  const faultTimers = new Set<NodeJS.Timeout>()
+  let idSeed = scenario.seed
+  let ids = createIdGenerator(idSeed)
+  let closing: Promise<void> | undefined
+
+  const nextId = (prefix: string): string => {
+    if (scenario.seed !== idSeed) {
+      idSeed = scenario.seed
+      ids = createIdGenerator(idSeed)
+    }
+    return ids(prefix)
+  }
+
+  const record = (kind: SimulatorConnection["kind"], req: IncomingMessage): ConnectionRecord => {
+    const entry = new ConnectionRecord(connections.length + 1, kind, req)
+    connections.push(entry)
+    return entry
+  }
+
+  const routeContext: RouteContext = {
+    scenario,
+    options: resolved,
+    now: () => performance.now() - startedAt,
+    record,
+    nextId,
+    connections,
+  }
+
+  // ---- HTTP ----
+
+  const sendHttp = (
+    res: ServerResponse,
+    status: number,
+    body: string,
+    headers: Record<string, string> = {},
+  ) => {
+    if (res.headersSent || res.destroyed) return
+    res.writeHead(status, { "content-type": "application/json", ...headers })
+    res.end(body)
+  }
+
+  const applyHttpFault = async (fault: HttpFault, req: IncomingMessage, res: ServerResponse) => {
+    req.resume()
+    if (fault.delayMs !== undefined && fault.delayMs > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          faultTimers.delete(timer)
+          resolve()
+        }, fault.delayMs)
+        faultTimers.add(timer)
+      })
+    }
+    if (res.destroyed) return
+    if (fault.destroy === true) {
+      req.socket.destroy()
+      return
+    }
+    const body =
+      fault.body === undefined
+        ? defaultFaultBody(fault.status)
+        : typeof fault.body === "string"
+          ? fault.body
+          : JSON.stringify(fault.body)
+    sendHttp(res, fault.status, body, { ...(fault.headers ?? {}) })
+  }
+
+  const handleRequest = (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? "/", "http://simulator.invalid")
+    const target = classify(url)
+    const connection = record("http", req)
+    connection.open = true
+    res.on("close", () => {
+      connection.open = false
+      connection.httpStatus = res.statusCode
+    })
+    const refusal = authenticate(req, target.azure, resolved.apiKey)
+    if (refusal !== undefined) {
+      req.resume()
+      sendHttp(res, 401, refusal)
+      return
+    }
+    const invalidUrl = () => {
+      req.resume()
+      sendHttp(
+        res,
+        404,
+        target.azure
+          ? azureError("404", "Resource not found")
+          : openAIError(
+              `Invalid URL (${req.method ?? "GET"} ${url.pathname})`,
+              "invalid_request_error",
+              null,
+            ),
+      )
+    }
+    if (target._tag === "Realtime" || target._tag === "Responses") {
+      req.resume()
+      sendHttp(
+        res,
+        426,
+        openAIError(
+          "This endpoint speaks WebSocket; send an upgrade request.",
+          "invalid_request_error",
+          null,
+        ),
+        {
+          upgrade: "websocket",
+        },
+      )
+      return
+    }
+    if (target._tag === "Unknown") {
+      invalidUrl()
+      return
+    }
+    if (target.deployment !== undefined && !url.searchParams.has("api-version")) {
+      req.resume()
+      sendHttp(
+        res,
+        404,
+        azureError(
+          "MissingApiVersionParameter",
+          "The api-version query parameter (?api-version=) is required for all requests.",
+        ),
+      )
+      return
+    }
+    const route = routes.restRoutes.find((candidate) => candidate.path === target.path)
+    if (route === undefined || (route.method !== undefined && route.method !== req.method)) {
+      invalidUrl()
+      return
+    }
+    const fault = takeHttpFault(scenario, route.endpoint)
+    const run = async () => {
+      if (fault !== undefined) {
+        connection.received.push({
+          atMs: routeContext.now(),
+          type: "http",
+          payload: { scriptedFault: fault.status },
+          bytes: 0,
+        })
+        await applyHttpFault(fault, req, res)
+        return
+      }
+      await route.handle(req, res, {
+        ...routeContext,
+        connection,
+        ...(target.deployment === undefined ? {} : { deployment: target.deployment }),
+      })
+    }
+    run().catch((cause: unknown) => {
+      if (res.headersSent) res.destroy()
+      else
+        sendHttp(
+          res,
+          500,
+          openAIError(`The simulator failed: ${String(cause)}`, "server_error", "server_error"),
+        )
+    })
+  }
+
+  // ---- WebSocket ----
+
+  const wss = new WebSocketServer({
+    noServer: true,
+    autoPong: false,
+    handleProtocols: (protocols) => (protocols.has("realtime") ? "realtime" : false),
+  })
+
+  const attach = (
+    socket: WebSocket,
+    kind: ConnectionKind,
+    connection: ConnectionRecord,
+    script: ConnectionScript,
+    url: URL,
+    deployment: string | undefined,
+    handler: (socket: WebSocket, ctx: WebSocketContext) => void,
+  ) => {
+    connection.open = true
+    socket.on("error", () => {
+      // A protocol error from the client; the close that follows is recorded.
+    })
+    wsClosed.add(
+      new Promise<void>((resolve) => {
+        socket.once("close", (code: number) => {
+          connection.closeCode = code
+          connection.open = false
+          funnel.dispose()
+          resolve()
+        })
+      }),
+    )
+    const funnel = createSendFunnel({
+      socket,
+      kind,
+      script,
+      connection,
+      nextId,
+      now: routeContext.now,
+      ...(kind === "responses" ? {} : { sessionMaxMs: resolved.realtimeSessionMaxMs }),
+    })
+    const ctx: WebSocketContext = {
+      ...routeContext,
+      connection,
+      script,
+      url,
+      ...(deployment === undefined ? {} : { deployment }),
+      send: funnel.sendEvent,
+      pace: funnel.pace,
+      isOpen: funnel.isOpen,
+      close: funnel.close,
+      onClientEvent: funnel.onClientEvent,
+    }
+    funnel.start()
+    if (!funnel.isOpen()) return
+    try {
+      handler(socket, ctx)
+    } catch (cause) {
+      ctx.send({
+        type: "error",
+        error: { type: "server_error", code: "server_error", message: String(cause) },
+      })
+      funnel.close(1011, "server_error")
+    }
+  }
+
+  const handleUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on("error", () => socket.destroy())
+    const url = new URL(req.url ?? "/", "http://simulator.invalid")
+    const target = classify(url)
+    if (target._tag !== "Realtime" && target._tag !== "Responses") {
+      rejectUpgrade(
+        socket,
+        404,
+        target.azure
+          ? azureError("404", "Resource not found")
+          : openAIError(`Invalid URL (GET ${url.pathname})`, "invalid_request_error", null),
+      )
+      return
+    }
+    const params = url.searchParams
+    let kind: ConnectionKind
+    let routing: RealtimeRouting | undefined
+    let deployment: string | undefined
+    let badRequest: string | undefined
+    if (target._tag === "Responses") {
+      kind = "responses"
+    } else {
+      const model = params.get("model") ?? undefined
+      const intent = params.get("intent") ?? undefined
+      deployment = params.get("deployment") ?? (target.azure && model !== undefined ? model : undefined)
+      const betaHeader = (headerValue(req, "openai-beta") ?? "")
+        .split(",")
+        .some((v) => v.trim() === "realtime=v1")
+      if (target.preview && !params.has("api-version")) {
+        badRequest = azureError(
+          "MissingApiVersionParameter",
+          "The api-version query parameter (?api-version=) is required for all requests.",
+        )
+      } else if (target.preview && deployment === undefined) {
+        badRequest = azureError("DeploymentNotFound", "The 'deployment' query parameter is required.")
+      }
+      if (intent !== undefined && model !== undefined) {
+        badRequest = openAIError(
+          "Specify either 'model' or 'intent', not both.",
+          "invalid_request_error",
+          "invalid_value",
+          "intent",
+        )
+      } else if (intent !== undefined && intent !== "transcription") {
+        badRequest = openAIError(
+          `Invalid value: '${intent}'. Supported values are: 'transcription'.`,
+          "invalid_request_error",
+          "invalid_value",
+          "intent",
+        )
+      } else if (intent === undefined && model === undefined && !target.preview) {
+        badRequest = openAIError(
+          "Missing required parameter: 'model'.",
+          "invalid_request_error",
+          "missing_required_parameter",
+          "model",
+        )
+      }
+      const mode = intent === "transcription" ? "transcription" : "conversation"
+      kind = mode === "transcription" ? "transcription" : "realtime"
+      routing = { mode, model: model ?? deployment, preview: target.preview, betaHeader }
+    }
+    const connection = record(kind, req)
+    const refuse = (status: number, body: string) => {
+      connection.httpStatus = status
+      rejectUpgrade(socket, status, body)
+    }
+    const refusal = authenticate(req, target.azure, resolved.apiKey)
+    if (refusal !== undefined) {
+      refuse(401, refusal)
+      return
+    }
+    if (badRequest !== undefined) {
+      refuse(
+        target.azure && badRequest.includes('"code":"MissingApiVersionParameter"') ? 404 : 400,
+        badRequest,
+      )
+      return
+    }
+    const handler: ((s: WebSocket, c: WebSocketContext) => void) | undefined =
+      routing === undefined
+        ? routes.responses
+        : (s, c) => {
+            handleRealtimeConnection(s, c, routing)
+          }
+    if (handler === undefined) {
+      refuse(404, openAIError(`Invalid URL (GET ${url.pathname})`, "invalid_request_error", null))
+      return
+    }
+    const script = takeConnectionScript(scenario, kind)
+    const reject = script.faults?.find((fault) => fault.type === "reject")
+    if (reject !== undefined && reject.type === "reject") {
+      refuse(reject.status, reject.body ?? defaultFaultBody(reject.status))
+      return
+    }
+    wss.handleUpgrade(req, socket, head, (ws) =>
+      attach(ws, kind, connection, script, url, deployment, handler),
+    )
+  }
+
+  const server = createServer(handleRequest)
+  server.on("connection", (socket: Socket) => {
+    sockets.add(socket)
+    socket.on("close", () => sockets.delete(socket))
+  })
+  server.on("upgrade", handleUpgrade)
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject)
+    server.listen(resolved.port, resolved.host, () => {
+      server.off("error", reject)
+      resolve()
+    })
+  })
+  const address = server.address()
+  const port = typeof address === "object" && address !== null ? address.port : resolved.port
+  const host = resolved.host.includes(":") ? `[${resolved.host}]` : resolved.host
+
+  return {
+    url: `ws://${host}:${port}/v1`,
+    httpUrl: `http://${host}:${port}/v1`,
+    port,
+    apiKey: resolved.apiKey,
+    get connections() {
+      return connections
+    },
+    scenario,
+    close() {
+      closing ??= (async () => {
+        for (const timer of faultTimers) clearTimeout(timer)
+        faultTimers.clear()
+        const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()))
+        for (const client of wss.clients) client.terminate()
+        for (const socket of sockets) socket.destroy()
+        server.closeAllConnections()
+        await Promise.all([...wsClosed])
+        await new Promise<void>((resolve) => wss.close(() => resolve()))
+        await serverClosed
+      })()
+      return closing
+    },
+  }
+}
