@@ -1,107 +1,23 @@
 /**
- * The Responses WebSocket handler against real sockets on 127.0.0.1.
+ * The Responses WebSocket (`/v1/responses`) of a running simulator, on real sockets.
  */
-import { createServer } from "node:http"
-import type { AddressInfo } from "node:net"
 import { afterEach, describe, expect, it } from "vitest"
-import { WebSocket, WebSocketServer } from "ws"
-import { createSendFunnel, type MutableConnection } from "../../src/simulator/faults.ts"
-import { handleResponsesConnection, RESPONSES_STORE_CAPACITY } from "../../src/simulator/responses.ts"
-import { createIdGenerator, createScenario, takeConnectionScript } from "../../src/simulator/scenario.ts"
-import type {
-  ConnectionScript,
-  Scenario,
-  SimulatorConnection,
-  SimulatorOptions,
-} from "../../src/simulator/types.ts"
-
-interface Harness {
-  readonly url: string
-  readonly scenario: Scenario
-  readonly connections: SimulatorConnection[]
-  close(): Promise<void>
-}
-
-/** Serves the Responses handler at `/v1/responses`, each socket behind the core's send funnel. */
-const startHarness = async (options: SimulatorOptions): Promise<Harness> => {
-  const scenario = createScenario({ seed: 1 })
-  const nextId = createIdGenerator(1)
-  const connections: MutableConnection[] = []
-  const resolved = {
-    port: 0,
-    host: "127.0.0.1",
-    apiKey: null,
-    beta: false,
-    seed: 1,
-    realtimeSessionMaxMs: 3_600_000,
-    responsesMaxConnections: options.responsesMaxConnections,
-    responsesConnectionLifetimeMs: options.responsesConnectionLifetimeMs ?? 3_600_000,
-  }
-  const server = createServer()
-  const wss = new WebSocketServer({ server, path: "/v1/responses" })
-  wss.on("connection", (socket, req) => {
-    const connection: MutableConnection = {
-      id: connections.length,
-      kind: "responses",
-      path: "/v1/responses",
-      headers: req.headers,
-      received: [],
-      sent: [],
-      closeCode: undefined,
-      httpStatus: undefined,
-      open: true,
-    }
-    connections.push(connection)
-    const script = takeConnectionScript(scenario, "responses")
-    const funnel = createSendFunnel({ socket, kind: "responses", script, connection, nextId, now: () => 0 })
-    socket.on("close", (code) => {
-      connection.open = false
-      connection.closeCode = code
-      funnel.dispose()
-    })
-    handleResponsesConnection(socket, {
-      scenario,
-      options: resolved,
-      now: () => 0,
-      record: () => connection,
-      nextId,
-      connections,
-      connection,
-      script,
-      url: new URL(req.url ?? "/", "http://127.0.0.1"),
-      send: funnel.sendEvent,
-      pace: funnel.pace,
-      isOpen: funnel.isOpen,
-      close: funnel.close,
-      onClientEvent: funnel.onClientEvent,
-    })
-    funnel.start()
-  })
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
-  const { port } = server.address() as AddressInfo
-  return {
-    url: `ws://127.0.0.1:${port}/v1`,
-    scenario,
-    connections,
-    close: async () => {
-      for (const client of wss.clients) client.terminate()
-      await new Promise((resolve) => wss.close(resolve))
-      await new Promise((resolve) => server.close(resolve))
-    },
-  }
-}
+import { WebSocket } from "ws"
+import { startSimulator } from "../../src/simulator/index.ts"
+import { RESPONSES_STORE_CAPACITY } from "../../src/simulator/responses.ts"
+import type { ConnectionScript, Simulator, SimulatorOptions } from "../../src/simulator/types.ts"
 
 type Event = Record<string, unknown> & { type: string }
 
-const harnesses: Harness[] = []
+const simulators: Simulator[] = []
 afterEach(async () => {
-  await Promise.all(harnesses.splice(0).map((h) => h.close()))
+  await Promise.all(simulators.splice(0).map((s) => s.close()))
 })
 
-const start = async (options: SimulatorOptions = {}): Promise<Harness> => {
-  const h = await startHarness(options)
-  harnesses.push(h)
-  return h
+const start = async (options: SimulatorOptions = {}): Promise<Simulator> => {
+  const sim = await startSimulator(options)
+  simulators.push(sim)
+  return sim
 }
 
 /** A client socket that queues every server event, so tests can await the next ones. */
@@ -115,9 +31,13 @@ interface Client {
   closed(): Promise<number>
 }
 
-const connect = async (h: Harness, script?: ConnectionScript): Promise<Client> => {
+const connect = async (h: Simulator, script?: ConnectionScript, azure = false): Promise<Client> => {
   if (script !== undefined) h.scenario.nextConnection("responses", script)
-  const socket = new WebSocket(`${h.url}/responses`, { headers: { authorization: "Bearer sk-test" } })
+  const socket = azure
+    ? new WebSocket(`${h.url.replace(/\/v1$/, "")}/openai/v1/responses`, {
+        headers: { "api-key": h.apiKey ?? "" },
+      })
+    : new WebSocket(`${h.url}/responses`, { headers: { authorization: `Bearer ${h.apiKey}` } })
   const events: Event[] = []
   let cursor = 0
   const waiters: (() => void)[] = []
@@ -509,8 +429,33 @@ describe("Responses WebSocket: limits and errors", () => {
     const client = await connect(h)
     await create(client, { input: "short" })
     await create(client, { input: "a much longer input ".repeat(20) })
-    const creates = h.connections[0]!.received.filter((r) => r.type === "response.create")
+    const creates = h.connections
+      .find((c) => c.kind === "responses")!
+      .received.filter((r) => r.type === "response.create")
     expect(creates).toHaveLength(2)
     expect(creates[1]!.bytes).toBeGreaterThan(creates[0]!.bytes + 300)
+  })
+
+  it("serves the Azure v1 path with an api-key header", async () => {
+    const h = await start()
+    h.scenario.replies = [{ text: "from azure" }]
+    const client = await connect(h, undefined, true)
+    const events = await create(client, { model: "my-deployment", input: "hi" })
+    expect(responseOf(events)).toMatchObject({ status: "completed", model: "my-deployment" })
+  })
+
+  it("lets a scripted 1006 drop the socket in the middle of a response", async () => {
+    const h = await start()
+    h.scenario.replies = [{ text: "one two three four five six" }]
+    const client = await connect(h, { faults: [{ type: "close", code: 1006, afterEvents: 5 }] })
+    client.send({ type: "response.create", model: "gpt-4.1-mini", input: "hi" })
+    expect(await client.closed()).toBe(1006)
+    expect(client.events.map((e) => e.type)).toEqual([
+      "response.created",
+      "response.in_progress",
+      "response.output_item.added",
+      "response.content_part.added",
+      "response.output_text.delta",
+    ])
   })
 })
