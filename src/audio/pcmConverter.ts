@@ -15,6 +15,7 @@ export interface PcmConverterOptions {
  * Turns a stream of frames of one (any) format into mono PCM16 at the target rate.
  */
 export interface PcmConverter {
+  /** Output sample rate, Hz. */
   readonly targetRateHz: number
   /**
    * Converts the next frame; returns the mono samples ready at the target rate (a fresh array).

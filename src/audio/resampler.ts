@@ -24,8 +24,11 @@ export interface ResamplerOptions {
  * bit-identical, and their total length is ⌈inputLength · toHz / fromHz⌉.
  */
 export interface Resampler {
+  /** Input sample rate, Hz. */
   readonly fromHz: number
+  /** Output sample rate, Hz. */
   readonly toHz: number
+  /** The filter preset in use. */
   readonly quality: ResamplerQuality
   /**
    * Latency in input samples: `push` holds back the last `delaySamples` input samples
@@ -53,8 +56,11 @@ export interface ResamplerCore {
   reserve(n: number): number
   /** Declares `n` samples written at the index `reserve` returned, and returns the ready output. */
   commit(n: number): Int16Array
+  /** As `Resampler.flush`. */
   flush(): Int16Array
+  /** As `Resampler.reset`. */
   reset(): void
+  /** As `Resampler.delaySamples`. */
   readonly delaySamples: number
 }
 
