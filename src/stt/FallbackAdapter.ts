@@ -89,12 +89,15 @@ export const createFallbackAdapter = (options: FallbackAdapterOptions): Fallback
   const probing = stts.map(() => false)
   const probes = new Set<Promise<void>>()
   const probeController = new AbortController()
+  /** Open streams, told when an STT recovers so they can go back to it at a turn boundary. */
+  const recoveryListeners = new Set<() => void>()
   let closed = false
 
   const setAvailable = (index: number, value: boolean) => {
     if (available[index] === value) return
     available[index] = value
     options.onAvailabilityChanged?.({ label: stts[index]!.label, available: value })
+    if (value) for (const listener of [...recoveryListeners]) listener()
   }
 
   /** Probes the unavailable STTs preferred over `upTo` with real audio, when their interval has passed. */
@@ -179,6 +182,10 @@ export const createFallbackAdapter = (options: FallbackAdapterOptions): Fallback
         },
         markWorking: (i) => setAvailable(i, true),
         probePreferred: (upTo, audio) => probePreferred(upTo, audio, streamOptions),
+        onRecovery: (listener) => {
+          recoveryListeners.add(listener)
+          return () => recoveryListeners.delete(listener)
+        },
       }),
     status: () => stts.map((s, i) => ({ label: s.label, available: available[i]! })),
     close: async () => {
@@ -200,6 +207,8 @@ interface FallbackStreamContext {
   markFailed(index: number): void
   markWorking(index: number): void
   probePreferred(upTo: number, audio: readonly AudioFrame[]): void
+  /** Registers a listener called when an STT recovers; returns its removal. */
+  onRecovery(listener: () => void): () => void
 }
 
 /** An entry of the replay log: a frame with its place on the stream's timeline, or a flush. */
@@ -232,7 +241,7 @@ const createFallbackStream = (ctx: FallbackStreamContext): SpeechStream => {
   const failedThisTurn = new Set<number>()
   let positionMs = 0
   let active = 0
-  let generation = 0
+  let generation = -1
   let inner: SpeechStream
   let innerOffsetMs = 0
   let ended = false
@@ -360,11 +369,11 @@ const createFallbackStream = (ctx: FallbackStreamContext): SpeechStream => {
 
   /** Which signals a turn has had: it settles once ended and transcribed (final or usage). */
   const seen = new Map<string, Set<string>>()
-  const settleWhenDone = (id: string, turn: TurnState, signal: "final" | "end" | "usage") => {
+  const settleWhenDone = (id: string, turn: TurnState, signal: "final" | "end" | "usage" | "failed") => {
     const signals = seen.get(id) ?? new Set<string>()
     signals.add(signal)
     seen.set(id, signals)
-    if (signals.has("end") && (signals.has("final") || signals.has("usage"))) {
+    if (signals.has("end") && (signals.has("final") || signals.has("usage") || signals.has("failed"))) {
       seen.delete(id)
       settle(id, turn)
     }
@@ -379,6 +388,7 @@ const createFallbackStream = (ctx: FallbackStreamContext): SpeechStream => {
       }
       if (mine !== generation || closed) return
       if (ended) {
+        stopListening()
         channel.end()
         return
       }
@@ -435,36 +445,34 @@ const createFallbackStream = (ctx: FallbackStreamContext): SpeechStream => {
     failedThisTurn.add(failed)
     ctx.markFailed(failed)
     const failedLabel = stts[failed]!.label
-    // Turns the failed STT had begun and not finished are continued by the next one.
-    for (const [id, turn] of turns) {
-      if (!turn.settled && !dangling.includes(id)) dangling.push(id)
-    }
-    seen.clear()
     const order = stts.map((_, i) => i).filter((i) => !failedThisTurn.has(i))
     const next = order.find((i) => ctx.isAvailable(i)) ?? order[0]
     const old = inner
     if (next !== undefined) {
-      retire(old)
+      // Turns the failed STT had begun and not finished are continued by the next one.
+      for (const [id, turn] of turns) {
+        if (!turn.settled && !dangling.includes(id)) dangling.push(id)
+      }
       for (const id of dangling) turns.delete(id)
+      seen.clear()
+      retire(old)
       start(next)
       return
     }
     // Every STT failed on this audio.
     failedThisTurn.clear()
     if (failure.kind === "turn") {
-      const id = failure.event.itemId
-      const outer = dangling.shift() ?? outerId(id)
-      channel.push({ ...failure.event, itemId: outer, source: failure.event.source ?? failedLabel })
-      channel.push({ type: "end_of_speech", itemId: outer, atMs: positionMs })
-      dangling.length = 0
-      turns.clear()
-      trimReplay(positionMs)
-      retire(old)
-      start(firstAvailable())
+      // The stream itself still works: report the turn as failed and let it go on.
+      const id = outerId(failure.event.itemId)
+      channel.push({ ...failure.event, itemId: id, source: failure.event.source ?? failedLabel })
+      const turn = turns.get(id) ?? { ended: false, endAtMs: undefined, settled: false }
+      turns.set(id, turn)
+      settleWhenDone(id, turn, "failed")
       return
     }
     channel.push({ type: "error", error: failure.error, fatal: true })
     closed = true
+    stopListening()
     retire(old)
     channel.fail(
       new STTError({
@@ -487,6 +495,7 @@ const createFallbackStream = (ctx: FallbackStreamContext): SpeechStream => {
     start(preferred)
   }
 
+  const stopListening = ctx.onRecovery(() => maybeSwitchBack())
   start(firstAvailable())
 
   return {
@@ -537,6 +546,7 @@ const createFallbackStream = (ctx: FallbackStreamContext): SpeechStream => {
       }
       closed = true
       ended = true
+      stopListening()
       channel.end()
       retire(inner)
       await Promise.allSettled([...retired])

@@ -1,0 +1,535 @@
+/**
+ * The StreamAdapter and the FallbackAdapter over in-memory STTs.
+ */
+import { assert, describe, it, vi } from "@effect/vitest"
+import type { Vad, VadEvent } from "../../src/audio/index.ts"
+import {
+  createFallbackAdapter,
+  createSpeechEventChannel,
+  createStreamAdapter,
+  type SpeechEvent,
+  type SpeechStream,
+  STTError,
+  streamingSTT,
+} from "../../src/stt/index.ts"
+import {
+  collect,
+  createFakeSTT,
+  deferred,
+  exhausted,
+  finals,
+  type Piece,
+  pushAll,
+  shape,
+  speech,
+  toFrames,
+} from "./conformance.ts"
+
+const RATE = 16_000
+const audio = (pieces: readonly Piece[]) => toFrames(speech(pieces, RATE), RATE)
+
+const threeWords: readonly Piece[] = [
+  { silenceMs: 200 },
+  { word: 300, ms: 600 },
+  { silenceMs: 900 },
+  { word: 500, ms: 600 },
+  { silenceMs: 900 },
+  { word: 700, ms: 600 },
+  { silenceMs: 900 },
+]
+
+describe("StreamAdapter", () => {
+  it("emits start of speech, final transcript, end of speech and usage for each segment, in that order", async () => {
+    const fake = createFakeSTT()
+    const stream = createStreamAdapter({ stt: fake }).stream()
+    pushAll(stream, audio(threeWords))
+    const { events } = await collect(stream)
+    assert.deepStrictEqual(
+      events.map((e) => e.type),
+      [
+        ...["start_of_speech", "final_transcript", "end_of_speech", "recognition_usage"],
+        ...["start_of_speech", "final_transcript", "end_of_speech", "recognition_usage"],
+        ...["start_of_speech", "final_transcript", "end_of_speech", "recognition_usage"],
+      ],
+    )
+    assert.deepStrictEqual(finals(events), ["bravo", "delta", "foxtrot"])
+    assert.strictEqual(fake.calls.length, 3)
+    const ids = events.map((e) => ("itemId" in e ? e.itemId : undefined))
+    assert.deepStrictEqual(new Set(ids).size, 3)
+  })
+
+  it("recognizes segments concurrently but emits their events in speech order", async () => {
+    const slow = deferred<undefined>()
+    const fake = createFakeSTT({ behaviour: (call) => (call.index === 0 ? slow.promise : undefined) })
+    const stream = createStreamAdapter({ stt: fake }).stream()
+    pushAll(stream, audio(threeWords))
+    const reading = collect(stream)
+    await vi.waitFor(() => assert.strictEqual(fake.calls.length, 3))
+    assert.strictEqual(fake.maxInFlight, 3)
+    slow.resolve(undefined)
+    const { events } = await reading
+    assert.deepStrictEqual(finals(events), ["bravo", "delta", "foxtrot"])
+    // The second segment's start comes out only after the first segment has ended.
+    const firstEnd = events.findIndex((e) => e.type === "end_of_speech")
+    const secondStart = events.findIndex((e, i) => e.type === "start_of_speech" && i > 0)
+    assert.isAbove(secondStart, firstEnd)
+  })
+
+  it("keeps at most maxConcurrency recognitions in flight", async () => {
+    const gate = deferred<undefined>()
+    const fake = createFakeSTT({ behaviour: () => gate.promise })
+    const stream = createStreamAdapter({ stt: fake, maxConcurrency: 1 }).stream()
+    pushAll(stream, audio(threeWords))
+    const reading = collect(stream)
+    await vi.waitFor(() => assert.strictEqual(fake.calls.length, 1))
+    gate.resolve(undefined)
+    const { events } = await reading
+    assert.strictEqual(fake.maxInFlight, 1)
+    assert.deepStrictEqual(finals(events), ["bravo", "delta", "foxtrot"])
+  })
+
+  it("cuts segments where the VAD's minSilenceMs of silence is heard", async () => {
+    const pieces: readonly Piece[] = [
+      { word: 300, ms: 500 },
+      { silenceMs: 400 },
+      { word: 500, ms: 500 },
+      { silenceMs: 800 },
+    ]
+    const merged = createFakeSTT()
+    const mergedEvents = await collect(
+      (() => {
+        const s = createStreamAdapter({ stt: merged, vad: { minSilenceMs: 600 } }).stream()
+        pushAll(s, audio(pieces))
+        return s
+      })(),
+    )
+    assert.deepStrictEqual(finals(mergedEvents.events), ["bravo delta"])
+    const split = createFakeSTT()
+    const s = createStreamAdapter({ stt: split, vad: { minSilenceMs: 200 } }).stream()
+    pushAll(s, audio(pieces))
+    assert.deepStrictEqual(finals((await collect(s)).events), ["bravo", "delta"])
+  })
+
+  it("uses any object meeting the Vad interface", async () => {
+    // A VAD that hears speech from 0.5 s to 1 s of every stream, whatever the audio.
+    let offset = 0
+    let started = false
+    let finished = false
+    const vad: Vad = {
+      push(samples) {
+        const events: VadEvent[] = []
+        offset += samples.length
+        if (!started && offset >= 8000) {
+          started = true
+          events.push({ type: "speech_start", sampleOffset: 8000 })
+        }
+        if (!finished && offset >= 16_000) {
+          finished = true
+          events.push({ type: "speech_end", sampleOffset: 16_000 })
+        }
+        return events
+      },
+      flush: () => [],
+      reset() {
+        offset = 0
+      },
+    }
+    const fake = createFakeSTT({ behaviour: () => "heard" })
+    const stream = createStreamAdapter({ stt: fake, vad: () => vad }).stream()
+    pushAll(stream, audio([{ silenceMs: 2000 }]))
+    const { events } = await collect(stream)
+    assert.deepStrictEqual(finals(events), ["heard"])
+    assert.strictEqual(fake.calls[0]?.durationMs, 500)
+    const start = events.find((e) => e.type === "start_of_speech")
+    assert.strictEqual(start?.type === "start_of_speech" ? start.atMs : -1, 500)
+  })
+
+  it("reports a failed recognition as transcription_failed, ends the turn and goes on", async () => {
+    const fake = createFakeSTT({
+      behaviour: (call) => {
+        if (call.index === 0) throw exhausted("fake")
+        return undefined
+      },
+    })
+    const stream = createStreamAdapter({ stt: fake }).stream()
+    pushAll(stream, audio(threeWords))
+    const { events, error } = await collect(stream)
+    assert.isUndefined(error)
+    assert.deepStrictEqual(shape(events).slice(0, 3), [
+      "start_of_speech",
+      "transcription_failed",
+      "end_of_speech",
+    ])
+    const failed = events.find((e) => e.type === "transcription_failed")
+    assert.strictEqual(failed?.type === "transcription_failed" ? failed.error.code : "", "http_503")
+    assert.strictEqual(failed?.type === "transcription_failed" ? failed.error.retryable : false, true)
+    assert.deepStrictEqual(finals(events), ["delta", "foxtrot"])
+  })
+
+  it("ends the current segment at once on flush", async () => {
+    const fake = createFakeSTT()
+    const stream = createStreamAdapter({ stt: fake }).stream()
+    pushAll(stream, audio([{ silenceMs: 200 }, { word: 400, ms: 800 }]), false)
+    assert.strictEqual(fake.calls.length, 0)
+    stream.flush()
+    await vi.waitFor(() => assert.strictEqual(fake.calls.length, 1))
+    assert.deepStrictEqual(fake.calls[0]?.words, ["charlie"])
+    stream.endInput()
+    assert.deepStrictEqual(finals((await collect(stream)).events), ["charlie"])
+  })
+
+  it("aborts recognitions in flight on close and ends iteration", async () => {
+    const fake = createFakeSTT({ behaviour: () => new Promise<undefined>(() => {}) })
+    const stream = createStreamAdapter({ stt: fake }).stream()
+    pushAll(stream, audio(threeWords), false)
+    const reading = collect(stream)
+    await vi.waitFor(() => assert.strictEqual(fake.calls.length, 3))
+    await stream.close()
+    const { events, error } = await reading
+    assert.isUndefined(error)
+    assert.deepStrictEqual(finals(events), [])
+    for (const call of fake.calls) assert.isTrue(call.options.signal?.aborted)
+  })
+
+  it("passes the STT's interim text on as interim transcripts before the final", async () => {
+    const fake = createFakeSTT({ interim: true })
+    const stream = createStreamAdapter({ stt: fake }).stream()
+    pushAll(
+      stream,
+      audio([{ word: 300, ms: 400 }, { silenceMs: 200 }, { word: 500, ms: 400 }, { silenceMs: 800 }]),
+    )
+    const { events } = await collect(stream)
+    const interims = events.flatMap((e) => (e.type === "interim_transcript" ? [e.alternatives[0]?.text] : []))
+    assert.deepStrictEqual(interims, ["bravo", "bravo delta"])
+    assert.deepStrictEqual(shape(events), [
+      "start_of_speech",
+      "interim_transcript",
+      "interim_transcript",
+      "final_transcript",
+      "end_of_speech",
+    ])
+  })
+
+  it("places each segment's transcript at its time in the stream", async () => {
+    const fake = createFakeSTT()
+    const stream = createStreamAdapter({ stt: fake, vad: { prefixPaddingMs: 0 } }).stream()
+    pushAll(stream, audio(threeWords))
+    const { events } = await collect(stream)
+    const starts = events.flatMap((e) => (e.type === "final_transcript" ? [e.alternatives[0]!.startMs] : []))
+    // Words start at 200, 1700 and 3200 ms.
+    assert.deepStrictEqual(
+      starts.map((ms) => Math.round(ms / 100) * 100),
+      [200, 1700, 3200],
+    )
+    assert.deepStrictEqual(
+      fake.calls.map((c) => c.options.offsetMs),
+      starts,
+    )
+  })
+
+  it("cuts continuous speech into segments of at most maxSegmentMs", async () => {
+    const fake = createFakeSTT()
+    const stream = createStreamAdapter({ stt: fake, maxSegmentMs: 1000 }).stream()
+    pushAll(stream, audio([{ word: 300, ms: 2500 }, { silenceMs: 800 }]))
+    const { events } = await collect(stream)
+    assert.strictEqual(fake.calls.length, 3)
+    for (const call of fake.calls) assert.isAtMost(call.durationMs, 1000)
+    assert.deepStrictEqual(finals(events), ["bravo", "bravo", "bravo"])
+  })
+
+  it("makes no recognition for silence", async () => {
+    const fake = createFakeSTT()
+    const stream = createStreamAdapter({ stt: fake }).stream()
+    pushAll(stream, audio([{ silenceMs: 5000 }]))
+    const { events } = await collect(stream)
+    assert.deepStrictEqual(events, [])
+    assert.strictEqual(fake.calls.length, 0)
+  })
+})
+
+/** A streaming STT whose streams die (a fatal error, then a failed iteration) after `frames` frames. */
+const dyingStreamSTT = (label: string, frames: number) => {
+  let opened = 0
+  const stt = streamingSTT({
+    label,
+    createStream: (): SpeechStream => {
+      opened++
+      const channel = createSpeechEventChannel()
+      let pushed = 0
+      return {
+        pushFrame() {
+          pushed++
+          if (pushed === frames) {
+            channel.push({
+              type: "error",
+              error: { code: "session_expired", message: "the session died", retryable: true },
+              fatal: true,
+            })
+            channel.fail(
+              new STTError({
+                reason: { _tag: "Recognition", code: "session_expired" },
+                message: "died",
+                retryable: true,
+                attempts: 1,
+              }),
+            )
+          }
+        },
+        flush() {},
+        endInput() {
+          channel.end()
+        },
+        async close() {
+          channel.end()
+        },
+        [Symbol.asyncIterator]: () => channel[Symbol.asyncIterator](),
+      }
+    },
+  })
+  return { stt, opened: () => opened }
+}
+
+const sources = (events: readonly SpeechEvent[]) =>
+  events.flatMap((e) => (e.type === "final_transcript" ? [e.source] : []))
+
+describe("FallbackAdapter", () => {
+  const oneWord = toFrames(speech([{ word: 300, ms: 600 }, { silenceMs: 300 }], RATE), RATE)
+
+  it("recognizes with the next STT when the preferred one fails, and marks it unavailable", async () => {
+    const changes: string[] = []
+    const broken = createFakeSTT({
+      label: "broken",
+      behaviour: () => {
+        throw exhausted("broken")
+      },
+    })
+    const working = createFakeSTT({ label: "working" })
+    const fallback = createFallbackAdapter({
+      stts: [broken, working],
+      onAvailabilityChanged: (c) => changes.push(`${c.label}:${c.available}`),
+    })
+    const result = await fallback.recognize(oneWord)
+    assert.strictEqual(result.text, "bravo")
+    assert.strictEqual(result.source, "working")
+    assert.deepStrictEqual(fallback.status(), [
+      { label: "broken", available: false },
+      { label: "working", available: true },
+    ])
+    assert.deepStrictEqual(changes, ["broken:false"])
+  })
+
+  it("fails with AllFailed naming every STT when none can recognize", async () => {
+    const a = createFakeSTT({
+      label: "a",
+      behaviour: () => {
+        throw exhausted("a")
+      },
+    })
+    const b = createFakeSTT({
+      label: "b",
+      behaviour: () => {
+        throw exhausted("b", 2)
+      },
+    })
+    const fallback = createFallbackAdapter({ stts: [a, b] })
+    const error = await fallback.recognize(oneWord).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    assert.instanceOf(error, STTError)
+    const reason = (error as STTError).reason
+    assert.strictEqual(reason._tag, "AllFailed")
+    if (reason._tag === "AllFailed")
+      assert.deepStrictEqual(
+        reason.failures.map((f) => f.source),
+        ["a", "b"],
+      )
+  })
+
+  it("probes the failed STT in the background with real audio and returns to it once it answers", async () => {
+    let healthy = false
+    const preferred = createFakeSTT({
+      label: "preferred",
+      behaviour: () => {
+        if (!healthy) throw exhausted("preferred")
+        return undefined
+      },
+    })
+    const backup = createFakeSTT({ label: "backup" })
+    const fallback = createFallbackAdapter({ stts: [preferred, backup], recoveryIntervalMs: 0 })
+    assert.strictEqual((await fallback.recognize(oneWord)).source, "backup")
+    healthy = true
+    // This call is served by the backup; the preferred STT is probed with the same audio.
+    assert.strictEqual((await fallback.recognize(oneWord)).source, "backup")
+    await vi.waitFor(() => assert.isTrue(fallback.status()[0]?.available))
+    assert.deepStrictEqual(preferred.calls.at(-1)?.words, ["bravo"])
+    assert.strictEqual((await fallback.recognize(oneWord)).source, "preferred")
+  })
+
+  it("probes an unavailable STT no more often than recoveryIntervalMs", async () => {
+    let clock = 0
+    const preferred = createFakeSTT({
+      label: "preferred",
+      behaviour: () => {
+        throw exhausted("preferred")
+      },
+    })
+    const backup = createFakeSTT({ label: "backup" })
+    const fallback = createFallbackAdapter({
+      stts: [preferred, backup],
+      recoveryIntervalMs: 5_000,
+      now: () => clock,
+    })
+    await fallback.recognize(oneWord)
+    assert.strictEqual(preferred.calls.length, 1)
+    clock = 4_999
+    await fallback.recognize(oneWord)
+    assert.strictEqual(preferred.calls.length, 1)
+    clock = 5_000
+    await fallback.recognize(oneWord)
+    await vi.waitFor(() => assert.strictEqual(preferred.calls.length, 2))
+    await fallback.close()
+  })
+
+  it("replays the unfinished turn into the next STT when the active one fails mid-stream", async () => {
+    const first = createFakeSTT({
+      label: "first",
+      behaviour: (call) => {
+        if (call.words.includes("delta")) throw exhausted("first")
+        return undefined
+      },
+    })
+    const second = createFakeSTT({ label: "second" })
+    const fallback = createFallbackAdapter({
+      stts: [createStreamAdapter({ stt: first }), createStreamAdapter({ stt: second })],
+      recoveryIntervalMs: 60_000,
+    })
+    const stream = fallback.stream()
+    pushAll(stream, audio(threeWords))
+    const { events, error } = await collect(stream)
+    assert.isUndefined(error)
+    assert.deepStrictEqual(finals(events), ["bravo", "delta", "foxtrot"])
+    assert.deepStrictEqual(sources(events), ["first", "second", "second"])
+    // The second STT heard the failed turn's audio again, and nothing of the finished one.
+    assert.deepStrictEqual(
+      second.calls.map((c) => c.words),
+      [["delta"], ["foxtrot"]],
+    )
+    assert.strictEqual(events.filter((e) => e.type === "transcription_failed").length, 0)
+    // The replayed turn keeps the item it was announced with, and keeps its time.
+    const starts = events.filter((e) => e.type === "start_of_speech")
+    assert.strictEqual(starts.length, 3)
+    const deltaFinal = events.find(
+      (e) => e.type === "final_transcript" && e.alternatives[0]?.text === "delta",
+    )
+    const secondStart = starts[1]
+    assert.strictEqual(
+      deltaFinal?.type === "final_transcript" ? deltaFinal.itemId : "x",
+      secondStart?.type === "start_of_speech" ? secondStart.itemId : "y",
+    )
+    const deltaStart = deltaFinal?.type === "final_transcript" ? deltaFinal.alternatives[0]!.startMs : 0
+    assert.approximately(deltaStart, 1700 - 300, 150)
+    assert.deepStrictEqual(
+      fallback.status().map((s) => s.available),
+      [false, true],
+    )
+  })
+
+  it("goes back to the preferred STT at the next turn once a probe succeeds", async () => {
+    const preferred = createFakeSTT({
+      label: "preferred",
+      behaviour: (call) => {
+        if (call.index === 0) throw exhausted("preferred")
+        return undefined
+      },
+    })
+    const backup = createFakeSTT({ label: "backup" })
+    const changes: string[] = []
+    const fallback = createFallbackAdapter({
+      stts: [createStreamAdapter({ stt: preferred }), createStreamAdapter({ stt: backup })],
+      recoveryIntervalMs: 0,
+      onAvailabilityChanged: (c) => changes.push(`${c.label}:${c.available}`),
+    })
+    const stream = fallback.stream()
+    const reading = collect(stream)
+    pushAll(stream, audio([{ word: 300, ms: 600 }, { silenceMs: 900 }]), false)
+    // The first turn fails on the preferred STT; the probe with that turn's audio succeeds.
+    await vi.waitFor(() => assert.deepStrictEqual(changes, ["preferred:false", "preferred:true"]))
+    assert.deepStrictEqual(
+      preferred.calls.map((c) => c.words),
+      [["bravo"], ["bravo"]],
+    )
+    pushAll(stream, audio([{ word: 500, ms: 600 }, { silenceMs: 900 }]))
+    const { events } = await reading
+    assert.deepStrictEqual(finals(events), ["bravo", "delta"])
+    assert.deepStrictEqual(sources(events), ["backup", "preferred"])
+  })
+
+  it("switches to the next STT when the active stream fails fatally, without surfacing the error", async () => {
+    const dying = dyingStreamSTT("dying", 30)
+    const backup = createFakeSTT({ label: "backup" })
+    const fallback = createFallbackAdapter({ stts: [dying.stt, createStreamAdapter({ stt: backup })] })
+    const stream = fallback.stream()
+    pushAll(stream, audio([{ silenceMs: 200 }, { word: 400, ms: 800 }, { silenceMs: 900 }]))
+    const { events, error } = await collect(stream)
+    assert.isUndefined(error)
+    assert.deepStrictEqual(finals(events), ["charlie"])
+    assert.deepStrictEqual(sources(events), ["backup"])
+    assert.isFalse(events.some((e) => e.type === "error"))
+    assert.deepStrictEqual(
+      backup.calls.map((c) => c.words),
+      [["charlie"]],
+    )
+  })
+
+  it("reports the turn as failed when every STT fails it, and goes on with the next turn", async () => {
+    const failFirstCall = (label: string) =>
+      createFakeSTT({
+        label,
+        behaviour: (call) => {
+          if (call.words.includes("bravo")) throw exhausted(label)
+          return undefined
+        },
+      })
+    const a = failFirstCall("a")
+    const b = failFirstCall("b")
+    const fallback = createFallbackAdapter({
+      stts: [createStreamAdapter({ stt: a }), createStreamAdapter({ stt: b })],
+      recoveryIntervalMs: 60_000,
+    })
+    const stream = fallback.stream()
+    pushAll(stream, audio(threeWords))
+    const { events, error } = await collect(stream)
+    assert.isUndefined(error)
+    const failed = events.filter((e) => e.type === "transcription_failed")
+    assert.strictEqual(failed.length, 1)
+    assert.strictEqual(failed[0]?.type === "transcription_failed" ? failed[0].source : "", "b")
+    assert.deepStrictEqual(finals(events), ["delta", "foxtrot"])
+  })
+
+  it("fails the stream with a fatal error event when every stream dies", async () => {
+    const one = dyingStreamSTT("one", 5)
+    const two = dyingStreamSTT("two", 5)
+    const fallback = createFallbackAdapter({ stts: [one.stt, two.stt] })
+    const stream = fallback.stream()
+    const reading = collect(stream)
+    for (const frame of audio([{ word: 300, ms: 400 }])) {
+      try {
+        stream.pushFrame(frame)
+      } catch {
+        break
+      }
+    }
+    const { events, error } = await reading
+    assert.instanceOf(error, STTError)
+    const last = events.at(-1)
+    assert.strictEqual(last?.type, "error")
+    assert.isTrue(last?.type === "error" && last.fatal)
+    assert.strictEqual(one.opened(), 1)
+    assert.strictEqual(two.opened(), 1)
+  })
+
+  it("rejects an empty list of STTs", () => {
+    assert.throws(() => createFallbackAdapter({ stts: [] }), /at least one STT/)
+  })
+})
