@@ -205,81 +205,90 @@ export const connectWebSocket = (
       perMessageDeflate: false,
       closeTimeout: settings.closeTimeoutMs,
     }
+    // Listeners go on inside the acquire step, before anything can emit: an "error" without
+    // a listener would be thrown by the EventEmitter.
+    const wire = (socket: WebSocket): WebSocket => {
+      socket.on("open", () => {
+        phase = "open"
+        Deferred.doneUnsafe(opened, Effect.void)
+      })
+
+      socket.on("unexpected-response", (_request: unknown, response: IncomingMessage) => {
+        rejectedStatus = response.statusCode ?? 0
+        response.setEncoding("utf8")
+        const finish = (): void => {
+          Deferred.doneUnsafe(
+            opened,
+            Effect.fail(TransportError.rejected(rejectedStatus ?? 0, scrub(rejectedBody.trim()))),
+          )
+          socket.terminate()
+        }
+        response.on("data", (chunk: string) => {
+          if (rejectedBody.length < MAX_REJECTION_BODY_CHARS) {
+            rejectedBody = (rejectedBody + chunk).slice(0, MAX_REJECTION_BODY_CHARS)
+          }
+        })
+        response.once("end", finish)
+        response.once("error", finish)
+      })
+
+      socket.on("error", (error: Error) => {
+        if (phase === "connecting") {
+          Deferred.doneUnsafe(
+            opened,
+            Effect.fail(TransportError.unreachable(scrub(describe(error)), isRetryableSocketError(error))),
+          )
+          return
+        }
+        if (!closedByUs) {
+          failStream(TransportError.read(scrub(describe(error)), isRetryableSocketError(error)))
+        }
+      })
+
+      socket.on("message", (data: WebSocket.RawData) => {
+        heardSincePing = true
+        Queue.offerUnsafe(messages, toText(data))
+      })
+
+      socket.on("pong", () => {
+        heardSincePing = true
+      })
+
+      socket.on("close", (code: number, reason: Buffer) => {
+        const wasConnecting = phase === "connecting"
+        phase = "closed"
+        if (wasConnecting) {
+          Deferred.doneUnsafe(
+            opened,
+            Effect.fail(
+              TransportError.unreachable(`the connection closed during the handshake (code ${code})`, true),
+            ),
+          )
+        }
+        if (closedByUs || code === 1000) Queue.endUnsafe(messages)
+        else failStream(TransportError.closed(code, scrub(reason.toString("utf8"))))
+        notifyDrain()
+        const waiting = [...closeWaiters]
+        closeWaiters.clear()
+        for (const done of waiting) done()
+      })
+      return socket
+    }
+
     const ws = yield* Effect.acquireRelease(
       Effect.try({
         try: () =>
-          new WebSocket(
-            options.url,
-            options.protocols === undefined ? undefined : [...options.protocols],
-            wsOptions,
+          wire(
+            new WebSocket(
+              options.url,
+              options.protocols === undefined ? undefined : [...options.protocols],
+              wsOptions,
+            ),
           ),
         catch: (error) => TransportError.unreachable(scrub(describe(error)), false),
       }),
       (socket) => shutdown(socket),
     )
-
-    ws.on("open", () => {
-      phase = "open"
-      Deferred.doneUnsafe(opened, Effect.void)
-    })
-
-    ws.on("unexpected-response", (_request: unknown, response: IncomingMessage) => {
-      rejectedStatus = response.statusCode ?? 0
-      response.setEncoding("utf8")
-      const finish = (): void => {
-        Deferred.doneUnsafe(
-          opened,
-          Effect.fail(TransportError.rejected(rejectedStatus ?? 0, scrub(rejectedBody.trim()))),
-        )
-        ws.terminate()
-      }
-      response.on("data", (chunk: string) => {
-        if (rejectedBody.length < MAX_REJECTION_BODY_CHARS) {
-          rejectedBody = (rejectedBody + chunk).slice(0, MAX_REJECTION_BODY_CHARS)
-        }
-      })
-      response.once("end", finish)
-      response.once("error", finish)
-    })
-
-    ws.on("error", (error: Error) => {
-      if (phase === "connecting") {
-        Deferred.doneUnsafe(
-          opened,
-          Effect.fail(TransportError.unreachable(scrub(describe(error)), isRetryableSocketError(error))),
-        )
-        return
-      }
-      if (!closedByUs) failStream(TransportError.read(scrub(describe(error)), isRetryableSocketError(error)))
-    })
-
-    ws.on("message", (data: WebSocket.RawData) => {
-      heardSincePing = true
-      Queue.offerUnsafe(messages, toText(data))
-    })
-
-    ws.on("pong", () => {
-      heardSincePing = true
-    })
-
-    ws.on("close", (code: number, reason: Buffer) => {
-      const wasConnecting = phase === "connecting"
-      phase = "closed"
-      if (wasConnecting) {
-        Deferred.doneUnsafe(
-          opened,
-          Effect.fail(
-            TransportError.unreachable(`the connection closed during the handshake (code ${code})`, true),
-          ),
-        )
-      }
-      if (closedByUs || code === 1000) Queue.endUnsafe(messages)
-      else failStream(TransportError.closed(code, scrub(reason.toString("utf8"))))
-      notifyDrain()
-      const waiting = [...closeWaiters]
-      closeWaiters.clear()
-      for (const done of waiting) done()
-    })
 
     function shutdown(socket: WebSocket): Effect.Effect<void> {
       return Effect.callback<void>((resume) => {
@@ -380,7 +389,7 @@ export const connectWebSocket = (
       const heartbeat = Effect.gen(function* () {
         while (true) {
           yield* Effect.sleep(settings.heartbeatIntervalMs)
-          if (phase !== "open") return
+          if (!isOpen()) return
           heardSincePing = false
           ws.ping(undefined, undefined, notifyDrain)
           yield* Effect.sleep(settings.heartbeatTimeoutMs)

@@ -5,4 +5,5 @@
  */
 export * from "./OpenAIConfig.ts"
 export * from "./RealtimeSocket.ts"
+export * from "./socketCallback.ts"
 export * from "./TransportError.ts"

@@ -136,6 +136,22 @@ describe("close codes", () => {
   )
 })
 
+describe("read errors", () => {
+  it.effect("fails the stream with a fatal Read when the server sends an invalid frame", () =>
+    Effect.gen(function* () {
+      const server = yield* testWsServer()
+      const connection = yield* connectWebSocket({ url: server.url })
+      const { request } = yield* server.nextConnection
+      // An unmasked text frame whose payload is not UTF-8.
+      request.socket.write(Buffer.from([0x81, 0x02, 0xff, 0xfe]))
+      const error = yield* Effect.flip(Stream.runDrain(connection.messages))
+      assert.strictEqual(error.reason._tag, "Read")
+      assert.isFalse(error.retryable)
+      assert.include(error.message, "UTF-8")
+    }),
+  )
+})
+
 describe("rejected upgrades", () => {
   it.effect("fails with Open 401, the body, a hint about the API key and no secret", () =>
     Effect.gen(function* () {
@@ -162,6 +178,20 @@ describe("rejected upgrades", () => {
         assert.notInclude(shown, SECRET)
       }
       assert.include(error.message, "<redacted>")
+    }),
+  )
+
+  it.effect("scrubs a key sent as a subprotocol from the rejection", () =>
+    Effect.gen(function* () {
+      const server = yield* testUpgradeServer((_request, socket) =>
+        socket.end(httpResponse(403, "Forbidden", `bad key ${SECRET}`)),
+      )
+      const error = yield* Effect.flip(
+        connectWebSocket({ url: server.url, protocols: ["realtime", `openai-insecure-api-key.${SECRET}`] }),
+      )
+      assert.strictEqual(error.reason._tag === "Open" ? error.reason.body : "", "bad key <redacted>")
+      assert.notInclude(JSON.stringify(error), SECRET)
+      assert.include(error.message, "API key")
     }),
   )
 
@@ -303,7 +333,7 @@ describe("heartbeat", () => {
     }),
   )
 
-  it.effect("keeps a connection whose peer answers every ping", () =>
+  it.effect("keeps a connection whose peer answers every ping with a pong", () =>
     Effect.gen(function* () {
       const server = yield* testWsServer()
       const connection = yield* connectWebSocket({
@@ -312,20 +342,46 @@ describe("heartbeat", () => {
         heartbeatTimeoutMs: 500,
       })
       const { socket } = yield* server.nextConnection
-      // The server auto-pongs before emitting "ping"; the frame sent after it proves the pong
-      // reached the client first (frames are delivered in order).
-      socket.on("ping", () => socket.send("after-pong"))
+      // The server auto-pongs before emitting "ping", then pings back. The client answers that
+      // ping only after it has processed the pong before it (frames are handled in order), so
+      // the server's "pong" event proves the client has seen our pong. No data frame is sent.
+      let clientCaughtUp = 0
+      socket.on("ping", () => socket.ping())
+      socket.on("pong", () => clientCaughtUp++)
+      const reader = yield* Effect.forkChild(Stream.runDrain(connection.messages))
+      for (let round = 1; round <= 3; round++) {
+        yield* TestClock.adjust("1000 millis")
+        while (clientCaughtUp < round && reader.pollUnsafe() === undefined)
+          yield* TestClock.withLive(Effect.sleep("2 millis"))
+        yield* TestClock.adjust("500 millis")
+      }
+      assert.isUndefined(reader.pollUnsafe())
+      yield* connection.close()
+      assert.isTrue(Exit.isSuccess(yield* exitOf(reader)))
+    }),
+  )
+
+  it.effect("counts any frame from the peer as a sign of life", () =>
+    Effect.gen(function* () {
+      const server = yield* testWsServer({ autoPong: false })
+      const connection = yield* connectWebSocket({
+        url: server.url,
+        heartbeatIntervalMs: 1000,
+        heartbeatTimeoutMs: 500,
+      })
+      const { socket } = yield* server.nextConnection
+      socket.on("ping", () => socket.send("busy streaming"))
       const pulled: Array<string> = []
       const reader = yield* Effect.forkChild(
         Stream.runForEach(connection.messages, (text) => Effect.sync(() => pulled.push(text))),
       )
-      for (let round = 1; round <= 3; round++) {
+      for (let round = 1; round <= 2; round++) {
         yield* TestClock.adjust("1000 millis")
-        while (pulled.length < round) yield* TestClock.withLive(Effect.sleep("2 millis"))
+        while (pulled.length < round && reader.pollUnsafe() === undefined)
+          yield* TestClock.withLive(Effect.sleep("2 millis"))
         yield* TestClock.adjust("500 millis")
       }
       assert.isUndefined(reader.pollUnsafe())
-      assert.deepStrictEqual(pulled, ["after-pong", "after-pong", "after-pong"])
       yield* connection.close()
       assert.isTrue(Exit.isSuccess(yield* exitOf(reader)))
     }),
