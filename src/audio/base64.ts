@@ -33,7 +33,10 @@ export const pcm16FromBytes = (bytes: Uint8Array): Int16Array => {
 
 /**
  * Decodes base64 (as in `input_audio_buffer.append` / `response.output_audio.delta`)
- * into PCM16 samples, copying only if the decoded bytes are unaligned.
+ * into PCM16 samples, copying only if the decoded bytes are unaligned. The result may be
+ * a view into Node's shared buffer pool (its `.buffer` is larger than the samples); use
+ * `.slice()` for an array that owns its memory. Characters outside the base64 alphabet are
+ * skipped, as Node's decoder does.
  *
  * @throws {AudioError} `OddByteLength` when the decoded byte count is odd
  */
