@@ -18,13 +18,13 @@
  * What the session tells its user is emitted as {@link SpeechEvent}s (`actor.on("*", ...)`).
  * @module
  */
-import { assign, enqueueActions, fromCallback, not, setup } from "xstate"
+import { assign, enqueueActions, fromCallback, not, raise, setup } from "xstate"
 import type { ClientEvent, LogProb } from "../src/protocol/index.ts"
+import type { RetentionPolicy, VadParameters } from "../src/stt/audioInput.ts"
 import { planReplay, type ReplayPlan, replayedCommitSamples, samplesToMs } from "../src/stt/replayPlan.ts"
 import type { SpeechErrorInfo, SpeechEvent } from "../src/stt/SpeechEvent.ts"
 import {
   DEFAULT_TRANSCRIPTION_SETTINGS,
-  type LocalTurnDetection,
   localVadOf,
   mergeSettings,
   prefixPaddingMsOf,
@@ -154,9 +154,13 @@ export type TranscriptionControlEvent =
   /** Change settings at run time. */
   | { readonly type: "UPDATE_SETTINGS"; readonly settings: Partial<TranscriptionSettings> }
 
+/** Raised inside the machine when any server event arrives (restarts the inactivity wait). */
+export type TranscriptionInternalEvent = { readonly type: "LIVENESS.SERVER_EVENT" }
+
 /** Every event the transcription session machine accepts. */
 export type TranscriptionSessionEvent =
   | LifecycleEvent
+  | TranscriptionInternalEvent
   | TranscriptionServerEvent
   | TranscriptionAudioEvent
   | TranscriptionControlEvent
@@ -181,17 +185,16 @@ export type TranscriptionSocketCommand =
 
 /** Commands the machine sends to the `audioInput` actor. */
 export type AudioInputCommand =
-  /**
-   * Audio before `fromSample` is no longer needed. With `idleKeepSamples`, the pipeline may
-   * also drop audio older than that many samples behind the head (server VAD, nobody talking).
-   */
-  | {
-      readonly type: "audio.retain"
-      readonly fromSample: number
-      readonly idleKeepSamples: number | undefined
-    }
-  /** The local VAD's parameters changed. */
-  | { readonly type: "audio.vad"; readonly vad: Omit<LocalTurnDetection, "type"> }
+  /** What audio the replay buffer must keep (see {@link RetentionPolicy}). */
+  | ({ readonly type: "audio.retain" } & RetentionPolicy)
+  /** The energy VAD's parameters changed (`null`: no VAD needed). */
+  | { readonly type: "audio.vad"; readonly vad: VadParameters | null }
+
+/** The input of the `audioInput` actor. */
+export interface AudioInputActorInput {
+  /** The energy VAD to run (`null`: none). */
+  readonly vad: VadParameters | null
+}
 
 // ---------------------------------------------------------------------------------------
 // Context
@@ -261,9 +264,7 @@ export interface TranscriptionSessionContext extends LifecycleContext {
   /** A reconnect to announce once the socket reports the replay (`SOCKET.RESUMED`). */
   readonly resumeAttempt: number | undefined
   /** The last retention told to the audio pipeline, to send only changes. */
-  readonly retention:
-    | { readonly fromSample: number; readonly idleKeepSamples: number | undefined }
-    | undefined
+  readonly retention: RetentionPolicy | undefined
   /** True while a back-pressure report is outstanding. */
   readonly backlogReported: boolean
   readonly metrics: TranscriptionMetrics
@@ -338,29 +339,37 @@ const foldMetrics = (metrics: TranscriptionMetrics, events: readonly SpeechEvent
   return next
 }
 
+/** The energy VAD a mode needs: none for manual turns, the configured one for local turns, defaults otherwise. */
+export const vadParametersOf = (settings: TranscriptionSettings): VadParameters | null => {
+  const mode = turnModeOf(settings.turnDetection)
+  if (mode === "manual") return null
+  if (mode === "local") return localVadOf(settings.turnDetection)
+  // Server modes run the energy VAD only to notice audible speech the server never reacts to.
+  return { prefixPaddingMs: prefixPaddingMsOf(settings.turnDetection) }
+}
+
+/** How long the energy VAD may take to report a speech start it will date back, in ms. */
+const LOCAL_VAD_LOOKBACK_MS = 1_000
+
 /** The retention the audio pipeline should apply now. */
-const retentionOf = (
-  context: TranscriptionSessionContext,
-): { readonly fromSample: number; readonly idleKeepSamples: number | undefined } => {
-  let from = context.tailStartSample
-  const pending = oldestPendingSample(context.ledger)
-  if (pending !== undefined) from = Math.min(from, pending)
+const retentionOf = (context: TranscriptionSessionContext): RetentionPolicy => {
+  const mode = modeOf(context)
+  let fromSample = context.tailStartSample
   if (context.serverSpeech !== undefined && context.serverSpeech.endSample === undefined) {
-    from = Math.min(from, context.serverSpeech.startSample)
+    fromSample = Math.min(fromSample, context.serverSpeech.startSample)
   }
-  const idle =
-    modeOf(context) === "server" &&
-    context.wireReady &&
-    (context.serverSpeech === undefined || context.serverSpeech.endSample !== undefined) &&
-    context.localSpeech === undefined &&
-    !hasPending(context.ledger) &&
-    !context.speechAnnounced
-  // Idle server-VAD audio is needed only as far back as a speech start could still be
-  // reported: the prefix padding plus the longest the server may take to say so.
-  const idleKeepSamples = idle
-    ? paddingSamples(context) + context.lifecycle.timeouts.inactivityMs * SAMPLES_PER_MS
-    : undefined
-  return { fromSample: from, idleKeepSamples }
+  const nobodySpeaking = context.localSpeech === undefined && !context.speechAnnounced
+  let keepSamples: number | undefined
+  if (mode === "server" && nobodySpeaking && !hasPending(context.ledger)) {
+    // Idle server-VAD audio is needed only as far back as a speech start could still be
+    // reported: the prefix padding plus the longest the server may take to say so.
+    keepSamples = paddingSamples(context) + context.lifecycle.timeouts.inactivityMs * SAMPLES_PER_MS
+  } else if (mode === "local" && context.localSpeech === undefined) {
+    // Local turns send only speech: silence between turns is never sent, so only the
+    // stretch the VAD may still date a speech start back into is kept.
+    keepSamples = paddingSamples(context) + LOCAL_VAD_LOOKBACK_MS * SAMPLES_PER_MS
+  }
+  return { fromSample, keepSamples, pinnedSample: oldestPendingSample(context.ledger) }
 }
 
 const isSpeechActive = (context: TranscriptionSessionContext): boolean => context.speechAnnounced
@@ -421,10 +430,7 @@ const socketNotProvided = fromCallback<TranscriptionSocketCommand, SessionSocket
  * The default `audioInput` actor: without an audio pipeline there is no local VAD and no
  * buffer to trim, so it does nothing. `src/runtime` provides the real one.
  */
-const audioInputNotProvided = fromCallback<
-  AudioInputCommand,
-  { readonly vad: Omit<LocalTurnDetection, "type"> }
->(() => undefined)
+const audioInputNotProvided = fromCallback<AudioInputCommand, AudioInputActorInput>(() => undefined)
 
 // ---------------------------------------------------------------------------------------
 // Machine
@@ -516,7 +522,7 @@ export const transcriptionSessionMachine = setup({
       const live = mode !== "local" || context.localSpeech !== undefined
       const liveFrom =
         mode === "local" && context.localSpeech !== undefined
-          ? Math.max(plan.liveFromSample, context.localSpeech.startSample - paddingSamples(context))
+          ? Math.max(plan.liveFromSample, context.localSpeech.startSample)
           : plan.liveFromSample
       if (live)
         enqueue.sendTo("socket", {
@@ -551,6 +557,7 @@ export const transcriptionSessionMachine = setup({
 
     handleServerError: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== "SERVER.ERROR") return
+      enqueue.raise({ type: "LIVENESS.SERVER_EVENT" })
       if (event.code === "input_audio_buffer_commit_empty") {
         // Not an error for us: the segment was silence (or the server VAD took it first).
         enqueue.assign({ ledger: dropEmptyCommit(context.ledger) })
@@ -597,6 +604,9 @@ export const transcriptionSessionMachine = setup({
     }),
 
     onSessionClosed: assign({ wireReady: false }),
+
+    // Any server event is a sign of life: the liveness region restarts its wait on this.
+    noteServerEvent: raise({ type: "LIVENESS.SERVER_EVENT" } as const),
 
     // ----- user control
 
@@ -648,10 +658,12 @@ export const transcriptionSessionMachine = setup({
       const before = modeOf(context)
       const after = turnModeOf(settings.turnDetection)
       enqueue.assign({ settings })
-      enqueue.sendTo("audioInput", {
-        type: "audio.vad",
-        vad: localVadOf(settings.turnDetection),
-      } satisfies AudioInputCommand)
+      if (JSON.stringify(vadParametersOf(settings)) !== JSON.stringify(vadParametersOf(context.settings))) {
+        enqueue.sendTo("audioInput", {
+          type: "audio.vad",
+          vad: vadParametersOf(settings),
+        } satisfies AudioInputCommand)
+      }
       if (!context.wireReady) {
         // Not configured yet (or reconnecting): the next session.update carries the settings.
         enqueue.assign({ settingsDirty: true })
@@ -680,7 +692,8 @@ export const transcriptionSessionMachine = setup({
       const mode = modeOf(context)
       enqueue.assign({ localSpeech: { startSample: event.speechStartSample }, serverHeardLocalSpeech: false })
       if (mode !== "local") return
-      const from = Math.max(context.tailStartSample, event.speechStartSample - paddingSamples(context))
+      // The VAD dates the start back by its prefix padding already.
+      const from = Math.max(context.tailStartSample, event.speechStartSample)
       if (!context.speechAnnounced) {
         enqueue.emit({ type: "start_of_speech", atMs: samplesToMs(event.speechStartSample) })
       }
@@ -878,7 +891,8 @@ export const transcriptionSessionMachine = setup({
       if (
         last !== undefined &&
         last.fromSample === retention.fromSample &&
-        last.idleKeepSamples === retention.idleKeepSamples
+        last.keepSamples === retention.keepSamples &&
+        last.pinnedSample === retention.pinnedSample
       ) {
         return
       }
@@ -915,7 +929,7 @@ export const transcriptionSessionMachine = setup({
   invoke: {
     id: "audioInput",
     src: "audioInput",
-    input: ({ context }) => ({ vad: localVadOf(context.settings.turnDetection) }),
+    input: ({ context }): AudioInputActorInput => ({ vad: vadParametersOf(context.settings) }),
   },
   ...lifecycle.config({
     on: {
@@ -927,12 +941,16 @@ export const transcriptionSessionMachine = setup({
       "AUDIO.OVERFLOW": { actions: "onAudioOverflow" },
     },
     onlineOn: {
-      "SERVER.SPEECH_STARTED": { actions: ["onServerSpeechStarted", "updateRetention"] },
-      "SERVER.SPEECH_STOPPED": { actions: ["onServerSpeechStopped", "updateRetention"] },
-      "SERVER.COMMITTED": { actions: ["onServerCommitted", "updateRetention"] },
-      "SERVER.TRANSCRIPT_DELTA": { actions: "onTranscriptDelta" },
-      "SERVER.TRANSCRIPT_COMPLETED": { actions: ["onTranscriptCompleted", "updateRetention"] },
-      "SERVER.TRANSCRIPT_FAILED": { actions: ["onTranscriptFailed", "updateRetention"] },
+      "SERVER.SPEECH_STARTED": { actions: ["onServerSpeechStarted", "updateRetention", "noteServerEvent"] },
+      "SERVER.SPEECH_STOPPED": { actions: ["onServerSpeechStopped", "updateRetention", "noteServerEvent"] },
+      "SERVER.COMMITTED": { actions: ["onServerCommitted", "updateRetention", "noteServerEvent"] },
+      "SERVER.TRANSCRIPT_DELTA": { actions: ["onTranscriptDelta", "noteServerEvent"] },
+      "SERVER.TRANSCRIPT_COMPLETED": {
+        actions: ["onTranscriptCompleted", "updateRetention", "noteServerEvent"],
+      },
+      "SERVER.TRANSCRIPT_FAILED": { actions: ["onTranscriptFailed", "updateRetention", "noteServerEvent"] },
+      "SERVER.SESSION_UPDATED": { actions: "noteServerEvent" },
+      "SERVER.OTHER": { actions: "noteServerEvent" },
       "SOCKET.RESUMED": { actions: ["announceResumed", "updateRetention"] },
       "SOCKET.BACKLOG": { actions: "onBacklog" },
       "SOCKET.BACKLOG_CLEARED": { actions: "onBacklogCleared" },
@@ -984,14 +1002,7 @@ export const transcriptionSessionMachine = setup({
                 "A transcript, a commit acknowledgement or a VAD event is owed; every server event restarts the wait.",
               always: { guard: "nothingOwed" as const, target: "quiet" as const },
               on: {
-                "SERVER.SPEECH_STARTED": { target: "owed" as const, reenter: true },
-                "SERVER.SPEECH_STOPPED": { target: "owed" as const, reenter: true },
-                "SERVER.COMMITTED": { target: "owed" as const, reenter: true },
-                "SERVER.TRANSCRIPT_DELTA": { target: "owed" as const, reenter: true },
-                "SERVER.TRANSCRIPT_COMPLETED": { target: "owed" as const, reenter: true },
-                "SERVER.TRANSCRIPT_FAILED": { target: "owed" as const, reenter: true },
-                "SERVER.SESSION_UPDATED": { target: "owed" as const, reenter: true },
-                "SERVER.OTHER": { target: "owed" as const, reenter: true },
+                "LIVENESS.SERVER_EVENT": { target: "owed" as const, reenter: true },
               },
               after: { inactivityTimeout: lifecycle.failOver(STALLED) },
             },

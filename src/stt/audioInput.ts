@@ -1,0 +1,180 @@
+/**
+ * The input path of a streaming transcription session: frames of any rate and channel
+ * count are converted to 24 kHz mono, stored once in the bounded {@link ReplayBuffer}
+ * (which is also the send queue), and heard by the energy VAD. Synchronous and free of
+ * I/O: the socket side reads the buffer when told that audio arrived.
+ * @module
+ */
+import {
+  type AudioFrame,
+  createEnergyVad,
+  createPcmConverter,
+  type PcmConverter,
+  type Vad,
+} from "../audio/index.ts"
+import { createReplayBuffer, type ReplayBuffer } from "./replayBuffer.ts"
+import { SESSION_SAMPLE_RATE_HZ } from "./transcriptionSettings.ts"
+import { SAMPLES_PER_MS } from "./transcripts.ts"
+
+/** Parameters of the energy VAD (milliseconds, dBFS); see `createEnergyVad`. */
+export interface VadParameters {
+  readonly thresholdDbfs?: number
+  readonly minSpeechMs?: number
+  readonly minSilenceMs?: number
+  readonly prefixPaddingMs?: number
+}
+
+/** A speech boundary heard by the VAD. Samples are offsets on the session timeline. */
+export type InputVadEvent =
+  | { readonly type: "speech_start"; readonly speechStartSample: number; readonly atSample: number }
+  | { readonly type: "speech_end"; readonly speechEndSample: number; readonly atSample: number }
+
+/**
+ * What audio to keep. Everything before `fromSample` may go; with `keepSamples`, so may
+ * audio older than that many samples behind the head; audio at or after `pinnedSample`
+ * (the oldest turn still waiting for its transcript) is kept whatever the other two say.
+ */
+export interface RetentionPolicy {
+  readonly fromSample: number
+  readonly keepSamples: number | undefined
+  readonly pinnedSample: number | undefined
+}
+
+/** Listeners of an {@link AudioInput}; each is optional. */
+export interface AudioInputListeners {
+  /** New samples are in the buffer (called after the VAD events of the same push). */
+  readonly onAudio?: () => void
+  readonly onVad?: (event: InputVadEvent) => void
+  /** The buffer dropped samples it still held; `startSample` is the new oldest sample. */
+  readonly onOverflow?: (droppedSamples: number, startSample: number) => void
+}
+
+/** The audio pipeline of one session. */
+export interface AudioInput {
+  /** The 24 kHz mono audio of the session. */
+  readonly buffer: ReplayBuffer
+  /** True after {@link AudioInput.end}. */
+  readonly ended: boolean
+  /**
+   * Converts and stores one frame, runs the VAD, then tells the listeners.
+   * @throws {AudioError} `FormatChanged` when the rate or channel count changes mid-stream,
+   *   or any reason of `validateAudioFrame`
+   */
+  push(frame: AudioFrame): void
+  /** No more audio: flushes the resampler and closes an open VAD segment. Idempotent. */
+  end(): void
+  /** Replaces the VAD (`null` turns it off). An open segment is closed first. */
+  setVad(parameters: VadParameters | null): void
+  /** Applies a retention policy now and after every push. */
+  setRetention(policy: RetentionPolicy): void
+  /** Registers listeners; returns a function that removes them. */
+  listen(listeners: AudioInputListeners): () => void
+}
+
+/** Options of {@link createAudioInput}. */
+export interface AudioInputOptions {
+  /** Most audio kept for replay, in milliseconds. */
+  readonly replayBufferMs: number
+  /** The VAD to run (`null`: none). */
+  readonly vad: VadParameters | null
+  /** Resampler quality (default `"high"`). */
+  readonly quality?: "high" | "medium" | "low"
+}
+
+/**
+ * Creates an {@link AudioInput}.
+ * @throws {RangeError} when `replayBufferMs` is not positive
+ */
+export const createAudioInput = (options: AudioInputOptions): AudioInput => {
+  if (!(options.replayBufferMs > 0)) {
+    throw new RangeError(`replayBufferMs must be > 0, got ${options.replayBufferMs}`)
+  }
+  const buffer = createReplayBuffer({ capacitySamples: Math.round(options.replayBufferMs * SAMPLES_PER_MS) })
+  const converter: PcmConverter = createPcmConverter({
+    targetRateHz: SESSION_SAMPLE_RATE_HZ,
+    ...(options.quality === undefined ? {} : { quality: options.quality }),
+  })
+  const listeners = new Set<AudioInputListeners>()
+  let vad: Vad | undefined
+  // The VAD counts samples from its creation; this is the session sample it started at.
+  let vadBase = 0
+  let retention: RetentionPolicy = { fromSample: 0, keepSamples: undefined, pinnedSample: undefined }
+  let ended = false
+
+  const makeVad = (parameters: VadParameters | null): Vad | undefined =>
+    parameters === null
+      ? undefined
+      : createEnergyVad({
+          sampleRateHz: SESSION_SAMPLE_RATE_HZ,
+          ...(parameters.thresholdDbfs === undefined ? {} : { thresholdDbfs: parameters.thresholdDbfs }),
+          ...(parameters.minSpeechMs === undefined ? {} : { minSpeechMs: parameters.minSpeechMs }),
+          ...(parameters.minSilenceMs === undefined ? {} : { minSilenceMs: parameters.minSilenceMs }),
+          ...(parameters.prefixPaddingMs === undefined
+            ? {}
+            : { prefixPaddingMs: parameters.prefixPaddingMs }),
+        })
+  vad = makeVad(options.vad)
+
+  const applyRetention = (): void => {
+    let target = retention.fromSample
+    if (retention.keepSamples !== undefined)
+      target = Math.max(target, buffer.endSample - retention.keepSamples)
+    if (retention.pinnedSample !== undefined) target = Math.min(target, retention.pinnedSample)
+    buffer.release(target)
+  }
+
+  const tellVad = (
+    events: readonly { type: "speech_start" | "speech_end"; sampleOffset: number }[],
+  ): void => {
+    if (events.length === 0) return
+    const atSample = buffer.endSample
+    for (const e of events) {
+      const sample = vadBase + e.sampleOffset
+      const event: InputVadEvent =
+        e.type === "speech_start"
+          ? { type: "speech_start", speechStartSample: sample, atSample }
+          : { type: "speech_end", speechEndSample: sample, atSample }
+      for (const l of listeners) l.onVad?.(event)
+    }
+  }
+
+  const store = (samples: Int16Array): void => {
+    if (samples.length === 0) return
+    const { droppedSamples } = buffer.push(samples)
+    if (droppedSamples > 0) for (const l of listeners) l.onOverflow?.(droppedSamples, buffer.startSample)
+    if (vad !== undefined) tellVad(vad.push(samples))
+    applyRetention()
+    for (const l of listeners) l.onAudio?.()
+  }
+
+  return {
+    buffer,
+    get ended() {
+      return ended
+    },
+    push(frame) {
+      store(converter.push(frame))
+    },
+    end() {
+      if (ended) return
+      ended = true
+      store(converter.flush())
+      if (vad !== undefined) tellVad(vad.flush())
+    },
+    setVad(parameters) {
+      if (vad !== undefined) tellVad(vad.flush())
+      vad = makeVad(parameters)
+      vadBase = buffer.endSample
+    },
+    setRetention(policy) {
+      retention = policy
+      applyRetention()
+    },
+    listen(l) {
+      listeners.add(l)
+      return () => {
+        listeners.delete(l)
+      }
+    },
+  }
+}

@@ -1,0 +1,480 @@
+import { describe, expect, it } from "vitest"
+import type { SpeechEvent } from "../../src/stt/SpeechEvent.ts"
+import { startHarness } from "./transcriptionSessionHarness.ts"
+
+const MS = 24 // samples per millisecond
+
+const manual = { settings: { turnDetection: null } } as const
+const server = { settings: { turnDetection: { type: "server_vad" as const } } } as const
+
+const types = (events: readonly SpeechEvent[]) => events.map((e) => e.type)
+
+const completed = (itemId: string, transcript: string, atMs = 0) =>
+  ({
+    type: "SERVER.TRANSCRIPT_COMPLETED",
+    itemId,
+    transcript,
+    logprobs: undefined,
+    languages: undefined,
+    usage: { type: "tokens", input_tokens: 10, output_tokens: 3, total_tokens: 13 },
+    atMs,
+  }) as const
+
+describe("transcriptionSessionMachine lifecycle", () => {
+  it("opens a socket, configures on session.created and streams after session.updated", () => {
+    const h = startHarness(manual)
+    expect(h.states()).toEqual(["online.connecting"])
+    expect(h.connections).toHaveLength(1)
+    h.send({ type: "SOCKET.OPEN", atMs: 0 })
+    expect(h.states()).toEqual(["online.awaitingSessionCreated"])
+    h.send({ type: "SERVER.SESSION_CREATED", atMs: 0 })
+    expect(h.states()).toEqual(["online.configuring"])
+    const update = h.sent("send")[0]?.event
+    expect(update).toMatchObject({
+      type: "session.update",
+      session: {
+        type: "transcription",
+        audio: { input: { format: { type: "audio/pcm", rate: 24000 }, turn_detection: null } },
+      },
+    })
+    h.send({ type: "SERVER.SESSION_UPDATED", atMs: 0 })
+    expect(h.states()).toEqual(["online.streaming.turn.listening", "online.streaming.liveness.quiet"])
+    expect(h.sent("audio.live")).toEqual([{ type: "audio.live", fromSample: 0 }])
+  })
+
+  it("sends the beta transcription_session.update with pcm16 when the schema is beta", () => {
+    const h = startHarness({ ...manual, schema: "beta" })
+    h.send({ type: "SOCKET.OPEN", atMs: 0 })
+    h.send({ type: "SERVER.SESSION_CREATED", atMs: 0 })
+    expect(h.sent("send")[0]?.event).toMatchObject({
+      type: "transcription_session.update",
+      session: { input_audio_format: "pcm16", turn_detection: null },
+    })
+  })
+
+  it("fails over to reconnecting when session.created does not come in time", () => {
+    const h = startHarness({ ...manual, lifecycle: { timeouts: { sessionCreatedMs: 1000 } } })
+    h.send({ type: "SOCKET.OPEN", atMs: 0 })
+    h.clock.increment(999)
+    expect(h.states()).toEqual(["online.awaitingSessionCreated"])
+    h.clock.increment(1)
+    expect(h.states()).toEqual(["reconnecting"])
+    expect(h.actor.getSnapshot().context.lifecycle.lastFailure?.code).toBe("session_created_timeout")
+    expect(h.connections[0]?.stopped).toBe(true)
+  })
+
+  it("ends in failed without retrying after a fatal server error", () => {
+    const h = startHarness(manual)
+    h.connect()
+    h.send({
+      type: "SERVER.ERROR",
+      code: "invalid_api_key",
+      errorType: "invalid_request_error",
+      message: "bad key",
+      param: undefined,
+      atMs: 0,
+    })
+    expect(h.actor.getSnapshot().status).toBe("done")
+    expect(h.states()).toEqual(["failed"])
+    expect(h.events.at(-1)).toEqual({
+      type: "error",
+      error: { code: "invalid_api_key", message: "bad key", retryable: false },
+      fatal: true,
+    })
+    h.clock.increment(60_000)
+    expect(h.connections).toHaveLength(1)
+  })
+
+  it("fails at once on a non-retryable socket failure such as a 401 upgrade", () => {
+    const h = startHarness(manual)
+    h.send({
+      type: "SOCKET.FAILED",
+      failure: { code: "http_401", message: "unauthorized", retryable: false },
+      atMs: 0,
+    })
+    expect(h.states()).toEqual(["failed"])
+    expect(h.connections).toHaveLength(1)
+  })
+
+  it("reconnects with a jittered exponential backoff and gives up after maxAttempts", () => {
+    const h = startHarness({
+      ...manual,
+      lifecycle: { reconnect: { maxAttempts: 2, baseDelayMs: 100, maxDelayMs: 1000, jitter: 0 } },
+    })
+    const drop = () =>
+      h.send({
+        type: "SOCKET.FAILED",
+        failure: { code: "close_1006", message: "dropped", retryable: true },
+        atMs: 0,
+      })
+    drop()
+    expect(h.states()).toEqual(["reconnecting"])
+    h.clock.increment(99)
+    expect(h.connections).toHaveLength(1)
+    h.clock.increment(1)
+    expect(h.connections).toHaveLength(2)
+    drop()
+    h.clock.increment(199)
+    expect(h.connections).toHaveLength(2)
+    h.clock.increment(1)
+    expect(h.connections).toHaveLength(3)
+    drop()
+    expect(h.states()).toEqual(["failed"])
+    const last = h.events.at(-1)
+    expect(last?.type === "error" && last.fatal && last.error.message).toMatch(
+      /gave up after 2 reconnect attempts/,
+    )
+  })
+
+  it("closes at once on CLOSE from any state and stops the socket", () => {
+    const h = startHarness(manual)
+    h.connect()
+    h.send({ type: "CLOSE" })
+    expect(h.states()).toEqual(["closed"])
+    expect(h.socket.stopped).toBe(true)
+  })
+})
+
+describe("transcriptionSessionMachine turns", () => {
+  it("commits a manual segment and emits interim then final transcripts with usage", () => {
+    const h = startHarness(manual)
+    h.connect()
+    h.send({ type: "FLUSH", atSample: 24_000, atMs: 1000 })
+    expect(h.sent("audio.commit")).toEqual([{ type: "audio.commit", atSample: 24_000, pause: false }])
+    expect(h.states()[0]).toBe("online.streaming.turn.awaitingTranscript")
+    h.send({ type: "SERVER.COMMITTED", itemId: "item_1", previousItemId: null, atMs: 1010 })
+    h.send({
+      type: "SERVER.TRANSCRIPT_DELTA",
+      itemId: "item_1",
+      delta: "Hello",
+      logprobs: undefined,
+      atMs: 1100,
+    })
+    h.send({
+      type: "SERVER.TRANSCRIPT_DELTA",
+      itemId: "item_1",
+      delta: " world",
+      logprobs: undefined,
+      atMs: 1150,
+    })
+    h.send(completed("item_1", "Hello world", 1300))
+    expect(types(h.events)).toEqual([
+      "interim_transcript",
+      "interim_transcript",
+      "final_transcript",
+      "recognition_usage",
+    ])
+    expect(h.events[1]).toMatchObject({ alternatives: [{ text: "Hello world", startMs: 0, endMs: 1000 }] })
+    expect(h.events[2]).toEqual({
+      type: "final_transcript",
+      itemId: "item_1",
+      alternatives: [{ text: "Hello world", startMs: 0, endMs: 1000 }],
+    })
+    expect(h.events[3]).toEqual({
+      type: "recognition_usage",
+      itemId: "item_1",
+      usage: {
+        audioDurationMs: 1000,
+        latencyMs: 300,
+        inputTokens: 10,
+        outputTokens: 3,
+        totalTokens: 13,
+        streamed: true,
+      },
+    })
+    expect(h.states()[0]).toBe("online.streaming.turn.listening")
+    expect(h.actor.getSnapshot().context.metrics).toMatchObject({
+      finalTurns: 1,
+      audioMs: 1000,
+      totalTokens: 13,
+      latenciesMs: [300],
+    })
+  })
+
+  it("adds confidence only when logprobs were requested", () => {
+    const lp = [{ logprob: Math.log(0.5) }, { logprob: Math.log(1) }]
+    for (const includeLogprobs of [false, true]) {
+      const h = startHarness({ settings: { turnDetection: null, includeLogprobs } })
+      h.connect()
+      h.send({ type: "FLUSH", atSample: 4800, atMs: 0 })
+      h.send({ type: "SERVER.COMMITTED", itemId: "i", previousItemId: null, atMs: 0 })
+      h.send({ ...completed("i", "hi"), logprobs: lp })
+      const alt = h.events.find((e) => e.type === "final_transcript")
+      const confidence = alt?.type === "final_transcript" ? alt.alternatives[0]?.confidence : "missing"
+      expect(confidence).toBe(includeLogprobs ? 0.75 : undefined)
+    }
+  })
+
+  it("follows server VAD: start and end of speech at session offsets, then the committed turn's transcript", () => {
+    const h = startHarness(server)
+    h.connect()
+    h.send({ type: "SERVER.SPEECH_STARTED", itemId: "item_a", audioStartMs: 500, atMs: 600 })
+    expect(h.states()[0]).toBe("online.streaming.turn.speaking")
+    h.send({ type: "SERVER.SPEECH_STOPPED", itemId: "item_a", audioEndMs: 2000, atMs: 2100 })
+    h.send({ type: "SERVER.COMMITTED", itemId: "item_a", previousItemId: null, atMs: 2110 })
+    expect(h.states()[0]).toBe("online.streaming.turn.awaitingTranscript")
+    h.send(completed("item_a", "Good morning", 2400))
+    expect(types(h.events)).toEqual([
+      "start_of_speech",
+      "end_of_speech",
+      "final_transcript",
+      "recognition_usage",
+    ])
+    expect(h.events[0]).toEqual({ type: "start_of_speech", itemId: "item_a", atMs: 500 })
+    expect(h.events[1]).toEqual({ type: "end_of_speech", itemId: "item_a", atMs: 2000 })
+    expect(h.events[2]).toMatchObject({ alternatives: [{ text: "Good morning", startMs: 500, endMs: 2000 }] })
+    expect(h.events[3]).toMatchObject({ usage: { latencyMs: 300, audioDurationMs: 1500 } })
+  })
+
+  it("keeps each late completion on its own turn and emits finals in conversation order", () => {
+    const h = startHarness(manual)
+    h.connect()
+    h.send({ type: "FLUSH", atSample: 10 * 2400, atMs: 0 })
+    h.send({ type: "SERVER.COMMITTED", itemId: "one", previousItemId: null, atMs: 0 })
+    h.send({ type: "FLUSH", atSample: 20 * 2400, atMs: 0 })
+    h.send({ type: "SERVER.COMMITTED", itemId: "two", previousItemId: "one", atMs: 0 })
+    h.send(completed("two", "second"))
+    expect(types(h.events)).toEqual([])
+    h.send(completed("one", "first"))
+    const finals = h.events.filter((e) => e.type === "final_transcript")
+    expect(
+      finals.map((e) => [e.itemId, e.type === "final_transcript" ? e.alternatives[0]?.text : ""]),
+    ).toEqual([
+      ["one", "first"],
+      ["two", "second"],
+    ])
+    expect(finals[1]).toMatchObject({ alternatives: [{ startMs: 1000, endMs: 2000 }] })
+  })
+
+  it("emits finals on arrival when finalOrder is arrival", () => {
+    const h = startHarness({ ...manual, finalOrder: "arrival" })
+    h.connect()
+    h.send({ type: "FLUSH", atSample: 2400, atMs: 0 })
+    h.send({ type: "SERVER.COMMITTED", itemId: "one", previousItemId: null, atMs: 0 })
+    h.send({ type: "FLUSH", atSample: 4800, atMs: 0 })
+    h.send({ type: "SERVER.COMMITTED", itemId: "two", previousItemId: "one", atMs: 0 })
+    h.send(completed("two", "second"))
+    expect(
+      h.events
+        .filter((e) => e.type === "final_transcript")
+        .map((e) => e.type === "final_transcript" && e.itemId),
+    ).toEqual(["two"])
+  })
+
+  it("ends a failed turn with its partial text and carries on", () => {
+    const h = startHarness(manual)
+    h.connect()
+    h.send({ type: "FLUSH", atSample: 4800, atMs: 0 })
+    h.send({ type: "SERVER.COMMITTED", itemId: "x", previousItemId: null, atMs: 0 })
+    h.send({ type: "SERVER.TRANSCRIPT_DELTA", itemId: "x", delta: "par", logprobs: undefined, atMs: 0 })
+    h.send({
+      type: "SERVER.TRANSCRIPT_FAILED",
+      itemId: "x",
+      code: "audio_unintelligible",
+      message: "no",
+      atMs: 0,
+    })
+    expect(h.events.at(-1)).toEqual({
+      type: "transcription_failed",
+      itemId: "x",
+      partial: "par",
+      error: { code: "audio_unintelligible", message: "no", retryable: false },
+    })
+    expect(h.states()[0]).toBe("online.streaming.turn.listening")
+    expect(h.actor.getSnapshot().context.metrics.failedTurns).toBe(1)
+  })
+
+  it("drops an empty commit quietly", () => {
+    const h = startHarness(manual)
+    h.connect()
+    h.send({ type: "FLUSH", atSample: 100, atMs: 0 })
+    h.send({
+      type: "SERVER.ERROR",
+      code: "input_audio_buffer_commit_empty",
+      errorType: "invalid_request_error",
+      message: "too small",
+      param: undefined,
+      atMs: 0,
+    })
+    expect(h.events).toEqual([])
+    expect(h.states()[0]).toBe("online.streaming.turn.listening")
+  })
+
+  it("reports other server errors without ending the session", () => {
+    const h = startHarness(manual)
+    h.connect()
+    h.send({
+      type: "SERVER.ERROR",
+      code: "unknown_parameter",
+      errorType: "invalid_request_error",
+      message: "x",
+      param: "y",
+      atMs: 0,
+    })
+    expect(h.events).toEqual([
+      { type: "error", error: { code: "unknown_parameter", message: "x", retryable: false }, fatal: false },
+    ])
+    expect(h.states()[0]).toBe("online.streaming.turn.listening")
+  })
+
+  it("commits at the local VAD's end of speech and streams only speech", () => {
+    const h = startHarness({ settings: { turnDetection: "local" } })
+    h.connect()
+    expect(h.sent("audio.live")).toEqual([])
+    h.send({ type: "AUDIO.SPEECH_STARTED", speechStartSample: 12_000, atSample: 15_000, atMs: 600 })
+    expect(h.sent("audio.live")).toEqual([{ type: "audio.live", fromSample: 12_000 }])
+    h.send({ type: "AUDIO.SPEECH_STOPPED", speechEndSample: 40_000, atSample: 52_000, atMs: 2200 })
+    expect(h.sent("audio.commit")).toEqual([{ type: "audio.commit", atSample: 52_000, pause: true }])
+    expect(types(h.events)).toEqual(["start_of_speech", "end_of_speech"])
+    h.send({ type: "SERVER.COMMITTED", itemId: "l1", previousItemId: null, atMs: 2210 })
+    h.send(completed("l1", "local turn", 2500))
+    expect(h.events.at(-2)).toMatchObject({
+      type: "final_transcript",
+      alternatives: [{ startMs: 500, endMs: 2167 }],
+    })
+  })
+})
+
+describe("transcriptionSessionMachine reconnects", () => {
+  it("replays unfinished turns with turn detection off, then the tail, and announces the reconnect", () => {
+    const h = startHarness({ ...server, lifecycle: { reconnect: { baseDelayMs: 100, jitter: 0 } } })
+    h.connect()
+    h.send({ type: "SERVER.SPEECH_STARTED", itemId: "a", audioStartMs: 100, atMs: 0 })
+    h.send({ type: "SERVER.SPEECH_STOPPED", itemId: "a", audioEndMs: 1000, atMs: 0 })
+    h.send({ type: "SERVER.COMMITTED", itemId: "a", previousItemId: null, atMs: 0 })
+    h.send({ type: "SERVER.TRANSCRIPT_DELTA", itemId: "a", delta: "lost", logprobs: undefined, atMs: 0 })
+    h.send({
+      type: "SOCKET.FAILED",
+      failure: { code: "close_1006", message: "dropped", retryable: true },
+      atMs: 0,
+    })
+    expect(h.events.at(-1)).toEqual({
+      type: "error",
+      error: { code: "close_1006", message: "dropped", retryable: true },
+      fatal: false,
+    })
+    h.clock.increment(100)
+    h.connect()
+    const [replayUpdate, restoreUpdate] = h.sent("send").map((c) => c.event)
+    expect(replayUpdate).toMatchObject({ session: { audio: { input: { turn_detection: null } } } })
+    expect(restoreUpdate).toMatchObject({
+      session: { audio: { input: { turn_detection: { type: "server_vad" } } } },
+    })
+    expect(h.sent("audio.replay")).toEqual([
+      { type: "audio.replay", segments: [{ fromSample: 100 * MS, toSample: 1000 * MS }] },
+    ])
+    expect(h.sent("audio.live")).toEqual([{ type: "audio.live", fromSample: 1000 * MS }])
+    h.send({ type: "SOCKET.RESUMED", replayedSamples: 2 * 24_000, atMs: 0 })
+    expect(h.events.at(-1)).toEqual({ type: "reconnected", attempt: 1, replayedMs: 2000 })
+    // The replayed commit is acknowledged under a new id and completes the original turn.
+    h.send({ type: "SERVER.COMMITTED", itemId: "a2", previousItemId: null, atMs: 0 })
+    h.send(completed("a2", "found again"))
+    expect(h.events.at(-2)).toMatchObject({
+      type: "final_transcript",
+      itemId: "a2",
+      alternatives: [{ text: "found again", startMs: 100, endMs: 1000 }],
+    })
+    // Live audio on the new connection starts at server offset 900 ms (after the replayed turn).
+    h.send({ type: "SERVER.SPEECH_STARTED", itemId: "b", audioStartMs: 1400, atMs: 0 })
+    expect(h.events.at(-1)).toEqual({ type: "start_of_speech", itemId: "b", atMs: 1500 })
+  })
+
+  it("treats a server that owes a transcript and says nothing as stalled", () => {
+    const h = startHarness({ ...manual, lifecycle: { timeouts: { inactivityMs: 5000 } } })
+    h.connect()
+    h.send({ type: "FLUSH", atSample: 24_000, atMs: 0 })
+    expect(h.states()[1]).toBe("online.streaming.liveness.owed")
+    h.clock.increment(4000)
+    h.send({ type: "SERVER.COMMITTED", itemId: "s", previousItemId: null, atMs: 0 })
+    h.clock.increment(4000)
+    expect(h.states()[1]).toBe("online.streaming.liveness.owed")
+    h.clock.increment(1000)
+    expect(h.states()).toEqual(["reconnecting"])
+    expect(h.actor.getSnapshot().context.lifecycle.lastFailure?.code).toBe("stalled")
+  })
+
+  it("does not count server silence as a stall when nothing is owed", () => {
+    const h = startHarness({ ...server, lifecycle: { timeouts: { inactivityMs: 5000 } } })
+    h.connect()
+    h.clock.increment(60_000)
+    expect(h.states()[1]).toBe("online.streaming.liveness.quiet")
+  })
+
+  it("counts an utterance the local VAD heard and the server ignored as owed (server VAD)", () => {
+    const h = startHarness({ ...server, lifecycle: { timeouts: { inactivityMs: 5000 } } })
+    h.connect()
+    h.send({ type: "AUDIO.SPEECH_STARTED", speechStartSample: 0, atSample: 2400, atMs: 0 })
+    h.send({ type: "AUDIO.SPEECH_STOPPED", speechEndSample: 24_000, atSample: 36_000, atMs: 0 })
+    expect(h.states()[1]).toBe("online.streaming.liveness.owed")
+    h.clock.increment(5000)
+    expect(h.states()).toEqual(["reconnecting"])
+  })
+
+  it("rotates an old connection at the next quiet moment", () => {
+    const h = startHarness({ ...manual, lifecycle: { timeouts: { rotateAfterMs: 10_000 } } })
+    h.connect()
+    h.send({ type: "FLUSH", atSample: 24_000, atMs: 0 })
+    h.clock.increment(10_000)
+    expect(h.connections).toHaveLength(1)
+    h.send({ type: "SERVER.COMMITTED", itemId: "r", previousItemId: null, atMs: 0 })
+    h.send(completed("r", "done"))
+    expect(h.connections).toHaveLength(2)
+    expect(h.connections[0]?.stopped).toBe(true)
+    expect(h.states()).toEqual(["online.connecting"])
+  })
+
+  it("queues a settings update made before configuration into the next session.update", () => {
+    const h = startHarness(manual)
+    h.send({ type: "UPDATE_SETTINGS", settings: { language: "fr" } })
+    h.send({ type: "SOCKET.OPEN", atMs: 0 })
+    h.send({ type: "SERVER.SESSION_CREATED", atMs: 0 })
+    expect(h.sent("send")[0]?.event).toMatchObject({
+      session: { audio: { input: { transcription: { language: "fr" } } } },
+    })
+  })
+
+  it("sends a session.update at once for a settings update while streaming", () => {
+    const h = startHarness(manual)
+    h.connect()
+    h.send({ type: "UPDATE_SETTINGS", settings: { prompt: "names", noiseReduction: "far_field" } })
+    expect(h.sent("send").at(-1)?.event).toMatchObject({
+      session: {
+        audio: { input: { transcription: { prompt: "names" }, noise_reduction: { type: "far_field" } } },
+      },
+    })
+  })
+})
+
+describe("transcriptionSessionMachine draining", () => {
+  it("commits the last segment at end of input, waits for its transcript, then closes", () => {
+    const h = startHarness(manual)
+    h.connect()
+    h.send({ type: "END_INPUT", atSample: 12_000, atMs: 0 })
+    expect(h.states()).toEqual(["online.draining"])
+    expect(h.sent("audio.commit")).toEqual([{ type: "audio.commit", atSample: 12_000, pause: true }])
+    h.send({ type: "SERVER.COMMITTED", itemId: "d", previousItemId: null, atMs: 0 })
+    h.send(completed("d", "bye"))
+    expect(h.states()).toEqual(["closed"])
+    expect(h.actor.getSnapshot().status).toBe("done")
+  })
+
+  it("ends outstanding turns with drain_timeout when the drain takes too long", () => {
+    const h = startHarness({ ...manual, lifecycle: { timeouts: { drainMs: 3000 } } })
+    h.connect()
+    h.send({ type: "END_INPUT", atSample: 12_000, atMs: 0 })
+    h.clock.increment(3000)
+    expect(h.states()).toEqual(["closed"])
+    expect(h.events.at(-1)).toMatchObject({ type: "transcription_failed", error: { code: "drain_timeout" } })
+  })
+
+  it("drains after a reconnect when input ended while offline", () => {
+    const h = startHarness({ ...manual, lifecycle: { reconnect: { baseDelayMs: 10, jitter: 0 } } })
+    h.connect()
+    h.send({ type: "SOCKET.FAILED", failure: { code: "close_1006", message: "x", retryable: true }, atMs: 0 })
+    h.send({ type: "END_INPUT", atSample: 24_000, atMs: 0 })
+    h.clock.increment(10)
+    h.connect()
+    expect(h.states()).toEqual(["online.draining"])
+    expect(h.sent("audio.commit")).toEqual([{ type: "audio.commit", atSample: 24_000, pause: true }])
+  })
+})
