@@ -30,6 +30,8 @@
  *   a response in flight at that moment is dropped without a terminal event.
  * - Unparseable frames get the nested error `invalid_json`; unknown event types (including
  *   `response.steer`, not simulated) get `invalid_value` with `param: 'type'`.
+ * - A scenario reply function that throws ends the response with `response.failed`
+ *   (`response.error.code: 'server_error'`); the connection stays open.
  *
  * Usage is approximate (see `rest/text.ts`): `input_tokens` counts the instructions and the
  * whole context (chain + new input); `cached_tokens` is the chained prefix (plus the
@@ -460,10 +462,21 @@ export const handleResponsesConnection: WebSocketHandler = (
       request.instructions === null
         ? []
         : [{ type: "message", role: "developer", content: request.instructions }]
-    const reply: ModelReply = resolveReply(ctx.scenario, {
-      index: nextRequestIndex(ctx.scenario, "responses"),
-      input: [...instructionsItem, ...context],
-    })
+    let reply: ModelReply
+    try {
+      reply = resolveReply(ctx.scenario, {
+        index: nextRequestIndex(ctx.scenario, "responses"),
+        input: [...instructionsItem, ...context],
+      })
+    } catch (cause) {
+      // A scenario function that throws fails this response, as a model error would.
+      const message = `The scenario's reply failed: ${cause instanceof Error ? cause.message : String(cause)}`
+      emit({
+        type: "response.failed",
+        response: { ...snapshot("failed", [], usageFor(0)), error: { code: "server_error", message } },
+      })
+      return
+    }
 
     const finish = (item: Record<string, unknown>, outputTokens: number, truncated: boolean) => {
       if (flight.cancelled) {

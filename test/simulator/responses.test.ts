@@ -424,6 +424,22 @@ describe("Responses WebSocket: limits and errors", () => {
     expect((await create(client, { input: "still open" })).at(-1)!.type).toBe("response.completed")
   })
 
+  it("fails the response with response.failed when the scenario's reply function throws", async () => {
+    const h = await start()
+    h.scenario.replies = () => {
+      throw new Error("no script for this")
+    }
+    const client = await connect(h)
+    client.send({ type: "response.create", model: "gpt-4.1-mini", input: "hi" })
+    const events = await client.until((e) => e.type === "response.failed")
+    expect(events.at(-1)!.response).toMatchObject({
+      status: "failed",
+      error: { code: "server_error", message: "The scenario's reply failed: no script for this" },
+    })
+    h.scenario.replies = [{ text: "recovered" }]
+    expect((await create(client, { input: "again" })).at(-1)!.type).toBe("response.completed")
+  })
+
   it("records each response.create with its size in bytes", async () => {
     const h = await start()
     const client = await connect(h)
