@@ -6,8 +6,17 @@
  * (`stream=true`, ignored for whisper-1): `transcript.text.delta`* then `transcript.text.done`.
  * No `data: [DONE]` follows `done` (unconfirmed for the service; clients stop on `done`).
  *
+ * The text comes from `resolveTranscript` (the scenario's list, shared with the Realtime
+ * turns, or its function, called with the request index among this simulator's REST
+ * transcriptions and the 24 kHz mono audio; `"[N ms of audio]"` when the list is spent).
+ * A scripted `fail` answers 400 `invalid_request_error` with its code (500 `server_error`
+ * for the code `server_error`). `text` answers end with a newline, as whisper's do.
+ * Usage: whisper-1 is billed by duration (whole seconds, rounded up); the other models by
+ * tokens, 10 audio tokens per second plus the prompt's text tokens (approximations).
+ *
  * Simulator limits: only WAV (PCM16) files are decoded; other supported containers (mp3,
  * flac, ogg, ...) get a 400 naming the limit. `diarized_json` is not produced (400).
+ * Audio under 0.1 s is refused (`audio_too_short`), as the service does.
  * @module
  */
 import { type AudioFrame, createPcmConverter, decodeWav } from "../../audio/index.ts"
