@@ -47,6 +47,8 @@ import type { ModelReply, Scenario, WebSocketContext, WebSocketHandler } from ".
 
 /** How many `store: true` responses a simulator keeps for chaining across connections. */
 export const RESPONSES_STORE_CAPACITY = 1000
+/** The largest delay `setTimeout` honours, in milliseconds. */
+const MAX_TIMER_MS = 2 ** 31 - 1
 /** Reasoning tokens reported by the simulated reasoning models per response. */
 const REASONING_TOKENS = 64
 
@@ -282,22 +284,24 @@ export const handleResponsesConnection: WebSocketHandler = (
   let inFlight: InFlight | undefined
 
   const lifetimeMs = ctx.options.responsesConnectionLifetimeMs
-  const lifetime = Number.isFinite(lifetimeMs)
-    ? setTimeout(() => {
-        if (inFlight !== undefined) inFlight.dropped = true
-        const minutes = lifetimeMs / 60_000
-        const span = Number.isInteger(minutes) ? `${minutes} minutes` : `${lifetimeMs} ms`
-        ctx.send(
-          requestError(
-            400,
-            "websocket_connection_limit_reached",
-            `Responses websocket connection limit reached (${span}). Create a new websocket connection to continue.`,
-            null,
-          ),
-        )
-        ctx.close(1000, "websocket_connection_limit_reached")
-      }, lifetimeMs)
-    : undefined
+  // Beyond the largest timer delay (about 24.8 days) a lifetime is as good as none.
+  const lifetime =
+    lifetimeMs <= MAX_TIMER_MS
+      ? setTimeout(() => {
+          if (inFlight !== undefined) inFlight.dropped = true
+          const minutes = lifetimeMs / 60_000
+          const span = Number.isInteger(minutes) ? `${minutes} minutes` : `${lifetimeMs} ms`
+          ctx.send(
+            requestError(
+              400,
+              "websocket_connection_limit_reached",
+              `Responses websocket connection limit reached (${span}). Create a new websocket connection to continue.`,
+              null,
+            ),
+          )
+          ctx.close(1000, "websocket_connection_limit_reached")
+        }, lifetimeMs)
+      : undefined
   lifetime?.unref()
 
   socket.on("close", () => {
