@@ -1,6 +1,17 @@
 import type { IncomingMessage } from "node:http"
-import { Cause, Context, Deferred, Effect, Layer, Queue, Redacted, Semaphore, Stream } from "effect"
-import type * as Scope from "effect/Scope"
+import {
+  Cause,
+  Context,
+  Deferred,
+  Effect,
+  Exit,
+  Layer,
+  Queue,
+  Redacted,
+  Scope,
+  Semaphore,
+  Stream,
+} from "effect"
 import WebSocket from "ws"
 import { type SecretHeaders, secretsOf } from "./OpenAIConfig.ts"
 import { TransportError } from "./TransportError.ts"
@@ -172,6 +183,10 @@ export const connectWebSocket = (
       catch: (error) => TransportError.unreachable(describe(error), false),
     })
 
+    // Everything this connection owns lives in a child scope, so a failed attempt releases
+    // it at once instead of leaving a finalizer in the caller's scope (retry loops).
+    const scope = yield* Scope.fork(yield* Scope.Scope)
+
     const messages = yield* Queue.unbounded<string, TransportError | Cause.Done>()
     const opened = Deferred.makeUnsafe<void, TransportError>()
     const sendLock = yield* Semaphore.make(1)
@@ -288,7 +303,7 @@ export const connectWebSocket = (
         catch: (error) => TransportError.unreachable(scrub(describe(error)), false),
       }),
       (socket) => shutdown(socket),
-    )
+    ).pipe(Scope.provide(scope))
 
     function shutdown(socket: WebSocket): Effect.Effect<void> {
       return Effect.callback<void>((resume) => {
@@ -335,6 +350,7 @@ export const connectWebSocket = (
             return Effect.fail(error)
           }),
       }),
+      Effect.onExit((exit) => (Exit.isFailure(exit) ? Scope.close(scope, exit) : Effect.void)),
     )
 
     const notOpen = (): TransportError => {
@@ -398,11 +414,12 @@ export const connectWebSocket = (
             failStream(TransportError.timeout("heartbeat", settings.heartbeatTimeoutMs))
             phase = "closing"
             ws.terminate()
+            notifyDrain()
             return
           }
         }
       })
-      yield* Effect.forkScoped(heartbeat)
+      yield* Effect.forkIn(heartbeat, scope)
     }
 
     const connection: SocketConnection = {

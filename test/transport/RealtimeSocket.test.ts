@@ -255,6 +255,26 @@ describe("rejected upgrades", () => {
 })
 
 describe("scope", () => {
+  it.effect("releases the socket of an interrupted attempt at once, not when the caller's scope closes", () =>
+    Effect.gen(function* () {
+      const server = yield* testUpgradeServer(() => {
+        // Never answer: the attempt hangs in the handshake until it is interrupted.
+      })
+      const attempt = yield* Effect.forkChild(
+        connectWebSocket({ url: server.url, connectTimeoutMs: 60_000 }).pipe(Effect.timeout("1 second")),
+      )
+      while (server.upgrades() === 0) yield* TestClock.withLive(Effect.sleep("5 millis"))
+      assert.strictEqual(server.openSockets(), 1)
+      yield* TestClock.adjust("1 second")
+      const exit = yield* Fiber.await(attempt)
+      assert.isTrue(Exit.isFailure(exit))
+      // This test's scope is still open, yet the client has already dropped the TCP connection.
+      for (let i = 0; i < 1000 && server.openSockets() > 0; i++)
+        yield* TestClock.withLive(Effect.sleep("5 millis"))
+      assert.strictEqual(server.openSockets(), 0)
+    }),
+  )
+
   it.effect("closes the socket with 1000 and removes every listener when the scope closes", () =>
     Effect.gen(function* () {
       const server = yield* testWsServer()

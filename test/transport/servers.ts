@@ -62,7 +62,11 @@ export const testWsServer = (
 /** A plain HTTP server that answers every upgrade with `respond(request, socket)`. */
 export const testUpgradeServer = (
   respond: (request: IncomingMessage, socket: Socket) => void,
-): Effect.Effect<{ readonly url: string; readonly upgrades: () => number }, never, Scope.Scope> =>
+): Effect.Effect<
+  { readonly url: string; readonly upgrades: () => number; readonly openSockets: () => number },
+  never,
+  Scope.Scope
+> =>
   Effect.acquireRelease(
     Effect.promise(async () => {
       const server = createServer((_request, response) => {
@@ -77,11 +81,19 @@ export const testUpgradeServer = (
       })
       server.on("upgrade", (request, socket) => {
         upgrades++
+        // After an upgrade Node leaves the socket half-open when the client ends it; close ours too.
+        socket.once("end", () => socket.destroy())
         respond(request, socket as Socket)
       })
       server.listen(0, "127.0.0.1")
       const port = await listening(server)
-      return { server, sockets, url: `ws://127.0.0.1:${port}/v1`, upgrades: () => upgrades }
+      return {
+        server,
+        sockets,
+        url: `ws://127.0.0.1:${port}/v1`,
+        upgrades: () => upgrades,
+        openSockets: () => sockets.size,
+      }
     }),
     ({ server, sockets }) =>
       Effect.promise(
