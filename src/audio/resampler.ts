@@ -1,5 +1,6 @@
 import { audioError } from "./AudioError.ts"
 import { halfBandFilter, polyphaseReach, polyphaseTable, type ResamplerQuality } from "./filterDesign.ts"
+import { halfBandDecimateSimd, halfBandInterpolateSimd, simdAvailable } from "./halfBandSimd.ts"
 
 export type { ResamplerQuality } from "./filterDesign.ts"
 
@@ -210,7 +211,8 @@ const checkRate = (name: string, hz: number) => {
 }
 
 /**
- * Builds the resampling engine for a rate pair.
+ * Builds the resampling engine for a rate pair. `simd: false` forces the scalar kernels
+ * of the 2:1 paths (they give the same output; tests compare the two).
  * @internal
  * @throws {AudioError} `InvalidSampleRate`, `UnsupportedRate`
  */
@@ -218,6 +220,7 @@ export const createResamplerCore = (
   fromHz: number,
   toHz: number,
   quality: ResamplerQuality,
+  simd = true,
 ): ResamplerCore => {
   checkRate("fromHz", fromHz)
   checkRate("toHz", toHz)
@@ -241,16 +244,18 @@ export const createResamplerCore = (
     }
   } else if (L === 1 && M === 2) {
     const { odd, lastTap } = halfBandFilter(quality)
+    const decimate = simd && simdAvailable ? halfBandDecimateSimd : halfBandDecimate
     back = lastTap
     look = lastTap
     kernel = (buf, base, out, n) => {
-      halfBandDecimate(buf, i - base, out, n, odd)
+      decimate(buf, i - base, out, n, odd)
       i += 2 * n
     }
   } else if (L === 2 && M === 1) {
     const { odd } = halfBandFilter(quality)
     // Interpolation gain 2: the even outputs are the input samples themselves.
     const twice = odd.map((c) => 2 * c)
+    const interpolate = simd && simdAvailable ? halfBandInterpolateSimd : halfBandInterpolate
     back = odd.length - 1
     look = odd.length
     kernel = (buf, base, out, n) => {
@@ -262,7 +267,7 @@ export const createResamplerCore = (
       // Outputs o, o+2, … sit on input samples s', s'+1, …; o+1, o+3, … halfway after them.
       const first = p === 1 ? s + 1 : s
       const pairs = (n - o) >> 1
-      halfBandInterpolate(buf, first, out, o, pairs, twice)
+      interpolate(buf, first, out, o, pairs, twice)
       o += 2 * pairs
       if (o < n) out[o] = buf[first + pairs]!
       i += (p + n) >> 1

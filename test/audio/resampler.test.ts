@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest"
 import { halfBandFilter, polyphaseTable } from "../../src/audio/filterDesign.ts"
+import { simdAvailable } from "../../src/audio/halfBandSimd.ts"
 import { AudioError, createResampler, type ResamplerQuality } from "../../src/audio/index.ts"
+import { createResamplerCore } from "../../src/audio/resampler.ts"
 import { concat, measureQuality, noise, randomChunks, tone } from "./signals.ts"
 
 const rates = [8000, 16000, 22050, 24000, 44100, 48000] as const
@@ -142,6 +144,33 @@ describe("createResampler streaming", () => {
       const expected = toHz / 50
       expect(lengths[0]).toBeGreaterThan(expected - Math.ceil((r.delaySamples * toHz) / fromHz) - 2)
       for (const n of lengths.slice(1)) expect(Math.abs(n - expected)).toBeLessThanOrEqual(1)
+    }
+  })
+
+  it("runs the 2:1 paths on WebAssembly SIMD here, with output identical to the scalar kernels", () => {
+    expect(simdAvailable).toBe(true)
+    const input = concat([noise(30_000, 32_767, 31), tone(1000, 48_000, 3001, 32_767)])
+    for (const [fromHz, toHz] of [
+      [48_000, 24_000],
+      [24_000, 48_000],
+    ] as const) {
+      for (const quality of qualities) {
+        const outputs = [true, false].map((simd, seed) => {
+          const core = createResamplerCore(fromHz, toHz, quality, simd)
+          const parts: Int16Array[] = []
+          let at = 0
+          // Chunk sizes include 0–3 outputs (scalar tail only) and one large push (scratch growth).
+          for (const size of [...randomChunks(input.length - 20_000, 9, seed), 20_000]) {
+            const w = core.reserve(size)
+            core.buffer.set(input.subarray(at, at + size), w)
+            parts.push(core.commit(size))
+            at += size
+          }
+          parts.push(core.flush())
+          return concat(parts)
+        })
+        expect(outputs[0]).toEqual(outputs[1])
+      }
     }
   })
 
