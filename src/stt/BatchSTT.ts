@@ -607,8 +607,6 @@ export const createBatchSTT = (options: BatchSTTOptions = {}): BatchSTT => {
       })
       if (parts.length === 0) {
         const usage: RecognitionUsage = { audioDurationMs, latencyMs: 0, streamed: false }
-        yield* recordRecognition(usage, { label, model }, "empty")
-        yield* annotateOutcome({ usage, requests: 0 }, trace)
         return { text: "", alternatives: [], usage, requests: 0, source: label } satisfies SpeechRecognition
       }
       let done = 0
