@@ -9,7 +9,7 @@ export type XStateClock = NonNullable<ActorOptions<AnyActorLogic>["clock"]>
  * runtime that runs the sessions' Effect programs), or a `Context` captured inside an Effect
  * with `Effect.context()` (tests: the context of an `it.effect`, which holds its `TestClock`).
  */
-export type EffectClockRuntime = ManagedRuntime.ManagedRuntime<never, unknown> | Context.Context<never>
+export type EffectClockRuntime<R = never> = ManagedRuntime.ManagedRuntime<R, unknown> | Context.Context<R>
 
 /**
  * An XState clock whose timers are Effect sleeps. Pass it to `createActor(machine, { clock })`:
@@ -38,7 +38,7 @@ const isManaged = (runtime: EffectClockRuntime): runtime is ManagedRuntime.Manag
  * A `ManagedRuntime` should be built before the clock is used (`await runtime.context()`),
  * so that timers start synchronously, in the order XState sets them.
  */
-export const makeEffectClock = (runtime: EffectClockRuntime): EffectClock => {
+export const makeEffectClock = <R = never>(runtime: EffectClockRuntime<R>): EffectClock => {
   const fork: <A>(effect: Effect.Effect<A>) => Fiber.Fiber<A, unknown> = isManaged(runtime)
     ? (effect) => runtime.runFork(effect)
     : Effect.runForkWith(runtime)

@@ -1,5 +1,5 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Layer, ManagedRuntime } from "effect"
+import { Effect, Fiber, Layer, ManagedRuntime, type Scope } from "effect"
 import { TestClock } from "effect/testing"
 import { createActor, createMachine } from "xstate"
 import { effectClock, makeEffectClock } from "../../src/clock/index.ts"
@@ -92,6 +92,19 @@ describe("makeEffectClock", () => {
 
       yield* TestClock.adjust("0 millis")
       assert.sameMembers(fired, ["negative", "nan"])
+    }),
+  )
+
+  it.effect("accepts a context that carries other services", () =>
+    Effect.gen(function* () {
+      const context = yield* Effect.context<Scope.Scope>()
+      const clock = makeEffectClock(context)
+      let fired = false
+      clock.setTimeout(() => {
+        fired = true
+      }, 10)
+      yield* TestClock.adjust("10 millis")
+      assert.isTrue(fired)
     }),
   )
 
