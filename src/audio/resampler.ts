@@ -385,8 +385,9 @@ export const createResamplerCore = (
 
 /**
  * Creates a streaming mono {@link Resampler}: polyphase Kaiser-windowed sinc for any
- * rational ratio (44100 → 24000 is 160/147), a half-band fast path for 2:1 and 1:2,
- * and a copy when `fromHz === toHz`. Output is rounded to the nearest integer and
+ * rational ratio (44100 → 24000 is 160/147), a half-band fast path for 2:1 and 1:2
+ * (WebAssembly SIMD where available, else scalar code with identical output), and a copy
+ * when `fromHz === toHz`. Output is rounded to the nearest integer and
  * clipped to PCM16 (no dither). Coefficient tables are cached per (ratio, quality).
  *
  * @throws {AudioError} `InvalidSampleRate` for a rate that is not a positive integer;
