@@ -467,3 +467,38 @@ export const secretsOf = (headers: SecretHeaders | undefined): ReadonlyArray<str
   }
   return secrets.filter((s) => s.length >= 4)
 }
+
+/**
+ * Options for the `openai` SDK client (`new OpenAI(openAIClientOptions(config))`): the REST
+ * base, the `api-version` query on Azure, and the credential in the header each provider
+ * expects (`Authorization: Bearer` for OpenAI and Entra tokens; `api-key` alone for Azure keys).
+ * The result holds the secret in clear text, as the SDK needs it: pass it on, never log it.
+ *
+ * @throws {OpenAIConfigError} `MissingDeployment` for the dated Azure shape without a deployment.
+ */
+export const openAIClientOptions = (config: OpenAIConfig): OpenAIClientOptions => {
+  const secret = Redacted.value(secretOf(config))
+  const base = { apiKey: secret, baseURL: restBaseUrl(config), defaultQuery: { ...restQuery(config) } }
+  if (config.provider === "openai") {
+    return {
+      ...base,
+      ...(config.organization === undefined ? {} : { organization: config.organization }),
+      ...(config.project === undefined ? {} : { project: config.project }),
+    }
+  }
+  if (config.credential.type === "apiKey") {
+    // The SDK always adds a bearer header from `apiKey`; Azure keys must travel alone in `api-key`.
+    return { ...base, defaultHeaders: { "api-key": secret, Authorization: null } }
+  }
+  return base
+}
+
+/** The subset of the `openai` SDK's `ClientOptions` that {@link openAIClientOptions} fills. */
+export interface OpenAIClientOptions {
+  readonly apiKey: string
+  readonly baseURL: string
+  readonly defaultQuery: Record<string, string>
+  readonly defaultHeaders?: Record<string, string | null>
+  readonly organization?: string
+  readonly project?: string
+}
