@@ -445,7 +445,7 @@ export const authHeaders = (config: OpenAIConfig, options: AuthHeaderOptions = {
 export const revealHeaders = (headers: SecretHeaders): Record<string, string> => {
   const plain: Record<string, string> = {}
   for (const [name, value] of Object.entries(headers)) {
-    plain[name] = Redacted.isRedacted(value) ? (Redacted.value(value) as string) : value
+    plain[name] = Redacted.isRedacted(value) ? Redacted.value(value) : value
   }
   return plain
 }
