@@ -1,0 +1,133 @@
+/**
+ * Batch-transcribes a long recording over REST, with a progress bar of the parts done.
+ *
+ *   npx node examples/batch-transcribe.ts [file.wav] [--model whisper-1] [--max-request-mb 25] [--concurrency 3]
+ *
+ * The model defaults to whisper-1 (timed segments) against the live API and to
+ * gpt-4o-mini-transcribe against the simulator.
+ *
+ * With OPENAI_API_KEY set it talks to OpenAI (or Azure, with AZURE_OPENAI_* set); otherwise
+ * it starts the voxstate simulator in this process. Without a file it generates a few
+ * minutes of demo speech (the simulator's synthetic voice, with pauses between sentences).
+ * Audio longer than one request allows is cut at silences and sent in parts.
+ *
+ * The simulator does not understand speech: each part's transcript says how much audio it
+ * received. Against the simulator the request limit is lowered to 2 MiB (unless given) so
+ * that the demo recording is split into several parts.
+ */
+import { readFileSync } from "node:fs"
+import { parseArgs } from "node:util"
+import {
+  type AudioFrame,
+  createBatchSTT,
+  decodeWav,
+  isSTTError,
+  MAX_TRANSCRIPTION_REQUEST_BYTES,
+  type RecognitionProgress,
+} from "../src/index.ts"
+import { startSimulator, synthesizeSpeech } from "../src/simulator/index.ts"
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    model: { type: "string" },
+    "max-request-mb": { type: "string" },
+    concurrency: { type: "string", default: "3" },
+  },
+})
+
+const SENTENCES = [
+  "Voice agents listen, think and answer.",
+  "A long recording is cut at its pauses into parts that each fit one request.",
+  "Each part is transcribed on its own, several at a time, and the texts are joined in order.",
+  "Silence costs nothing: a part without speech is never sent.",
+  "Failed requests are retried with jittered delays before the error is reported.",
+]
+
+/** About `minutes` of demo speech at 16 kHz: the sentences over and over, 1.2 s apart. */
+const demoRecording = (minutes: number): AudioFrame => {
+  const rate = 16_000
+  const pause = new Int16Array(Math.round(rate * 1.2))
+  const chunks: Int16Array[] = []
+  let samples = 0
+  for (let i = 0; samples < minutes * 60 * rate; i++) {
+    const voice = synthesizeSpeech(SENTENCES[i % SENTENCES.length]!, { sampleRateHz: rate, seed: i })
+    chunks.push(voice, pause)
+    samples += voice.length + pause.length
+  }
+  const data = new Int16Array(samples)
+  let at = 0
+  for (const chunk of chunks) {
+    data.set(chunk, at)
+    at += chunk.length
+  }
+  return { data, sampleRateHz: rate, channels: 1 }
+}
+
+/** Draws `[#####-----] 3/10 parts` on one line (or one line per step when not a terminal). */
+const progressBar = (progress: RecognitionProgress): void => {
+  const width = 30
+  const filled = progress.total === 0 ? width : Math.round((progress.done / progress.total) * width)
+  const line = `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${progress.done}/${progress.total} parts`
+  if (process.stderr.isTTY) process.stderr.write(`\r${line}${progress.done === progress.total ? "\n" : ""}`)
+  else process.stderr.write(`${line}\n`)
+}
+
+const formatTime = (ms: number): string => {
+  const s = Math.floor(ms / 1000)
+  return `${String(Math.floor(s / 60)).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`
+}
+
+const main = async (): Promise<void> => {
+  const live = process.env.OPENAI_API_KEY !== undefined || process.env.AZURE_OPENAI_ENDPOINT !== undefined
+  const file = positionals[0]
+  const audio: AudioFrame = file === undefined ? demoRecording(4) : decodeWav(readFileSync(file))
+  const seconds = audio.data.length / audio.channels / audio.sampleRateHz
+  const maxRequestBytes =
+    values["max-request-mb"] !== undefined
+      ? Math.round(Number(values["max-request-mb"]) * 1024 * 1024)
+      : live
+        ? MAX_TRANSCRIPTION_REQUEST_BYTES
+        : 2 * 1024 * 1024
+
+  const sim = live ? undefined : await startSimulator()
+  try {
+    const stt = createBatchSTT({
+      // whisper-1 times its segments; the simulator's placeholder transcripts read better whole.
+      model: values.model ?? (live ? "whisper-1" : "gpt-4o-mini-transcribe"),
+      maxRequestBytes,
+      splitConcurrency: Math.max(1, Number(values.concurrency)),
+      ...(sim === undefined
+        ? {}
+        : { openai: { apiKey: sim.apiKey ?? "unused", baseUrl: sim.httpUrl }, env: {} }),
+    })
+    console.error(
+      `${file ?? "demo recording"}: ${formatTime(seconds * 1000)} of audio, ${stt.label} on ${
+        sim === undefined ? "the live API" : `the simulator at ${sim.httpUrl}`
+      }, at most ${(maxRequestBytes / 1024 / 1024).toFixed(1)} MiB per request`,
+    )
+    const result = await stt.recognize(audio, { onProgress: progressBar })
+    if (result.segments !== undefined && result.segments.length > 0) {
+      for (const segment of result.segments) {
+        console.log(`${formatTime(segment.startMs)}–${formatTime(segment.endMs)}  ${segment.text}`)
+      }
+    } else {
+      console.log(result.text)
+    }
+    const usage = result.usage
+    console.error(
+      `${result.requests} request(s), ${(usage.audioDurationMs / 1000).toFixed(1)} s of audio in ${(
+        (usage.latencyMs ?? 0) / 1000
+      ).toFixed(1)} s` +
+        (usage.billedSeconds === undefined ? "" : `, ${usage.billedSeconds} s billed`) +
+        (usage.totalTokens === undefined ? "" : `, ${usage.totalTokens} tokens`),
+    )
+  } catch (error) {
+    console.error(isSTTError(error) ? `transcription failed (${error.reason._tag}): ${error.message}` : error)
+    process.exitCode = 1
+  } finally {
+    await sim?.close()
+  }
+}
+
+await main()
