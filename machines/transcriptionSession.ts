@@ -19,7 +19,7 @@
  * @module
  */
 import { assign, enqueueActions, fromCallback, not, raise, setup } from "xstate"
-import type { ClientEvent, LogProb } from "../src/protocol/index.ts"
+import { type ClientEvent, ClientEvents, type LogProb } from "../src/protocol/index.ts"
 import type { RetentionPolicy, VadParameters } from "../src/stt/audioInput.ts"
 import { planReplay, type ReplayPlan, replayedCommitSamples, samplesToMs } from "../src/stt/replayPlan.ts"
 import type { SpeechErrorInfo, SpeechEvent } from "../src/stt/SpeechEvent.ts"
@@ -110,6 +110,8 @@ export type TranscriptionServerEvent =
       readonly message: string | null | undefined
       readonly atMs: number
     }
+  /** `input_audio_buffer.cleared`. */
+  | { readonly type: "SERVER.BUFFER_CLEARED"; readonly atMs: number }
   /** Any other server event (still a sign of life). */
   | { readonly type: "SERVER.OTHER"; readonly eventType: string; readonly atMs: number }
   /** The socket actor has sent the replay and resumed live audio; `replayedSamples` were sent again. */
@@ -244,6 +246,12 @@ export interface TranscriptionSessionContext extends LifecycleContext {
   readonly inputEnded: boolean
   /** The audio head when input ended (the last sample is `endOfInputSample − 1`). */
   readonly endOfInputSample: number | undefined
+  /** Clock time of the end of input. */
+  readonly endOfInputAtMs: number | undefined
+  /** Draining (server VAD): the `input_audio_buffer.clear` sent after the final commit is not answered yet. */
+  readonly drainBarrier: boolean
+  /** Where the session last asked the server to commit (server VAD), for a commit it reports without VAD events. */
+  readonly serverCommitSample: number | undefined
   /** True while the connection is configured and the socket actor may be sent audio commands. */
   readonly wireReady: boolean
   /** `session.update` needed again once the in-flight one is acknowledged. */
@@ -466,12 +474,12 @@ export const transcriptionSessionMachine = setup({
     hasPendingTurns: ({ context }) => hasPending(context.ledger),
     isServerEventOwed: ({ context }) => isOwed(context),
     nothingOwed: ({ context }) => !isOwed(context),
-    drained: ({ context }) => !hasPending(context.ledger) && context.localSpeech === undefined,
+    drained: ({ context }) => !hasPending(context.ledger) && !context.drainBarrier,
   },
   actions: {
     ...lifecycleActions<TranscriptionSessionContext, TranscriptionSessionEvent>(),
 
-    onConnecting: assign({ wireReady: false, serverSpeech: undefined }),
+    onConnecting: assign({ wireReady: false, serverSpeech: undefined, drainBarrier: false }),
 
     sendSessionUpdate: enqueueActions(({ context, enqueue }) => {
       // A new connection knows none of the old items: pending turns are committed again.
@@ -613,6 +621,20 @@ export const transcriptionSessionMachine = setup({
     commitSegment: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== "FLUSH") return
       if (event.atSample <= context.tailStartSample) return
+      if (modeOf(context) === "server") {
+        // The server owns turns: a flush ends the turn in progress, if any. The server
+        // answers with the turn's `committed` (bound like a VAD turn) or `commit_empty`.
+        if (!isSpeechActive(context) && context.localSpeech === undefined) return
+        if (context.wireReady) {
+          enqueue.sendTo("socket", {
+            type: "audio.commit",
+            atSample: event.atSample,
+            pause: false,
+          } satisfies TranscriptionSocketCommand)
+        }
+        enqueue.assign({ serverCommitSample: event.atSample })
+        return
+      }
       const ledger = openTurn(context, event.atSample, event.atMs)
       if (context.wireReady) {
         enqueue.sendTo("socket", {
@@ -627,12 +649,29 @@ export const transcriptionSessionMachine = setup({
     markInputEnded: assign(({ context, event }) => ({
       inputEnded: true,
       endOfInputSample: event.type === "END_INPUT" ? event.atSample : context.endOfInputSample,
+      endOfInputAtMs: event.type === "END_INPUT" ? event.atMs : context.endOfInputAtMs,
     })),
 
-    commitFinalAudio: enqueueActions(({ context, event, enqueue }) => {
+    commitFinalAudio: enqueueActions(({ context, enqueue }) => {
       const mode = modeOf(context)
-      const speaking = context.localSpeech !== undefined || context.speechAnnounced
       const head = context.endOfInputSample ?? context.tailStartSample
+      if (mode === "server") {
+        // Whatever the server's VAD has not committed yet is committed now; the `clear`
+        // after it is a barrier: its `cleared` comes after every event the audio caused.
+        if (!context.wireReady) return
+        enqueue.sendTo("socket", {
+          type: "audio.commit",
+          atSample: head,
+          pause: true,
+        } satisfies TranscriptionSocketCommand)
+        enqueue.sendTo("socket", {
+          type: "send",
+          event: ClientEvents.inputAudioBufferClear(),
+        } satisfies TranscriptionSocketCommand)
+        enqueue.assign({ drainBarrier: true, serverCommitSample: head })
+        return
+      }
+      const speaking = context.localSpeech !== undefined || context.speechAnnounced
       const worthCommitting = head > context.tailStartSample && (mode === "manual" || speaking)
       if (context.speechAnnounced) {
         enqueue.emit({ type: "end_of_speech", atMs: samplesToMs(head) })
@@ -641,7 +680,7 @@ export const transcriptionSessionMachine = setup({
         enqueue.assign({ localSpeech: undefined, speechAnnounced: false })
         return
       }
-      const ledger = openTurn(context, head, event.type === "END_INPUT" ? event.atMs : undefined)
+      const ledger = openTurn(context, head, context.endOfInputAtMs)
       if (context.wireReady) {
         enqueue.sendTo("socket", {
           type: "audio.commit",
@@ -651,6 +690,8 @@ export const transcriptionSessionMachine = setup({
       }
       enqueue.assign({ ledger, tailStartSample: head, localSpeech: undefined, speechAnnounced: false })
     }),
+
+    onBufferCleared: assign({ drainBarrier: false }),
 
     applySettings: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== "UPDATE_SETTINGS") return
@@ -911,6 +952,9 @@ export const transcriptionSessionMachine = setup({
     retainedFromSample: 0,
     inputEnded: false,
     endOfInputSample: undefined,
+    endOfInputAtMs: undefined,
+    drainBarrier: false,
+    serverCommitSample: undefined,
     wireReady: false,
     settingsDirty: false,
     serverOffsetSamples: 0,
@@ -950,6 +994,7 @@ export const transcriptionSessionMachine = setup({
       },
       "SERVER.TRANSCRIPT_FAILED": { actions: ["onTranscriptFailed", "updateRetention", "noteServerEvent"] },
       "SERVER.SESSION_UPDATED": { actions: "noteServerEvent" },
+      "SERVER.BUFFER_CLEARED": { actions: ["onBufferCleared", "noteServerEvent"] },
       "SERVER.OTHER": { actions: "noteServerEvent" },
       "SOCKET.RESUMED": { actions: ["announceResumed", "updateRetention"] },
       "SOCKET.BACKLOG": { actions: "onBacklog" },

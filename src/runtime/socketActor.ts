@@ -1,0 +1,228 @@
+/**
+ * The `socket` actor of a session machine: one WebSocket connection as an XState callback
+ * actor running an Effect program. It connects through the `RealtimeSocket` service,
+ * decodes every frame at the edge and sends the resulting events back to the machine,
+ * and hands the machine's commands to a protocol-specific handler that writes through a
+ * {@link Wire}. Stopping the actor interrupts the program, whose scope closes the socket.
+ *
+ * Shared by every Realtime session: the transcription session supplies its decoder and its
+ * command handler; a speech-to-speech session supplies its own.
+ * @module
+ */
+import { Effect, type Scope, Stream } from "effect"
+import { type AnyEventObject, type EventObject, fromCallback } from "xstate"
+import type { LifecycleFailure, SessionSocketInput } from "../../machines/sessionLifecycle.ts"
+import { isProtocolError } from "../protocol/index.ts"
+import { closeCodeName, type SocketConnection, type TransportError } from "../transport/index.ts"
+import type { SessionRuntime } from "./SessionRuntime.ts"
+
+/** A connection's outgoing side, usable synchronously from XState actions. */
+export interface Wire {
+  /**
+   * Sends a text frame: at once when nothing is queued and the socket's buffer is under the
+   * mark, otherwise behind the frames already queued (order is always kept). A frame sent
+   * while the socket is closing is dropped; the connection's failure reaches the machine.
+   */
+  send(text: string): void
+  /** True when a frame sent now leaves at once (nothing queued, buffer under the mark). */
+  readonly ready: boolean
+  /** Calls `listener` once, when the queue has drained and the socket can take more. */
+  whenReady(listener: () => void): void
+  /** Bytes queued in the socket (not yet written to the OS). */
+  bufferedAmount(): number
+}
+
+/** The protocol side of a connection: what to do with the machine's commands. */
+export interface ConnectionHandler<TCommand> {
+  receive(command: TCommand): void
+  /** The connection is ending; release timers and listeners. Called once. */
+  dispose(): void
+}
+
+/** Options of {@link makeSocketActor}. */
+export interface SocketActorOptions<R, TCommand extends EventObject> {
+  readonly runtime: SessionRuntime<R>
+  /** Opens the connection (typically `RealtimeSocket.connect` with the session's URL and headers). */
+  readonly connect: (
+    input: SessionSocketInput,
+  ) => Effect.Effect<SocketConnection, TransportError, Scope.Scope | R>
+  /**
+   * Turns one text frame into machine events, stamped with `atMs`.
+   * @throws {ProtocolError} for a frame that cannot be decoded (reported, then skipped)
+   */
+  readonly decode: (text: string, atMs: number) => readonly EventObject[]
+  /** Creates the command handler once the connection is open. */
+  readonly open: (wire: Wire, sendBack: (event: AnyEventObject) => void) => ConnectionHandler<TCommand>
+  /** The wire's mark, in bytes: above it, frames queue instead of going out at once (default 65 536). */
+  readonly highWaterMarkBytes?: number
+}
+
+/** A stable code and message for a transport failure, as the lifecycle records it. */
+export const failureOfTransportError = (error: TransportError): LifecycleFailure => {
+  const reason = error.reason
+  switch (reason._tag) {
+    case "Open":
+      return {
+        code: reason.status === undefined ? "connect_failed" : `http_${reason.status}`,
+        message: error.message,
+        retryable: error.retryable,
+      }
+    case "Close":
+      return { code: `close_${reason.code}`, message: error.message, retryable: error.retryable }
+    case "Timeout":
+      return {
+        code: reason.phase === "connect" ? "connect_timeout" : "heartbeat_timeout",
+        message: error.message,
+        retryable: error.retryable,
+      }
+    case "Read":
+      return { code: "socket_read_error", message: error.message, retryable: error.retryable }
+    case "Write":
+      return { code: "socket_write_error", message: error.message, retryable: error.retryable }
+  }
+}
+
+const DEFAULT_HIGH_WATER_MARK_BYTES = 64 * 1024
+
+/** Builds the {@link Wire} of an open connection. */
+const makeWire = <R>(runtime: SessionRuntime<R>, connection: SocketConnection, markBytes: number): Wire => {
+  const queue: string[] = []
+  const listeners: (() => void)[] = []
+  let draining = false
+
+  const notify = (): void => {
+    const waiting = listeners.splice(0)
+    for (const listener of waiting) listener()
+  }
+
+  const drain = Effect.gen(function* () {
+    while (queue.length > 0) {
+      const text = queue.shift()
+      if (text !== undefined) yield* connection.send(text)
+    }
+  }).pipe(
+    Effect.ignore,
+    Effect.ensuring(
+      Effect.sync(() => {
+        draining = false
+        notify()
+      }),
+    ),
+  )
+
+  const wire: Wire = {
+    get ready() {
+      return !draining && connection.bufferedAmount() < markBytes
+    },
+    send(text) {
+      if (wire.ready) {
+        try {
+          // Under the mark the transport writes synchronously.
+          runtime.runSync(connection.send(text))
+        } catch {
+          // Closing or closed: the message stream reports why.
+        }
+        return
+      }
+      queue.push(text)
+      if (!draining) {
+        draining = true
+        runtime.fork(drain)
+      }
+    },
+    whenReady(listener) {
+      if (wire.ready) {
+        listener()
+        return
+      }
+      listeners.push(listener)
+      if (!draining) {
+        // Nothing queued but the socket's own buffer is over the mark: wait on an empty send.
+        draining = true
+        runtime.fork(drain)
+      }
+    },
+    bufferedAmount: () => connection.bufferedAmount(),
+  }
+  return wire
+}
+
+/**
+ * Creates the `socket` actor logic of a session machine (for `machine.provide({ actors: { socket } })`).
+ *
+ * Events sent back: `SOCKET.OPEN`, the decoded server events, `SOCKET.PROTOCOL_ERROR` for a
+ * frame that does not decode, and `SOCKET.FAILED` when the connection cannot be opened or
+ * ends (a clean close by the server is `close_1000`, retryable: the session did not end it).
+ * Nothing is sent back after the actor is stopped.
+ */
+export const makeSocketActor = <R, TCommand extends EventObject>(options: SocketActorOptions<R, TCommand>) =>
+  fromCallback<TCommand, SessionSocketInput>(({ input, sendBack, receive }) => {
+    const { runtime } = options
+    let stopped = false
+    let handler: ConnectionHandler<TCommand> | undefined
+    const early: TCommand[] = []
+    const back = (event: AnyEventObject): void => {
+      if (!stopped) sendBack(event)
+    }
+
+    receive((command) => {
+      if (stopped) return
+      if (handler === undefined) early.push(command)
+      else handler.receive(command)
+    })
+
+    const program = Effect.scoped(
+      Effect.gen(function* () {
+        const connection = yield* options.connect(input)
+        const wire = makeWire(
+          runtime,
+          connection,
+          options.highWaterMarkBytes ?? DEFAULT_HIGH_WATER_MARK_BYTES,
+        )
+        handler = options.open(wire, back)
+        for (const command of early.splice(0)) handler.receive(command)
+        back({ type: "SOCKET.OPEN", atMs: runtime.now() })
+        yield* Stream.runForEach(connection.messages, (text) =>
+          Effect.sync(() => {
+            const atMs = runtime.now()
+            let events: readonly EventObject[]
+            try {
+              events = options.decode(text, atMs)
+            } catch (error) {
+              if (!isProtocolError(error)) throw error
+              back({ type: "SOCKET.PROTOCOL_ERROR", message: error.message, atMs })
+              return
+            }
+            for (const event of events) back(event)
+          }),
+        )
+        back({
+          type: "SOCKET.FAILED",
+          failure: {
+            code: "close_1000",
+            message: `The server closed the connection (${closeCodeName(1000)})`,
+            retryable: true,
+          },
+          atMs: runtime.now(),
+        })
+      }),
+    ).pipe(
+      Effect.catch((error: TransportError) =>
+        Effect.sync(() =>
+          back({ type: "SOCKET.FAILED", failure: failureOfTransportError(error), atMs: runtime.now() }),
+        ),
+      ),
+      Effect.ensuring(
+        Effect.sync(() => {
+          handler?.dispose()
+          handler = undefined
+        }),
+      ),
+    )
+
+    const fiber = runtime.fork(program)
+    return () => {
+      stopped = true
+      fiber.interruptUnsafe()
+    }
+  })

@@ -1,0 +1,303 @@
+/**
+ * The I/O actors of the transcription session machine: `socket` (one Realtime
+ * transcription WebSocket: decodes server frames into machine events and carries out the
+ * machine's audio and configuration commands) and `audioInput` (the session's audio
+ * pipeline: VAD events, retention, overflow reports). Built per session over one
+ * {@link AudioInput} and one {@link SessionRuntime}.
+ * @module
+ */
+import type { AnyEventObject } from "xstate"
+import { fromCallback } from "xstate"
+import type {
+  AudioInputActorInput,
+  AudioInputCommand,
+  TranscriptionSessionEvent,
+  TranscriptionSocketCommand,
+} from "../../machines/transcriptionSession.ts"
+import { pcm16ToBase64 } from "../audio/index.ts"
+import {
+  ClientEvents,
+  decodeRealtimeServerEventSync,
+  encodeAudioAppend,
+  encodeClientEvent,
+  type RealtimeServerEvent,
+  serverErrorOf,
+} from "../protocol/index.ts"
+import type { AudioInput } from "../stt/audioInput.ts"
+import { SAMPLES_PER_MS } from "../stt/transcripts.ts"
+import {
+  authHeaders,
+  type OpenAIConfig,
+  RealtimeSocket,
+  type RealtimeSocketConnectOptions,
+  realtimeUrl,
+} from "../transport/index.ts"
+import type { SessionRuntime } from "./SessionRuntime.ts"
+import { type ConnectionHandler, makeSocketActor, type Wire } from "./socketActor.ts"
+
+/** Maps one decoded Realtime server event to the transcription machine's event (stamped `atMs`). */
+export const transcriptionEventOf = (event: RealtimeServerEvent, atMs: number): TranscriptionSessionEvent => {
+  switch (event.type) {
+    case "session.created":
+    case "transcription_session.created":
+      return { type: "SERVER.SESSION_CREATED", atMs }
+    case "session.updated":
+    case "transcription_session.updated":
+      return { type: "SERVER.SESSION_UPDATED", atMs }
+    case "input_audio_buffer.speech_started":
+      return {
+        type: "SERVER.SPEECH_STARTED",
+        itemId: event.item_id,
+        audioStartMs: event.audio_start_ms,
+        atMs,
+      }
+    case "input_audio_buffer.speech_stopped":
+      return { type: "SERVER.SPEECH_STOPPED", itemId: event.item_id, audioEndMs: event.audio_end_ms, atMs }
+    case "input_audio_buffer.committed":
+      return { type: "SERVER.COMMITTED", itemId: event.item_id, previousItemId: event.previous_item_id, atMs }
+    case "conversation.item.input_audio_transcription.delta":
+      return {
+        type: "SERVER.TRANSCRIPT_DELTA",
+        itemId: event.item_id,
+        delta: event.delta,
+        logprobs: event.logprobs,
+        atMs,
+      }
+    case "conversation.item.input_audio_transcription.completed":
+      return {
+        type: "SERVER.TRANSCRIPT_COMPLETED",
+        itemId: event.item_id,
+        transcript: event.transcript,
+        logprobs: event.logprobs,
+        languages: event.languages,
+        usage: event.usage,
+        atMs,
+      }
+    case "conversation.item.input_audio_transcription.failed":
+      return {
+        type: "SERVER.TRANSCRIPT_FAILED",
+        itemId: event.item_id,
+        code: event.error.code,
+        message: event.error.message,
+        atMs,
+      }
+    case "error": {
+      const error = serverErrorOf(event)
+      return {
+        type: "SERVER.ERROR",
+        code: error?.code,
+        errorType: error?.type,
+        message: error?.message ?? "server error",
+        param: error?.param,
+        atMs,
+      }
+    }
+    case "input_audio_buffer.cleared":
+      return { type: "SERVER.BUFFER_CLEARED", atMs }
+    case "unknown":
+      return { type: "SERVER.OTHER", eventType: event.originalType, atMs }
+    default:
+      return { type: "SERVER.OTHER", eventType: event.type, atMs }
+  }
+}
+
+/** How a transcription connection is opened and how its audio is paced. */
+export interface TranscriptionWireOptions {
+  readonly config: OpenAIConfig
+  readonly schema: "ga" | "beta"
+  /** Audio per `input_audio_buffer.append`, in milliseconds. */
+  readonly appendMs: number
+  /** Unsent audio beyond which `SOCKET.BACKLOG` is reported, in milliseconds. */
+  readonly maxBufferedMs: number
+  /** Transport options (timeouts, heartbeat), passed to `RealtimeSocket.connect`. */
+  readonly socket?: Omit<RealtimeSocketConnectOptions, "url" | "headers" | "protocols">
+}
+
+const COMMIT = encodeClientEvent(ClientEvents.inputAudioBufferCommit())
+
+/**
+ * The command handler of one connection: sends configuration, replays, live audio in
+ * appends of `appendMs` (audio waits in the replay buffer while the socket is congested,
+ * never in an unbounded queue), commits.
+ */
+const openTranscriptionConnection =
+  <R>(runtime: SessionRuntime<R>, input: AudioInput, options: TranscriptionWireOptions) =>
+  (wire: Wire, sendBack: (event: AnyEventObject) => void): ConnectionHandler<TranscriptionSocketCommand> => {
+    const { buffer } = input
+    const appendSamples = Math.max(1, Math.round(options.appendMs * SAMPLES_PER_MS))
+    const backlogSamples = Math.max(appendSamples, Math.round(options.maxBufferedMs * SAMPLES_PER_MS))
+    let cursor = buffer.endSample
+    let live = false
+    let liveFrom = 0
+    let replayed = 0
+    let waiting = false
+    let backlogged = false
+    let disposed = false
+
+    const sendRange = (from: number, to: number): void => {
+      for (let a = Math.max(from, buffer.startSample); a < to; a += appendSamples) {
+        const b = Math.min(to, a + appendSamples)
+        wire.send(encodeAudioAppend(pcm16ToBase64(buffer.view(a, b))))
+      }
+    }
+
+    const checkBacklog = (): void => {
+      const backlog = live ? buffer.endSample - cursor : 0
+      if (!backlogged && backlog > backlogSamples) {
+        backlogged = true
+        sendBack({ type: "SOCKET.BACKLOG", backlogMs: backlog / SAMPLES_PER_MS, atMs: runtime.now() })
+      } else if (backlogged && backlog <= backlogSamples / 2) {
+        backlogged = false
+        sendBack({ type: "SOCKET.BACKLOG_CLEARED", atMs: runtime.now() })
+      }
+    }
+
+    const pump = (): void => {
+      if (!live || disposed) return
+      // Audio the buffer no longer holds (trimmed silence, or an overflow) cannot be sent.
+      if (cursor < buffer.startSample) cursor = buffer.startSample
+      while (buffer.endSample - cursor >= appendSamples) {
+        if (!wire.ready) {
+          if (!waiting) {
+            waiting = true
+            wire.whenReady(() => {
+              waiting = false
+              pump()
+            })
+          }
+          break
+        }
+        wire.send(encodeAudioAppend(pcm16ToBase64(buffer.view(cursor, cursor + appendSamples))))
+        cursor += appendSamples
+      }
+      checkBacklog()
+    }
+
+    const unlisten = input.listen({ onAudio: pump })
+
+    return {
+      receive(command) {
+        if (disposed) return
+        switch (command.type) {
+          case "send":
+            wire.send(encodeClientEvent(command.event))
+            return
+          case "audio.replay":
+            for (const segment of command.segments) {
+              const to = Math.min(segment.toSample, buffer.endSample)
+              const from = Math.max(segment.fromSample, buffer.startSample)
+              sendRange(from, to)
+              replayed += Math.max(0, to - from)
+              wire.send(COMMIT)
+            }
+            return
+          case "audio.live":
+            cursor = Math.max(command.fromSample, buffer.startSample)
+            liveFrom = cursor
+            live = true
+            pump()
+            return
+          case "audio.commit": {
+            const at = Math.min(command.atSample, buffer.endSample)
+            if (cursor < at) sendRange(cursor, at)
+            cursor = Math.max(cursor, at)
+            wire.send(COMMIT)
+            if (command.pause) {
+              live = false
+              checkBacklog()
+            } else pump()
+            return
+          }
+          case "audio.pause":
+            live = false
+            checkBacklog()
+            return
+          case "audio.reportResumed":
+            sendBack({
+              type: "SOCKET.RESUMED",
+              replayedSamples: replayed + (live ? Math.max(0, cursor - liveFrom) : 0),
+              atMs: runtime.now(),
+            })
+            return
+        }
+      },
+      dispose() {
+        disposed = true
+        unlisten()
+      },
+    }
+  }
+
+/**
+ * The `socket` actor of a transcription session: connects to
+ * `realtimeUrl(config, { intent: "transcription" })` with the config's auth headers (plus
+ * `OpenAI-Beta: realtime=v1` for the beta schema) through the `RealtimeSocket` service.
+ */
+export const makeTranscriptionSocketActor = <R>(
+  runtime: SessionRuntime<R | RealtimeSocket>,
+  input: AudioInput,
+  options: TranscriptionWireOptions,
+) =>
+  makeSocketActor<R | RealtimeSocket, TranscriptionSocketCommand>({
+    runtime,
+    connect: () =>
+      RealtimeSocket.use((socket) =>
+        socket.connect({
+          ...options.socket,
+          url: realtimeUrl(options.config, { intent: "transcription" }),
+          headers: authHeaders(options.config, { realtimeBeta: options.schema === "beta" }),
+        }),
+      ),
+    decode: (text, atMs) => [transcriptionEventOf(decodeRealtimeServerEventSync(text), atMs)],
+    open: openTranscriptionConnection(runtime, input, options),
+  })
+
+/**
+ * The `audioInput` actor of a transcription session: forwards VAD boundaries and buffer
+ * overflows to the machine, and applies its retention and VAD commands to `input`.
+ * Overflows are reported at the first drop and then once per sixth of the buffer dropped.
+ */
+export const makeAudioInputActor = <R>(runtime: SessionRuntime<R>, input: AudioInput) =>
+  fromCallback<AudioInputCommand, AudioInputActorInput>(({ input: actorInput, sendBack, receive }) => {
+    const reportEvery = Math.max(1, Math.floor(input.buffer.capacitySamples / 6))
+    let unreported = 0
+    let reportedOnce = false
+    input.setVad(actorInput.vad)
+    const unlisten = input.listen({
+      onVad: (event) => {
+        const atMs = runtime.now()
+        sendBack(
+          event.type === "speech_start"
+            ? {
+                type: "AUDIO.SPEECH_STARTED",
+                speechStartSample: event.speechStartSample,
+                atSample: event.atSample,
+                atMs,
+              }
+            : {
+                type: "AUDIO.SPEECH_STOPPED",
+                speechEndSample: event.speechEndSample,
+                atSample: event.atSample,
+                atMs,
+              },
+        )
+      },
+      onOverflow: (droppedSamples, startSample) => {
+        unreported += droppedSamples
+        if (reportedOnce && unreported < reportEvery) return
+        reportedOnce = true
+        sendBack({
+          type: "AUDIO.OVERFLOW",
+          droppedSamples: unreported,
+          retainedFromSample: startSample,
+          atMs: runtime.now(),
+        })
+        unreported = 0
+      },
+    })
+    receive((command) => {
+      if (command.type === "audio.retain") input.setRetention(command)
+      else input.setVad(command.vad)
+    })
+    return unlisten
+  })

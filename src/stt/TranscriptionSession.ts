@@ -1,0 +1,400 @@
+/**
+ * Streaming transcription over the Realtime WebSocket (transcription mode), as a
+ * {@link SpeechStream}: push PCM frames of any rate and channel count, read interim and
+ * final transcripts. Runs the `transcriptionSessionMachine` with the live `socket` and
+ * `audioInput` actors; reconnects without losing audio; tears everything down on close.
+ *
+ * ```ts
+ * const session = createTranscriptionSession({ model: "gpt-4o-transcribe", turnDetection: { type: "server_vad" } })
+ * session.pushFrame({ data, sampleRateHz: 48_000, channels: 2 })
+ * session.endInput()
+ * for await (const event of session) if (event.type === "final_transcript") console.log(event.alternatives[0]?.text)
+ * ```
+ * @module
+ */
+import { Context, Data, Effect, type Scope } from "effect"
+import { type Actor, createActor } from "xstate"
+import type { LifecycleTimeouts, ReconnectPolicy } from "../../machines/sessionLifecycle.ts"
+import { transcriptionSessionMachine, vadParametersOf } from "../../machines/transcriptionSession.ts"
+import { type AudioFrame, makeAudioFrame, pcm16FromBytes } from "../audio/index.ts"
+import { makeSessionRuntime, type SessionRuntime } from "../runtime/SessionRuntime.ts"
+import { makeAudioInputActor, makeTranscriptionSocketActor } from "../runtime/transcriptionActors.ts"
+import {
+  loadOpenAIConfig,
+  type OpenAIConfig,
+  type OpenAIConfigError,
+  type OpenAIConfigOptions,
+  RealtimeSocket,
+  resolveOpenAIConfig,
+} from "../transport/index.ts"
+import { createAudioInput } from "./audioInput.ts"
+import type { SpeechErrorInfo, SpeechEvent, SpeechStream } from "./SpeechEvent.ts"
+import {
+  DEFAULT_TRANSCRIPTION_SETTINGS,
+  mergeSettings,
+  type TranscriptionSchema,
+  type TranscriptionSettings,
+} from "./transcriptionSettings.ts"
+import type { LedgerOptions } from "./transcripts.ts"
+
+export type {
+  TranscriptionMetrics,
+  TranscriptionSessionContext,
+} from "../../machines/transcriptionSession.ts"
+export type {
+  LocalTurnDetection,
+  NoiseReductionSetting,
+  SemanticVadTurnDetection,
+  ServerVadTurnDetection,
+  TranscriptionSchema,
+  TranscriptionSettings,
+  TurnDetectionSetting,
+} from "./transcriptionSettings.ts"
+
+/**
+ * Why a {@link TranscriptionSessionError} was raised:
+ * - `InputEnded`: audio pushed (or `flush()` called) after `endInput()`;
+ * - `Closed`: the session was closed or has ended;
+ * - `Failed`: the session ended on a fatal error (the `error` field says which).
+ */
+export type TranscriptionSessionErrorReason = "InputEnded" | "Closed" | "Failed"
+
+/** A misuse of a transcription session, or the fatal error that ended it. Never retryable as is. */
+export class TranscriptionSessionError extends Data.TaggedError("TranscriptionSessionError")<{
+  readonly reason: TranscriptionSessionErrorReason
+  readonly message: string
+  /** The error event that ended the session (`reason: "Failed"`). */
+  readonly error?: SpeechErrorInfo
+}> {}
+
+/** True when `u` is a {@link TranscriptionSessionError}. */
+export const isTranscriptionSessionError = (u: unknown): u is TranscriptionSessionError =>
+  u instanceof TranscriptionSessionError
+
+/** Options of {@link createTranscriptionSession}. Durations in milliseconds. */
+export interface TranscriptionSessionOptions extends Partial<TranscriptionSettings> {
+  /** API key (default: `OPENAI_API_KEY`). */
+  readonly apiKey?: string
+  /** API base URL, e.g. the simulator's `http://127.0.0.1:PORT/v1` (default: `OPENAI_BASE_URL` or OpenAI). */
+  readonly baseUrl?: string
+  /** Everything else about the endpoint (Azure, organization, project); `apiKey`/`baseUrl` win. */
+  readonly openai?: OpenAIConfigOptions
+  /** A resolved configuration; when given, `apiKey`, `baseUrl` and `openai` are not read. */
+  readonly config?: OpenAIConfig
+  /** The environment read for missing settings (default `process.env`). */
+  readonly env?: Readonly<Record<string, string | undefined>>
+  /** `ga` (default) or `beta` (legacy `transcription_session.update`, for Azure preview deployments). */
+  readonly schema?: TranscriptionSchema
+  /** Reconnect policy (default: 5 attempts, 250 ms doubling to 10 s, half jittered). */
+  readonly reconnect?: Partial<ReconnectPolicy>
+  /** Named waits (see `LifecycleTimeouts`) plus the transport's handshake and heartbeat. */
+  readonly timeouts?: Partial<LifecycleTimeouts> & {
+    readonly connectMs?: number
+    readonly heartbeatIntervalMs?: number
+    readonly heartbeatTimeoutMs?: number
+  }
+  /** Audio per `input_audio_buffer.append` (default 40). */
+  readonly appendMs?: number
+  /** Unsent audio beyond which the session reports back-pressure (`audio_backlog`, default 2000). */
+  readonly maxBufferedMs?: number
+  /** Audio kept for replay after a reconnect (default 60 000); overflow is reported. */
+  readonly replayBufferMs?: number
+  /** `conversation` (default): finals in turn order; `arrival`: as they come. */
+  readonly finalOrder?: LedgerOptions["finalOrder"]
+  /** Seed of the reconnect jitter (default: random). */
+  readonly seed?: number
+  /**
+   * The Effect services to run on (default: the live `RealtimeSocket` and Effect's default
+   * clock). Tests pass a context with a `TestClock` so machine delays follow virtual time.
+   */
+  readonly context?: Context.Context<RealtimeSocket>
+}
+
+/** A streaming transcription session (see the module documentation). */
+export interface TranscriptionSession extends SpeechStream {
+  /** The running XState actor, for inspection (`getSnapshot().value`, `.context.metrics`). */
+  readonly actor: Actor<typeof transcriptionSessionMachine>
+  /**
+   * Pushes audio of any sample rate and channel count (resampled to 24 kHz mono inside).
+   * @throws {AudioError} on an invalid frame or a format that changes mid-stream
+   * @throws {TranscriptionSessionError} `InputEnded` after `endInput()`, `Closed` after the session ended
+   */
+  pushFrame(frame: AudioFrame): void
+  /**
+   * Pushes little-endian PCM16 bytes of the given format.
+   * @throws {AudioError} `OddByteLength` for an odd byte count, or as {@link TranscriptionSession.pushFrame}
+   */
+  pushPcm16(bytes: Uint8Array, sampleRateHz: number, channels?: number): void
+  /**
+   * Ends the current segment: with manual or local turn detection, commits it; with server
+   * turn detection, ends the turn in progress (nothing happens when nobody is speaking).
+   * @throws {TranscriptionSessionError} `InputEnded`, `Closed`
+   */
+  flush(): void
+  /** No more audio: commits what is left, waits for outstanding transcripts, then ends. Idempotent. */
+  endInput(): void
+  /** Stops now: closes the socket, cancels every timer and fiber; resolves when all is released. */
+  close(): Promise<void>
+  /** Changes settings at run time: sent at once when configured, otherwise with the next configuration. */
+  updateSettings(settings: Partial<TranscriptionSettings>): void
+  /** Resolves once the session has ended (drained, closed or failed) and everything is released. */
+  readonly done: Promise<void>
+  /** 24 kHz samples pushed so far (after resampling). */
+  readonly pushedSamples: number
+}
+
+const DEFAULT_APPEND_MS = 40
+const DEFAULT_MAX_BUFFERED_MS = 2_000
+const DEFAULT_REPLAY_BUFFER_MS = 60_000
+
+const settingsOf = (options: TranscriptionSessionOptions): TranscriptionSettings =>
+  mergeSettings(DEFAULT_TRANSCRIPTION_SETTINGS, {
+    ...(options.model === undefined ? {} : { model: options.model }),
+    ...(options.language === undefined ? {} : { language: options.language }),
+    ...(options.prompt === undefined ? {} : { prompt: options.prompt }),
+    ...(options.turnDetection === undefined ? {} : { turnDetection: options.turnDetection }),
+    ...(options.noiseReduction === undefined ? {} : { noiseReduction: options.noiseReduction }),
+    ...(options.includeLogprobs === undefined ? {} : { includeLogprobs: options.includeLogprobs }),
+  })
+
+const configOf = (options: TranscriptionSessionOptions): OpenAIConfig =>
+  options.config ??
+  resolveOpenAIConfig(
+    {
+      ...options.openai,
+      ...(options.apiKey === undefined ? {} : { apiKey: options.apiKey }),
+      ...(options.baseUrl === undefined ? {} : { baseUrl: options.baseUrl }),
+    },
+    options.env ?? process.env,
+  )
+
+/** A queue of events read by one async iterator at a time. */
+const makeEventQueue = () => {
+  const events: SpeechEvent[] = []
+  let waiter: ((result: IteratorResult<SpeechEvent>) => void) | undefined
+  let failer: ((error: unknown) => void) | undefined
+  let ended = false
+  let failure: unknown
+  return {
+    push(event: SpeechEvent) {
+      if (ended) return
+      if (waiter !== undefined) {
+        const resolve = waiter
+        waiter = undefined
+        failer = undefined
+        resolve({ value: event, done: false })
+      } else events.push(event)
+    },
+    end(error?: unknown) {
+      if (ended) return
+      ended = true
+      failure = error
+      if (waiter !== undefined) {
+        const resolve = waiter
+        const reject = failer
+        waiter = undefined
+        failer = undefined
+        if (error !== undefined && events.length === 0) reject?.(error)
+        else resolve({ value: undefined, done: true })
+      }
+    },
+    next(): Promise<IteratorResult<SpeechEvent>> {
+      const event = events.shift()
+      if (event !== undefined) return Promise.resolve({ value: event, done: false })
+      if (ended) {
+        if (failure !== undefined) {
+          const error = failure
+          failure = undefined
+          return Promise.reject(error)
+        }
+        return Promise.resolve({ value: undefined, done: true })
+      }
+      return new Promise((resolve, reject) => {
+        waiter = resolve
+        failer = reject
+      })
+    },
+  }
+}
+
+/** Creates and starts a session on `runtime` (see {@link createTranscriptionSession}). */
+const startSession = (
+  options: TranscriptionSessionOptions,
+  runtime: SessionRuntime<RealtimeSocket>,
+): TranscriptionSession => {
+  const config = configOf(options)
+  const settings = settingsOf(options)
+  const schema = options.schema ?? "ga"
+  const input = createAudioInput({
+    replayBufferMs: options.replayBufferMs ?? DEFAULT_REPLAY_BUFFER_MS,
+    vad: vadParametersOf(settings),
+  })
+  const { connectMs, heartbeatIntervalMs, heartbeatTimeoutMs, ...lifecycleTimeouts } = options.timeouts ?? {}
+  const machine = transcriptionSessionMachine.provide({
+    actors: {
+      socket: makeTranscriptionSocketActor(runtime, input, {
+        config,
+        schema,
+        appendMs: options.appendMs ?? DEFAULT_APPEND_MS,
+        maxBufferedMs: options.maxBufferedMs ?? DEFAULT_MAX_BUFFERED_MS,
+        socket: {
+          ...(connectMs === undefined ? {} : { connectTimeoutMs: connectMs }),
+          ...(heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs }),
+          ...(heartbeatTimeoutMs === undefined ? {} : { heartbeatTimeoutMs }),
+        },
+      }),
+      audioInput: makeAudioInputActor(runtime, input),
+    },
+  })
+  const actor = createActor(machine, {
+    clock: runtime.clock,
+    input: {
+      settings,
+      schema,
+      ...(options.finalOrder === undefined ? {} : { finalOrder: options.finalOrder }),
+      lifecycle: {
+        ...(options.reconnect === undefined ? {} : { reconnect: options.reconnect }),
+        timeouts: lifecycleTimeouts,
+        seed: options.seed ?? Math.floor(Math.random() * 0x1_0000_0000),
+      },
+    },
+  })
+
+  const queue = makeEventQueue()
+  let inputEnded = false
+  let finished = false
+  let releasing: Promise<void> | undefined
+  let resolveDone: () => void = () => undefined
+  const done = new Promise<void>((resolve) => {
+    resolveDone = resolve
+  })
+
+  const release = (): Promise<void> => {
+    releasing ??= (async () => {
+      finished = true
+      unsubscribeEvents.unsubscribe()
+      subscription.unsubscribe()
+      actor.stop()
+      await runtime.shutdown()
+      resolveDone()
+    })()
+    return releasing
+  }
+
+  const unsubscribeEvents = actor.on("*", (event) => queue.push(event as SpeechEvent))
+  const subscription = actor.subscribe({
+    next: (snapshot) => {
+      if (snapshot.status !== "done") return
+      const fatal = snapshot.context.fatalError
+      queue.end(
+        snapshot.value === "failed" && fatal !== undefined
+          ? new TranscriptionSessionError({ reason: "Failed", message: fatal.message, error: fatal })
+          : undefined,
+      )
+      void release()
+    },
+    error: (error) => {
+      queue.end(error)
+      void release()
+    },
+  })
+
+  const ensureOpen = (): void => {
+    if (finished || actor.getSnapshot().status !== "active") {
+      throw new TranscriptionSessionError({
+        reason: "Closed",
+        message: "The transcription session has ended",
+      })
+    }
+    if (inputEnded) {
+      throw new TranscriptionSessionError({
+        reason: "InputEnded",
+        message: "No audio can be pushed after endInput()",
+      })
+    }
+  }
+
+  actor.start()
+
+  const session: TranscriptionSession = {
+    actor,
+    done,
+    get pushedSamples() {
+      return input.buffer.endSample
+    },
+    pushFrame(frame) {
+      ensureOpen()
+      input.push(frame)
+    },
+    pushPcm16(bytes, sampleRateHz, channels = 1) {
+      ensureOpen()
+      input.push(makeAudioFrame(pcm16FromBytes(bytes), sampleRateHz, channels))
+    },
+    flush() {
+      ensureOpen()
+      actor.send({ type: "FLUSH", atSample: input.buffer.endSample, atMs: runtime.now() })
+    },
+    endInput() {
+      if (inputEnded || finished) return
+      inputEnded = true
+      input.end()
+      actor.send({ type: "END_INPUT", atSample: input.buffer.endSample, atMs: runtime.now() })
+    },
+    updateSettings(update) {
+      if (finished) return
+      actor.send({ type: "UPDATE_SETTINGS", settings: update })
+    },
+    async close() {
+      if (!finished && actor.getSnapshot().status === "active") actor.send({ type: "CLOSE" })
+      queue.end()
+      await release()
+    },
+    [Symbol.asyncIterator]() {
+      return { next: () => queue.next() }
+    },
+  }
+  return session
+}
+
+/**
+ * Creates and starts a streaming transcription session; it connects at once.
+ *
+ * @throws {OpenAIConfigError} when no API key or a malformed base URL is configured
+ * @throws {RangeError} for a negative timeout, a jitter outside 0..1 or a non-positive buffer size
+ */
+export const createTranscriptionSession = (
+  options: TranscriptionSessionOptions = {},
+): TranscriptionSession => {
+  const context = options.context ?? Context.make(RealtimeSocket, RealtimeSocket.live)
+  if ((options.appendMs ?? DEFAULT_APPEND_MS) <= 0) throw new RangeError("appendMs must be > 0")
+  return startSession(options, makeSessionRuntime(context))
+}
+
+/** The Effect form of the transcription session. */
+export const TranscriptionSession = {
+  /**
+   * Creates a session on the current services (`RealtimeSocket`, the clock, a `TestClock`
+   * under test) and closes it when the scope closes. Fails with `OpenAIConfigError` for a
+   * missing key or a malformed URL.
+   */
+  make: (
+    options: Omit<TranscriptionSessionOptions, "context"> = {},
+  ): Effect.Effect<TranscriptionSession, OpenAIConfigError, Scope.Scope | RealtimeSocket> =>
+    Effect.acquireRelease(
+      Effect.gen(function* () {
+        const context = yield* Effect.context<RealtimeSocket>()
+        const config =
+          options.config ??
+          (yield* loadOpenAIConfig(
+            {
+              ...options.openai,
+              ...(options.apiKey === undefined ? {} : { apiKey: options.apiKey }),
+              ...(options.baseUrl === undefined ? {} : { baseUrl: options.baseUrl }),
+            },
+            options.env ?? process.env,
+          ))
+        return createTranscriptionSession({ ...options, config, context })
+      }),
+      (session) => Effect.promise(() => session.close()),
+    ),
+} as const
