@@ -21,11 +21,15 @@ export {
   faultErrorEvent,
 } from "./faults.ts"
 export {
+  alawToLinear,
   BETA_DISABLED_MESSAGE,
   concatPcm,
+  linearToAlaw,
+  linearToMulaw,
   MAX_APPEND_BYTES,
   MIN_COMMIT_MS,
   msForSamples,
+  mulawToLinear,
   noise,
   OUTPUT_AUDIO_CHUNK_MS,
   pcmFromBytes,

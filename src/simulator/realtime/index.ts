@@ -17,12 +17,16 @@ import { realtimeErrorEvent } from "./errors.ts"
 import { handleTranscriptionConnection } from "./transcription.ts"
 
 export {
+  alawToLinear,
   base64ByteLength,
   concatPcm,
   decodeWireAudio,
   encodeWireAudio,
   isBase64,
+  linearToAlaw,
+  linearToMulaw,
   msForSamples,
+  mulawToLinear,
   noise,
   pcmFromBytes,
   pcmToBase64,

@@ -1,0 +1,120 @@
+/**
+ * The `voxstate simulate` command: run as a real process from source, it prints its URLs,
+ * serves clients and stops cleanly on SIGTERM / SIGINT; argument mistakes exit with code 2.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
+import { afterEach, describe, expect, it } from "vitest"
+import { main, parseSimulateArgs, USAGE } from "../../src/cli.ts"
+import { connect } from "./realtimeTestClient.ts"
+
+const CLI = fileURLToPath(new URL("../../src/cli.ts", import.meta.url))
+const children: ChildProcess[] = []
+
+afterEach(() => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL")
+})
+
+/** Spawns the CLI and resolves once it has printed `until`. */
+const run = (args: string[], until: RegExp) => {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "pipe", "pipe"] })
+  children.push(child)
+  let stdout = ""
+  let stderr = ""
+  child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+    stdout += chunk
+  })
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+    stderr += chunk
+  })
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)))
+  const ready = new Promise<string>((resolve, reject) => {
+    const check = () => {
+      if (until.test(stdout)) resolve(stdout)
+    }
+    child.stdout?.on("data", check)
+    exited.then((code) =>
+      reject(new Error(`exited with ${code} before printing ${until}: ${stdout}${stderr}`)),
+    )
+  })
+  return { child, ready, exited, output: () => ({ stdout, stderr }) }
+}
+
+describe("voxstate simulate", () => {
+  it("prints its URLs and key, serves clients, and stops on SIGTERM with code 0", async () => {
+    const proc = run(["simulate", "--port", "0"], /REST base URL:\s+\S+/)
+    const printed = await proc.ready
+    const transcription = /(ws:\/\/127\.0\.0\.1:\d+\/v1\/realtime\?intent=transcription)/.exec(printed)?.[1]
+    expect(printed).toMatch(
+      /Realtime \(conversation\):\s+ws:\/\/127\.0\.0\.1:\d+\/v1\/realtime\?model=gpt-realtime/,
+    )
+    expect(printed).toMatch(/Responses WebSocket:\s+ws:\/\/127\.0\.0\.1:\d+\/v1\/responses/)
+    expect(printed).toMatch(/REST base URL:\s+http:\/\/127\.0\.0\.1:\d+\/v1/)
+    expect(printed).toContain("sk-simulator")
+    expect(transcription).toBeDefined()
+    const client = await connect(transcription ?? "", { Authorization: "Bearer sk-simulator" })
+    await client.next("session.created")
+    proc.child.kill("SIGTERM")
+    expect(await proc.exited).toBe(0)
+    expect((await client.closed).code).toBe(1006)
+    expect(proc.output().stdout).toContain("Stopped (SIGTERM).")
+  })
+
+  it("takes a key, or none with --no-auth, and stops on SIGINT", async () => {
+    const proc = run(["simulate", "--port", "0", "--no-auth", "--seed", "3"], /REST base URL/)
+    const printed = await proc.ready
+    expect(printed).toContain("any (authentication off)")
+    const url = /(ws:\/\/\S+\/v1\/realtime\?model=gpt-realtime)/.exec(printed)?.[1] ?? ""
+    const client = await connect(url)
+    await client.next("session.created")
+    client.close()
+    proc.child.kill("SIGINT")
+    expect(await proc.exited).toBe(0)
+  })
+
+  it("exits with code 2 and the usage for an unknown command or option", async () => {
+    const unknown = run(["serve"], /$^/)
+    unknown.ready.catch(() => undefined)
+    expect(await unknown.exited).toBe(2)
+    expect(unknown.output().stderr).toContain("Unknown command 'serve'")
+    const badPort = run(["simulate", "--port", "http"], /$^/)
+    badPort.ready.catch(() => undefined)
+    expect(await badPort.exited).toBe(2)
+    expect(badPort.output().stderr).toContain("--port expects an integer")
+  })
+})
+
+describe("argument parsing", () => {
+  it("defaults to port 8787 on 127.0.0.1 with the default key", () => {
+    expect(parseSimulateArgs([])).toEqual({
+      help: false,
+      port: 8787,
+      host: "127.0.0.1",
+      apiKey: "sk-simulator",
+      beta: false,
+      seed: 1,
+    })
+  })
+
+  it("reads every option and refuses contradictions", () => {
+    expect(
+      parseSimulateArgs(["--port", "9000", "--api-key", "k", "--beta", "--seed", "5", "--host", "0.0.0.0"]),
+    ).toMatchObject({
+      port: 9000,
+      apiKey: "k",
+      beta: true,
+      seed: 5,
+      host: "0.0.0.0",
+    })
+    expect(() => parseSimulateArgs(["--no-auth", "--api-key", "k"])).toThrow("cannot be used together")
+    expect(() => parseSimulateArgs(["--port", "70000"])).toThrow("--port expects an integer")
+    expect(() => parseSimulateArgs(["--bogus"])).toThrow()
+  })
+
+  it("prints the usage for --help without starting anything", async () => {
+    const lines: string[] = []
+    const code = await main(["simulate", "--help"], { out: (l) => lines.push(l), err: (l) => lines.push(l) })
+    expect(code).toBe(0)
+    expect(lines).toEqual([USAGE])
+  })
+})
