@@ -215,7 +215,7 @@ const buildClient = (
 }
 
 /** Maps a failure of the `openai` client to an {@link STTError}. */
-export const toSTTError = (error: unknown, attempt: number, source: string): STTError => {
+export const toSTTError = (error: unknown, attempt: number, source: string, timeoutMs = 0): STTError => {
   if (error instanceof STTError) return error
   if (error instanceof APIUserAbortError) {
     return new STTError({
@@ -228,7 +228,7 @@ export const toSTTError = (error: unknown, attempt: number, source: string): STT
   }
   if (error instanceof APIConnectionTimeoutError) {
     return new STTError({
-      reason: { _tag: "Timeout", timeoutMs: 0 },
+      reason: { _tag: "Timeout", timeoutMs },
       message: `${source}: request timed out`,
       retryable: true,
       attempts: attempt,
@@ -500,6 +500,7 @@ export const createBatchSTT = (options: BatchSTTOptions = {}): BatchSTT => {
   const sendOnce = (
     file: File,
     attempt: number,
+    timeoutMs: number,
     language: string | undefined,
     prompt: string | undefined,
     onInterim: ((text: string) => void) | undefined,
@@ -509,7 +510,10 @@ export const createBatchSTT = (options: BatchSTTOptions = {}): BatchSTT => {
         const params = requestParams(file, language, prompt)
         if (streaming) {
           const { data, request_id } = await client.audio.transcriptions
-            .create({ ...(params as TranscriptionCreateParams), stream: true }, { signal, maxRetries: 0 })
+            .create(
+              { ...(params as TranscriptionCreateParams), stream: true },
+              { signal, maxRetries: 0, timeout: timeoutMs },
+            )
             .withResponse()
           let text = ""
           let done: Extract<TranscriptionStreamEvent, { type: "transcript.text.done" }> | undefined
@@ -547,11 +551,15 @@ export const createBatchSTT = (options: BatchSTTOptions = {}): BatchSTT => {
           return fromVerbose(data as TranscriptionVerbose, request_id ?? undefined)
         }
         const { data, request_id } = await client.audio.transcriptions
-          .create(params as TranscriptionCreateParams<"json"> & { stream?: false }, { signal, maxRetries: 0 })
+          .create(params as TranscriptionCreateParams<"json"> & { stream?: false }, {
+            signal,
+            maxRetries: 0,
+            timeout: timeoutMs,
+          })
           .withResponse()
         return fromJson(data as Transcription, request_id ?? undefined, false)
       },
-      catch: (error) => toSTTError(error, attempt, label),
+      catch: (error) => toSTTError(error, attempt, label, timeoutMs),
     })
 
   const recognizeEffect = (
@@ -622,6 +630,7 @@ export const createBatchSTT = (options: BatchSTTOptions = {}): BatchSTT => {
             sendOnce(
               file,
               attemptNumber,
+              connect.timeoutMs,
               language,
               prompt,
               parts.length === 1 ? callOptions.onInterim : undefined,
@@ -689,6 +698,7 @@ export const createBatchSTT = (options: BatchSTTOptions = {}): BatchSTT => {
       Effect.tapError(() => recordRecognitionFailure({ label, model }, streaming)),
       Effect.withSpan(SttSpanNames.recognize, {
         attributes: modelConfigAttributes(modelConfig(language, prompt), trace),
+        ...(callOptions.parentSpan === undefined ? {} : { parent: callOptions.parentSpan }),
       }),
     )
     return options.tracer === undefined ? traced : Effect.withTracer(traced, options.tracer)
@@ -800,6 +810,8 @@ export const createBatchSTT = (options: BatchSTTOptions = {}): BatchSTT => {
     stream: (streamOptions: StreamOptions = {}) =>
       createStreamAdapter({
         sampleRateHz,
+        ...trace,
+        ...(options.tracer === undefined ? {} : { tracer: options.tracer }),
         ...(vadOption === undefined ? {} : { vad: vadOption }),
         ...options.streamAdapter,
         stt,

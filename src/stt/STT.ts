@@ -5,7 +5,7 @@
  * and `streamingSTT`, which turns any factory of streams into a full STT.
  * @module
  */
-import { Cause, Effect, Exit } from "effect"
+import { Cause, Effect, Exit, type Tracer } from "effect"
 import type { AudioFrame } from "../audio/index.ts"
 import { type APIConnectOptions, describeReason, STTError, type STTErrorReason } from "./retry.ts"
 import type { RecognitionUsage, SpeechAlternative, SpeechEvent, SpeechStream } from "./SpeechEvent.ts"
@@ -87,6 +87,8 @@ export interface RecognizeOptions {
    * sends it without its own silence check. Default: the STT's own setting.
    */
   readonly detectSilence?: boolean
+  /** The span the recognition's spans nest under (e.g. a stream's `stt.turn`). */
+  readonly parentSpan?: Tracer.AnySpan
 }
 
 /** Audio for `recognize`: one frame or consecutive frames of one format, any rate and channel count. */

@@ -6,6 +6,8 @@
  * `final_transcript`, `end_of_speech`, `recognition_usage`.
  * @module
  */
+
+import type { Tracer } from "effect"
 import {
   createEnergyVad,
   createPcmConverter,
@@ -13,6 +15,7 @@ import {
   type Vad,
   type VadEvent,
 } from "../audio/index.ts"
+import { type SensitiveTraceOptions, type TurnTrace, traceTurn } from "../telemetry/index.ts"
 import { isSTTError, STTError, sttErrorCode } from "./retry.ts"
 import type { SpeechEvent, SpeechStream } from "./SpeechEvent.ts"
 import {
@@ -23,8 +26,11 @@ import {
   type StreamOptions,
 } from "./STT.ts"
 
-/** Options of {@link createStreamAdapter}. Durations in milliseconds. */
-export interface StreamAdapterOptions {
+/**
+ * Options of {@link createStreamAdapter}. Durations in milliseconds. Each segment is a
+ * `stt.turn` span (the STT's own spans nest under it), with text and audio only when opted in.
+ */
+export interface StreamAdapterOptions extends SensitiveTraceOptions {
   /** The STT each segment is recognized with (usually a batch one). */
   readonly stt: STT
   /**
@@ -41,10 +47,12 @@ export interface StreamAdapterOptions {
   readonly maxSegmentMs?: number
   /** Audio kept before the VAD's decision, so a late `speech_start` still finds its audio. Default 2000. */
   readonly lookbackMs?: number
+  /** The tracer of the `stt.turn` spans; Effect's native tracer by default. */
+  readonly tracer?: Tracer.Tracer
   /** Options passed to every `recognize` (language and prompt come from `stream()`'s options). */
   readonly recognizeOptions?: Omit<
     RecognizeOptions,
-    "signal" | "offsetMs" | "onInterim" | "onProgress" | "detectSilence"
+    "signal" | "offsetMs" | "onInterim" | "onProgress" | "detectSilence" | "parentSpan"
   >
 }
 
@@ -110,6 +118,7 @@ interface Segment {
   readonly pending: SpeechEvent[]
   complete: boolean
   controller: AbortController | undefined
+  readonly trace: TurnTrace
 }
 
 /**
@@ -203,13 +212,31 @@ export const createAdapterStream = (
 
   const openSegment = (startSample: number) => {
     counter += 1
+    const itemId = `segment_${counter}`
     const segment: Segment = {
-      itemId: `segment_${counter}`,
+      itemId,
       startSample: Math.max(startSample, store.start),
       endSample: undefined,
       pending: [],
       complete: false,
       controller: undefined,
+      trace: traceTurn({
+        config: {
+          model: stt.label,
+          label: stt.label,
+          sampleRateHz: rateHz,
+          ...(streamOptions.language === undefined ? {} : { language: streamOptions.language }),
+          ...(streamOptions.prompt === undefined ? {} : { prompt: streamOptions.prompt }),
+        },
+        itemId,
+        ...(options.tracer === undefined ? {} : { tracer: options.tracer }),
+        ...(options.traceIncludeSensitiveText === undefined
+          ? {}
+          : { traceIncludeSensitiveText: options.traceIncludeSensitiveText }),
+        ...(options.traceIncludeSensitiveAudio === undefined
+          ? {}
+          : { traceIncludeSensitiveAudio: options.traceIncludeSensitiveAudio }),
+      }),
     }
     current = segment
     segments.push(segment)
@@ -235,6 +262,7 @@ export const createAdapterStream = (
         signal: controller.signal,
         offsetMs: startMs,
         detectSilence: false,
+        parentSpan: segment.trace.span,
         onInterim: (text) => {
           partial = text
           emit(segment, {
@@ -250,6 +278,7 @@ export const createAdapterStream = (
         result = await stt.recognize({ data: audio, sampleRateHz: rateHz, channels: 1 }, recognizeOptions)
       } catch (error) {
         if (closed) return
+        segment.trace.end({ error, audio: { samples: audio, sampleRateHz: rateHz } })
         emit(segment, {
           type: "transcription_failed",
           itemId: segment.itemId,
@@ -264,6 +293,14 @@ export const createAdapterStream = (
         return
       }
       if (closed) return
+      const confidence = result.alternatives[0]?.confidence
+      segment.trace.end({
+        transcript: result.text,
+        audio: { samples: audio, sampleRateHz: rateHz },
+        usage: result.usage,
+        requests: result.requests,
+        ...(confidence === undefined ? {} : { confidence }),
+      })
       if (result.text !== "") {
         emit(segment, {
           type: "final_transcript",
@@ -359,7 +396,13 @@ export const createAdapterStream = (
       if (closed) return
       closed = true
       ended = true
-      for (const segment of segments) segment.controller?.abort()
+      for (const segment of segments) {
+        segment.controller?.abort()
+        if (!segment.trace.ended) {
+          segment.trace.setAttribute("stt.abandoned", true)
+          segment.trace.end()
+        }
+      }
       for (const resolve of waiting.splice(0)) resolve()
       channel.end()
       await Promise.allSettled([...inFlight])

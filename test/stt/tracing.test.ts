@@ -151,6 +151,37 @@ describe("recognition spans exported to OpenTelemetry", () => {
   })
 })
 
+describe("turn spans of a stream", () => {
+  it("makes each VAD segment a stt.turn span with the recognition nested under it", async () => {
+    const { stt, exporter } = await traced({ model: "gpt-4o-transcribe" })
+    const stream = stt.stream()
+    const pieces = [{ word: 300, ms: 600 }, { silenceMs: 900 }, { word: 500, ms: 600 }, { silenceMs: 900 }]
+    for (const frame of toFrames(speech(pieces, 16_000), 16_000)) stream.pushFrame(frame)
+    stream.endInput()
+    for await (const _ of stream) {
+      // drain
+    }
+    const spans = exporter.getFinishedSpans()
+    const turns = byName(spans, SttSpanNames.turn)
+    assert.deepStrictEqual(
+      turns.map((t) => t.attributes["stt.item_id"]),
+      ["segment_1", "segment_2"],
+    )
+    for (const turn of turns) {
+      const recognize = byName(spans, SttSpanNames.recognize).find(
+        (r) => r.parentSpanContext?.spanId === turn.spanContext().spanId,
+      )
+      assert.isDefined(recognize)
+      const request = byName(spans, SttSpanNames.request).find(
+        (r) => r.parentSpanContext?.spanId === recognize!.spanContext().spanId,
+      )
+      assert.isDefined(request)
+      assert.isAbove(turn.attributes["stt.audio_duration_ms"] as number, 500)
+      for (const key of SENSITIVE) assert.notProperty(turn.attributes, key)
+    }
+  })
+})
+
 describe("traceTurn", () => {
   const config = { model: "gpt-4o-transcribe", language: "en", turnDetection: { type: "server_vad" } }
   const audio = { samples: new Int16Array(1600).fill(1000), sampleRateHz: 16_000 }
