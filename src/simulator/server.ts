@@ -386,7 +386,8 @@ export const startSimulatorWith = async (
   const wss = new WebSocketServer({
     noServer: true,
     autoPong: false,
-    handleProtocols: (protocols) => (protocols.has("realtime") ? "realtime" : false),
+    // Browsers require the server to pick one of the subprotocols they offer.
+    handleProtocols: (protocols) => (protocols.has("realtime") ? "realtime" : ([...protocols][0] ?? false)),
   })
 
   const attach = (
@@ -464,7 +465,7 @@ export const startSimulatorWith = async (
     let kind: ConnectionKind
     let routing: RealtimeRouting | undefined
     let deployment: string | undefined
-    let badRequest: string | undefined
+    let badRequest: { status: number; body: string } | undefined
     if (target._tag === "Responses") {
       kind = "responses"
     } else {
@@ -475,34 +476,48 @@ export const startSimulatorWith = async (
         .split(",")
         .some((v) => v.trim() === "realtime=v1")
       if (target.preview && !params.has("api-version")) {
-        badRequest = azureError(
-          "MissingApiVersionParameter",
-          "The api-version query parameter (?api-version=) is required for all requests.",
-        )
+        badRequest = {
+          status: 404,
+          body: azureError(
+            "MissingApiVersionParameter",
+            "The api-version query parameter (?api-version=) is required for all requests.",
+          ),
+        }
       } else if (target.preview && deployment === undefined) {
-        badRequest = azureError("DeploymentNotFound", "The 'deployment' query parameter is required.")
-      }
-      if (intent !== undefined && model !== undefined) {
-        badRequest = openAIError(
-          "Specify either 'model' or 'intent', not both.",
-          "invalid_request_error",
-          "invalid_value",
-          "intent",
-        )
+        badRequest = {
+          status: 404,
+          body: azureError("DeploymentNotFound", "The API deployment for this resource does not exist."),
+        }
+      } else if (intent !== undefined && model !== undefined) {
+        badRequest = {
+          status: 400,
+          body: openAIError(
+            "Specify either 'model' or 'intent', not both.",
+            "invalid_request_error",
+            "invalid_value",
+            "intent",
+          ),
+        }
       } else if (intent !== undefined && intent !== "transcription") {
-        badRequest = openAIError(
-          `Invalid value: '${intent}'. Supported values are: 'transcription'.`,
-          "invalid_request_error",
-          "invalid_value",
-          "intent",
-        )
+        badRequest = {
+          status: 400,
+          body: openAIError(
+            `Invalid value: '${intent}'. Supported values are: 'transcription'.`,
+            "invalid_request_error",
+            "invalid_value",
+            "intent",
+          ),
+        }
       } else if (intent === undefined && model === undefined && !target.preview) {
-        badRequest = openAIError(
-          "Missing required parameter: 'model'.",
-          "invalid_request_error",
-          "missing_required_parameter",
-          "model",
-        )
+        badRequest = {
+          status: 400,
+          body: openAIError(
+            "Missing required parameter: 'model'.",
+            "invalid_request_error",
+            "missing_required_parameter",
+            "model",
+          ),
+        }
       }
       const mode = intent === "transcription" ? "transcription" : "conversation"
       kind = mode === "transcription" ? "transcription" : "realtime"
@@ -519,10 +534,7 @@ export const startSimulatorWith = async (
       return
     }
     if (badRequest !== undefined) {
-      refuse(
-        target.azure && badRequest.includes('"code":"MissingApiVersionParameter"') ? 404 : 400,
-        badRequest,
-      )
+      refuse(badRequest.status, badRequest.body)
       return
     }
     const handler: ((s: WebSocket, c: WebSocketContext) => void) | undefined =

@@ -14,7 +14,7 @@ export type ConnectionKind = "transcription" | "realtime" | "responses"
 export interface RecordedEvent {
   /** Milliseconds since the simulator started. */
   readonly atMs: number
-  /** The event's `type` (for HTTP: `"http"`). */
+  /** The event's `type` (for HTTP: `"http"`; `"invalid"` for a frame that is not a JSON object with a type). */
   readonly type: string
   /** The parsed JSON (or, for a frame that did not parse, the raw text). */
   readonly payload: unknown

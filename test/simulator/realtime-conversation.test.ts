@@ -367,6 +367,22 @@ describe("responses", () => {
     expect(added).not.toContain(sideNote?.response.output[0].id)
   })
 
+  it("ends a response at max_output_tokens with status incomplete", async () => {
+    const client = await open({
+      scenario: { replies: [{ text: "This reply is far longer than the limit allows it to be." }] },
+    })
+    client.send({ type: "response.create", response: { max_output_tokens: 12, output_modalities: ["text"] } })
+    const done = await client.next("response.done")
+    expect(done.response).toMatchObject({
+      status: "incomplete",
+      status_details: { type: "incomplete", reason: "max_output_tokens" },
+      max_output_tokens: 12,
+    })
+    expect(done.response.output[0].status).toBe("incomplete")
+    expect(done.response.usage.output_tokens).toBeGreaterThanOrEqual(12)
+    expect(client.all("response.output_text.done")[0]?.text.length).toBeLessThan(56)
+  })
+
   it("passes the conversation to a reply function", async () => {
     const requests: ReplyRequest[] = []
     const client = await open({

@@ -221,6 +221,15 @@ describe("input_audio_buffer.append", () => {
     expect(error.error.message).toContain("even number of bytes")
   })
 
+  it("refuses more than 15 MiB of audio in one event", async () => {
+    const client = await open()
+    // 5 242 881 groups of 4 base64 characters decode to 15 MiB + 3 bytes.
+    client.send({ type: "input_audio_buffer.append", audio: "AAAA".repeat(5_242_881) })
+    const error = await client.next("error")
+    expect(error.error).toMatchObject({ code: "invalid_value", param: "audio" })
+    expect(error.error.message).toContain("15 MiB")
+  })
+
   it("refuses a missing audio field", async () => {
     const client = await open()
     client.send({ type: "input_audio_buffer.append" })

@@ -23,9 +23,14 @@
  * `status_details.reason: 'client_cancelled'` (or `response_cancel_not_active`). The `.done`
  * events of the part and item in progress are sent even when a response is cut short.
  *
+ * A numeric `max_output_tokens` (session or response) ends the response with
+ * `status: 'incomplete'` and `status_details.reason: 'max_output_tokens'` once its output
+ * tokens (text, plus audio at 20 tokens per second) reach it.
+ *
  * Turn detection: with `create_response` a VAD-committed turn starts a response (unless one is
  * active); with `interrupt_response` a `speech_started` cancels the active response with
  * `reason: 'turn_detected'`. User turns are transcribed when `audio.input.transcription` is set.
+ * `idle_timeout_ms` is accepted but not simulated (no `input_audio_buffer.timeout_triggered`).
  *
  * Simulator choices where the service's behaviour is unconfirmed (⚠):
  * - an unknown `item_id` (delete, retrieve, truncate) is `item_not_found` with `param: 'item_id'`;
@@ -554,16 +559,30 @@ export const handleConversationConnection = (
     }
   }
 
-  /** Ends a response: closes what is open and sends `response.done`. */
-  const finishResponse = (run: ResponseRun, status: "completed" | "cancelled", reason?: string) => {
+  /**
+   * Ends a response: closes what is open and sends `response.done`. `cancelled` and
+   * `incomplete` carry `status_details {type, reason}`.
+   */
+  const finishResponse = (
+    run: ResponseRun,
+    status: "completed" | "cancelled" | "incomplete",
+    reason?: "client_cancelled" | "turn_detected" | "max_output_tokens",
+  ) => {
     if (run.finished) return
     run.finished = true
     running.delete(run.id)
     if (activeDefault === run) activeDefault = undefined
     closeCurrentItem(run, status === "completed")
-    const details =
-      status === "cancelled" ? { type: "cancelled", reason: reason ?? "client_cancelled" } : null
+    const details = status === "completed" ? null : { type: status, reason: reason ?? "client_cancelled" }
     channel.emit("response.done", { response: renderResponse(run, status, details, usageOf(run)) })
+  }
+
+  /** Ends the response as `incomplete` once its output reaches `max_output_tokens`. */
+  const overTokenLimit = (run: ResponseRun): boolean => {
+    const max = run.params.maxOutputTokens
+    if (max === "inf" || run.outputTextTokens + outputAudioTokens(run.outputAudioMs) < max) return false
+    finishResponse(run, "incomplete", "max_output_tokens")
+    return true
   }
 
   const openItem = (run: ResponseRun, item: Json): NonNullable<ResponseRun["current"]> => {
@@ -609,6 +628,7 @@ export const handleConversationConnection = (
       })
       current.sentText += delta
       run.outputTextTokens = countTextTokens(current.sentText)
+      if (overTokenLimit(run)) return
       await ctx.pace()
       if (stopped(run)) return
     }
@@ -644,6 +664,7 @@ export const handleConversationConnection = (
     if (!audioMode) {
       for (let i = 0; i < pieces.length; i++) {
         sendPiece(i)
+        if (overTokenLimit(run)) return
         await ctx.pace()
         if (stopped(run)) return
       }
@@ -675,6 +696,7 @@ export const handleConversationConnection = (
       })
       audio.sentSamples = end
       run.outputAudioMs = msForSamples(end)
+      if (overTokenLimit(run)) return
       await ctx.pace()
       if (stopped(run)) return
     }
