@@ -33,19 +33,25 @@ describeSpeechStreamConformance("StreamAdapter over the REST STT (simulator)", a
   }
 })
 
-describeSpeechStreamConformance("FallbackAdapter over REST STTs, the preferred one down (simulator)", async () => {
-  const down = await startSimulator({
-    scenario: { transcripts: () => ({ text: "", fail: { code: "server_error", message: "down" } }) },
-  })
-  const up = await startSimulator({ scenario: { transcripts: hearing } })
-  const fallback = createFallbackAdapter({ stts: [restSTT(down, "down"), restSTT(up, "up")], recoveryIntervalMs: 0 })
-  return {
-    open: () => fallback.stream(),
-    script: () => {},
-    requests: () => httpRequests(down) + httpRequests(up),
-    close: async () => {
-      await fallback.close()
-      await Promise.all([down.close(), up.close()])
-    },
-  }
-})
+describeSpeechStreamConformance(
+  "FallbackAdapter over REST STTs, the preferred one down (simulator)",
+  async () => {
+    const down = await startSimulator({
+      scenario: { transcripts: () => ({ text: "", fail: { code: "server_error", message: "down" } }) },
+    })
+    const up = await startSimulator({ scenario: { transcripts: hearing } })
+    const fallback = createFallbackAdapter({
+      stts: [restSTT(down, "down"), restSTT(up, "up")],
+      recoveryIntervalMs: 0,
+    })
+    return {
+      open: () => fallback.stream(),
+      script: () => {},
+      requests: () => httpRequests(down) + httpRequests(up),
+      close: async () => {
+        await fallback.close()
+        await Promise.all([down.close(), up.close()])
+      },
+    }
+  },
+)
