@@ -3,5 +3,7 @@
  * supplied by `src/runtime` (or by tests, with `machine.provide`).
  * @module
  */
+
+export * from "./responsesChain.ts"
 export * from "./sessionLifecycle.ts"
 export * from "./transcriptionSession.ts"

@@ -1,0 +1,957 @@
+/**
+ * The Responses API WebSocket chain: one socket reused across turns, each turn continuing
+ * the server's cached response with `previous_response_id` when the caller's history still
+ * matches it, and falling back to the full context when it does not or when the service
+ * loses the chain.
+ *
+ * ```
+ * disconnected ──work──▶ online ─┬─ link: connecting ─▶ ready ─┬─ dispatching ─▶ idle
+ *       ▲                        │                             ├─ warming         (prewarm, generate:false)
+ *       └──── socket lost ───────┤                             ├─ turn: awaitingCreated ─▶ streaming
+ *                                │                             └─ draining        (a cancelled response)
+ *                                └─ age: young ──rotateAfter──▶ old  (reconnect at the next idle moment)
+ * closed (final)
+ * ```
+ *
+ * Recoverable errors, each retried at most once per turn and always with the full context:
+ * `previous_response_not_found` (the chain is reset, same socket), `websocket_connection_limit_reached`
+ * (a new socket), and the socket closing before any output reached the caller (a new socket).
+ * Once a text delta or a tool call has been handed out, a lost turn fails with `LLMError`
+ * (`ConnectionLost`, `afterOutput: true`) and is never replayed.
+ *
+ * Cancel: before the request is sent it sends nothing; before `response.created` it waits for
+ * the id; then it sends `response.cancel` for that id and drains: every event until the
+ * cancelled response's terminal event is dropped, so the next turn's stream is clean. A
+ * confirmed cancelled response still seeds the chain; an unconfirmed one (drain timeout,
+ * socket lost) resets it.
+ *
+ * Pure: the one actor, `socket`, is supplied with `machine.provide({ actors })` (see
+ * `src/llm/ResponsesLLM.ts`); it receives {@link ResponsesSocketCommand}s and sends back
+ * `SOCKET.*` events. Waits are named delays (`rotateAfter`, `drainTimeout`). What the caller
+ * sees is emitted as {@link ResponsesChainEmitted} events (`actor.on("turn.chunk", ...)`).
+ * @module
+ */
+import { and, assign, enqueueActions, fromCallback, setup, stateIn } from "xstate"
+import { type ChatItem, toChatItem, toResponsesInput } from "../src/llm/ChatContext.ts"
+import {
+  type ChainState,
+  chainAfterResponse,
+  type FullReason,
+  planChainInput,
+} from "../src/llm/chainInput.ts"
+import type { ChatChunk, ChatEndStatus } from "../src/llm/chunks.ts"
+import { LLMError, serverError } from "../src/llm/LLMError.ts"
+import {
+  advanceProgress,
+  deliveredOutput,
+  emptyProgress,
+  finishProgress,
+  type ResponseProgress,
+} from "../src/llm/responseProgress.ts"
+import {
+  ClientEvents,
+  type ResponsesCreateParams,
+  type ResponsesResponse,
+  type ResponsesServerEvent,
+  type ResponsesSocketClientEvent,
+  serverErrorOf,
+} from "../src/protocol/index.ts"
+
+// ---------------------------------------------------------------------------------------
+// Requests
+
+/** The `response.create` fields of a turn other than its input and chaining. */
+export type ResponsesTurnParams = Omit<ResponsesCreateParams, "input" | "previous_response_id" | "generate">
+
+/** One `chat()` turn. */
+export interface ChainTurnRequest {
+  /** Local id of the turn; every emitted event of the turn carries it. */
+  readonly turnId: string
+  /** The whole context of the turn. */
+  readonly items: readonly ChatItem[]
+  readonly params: ResponsesTurnParams
+  /** Send `system` messages as `developer` (reasoning models). */
+  readonly developerRole: boolean
+}
+
+/** A prewarm: connect, and with `instructions` or tools send a `generate: false` request. */
+export interface PrewarmRequest {
+  readonly params: ResponsesTurnParams
+  /** Sent as a system message, the first item of the chain it seeds. */
+  readonly instructions?: string
+  readonly developerRole: boolean
+}
+
+// ---------------------------------------------------------------------------------------
+// Events
+
+/** How the socket ended, as the `socket` actor reports it. */
+export interface SocketEndInfo {
+  readonly message: string
+  readonly retryable: boolean
+  /** True when the socket had opened (false: the connection attempt failed). */
+  readonly opened: boolean
+  /** The close code, when the peer closed with one other than 1000. */
+  readonly closeCode?: number
+  /** The HTTP status of a rejected upgrade. */
+  readonly status?: number
+}
+
+/** Events the `socket` actor sends back. */
+export type ResponsesSocketEvent =
+  /** The handshake finished. */
+  | { readonly type: "SOCKET.OPEN" }
+  /** One decoded server frame. */
+  | { readonly type: "SOCKET.EVENT"; readonly event: ResponsesServerEvent }
+  /** A frame that could not be decoded (skipped). */
+  | { readonly type: "SOCKET.PROTOCOL_ERROR"; readonly message: string }
+  /** The socket is gone: `error` is absent after a normal (1000) close. */
+  | { readonly type: "SOCKET.CLOSED"; readonly error?: SocketEndInfo }
+
+/** Events from the LLM's user. */
+export type ResponsesControlEvent =
+  /** Start a turn (queued behind the one in flight, or refused with `whenBusy: "reject"`). */
+  | { readonly type: "CHAT"; readonly request: ChainTurnRequest }
+  /** Cancel the turn `turnId` (queued, sent or streaming). */
+  | { readonly type: "CANCEL"; readonly turnId: string }
+  /** Connect now, and seed the chain when instructions or tools are given. */
+  | { readonly type: "PREWARM"; readonly request: PrewarmRequest }
+  /** Close the socket and fail whatever is pending. Final. */
+  | { readonly type: "CLOSE" }
+
+/** Every event the machine takes. */
+export type ResponsesChainEvent = ResponsesSocketEvent | ResponsesControlEvent
+
+/** What the machine tells the `socket` actor. */
+export type ResponsesSocketCommand = { readonly type: "SEND"; readonly event: ResponsesSocketClientEvent }
+
+/** Input of the `socket` actor: the socket's generation (1 for the first connection). */
+export interface ResponsesSocketInput {
+  readonly generation: number
+}
+
+/** Why a turn was sent again. */
+export type RecoveryCause =
+  | "previous_response_not_found"
+  | "websocket_connection_limit_reached"
+  | "socket_closed"
+
+/** What the machine tells its user. */
+export type ResponsesChainEmitted =
+  /** A chunk of turn `turnId`; the `end` chunk is its last event. */
+  | { readonly type: "turn.chunk"; readonly turnId: string; readonly chunk: ChatChunk }
+  /** Turn `turnId` failed; no other event of it follows. */
+  | { readonly type: "turn.failed"; readonly turnId: string; readonly error: LLMError }
+  /** Turn `turnId` sent a `response.create` (`attempt` 2 after a recovery). */
+  | {
+      readonly type: "turn.sent"
+      readonly turnId: string
+      readonly attempt: number
+      readonly mode: "chained" | "full"
+      readonly fullReason?: FullReason
+      /** Items in the request's `input`. */
+      readonly itemCount: number
+      readonly generation: number
+    }
+  /** Turn `turnId` is being sent again with the full context. */
+  | { readonly type: "turn.retrying"; readonly turnId: string; readonly cause: RecoveryCause }
+  /** A prewarm finished: connected, and `responseId` seeds the chain when a warmup was sent. */
+  | { readonly type: "prewarm.done"; readonly responseId: string | undefined }
+  /** A prewarm failed (the chain stays as it was). */
+  | { readonly type: "prewarm.failed"; readonly error: LLMError }
+  /** A socket opened (`generation` counts sockets from 1). */
+  | { readonly type: "socket.opened"; readonly generation: number }
+  /** Something the machine skipped: an undecodable frame, a stray error, a drain timeout. */
+  | { readonly type: "notice"; readonly message: string }
+
+// ---------------------------------------------------------------------------------------
+// Context
+
+/** A turn that has been taken from the queue. */
+export interface ActiveTurn {
+  readonly request: ChainTurnRequest
+  /** `response.create` requests sent for this turn. */
+  readonly attempts: number
+  /** The turn used its one recovery. */
+  readonly recovered: boolean
+  /** The next send must carry the full context (a recovery). */
+  readonly forceFull: boolean
+  /** The request must be (re)sent on the current socket. */
+  readonly awaitingSend: boolean
+  /** The caller cancelled after the request was sent; the cancel waits for `response.created`. */
+  readonly cancelRequested: boolean
+  readonly progress: ResponseProgress
+}
+
+/** A cancelled response whose events are being dropped until it ends. */
+export interface DrainState {
+  readonly responseId: string
+  /** The context the cancelled turn sent (for the chain, when the server confirms). */
+  readonly sent: readonly ChatItem[]
+}
+
+/** A `generate: false` request in flight. */
+export interface WarmingState {
+  readonly sent: readonly ChatItem[]
+  readonly responseId: string | undefined
+}
+
+/** Context of {@link responsesChainMachine}. */
+export interface ResponsesChainContext {
+  /** Responses are stored server-side: the chain then survives a new socket. */
+  readonly store: boolean
+  readonly whenBusy: "queue" | "reject"
+  readonly rotateAfterMs: number
+  readonly drainTimeoutMs: number
+  /** Sockets opened so far (the current one's number while online). */
+  readonly generation: number
+  readonly chain: ChainState | undefined
+  readonly queue: readonly ChainTurnRequest[]
+  readonly current: ActiveTurn | undefined
+  readonly warmup: PrewarmRequest | undefined
+  readonly warming: WarmingState | undefined
+  readonly draining: DrainState | undefined
+}
+
+/** Input of {@link responsesChainMachine}. Times in milliseconds. */
+export interface ResponsesChainInput {
+  /** Default false (nothing persisted; the chain lives only on its socket). */
+  readonly store?: boolean
+  /** What a `CHAT` does while another turn is in flight: wait (default) or fail with `Busy`. */
+  readonly whenBusy?: "queue" | "reject"
+  /** Socket age after which it is replaced at the next idle moment; default 55 minutes (the service caps it at 60). */
+  readonly rotateAfterMs?: number
+  /** Longest wait for a cancelled response to end before the socket is dropped; default 5 000 ms. */
+  readonly drainTimeoutMs?: number
+}
+
+/** Default socket age before rotation: 55 minutes. */
+export const DEFAULT_ROTATE_AFTER_MS = 55 * 60_000
+/** Default drain timeout: 5 seconds. */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 5_000
+
+// ---------------------------------------------------------------------------------------
+// Helpers
+
+type SocketEventOf<E> = E extends { readonly type: "SOCKET.EVENT" } ? E : never
+
+const serverEvent = (event: ResponsesChainEvent): ResponsesServerEvent | undefined =>
+  event.type === "SOCKET.EVENT" ? (event as SocketEventOf<ResponsesChainEvent>).event : undefined
+
+const errorCode = (event: ResponsesChainEvent): string | undefined => {
+  const server = serverEvent(event)
+  return server?.type === "error" ? serverErrorOf(server)?.code : undefined
+}
+
+const isErrorEvent = (event: ResponsesChainEvent): boolean => serverEvent(event)?.type === "error"
+
+const terminalResponse = (event: ResponsesChainEvent): ResponsesResponse | undefined => {
+  const server = serverEvent(event)
+  if (server === undefined) return undefined
+  return server.type === "response.completed" ||
+    server.type === "response.incomplete" ||
+    server.type === "response.failed"
+    ? server.response
+    : undefined
+}
+
+const endStatus = (response: ResponsesResponse): ChatEndStatus =>
+  response.status === "cancelled"
+    ? "cancelled"
+    : response.status === "incomplete"
+      ? "incomplete"
+      : "completed"
+
+const errorFromEvent = (event: ResponsesChainEvent, turn: ActiveTurn | undefined): LLMError => {
+  const server = serverEvent(event)
+  const info = server === undefined ? undefined : serverErrorOf(server)
+  return serverError({
+    code: info?.code,
+    message: info?.message ?? "The service reported an error",
+    status: info?.status,
+    errorType: info?.type,
+    attempts: turn?.attempts ?? 0,
+    responseId: turn?.progress.responseId,
+  })
+}
+
+const errorFromFailedResponse = (response: ResponsesResponse, turn: ActiveTurn): LLMError =>
+  serverError({
+    code: response.error?.code ?? undefined,
+    message: response.error?.message ?? "The response failed",
+    attempts: turn.attempts,
+    responseId: response.id,
+  })
+
+const connectionLost = (turn: ActiveTurn, end: SocketEndInfo | undefined): LLMError => {
+  const afterOutput = turn.progress.delivered
+  const why = end?.message ?? "the socket closed"
+  return new LLMError({
+    reason: { _tag: "ConnectionLost", afterOutput },
+    message: afterOutput
+      ? `The connection was lost after output reached the caller, so the turn is not replayed: ${why}`
+      : turn.recovered
+        ? `The connection was lost again after a recovery: ${why}`
+        : `The connection was lost: ${why}`,
+    retryable: true,
+    attempts: turn.attempts,
+    ...(turn.progress.responseId === undefined ? {} : { responseId: turn.progress.responseId }),
+  })
+}
+
+const connectFailed = (end: SocketEndInfo | undefined): LLMError =>
+  new LLMError({
+    reason: { _tag: "Connect", ...(end?.status === undefined ? {} : { status: end.status }) },
+    message: `The Responses socket could not be opened: ${end?.message ?? "closed during the handshake"}`,
+    retryable: end?.retryable ?? true,
+  })
+
+const closedError = (): LLMError =>
+  new LLMError({ reason: { _tag: "Closed" }, message: "The LLM was closed", retryable: false })
+
+const socketEnd = (event: ResponsesChainEvent): SocketEndInfo | undefined =>
+  event.type === "SOCKET.CLOSED" ? event.error : undefined
+
+const cancelledEnd = (turn: ActiveTurn): ChatChunk => ({
+  type: "end",
+  responseId: turn.progress.responseId,
+  status: "cancelled",
+  output: deliveredOutput(turn.progress),
+})
+
+const socketNotProvided = fromCallback<ResponsesSocketCommand, ResponsesSocketInput>(({ sendBack }) => {
+  sendBack({
+    type: "SOCKET.CLOSED",
+    error: {
+      message: "responsesChainMachine needs a `socket` actor: provide one with machine.provide({ actors })",
+      retryable: false,
+      opened: false,
+    },
+  })
+})
+
+// ---------------------------------------------------------------------------------------
+// Machine
+
+/**
+ * The Responses WebSocket chain machine (see the module description). Provide its `socket`
+ * actor; send it `CHAT`, `CANCEL`, `PREWARM`, `CLOSE`; read `turn.chunk` / `turn.failed`
+ * emitted events.
+ */
+export const responsesChainMachine = setup({
+  types: {
+    context: {} as ResponsesChainContext,
+    events: {} as ResponsesChainEvent,
+    input: {} as ResponsesChainInput,
+    emitted: {} as ResponsesChainEmitted,
+  },
+  actors: { socket: socketNotProvided },
+  delays: {
+    rotateAfter: ({ context }) => context.rotateAfterMs,
+    drainTimeout: ({ context }) => context.drainTimeoutMs,
+  },
+  guards: {
+    hasWork: ({ context }) =>
+      context.queue.length > 0 || context.warmup !== undefined || context.current?.awaitingSend === true,
+    currentAwaitsSend: ({ context }) => context.current?.awaitingSend === true,
+    hasWarmup: ({ context }) => context.warmup !== undefined,
+    warmupNeedsRequest: ({ context }) =>
+      context.warmup !== undefined &&
+      context.chain === undefined &&
+      (context.warmup.instructions !== undefined || (context.warmup.params.tools?.length ?? 0) > 0),
+    hasQueued: ({ context }) => context.queue.length > 0,
+    isOld: stateIn("#responsesChain.online.age.old"),
+    isQueuedTurn: ({ context, event }) =>
+      event.type === "CANCEL" && context.queue.some((r) => r.turnId === event.turnId),
+    isLiveCurrentTurn: ({ context, event }) =>
+      event.type === "CANCEL" &&
+      context.current !== undefined &&
+      context.current.request.turnId === event.turnId &&
+      !context.current.cancelRequested,
+    cancelRequested: ({ context }) => context.current?.cancelRequested === true,
+    canRecover: ({ context }) => context.current !== undefined && !context.current.recovered,
+    canRecoverBeforeOutput: ({ context }) =>
+      context.current !== undefined && !context.current.recovered && !context.current.progress.delivered,
+    isCreated: ({ event }) => serverEvent(event)?.type === "response.created",
+    isError: ({ event }) => isErrorEvent(event),
+    isPreviousNotFound: ({ event }) => errorCode(event) === "previous_response_not_found",
+    isConnectionLimit: ({ event }) => errorCode(event) === "websocket_connection_limit_reached",
+    isOwnTerminal: ({ context, event }) => {
+      const response = terminalResponse(event)
+      return response !== undefined && response.id === context.current?.progress.responseId
+    },
+    isOwnFailure: ({ context, event }) =>
+      serverEvent(event)?.type === "response.failed" &&
+      terminalResponse(event)?.id === context.current?.progress.responseId,
+    isWarmupEnd: ({ context, event }) => {
+      const response = terminalResponse(event)
+      return (
+        response !== undefined &&
+        (context.warming?.responseId === undefined || response.id === context.warming.responseId)
+      )
+    },
+    isDrainedEnd: ({ context, event }) => terminalResponse(event)?.id === context.draining?.responseId,
+  },
+  actions: {
+    nextGeneration: assign(({ context }) => ({
+      generation: context.generation + 1,
+      // A new socket starts with an empty cache: only stored responses can still be chained.
+      chain: context.store ? context.chain : undefined,
+      current:
+        context.current === undefined
+          ? undefined
+          : { ...context.current, awaitingSend: true, progress: emptyProgress },
+    })),
+    announceOpen: enqueueActions(({ context, enqueue }) => {
+      enqueue.emit({ type: "socket.opened", generation: context.generation })
+    }),
+
+    enqueueOrReject: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== "CHAT") return
+      const busy =
+        (context.current !== undefined && !context.current.cancelRequested) || context.queue.length > 0
+      if (busy && context.whenBusy === "reject") {
+        enqueue.emit({
+          type: "turn.failed",
+          turnId: event.request.turnId,
+          error: new LLMError({
+            reason: { _tag: "Busy" },
+            message: "A turn is already in flight on this socket (whenBusy: reject)",
+            retryable: true,
+            attempts: 0,
+          }),
+        })
+        return
+      }
+      enqueue.assign({ queue: [...context.queue, event.request] })
+    }),
+    cancelQueued: enqueueActions(({ context, event, enqueue }) => {
+      if (event.type !== "CANCEL") return
+      enqueue.assign({ queue: context.queue.filter((r) => r.turnId !== event.turnId) })
+      enqueue.emit({
+        type: "turn.chunk",
+        turnId: event.turnId,
+        chunk: { type: "end", responseId: undefined, status: "cancelled", output: [] },
+      })
+    }),
+    setWarmup: assign(({ event }) => (event.type === "PREWARM" ? { warmup: event.request } : {})),
+
+    startNextTurn: assign(({ context }) => {
+      const [next, ...rest] = context.queue
+      if (next === undefined) return {}
+      const current: ActiveTurn = {
+        request: next,
+        attempts: 0,
+        recovered: false,
+        forceFull: false,
+        awaitingSend: true,
+        cancelRequested: false,
+        progress: emptyProgress,
+      }
+      return { queue: rest, current }
+    }),
+
+    sendTurn: enqueueActions(({ context, enqueue }) => {
+      const turn = context.current
+      if (turn === undefined) return
+      const { request } = turn
+      const plan = planChainInput(context.chain, request.items, turn.forceFull)
+      const input = toResponsesInput(plan.items, { developerRole: request.developerRole })
+      const event = ClientEvents.responsesCreate({
+        ...request.params,
+        input,
+        ...(plan.mode === "chained" ? { previous_response_id: plan.previousResponseId } : {}),
+      })
+      enqueue.sendTo("socket", { type: "SEND", event } satisfies ResponsesSocketCommand)
+      const attempts = turn.attempts + 1
+      enqueue.assign({
+        current: { ...turn, attempts, awaitingSend: false, progress: emptyProgress },
+      })
+      enqueue.emit({
+        type: "turn.sent",
+        turnId: request.turnId,
+        attempt: attempts,
+        mode: plan.mode,
+        ...(plan.mode === "full" ? { fullReason: plan.reason } : {}),
+        itemCount: plan.items.length,
+        generation: context.generation,
+      })
+    }),
+
+    markRecovery: enqueueActions(({ context, event, enqueue }) => {
+      const turn = context.current
+      if (turn === undefined) return
+      const code = errorCode(event)
+      const cause: RecoveryCause =
+        code === "previous_response_not_found" || code === "websocket_connection_limit_reached"
+          ? code
+          : "socket_closed"
+      enqueue.assign({ current: { ...turn, recovered: true, forceFull: true, awaitingSend: true } })
+      enqueue.emit({ type: "turn.retrying", turnId: turn.request.turnId, cause })
+    }),
+    resetChain: assign({ chain: undefined }),
+
+    recordCreated: assign(({ context, event }) => {
+      const server = serverEvent(event)
+      if (context.current === undefined || server === undefined) return {}
+      return {
+        current: { ...context.current, progress: advanceProgress(context.current.progress, server).progress },
+      }
+    }),
+    advanceTurn: enqueueActions(({ context, event, enqueue }) => {
+      const turn = context.current
+      const server = serverEvent(event)
+      if (turn === undefined || server === undefined) return
+      const step = advanceProgress(turn.progress, server)
+      if (step.progress !== turn.progress) enqueue.assign({ current: { ...turn, progress: step.progress } })
+      for (const chunk of step.chunks)
+        enqueue.emit({ type: "turn.chunk", turnId: turn.request.turnId, chunk })
+    }),
+    finishTurn: enqueueActions(({ context, event, enqueue }) => {
+      const turn = context.current
+      const response = terminalResponse(event)
+      if (turn === undefined || response === undefined) return
+      const end = finishProgress(turn.progress, response)
+      const turnId = turn.request.turnId
+      for (const chunk of end.chunks) enqueue.emit({ type: "turn.chunk", turnId, chunk })
+      const reason = response.incomplete_details?.reason ?? undefined
+      enqueue.emit({
+        type: "turn.chunk",
+        turnId,
+        chunk: {
+          type: "end",
+          responseId: response.id,
+          status: endStatus(response),
+          ...(reason === undefined ? {} : { reason }),
+          output: end.output,
+        },
+      })
+      enqueue.assign({
+        current: undefined,
+        chain: chainAfterResponse(response.id, turn.request.items, end.output),
+      })
+    }),
+    failTurnFromEvent: enqueueActions(({ context, event, enqueue }) => {
+      const turn = context.current
+      if (turn === undefined) return
+      enqueue.emit({ type: "turn.failed", turnId: turn.request.turnId, error: errorFromEvent(event, turn) })
+      enqueue.assign({ current: undefined })
+    }),
+    failTurnFromResponse: enqueueActions(({ context, event, enqueue }) => {
+      const turn = context.current
+      const response = terminalResponse(event)
+      if (turn === undefined || response === undefined) return
+      enqueue.emit({
+        type: "turn.failed",
+        turnId: turn.request.turnId,
+        error: errorFromFailedResponse(response, turn),
+      })
+      enqueue.assign({ current: undefined })
+    }),
+    failTurnConnectionLost: enqueueActions(({ context, event, enqueue }) => {
+      const turn = context.current
+      if (turn === undefined) return
+      enqueue.emit({
+        type: "turn.failed",
+        turnId: turn.request.turnId,
+        error: connectionLost(turn, socketEnd(event)),
+      })
+      enqueue.assign({ current: undefined })
+    }),
+    failOnConnect: enqueueActions(({ context, event, enqueue }) => {
+      const error = connectFailed(socketEnd(event))
+      if (context.current !== undefined && !context.current.cancelRequested) {
+        enqueue.emit({ type: "turn.failed", turnId: context.current.request.turnId, error })
+      }
+      for (const request of context.queue)
+        enqueue.emit({ type: "turn.failed", turnId: request.turnId, error })
+      if (context.warmup !== undefined) enqueue.emit({ type: "prewarm.failed", error })
+      enqueue.assign({ current: undefined, queue: [], warmup: undefined })
+    }),
+    dropCurrent: assign({ current: undefined }),
+
+    cancelUnsent: enqueueActions(({ context, enqueue }) => {
+      const turn = context.current
+      if (turn === undefined) return
+      enqueue.emit({ type: "turn.chunk", turnId: turn.request.turnId, chunk: cancelledEnd(turn) })
+      enqueue.assign({ current: undefined })
+    }),
+    requestCancel: enqueueActions(({ context, enqueue }) => {
+      const turn = context.current
+      if (turn === undefined) return
+      enqueue.emit({ type: "turn.chunk", turnId: turn.request.turnId, chunk: cancelledEnd(turn) })
+      enqueue.assign({ current: { ...turn, cancelRequested: true } })
+    }),
+    emitCancelledEnd: enqueueActions(({ context, enqueue }) => {
+      const turn = context.current
+      if (turn === undefined) return
+      enqueue.emit({ type: "turn.chunk", turnId: turn.request.turnId, chunk: cancelledEnd(turn) })
+    }),
+    sendCancelAndDrain: enqueueActions(({ context, event, enqueue }) => {
+      const turn = context.current
+      if (turn === undefined) return
+      const server = serverEvent(event)
+      const responseId =
+        server?.type === "response.created" ? server.response.id : (turn.progress.responseId as string)
+      enqueue.sendTo("socket", {
+        type: "SEND",
+        event: ClientEvents.responsesCancel(responseId),
+      } satisfies ResponsesSocketCommand)
+      enqueue.assign({ current: undefined, draining: { responseId, sent: turn.request.items } })
+    }),
+    chainFromDrained: enqueueActions(({ context, event, enqueue }) => {
+      const response = terminalResponse(event)
+      const drained = context.draining
+      if (response === undefined || drained === undefined) return
+      const confirmed = response.status !== "failed" && serverEvent(event)?.type !== "response.failed"
+      enqueue.assign({
+        draining: undefined,
+        chain: confirmed
+          ? chainAfterResponse(response.id, drained.sent, finishProgress(emptyProgress, response).output)
+          : undefined,
+      })
+    }),
+    abandonDrain: enqueueActions(({ enqueue }) => {
+      enqueue.emit({
+        type: "notice",
+        message: "A cancelled response did not end in time; replacing the socket",
+      })
+      enqueue.assign({ draining: undefined, chain: undefined })
+    }),
+    clearDrain: assign({ draining: undefined, chain: undefined }),
+
+    sendWarmup: enqueueActions(({ context, enqueue }) => {
+      const warmup = context.warmup
+      if (warmup === undefined) return
+      const sent =
+        warmup.instructions === undefined
+          ? []
+          : [toChatItem({ role: "system", content: warmup.instructions })]
+      const event = ClientEvents.responsesCreate({
+        ...warmup.params,
+        input: toResponsesInput(sent, { developerRole: warmup.developerRole }),
+        generate: false,
+      })
+      enqueue.sendTo("socket", { type: "SEND", event } satisfies ResponsesSocketCommand)
+      enqueue.assign({ warmup: undefined, warming: { sent, responseId: undefined } })
+    }),
+    recordWarmupId: assign(({ context, event }) => {
+      const server = serverEvent(event)
+      if (server?.type !== "response.created" || context.warming === undefined) return {}
+      return { warming: { ...context.warming, responseId: server.response.id } }
+    }),
+    finishWarmup: enqueueActions(({ context, event, enqueue }) => {
+      const response = terminalResponse(event)
+      const warming = context.warming
+      if (response === undefined || warming === undefined) return
+      if (response.status === "failed" || serverEvent(event)?.type === "response.failed") {
+        enqueue.emit({
+          type: "prewarm.failed",
+          error: serverError({
+            code: response.error?.code ?? undefined,
+            message: response.error?.message ?? "The warmup response failed",
+          }),
+        })
+        enqueue.assign({ warming: undefined })
+        return
+      }
+      enqueue.emit({ type: "prewarm.done", responseId: response.id })
+      enqueue.assign({ warming: undefined, chain: chainAfterResponse(response.id, warming.sent, []) })
+    }),
+    failWarmupFromEvent: enqueueActions(({ event, enqueue }) => {
+      enqueue.emit({ type: "prewarm.failed", error: errorFromEvent(event, undefined) })
+      enqueue.assign({ warming: undefined })
+    }),
+    failWarmupConnectionLost: enqueueActions(({ event, enqueue }) => {
+      const end = socketEnd(event)
+      enqueue.emit({
+        type: "prewarm.failed",
+        error: new LLMError({
+          reason: { _tag: "ConnectionLost", afterOutput: false },
+          message: `The connection was lost during the warmup: ${end?.message ?? "the socket closed"}`,
+          retryable: true,
+        }),
+      })
+      enqueue.assign({ warming: undefined })
+    }),
+    finishConnectOnlyWarmup: enqueueActions(({ context, enqueue }) => {
+      enqueue.emit({ type: "prewarm.done", responseId: context.chain?.responseId })
+      enqueue.assign({ warmup: undefined })
+    }),
+
+    noteStrayEvent: enqueueActions(({ event, enqueue }) => {
+      const server = serverEvent(event)
+      if (server?.type !== "error") return
+      const info = serverErrorOf(server)
+      enqueue.emit({
+        type: "notice",
+        message: `Server error while no turn was waiting: ${info?.message ?? "unknown"} (${info?.code ?? "no code"})`,
+      })
+    }),
+    noteProtocolError: enqueueActions(({ event, enqueue }) => {
+      if (event.type !== "SOCKET.PROTOCOL_ERROR") return
+      enqueue.emit({ type: "notice", message: `Skipped an undecodable server frame: ${event.message}` })
+    }),
+    failEverything: enqueueActions(({ context, enqueue }) => {
+      const error = closedError()
+      if (context.current !== undefined && !context.current.cancelRequested) {
+        enqueue.emit({ type: "turn.failed", turnId: context.current.request.turnId, error })
+      }
+      for (const request of context.queue)
+        enqueue.emit({ type: "turn.failed", turnId: request.turnId, error })
+      if (context.warmup !== undefined || context.warming !== undefined) {
+        enqueue.emit({ type: "prewarm.failed", error })
+      }
+      enqueue.assign({
+        current: undefined,
+        queue: [],
+        warmup: undefined,
+        warming: undefined,
+        draining: undefined,
+      })
+    }),
+  },
+}).createMachine({
+  id: "responsesChain",
+  context: ({ input }) => ({
+    store: input.store ?? false,
+    whenBusy: input.whenBusy ?? "queue",
+    rotateAfterMs: input.rotateAfterMs ?? DEFAULT_ROTATE_AFTER_MS,
+    drainTimeoutMs: input.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
+    generation: 0,
+    chain: undefined,
+    queue: [],
+    current: undefined,
+    warmup: undefined,
+    warming: undefined,
+    draining: undefined,
+  }),
+  initial: "disconnected",
+  on: {
+    CHAT: { actions: "enqueueOrReject" },
+    CANCEL: { guard: "isQueuedTurn", actions: "cancelQueued" },
+    PREWARM: { actions: "setWarmup" },
+    CLOSE: { target: ".closed", actions: "failEverything" },
+    "SOCKET.PROTOCOL_ERROR": { actions: "noteProtocolError" },
+  },
+  states: {
+    disconnected: {
+      description: "No socket. Work (a turn, a retry, a prewarm) opens one.",
+      always: { guard: "hasWork", target: "online" },
+      on: {
+        CANCEL: { guard: "isLiveCurrentTurn", actions: "cancelUnsent" },
+      },
+    },
+    online: {
+      type: "parallel",
+      entry: "nextGeneration",
+      invoke: {
+        id: "socket",
+        src: "socket",
+        input: ({ context }) => ({ generation: context.generation }),
+      },
+      states: {
+        link: {
+          initial: "connecting",
+          states: {
+            connecting: {
+              description: "Waiting for the WebSocket handshake.",
+              on: {
+                "SOCKET.OPEN": { target: "ready", actions: "announceOpen" },
+                "SOCKET.CLOSED": { target: "#responsesChain.disconnected", actions: "failOnConnect" },
+                CANCEL: { guard: "isLiveCurrentTurn", actions: "cancelUnsent" },
+              },
+            },
+            ready: {
+              initial: "dispatching",
+              states: {
+                dispatching: {
+                  description:
+                    "Between responses: resend a recovering turn, warm up, rotate, or start the next turn.",
+                  always: [
+                    { guard: "currentAwaitsSend", target: "turn" },
+                    { guard: "warmupNeedsRequest", target: "warming" },
+                    {
+                      guard: "hasWarmup",
+                      actions: "finishConnectOnlyWarmup",
+                      target: "dispatching",
+                      reenter: true,
+                    },
+                    { guard: "isOld", target: "#responsesChain.online", reenter: true },
+                    { guard: "hasQueued", actions: "startNextTurn", target: "turn" },
+                    { target: "idle" },
+                  ],
+                },
+                idle: {
+                  description: "Open, nothing in flight.",
+                  always: [
+                    { guard: "hasWork", target: "dispatching" },
+                    { guard: "isOld", target: "#responsesChain.online", reenter: true },
+                  ],
+                  on: {
+                    "SOCKET.EVENT": { actions: "noteStrayEvent" },
+                    "SOCKET.CLOSED": { target: "#responsesChain.disconnected" },
+                  },
+                },
+                warming: {
+                  description: "A generate:false request is seeding the chain.",
+                  entry: "sendWarmup",
+                  on: {
+                    "SOCKET.EVENT": [
+                      { guard: "isCreated", actions: "recordWarmupId" },
+                      { guard: "isWarmupEnd", actions: "finishWarmup", target: "dispatching" },
+                      { guard: "isError", actions: "failWarmupFromEvent", target: "dispatching" },
+                    ],
+                    "SOCKET.CLOSED": {
+                      target: "#responsesChain.disconnected",
+                      actions: "failWarmupConnectionLost",
+                    },
+                  },
+                },
+                turn: {
+                  initial: "awaitingCreated",
+                  states: {
+                    awaitingCreated: {
+                      description: "response.create sent; waiting for the response id.",
+                      entry: "sendTurn",
+                      on: {
+                        "SOCKET.EVENT": [
+                          {
+                            guard: and(["isCreated", "cancelRequested"]),
+                            actions: "sendCancelAndDrain",
+                            target: "#responsesChain.online.link.ready.draining",
+                          },
+                          { guard: "isCreated", actions: "recordCreated", target: "streaming" },
+                          {
+                            guard: and(["isPreviousNotFound", "cancelRequested"]),
+                            actions: ["resetChain", "dropCurrent"],
+                            target: "dispatching",
+                          },
+                          {
+                            guard: and(["isConnectionLimit", "cancelRequested"]),
+                            actions: "dropCurrent",
+                            target: "#responsesChain.disconnected",
+                          },
+                          {
+                            guard: and(["isError", "cancelRequested"]),
+                            actions: "dropCurrent",
+                            target: "dispatching",
+                          },
+                          {
+                            guard: and(["isPreviousNotFound", "canRecover"]),
+                            actions: ["resetChain", "markRecovery"],
+                            target: "dispatching",
+                          },
+                          {
+                            guard: and(["isConnectionLimit", "canRecover"]),
+                            actions: "markRecovery",
+                            target: "#responsesChain.online",
+                            reenter: true,
+                          },
+                          {
+                            guard: "isPreviousNotFound",
+                            actions: ["resetChain", "failTurnFromEvent"],
+                            target: "#responsesChain.disconnected",
+                          },
+                          {
+                            guard: "isConnectionLimit",
+                            actions: "failTurnFromEvent",
+                            target: "#responsesChain.disconnected",
+                          },
+                          { guard: "isError", actions: "failTurnFromEvent", target: "dispatching" },
+                        ],
+                        "SOCKET.CLOSED": [
+                          {
+                            guard: "cancelRequested",
+                            actions: "dropCurrent",
+                            target: "#responsesChain.disconnected",
+                          },
+                          {
+                            guard: "canRecover",
+                            actions: "markRecovery",
+                            target: "#responsesChain.online",
+                            reenter: true,
+                          },
+                          { actions: "failTurnConnectionLost", target: "#responsesChain.disconnected" },
+                        ],
+                        CANCEL: { guard: "isLiveCurrentTurn", actions: "requestCancel" },
+                      },
+                    },
+                    streaming: {
+                      description: "Handing text deltas and tool calls to the caller.",
+                      on: {
+                        "SOCKET.EVENT": [
+                          {
+                            guard: "isOwnFailure",
+                            actions: ["failTurnFromResponse", "resetChain"],
+                            target: "dispatching",
+                          },
+                          { guard: "isOwnTerminal", actions: "finishTurn", target: "dispatching" },
+                          {
+                            guard: and(["isConnectionLimit", "canRecoverBeforeOutput"]),
+                            actions: "markRecovery",
+                            target: "#responsesChain.online",
+                            reenter: true,
+                          },
+                          {
+                            guard: "isError",
+                            actions: ["failTurnFromEvent", "resetChain"],
+                            target: "#responsesChain.disconnected",
+                          },
+                          { actions: "advanceTurn" },
+                        ],
+                        "SOCKET.CLOSED": [
+                          {
+                            guard: "canRecoverBeforeOutput",
+                            actions: "markRecovery",
+                            target: "#responsesChain.online",
+                            reenter: true,
+                          },
+                          { actions: "failTurnConnectionLost", target: "#responsesChain.disconnected" },
+                        ],
+                        CANCEL: {
+                          guard: "isLiveCurrentTurn",
+                          actions: ["emitCancelledEnd", "sendCancelAndDrain"],
+                          target: "#responsesChain.online.link.ready.draining",
+                        },
+                      },
+                    },
+                    dispatching: {
+                      always: { target: "#responsesChain.online.link.ready.dispatching" },
+                    },
+                  },
+                },
+                draining: {
+                  description: "A cancelled response is still running: its events are dropped until it ends.",
+                  after: {
+                    drainTimeout: { actions: "abandonDrain", target: "#responsesChain.disconnected" },
+                  },
+                  on: {
+                    "SOCKET.EVENT": [
+                      { guard: "isDrainedEnd", actions: "chainFromDrained", target: "dispatching" },
+                    ],
+                    "SOCKET.CLOSED": { actions: "clearDrain", target: "#responsesChain.disconnected" },
+                  },
+                },
+              },
+            },
+          },
+        },
+        age: {
+          initial: "young",
+          states: {
+            young: { after: { rotateAfter: "old" } },
+            old: { description: "Past rotateAfter: replaced at the next idle moment." },
+          },
+        },
+      },
+    },
+    closed: {
+      type: "final",
+      description: "Closed by the user; every pending turn failed with Closed.",
+    },
+  },
+})
+
+/** The type of {@link responsesChainMachine}. */
+export type ResponsesChainMachine = typeof responsesChainMachine
