@@ -19,7 +19,6 @@ import {
   createPcmConverter,
   type EnergyVadOptions,
   encodeWav,
-  isAudioError,
   type Vad,
 } from "../audio/index.ts"
 import {
@@ -192,9 +191,8 @@ export const confidenceFromLogprobs = (
   return count === 0 ? undefined : sum / count
 }
 
-const buildClient = (
-  options: BatchSTTOptions,
-): { client: OpenAI; provider: "openai" | "azure"; config?: OpenAIConfig } => {
+/** The `openai` client of a batch STT: the given one, or one built from the resolved config without SDK retries. */
+const buildClient = (options: BatchSTTOptions): { client: OpenAI; provider: OpenAIConfig["provider"] } => {
   if (options.client !== undefined) return { client: options.client, provider: "openai" }
   const config = resolveOpenAIConfig(options.openai, options.env)
   const key = Redacted.value(secretOf(config))
@@ -205,13 +203,12 @@ const buildClient = (
     defaultQuery: { ...restQuery(config) },
     // Azure API keys go in `api-key`, never together with an Authorization header.
     ...(azureApiKey ? { defaultHeaders: { "api-key": key, Authorization: null } } : {}),
-    ...(config.provider === "openai" && config.organization !== undefined
-      ? { organization: config.organization }
-      : {}),
-    ...(config.provider === "openai" && config.project !== undefined ? { project: config.project } : {}),
+    // null, not undefined: the SDK would read OPENAI_ORG_ID / OPENAI_PROJECT_ID itself.
+    organization: config.provider === "openai" ? (config.organization ?? null) : null,
+    project: config.provider === "openai" ? (config.project ?? null) : null,
     maxRetries: 0,
   })
-  return { client, provider: config.provider, config }
+  return { client, provider: config.provider }
 }
 
 /** Maps a failure of the `openai` client to an {@link STTError}. */
@@ -546,6 +543,7 @@ export const createBatchSTT = (options: BatchSTTOptions = {}): BatchSTT => {
             .create(params as TranscriptionCreateParams<"verbose_json"> & { stream?: false }, {
               signal,
               maxRetries: 0,
+              timeout: timeoutMs,
             })
             .withResponse()
           return fromVerbose(data as TranscriptionVerbose, request_id ?? undefined)
@@ -581,7 +579,7 @@ export const createBatchSTT = (options: BatchSTTOptions = {}): BatchSTT => {
       const frames = inputFrames(audio)
       const samples = yield* Effect.try({
         try: () => toMonoAt(frames, sampleRateHz),
-        catch: (error) => (isAudioError(error) ? invalidAudio(error, label) : invalidAudio(error, label)),
+        catch: (error) => invalidAudio(error, label),
       })
       const audioDurationMs = (samples.length / sampleRateHz) * 1000
       const regions: SampleRange[] =
