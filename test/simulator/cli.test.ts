@@ -10,6 +10,8 @@ import { connect } from "./realtimeTestClient.ts"
 
 const CLI = fileURLToPath(new URL("../../src/cli.ts", import.meta.url))
 const children: ChildProcess[] = []
+/** The last line `simulate` prints once it listens. */
+const READY = /Press Ctrl\+C to stop\.\n/
 
 afterEach(() => {
   for (const child of children.splice(0)) if (child.exitCode === null) child.kill("SIGKILL")
@@ -42,7 +44,7 @@ const run = (args: string[], until: RegExp) => {
 
 describe("voxstate simulate", () => {
   it("prints its URLs and key, serves clients, and stops on SIGTERM with code 0", async () => {
-    const proc = run(["simulate", "--port", "0"], /REST base URL:\s+\S+/)
+    const proc = run(["simulate", "--port", "0"], READY)
     const printed = await proc.ready
     const transcription = /(ws:\/\/127\.0\.0\.1:\d+\/v1\/realtime\?intent=transcription)/.exec(printed)?.[1]
     expect(printed).toMatch(
@@ -61,7 +63,7 @@ describe("voxstate simulate", () => {
   })
 
   it("takes a key, or none with --no-auth, and stops on SIGINT", async () => {
-    const proc = run(["simulate", "--port", "0", "--no-auth", "--seed", "3"], /REST base URL/)
+    const proc = run(["simulate", "--port", "0", "--no-auth", "--seed", "3"], READY)
     const printed = await proc.ready
     expect(printed).toContain("any (authentication off)")
     const url = /(ws:\/\/\S+\/v1\/realtime\?model=gpt-realtime)/.exec(printed)?.[1] ?? ""
