@@ -533,3 +533,32 @@ describe("FallbackAdapter", () => {
     assert.throws(() => createFallbackAdapter({ stts: [] }), /at least one STT/)
   })
 })
+
+describe("streamingSTT", () => {
+  const streams = (fake: ReturnType<typeof createFakeSTT>) =>
+    streamingSTT({ label: "streamed", createStream: () => createStreamAdapter({ stt: fake }).stream() })
+
+  it("recognizes one utterance by streaming it through a fresh stream", async () => {
+    const fake = createFakeSTT()
+    const stt = streams(fake)
+    const result = await stt.recognize(audio(threeWords), { offsetMs: 10_000 })
+    assert.strictEqual(result.text, "bravo delta foxtrot")
+    assert.strictEqual(result.source, "streamed")
+    assert.strictEqual(fake.calls.length, 3)
+    assert.isAtLeast(result.alternatives[0]!.startMs, 10_000)
+    assert.strictEqual(result.usage.audioDurationMs > 1500, true)
+  })
+
+  it("rejects with a Recognition error when a turn fails", async () => {
+    const fake = createFakeSTT({
+      behaviour: () => {
+        throw exhausted("fake")
+      },
+    })
+    const error = await streams(fake)
+      .recognize(audio(threeWords))
+      .catch((e: unknown) => e)
+    assert.instanceOf(error, STTError)
+    assert.deepStrictEqual((error as STTError).reason, { _tag: "Recognition", code: "http_503" })
+  })
+})
