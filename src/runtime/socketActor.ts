@@ -26,7 +26,11 @@ export interface Wire {
   send(text: string): void
   /** True when a frame sent now leaves at once (nothing queued, buffer under the mark). */
   readonly ready: boolean
-  /** Calls `listener` once, when the queue has drained and the socket can take more. */
+  /**
+   * Calls `listener` once the queued frames have been written (at once when nothing is
+   * queued). A sender that finds the wire not `ready` sends one more frame, which queues,
+   * and then waits here: progress is paced by the socket's write completions, never polled.
+   */
   whenReady(listener: () => void): void
   /** Bytes queued in the socket (not yet written to the OS). */
   bufferedAmount(): number
@@ -131,16 +135,13 @@ const makeWire = <R>(runtime: SessionRuntime<R>, connection: SocketConnection, m
       }
     },
     whenReady(listener) {
-      if (wire.ready) {
+      // Waiting happens only behind queued frames (the transport wakes the drain on write
+      // completions); with nothing queued the caller is told at once and sends, which queues.
+      if (!draining) {
         listener()
         return
       }
       listeners.push(listener)
-      if (!draining) {
-        // Nothing queued but the socket's own buffer is over the mark: wait on an empty send.
-        draining = true
-        runtime.fork(drain)
-      }
     },
     bufferedAmount: () => connection.bufferedAmount(),
   }

@@ -156,19 +156,19 @@ const openTranscriptionConnection =
       if (!live || disposed) return
       // Audio the buffer no longer holds (trimmed silence, or an overflow) cannot be sent.
       if (cursor < buffer.startSample) cursor = buffer.startSample
-      while (buffer.endSample - cursor >= appendSamples) {
-        if (!wire.ready) {
-          if (!waiting) {
-            waiting = true
-            wire.whenReady(() => {
-              waiting = false
-              pump()
-            })
-          }
-          break
-        }
+      while (!waiting && buffer.endSample - cursor >= appendSamples) {
+        const congested = !wire.ready
         wire.send(encodeAudioAppend(pcm16ToBase64(buffer.view(cursor, cursor + appendSamples))))
         cursor += appendSamples
+        if (congested) {
+          // That append queued behind the socket; the rest waits in the replay buffer.
+          waiting = true
+          wire.whenReady(() => {
+            waiting = false
+            pump()
+          })
+          break
+        }
       }
       checkBacklog()
     }

@@ -141,6 +141,8 @@ export interface TranscriptionSession extends SpeechStream {
   readonly done: Promise<void>
   /** 24 kHz samples pushed so far (after resampling). */
   readonly pushedSamples: number
+  /** What the session holds right now: running fibers and pending clock timers (both 0 once ended). */
+  readonly resources: { readonly fibers: number; readonly timers: number }
 }
 
 const DEFAULT_APPEND_MS = 40
@@ -321,6 +323,9 @@ const startSession = (
     done,
     get pushedSamples() {
       return input.buffer.endSample
+    },
+    get resources() {
+      return { fibers: runtime.activeFibers, timers: runtime.clock.pendingTimers }
     },
     pushFrame(frame) {
       ensureOpen()
