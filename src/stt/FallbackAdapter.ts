@@ -227,6 +227,9 @@ type Failure =
   | { readonly kind: "turn"; readonly event: Extract<SpeechEvent, { type: "transcription_failed" }> }
   | { readonly kind: "fatal"; readonly error: SpeechErrorInfo }
 
+/** Inner-to-outer item ids remembered per stream (the most recent ones). */
+const MAX_REMEMBERED_IDS = 256
+
 const frameMs = (frame: AudioFrame): number =>
   (frame.data.length / frame.channels / frame.sampleRateHz) * 1000
 
@@ -253,12 +256,18 @@ const createFallbackStream = (ctx: FallbackStreamContext): SpeechStream => {
     return 0
   }
 
+  /** Keeps the id map bounded: late events of old turns are the only reason to remember them. */
+  const remember = (key: string, id: string) => {
+    idMap.set(key, id)
+    if (idMap.size > MAX_REMEMBERED_IDS) idMap.delete(idMap.keys().next().value as string)
+  }
+
   const outerId = (innerId: string): string => {
     const key = `${generation}:${innerId}`
     const known = idMap.get(key)
     if (known !== undefined) return known
     const id = generation === 0 ? innerId : `${innerId}~${generation}`
-    idMap.set(key, id)
+    remember(key, id)
     return id
   }
 
@@ -299,7 +308,7 @@ const createFallbackStream = (ctx: FallbackStreamContext): SpeechStream => {
         const inherited = dangling.shift()
         const id = event.itemId === undefined ? inherited : (inherited ?? outerId(event.itemId))
         if (inherited !== undefined && event.itemId !== undefined)
-          idMap.set(`${generation}:${event.itemId}`, inherited)
+          remember(`${generation}:${event.itemId}`, inherited)
         if (id !== undefined && !turns.has(id))
           turns.set(id, { ended: false, endAtMs: undefined, settled: false })
         // A turn inherited from a failed STT was already announced.
