@@ -170,6 +170,28 @@ describe("createBatchSTT against the simulator", () => {
     assert.isDefined(result.alternatives[0]?.confidence)
   })
 
+  it("surfaces the SSE deltas as interim transcripts when used as a stream", async () => {
+    const s = await simulator()
+    const stream = sttFor(s, { model: "gpt-4o-mini-transcribe", streaming: true }).stream()
+    const pieces: readonly Piece[] = [
+      { word: 300, ms: 500 },
+      { silenceMs: 300 },
+      { word: 600, ms: 500 },
+      { silenceMs: 900 },
+    ]
+    for (const frame of words(pieces)) stream.pushFrame(frame)
+    stream.endInput()
+    const events = []
+    for await (const event of stream) events.push(event)
+    const types = events.map((e) => e.type)
+    assert.isAbove(types.indexOf("final_transcript"), types.indexOf("interim_transcript"))
+    assert.isAtLeast(types.indexOf("interim_transcript"), 1)
+    const final = events.find((e) => e.type === "final_transcript")
+    assert.strictEqual(final?.type === "final_transcript" ? final.alternatives[0]?.text : "", "bravo echo")
+    const usage = events.find((e) => e.type === "recognition_usage")
+    assert.isTrue(usage?.type === "recognition_usage" && usage.usage.streamed)
+  })
+
   it("never streams whisper-1, which ignores stream", async () => {
     const s = await simulator()
     const stt = sttFor(s, { model: "whisper-1", streaming: true })
