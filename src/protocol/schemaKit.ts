@@ -6,7 +6,7 @@ import { Schema, SchemaGetter } from "effect"
  */
 
 /** An optional key whose value, when present, must match `schema` (`?: T`, no `undefined`). */
-export const opt = Schema.optionalKey
+export const opt = <S extends Schema.Top>(schema: S): Schema.optionalKey<S> => Schema.optionalKey(schema)
 
 /** An optional key that may also be `null` (`?: T | null`). */
 export const optNull = <S extends Schema.Top>(schema: S) => Schema.optionalKey(Schema.NullOr(schema))
