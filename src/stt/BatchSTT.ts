@@ -5,7 +5,7 @@
  * text, metrics and tracing. `stream()` goes through the StreamAdapter (VAD segments).
  * @module
  */
-import { Clock, Effect, Redacted, type Tracer } from "effect"
+import { Clock, Effect, type Tracer } from "effect"
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai"
 import type {
   Transcription,
@@ -34,10 +34,8 @@ import {
   type OpenAIConfig,
   type OpenAIConfigOptions,
   type OpenAIEnv,
+  openAIClientOptions,
   resolveOpenAIConfig,
-  restBaseUrl,
-  restQuery,
-  secretOf,
 } from "../transport/index.ts"
 import {
   type APIConnectOptions,
@@ -195,17 +193,12 @@ export const confidenceFromLogprobs = (
 const buildClient = (options: BatchSTTOptions): { client: OpenAI; provider: OpenAIConfig["provider"] } => {
   if (options.client !== undefined) return { client: options.client, provider: "openai" }
   const config = resolveOpenAIConfig(options.openai, options.env)
-  const key = Redacted.value(secretOf(config))
-  const azureApiKey = config.provider === "azure" && config.credential.type === "apiKey"
+  const clientOptions = openAIClientOptions(config)
   const client = new OpenAI({
-    apiKey: key,
-    baseURL: restBaseUrl(config),
-    defaultQuery: { ...restQuery(config) },
-    // Azure API keys go in `api-key`, never together with an Authorization header.
-    ...(azureApiKey ? { defaultHeaders: { "api-key": key, Authorization: null } } : {}),
-    // null, not undefined: the SDK would read OPENAI_ORG_ID / OPENAI_PROJECT_ID itself.
-    organization: config.provider === "openai" ? (config.organization ?? null) : null,
-    project: config.provider === "openai" ? (config.project ?? null) : null,
+    ...clientOptions,
+    // null, not undefined: the SDK would otherwise read OPENAI_ORG_ID / OPENAI_PROJECT_ID itself.
+    organization: clientOptions.organization ?? null,
+    project: clientOptions.project ?? null,
     maxRetries: 0,
   })
   return { client, provider: config.provider }
