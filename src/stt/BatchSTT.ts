@@ -6,7 +6,13 @@
  * @module
  */
 import { Clock, Effect, type Tracer } from "effect"
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai"
+import OpenAI, {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+  AzureOpenAI,
+} from "openai"
 import type {
   Transcription,
   TranscriptionCreateParams,
@@ -191,7 +197,9 @@ export const confidenceFromLogprobs = (
 
 /** The `openai` client of a batch STT: the given one, or one built from the resolved config without SDK retries. */
 const buildClient = (options: BatchSTTOptions): { client: OpenAI; provider: OpenAIConfig["provider"] } => {
-  if (options.client !== undefined) return { client: options.client, provider: "openai" }
+  if (options.client !== undefined) {
+    return { client: options.client, provider: options.client instanceof AzureOpenAI ? "azure" : "openai" }
+  }
   const config = resolveOpenAIConfig(options.openai, options.env)
   const clientOptions = openAIClientOptions(config)
   const client = new OpenAI({

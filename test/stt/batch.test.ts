@@ -3,6 +3,7 @@
  * model, confidence, streaming, retries and their absence, silence, splitting, Azure, abort.
  */
 import { afterEach, assert, describe, it } from "@effect/vitest"
+import { AzureOpenAI } from "openai"
 import { startSimulator } from "../../src/simulator/index.ts"
 import type { Simulator, SimulatorConnection } from "../../src/simulator/types.ts"
 import {
@@ -358,6 +359,21 @@ describe("createBatchSTT against the simulator", () => {
     assert.strictEqual((await stt.recognize(words(hello))).text, "bravo")
     assert.match(requests(s)[0]!.path, /^\/openai\/v1\/audio\/transcriptions/)
     assert.deepStrictEqual(fieldsOf(s).model, ["my-4o"])
+  })
+
+  it("uses a ready AzureOpenAI client when given one", async () => {
+    const s = await simulator()
+    const client = new AzureOpenAI({
+      endpoint: s.httpUrl.replace(/\/v1$/, ""),
+      apiKey: s.apiKey!,
+      deployment: "whisper-prod",
+      apiVersion: "2024-10-21",
+      maxRetries: 0,
+    })
+    const stt = createBatchSTT({ client, model: "whisper-prod", family: "whisper" })
+    assert.strictEqual(stt.label, "azure/whisper-prod")
+    assert.strictEqual((await stt.recognize(words(hello))).text, "bravo")
+    assert.match(requests(s)[0]!.path, /^\/openai\/deployments\/whisper-prod\/audio\/transcriptions/)
   })
 
   it("rejects with Aborted when the caller aborts", async () => {
