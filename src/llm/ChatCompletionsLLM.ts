@@ -1,0 +1,300 @@
+import { Redacted } from "effect"
+import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai"
+import type { ChatCompletionChunk } from "openai/resources/chat/completions/completions"
+import {
+  type OpenAIConfig,
+  resolveOpenAIConfig,
+  restBaseUrl,
+  restQuery,
+  secretOf,
+} from "../transport/index.ts"
+import {
+  type ChatContext,
+  type ChatItem,
+  type ChatItemInput,
+  chatItemsOf,
+  toChatCompletionMessages,
+  toChatItem,
+} from "./ChatContext.ts"
+import { type ChatSink, createChatStream, failedChatStream } from "./ChatStream.ts"
+import { type ChatEndStatus, type ChatStream, type TokenUsage, toolCallChunk } from "./chunks.ts"
+import type { LLM } from "./LLM.ts"
+import { isLLMError, LLMError, serverError } from "./LLMError.ts"
+import {
+  type ChatOptions,
+  chatCompletionParams,
+  type LLMOptions,
+  resolveLLMOptions,
+  withInstructions,
+} from "./options.ts"
+
+/**
+ * Streaming chat completions over HTTP with the `openai` SDK, behind the same chunk API as
+ * the Responses socket: tool-call fragments are accumulated by `index` and handed out whole
+ * on `finish_reason: "tool_calls"` (or at the end of the stream), usage comes from the final
+ * chunk (`stream_options.include_usage`), and cancelling aborts the request.
+ * @module
+ */
+
+/** Options of the HTTP transport. */
+export interface ChatCompletionsLLMOptions extends LLMOptions {
+  /** A ready client (e.g. an `AzureOpenAI`) used instead of building one from `openai` / `env`. */
+  readonly client?: OpenAI
+  /** Request timeout in milliseconds (the SDK's default otherwise). */
+  readonly timeoutMs?: number
+}
+
+/** One tool call being assembled from its fragments. */
+interface PendingCall {
+  id: string
+  name: string
+  arguments: string
+  dispatched: boolean
+}
+
+const buildClient = (options: ChatCompletionsLLMOptions): { client: OpenAI; config?: OpenAIConfig } => {
+  if (options.client !== undefined) return { client: options.client }
+  const config = resolveOpenAIConfig(options.openai, options.env)
+  const key = Redacted.value(secretOf(config))
+  const azureApiKey = config.provider === "azure" && config.credential.type === "apiKey"
+  const client = new OpenAI({
+    apiKey: key,
+    baseURL: restBaseUrl(config),
+    defaultQuery: { ...restQuery(config) },
+    // Azure API keys go in `api-key`, never together with an Authorization header.
+    ...(azureApiKey ? { defaultHeaders: { "api-key": key, Authorization: null } } : {}),
+    ...(config.provider === "openai" && config.organization !== undefined
+      ? { organization: config.organization }
+      : {}),
+    ...(config.provider === "openai" && config.project !== undefined ? { project: config.project } : {}),
+    ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
+    maxRetries: 0,
+  })
+  return { client, config }
+}
+
+/** Maps a failure of the `openai` client to an {@link LLMError}. */
+export const toLLMError = (error: unknown, afterOutput: boolean): LLMError => {
+  if (isLLMError(error)) return error
+  if (error instanceof APIConnectionTimeoutError || error instanceof APIConnectionError) {
+    return new LLMError({
+      reason: afterOutput ? { _tag: "ConnectionLost", afterOutput } : { _tag: "Connect" },
+      message: `Chat completions request failed: ${error.message}`,
+      retryable: true,
+      attempts: 1,
+    })
+  }
+  if (error instanceof APIError) {
+    return serverError({
+      code: error.code ?? undefined,
+      message: error.message,
+      status: error.status,
+      errorType: error.type,
+      attempts: 1,
+    })
+  }
+  return new LLMError({
+    reason: { _tag: "ConnectionLost", afterOutput },
+    message: `Chat completions stream failed: ${error instanceof Error ? error.message : String(error)}`,
+    retryable: true,
+    attempts: 1,
+  })
+}
+
+const usageOf = (usage: NonNullable<ChatCompletionChunk["usage"]>): TokenUsage => ({
+  promptTokens: usage.prompt_tokens,
+  completionTokens: usage.completion_tokens,
+  totalTokens: usage.total_tokens,
+  cachedTokens: usage.prompt_tokens_details?.cached_tokens ?? 0,
+  reasoningTokens: usage.completion_tokens_details?.reasoning_tokens ?? 0,
+})
+
+const endStatusOf = (finishReason: string | null): { status: ChatEndStatus; reason?: string } =>
+  finishReason === "length"
+    ? { status: "incomplete", reason: "max_output_tokens" }
+    : finishReason === "content_filter"
+      ? { status: "incomplete", reason: "content_filter" }
+      : { status: "completed" }
+
+/**
+ * Reads one streamed completion into `sink`. Tool calls are dispatched on
+ * `finish_reason: "tool_calls"` and any left at the end; the end chunk's `output` is the
+ * assistant message (when there was text) and then the tool calls, in index order.
+ */
+export const pumpChatCompletion = async (
+  chunks: AsyncIterable<ChatCompletionChunk>,
+  sink: ChatSink,
+  isCancelled: () => boolean,
+): Promise<void> => {
+  const calls = new Map<number, PendingCall>()
+  let text = ""
+  let responseId: string | undefined
+  let finishReason: string | null = null
+  let delivered = false
+
+  const dispatchCalls = (): void => {
+    for (const index of [...calls.keys()].sort((a, b) => a - b)) {
+      const call = calls.get(index)
+      if (call === undefined || call.dispatched || call.name.length === 0) continue
+      call.dispatched = true
+      delivered = true
+      sink.push(toolCallChunk({ callId: call.id, name: call.name, arguments: call.arguments }))
+    }
+  }
+  const output = (): ChatItem[] => {
+    const items: ChatItem[] = []
+    if (text.length > 0) items.push(toChatItem({ role: "assistant", content: text }))
+    for (const index of [...calls.keys()].sort((a, b) => a - b)) {
+      const call = calls.get(index)
+      if (call === undefined || !call.dispatched) continue
+      items.push(
+        toChatItem({ type: "function_call", callId: call.id, name: call.name, arguments: call.arguments }),
+      )
+    }
+    return items
+  }
+
+  try {
+    for await (const chunk of chunks) {
+      if (isCancelled()) break
+      responseId ??= chunk.id
+      for (const choice of chunk.choices) {
+        const delta = choice.delta
+        if (typeof delta.content === "string" && delta.content.length > 0) {
+          text += delta.content
+          delivered = true
+          sink.push({ type: "text", delta: delta.content })
+        }
+        for (const fragment of delta.tool_calls ?? []) {
+          const call = calls.get(fragment.index) ?? { id: "", name: "", arguments: "", dispatched: false }
+          if (fragment.id !== undefined && fragment.id.length > 0) call.id = fragment.id
+          if (fragment.function?.name !== undefined && fragment.function.name.length > 0) {
+            call.name = fragment.function.name
+          }
+          if (fragment.function?.arguments !== undefined) call.arguments += fragment.function.arguments
+          calls.set(fragment.index, call)
+        }
+        if (choice.finish_reason !== null && choice.finish_reason !== undefined) {
+          finishReason = choice.finish_reason
+          if (choice.finish_reason === "tool_calls") dispatchCalls()
+        }
+      }
+      if (chunk.usage !== null && chunk.usage !== undefined)
+        sink.push({ type: "usage", usage: usageOf(chunk.usage) })
+    }
+  } catch (error) {
+    if (isCancelled() || error instanceof APIUserAbortError) {
+      sink.push({ type: "end", responseId, status: "cancelled", output: output() })
+      return
+    }
+    sink.fail(toLLMError(error, delivered))
+    return
+  }
+  if (isCancelled()) {
+    sink.push({ type: "end", responseId, status: "cancelled", output: output() })
+    return
+  }
+  // Some servers end the stream without a tool_calls finish reason: dispatch what is left.
+  dispatchCalls()
+  sink.push({ type: "end", responseId, ...endStatusOf(finishReason), output: output() })
+}
+
+let turnCounter = 0
+
+/**
+ * Creates the HTTP-transport LLM (see `createLLM`).
+ * @throws {OpenAIConfigError} when no credentials can be found (and no `client` is given).
+ */
+export const createChatCompletionsLLM = (
+  options: ChatCompletionsLLMOptions = {},
+): LLM & { readonly transport: "http" } => {
+  const { client, config } = buildClient(options)
+  const model =
+    options.model ??
+    (config?.provider === "azure" && config.deployment !== undefined ? config.deployment : undefined)
+  const resolved = resolveLLMOptions({
+    ...options,
+    transport: "http",
+    ...(model === undefined ? {} : { model }),
+  })
+  const warn = options.onWarning ?? ((message: string) => console.warn(`voxstate: ${message}`))
+  for (const warning of resolved.warnings) warn(warning)
+  const inFlight = new Set<AbortController>()
+  let closed = false
+
+  const chat = (
+    context: ChatContext | readonly (ChatItemInput | ChatItem)[],
+    chatOptions: ChatOptions = {},
+  ): ChatStream => {
+    const turnId = `http_turn_${++turnCounter}`
+    if (closed) {
+      return failedChatStream(
+        turnId,
+        new LLMError({ reason: { _tag: "Closed" }, message: "The LLM is closed", retryable: false }),
+      )
+    }
+    let items: readonly ChatItem[]
+    try {
+      items = chatItemsOf(context)
+    } catch (error) {
+      if (isLLMError(error)) return failedChatStream(turnId, error)
+      throw error
+    }
+    const controller = new AbortController()
+    let cancelled = false
+    const cancel = (): void => {
+      cancelled = true
+      controller.abort()
+    }
+    const signal = chatOptions.signal
+    const { stream, sink } = createChatStream(turnId, {
+      cancel,
+      detach: () => {
+        inFlight.delete(controller)
+        signal?.removeEventListener("abort", cancel)
+      },
+    })
+    if (signal?.aborted === true) {
+      cancel()
+      sink.push({ type: "end", responseId: undefined, status: "cancelled", output: [] })
+      return stream
+    }
+    signal?.addEventListener("abort", cancel, { once: true })
+    inFlight.add(controller)
+    const messages = toChatCompletionMessages(withInstructions(items, resolved.instructions), {
+      developerRole: resolved.reasoningModel,
+    })
+    const body = chatCompletionParams(resolved, messages, chatOptions)
+    void (async () => {
+      try {
+        const response = await client.chat.completions.create(body, {
+          signal: controller.signal,
+          ...(options.extraHeaders === undefined ? {} : { headers: { ...options.extraHeaders } }),
+          ...(options.extraQuery === undefined ? {} : { query: { ...options.extraQuery } }),
+        })
+        await pumpChatCompletion(response, sink, () => cancelled)
+      } catch (error) {
+        if (cancelled || error instanceof APIUserAbortError) {
+          sink.push({ type: "end", responseId: undefined, status: "cancelled", output: [] })
+        } else {
+          sink.fail(toLLMError(error, false))
+        }
+      }
+    })()
+    return stream
+  }
+
+  return {
+    transport: "http",
+    model: resolved.model,
+    chat,
+    prewarm: () => Promise.resolve(undefined),
+    close: () => {
+      closed = true
+      for (const controller of inFlight) controller.abort()
+      inFlight.clear()
+      return Promise.resolve()
+    },
+    actor: undefined,
+  }
+}

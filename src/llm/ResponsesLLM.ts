@@ -1,0 +1,197 @@
+import { Context } from "effect"
+import { type Actor, createActor } from "xstate"
+import {
+  type ChainTurnRequest,
+  type ResponsesChainEmitted,
+  type ResponsesChainMachine,
+  responsesChainMachine,
+} from "../../machines/responsesChain.ts"
+import { makeSessionRuntime, type SessionRuntime } from "../runtime/SessionRuntime.ts"
+import {
+  authHeaders,
+  type OpenAIConfig,
+  RealtimeSocket,
+  type RealtimeSocketConnectOptions,
+  resolveOpenAIConfig,
+  responsesUrl,
+} from "../transport/index.ts"
+import { type ChatContext, type ChatItem, type ChatItemInput, chatItemsOf } from "./ChatContext.ts"
+import { createChatStream, failedChatStream } from "./ChatStream.ts"
+import type { ChatStream } from "./chunks.ts"
+import type { LLM, PrewarmOptions } from "./LLM.ts"
+import { isLLMError, LLMError } from "./LLMError.ts"
+import { type ChatOptions, type LLMOptions, resolveLLMOptions, responsesParams } from "./options.ts"
+import { makeResponsesSocketActor } from "./responsesSocket.ts"
+
+/**
+ * The Responses API over a WebSocket: the chain machine run with a real socket actor on an
+ * Effect runtime, behind the plain `LLM` API.
+ * @module
+ */
+
+/** Options of the WebSocket transport. Times in milliseconds. */
+export interface ResponsesLLMOptions extends LLMOptions {
+  /** What `chat()` does while a turn is in flight: queue behind it (default) or fail with `Busy`. */
+  readonly whenBusy?: "queue" | "reject"
+  /** Socket age after which it is replaced at an idle moment; default 55 minutes. */
+  readonly rotateAfterMs?: number
+  /** Longest wait for a cancelled response to end; default 5 000. */
+  readonly drainTimeoutMs?: number
+  /** WebSocket handshake deadline; default 10 000. */
+  readonly connectTimeoutMs?: number
+  /**
+   * The Effect services the socket runs with (default: the live `RealtimeSocket`). Tests pass
+   * a context holding a `TestClock` to move the machine's delays with `TestClock.adjust`.
+   */
+  readonly context?: Context.Context<RealtimeSocket>
+}
+
+const withQuery = (url: string, query: Readonly<Record<string, string>> | undefined): string => {
+  if (query === undefined || Object.keys(query).length === 0) return url
+  const parsed = new URL(url)
+  for (const [key, value] of Object.entries(query)) parsed.searchParams.set(key, value)
+  return parsed.toString()
+}
+
+const closedError = (): LLMError =>
+  new LLMError({ reason: { _tag: "Closed" }, message: "The LLM is closed", retryable: false })
+
+let turnCounter = 0
+
+/**
+ * Creates the WebSocket-transport LLM (see `createLLM`). Nothing connects until the first
+ * `chat()` or `prewarm()`.
+ * @throws {OpenAIConfigError} when no credentials can be found.
+ */
+export const createResponsesLLM = (
+  options: ResponsesLLMOptions = {},
+): LLM & { readonly transport: "websocket" } => {
+  const config: OpenAIConfig = resolveOpenAIConfig(options.openai, options.env)
+  const model =
+    options.model ??
+    (config.provider === "azure" && config.deployment !== undefined ? config.deployment : undefined)
+  const resolved = resolveLLMOptions({
+    ...options,
+    transport: "websocket",
+    ...(model === undefined ? {} : { model }),
+  })
+  const warn = options.onWarning ?? ((message: string) => console.warn(`voxstate: ${message}`))
+  for (const warning of resolved.warnings) warn(warning)
+
+  const runtime: SessionRuntime<RealtimeSocket> = makeSessionRuntime(
+    options.context ?? Context.make(RealtimeSocket, RealtimeSocket.live),
+  )
+  const connectOptions = (): RealtimeSocketConnectOptions => ({
+    url: withQuery(responsesUrl(config), options.extraQuery),
+    headers: { ...authHeaders(config), ...(options.extraHeaders ?? {}) },
+    ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
+  })
+  const machine = responsesChainMachine.provide({
+    actors: { socket: makeResponsesSocketActor(runtime, connectOptions) },
+  })
+  const actor: Actor<ResponsesChainMachine> = createActor(machine, {
+    clock: runtime.clock,
+    input: {
+      store: resolved.store ?? false,
+      ...(options.whenBusy === undefined ? {} : { whenBusy: options.whenBusy }),
+      ...(options.rotateAfterMs === undefined ? {} : { rotateAfterMs: options.rotateAfterMs }),
+      ...(options.drainTimeoutMs === undefined ? {} : { drainTimeoutMs: options.drainTimeoutMs }),
+    },
+  })
+
+  // Streams still open, failed together if the actor itself fails (a bug, never a server error).
+  const open = new Map<string, (error: LLMError) => void>()
+  actor.subscribe({
+    error: (error) => {
+      const failure = isLLMError(error)
+        ? error
+        : new LLMError({
+            reason: { _tag: "Closed" },
+            message: `The chain actor stopped: ${error instanceof Error ? error.message : String(error)}`,
+            retryable: false,
+          })
+      for (const fail of [...open.values()]) fail(failure)
+    },
+  })
+  actor.start()
+  let closing: Promise<void> | undefined
+
+  const chat = (
+    context: ChatContext | readonly (ChatItemInput | ChatItem)[],
+    chatOptions: ChatOptions = {},
+  ): ChatStream => {
+    const turnId = `turn_${++turnCounter}`
+    if (closing !== undefined) return failedChatStream(turnId, closedError())
+    let items: readonly ChatItem[]
+    try {
+      items = chatItemsOf(context)
+    } catch (error) {
+      if (isLLMError(error)) return failedChatStream(turnId, error)
+      throw error
+    }
+    const signal = chatOptions.signal
+    const onAbort = (): void => stream.cancel()
+    const subscription = actor.on("*", (event: ResponsesChainEmitted) => {
+      if (!("turnId" in event) || event.turnId !== turnId) return
+      if (event.type === "turn.chunk") sink.push(event.chunk)
+      else if (event.type === "turn.failed") sink.fail(event.error)
+    })
+    const { stream, sink } = createChatStream(turnId, {
+      cancel: () => actor.send({ type: "CANCEL", turnId }),
+      detach: () => {
+        subscription.unsubscribe()
+        signal?.removeEventListener("abort", onAbort)
+        open.delete(turnId)
+      },
+    })
+    open.set(turnId, (error) => sink.fail(error))
+    const request: ChainTurnRequest = {
+      turnId,
+      items,
+      params: responsesParams(resolved, chatOptions),
+      developerRole: resolved.reasoningModel,
+    }
+    actor.send({ type: "CHAT", request })
+    if (signal?.aborted === true) stream.cancel()
+    else signal?.addEventListener("abort", onAbort, { once: true })
+    return stream
+  }
+
+  const prewarm = (prewarmOptions: PrewarmOptions = {}): Promise<string | undefined> => {
+    if (closing !== undefined) return Promise.reject(closedError())
+    return new Promise<string | undefined>((resolve, reject) => {
+      const done = actor.on("prewarm.done", (event) => {
+        done.unsubscribe()
+        failed.unsubscribe()
+        resolve(event.responseId)
+      })
+      const failed = actor.on("prewarm.failed", (event) => {
+        done.unsubscribe()
+        failed.unsubscribe()
+        reject(event.error)
+      })
+      actor.send({
+        type: "PREWARM",
+        request: {
+          params: responsesParams(
+            resolved,
+            prewarmOptions.tools === undefined ? {} : { tools: prewarmOptions.tools },
+          ),
+          ...(prewarmOptions.instructions === undefined ? {} : { instructions: prewarmOptions.instructions }),
+          developerRole: resolved.reasoningModel,
+        },
+      })
+    })
+  }
+
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      actor.send({ type: "CLOSE" })
+      actor.stop()
+      await runtime.shutdown()
+    })()
+    return closing
+  }
+
+  return { transport: "websocket", model: resolved.model, chat, prewarm, close, actor }
+}

@@ -1,0 +1,87 @@
+import { Effect, Queue, Stream } from "effect"
+import { fromCallback } from "xstate"
+import type {
+  ResponsesSocketCommand,
+  ResponsesSocketEvent,
+  ResponsesSocketInput,
+  SocketEndInfo,
+} from "../../machines/responsesChain.ts"
+import { decodeResponsesServerEventSync, encodeClientEvent, isProtocolError } from "../protocol/index.ts"
+import type { SessionRuntime } from "../runtime/SessionRuntime.ts"
+import { RealtimeSocket, type RealtimeSocketConnectOptions, type TransportError } from "../transport/index.ts"
+
+/**
+ * The `socket` actor of the Responses chain machine: one WebSocket to `/v1/responses`, run
+ * as an Effect program on the LLM's {@link SessionRuntime} (so `close()` can wait for the
+ * socket to be closed). Frames are decoded at the edge; commands are encoded and written in
+ * order, at the pace the socket takes them.
+ * @module
+ */
+
+/** What the machine learns about how a socket ended. */
+export const socketEndOf = (error: TransportError): SocketEndInfo => {
+  const reason = error.reason
+  return {
+    message: error.message,
+    retryable: error.retryable,
+    opened: reason._tag !== "Open" && !(reason._tag === "Timeout" && reason.phase === "connect"),
+    ...(reason._tag === "Close" ? { closeCode: reason.code } : {}),
+    ...(reason._tag === "Open" && reason.status !== undefined ? { status: reason.status } : {}),
+  }
+}
+
+/**
+ * Creates the `socket` actor logic (for `responsesChainMachine.provide({ actors: { socket } })`).
+ * `connectOptions` is read for every new socket. Sends back `SOCKET.OPEN`, `SOCKET.EVENT` per
+ * decoded frame, `SOCKET.PROTOCOL_ERROR` for a frame that does not decode (skipped), and one
+ * `SOCKET.CLOSED` at the end (with `error` unless the socket closed normally). Nothing is sent
+ * back after the actor is stopped; stopping it closes the socket.
+ */
+export const makeResponsesSocketActor = (
+  runtime: SessionRuntime<RealtimeSocket>,
+  connectOptions: () => RealtimeSocketConnectOptions,
+) =>
+  fromCallback<ResponsesSocketCommand, ResponsesSocketInput>(({ sendBack, receive }) => {
+    let stopped = false
+    const back = (event: ResponsesSocketEvent): void => {
+      if (!stopped) sendBack(event)
+    }
+    const outbound = Effect.runSync(Queue.unbounded<string>())
+    receive((command) => {
+      if (!stopped) Queue.offerUnsafe(outbound, encodeClientEvent(command.event))
+    })
+
+    const program = Effect.scoped(
+      Effect.gen(function* () {
+        const socket = yield* RealtimeSocket
+        const connection = yield* socket.connect(connectOptions())
+        back({ type: "SOCKET.OPEN" })
+        const writer: Effect.Effect<never, TransportError> = Effect.forever(
+          Effect.flatMap(Queue.take(outbound), (text) => connection.send(text)),
+        )
+        const reader = Stream.runForEach(connection.messages, (text) =>
+          Effect.sync(() => {
+            try {
+              back({ type: "SOCKET.EVENT", event: decodeResponsesServerEventSync(text) })
+            } catch (error) {
+              if (!isProtocolError(error)) throw error
+              back({ type: "SOCKET.PROTOCOL_ERROR", message: error.message })
+            }
+          }),
+        )
+        yield* Effect.raceFirst(reader, writer)
+      }),
+    ).pipe(
+      Effect.matchEffect({
+        onSuccess: () => Effect.sync(() => back({ type: "SOCKET.CLOSED" })),
+        onFailure: (error: TransportError) =>
+          Effect.sync(() => back({ type: "SOCKET.CLOSED", error: socketEndOf(error) })),
+      }),
+    )
+
+    const fiber = runtime.fork(program)
+    return () => {
+      stopped = true
+      fiber.interruptUnsafe()
+    }
+  })

@@ -1,0 +1,386 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { ChatContext } from "../../src/llm/ChatContext.ts"
+import type { ChatChunk } from "../../src/llm/chunks.ts"
+import { type CreateLLMOptions, createLLM, type LLM } from "../../src/llm/LLM.ts"
+import { isLLMError, type LLMError } from "../../src/llm/LLMError.ts"
+import { functionTool } from "../../src/llm/tools.ts"
+import { type Simulator, type SimulatorOptions, startSimulator } from "../../src/simulator/index.ts"
+
+let sim: Simulator
+let llms: LLM[] = []
+
+const start = async (options: SimulatorOptions = {}) => {
+  sim = await startSimulator(options)
+}
+
+const llmFor = (options: CreateLLMOptions = {}): LLM => {
+  const llm = createLLM({
+    openai: { apiKey: sim.apiKey ?? "sk-simulator", baseUrl: sim.httpUrl },
+    env: {},
+    onWarning: () => undefined,
+    ...options,
+  })
+  llms.push(llm)
+  return llm
+}
+
+const responsesConnections = () => sim.connections.filter((c) => c.kind === "responses")
+
+/** `response.create` frames received on all Responses sockets, with their byte sizes. */
+const creates = () =>
+  responsesConnections().flatMap((c) =>
+    c.received
+      .filter((e) => e.type === "response.create")
+      .map((e) => ({ payload: e.payload as Record<string, unknown>, bytes: e.bytes })),
+  )
+
+const failureOf = async (
+  chunks: AsyncIterable<ChatChunk>,
+): Promise<{ chunks: ChatChunk[]; error: LLMError }> => {
+  const seen: ChatChunk[] = []
+  try {
+    for await (const chunk of chunks) seen.push(chunk)
+  } catch (error) {
+    if (isLLMError(error)) return { chunks: seen, error }
+    throw error
+  }
+  throw new Error(`the stream did not fail: ${JSON.stringify(seen)}`)
+}
+
+beforeEach(() => {
+  llms = []
+})
+
+afterEach(async () => {
+  await Promise.all(llms.map((llm) => llm.close()))
+  await sim.close()
+})
+
+describe("Responses WebSocket LLM against the simulator", () => {
+  it("holds a multi-turn conversation on one socket, sending only new items per turn", async () => {
+    await start()
+    sim.scenario.replies = ({ index }) => ({ text: `Reply number ${index} with some words in it.` })
+    const llm = llmFor()
+    const context = new ChatContext([{ role: "system", content: "You are a helpful assistant." }])
+    for (let i = 0; i < 12; i++) {
+      context.addUser(`Question ${i}: tell me something about the number ${i}.`)
+      const turn = await llm.chat(context).collect()
+      expect(turn.status).toBe("completed")
+      expect(turn.text).toBe(`Reply number ${i} with some words in it.`)
+      context.addOutput(turn.output)
+    }
+    expect(responsesConnections()).toHaveLength(1)
+    const sent = creates()
+    expect(sent).toHaveLength(12)
+    expect(sent[0]?.payload.previous_response_id).toBeUndefined()
+    for (const create of sent.slice(1)) {
+      expect(create.payload.previous_response_id).toMatch(/^resp_/)
+      expect(create.payload.input).toHaveLength(1)
+    }
+    // Bytes per turn stay flat as the conversation grows (turn 2 vs turn 12: same size ± digits).
+    const second = sent[1]?.bytes ?? 0
+    const last = sent[11]?.bytes ?? 0
+    expect(Math.abs(last - second)).toBeLessThanOrEqual(8)
+  })
+
+  it("falls back to the full context when a message in the middle was edited", async () => {
+    await start()
+    const llm = llmFor()
+    const context = new ChatContext([{ role: "system", content: "sys" }])
+    const question = context.addUser("What is the capital of France?")
+    context.addOutput((await llm.chat(context).collect()).output)
+    context.addUser("And of Spain?")
+    context.addOutput((await llm.chat(context).collect()).output)
+    context.replace(question.id, { role: "user", content: "What is the capital of Italy?" })
+    context.addUser("And of Portugal?")
+    const turn = await llm.chat(context).collect()
+    expect(turn.status).toBe("completed")
+    const third = creates()[2]?.payload
+    expect(third?.previous_response_id).toBeUndefined()
+    expect(third?.input).toHaveLength(context.length)
+  })
+
+  it("resends the full context exactly once after previous_response_not_found", async () => {
+    await start()
+    const llm = llmFor()
+    const context = new ChatContext([{ role: "user", content: "one" }])
+    context.addOutput((await llm.chat(context).collect()).output)
+    // Break the chain: the server never heard of this id.
+    const actor = llm.actor
+    if (actor === undefined) throw new Error("no actor")
+    const snapshot = actor.getSnapshot()
+    const chain = snapshot.context.chain
+    expect(chain).toBeDefined()
+    if (chain !== undefined) Object.assign(chain, { responseId: "resp_unknown" })
+    context.addUser("two")
+    const turn = await llm.chat(context).collect()
+    expect(turn.status).toBe("completed")
+    const sent = creates()
+    expect(sent).toHaveLength(3)
+    expect(sent[1]?.payload.previous_response_id).toBe("resp_unknown")
+    expect(sent[2]?.payload.previous_response_id).toBeUndefined()
+    expect(sent[2]?.payload.input).toHaveLength(3)
+  })
+
+  it("opens a new socket and resends in full after websocket_connection_limit_reached", async () => {
+    await start()
+    // The service caps the socket as the second request arrives (its 60-minute limit, say).
+    sim.scenario.nextConnection("responses", {
+      faults: [
+        {
+          type: "error",
+          code: "websocket_connection_limit_reached",
+          afterClientEvents: 2,
+          onType: "response.create",
+          closeCode: 1000,
+        },
+      ],
+    })
+    const llm = llmFor()
+    const context = new ChatContext([{ role: "user", content: "one" }])
+    context.addOutput((await llm.chat(context).collect()).output)
+    context.addUser("two")
+    const turn = await llm.chat(context).collect()
+    expect(turn.status).toBe("completed")
+    expect(responsesConnections()).toHaveLength(2)
+    const sent = creates()
+    expect(sent).toHaveLength(3)
+    expect(sent[1]?.payload.previous_response_id).toMatch(/^resp_/)
+    expect(sent[2]?.payload.previous_response_id).toBeUndefined()
+    expect(sent[2]?.payload.input).toHaveLength(3)
+  })
+
+  it("fails with the cap error when a new socket is refused as well", async () => {
+    await start({ responsesMaxConnections: 1 })
+    const blocker = llmFor()
+    await blocker.prewarm()
+    const llm = llmFor()
+    const { error } = await failureOf(llm.chat([{ role: "user", content: "hi" }]))
+    expect(error.reason).toMatchObject({ _tag: "Server", code: "websocket_connection_limit_reached" })
+    expect(error.attempts).toBe(2)
+    expect(responsesConnections()).toHaveLength(3)
+    await blocker.close()
+    // With the cap free again, the next turn opens a new socket and succeeds.
+    const turn = await llm.chat([{ role: "user", content: "again" }]).collect()
+    expect(turn.status).toBe("completed")
+  })
+
+  it("replays a turn in full on a new socket when the socket drops after response.created, before output", async () => {
+    await start()
+    // created, in_progress, then the socket dies before the first output item.
+    sim.scenario.nextConnection("responses", { faults: [{ type: "close", code: 1006, afterEvents: 2 }] })
+    sim.scenario.replies = () => ({ text: "after the drop" })
+    const llm = llmFor()
+    const turn = await llm.chat([{ role: "user", content: "one" }]).collect()
+    expect(turn.text).toBe("after the drop")
+    expect(responsesConnections()).toHaveLength(2)
+    const sent = creates()
+    expect(sent).toHaveLength(2)
+    expect(sent[1]?.payload.previous_response_id).toBeUndefined()
+  })
+
+  it("never replays a turn after text reached the caller", async () => {
+    await start()
+    // The first socket dies after 6 server events: created, in_progress, item added, part added, 2 deltas.
+    sim.scenario.nextConnection("responses", { faults: [{ type: "close", code: 1006, afterEvents: 6 }] })
+    sim.scenario.replies = [{ text: "This reply is long enough to be cut in the middle of it." }]
+    const llm = llmFor()
+    const { chunks, error } = await failureOf(llm.chat([{ role: "user", content: "talk" }]))
+    expect(chunks.some((c) => c.type === "text")).toBe(true)
+    expect(error.reason).toEqual({ _tag: "ConnectionLost", afterOutput: true })
+    expect(creates()).toHaveLength(1)
+  })
+
+  it("replays a turn whose socket closed before response.created", async () => {
+    await start()
+    sim.scenario.nextConnection("responses", {
+      faults: [{ type: "close", code: 1006, afterClientEvents: 1, onType: "response.create" }],
+    })
+    const llm = llmFor()
+    const turn = await llm.chat([{ role: "user", content: "hello" }]).collect()
+    expect(turn.status).toBe("completed")
+    expect(responsesConnections()).toHaveLength(2)
+    expect(creates()).toHaveLength(2)
+  })
+
+  it("fails a turn whose socket drops twice before output", async () => {
+    await start()
+    const fault = { type: "close" as const, code: 1006, afterClientEvents: 1, onType: "response.create" }
+    sim.scenario.nextConnection("responses", { faults: [fault] })
+    sim.scenario.nextConnection("responses", { faults: [fault] })
+    const llm = llmFor()
+    const { error } = await failureOf(llm.chat([{ role: "user", content: "hello" }]))
+    expect(error.reason).toEqual({ _tag: "ConnectionLost", afterOutput: false })
+    expect(error.attempts).toBe(2)
+  })
+
+  it("cancels during streaming: response.cancel names the response, and the next turn has no stale deltas", async () => {
+    await start()
+    sim.scenario.nextConnection("responses", { latency: { betweenDeltasMs: 5 } })
+    sim.scenario.replies = [
+      { text: "one two three four five six seven eight nine ten eleven twelve thirteen fourteen" },
+      { text: "fresh answer" },
+    ]
+    const llm = llmFor()
+    const first = llm.chat([{ role: "user", content: "count" }])
+    const seen: ChatChunk[] = []
+    for await (const chunk of first) {
+      seen.push(chunk)
+      if (chunk.type === "text") first.cancel()
+    }
+    expect(seen.at(-1)).toMatchObject({ type: "end", status: "cancelled" })
+    const second = await llm.chat([{ role: "user", content: "again" }]).collect()
+    expect(second.text).toBe("fresh answer")
+    const cancel = responsesConnections()[0]?.received.find((e) => e.type === "response.cancel")
+    const created = responsesConnections()[0]?.sent.find(
+      (e) => (e as { type?: string }).type === "response.created",
+    ) as { response: { id: string } } | undefined
+    expect(cancel?.payload).toEqual({ type: "response.cancel", response_id: created?.response.id })
+    expect(responsesConnections()).toHaveLength(1)
+  })
+
+  it("cancels before response.created: the cancel waits for the id", async () => {
+    await start()
+    sim.scenario.nextConnection("responses", { latency: { firstEventMs: 30, betweenDeltasMs: 5 } })
+    const llm = llmFor()
+    await llm.prewarm()
+    const stream = llm.chat([{ role: "user", content: "hi" }])
+    stream.cancel()
+    const turn = await stream.collect()
+    expect(turn).toMatchObject({ status: "cancelled", responseId: undefined })
+    const next = await llm.chat([{ role: "user", content: "next" }]).collect()
+    expect(next.status).toBe("completed")
+    const received = responsesConnections()[0]?.received ?? []
+    const types = received.map((e) => e.type)
+    expect(types).toEqual(["response.create", "response.cancel", "response.create"])
+    expect(received[1]?.payload).toMatchObject({ response_id: expect.stringMatching(/^resp_/) })
+  })
+
+  it("sends nothing for a turn cancelled before it was sent", async () => {
+    await start()
+    const llm = llmFor()
+    const controller = new AbortController()
+    controller.abort()
+    const turn = await llm.chat([{ role: "user", content: "never" }], { signal: controller.signal }).collect()
+    expect(turn.status).toBe("cancelled")
+    await llm.prewarm()
+    expect(creates()).toHaveLength(0)
+  })
+
+  it("prewarms with generate:false and chains the first turn from the warmup", async () => {
+    await start()
+    const weather = functionTool({
+      name: "get_weather",
+      description: "Weather in a city",
+      parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+    })
+    const llm = llmFor({ tools: [weather] })
+    const warmId = await llm.prewarm({ instructions: "You are a weather bot." })
+    expect(warmId).toMatch(/^resp_/)
+    const turn = await llm
+      .chat([
+        { role: "system", content: "You are a weather bot." },
+        { role: "user", content: "hi" },
+      ])
+      .collect()
+    expect(turn.status).toBe("completed")
+    const [warmup, first] = creates()
+    expect(warmup?.payload).toMatchObject({
+      generate: false,
+      tools: [{ type: "function", name: "get_weather" }],
+    })
+    expect(first?.payload).toMatchObject({
+      previous_response_id: warmId,
+      input: [{ type: "message", role: "user", content: "hi" }],
+    })
+  })
+
+  it("streams tool calls once with parsed arguments, continues with the output, and reports usage", async () => {
+    await start()
+    sim.scenario.replies = [
+      { functionCall: { name: "get_weather", arguments: '{"city":"Paris"}', callId: "call_w1" } },
+      { text: "It is sunny in Paris." },
+    ]
+    const weather = functionTool({
+      name: "get_weather",
+      parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+    })
+    const llm = llmFor({ tools: [weather] })
+    const context = new ChatContext([{ role: "user", content: "Weather in Paris?" }])
+    const first = await llm.chat(context).collect()
+    expect(first.toolCalls).toEqual([
+      {
+        callId: "call_w1",
+        name: "get_weather",
+        arguments: { city: "Paris" },
+        rawArguments: '{"city":"Paris"}',
+      },
+    ])
+    expect(first.usage?.promptTokens).toBeGreaterThan(0)
+    context.addOutput(first.output)
+    context.addFunctionCallOutput("call_w1", { sky: "sunny" })
+    const second = await llm.chat(context).collect()
+    expect(second.text).toBe("It is sunny in Paris.")
+    expect(second.usage?.cachedTokens).toBeGreaterThan(0)
+    expect(creates()[1]?.payload).toMatchObject({
+      input: [{ type: "function_call_output", call_id: "call_w1", output: '{"sky":"sunny"}' }],
+    })
+  })
+
+  it("reports a tool call with invalid JSON arguments as an error chunk carrying the raw text", async () => {
+    await start()
+    sim.scenario.replies = [{ functionCall: { name: "f", arguments: "{not json", callId: "call_bad" } }]
+    const llm = llmFor({ tools: [functionTool({ name: "f" })] })
+    const chunks: ChatChunk[] = []
+    for await (const chunk of llm.chat([{ role: "user", content: "x" }])) chunks.push(chunk)
+    expect(chunks.find((c) => c.type === "error")).toMatchObject({
+      reason: "InvalidToolArguments",
+      callId: "call_bad",
+      rawArguments: "{not json",
+    })
+    expect(chunks.some((c) => c.type === "tool_call")).toBe(false)
+  })
+
+  it("queues a second chat behind the first, or rejects it with whenBusy: reject", async () => {
+    await start()
+    const llm = llmFor()
+    const a = llm.chat([{ role: "user", content: "a" }])
+    const b = llm.chat([{ role: "user", content: "b" }])
+    const [ta, tb] = await Promise.all([a.collect(), b.collect()])
+    expect([ta.status, tb.status]).toEqual(["completed", "completed"])
+    const strict = llmFor({ whenBusy: "reject" })
+    const c = strict.chat([{ role: "user", content: "c" }])
+    const { error } = await failureOf(strict.chat([{ role: "user", content: "d" }]))
+    expect(error.reason._tag).toBe("Busy")
+    expect((await c.collect()).status).toBe("completed")
+  })
+
+  it("fails a turn on a server error without retrying it", async () => {
+    await start()
+    sim.scenario.nextConnection("responses", {
+      faults: [
+        { type: "error", code: "server_error", errorType: "server_error", afterEvents: 2, shape: "flat" },
+      ],
+    })
+    sim.scenario.replies = [{ text: "a long enough reply to be interrupted by the fault" }]
+    const llm = llmFor()
+    const { error } = await failureOf(llm.chat([{ role: "user", content: "x" }]))
+    expect(error.reason).toMatchObject({ _tag: "Server", code: "server_error" })
+    expect(creates()).toHaveLength(1)
+  })
+
+  it("fails pending turns with Closed and closes the socket on close()", async () => {
+    await start()
+    sim.scenario.nextConnection("responses", { latency: { firstEventMs: 200 } })
+    const llm = llmFor()
+    const stream = llm.chat([{ role: "user", content: "x" }])
+    await expect.poll(() => creates().length).toBe(1)
+    await llm.close()
+    const { error } = await failureOf(stream)
+    expect(error.reason._tag).toBe("Closed")
+    const { error: after } = await failureOf(llm.chat([{ role: "user", content: "y" }]))
+    expect(after.reason._tag).toBe("Closed")
+    // close() resolves once the socket is closed: the server has seen it go.
+    await expect.poll(() => responsesConnections()[0]?.open, { timeout: 500 }).toBe(false)
+  })
+})
