@@ -1,12 +1,12 @@
 /**
  * The session input path: 48 kHz stereo → 24 kHz mono (mixdown + resample) in 20 ms chunks.
  * Speed (x-realtime, µs per chunk) and quality of voxstate's converter against two
- * baselines run in the same process: a naive linear interpolator and libsamplerate's
- * SINC_FASTEST (WebAssembly). `npm run bench -- resampler`
+ * baselines run in the same process: a naive linear interpolator (after voxstate's
+ * `toMono`) and libsamplerate's SINC_FASTEST (WebAssembly, mixdown into its float input). `npm run bench -- resampler`
  */
 import { cpus, loadavg } from "node:os"
 import LibSampleRate from "@alexanderolsen/libsamplerate-js"
-import { createPcmConverter, createResampler } from "../src/audio/index.ts"
+import { createPcmConverter, createResampler, toMono } from "../src/audio/index.ts"
 import { concat, measureQuality, noise, type QualityFigures, tone } from "../test/audio/signals.ts"
 
 const fromHz = 48_000
@@ -61,16 +61,6 @@ const createLinear = (inHz: number, outHz: number) => {
     if (n > 0) prev = mono[n - 1]!
     return out
   }
-}
-
-const mixdown = (stereo: Int16Array): Int16Array => {
-  const n = stereo.length / 2
-  const out = new Int16Array(n)
-  for (let i = 0, j = 0; i < n; i++, j += 2) {
-    const s = stereo[j]! + stereo[j + 1]!
-    out[i] = s >= 0 ? (s + 1) >> 1 : -((1 - s) >> 1)
-  }
-  return out
 }
 
 interface SpeedFigures {
@@ -147,7 +137,7 @@ export default async () => {
   }
   const linear = (): Push => {
     const resample = createLinear(fromHz, toHz)
-    return (chunk) => resample(mixdown(chunk)).length
+    return (chunk) => resample(toMono({ data: chunk, sampleRateHz: fromHz, channels: 2 })).length
   }
   const libsamplerate = (): Push => {
     const f32 = new Float32Array(chunkFrames)

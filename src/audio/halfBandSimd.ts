@@ -46,6 +46,8 @@
  * @module
  */
 
+import { toPcm16 } from "./rounding.ts"
+
 const uleb = (n: number): number[] => {
   const out: number[] = []
   do {
@@ -219,8 +221,6 @@ const scratch = (e: Engine, slots: number): Float64Array => {
   return e.view
 }
 
-const clip16 = (v: number): number => (v > 32767 ? 32767 : v < -32768 ? -32768 : v)
-
 /**
  * 2:1 half-band decimation of `n` outputs whose centres are buf[s], buf[s+2], …:
  * out[o] = ½·x[s+2o] + Σ_j odd[j]·(x[s+2o-2j-1] + x[s+2o+2j+1]), rounded and clipped.
@@ -249,13 +249,13 @@ export const halfBandDecimateSimd = (
   for (let q = 0, r = s + 1 - 2 * count; q < oRows; q++, r += 2) view[oAt + q] = buf[r]!
   // Output q's low taps are O[q-1-j] and its high taps O[q+j].
   e.pairs4(eAt * 8, 0.5, (oAt + count - 1) * 8, (oAt + count) * 8, 0, count, accAt * 8, blocks)
-  for (let q = 0; q < m; q++) out[q] = clip16(Math.round(view[accAt + q]!))
+  for (let q = 0; q < m; q++) out[q] = toPcm16(view[accAt + q]!)
   for (let o = m, c = s + 2 * m; o < n; o++, c += 2) {
     let acc = 0.5 * buf[c]!
     let lo = c - 1
     let hi = c + 1
     for (let j = 0; j < count; j++, lo -= 2, hi += 2) acc += odd[j]! * (buf[lo]! + buf[hi]!)
-    out[o] = clip16(Math.round(acc))
+    out[o] = toPcm16(acc)
   }
 }
 
@@ -288,7 +288,7 @@ export const halfBandInterpolateSimd = (
   e.pairs4(x0 * 8, 0, x0 * 8, (x0 + 1) * 8, 0, count, accAt * 8, blocks)
   for (let q = 0; q < m; q++, o += 2) {
     out[o] = buf[s + q]!
-    out[o + 1] = clip16(Math.round(view[accAt + q]!))
+    out[o + 1] = toPcm16(view[accAt + q]!)
   }
   for (let q = m; q < pairs; q++, o += 2) {
     let acc = 0
@@ -296,6 +296,6 @@ export const halfBandInterpolateSimd = (
     let hi = s + q + 1
     for (let j = 0; j < count; j++, lo--, hi++) acc += twice[j]! * (buf[lo]! + buf[hi]!)
     out[o] = buf[s + q]!
-    out[o + 1] = clip16(Math.round(acc))
+    out[o + 1] = toPcm16(acc)
   }
 }

@@ -2,6 +2,17 @@ import type { AudioFrame } from "./AudioFrame.ts"
 import { validateAudioFrame } from "./AudioFrame.ts"
 
 /**
+ * Half of an integer sum, rounded half away from zero: (a + b) / 2 for two PCM16 samples,
+ * which is always in range. Branch-free, because the sign of a stereo sum changes at
+ * audio rate and a mispredicted branch per sample costs more than the arithmetic.
+ * @internal
+ */
+export const halfAwayFromZero = (s: number): number => {
+  const x = s + 1 + 2 * (s >> 31) // s + 1, or s - 1 when negative
+  return (x + (x >>> 31)) >> 1 // x / 2 truncated toward zero
+}
+
+/**
  * Mixes an interleaved frame down to mono: the mean of the channels, rounded to the
  * nearest integer (halves away from zero) and clipped to the PCM16 range.
  * A mono frame's samples are returned as a copy.
@@ -16,12 +27,7 @@ export const toMono = (frame: AudioFrame): Int16Array => {
   const n = data.length / channels
   const out = new Int16Array(n)
   if (channels === 2) {
-    // The mean of two int16 values is within range, so only rounding is needed:
-    // (a + b) / 2 is exact or a half; Math.round rounds halves up, so fold the sign.
-    for (let i = 0, j = 0; i < n; i++, j += 2) {
-      const s = data[j]! + data[j + 1]!
-      out[i] = s >= 0 ? (s + 1) >> 1 : -((1 - s) >> 1)
-    }
+    for (let i = 0, j = 0; i < n; i++, j += 2) out[i] = halfAwayFromZero(data[j]! + data[j + 1]!)
     return out
   }
   for (let i = 0, j = 0; i < n; i++) {

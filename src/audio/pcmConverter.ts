@@ -1,6 +1,7 @@
 import type { AudioFrame } from "./AudioFrame.ts"
 import { createFormatGuard } from "./AudioFrame.ts"
 import type { ResamplerQuality } from "./filterDesign.ts"
+import { halfAwayFromZero } from "./mono.ts"
 import { createResamplerCore, type ResamplerCore } from "./resampler.ts"
 
 /** Options of {@link createPcmConverter}. */
@@ -67,11 +68,8 @@ export const createPcmConverter = (options: PcmConverterOptions): PcmConverter =
       if (channels === 1) {
         buf.set(data, at)
       } else if (channels === 2) {
-        for (let i = 0, j = 0, w = at; i < n; i++, j += 2, w++) {
-          const s = data[j]! + data[j + 1]!
-          // Rounded mean, halves away from zero (as toMono).
-          buf[w] = s >= 0 ? (s + 1) >> 1 : -((1 - s) >> 1)
-        }
+        for (let i = 0, j = 0, w = at; i < n; i++, j += 2, w++)
+          buf[w] = halfAwayFromZero(data[j]! + data[j + 1]!)
       } else {
         for (let i = 0, j = 0, w = at; i < n; i++, w++) {
           let s = 0

@@ -1,6 +1,7 @@
 import { audioError } from "./AudioError.ts"
 import { halfBandFilter, polyphaseReach, polyphaseTable, type ResamplerQuality } from "./filterDesign.ts"
 import { halfBandDecimateSimd, halfBandInterpolateSimd, simdAvailable } from "./halfBandSimd.ts"
+import { toPcm16 } from "./rounding.ts"
 
 export type { ResamplerQuality } from "./filterDesign.ts"
 
@@ -84,8 +85,6 @@ type Kernel = (buf: Float64Array, base: number, out: Int16Array, n: number) => v
 
 const emptyOutput = new Int16Array(0)
 
-const clip16 = (v: number): number => (v > 32767 ? 32767 : v < -32768 ? -32768 : v)
-
 /**
  * 2:1 half-band decimation: out[o] = ½·x[s+2o] + Σ c_j·(x[s+2o-2j-1] + x[s+2o+2j+1]).
  * Four outputs at a time: their taps overlap, so each step over j loads one new sample on
@@ -123,17 +122,17 @@ const halfBandDecimate = (buf: Float64Array, s: number, out: Int16Array, n: numb
       h1 = h2
       h2 = h3
     }
-    out[o] = clip16(Math.round(a0))
-    out[o + 1] = clip16(Math.round(a1))
-    out[o + 2] = clip16(Math.round(a2))
-    out[o + 3] = clip16(Math.round(a3))
+    out[o] = toPcm16(a0)
+    out[o + 1] = toPcm16(a1)
+    out[o + 2] = toPcm16(a2)
+    out[o + 3] = toPcm16(a3)
   }
   for (; o < n; o++, s += 2) {
     let acc = 0.5 * buf[s]!
     let lo = s - 1
     let hi = s + 1
     for (let j = 0; j < count; j++, lo -= 2, hi += 2) acc += odd[j]! * (buf[lo]! + buf[hi]!)
-    out[o] = clip16(Math.round(acc))
+    out[o] = toPcm16(acc)
   }
 }
 
@@ -143,7 +142,7 @@ const halfBandMidpoint = (buf: Float64Array, s: number, twice: Float64Array): nu
   let lo = s
   let hi = s + 1
   for (let j = 0; j < twice.length; j++, lo--, hi++) acc += twice[j]! * (buf[lo]! + buf[hi]!)
-  return clip16(Math.round(acc))
+  return toPcm16(acc)
 }
 
 /**
@@ -190,13 +189,13 @@ const halfBandInterpolate = (
       h2 = h3
     }
     out[o] = buf[s]!
-    out[o + 1] = clip16(Math.round(a0))
+    out[o + 1] = toPcm16(a0)
     out[o + 2] = buf[s + 1]!
-    out[o + 3] = clip16(Math.round(a1))
+    out[o + 3] = toPcm16(a1)
     out[o + 4] = buf[s + 2]!
-    out[o + 5] = clip16(Math.round(a2))
+    out[o + 5] = toPcm16(a2)
     out[o + 6] = buf[s + 3]!
-    out[o + 7] = clip16(Math.round(a3))
+    out[o + 7] = toPcm16(a3)
   }
   for (; q < pairs; q++, s++, o += 2) {
     out[o] = buf[s]!
@@ -293,7 +292,7 @@ export const createResamplerCore = (
         const r = phase * taps
         let acc = 0
         for (let t = 0; t < taps; t++) acc += buf[s + t]! * table[r + t]!
-        out[o] = clip16(Math.round(acc))
+        out[o] = toPcm16(acc)
         phase += dp
         s += di
         if (phase >= L) {
