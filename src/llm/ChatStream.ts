@@ -73,12 +73,16 @@ export const createChatStream = (
   const cancel = (): void => {
     if (finished || cancelRequested) return
     cancelRequested = true
+    // Whatever the caller has not read yet is dropped: after a cancel only the end comes.
+    const end = buffer.filter((chunk) => chunk.type === "end")
+    buffer.length = 0
+    buffer.push(...end)
     hooks.cancel()
   }
 
   const sink: ChatSink = {
     push(chunk) {
-      if (finished) return
+      if (finished || (cancelRequested && chunk.type !== "end")) return
       buffer.push(chunk)
       if (chunk.type === "end") finish()
       settle()

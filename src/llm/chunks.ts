@@ -95,9 +95,10 @@ export interface ChatStream extends AsyncIterable<ChatChunk> {
   /** The id of this turn (local, for logs and inspection). */
   readonly turnId: string
   /**
-   * Cancels the turn: the stream ends with an `end` chunk of status `cancelled`. The service
-   * is told to stop (Responses: `response.cancel` for this response id; HTTP: the request is
-   * aborted). Safe to call at any time, also after the end.
+   * Cancels the turn: chunks not read yet are dropped and the stream ends with an `end`
+   * chunk of status `cancelled`. The service is told to stop (Responses: `response.cancel`
+   * for this response id; HTTP: the request is aborted). Safe to call at any time, also
+   * after the end.
    */
   cancel(): void
   /** Reads the whole stream and gathers it into a {@link ChatTurn}. Throws `LLMError` on failure. */
