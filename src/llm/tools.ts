@@ -124,7 +124,9 @@ export const functionTool = (definition: {
  * A tool whose arguments are described by an Effect Schema (a `Schema.Struct`): its JSON
  * Schema comes from `Schema.toJsonSchemaDocument` (definitions inlined as `$defs`), and
  * `decode` checks the model's arguments with the schema's JSON codec, so a tool handler gets
- * typed values. `strict` defaults to true (see {@link strictJsonSchema}).
+ * typed values. `strict` defaults to true (see {@link strictJsonSchema}). Prefer
+ * `Schema.Finite` or `Schema.Int` to `Schema.Number` for numbers: the JSON form of
+ * `Schema.Number` also admits the strings `"NaN"` and `"Infinity"`.
  * @throws {LLMError} `InvalidRequest` for an invalid name or a schema that is not an object.
  */
 export const schemaTool = <S extends Schema.Codec<unknown, unknown, never, never>>(definition: {
