@@ -115,7 +115,16 @@ export type TranscriptionServerEvent =
   /** Any other server event (still a sign of life). */
   | { readonly type: "SERVER.OTHER"; readonly eventType: string; readonly atMs: number }
   /** The socket actor has sent the replay and resumed live audio; `replayedSamples` were sent again. */
-  | { readonly type: "SOCKET.RESUMED"; readonly replayedSamples: number; readonly atMs: number }
+  | {
+      readonly type: "SOCKET.RESUMED"
+      /** Samples sent again: the replayed turns plus the live audio caught up so far. */
+      readonly replayedSamples: number
+      /** Samples of replayed turns, which come first on the server's audio timeline. */
+      readonly committedSamples: number
+      /** Where live audio actually resumed (later than asked when the buffer no longer held it); `undefined` when not live. */
+      readonly liveFromSample: number | undefined
+      readonly atMs: number
+    }
   /** Unsent audio grew past the back-pressure bound. */
   | { readonly type: "SOCKET.BACKLOG"; readonly backlogMs: number; readonly atMs: number }
   /** Unsent audio is back under the bound. */
@@ -550,7 +559,15 @@ export const transcriptionSessionMachine = setup({
     }),
 
     announceResumed: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "SOCKET.RESUMED" || context.resumeAttempt === undefined) return
+      if (event.type !== "SOCKET.RESUMED") return
+      if (event.liveFromSample !== undefined) {
+        // The server's audio timeline is what was actually sent: replayed turns, then live audio.
+        enqueue.assign({
+          serverOffsetSamples: event.liveFromSample - event.committedSamples,
+          tailStartSample: Math.max(context.tailStartSample, event.liveFromSample),
+        })
+      }
+      if (context.resumeAttempt === undefined) return
       const replayedMs = samplesToMs(event.replayedSamples)
       enqueue.emit({ type: "reconnected", attempt: context.resumeAttempt, replayedMs })
       enqueue.assign({

@@ -216,6 +216,8 @@ const openTranscriptionConnection =
             sendBack({
               type: "SOCKET.RESUMED",
               replayedSamples: replayed + (live ? Math.max(0, cursor - liveFrom) : 0),
+              committedSamples: replayed,
+              liveFromSample: live ? liveFrom : undefined,
               atMs: runtime.now(),
             })
             return

@@ -364,7 +364,13 @@ describe("transcriptionSessionMachine reconnects", () => {
       { type: "audio.replay", segments: [{ fromSample: 100 * MS, toSample: 1000 * MS }] },
     ])
     expect(h.sent("audio.live")).toEqual([{ type: "audio.live", fromSample: 1000 * MS }])
-    h.send({ type: "SOCKET.RESUMED", replayedSamples: 2 * 24_000, atMs: 0 })
+    h.send({
+      type: "SOCKET.RESUMED",
+      replayedSamples: 2 * 24_000,
+      committedSamples: 900 * MS,
+      liveFromSample: 1000 * MS,
+      atMs: 0,
+    })
     expect(h.events.at(-1)).toEqual({ type: "reconnected", attempt: 1, replayedMs: 2000 })
     // The replayed commit is acknowledged under a new id and completes the original turn.
     h.send({ type: "SERVER.COMMITTED", itemId: "a2", previousItemId: null, atMs: 0 })
@@ -377,6 +383,15 @@ describe("transcriptionSessionMachine reconnects", () => {
     // Live audio on the new connection starts at server offset 900 ms (after the replayed turn).
     h.send({ type: "SERVER.SPEECH_STARTED", itemId: "b", audioStartMs: 1400, atMs: 0 })
     expect(h.events.at(-1)).toEqual({ type: "start_of_speech", itemId: "b", atMs: 1500 })
+  })
+
+  it("maps server audio offsets from where live audio actually resumed", () => {
+    const h = startHarness(server)
+    h.connect()
+    // The buffer had trimmed idle audio: live streaming began 700 ms into the session.
+    h.send({ type: "SOCKET.RESUMED", replayedSamples: 0, committedSamples: 0, liveFromSample: 700 * MS, atMs: 0 })
+    h.send({ type: "SERVER.SPEECH_STARTED", itemId: "t", audioStartMs: 100, atMs: 0 })
+    expect(h.events).toEqual([{ type: "start_of_speech", itemId: "t", atMs: 800 }])
   })
 
   it("treats a server that owes a transcript and says nothing as stalled", () => {

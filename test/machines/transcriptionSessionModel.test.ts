@@ -129,7 +129,7 @@ const all = (snapshot: Snapshot): TranscriptionSessionEvent[] => {
     { type: "SERVER.TRANSCRIPT_FAILED", itemId: "v", code: "x", message: "x", atMs: 0 },
     { type: "SERVER.BUFFER_CLEARED", atMs: 0 },
     { type: "SERVER.OTHER", eventType: "conversation.item.added", atMs: 0 },
-    { type: "SOCKET.RESUMED", replayedSamples: 0, atMs: 0 },
+    { type: "SOCKET.RESUMED", replayedSamples: 0, committedSamples: 0, liveFromSample: undefined, atMs: 0 },
     { type: "SOCKET.BACKLOG", backlogMs: 3_000, atMs: 0 },
     { type: "SOCKET.BACKLOG_CLEARED", atMs: 0 },
     { type: "SOCKET.PROTOCOL_ERROR", message: "bad frame", atMs: 0 },
