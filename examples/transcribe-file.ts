@@ -46,7 +46,10 @@ const SENTENCES = [
 const demoWav = (): Uint8Array => {
   const rate = 48_000
   const pause = new Int16Array(Math.round(rate * 1.0))
-  const parts = SENTENCES.flatMap((text, i) => [pause, synthesizeSpeech(text, { sampleRateHz: rate, seed: i })])
+  const parts = SENTENCES.flatMap((text, i) => [
+    pause,
+    synthesizeSpeech(text, { sampleRateHz: rate, seed: i }),
+  ])
   parts.push(pause)
   const mono = new Int16Array(parts.reduce((n, p) => n + p.length, 0))
   let at = 0
@@ -121,7 +124,9 @@ const printEvents = (async () => {
         if (process.stderr.isTTY && interim !== "") process.stderr.write("\r\x1b[2K")
         interim = ""
         const confidence = best?.confidence === undefined ? "" : ` (confidence ${best.confidence.toFixed(2)})`
-        console.log(`[${clock(best?.startMs ?? 0)}–${clock(best?.endMs ?? 0)}] ${best?.text ?? ""}${confidence}`)
+        console.log(
+          `[${clock(best?.startMs ?? 0)}–${clock(best?.endMs ?? 0)}] ${best?.text ?? ""}${confidence}`,
+        )
         break
       }
       case "transcription_failed":
@@ -140,7 +145,11 @@ const printEvents = (async () => {
 // 20 ms frames, the way a microphone delivers them.
 const frameSamples = Math.round(wav.sampleRateHz / 50) * wav.channels
 for (let i = 0; i < wav.data.length; i += frameSamples) {
-  session.pushFrame({ data: wav.data.subarray(i, i + frameSamples), sampleRateHz: wav.sampleRateHz, channels: wav.channels })
+  session.pushFrame({
+    data: wav.data.subarray(i, i + frameSamples),
+    sampleRateHz: wav.sampleRateHz,
+    channels: wav.channels,
+  })
   if (values.realtime) await new Promise((resolve) => setTimeout(resolve, 20))
 }
 // A manual session ends its one segment here; endInput() commits whatever is left anyway.

@@ -105,7 +105,7 @@ export const transcriptionEventOf = (event: RealtimeServerEvent, atMs: number): 
 export interface TranscriptionWireOptions {
   readonly config: OpenAIConfig
   readonly schema: "ga" | "beta"
-  /** Audio per `input_audio_buffer.append`, in milliseconds. */
+  /** Least audio per `input_audio_buffer.append`, in milliseconds (appends stay under twice this). */
   readonly appendMs: number
   /** Unsent audio beyond which `SOCKET.BACKLOG` is reported, in milliseconds. */
   readonly maxBufferedMs: number
@@ -117,8 +117,8 @@ const COMMIT = encodeClientEvent(ClientEvents.inputAudioBufferCommit())
 
 /**
  * The command handler of one connection: sends configuration, replays, live audio in
- * appends of `appendMs` (audio waits in the replay buffer while the socket is congested,
- * never in an unbounded queue), commits.
+ * appends of at least `appendMs` (audio waits in the replay buffer while the socket is
+ * congested, never in an unbounded queue), commits.
  */
 const openTranscriptionConnection =
   <R>(runtime: SessionRuntime<R>, input: AudioInput, options: TranscriptionWireOptions) =>
@@ -158,8 +158,13 @@ const openTranscriptionConnection =
       if (cursor < buffer.startSample) cursor = buffer.startSample
       while (!waiting && buffer.endSample - cursor >= appendSamples) {
         const congested = !wire.ready
-        wire.send(encodeAudioAppend(pcm16ToBase64(buffer.view(cursor, cursor + appendSamples))))
-        cursor += appendSamples
+        // Everything pending goes at once when it is under two appends' worth, so an append
+        // leaves with the push that completes it (appends are at least `appendMs` long);
+        // a backlog is sent in appends of exactly `appendMs`.
+        const pending = buffer.endSample - cursor
+        const count = pending < 2 * appendSamples ? pending : appendSamples
+        wire.send(encodeAudioAppend(pcm16ToBase64(buffer.view(cursor, cursor + count))))
+        cursor += count
         if (congested) {
           // That append queued behind the socket; the rest waits in the replay buffer.
           waiting = true

@@ -93,7 +93,7 @@ export interface TranscriptionSessionOptions extends Partial<TranscriptionSettin
     readonly heartbeatIntervalMs?: number
     readonly heartbeatTimeoutMs?: number
   }
-  /** Audio per `input_audio_buffer.append` (default 40). */
+  /** Least audio per `input_audio_buffer.append` (default 40; an append carries less than twice this). */
   readonly appendMs?: number
   /** Unsent audio beyond which the session reports back-pressure (`audio_backlog`, default 2000). */
   readonly maxBufferedMs?: number
