@@ -227,6 +227,41 @@ describe("createTranscriptionSession against the simulator", () => {
     expect(finals(events)).toEqual([String(turn.length)])
   })
 
+  it("reconnects after session_expired and still delivers the turn", async () => {
+    // Every connection lives 300 ms: the turn pending at an expiry is replayed on the next one.
+    const s = await simulator({
+      realtimeSessionMaxMs: 300,
+      scenario: { transcripts: () => "survived expiry" },
+    })
+    const session = sessionOn(s, { turnDetection: null, reconnect: { baseDelayMs: 5, jitter: 0 } })
+    const done = collect(session)
+    await eventually(() => session.actor.getSnapshot().context.metrics.reconnects >= 1)
+    pushAudio(session, toneAt(300))
+    session.endInput()
+    const { events, error } = await done
+    expect(error).toBeUndefined()
+    expect(finals(events)).toEqual(["survived expiry"])
+    expect(events.some((e) => e.type === "error" && !e.fatal && e.error.code === "session_expired")).toBe(
+      true,
+    )
+    expect(transcriptionConnections(s).length).toBeGreaterThanOrEqual(2)
+  })
+
+  it("reports a replay buffer overflow without ending the session", async () => {
+    const s = await simulator({ scenario: { transcripts: (request) => `${request.audio.length}` } })
+    const session = sessionOn(s, { turnDetection: null, replayBufferMs: 500 })
+    await eventually(() => session.actor.getSnapshot().matches({ online: "streaming" }))
+    pushAudio(session, toneAt(1500))
+    session.endInput()
+    const { events, error } = await collect(session)
+    expect(error).toBeUndefined()
+    const overflow = events.find((e) => e.type === "error" && e.error.code === "replay_buffer_overflow")
+    expect(overflow).toMatchObject({ fatal: false })
+    // The audio had already been sent live: the turn is whole on the server.
+    expect(finals(events)).toEqual([String(1500 * 24)])
+    expect(session.actor.getSnapshot().context.metrics.droppedMs).toBeGreaterThan(0)
+  })
+
   it("fails at once on a 401 with a fatal error event and no retry", async () => {
     const s = await simulator()
     const session = sessionOn(s, { apiKey: "sk-wrong", turnDetection: null })
