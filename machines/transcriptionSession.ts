@@ -652,12 +652,14 @@ export const transcriptionSessionMachine = setup({
         enqueue.assign({ serverCommitSample: event.atSample })
         return
       }
+      // Local turns: between utterances nothing is sent, so there is nothing to end.
+      if (modeOf(context) === "local" && context.localSpeech === undefined) return
       const ledger = openTurn(context, event.atSample, event.atMs)
       if (context.wireReady) {
         enqueue.sendTo("socket", {
           type: "audio.commit",
           atSample: event.atSample,
-          pause: modeOf(context) === "local" && context.localSpeech === undefined,
+          pause: false,
         } satisfies TranscriptionSocketCommand)
       }
       enqueue.assign({ ledger, tailStartSample: event.atSample })

@@ -306,6 +306,12 @@ describe("createTranscriptionSession against the simulator", () => {
 })
 
 describe("createTranscriptionSession input errors", () => {
+  it("refuses to start without an API key", () => {
+    expect(() => createTranscriptionSession({ env: {} })).toThrow(
+      expect.objectContaining({ _tag: "OpenAIConfigError", reason: "MissingApiKey" }),
+    )
+  })
+
   it("rejects an odd number of PCM16 bytes, a rate change and a push after endInput", async () => {
     const s = await simulator()
     const session = sessionOn(s, { turnDetection: null })
