@@ -390,6 +390,7 @@ export const responsesChainMachine = setup({
         (context.warming?.responseId === undefined || response.id === context.warming.responseId)
       )
     },
+    warmupCreated: ({ context }) => context.warming?.responseId !== undefined,
     isDrainedEnd: ({ context, event }) => terminalResponse(event)?.id === context.draining?.responseId,
   },
   actions: {
@@ -800,6 +801,13 @@ export const responsesChainMachine = setup({
                     "SOCKET.EVENT": [
                       { guard: "isCreated", actions: "recordWarmupId" },
                       { guard: "isWarmupEnd", actions: "finishWarmup", target: "dispatching" },
+                      {
+                        // A failure after the warmup response exists: whether it is over is unknown,
+                        // so the socket is replaced rather than risk a second response in flight.
+                        guard: and(["isError", "warmupCreated"]),
+                        actions: "failWarmupFromEvent",
+                        target: "#responsesChain.disconnected",
+                      },
                       { guard: "isError", actions: "failWarmupFromEvent", target: "dispatching" },
                     ],
                     "SOCKET.CLOSED": {
