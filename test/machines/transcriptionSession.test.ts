@@ -389,7 +389,13 @@ describe("transcriptionSessionMachine reconnects", () => {
     const h = startHarness(server)
     h.connect()
     // The buffer had trimmed idle audio: live streaming began 700 ms into the session.
-    h.send({ type: "SOCKET.RESUMED", replayedSamples: 0, committedSamples: 0, liveFromSample: 700 * MS, atMs: 0 })
+    h.send({
+      type: "SOCKET.RESUMED",
+      replayedSamples: 0,
+      committedSamples: 0,
+      liveFromSample: 700 * MS,
+      atMs: 0,
+    })
     h.send({ type: "SERVER.SPEECH_STARTED", itemId: "t", audioStartMs: 100, atMs: 0 })
     expect(h.events).toEqual([{ type: "start_of_speech", itemId: "t", atMs: 800 }])
   })
