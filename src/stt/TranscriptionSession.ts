@@ -105,7 +105,8 @@ export interface TranscriptionSessionOptions extends Partial<TranscriptionSettin
   readonly seed?: number
   /**
    * The Effect services to run on (default: the live `RealtimeSocket` and Effect's default
-   * clock). Tests pass a context with a `TestClock` so machine delays follow virtual time.
+   * clock). From a `ManagedRuntime`: `await runtime.context()`. Tests pass a context with a
+   * `TestClock` so machine delays follow virtual time.
    */
   readonly context?: Context.Context<RealtimeSocket>
 }
