@@ -275,6 +275,7 @@ describe("createTranscriptionSession against the simulator", () => {
     expect(isTranscriptionSessionError(error) && error.reason).toBe("Failed")
     expect(s.connections).toHaveLength(1)
     await session.done
+    expect(session.resources).toEqual({ fibers: 0, timers: 0 })
   })
 
   it("fails at once when the server disables the beta shape, with no retry", async () => {
