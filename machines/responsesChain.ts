@@ -5,11 +5,11 @@
  * loses the chain.
  *
  * ```
- * disconnected ──work──▶ online ─┬─ link: connecting ─▶ ready ─┬─ dispatching ─▶ idle
- *       ▲                        │                             ├─ warming         (prewarm, generate:false)
- *       └──── socket lost ───────┤                             ├─ turn: awaitingCreated ─▶ streaming
- *                                │                             └─ draining        (a cancelled response)
- *                                └─ age: young ──rotateAfter──▶ old  (reconnect at the next idle moment)
+ * disconnected ──work──▶ online: connecting ─▶ ready ─┬─ dispatching ─▶ idle
+ *       ▲                                             ├─ warming   (prewarm, generate:false)
+ *       └────────── socket lost ──────────────────────├─ turn: awaitingCreated ─▶ streaming
+ *                                                     └─ draining  (a cancelled response)
+ * ready ──rotateAfter──▶ aged: the socket is replaced at the next idle moment
  * closed (final)
  * ```
  *
@@ -31,7 +31,7 @@
  * sees is emitted as {@link ResponsesChainEmitted} events (`actor.on("turn.chunk", ...)`).
  * @module
  */
-import { and, assign, enqueueActions, fromCallback, setup, stateIn } from "xstate"
+import { and, assign, enqueueActions, fromCallback, setup } from "xstate"
 import { type ChatItem, toChatItem, toResponsesInput } from "../src/llm/ChatContext.ts"
 import {
   type ChainState,
@@ -205,6 +205,8 @@ export interface ResponsesChainContext {
   readonly drainTimeoutMs: number
   /** Sockets opened so far (the current one's number while online). */
   readonly generation: number
+  /** The socket is older than `rotateAfterMs`: it is replaced at the next idle moment. */
+  readonly aged: boolean
   readonly chain: ChainState | undefined
   readonly queue: readonly ChainTurnRequest[]
   readonly current: ActiveTurn | undefined
@@ -360,7 +362,7 @@ export const responsesChainMachine = setup({
       context.chain === undefined &&
       (context.warmup.instructions !== undefined || (context.warmup.params.tools?.length ?? 0) > 0),
     hasQueued: ({ context }) => context.queue.length > 0,
-    isOld: stateIn("#responsesChain.online.age.old"),
+    isOld: ({ context }) => context.aged,
     isQueuedTurn: ({ context, event }) =>
       event.type === "CANCEL" && context.queue.some((r) => r.turnId === event.turnId),
     isLiveCurrentTurn: ({ context, event }) =>
@@ -396,6 +398,7 @@ export const responsesChainMachine = setup({
   actions: {
     nextGeneration: assign(({ context }) => ({
       generation: context.generation + 1,
+      aged: false,
       // A new socket starts with an empty cache: only stored responses can still be chained.
       chain: context.store ? context.chain : undefined,
       current:
@@ -403,6 +406,7 @@ export const responsesChainMachine = setup({
           ? undefined
           : { ...context.current, awaitingSend: true, progress: emptyProgress },
     })),
+    markAged: assign({ aged: true }),
     announceOpen: enqueueActions(({ context, enqueue }) => {
       enqueue.emit({ type: "socket.opened", generation: context.generation })
     }),
@@ -720,6 +724,7 @@ export const responsesChainMachine = setup({
     rotateAfterMs: input.rotateAfterMs ?? DEFAULT_ROTATE_AFTER_MS,
     drainTimeoutMs: input.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
     generation: 0,
+    aged: false,
     chain: undefined,
     queue: [],
     current: undefined,
@@ -744,212 +749,211 @@ export const responsesChainMachine = setup({
       },
     },
     online: {
-      type: "parallel",
+      description: "One socket: its handshake, then its responses, one at a time.",
       entry: "nextGeneration",
       invoke: {
         id: "socket",
         src: "socket",
         input: ({ context }) => ({ generation: context.generation }),
       },
+      initial: "connecting",
       states: {
-        link: {
-          initial: "connecting",
-          states: {
-            connecting: {
-              description: "Waiting for the WebSocket handshake.",
-              on: {
-                "SOCKET.OPEN": { target: "ready", actions: "announceOpen" },
-                "SOCKET.CLOSED": { target: "#responsesChain.disconnected", actions: "failOnConnect" },
-                CANCEL: { guard: "isLiveCurrentTurn", actions: "cancelUnsent" },
-              },
-            },
-            ready: {
-              initial: "dispatching",
-              states: {
-                dispatching: {
-                  description:
-                    "Between responses: resend a recovering turn, warm up, rotate, or start the next turn.",
-                  always: [
-                    { guard: "currentAwaitsSend", target: "turn" },
-                    { guard: "warmupNeedsRequest", target: "warming" },
-                    {
-                      guard: "hasWarmup",
-                      actions: "finishConnectOnlyWarmup",
-                      target: "dispatching",
-                      reenter: true,
-                    },
-                    { guard: "isOld", target: "#responsesChain.online", reenter: true },
-                    { guard: "hasQueued", actions: "startNextTurn", target: "turn" },
-                    { target: "idle" },
-                  ],
-                },
-                idle: {
-                  description: "Open, nothing in flight.",
-                  always: [
-                    { guard: "hasWork", target: "dispatching" },
-                    { guard: "isOld", target: "#responsesChain.online", reenter: true },
-                  ],
-                  on: {
-                    "SOCKET.EVENT": { actions: "noteStrayEvent" },
-                    "SOCKET.CLOSED": { target: "#responsesChain.disconnected" },
-                  },
-                },
-                warming: {
-                  description: "A generate:false request is seeding the chain.",
-                  entry: "sendWarmup",
-                  on: {
-                    "SOCKET.EVENT": [
-                      { guard: "isCreated", actions: "recordWarmupId" },
-                      { guard: "isWarmupEnd", actions: "finishWarmup", target: "dispatching" },
-                      {
-                        // A failure after the warmup response exists: whether it is over is unknown,
-                        // so the socket is replaced rather than risk a second response in flight.
-                        guard: and(["isError", "warmupCreated"]),
-                        actions: "failWarmupFromEvent",
-                        target: "#responsesChain.disconnected",
-                      },
-                      { guard: "isError", actions: "failWarmupFromEvent", target: "dispatching" },
-                    ],
-                    "SOCKET.CLOSED": {
-                      target: "#responsesChain.disconnected",
-                      actions: "failWarmupConnectionLost",
-                    },
-                  },
-                },
-                turn: {
-                  initial: "awaitingCreated",
-                  states: {
-                    awaitingCreated: {
-                      description: "response.create sent; waiting for the response id.",
-                      entry: "sendTurn",
-                      on: {
-                        "SOCKET.EVENT": [
-                          {
-                            guard: and(["isCreated", "cancelRequested"]),
-                            actions: "sendCancelAndDrain",
-                            target: "#responsesChain.online.link.ready.draining",
-                          },
-                          { guard: "isCreated", actions: "recordCreated", target: "streaming" },
-                          {
-                            guard: and(["isPreviousNotFound", "cancelRequested"]),
-                            actions: ["resetChain", "dropCurrent"],
-                            target: "dispatching",
-                          },
-                          {
-                            guard: and(["isConnectionLimit", "cancelRequested"]),
-                            actions: "dropCurrent",
-                            target: "#responsesChain.disconnected",
-                          },
-                          {
-                            guard: and(["isError", "cancelRequested"]),
-                            actions: "dropCurrent",
-                            target: "dispatching",
-                          },
-                          {
-                            guard: and(["isPreviousNotFound", "canRecover"]),
-                            actions: ["resetChain", "markRecovery"],
-                            target: "dispatching",
-                          },
-                          {
-                            guard: and(["isConnectionLimit", "canRecover"]),
-                            actions: "markRecovery",
-                            target: "#responsesChain.online",
-                            reenter: true,
-                          },
-                          {
-                            guard: "isPreviousNotFound",
-                            actions: ["resetChain", "failTurnFromEvent"],
-                            target: "#responsesChain.disconnected",
-                          },
-                          {
-                            guard: "isConnectionLimit",
-                            actions: "failTurnFromEvent",
-                            target: "#responsesChain.disconnected",
-                          },
-                          { guard: "isError", actions: "failTurnFromEvent", target: "dispatching" },
-                        ],
-                        "SOCKET.CLOSED": [
-                          {
-                            guard: "cancelRequested",
-                            actions: "dropCurrent",
-                            target: "#responsesChain.disconnected",
-                          },
-                          {
-                            guard: "canRecover",
-                            actions: "markRecovery",
-                            target: "#responsesChain.online",
-                            reenter: true,
-                          },
-                          { actions: "failTurnConnectionLost", target: "#responsesChain.disconnected" },
-                        ],
-                        CANCEL: { guard: "isLiveCurrentTurn", actions: "requestCancel" },
-                      },
-                    },
-                    streaming: {
-                      description: "Handing text deltas and tool calls to the caller.",
-                      on: {
-                        "SOCKET.EVENT": [
-                          {
-                            guard: "isOwnFailure",
-                            actions: ["failTurnFromResponse", "resetChain"],
-                            target: "dispatching",
-                          },
-                          { guard: "isOwnTerminal", actions: "finishTurn", target: "dispatching" },
-                          {
-                            guard: and(["isConnectionLimit", "canRecoverBeforeOutput"]),
-                            actions: "markRecovery",
-                            target: "#responsesChain.online",
-                            reenter: true,
-                          },
-                          {
-                            guard: "isError",
-                            actions: ["failTurnFromEvent", "resetChain"],
-                            target: "#responsesChain.disconnected",
-                          },
-                          { actions: "advanceTurn" },
-                        ],
-                        "SOCKET.CLOSED": [
-                          {
-                            guard: "canRecoverBeforeOutput",
-                            actions: "markRecovery",
-                            target: "#responsesChain.online",
-                            reenter: true,
-                          },
-                          { actions: "failTurnConnectionLost", target: "#responsesChain.disconnected" },
-                        ],
-                        CANCEL: {
-                          guard: "isLiveCurrentTurn",
-                          actions: ["emitCancelledEnd", "sendCancelAndDrain"],
-                          target: "#responsesChain.online.link.ready.draining",
-                        },
-                      },
-                    },
-                    dispatching: {
-                      always: { target: "#responsesChain.online.link.ready.dispatching" },
-                    },
-                  },
-                },
-                draining: {
-                  description: "A cancelled response is still running: its events are dropped until it ends.",
-                  after: {
-                    drainTimeout: { actions: "abandonDrain", target: "#responsesChain.disconnected" },
-                  },
-                  on: {
-                    "SOCKET.EVENT": [
-                      { guard: "isDrainedEnd", actions: "chainFromDrained", target: "dispatching" },
-                    ],
-                    "SOCKET.CLOSED": { actions: "clearDrain", target: "#responsesChain.disconnected" },
-                  },
-                },
-              },
-            },
+        connecting: {
+          description: "Waiting for the WebSocket handshake.",
+          on: {
+            "SOCKET.OPEN": { target: "ready", actions: "announceOpen" },
+            "SOCKET.CLOSED": { target: "#responsesChain.disconnected", actions: "failOnConnect" },
+            CANCEL: { guard: "isLiveCurrentTurn", actions: "cancelUnsent" },
           },
         },
-        age: {
-          initial: "young",
+        ready: {
+          description: "The socket is open.",
+          initial: "dispatching",
+          after: {
+            // Targetless: the timer runs once per socket, whatever happens inside `ready`.
+            rotateAfter: { actions: "markAged" },
+          },
           states: {
-            young: { after: { rotateAfter: "old" } },
-            old: { description: "Past rotateAfter: replaced at the next idle moment." },
+            dispatching: {
+              description:
+                "Between responses: resend a recovering turn, warm up, rotate, or start the next turn.",
+              always: [
+                { guard: "currentAwaitsSend", target: "turn" },
+                { guard: "warmupNeedsRequest", target: "warming" },
+                {
+                  guard: "hasWarmup",
+                  actions: "finishConnectOnlyWarmup",
+                  target: "dispatching",
+                  reenter: true,
+                },
+                { guard: "isOld", target: "#responsesChain.online", reenter: true },
+                { guard: "hasQueued", actions: "startNextTurn", target: "turn" },
+                { target: "idle" },
+              ],
+            },
+            idle: {
+              description: "Open, nothing in flight.",
+              always: [
+                { guard: "hasWork", target: "dispatching" },
+                { guard: "isOld", target: "#responsesChain.online", reenter: true },
+              ],
+              on: {
+                "SOCKET.EVENT": { actions: "noteStrayEvent" },
+                "SOCKET.CLOSED": { target: "#responsesChain.disconnected" },
+              },
+            },
+            warming: {
+              description: "A generate:false request is seeding the chain.",
+              entry: "sendWarmup",
+              on: {
+                "SOCKET.EVENT": [
+                  { guard: "isCreated", actions: "recordWarmupId" },
+                  { guard: "isWarmupEnd", actions: "finishWarmup", target: "dispatching" },
+                  {
+                    // A failure after the warmup response exists: whether it is over is unknown,
+                    // so the socket is replaced rather than risk a second response in flight.
+                    guard: and(["isError", "warmupCreated"]),
+                    actions: "failWarmupFromEvent",
+                    target: "#responsesChain.disconnected",
+                  },
+                  { guard: "isError", actions: "failWarmupFromEvent", target: "dispatching" },
+                ],
+                "SOCKET.CLOSED": {
+                  target: "#responsesChain.disconnected",
+                  actions: "failWarmupConnectionLost",
+                },
+              },
+            },
+            turn: {
+              initial: "awaitingCreated",
+              states: {
+                awaitingCreated: {
+                  description: "response.create sent; waiting for the response id.",
+                  entry: "sendTurn",
+                  on: {
+                    "SOCKET.EVENT": [
+                      {
+                        guard: and(["isCreated", "cancelRequested"]),
+                        actions: "sendCancelAndDrain",
+                        target: "#responsesChain.online.ready.draining",
+                      },
+                      { guard: "isCreated", actions: "recordCreated", target: "streaming" },
+                      {
+                        guard: and(["isPreviousNotFound", "cancelRequested"]),
+                        actions: ["resetChain", "dropCurrent"],
+                        target: "#responsesChain.online.ready.dispatching",
+                      },
+                      {
+                        guard: and(["isConnectionLimit", "cancelRequested"]),
+                        actions: "dropCurrent",
+                        target: "#responsesChain.disconnected",
+                      },
+                      {
+                        guard: and(["isError", "cancelRequested"]),
+                        actions: "dropCurrent",
+                        target: "#responsesChain.online.ready.dispatching",
+                      },
+                      {
+                        guard: and(["isPreviousNotFound", "canRecover"]),
+                        actions: ["resetChain", "markRecovery"],
+                        target: "#responsesChain.online.ready.dispatching",
+                      },
+                      {
+                        guard: and(["isConnectionLimit", "canRecover"]),
+                        actions: "markRecovery",
+                        target: "#responsesChain.online",
+                        reenter: true,
+                      },
+                      {
+                        guard: "isPreviousNotFound",
+                        actions: ["resetChain", "failTurnFromEvent"],
+                        target: "#responsesChain.disconnected",
+                      },
+                      {
+                        guard: "isConnectionLimit",
+                        actions: "failTurnFromEvent",
+                        target: "#responsesChain.disconnected",
+                      },
+                      {
+                        guard: "isError",
+                        actions: "failTurnFromEvent",
+                        target: "#responsesChain.online.ready.dispatching",
+                      },
+                    ],
+                    "SOCKET.CLOSED": [
+                      {
+                        guard: "cancelRequested",
+                        actions: "dropCurrent",
+                        target: "#responsesChain.disconnected",
+                      },
+                      {
+                        guard: "canRecover",
+                        actions: "markRecovery",
+                        target: "#responsesChain.online",
+                        reenter: true,
+                      },
+                      { actions: "failTurnConnectionLost", target: "#responsesChain.disconnected" },
+                    ],
+                    CANCEL: { guard: "isLiveCurrentTurn", actions: "requestCancel" },
+                  },
+                },
+                streaming: {
+                  description: "Handing text deltas and tool calls to the caller.",
+                  on: {
+                    "SOCKET.EVENT": [
+                      {
+                        guard: "isOwnFailure",
+                        actions: ["failTurnFromResponse", "resetChain"],
+                        target: "#responsesChain.online.ready.dispatching",
+                      },
+                      {
+                        guard: "isOwnTerminal",
+                        actions: "finishTurn",
+                        target: "#responsesChain.online.ready.dispatching",
+                      },
+                      {
+                        guard: and(["isConnectionLimit", "canRecoverBeforeOutput"]),
+                        actions: "markRecovery",
+                        target: "#responsesChain.online",
+                        reenter: true,
+                      },
+                      {
+                        guard: "isError",
+                        actions: ["failTurnFromEvent", "resetChain"],
+                        target: "#responsesChain.disconnected",
+                      },
+                      { actions: "advanceTurn" },
+                    ],
+                    "SOCKET.CLOSED": [
+                      {
+                        guard: "canRecoverBeforeOutput",
+                        actions: "markRecovery",
+                        target: "#responsesChain.online",
+                        reenter: true,
+                      },
+                      { actions: "failTurnConnectionLost", target: "#responsesChain.disconnected" },
+                    ],
+                    CANCEL: {
+                      guard: "isLiveCurrentTurn",
+                      actions: ["emitCancelledEnd", "sendCancelAndDrain"],
+                      target: "#responsesChain.online.ready.draining",
+                    },
+                  },
+                },
+              },
+            },
+            draining: {
+              description: "A cancelled response is still running: its events are dropped until it ends.",
+              after: {
+                drainTimeout: { actions: "abandonDrain", target: "#responsesChain.disconnected" },
+              },
+              on: {
+                "SOCKET.EVENT": [
+                  { guard: "isDrainedEnd", actions: "chainFromDrained", target: "dispatching" },
+                ],
+                "SOCKET.CLOSED": { actions: "clearDrain", target: "#responsesChain.disconnected" },
+              },
+            },
           },
         },
       },

@@ -14,9 +14,25 @@ import { RealtimeSocket, type RealtimeSocketConnectOptions, type TransportError 
  * The `socket` actor of the Responses chain machine: one WebSocket to `/v1/responses`, run
  * as an Effect program on the LLM's {@link SessionRuntime} (so `close()` can wait for the
  * socket to be closed). Frames are decoded at the edge; commands are encoded and written in
- * order, at the pace the socket takes them.
+ * order, at the pace the socket takes them. Events in {@link REDUNDANT_RESPONSES_EVENTS} are
+ * not passed on.
  * @module
  */
+
+/**
+ * Server events that carry nothing the chain needs: progress markers and the `.done` events
+ * whose content `response.output_item.done` repeats with authority. They are dropped at the
+ * edge, which spares the machine a transition per event (about a third of a text response).
+ */
+export const REDUNDANT_RESPONSES_EVENTS: ReadonlySet<string> = new Set([
+  "response.in_progress",
+  "response.queued",
+  "response.content_part.added",
+  "response.content_part.done",
+  "response.output_text.done",
+])
+
+const eventType = (text: string): string | undefined => /^\{"type":"([^"]+)"/.exec(text)?.[1]
 
 /** What the machine learns about how a socket ended. */
 export const socketEndOf = (error: TransportError): SocketEndInfo => {
@@ -61,6 +77,9 @@ export const makeResponsesSocketActor = (
         )
         const reader = Stream.runForEach(connection.messages, (text) =>
           Effect.sync(() => {
+            // A cheap look at a leading "type" skips decoding what would be dropped anyway.
+            const type = eventType(text)
+            if (type !== undefined && REDUNDANT_RESPONSES_EVENTS.has(type)) return
             try {
               back({ type: "SOCKET.EVENT", event: decodeResponsesServerEventSync(text) })
             } catch (error) {

@@ -45,8 +45,8 @@ const afterEvent = (stateId: string): string => {
   if (type === undefined) throw new Error(`no delay on ${stateId}`)
   return type
 }
-const DRAIN_TIMEOUT = afterEvent("responsesChain.online.link.ready.draining")
-const ROTATE = afterEvent("responsesChain.online.age.young")
+const DRAIN_TIMEOUT = afterEvent("responsesChain.online.ready.draining")
+const ROTATE = afterEvent("responsesChain.online.ready")
 
 const inState = (snapshot: Snapshot, id: string): boolean =>
   snapshot._nodes.some((node) => node.id === `responsesChain.${id}`)
@@ -80,7 +80,7 @@ const eventsFor = (snapshot: Snapshot): GraphEvent[] => {
   if (context.warmup === undefined && context.warming === undefined && context.chain === undefined) {
     events.push({ type: "PREWARM", request: { params: PARAMS, instructions: "hello", developerRole: false } })
   }
-  if (inState(snapshot, "online.link.connecting")) {
+  if (inState(snapshot, "online.connecting")) {
     events.push(
       { type: "SOCKET.OPEN" },
       { type: "SOCKET.CLOSED", error: { message: "refused", retryable: true, opened: false } },
@@ -88,9 +88,9 @@ const eventsFor = (snapshot: Snapshot): GraphEvent[] => {
   } else if (inState(snapshot, "online")) {
     events.push({ type: "SOCKET.CLOSED", error: closed1006 })
   }
-  if (inState(snapshot, "online.age.young")) events.push({ type: ROTATE } as GraphEvent)
+  if (inState(snapshot, "online.ready") && !context.aged) events.push({ type: ROTATE } as GraphEvent)
   const responseId = context.current?.progress.responseId
-  if (inState(snapshot, "online.link.ready.turn.awaitingCreated")) {
+  if (inState(snapshot, "online.ready.turn.awaitingCreated")) {
     const id = `resp_${context.current?.request.turnId}${context.current?.attempts}`
     events.push(
       server.created(id),
@@ -99,7 +99,7 @@ const eventsFor = (snapshot: Snapshot): GraphEvent[] => {
       server.nestedError("invalid_value"),
     )
   }
-  if (inState(snapshot, "online.link.ready.turn.streaming") && responseId !== undefined) {
+  if (inState(snapshot, "online.ready.turn.streaming") && responseId !== undefined) {
     events.push(
       server.delta("msg_1", "ok"),
       server.completed(responseId, [server.messageItem("msg_1", "ok")]),
@@ -107,14 +107,14 @@ const eventsFor = (snapshot: Snapshot): GraphEvent[] => {
       server.flatError("websocket_connection_limit_reached"),
     )
   }
-  if (inState(snapshot, "online.link.ready.warming")) {
+  if (inState(snapshot, "online.ready.warming")) {
     const id = context.warming?.responseId
     events.push(
       id === undefined ? server.created("resp_warm") : server.completed(id),
       server.nestedError("invalid_value"),
     )
   }
-  if (inState(snapshot, "online.link.ready.draining") && context.draining !== undefined) {
+  if (inState(snapshot, "online.ready.draining") && context.draining !== undefined) {
     events.push(server.delta("msg_1", "stale"), server.cancelledEnd(context.draining.responseId), {
       type: DRAIN_TIMEOUT,
     } as GraphEvent)
@@ -146,6 +146,7 @@ const serializeState = (snapshot: Snapshot): string => {
           ],
     chain: context.chain?.length ?? null,
     draining: context.draining !== undefined,
+    aged: context.aged,
     warming: context.warming === undefined ? null : context.warming.responseId !== undefined,
     warmup: context.warmup !== undefined,
   })
@@ -271,8 +272,8 @@ const replay = (events: readonly GraphEvent[], expectedValues: readonly unknown[
           // An error before response.created is a refused request: nothing is left in flight.
           const refused =
             type === "error" &&
-            (inState(before, "online.link.ready.turn.awaitingCreated") ||
-              (inState(before, "online.link.ready.warming") &&
+            (inState(before, "online.ready.turn.awaitingCreated") ||
+              (inState(before, "online.ready.warming") &&
                 before.context.warming?.responseId === undefined))
           const ends =
             type === "response.completed" ||
@@ -305,7 +306,7 @@ const replay = (events: readonly GraphEvent[], expectedValues: readonly unknown[
     if (turn.textAfterCancel) problems.push(`${turn.id}: output after its cancel`)
   }
   const snapshot = h.actor.getSnapshot()
-  if (snapshot.matches({ online: { link: { ready: "idle" } } })) {
+  if (snapshot.matches({ online: { ready: "idle" } })) {
     const { context } = snapshot
     if (context.current !== undefined || context.queue.length > 0 || context.draining !== undefined) {
       problems.push("idle with work pending")
@@ -332,10 +333,9 @@ describe("responsesChainMachine: model-based", () => {
       .filter((id) => !id.endsWith(".dispatching"))
     expect(all).toEqual(
       expect.arrayContaining([
-        "responsesChain.online.link.ready.warming",
-        "responsesChain.online.link.ready.turn.streaming",
-        "responsesChain.online.link.ready.draining",
-        "responsesChain.online.age.old",
+        "responsesChain.online.ready.warming",
+        "responsesChain.online.ready.turn.streaming",
+        "responsesChain.online.ready.draining",
         "responsesChain.closed",
       ]),
     )
