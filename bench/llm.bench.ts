@@ -1,0 +1,202 @@
+/**
+ * The LLM over the Responses WebSocket, against the simulator in a child process (so this
+ * process's time is the client's own):
+ *
+ * 1. Bytes on the wire per turn at turns 1, 10 and 50 of one conversation, chained
+ *    (`previous_response_id` + the new user message, as `createLLM` sends it) versus the full
+ *    context every turn (what a client without chaining sends), and their ratio at turn 50.
+ * 2. The runtime's time per turn (from `chat()` to the `end` chunk: chain machine, socket
+ *    actor, decoding, chunk stream) against a raw `ws` client that sends the very same
+ *    payloads to the same simulator and waits for `response.completed` (a ratio of medians).
+ *
+ * `npm run bench -- llm`
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { Context, Effect } from "effect"
+import WebSocket from "ws"
+import {
+  ChatContext,
+  ClientEvents,
+  connectWebSocket,
+  createLLM,
+  encodeClientEvent,
+  RealtimeSocket,
+  type RealtimeSocketShape,
+  resolveLLMOptions,
+  responsesParams,
+  toResponsesInput,
+} from "../src/index.ts"
+
+const TURNS = 50
+const ROUNDS = 3
+const API_KEY = "sk-simulator"
+const MODEL = "gpt-4.1-mini"
+const SYSTEM = "You are a helpful voice assistant. Answer in one or two short sentences, without lists."
+
+const question = (turn: number): string =>
+  `Turn ${turn}: here is what the user said this time, a sentence of ordinary length for a spoken question.`
+
+/** Starts `voxstate simulate` in a child process; resolves with its REST base URL. */
+const startChildSimulator = async (): Promise<{ httpUrl: string; child: ChildProcess }> => {
+  const cli = join(dirname(fileURLToPath(import.meta.url)), "..", "src", "cli.ts")
+  const child = spawn(process.execPath, [cli, "simulate", "--port", "0"], {
+    stdio: ["ignore", "pipe", "inherit"],
+  })
+  const httpUrl = await new Promise<string>((resolve, reject) => {
+    let out = ""
+    child.stdout?.setEncoding("utf8")
+    child.stdout?.on("data", (chunk: string) => {
+      out += chunk
+      const match = /REST base URL:\s+(\S+)/.exec(out)
+      if (match?.[1] !== undefined) resolve(match[1])
+    })
+    child.once("exit", (code) => reject(new Error(`simulator exited with ${code}`)))
+  })
+  return { httpUrl, child }
+}
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
+}
+
+interface RuntimeRun {
+  /** The `response.create` frames as sent, per turn. */
+  readonly frames: string[]
+  /** Milliseconds from `chat()` to the `end` chunk, per turn. */
+  readonly turnMs: number[]
+}
+
+/** A 50-turn conversation through `createLLM`; a RealtimeSocket wrapper records the frames sent. */
+const runRuntime = async (httpUrl: string): Promise<RuntimeRun> => {
+  const frames: string[] = []
+  const recording: RealtimeSocketShape = {
+    connect: (options) =>
+      Effect.map(connectWebSocket(options), (connection) => ({
+        ...connection,
+        send: (text: string) => {
+          if (text.startsWith('{"type":"response.create"')) frames.push(text)
+          return connection.send(text)
+        },
+      })),
+  }
+  const llm = createLLM({
+    model: MODEL,
+    openai: { apiKey: API_KEY, baseUrl: httpUrl },
+    env: {},
+    context: Context.make(RealtimeSocket, recording),
+  })
+  const context = new ChatContext([{ role: "system", content: SYSTEM }])
+  const turnMs: number[] = []
+  await llm.prewarm()
+  for (let turn = 1; turn <= TURNS; turn++) {
+    context.addUser(question(turn))
+    const started = performance.now()
+    const result = await llm.chat(context).collect()
+    turnMs.push(performance.now() - started)
+    context.addOutput(result.output)
+  }
+  await llm.close()
+  return { frames, turnMs }
+}
+
+/**
+ * Sends `frames` in order on one raw `ws` socket, each after the previous response completed,
+ * with `previous_response_id` (when present) pointing at that response; returns the time per
+ * turn from send to `response.completed`. Ids have the same length, so each frame keeps its size.
+ */
+const runRaw = async (httpUrl: string, frames: readonly string[]): Promise<number[]> => {
+  const socket = new WebSocket(`${httpUrl.replace(/^http/, "ws")}/responses`, {
+    headers: { Authorization: `Bearer ${API_KEY}` },
+    perMessageDeflate: false,
+  })
+  await new Promise<void>((resolve, reject) => {
+    socket.once("open", () => resolve())
+    socket.once("error", reject)
+  })
+  const turnMs: number[] = []
+  let lastId: string | undefined
+  for (const frame of frames) {
+    const text =
+      lastId === undefined
+        ? frame
+        : frame.replace(/"previous_response_id":"resp_[A-Za-z0-9]+"/, `"previous_response_id":"${lastId}"`)
+    const started = performance.now()
+    lastId = await new Promise<string>((resolve) => {
+      const onMessage = (data: WebSocket.RawData): void => {
+        const event = JSON.parse(data.toString()) as { type: string; response?: { id: string } }
+        if (event.type === "response.completed" && event.response !== undefined) {
+          socket.off("message", onMessage)
+          resolve(event.response.id)
+        }
+      }
+      socket.on("message", onMessage)
+      socket.send(text)
+    })
+    turnMs.push(performance.now() - started)
+  }
+  socket.close()
+  return turnMs
+}
+
+/** The full-context `response.create` of every turn of the same conversation (no chaining). */
+const fullFrames = (chained: readonly string[]): string[] => {
+  const resolved = resolveLLMOptions({ model: MODEL })
+  const params = responsesParams(resolved)
+  const context = new ChatContext([{ role: "system", content: SYSTEM }])
+  const frames: string[] = []
+  for (let turn = 1; turn <= TURNS; turn++) {
+    context.addUser(question(turn))
+    frames.push(
+      encodeClientEvent(ClientEvents.responsesCreate({ ...params, input: toResponsesInput(context.items) })),
+    )
+    // The simulator's answer to each turn is the same in both runs: "You said: <question>".
+    context.addAssistant(`You said: ${question(turn)}`)
+  }
+  if (frames.length !== chained.length) throw new Error("the runs disagree on the number of turns")
+  return frames
+}
+
+export default async function main(): Promise<void> {
+  const { httpUrl, child } = await startChildSimulator()
+  try {
+    let runtime: RuntimeRun | undefined
+    const runtimeMs: number[] = []
+    const rawMs: number[] = []
+    // Alternate the two clients so that warm-up and drift hit both alike; keep every round's turns.
+    for (let round = 0; round < ROUNDS; round++) {
+      runtime = await runRuntime(httpUrl)
+      runtimeMs.push(...runtime.turnMs.slice(1))
+      rawMs.push(...(await runRaw(httpUrl, runtime.frames)).slice(1))
+    }
+    if (runtime === undefined) return
+    const chained = runtime.frames.map((f) => Buffer.byteLength(f))
+    const full = fullFrames(runtime.frames).map((f) => Buffer.byteLength(f))
+    console.log("bytes sent per turn (response.create):")
+    console.log("  turn   chained      full")
+    for (const turn of [1, 10, 50]) {
+      console.log(
+        `  ${String(turn).padStart(4)}  ${String(chained[turn - 1]).padStart(8)}  ${String(full[turn - 1]).padStart(8)}`,
+      )
+    }
+    const ratio = (full[TURNS - 1] ?? 0) / (chained[TURNS - 1] ?? 1)
+    const totalChained = chained.reduce((a, b) => a + b, 0)
+    const totalFull = full.reduce((a, b) => a + b, 0)
+    console.log(`  full / chained at turn ${TURNS}: ${ratio.toFixed(1)}×`)
+    console.log(
+      `  whole conversation: ${totalChained} B chained, ${totalFull} B full (${(totalFull / totalChained).toFixed(1)}×)`,
+    )
+    const rt = median(runtimeMs)
+    const raw = median(rawMs)
+    console.log(
+      `time per turn, median of turns 2-${TURNS} over ${ROUNDS} rounds (same payloads, same simulator):`,
+    )
+    console.log(`  createLLM (machine + socket actor + chunk stream): ${rt.toFixed(3)} ms`)
+    console.log(`  raw ws client:                                     ${raw.toFixed(3)} ms`)
+    console.log(`  runtime / raw: ${(rt / raw).toFixed(2)}×, added ${(rt - raw).toFixed(3)} ms per turn`)
+  } finally {
+    child.kill()
+  }
+}
