@@ -232,6 +232,29 @@ describe("HTTP chat completions LLM against the simulator", () => {
     expect(request?.path).toContain("tenant=t1")
   })
 
+  it("talks to an Azure resource with an api-key header and the deployment as model", async () => {
+    await start()
+    const llm = createLLM({
+      transport: "http",
+      openai: {
+        azure: {
+          endpoint: sim.httpUrl.replace(/\/v1$/, ""),
+          apiKey: sim.apiKey ?? "",
+          deployment: "chat-deploy",
+        },
+      },
+      env: {},
+    })
+    llms.push(llm)
+    const turn = await llm.chat([{ role: "user", content: "hi" }]).collect()
+    expect(turn.status).toBe("completed")
+    const request = requests()[0]
+    expect(request?.path).toMatch(/^\/openai\/v1\/chat\/completions/)
+    expect(request?.headers["api-key"]).toBe(sim.apiKey)
+    expect(request?.headers.authorization).toBeUndefined()
+    expect(request?.body.model).toBe("chat-deploy")
+  })
+
   it("ends with status incomplete when the completion hits the token limit", async () => {
     await start()
     sim.scenario.replies = [{ text: "one two three four five six seven eight nine ten eleven twelve" }]

@@ -369,6 +369,59 @@ describe("Responses WebSocket LLM against the simulator", () => {
     expect(creates()).toHaveLength(1)
   })
 
+  it("sends system as developer and no temperature to a reasoning model, warning about the dropped option", async () => {
+    await start()
+    const warnings: string[] = []
+    const llm = llmFor({
+      model: "gpt-5-mini",
+      temperature: 0.4,
+      reasoningEffort: "low",
+      verbosity: "low",
+      onWarning: (w) => warnings.push(w),
+    })
+    const turn = await llm
+      .chat([
+        { role: "system", content: "Be brief." },
+        { role: "user", content: "hi" },
+      ])
+      .collect()
+    expect(turn.usage?.reasoningTokens).toBeGreaterThan(0)
+    expect(warnings).toEqual([expect.stringMatching(/^temperature is not sent/)])
+    const create = creates()[0]?.payload
+    expect(create?.temperature).toBeUndefined()
+    expect(create).toMatchObject({
+      reasoning: { effort: "low" },
+      text: { verbosity: "low" },
+      input: [
+        { type: "message", role: "developer", content: "Be brief." },
+        { type: "message", role: "user", content: "hi" },
+      ],
+    })
+  })
+
+  it("talks to an Azure resource: /openai/v1/responses with an api-key and the deployment as model", async () => {
+    await start()
+    const llm = createLLM({
+      openai: {
+        azure: {
+          endpoint: sim.httpUrl.replace(/\/v1$/, ""),
+          apiKey: sim.apiKey ?? "",
+          deployment: "chat-deploy",
+        },
+      },
+      env: {},
+    })
+    llms.push(llm)
+    expect(llm.model).toBe("chat-deploy")
+    const turn = await llm.chat([{ role: "user", content: "hi" }]).collect()
+    expect(turn.status).toBe("completed")
+    const socket = responsesConnections()[0]
+    expect(socket?.path).toBe("/openai/v1/responses")
+    expect(socket?.headers["api-key"]).toBe(sim.apiKey)
+    expect(socket?.headers.authorization).toBeUndefined()
+    expect(creates()[0]?.payload.model).toBe("chat-deploy")
+  })
+
   it("fails pending turns with Closed and closes the socket on close()", async () => {
     await start()
     sim.scenario.nextConnection("responses", { latency: { firstEventMs: 200 } })
