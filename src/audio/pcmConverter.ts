@@ -27,6 +27,16 @@ export interface PcmConverter {
    *   `UnsupportedRate` for a rate the resampler does not handle
    */
   push(frame: AudioFrame): Int16Array
+  /**
+   * Ends a segment but not the stream: returns the resampler's held-back tail (the input
+   * continued with silence, as `flush` does) and restarts the filter, while the stream's
+   * format stays fixed. Use it where a caller cuts the audio into segments (a manual
+   * commit) so each segment carries its own tail instead of leaking it into the next.
+   * The next push starts a fresh filter history: the output equals
+   * `createResampler` run separately over each segment, bit for bit.
+   * A later push with another rate or channel count still throws `FormatChanged`.
+   */
+  drain(): Int16Array
   /** Ends the stream: returns the resampler's held-back tail and forgets the format. */
   flush(): Int16Array
   /** Forgets all state and the format, ready for a new stream. */
@@ -79,6 +89,9 @@ export const createPcmConverter = (options: PcmConverterOptions): PcmConverter =
         }
       }
       return core.commit(n)
+    },
+    drain() {
+      return core === undefined ? empty : core.flush()
     },
     flush() {
       const out = core === undefined ? empty : core.flush()

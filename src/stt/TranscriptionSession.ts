@@ -338,6 +338,8 @@ const startSession = (
     },
     flush() {
       ensureOpen()
+      // The resampler's tail belongs to the turn being committed, not to the next one.
+      input.drain()
       actor.send({ type: "FLUSH", atSample: input.buffer.endSample, atMs: runtime.now() })
     },
     endInput() {

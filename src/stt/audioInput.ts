@@ -61,6 +61,12 @@ export interface AudioInput {
    *   or any reason of `validateAudioFrame`
    */
   push(frame: AudioFrame): void
+  /**
+   * Ends a segment (a manual commit) but not the stream: stores the resampler's held-back
+   * tail so it belongs to this segment rather than the next. The input format stays fixed
+   * (a later frame of another rate or channel count is still `FormatChanged`). No-op after `end`.
+   */
+  drain(): void
   /** No more audio: flushes the resampler and closes an open VAD segment. Idempotent. */
   end(): void
   /** Replaces the VAD (`null` turns it off). An open segment is closed first. */
@@ -154,6 +160,9 @@ export const createAudioInput = (options: AudioInputOptions): AudioInput => {
     },
     push(frame) {
       store(converter.push(frame))
+    },
+    drain() {
+      if (!ended) store(converter.drain())
     },
     end() {
       if (ended) return

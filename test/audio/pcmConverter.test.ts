@@ -88,6 +88,56 @@ describe("createPcmConverter", () => {
     expect(concat([converter.push(mono16k), converter.flush()])).toEqual(reference(mono16k, 24_000))
   })
 
+  it("drains each segment's tail into that segment, matching a resampler run per segment", () => {
+    for (const [rate, channels] of [
+      [48_000, 2],
+      [44_100, 1],
+      [16_000, 1],
+    ] as const) {
+      const segments = [0.05, 0.033, 0.071].map((seconds, i) =>
+        makeAudioFrame(noise(channels * Math.round(rate * seconds), 20_000, 40 + i), rate, channels),
+      )
+      const converter = createPcmConverter({ targetRateHz: 24_000 })
+      for (const [i, segment] of segments.entries()) {
+        const parts: Int16Array[] = []
+        let at = 0
+        for (const frames of randomChunks(segment.data.length / channels, 500, rate + i)) {
+          parts.push(
+            converter.push(makeAudioFrame(segment.data.subarray(at, at + frames * channels), rate, channels)),
+          )
+          at += frames * channels
+        }
+        const tail = converter.drain()
+        expect(tail.length).toBeGreaterThan(0)
+        parts.push(tail)
+        expect(concat(parts)).toEqual(reference(segment, 24_000))
+      }
+      expect(converter.drain().length).toBe(0)
+    }
+  })
+
+  it("keeps the stream format after drain: a later change of rate or channels is FormatChanged", () => {
+    const converter = createPcmConverter({ targetRateHz: 24_000 })
+    converter.push(makeAudioFrame(noise(960 * 2, 10_000, 6), 48_000, 2))
+    converter.drain()
+    expect(reasonOf(() => converter.push(makeAudioFrame(new Int16Array(960 * 2), 44_100, 2)))).toBe(
+      "FormatChanged",
+    )
+    expect(reasonOf(() => converter.push(makeAudioFrame(new Int16Array(960), 48_000, 1)))).toBe(
+      "FormatChanged",
+    )
+    expect(converter.push(makeAudioFrame(new Int16Array(960 * 2), 48_000, 2)).length).toBeGreaterThan(0)
+    converter.flush()
+    expect(reasonOf(() => converter.push(makeAudioFrame(new Int16Array(960), 44_100, 1)))).toBeUndefined()
+  })
+
+  it("returns nothing from drain before any audio and leaves the format open", () => {
+    const converter = createPcmConverter({ targetRateHz: 24_000 })
+    expect(converter.drain().length).toBe(0)
+    const mono16k = makeAudioFrame(noise(1600, 10_000, 8), 16_000, 1)
+    expect(concat([converter.push(mono16k), converter.drain()])).toEqual(reference(mono16k, 24_000))
+  })
+
   it("rejects a target rate that is not a positive integer", () => {
     expect(reasonOf(() => createPcmConverter({ targetRateHz: 0 }))).toBe("InvalidSampleRate")
   })

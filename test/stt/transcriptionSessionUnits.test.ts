@@ -285,6 +285,22 @@ describe("the audio input pipeline", () => {
     expect(input.buffer.startSample).toBe(input.buffer.endSample - 2_400)
   })
 
+  it("drains the resampler's tail into the segment being committed and keeps the format", () => {
+    const input = createAudioInput({ replayBufferMs: 10_000, vad: null })
+    for (let i = 0; i < 25; i++)
+      input.push({ data: new Int16Array(960 * 2).fill(1000), sampleRateHz: 48_000, channels: 2 })
+    // 0.5 s at 48 kHz is 12 000 samples at 24 kHz; the filter holds some back until drained.
+    expect(input.buffer.endSample).toBeLessThan(12_000)
+    input.drain()
+    expect(input.buffer.endSample).toBe(12_000)
+    expect(() => input.push({ data: new Int16Array(882), sampleRateHz: 44_100, channels: 1 })).toThrow(
+      /changed/,
+    )
+    input.push({ data: new Int16Array(960 * 2), sampleRateHz: 48_000, channels: 2 })
+    input.end()
+    expect(input.buffer.endSample).toBe(12_480)
+  })
+
   it("reports an overflow and rejects a format change", () => {
     const input = createAudioInput({ replayBufferMs: 100, vad: null })
     const drops: number[] = []
