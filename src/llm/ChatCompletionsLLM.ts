@@ -219,20 +219,17 @@ export const createChatCompletionsLLM = (
   })
   const warn = options.onWarning ?? ((message: string) => console.warn(`voxstate: ${message}`))
   for (const warning of resolved.warnings) warn(warning)
-  const inFlight = new Set<AbortController>()
+  const inFlight = new Map<AbortController, ChatSink>()
   let closed = false
+  const closedError = (): LLMError =>
+    new LLMError({ reason: { _tag: "Closed" }, message: "The LLM is closed", retryable: false })
 
   const chat = (
     context: ChatContext | readonly (ChatItemInput | ChatItem)[],
     chatOptions: ChatOptions = {},
   ): ChatStream => {
     const turnId = `http_turn_${++turnCounter}`
-    if (closed) {
-      return failedChatStream(
-        turnId,
-        new LLMError({ reason: { _tag: "Closed" }, message: "The LLM is closed", retryable: false }),
-      )
-    }
+    if (closed) return failedChatStream(turnId, closedError())
     let items: readonly ChatItem[]
     try {
       items = chatItemsOf(context)
@@ -260,7 +257,7 @@ export const createChatCompletionsLLM = (
       return stream
     }
     signal?.addEventListener("abort", cancel, { once: true })
-    inFlight.add(controller)
+    inFlight.set(controller, sink)
     const messages = toChatCompletionMessages(withInstructions(items, resolved.instructions), {
       developerRole: resolved.reasoningModel,
     })
@@ -291,7 +288,10 @@ export const createChatCompletionsLLM = (
     prewarm: () => Promise.resolve(undefined),
     close: () => {
       closed = true
-      for (const controller of inFlight) controller.abort()
+      for (const [controller, sink] of [...inFlight]) {
+        sink.fail(closedError())
+        controller.abort()
+      }
       inFlight.clear()
       return Promise.resolve()
     },

@@ -158,6 +158,16 @@ describe("HTTP chat completions LLM against the simulator", () => {
     expect(seen[1]).toMatchObject({ type: "end", status: "cancelled" })
   })
 
+  it("fails a request in flight with Closed on close(), and refuses new turns", async () => {
+    await start()
+    sim.scenario.nextHttp("chat", { status: 200, delayMs: 5_000, body: {} })
+    const llm = httpLLM()
+    const stream = llm.chat([{ role: "user", content: "slow" }])
+    await llm.close()
+    expect((await failureOf(stream)).reason._tag).toBe("Closed")
+    expect((await failureOf(llm.chat([{ role: "user", content: "x" }]))).reason._tag).toBe("Closed")
+  })
+
   it("fails with a Server error carrying the HTTP status", async () => {
     await start()
     sim.scenario.nextHttp("chat", {
