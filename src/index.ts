@@ -5,10 +5,10 @@
  * @module
  */
 export * from "./audio/index.ts"
-export * from "./protocol/index.ts"
-export * from "./transport/index.ts"
 export * from "./clock/index.ts"
+export * from "./llm/index.ts"
+export * from "./protocol/index.ts"
+export * from "./runtime/index.ts"
 export * from "./stt/index.ts"
 export * from "./telemetry/index.ts"
-export * from "./llm/index.ts"
-export * from "./runtime/index.ts"
+export * from "./transport/index.ts"
