@@ -409,7 +409,7 @@ const toMonoAt = (frames: readonly AudioFrame[], rateHz: number): Int16Array => 
  * audio duration, tokens, streamed) is in each result and in the `voxstate.stt.*` metrics.
  *
  * @throws {OpenAIConfigError} when no credential or endpoint can be found (no `client` given)
- * @throws {STTError} `InvalidOptions` for out-of-range options
+ * @throws {STTError} `InvalidOptions` for out-of-range options (including the `streamAdapter` ones)
  */
 export const createBatchSTT = (options: BatchSTTOptions = {}): BatchSTT => {
   const model = options.model ?? options.openai?.azure?.deployment ?? "gpt-4o-mini-transcribe"
@@ -435,7 +435,7 @@ export const createBatchSTT = (options: BatchSTTOptions = {}): BatchSTT => {
   const baseConnect = resolveConnectOptions(options.connectOptions)
   const maxRequestBytes = options.maxRequestBytes ?? MAX_TRANSCRIPTION_REQUEST_BYTES
   const maxSamples = maxSamplesPerRequest(maxRequestBytes)
-  if (maxSamples < sampleRateHz) {
+  if (!Number.isFinite(maxRequestBytes) || maxSamples < sampleRateHz) {
     throw new STTError({
       reason: { _tag: "InvalidOptions" },
       message: `maxRequestBytes ${maxRequestBytes} leaves room for less than one second of audio`,
@@ -443,7 +443,15 @@ export const createBatchSTT = (options: BatchSTTOptions = {}): BatchSTT => {
       attempts: 0,
     })
   }
-  const splitConcurrency = Math.max(1, Math.floor(options.splitConcurrency ?? 3))
+  const splitConcurrency = Math.floor(options.splitConcurrency ?? 3)
+  if (!Number.isFinite(splitConcurrency) || splitConcurrency < 1) {
+    throw new STTError({
+      reason: { _tag: "InvalidOptions" },
+      message: `splitConcurrency must be at least 1, got ${options.splitConcurrency}`,
+      retryable: false,
+      attempts: 0,
+    })
+  }
   const logprobs = !whisper && (options.logprobs ?? true)
   const streaming = !whisper && options.streaming === true
   const { client, provider } = buildClient(options)
@@ -806,16 +814,18 @@ export const createBatchSTT = (options: BatchSTTOptions = {}): BatchSTT => {
     recognizeEffect,
     recognize: (audio, callOptions = {}) =>
       runRecognition(recognizeEffect(audio, callOptions), callOptions.signal, label),
-    stream: (streamOptions: StreamOptions = {}) =>
-      createStreamAdapter({
-        sampleRateHz,
-        ...trace,
-        ...(options.tracer === undefined ? {} : { tracer: options.tracer }),
-        ...(vadOption === undefined ? {} : { vad: vadOption }),
-        ...options.streamAdapter,
-        stt,
-      }).stream(streamOptions),
+    stream: (streamOptions: StreamOptions = {}) => adapter.stream(streamOptions),
     close: async () => {},
   }
+  // Built now so that bad `streamAdapter` options fail here, not in `stream()`.
+  const adapter = createStreamAdapter({
+    sampleRateHz,
+    ...trace,
+    modelConfig: modelConfig(options.language, options.prompt),
+    ...(options.tracer === undefined ? {} : { tracer: options.tracer }),
+    ...(vadOption === undefined ? {} : { vad: vadOption }),
+    ...options.streamAdapter,
+    stt,
+  })
   return stt
 }

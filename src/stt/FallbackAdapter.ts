@@ -68,7 +68,10 @@ const errorInfo = (error: unknown): SpeechErrorInfo => ({
  * available) and rejects with `AllFailed` naming each failure. `stream` runs the first
  * available STT's stream and fails over as described in the module documentation.
  *
- * @throws {STTError} `InvalidOptions` when `stts` is empty
+ * The stream's `pushFrame` throws `AudioError` on bad audio, and `pushFrame` and `flush` throw
+ * {@link STTError} (`InputEnded`) after `endInput()` or `close()`.
+ *
+ * @throws {STTError} `InvalidOptions` when `stts` is empty, or a duration is negative or not finite
  */
 export const createFallbackAdapter = (options: FallbackAdapterOptions): FallbackSTT => {
   const { stts } = options
@@ -83,6 +86,19 @@ export const createFallbackAdapter = (options: FallbackAdapterOptions): Fallback
   const label = options.label ?? `fallback(${stts.map((s) => s.label).join(",")})`
   const recoveryIntervalMs = options.recoveryIntervalMs ?? 10_000
   const maxReplayMs = options.maxReplayMs ?? 30_000
+  for (const [name, value] of [
+    ["recoveryIntervalMs", recoveryIntervalMs],
+    ["maxReplayMs", maxReplayMs],
+  ] as const) {
+    if (!Number.isFinite(value) || value < 0) {
+      throw new STTError({
+        reason: { _tag: "InvalidOptions" },
+        message: `${name} must be a non-negative number of milliseconds, got ${value}`,
+        retryable: false,
+        attempts: 0,
+      })
+    }
+  }
   const now = options.now ?? (() => performance.now())
   const available = stts.map(() => true)
   const lastProbeAt = stts.map(() => Number.NEGATIVE_INFINITY)
@@ -245,7 +261,8 @@ const createFallbackStream = (ctx: FallbackStreamContext): SpeechStream => {
   let positionMs = 0
   let active = 0
   let generation = -1
-  let inner: SpeechStream
+  /** The active STT's stream; undefined while none could be opened. */
+  let inner: SpeechStream | undefined
   let innerOffsetMs = 0
   let ended = false
   let closed = false
@@ -415,8 +432,15 @@ const createFallbackStream = (ctx: FallbackStreamContext): SpeechStream => {
     }
   }
 
-  const retire = (stream: SpeechStream) => {
-    const closing = stream.close().catch(() => {})
+  const retire = (stream: SpeechStream | undefined) => {
+    if (stream === undefined) return
+    let closing: Promise<void>
+    try {
+      closing = stream.close().catch(() => {})
+    } catch {
+      // A close that throws at once has nothing left to wait for.
+      return
+    }
     retired.add(closing)
     void closing.finally(() => retired.delete(closing))
   }
@@ -430,8 +454,8 @@ const createFallbackStream = (ctx: FallbackStreamContext): SpeechStream => {
     try {
       stream = stts[index]!.stream(ctx.streamOptions)
     } catch (error) {
-      failedThisTurn.add(index)
-      ctx.markFailed(index)
+      // No stream to fail over from: the failover goes on to the next STT (or ends the stream).
+      inner = undefined
       failover({ kind: "fatal", error: errorInfo(error) })
       return
     }
@@ -507,19 +531,20 @@ const createFallbackStream = (ctx: FallbackStreamContext): SpeechStream => {
   const stopListening = ctx.onRecovery(() => maybeSwitchBack())
   start(firstAvailable())
 
+  const inputEnded = () =>
+    new STTError({
+      reason: { _tag: "InputEnded" },
+      message: `${ctx.label}: audio pushed (or flush() called) after endInput() or close()`,
+      retryable: false,
+      attempts: 0,
+      source: ctx.label,
+    })
+
   return {
     pushFrame(frame) {
-      if (ended || closed) {
-        throw new STTError({
-          reason: { _tag: "InputEnded" },
-          message: `${ctx.label}: audio pushed after endInput() or close()`,
-          retryable: false,
-          attempts: 0,
-          source: ctx.label,
-        })
-      }
+      if (ended || closed) throw inputEnded()
       try {
-        inner.pushFrame(frame)
+        inner?.pushFrame(frame)
       } catch (error) {
         // Bad audio is the caller's error; anything else is the inner stream's, which its
         // iteration reports, and the frame is still replayed into the next STT.
@@ -531,10 +556,10 @@ const createFallbackStream = (ctx: FallbackStreamContext): SpeechStream => {
       while (replay.length > 0 && positionMs - replayStartMs() > ctx.maxReplayMs) replay.shift()
     },
     flush() {
-      if (ended || closed) return
+      if (ended || closed) throw inputEnded()
       replay.push({ kind: "flush", atMs: positionMs })
       try {
-        inner.flush()
+        inner?.flush()
       } catch {
         // Reported by the inner stream's iteration.
       }
@@ -543,7 +568,7 @@ const createFallbackStream = (ctx: FallbackStreamContext): SpeechStream => {
       if (ended || closed) return
       ended = true
       try {
-        inner.endInput()
+        inner?.endInput()
       } catch {
         // Reported by the inner stream's iteration.
       }

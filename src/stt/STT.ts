@@ -7,7 +7,7 @@
  */
 import { Cause, Effect, Exit, type Tracer } from "effect"
 import type { AudioFrame } from "../audio/index.ts"
-import { type APIConnectOptions, describeReason, STTError, type STTErrorReason } from "./retry.ts"
+import { type APIConnectOptions, describeReason, isSTTError, STTError, type STTErrorReason } from "./retry.ts"
 import type { RecognitionUsage, SpeechAlternative, SpeechEvent, SpeechStream } from "./SpeechEvent.ts"
 
 /** What an STT can do natively. */
@@ -227,6 +227,23 @@ export const framesDurationMs = (frames: readonly AudioFrame[]): number => {
 /** The frames of a {@link RecognizeInput}, as an array. */
 export const inputFrames = (audio: RecognizeInput): readonly AudioFrame[] =>
   "data" in audio ? [audio as AudioFrame] : (audio as readonly AudioFrame[])
+
+/**
+ * True for the error a `SpeechStream` throws when audio is pushed (or `flush()` called) after
+ * `endInput()` or `close()`, whichever implementation threw it: an {@link STTError} with
+ * reason `InputEnded` (the StreamAdapter, the FallbackAdapter), or a
+ * `TranscriptionSessionError` with reason `InputEnded` or `Closed` (the Realtime
+ * transcription session; recognized by its tag, so this module does not load the session).
+ * False for an `AudioError` (bad audio) and anything else.
+ */
+export const isInputEndedError = (u: unknown): boolean => {
+  if (isSTTError(u)) return u.reason._tag === "InputEnded"
+  if (!(u instanceof Error) || (u as { readonly _tag?: unknown })._tag !== "TranscriptionSessionError") {
+    return false
+  }
+  const reason = (u as { readonly reason?: unknown }).reason
+  return reason === "InputEnded" || reason === "Closed"
+}
 
 /** Options of {@link streamingSTT}. */
 export interface StreamingSTTOptions {

@@ -85,13 +85,29 @@ export type SpeechEvent =
  *
  * Iteration ends after `endInput()` has drained or after `close()`; it throws only on a
  * fatal error (which is also delivered as an `error` event with `fatal: true` first).
+ *
+ * Misuse errors are each implementation's own typed error, and `isInputEndedError` (from
+ * `voxstate/stt`) recognizes all of them:
+ * - the Realtime transcription session (`createTranscriptionSession`) throws a
+ *   `TranscriptionSessionError` with reason `InputEnded` after `endInput()`, `Closed` once
+ *   the session has ended or was closed;
+ * - the StreamAdapter and the FallbackAdapter throw an `STTError` with reason `InputEnded`
+ *   after `endInput()` or `close()`.
  */
 export interface SpeechStream extends AsyncIterable<SpeechEvent> {
-  /** Pushes audio of any sample rate and channel count. Throws `AudioError` on bad input or after `endInput()`. */
+  /**
+   * Pushes audio of any sample rate and channel count.
+   * @throws {AudioError} on an invalid frame or a format (rate, channels) that changes mid-stream,
+   *   with every implementation
+   * @throws the implementation's input-ended error (see above) after `endInput()` or `close()`
+   */
   pushFrame(frame: AudioFrame): void
-  /** Ends the current segment (commits, when the client owns turns). */
+  /**
+   * Ends the current segment (commits, when the client owns turns).
+   * @throws the implementation's input-ended error (see above) after `endInput()` or `close()`
+   */
   flush(): void
-  /** No more audio: drain outstanding transcripts, then finish. */
+  /** No more audio: drain outstanding transcripts, then finish. Idempotent; never throws. */
   endInput(): void
   /** Stops now, releasing every socket, timer and fiber. */
   close(): Promise<void>

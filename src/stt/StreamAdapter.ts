@@ -15,7 +15,12 @@ import {
   type Vad,
   type VadEvent,
 } from "../audio/index.ts"
-import { type SensitiveTraceOptions, type TurnTrace, traceTurn } from "../telemetry/index.ts"
+import {
+  type SensitiveTraceOptions,
+  type TranscriptionModelConfig,
+  type TurnTrace,
+  traceTurn,
+} from "../telemetry/index.ts"
 import { isSTTError, STTError, sttErrorCode } from "./retry.ts"
 import type { SpeechEvent, SpeechStream } from "./SpeechEvent.ts"
 import {
@@ -49,6 +54,12 @@ export interface StreamAdapterOptions extends SensitiveTraceOptions {
   readonly lookbackMs?: number
   /** The tracer of the `stt.turn` spans; Effect's native tracer by default. */
   readonly tracer?: Tracer.Tracer
+  /**
+   * The model configuration put on every `stt.turn` span (the batch STT gives its model,
+   * provider, response format, language and temperature). Default: the STT's label as the
+   * model. The stream's own `language` and `prompt` take precedence.
+   */
+  readonly modelConfig?: TranscriptionModelConfig
   /** Options passed to every `recognize` (language and prompt come from `stream()`'s options). */
   readonly recognizeOptions?: Omit<
     RecognizeOptions,
@@ -121,12 +132,55 @@ interface Segment {
   readonly trace: TurnTrace
 }
 
+const invalidOptions = (message: string): STTError =>
+  new STTError({ reason: { _tag: "InvalidOptions" }, message, retryable: false, attempts: 0 })
+
+/** The numeric options of a StreamAdapter, with defaults, in samples where it matters. */
+interface AdapterSettings {
+  readonly rateHz: number
+  readonly maxConcurrency: number
+  readonly maxSegmentSamples: number
+  readonly lookbackSamples: number
+}
+
+/**
+ * Fills in the defaults and validates them.
+ * @throws {STTError} `InvalidOptions` for a value that is not finite or out of range
+ */
+const resolveAdapterSettings = (options: StreamAdapterOptions): AdapterSettings => {
+  const rateHz = options.sampleRateHz ?? 16_000
+  if (!Number.isInteger(rateHz) || rateHz <= 0) {
+    throw invalidOptions(`sampleRateHz must be a positive integer (Hz), got ${rateHz}`)
+  }
+  const maxConcurrency = options.maxConcurrency ?? 4
+  if (!Number.isFinite(maxConcurrency) || maxConcurrency < 1) {
+    throw invalidOptions(`maxConcurrency must be at least 1, got ${maxConcurrency}`)
+  }
+  const maxSegmentMs = options.maxSegmentMs ?? 60_000
+  if (!Number.isFinite(maxSegmentMs) || maxSegmentMs <= 0) {
+    throw invalidOptions(`maxSegmentMs must be a positive number of milliseconds, got ${maxSegmentMs}`)
+  }
+  const lookbackMs = options.lookbackMs ?? 2_000
+  if (!Number.isFinite(lookbackMs) || lookbackMs < 0) {
+    throw invalidOptions(`lookbackMs must be a non-negative number of milliseconds, got ${lookbackMs}`)
+  }
+  return {
+    rateHz,
+    maxConcurrency: Math.floor(maxConcurrency),
+    maxSegmentSamples: Math.max(1, Math.round((maxSegmentMs * rateHz) / 1000)),
+    lookbackSamples: Math.round((lookbackMs * rateHz) / 1000),
+  }
+}
+
 /**
  * Wraps `options.stt` so that `stream()` runs it on VAD segments. `recognize` and `close`
  * are the wrapped STT's (closing the adapter closes the wrapped STT).
+ *
+ * @throws {STTError} `InvalidOptions` for a sample rate, concurrency or duration out of range
  */
 export const createStreamAdapter = (options: StreamAdapterOptions): STT => {
   const { stt } = options
+  resolveAdapterSettings(options)
   return {
     label: stt.label,
     capabilities: { streaming: true, interimResults: stt.capabilities.interimResults },
@@ -139,7 +193,7 @@ export const createStreamAdapter = (options: StreamAdapterOptions): STT => {
 const inputEnded = (source: string): STTError =>
   new STTError({
     reason: { _tag: "InputEnded" },
-    message: `${source}: audio pushed after endInput() or close()`,
+    message: `${source}: audio pushed (or flush() called) after endInput() or close()`,
     retryable: false,
     attempts: 0,
     source,
@@ -149,7 +203,10 @@ const inputEnded = (source: string): STTError =>
  * A {@link SpeechStream} over an STT and a VAD (see {@link createStreamAdapter}). Times are
  * offsets into the stream's audio in milliseconds. An empty transcript gives no
  * `final_transcript`; a failed recognition gives `transcription_failed` (not fatal) and the
- * stream goes on.
+ * stream goes on. `pushFrame` throws `AudioError` on bad audio, and `pushFrame` and `flush`
+ * throw {@link STTError} (`InputEnded`) after `endInput()` or `close()`.
+ *
+ * @throws {STTError} `InvalidOptions` for a sample rate, concurrency or duration out of range
  */
 export const createAdapterStream = (
   options: StreamAdapterOptions,
@@ -157,10 +214,7 @@ export const createAdapterStream = (
 ): SpeechStream => {
   const { stt } = options
   const source = stt.label
-  const rateHz = options.sampleRateHz ?? 16_000
-  const maxConcurrency = Math.max(1, Math.floor(options.maxConcurrency ?? 4))
-  const maxSegmentSamples = Math.max(1, Math.round(((options.maxSegmentMs ?? 60_000) * rateHz) / 1000))
-  const lookbackSamples = Math.round(((options.lookbackMs ?? 2_000) * rateHz) / 1000)
+  const { rateHz, maxConcurrency, maxSegmentSamples, lookbackSamples } = resolveAdapterSettings(options)
   const vadOption = options.vad
   const vad: Vad =
     typeof vadOption === "function"
@@ -225,6 +279,7 @@ export const createAdapterStream = (
           model: stt.label,
           label: stt.label,
           sampleRateHz: rateHz,
+          ...options.modelConfig,
           ...(streamOptions.language === undefined ? {} : { language: streamOptions.language }),
           ...(streamOptions.prompt === undefined ? {} : { prompt: streamOptions.prompt }),
         },
@@ -382,7 +437,7 @@ export const createAdapterStream = (
       feed(converter.push(frame))
     },
     flush() {
-      if (ended || closed) return
+      if (ended || closed) throw inputEnded(source)
       flushVad()
     },
     endInput() {

@@ -20,7 +20,7 @@ import { Data, Duration, Effect, Schedule } from "effect"
  * - `Recognition`: a streaming STT reported that it could not transcribe a turn.
  * - `AllFailed`: every STT of a fallback chain failed; `failures` names each one.
  * - `Aborted`: the caller aborted (an `AbortSignal`) or closed the stream.
- * - `InputEnded`: audio was pushed after `endInput()`.
+ * - `InputEnded`: audio was pushed (or `flush()` called) after `endInput()` or `close()` of a stream.
  */
 export type STTErrorReason =
   | {

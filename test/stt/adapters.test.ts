@@ -7,12 +7,14 @@ import {
   createFallbackAdapter,
   createSpeechEventChannel,
   createStreamAdapter,
+  isInputEndedError,
   type SpeechEvent,
   type SpeechStream,
   STTError,
   streamingSTT,
 } from "../../src/stt/index.ts"
 import {
+  caught,
   collect,
   createFakeSTT,
   deferred,
@@ -60,19 +62,32 @@ describe("StreamAdapter", () => {
 
   it("recognizes segments concurrently but emits their events in speech order", async () => {
     const slow = deferred<undefined>()
-    const fake = createFakeSTT({ behaviour: (call) => (call.index === 0 ? slow.promise : undefined) })
+    const answered: number[] = []
+    const fake = createFakeSTT({
+      behaviour: async (call) => {
+        if (call.index === 0) await slow.promise
+        answered.push(call.index)
+        return undefined
+      },
+    })
     const stream = createStreamAdapter({ stt: fake }).stream()
     pushAll(stream, audio(threeWords))
     const reading = collect(stream)
-    await vi.waitFor(() => assert.strictEqual(fake.calls.length, 3))
+    // The later segments are answered while the first is still held.
+    await vi.waitFor(() => assert.deepStrictEqual(answered, [1, 2]))
     assert.strictEqual(fake.maxInFlight, 3)
     slow.resolve(undefined)
     const { events } = await reading
+    assert.deepStrictEqual(answered, [1, 2, 0])
+    assert.deepStrictEqual(
+      events.map((e) => `${e.type}:${"itemId" in e ? e.itemId : ""}`),
+      [1, 2, 3].flatMap((n) =>
+        ["start_of_speech", "final_transcript", "end_of_speech", "recognition_usage"].map(
+          (type) => `${type}:segment_${n}`,
+        ),
+      ),
+    )
     assert.deepStrictEqual(finals(events), ["bravo", "delta", "foxtrot"])
-    // The second segment's start comes out only after the first segment has ended.
-    const firstEnd = events.findIndex((e) => e.type === "end_of_speech")
-    const secondStart = events.findIndex((e, i) => e.type === "start_of_speech" && i > 0)
-    assert.isAbove(secondStart, firstEnd)
   })
 
   it("keeps at most maxConcurrency recognitions in flight", async () => {
@@ -245,6 +260,22 @@ describe("StreamAdapter", () => {
     assert.deepStrictEqual(events, [])
     assert.strictEqual(fake.calls.length, 0)
   })
+
+  it("rejects options out of range with InvalidOptions", () => {
+    const fake = createFakeSTT()
+    for (const bad of [
+      { maxConcurrency: 0 },
+      { maxConcurrency: Number.NaN },
+      { maxSegmentMs: 0 },
+      { maxSegmentMs: Number.POSITIVE_INFINITY },
+      { lookbackMs: -1 },
+      { sampleRateHz: 16_000.5 },
+    ]) {
+      const error = caught(() => createStreamAdapter({ stt: fake, ...bad }))
+      assert.instanceOf(error, STTError, JSON.stringify(bad))
+      assert.strictEqual((error as STTError).reason._tag, "InvalidOptions")
+    }
+  })
 })
 
 /** A streaming STT whose streams die (a fatal error, then a failed iteration) after `frames` frames. */
@@ -287,6 +318,19 @@ const dyingStreamSTT = (label: string, frames: number) => {
     },
   })
   return { stt, opened: () => opened }
+}
+
+/** How long the voice lasts in what a fake call heard (first to last loud sample), in ms. */
+const voicedMs = (call: { readonly audio: Int16Array; readonly rateHz: number }): number => {
+  let first = -1
+  let last = -1
+  call.audio.forEach((s, i) => {
+    if (Math.abs(s) > 1000) {
+      if (first < 0) first = i
+      last = i
+    }
+  })
+  return first < 0 ? 0 : ((last - first + 1) / call.rateHz) * 1000
 }
 
 const sources = (events: readonly SpeechEvent[]) =>
@@ -415,6 +459,10 @@ describe("FallbackAdapter", () => {
       second.calls.map((c) => c.words),
       [["delta"], ["foxtrot"]],
     )
+    // All of the failed turn: the word (600 ms) and no less than the first STT was given.
+    const failedTurn = first.calls.find((c) => c.words.includes("delta"))!
+    assert.isAtLeast(second.calls[0]!.durationMs, 600)
+    assert.isAtLeast(second.calls[0]!.durationMs, failedTurn.durationMs)
     assert.strictEqual(events.filter((e) => e.type === "transcription_failed").length, 0)
     // The replayed turn keeps the item it was announced with, and keeps its time.
     const starts = events.filter((e) => e.type === "start_of_speech")
@@ -480,6 +528,10 @@ describe("FallbackAdapter", () => {
       backup.calls.map((c) => c.words),
       [["charlie"]],
     )
+    // The stream died 600 ms in, in the middle of the word (200 to 1000 ms); the backup
+    // still got all of it, from before the failure as well as after.
+    assert.isAtLeast(backup.calls[0]!.durationMs, 800)
+    assert.approximately(voicedMs(backup.calls[0]!), 800, 25)
   })
 
   it("reports the turn as failed when every STT fails it, and goes on with the next turn", async () => {
@@ -529,8 +581,54 @@ describe("FallbackAdapter", () => {
     assert.strictEqual(two.opened(), 1)
   })
 
-  it("rejects an empty list of STTs", () => {
+  it("goes on with the next STT when one cannot even open a stream", async () => {
+    const unopenable = streamingSTT({
+      label: "unopenable",
+      createStream: () => {
+        throw new Error("no credentials")
+      },
+    })
+    const backup = createFakeSTT({ label: "backup" })
+    const fallback = createFallbackAdapter({ stts: [unopenable, createStreamAdapter({ stt: backup })] })
+    const stream = fallback.stream()
+    pushAll(stream, audio([{ word: 400, ms: 600 }, { silenceMs: 900 }]))
+    const { events, error } = await collect(stream)
+    assert.isUndefined(error)
+    assert.deepStrictEqual(finals(events), ["charlie"])
+    assert.deepStrictEqual(sources(events), ["backup"])
+    assert.deepStrictEqual(
+      fallback.status().map((s) => s.available),
+      [false, true],
+    )
+  })
+
+  it("fails the stream, without throwing from stream(), when no STT can open one", async () => {
+    const unopenable = (label: string) =>
+      streamingSTT({
+        label,
+        createStream: () => {
+          throw new Error(`${label}: no credentials`)
+        },
+      })
+    const fallback = createFallbackAdapter({ stts: [unopenable("one"), unopenable("two")] })
+    const stream = fallback.stream()
+    const thrown = caught(() => stream.pushFrame(audio([{ word: 300, ms: 100 }])[0]!))
+    assert.isTrue(isInputEndedError(thrown))
+    const { events, error } = await collect(stream)
+    assert.instanceOf(error, STTError)
+    assert.match((error as STTError).message, /every STT failed; last: two/)
+    assert.deepStrictEqual(
+      events.map((e) => e.type),
+      ["error"],
+    )
+    await stream.close()
+  })
+
+  it("rejects an empty list of STTs and durations out of range", () => {
     assert.throws(() => createFallbackAdapter({ stts: [] }), /at least one STT/)
+    const fake = createFakeSTT()
+    assert.throws(() => createFallbackAdapter({ stts: [fake], maxReplayMs: Number.NaN }), /maxReplayMs/)
+    assert.throws(() => createFallbackAdapter({ stts: [fake], recoveryIntervalMs: -1 }), /recoveryIntervalMs/)
   })
 })
 

@@ -253,6 +253,82 @@ describe("createBatchSTT against the simulator", () => {
     assert.strictEqual(requests(s).length, 4)
   })
 
+  it("makes one attempt for a 401, 403, 404 or 422", async () => {
+    const s = await simulator()
+    const wrongKey = createBatchSTT({
+      openai: { apiKey: "sk-wrong", baseUrl: s.httpUrl },
+      env: {},
+      connectOptions: { retryIntervalMs: 1, jitter: false },
+    })
+    const unauthorized = (await wrongKey.recognize(words(hello)).catch((e: unknown) => e)) as STTError
+    assert.instanceOf(unauthorized, STTError)
+    assert.deepInclude(unauthorized.reason, { _tag: "Http", status: 401 })
+    assert.strictEqual(unauthorized.attempts, 1)
+    assert.isFalse(unauthorized.retryable)
+    assert.strictEqual(requests(s).length, 1)
+    for (const status of [403, 404, 422]) {
+      s.scenario.nextHttp("transcriptions", {
+        status,
+        body: { error: { message: `refused with ${status}`, type: "invalid_request_error", code: null } },
+      })
+      const before = requests(s).length
+      const error = (await sttFor(s)
+        .recognize(words(hello))
+        .catch((e: unknown) => e)) as STTError
+      assert.instanceOf(error, STTError)
+      assert.deepInclude(error.reason, { _tag: "Http", status })
+      assert.strictEqual(error.attempts, 1, `${status}`)
+      assert.isFalse(error.retryable, `${status}`)
+      assert.strictEqual(requests(s).length - before, 1, `${status} was sent once`)
+    }
+  })
+
+  it("treats a 429 for insufficient_quota as permanent, and retries a rate-limit 429", async () => {
+    const s = await simulator()
+    s.scenario.nextHttp("transcriptions", {
+      status: 429,
+      body: {
+        error: {
+          message: "You exceeded your current quota, please check your plan and billing details.",
+          type: "insufficient_quota",
+          code: "insufficient_quota",
+        },
+      },
+    })
+    const error = (await sttFor(s)
+      .recognize(words(hello))
+      .catch((e: unknown) => e)) as STTError
+    assert.instanceOf(error, STTError)
+    assert.deepInclude(error.reason, { _tag: "Http", status: 429, code: "insufficient_quota" })
+    assert.isFalse(error.retryable)
+    assert.strictEqual(error.attempts, 1)
+    assert.strictEqual(requests(s).length, 1)
+    s.scenario.nextHttp("transcriptions", {
+      status: 429,
+      body: { error: { message: "Rate limit reached", type: "requests", code: "rate_limit_exceeded" } },
+    })
+    assert.strictEqual((await sttFor(s).recognize(words(hello))).text, "bravo")
+    assert.strictEqual(requests(s).length, 3)
+  })
+
+  it("names the attempts and the connection error when every attempt loses its connection", async () => {
+    const s = await simulator()
+    for (let i = 0; i < 3; i++) s.scenario.nextHttp("transcriptions", { status: 200, destroy: true })
+    const error = (await sttFor(s, { connectOptions: { maxRetry: 2, retryIntervalMs: 1, jitter: false } })
+      .recognize(words(hello))
+      .catch((e: unknown) => e)) as STTError
+    assert.instanceOf(error, STTError)
+    assert.strictEqual(error.reason._tag, "RetriesExhausted")
+    if (error.reason._tag === "RetriesExhausted") {
+      assert.strictEqual(error.reason.attempts, 3)
+      assert.strictEqual(error.reason.last._tag, "Connection")
+    }
+    assert.strictEqual(error.attempts, 3)
+    assert.isTrue(error.retryable)
+    assert.match(error.message, /after 3 attempts: connection error/)
+    assert.strictEqual(requests(s).length, 3)
+  })
+
   it("fails with RetriesExhausted naming the attempts after the last retry", async () => {
     const s = await simulator()
     for (let i = 0; i < 5; i++) s.scenario.nextHttp("transcriptions", { status: 503 })
@@ -300,6 +376,8 @@ describe("createBatchSTT against the simulator", () => {
     assert.strictEqual(requests(s).length, result.requests)
     for (let i = 0; i < result.requests; i++) {
       assert.isAtMost(fileOf(s, i).bytes + MULTIPART_OVERHEAD_BYTES, limit)
+      // The whole multipart body, as the simulator received it, fits the limit.
+      assert.isAtMost(requests(s)[i]!.received[0]!.bytes, limit)
       assert.strictEqual(requests(s)[i]?.httpStatus, 200)
     }
     assert.deepStrictEqual(progress[0], { done: 0, total: result.requests })
@@ -312,6 +390,33 @@ describe("createBatchSTT against the simulator", () => {
     const starts = result.segments!.map((seg) => seg.startMs)
     for (let i = 1; i < starts.length; i++) assert.isAbove(starts[i]!, starts[i - 1]!)
     assert.isAbove(result.alternatives[0]!.endMs, 8_000)
+  })
+
+  it("splits 10 minutes of speech at a pause under the real 25 MiB limit, which the simulator enforces with 413", async () => {
+    const s = await simulator()
+    // 10 min at 24 kHz (sent at 24 kHz: nothing is resampled) is 28.8 MB of PCM, more than
+    // one request may carry: sent whole, it would be refused with a 413.
+    const pieces: Piece[] = []
+    for (let i = 0; i < 120; i++) pieces.push({ word: 300 + 100 * (i % 4), ms: 4_000 }, { silenceMs: 1_000 })
+    const frame = { data: speech(pieces, 24_000), sampleRateHz: 24_000, channels: 1 }
+    assert.isAbove(frame.data.length * 2, MAX_TRANSCRIPTION_REQUEST_BYTES)
+    const progress: RecognitionProgress[] = []
+    const result = await sttFor(s, { sampleRateHz: 24_000 }).recognize(frame, {
+      onProgress: (p) => progress.push(p),
+    })
+    assert.strictEqual(result.requests, 2)
+    assert.deepStrictEqual(
+      requests(s).map((r) => r.httpStatus),
+      [200, 200],
+    )
+    for (const request of requests(s))
+      assert.isAtMost(request.received[0]!.bytes, MAX_TRANSCRIPTION_REQUEST_BYTES)
+    assert.deepStrictEqual(progress.at(-1), { done: 2, total: 2 })
+    // Nothing is lost at the cut: every one of the 120 words is transcribed once, in order.
+    const heard = result.text.split(" ")
+    assert.strictEqual(heard.length, 120)
+    assert.deepStrictEqual(heard.slice(0, 4), ["bravo", "charlie", "delta", "echo"])
+    assert.deepStrictEqual(heard.slice(-4), ["bravo", "charlie", "delta", "echo"])
   })
 
   it("fails with AudioTooLong, sending nothing, when speech has no silence to cut at", async () => {

@@ -10,7 +10,6 @@ describeSpeechStreamConformance("StreamAdapter over an in-memory STT", async () 
   const adapter = createStreamAdapter({ stt: fake })
   return {
     open: () => adapter.stream(),
-    script: () => {},
     requests: () => fake.calls.length,
     close: () => adapter.close(),
   }
@@ -30,7 +29,6 @@ describeSpeechStreamConformance("FallbackAdapter whose preferred STT always fail
   })
   return {
     open: () => fallback.stream(),
-    script: () => {},
     requests: () => broken.calls.length + working.calls.length,
     close: () => fallback.close(),
   }

@@ -24,7 +24,6 @@ describeSpeechStreamConformance("StreamAdapter over the REST STT (simulator)", a
   const stt = restSTT(sim, "rest")
   return {
     open: () => stt.stream(),
-    script: () => {},
     requests: () => httpRequests(sim),
     close: async () => {
       await stt.close()
@@ -46,7 +45,6 @@ describeSpeechStreamConformance(
     })
     return {
       open: () => fallback.stream(),
-      script: () => {},
       requests: () => httpRequests(down) + httpRequests(up),
       close: async () => {
         await fallback.close()

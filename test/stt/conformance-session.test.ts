@@ -31,7 +31,6 @@ const sessionSubject = (options: Partial<TranscriptionSessionOptions>) => async 
   return {
     open: () =>
       createTranscriptionSession({ apiKey: sim.apiKey!, baseUrl: sim.httpUrl, env: {}, ...options }),
-    script: () => {},
     requests: () => transcriptions(sim),
     close: () => sim.close(),
   }
@@ -71,7 +70,6 @@ describeSpeechStreamConformance(
     const fallback = createFallbackAdapter({ stts: [realtime, createStreamAdapter({ stt: rest })] })
     return {
       open: () => fallback.stream(),
-      script: () => {},
       requests: () => sim.connections.filter((c) => c.kind === "http").length,
       close: async () => {
         await fallback.close()

@@ -153,7 +153,7 @@ describe("recognition spans exported to OpenTelemetry", () => {
 
 describe("turn spans of a stream", () => {
   it("makes each VAD segment a stt.turn span with the recognition nested under it", async () => {
-    const { stt, exporter } = await traced({ model: "gpt-4o-transcribe" })
+    const { stt, exporter } = await traced({ model: "gpt-4o-transcribe", language: "en" })
     const stream = stt.stream()
     const pieces = [{ word: 300, ms: 600 }, { silenceMs: 900 }, { word: 500, ms: 600 }, { silenceMs: 900 }]
     for (const frame of toFrames(speech(pieces, 16_000), 16_000)) stream.pushFrame(frame)
@@ -177,8 +177,41 @@ describe("turn spans of a stream", () => {
       )
       assert.isDefined(request)
       assert.isAbove(turn.attributes["stt.audio_duration_ms"] as number, 500)
+      // The turn carries the model configuration of the batch STT, not just its label.
+      assert.strictEqual(turn.attributes["gen_ai.request.model"], "gpt-4o-transcribe")
+      assert.strictEqual(turn.attributes["gen_ai.system"], "openai")
+      assert.strictEqual(turn.attributes["stt.model_config.response_format"], "json")
+      assert.strictEqual(turn.attributes["stt.model_config.language"], "en")
+      assert.strictEqual(turn.attributes["stt.label"], "openai/gpt-4o-transcribe")
       for (const key of SENSITIVE) assert.notProperty(turn.attributes, key)
     }
+  })
+})
+
+describe("turn spans of a stream, opted in", () => {
+  it("puts each segment's transcript and audio on its stt.turn span when asked", async () => {
+    const { stt, exporter } = await traced({
+      model: "gpt-4o-transcribe",
+      traceIncludeSensitiveText: true,
+      traceIncludeSensitiveAudio: true,
+    })
+    const stream = stt.stream()
+    const pieces = [{ word: 300, ms: 600 }, { silenceMs: 900 }, { word: 500, ms: 600 }, { silenceMs: 900 }]
+    for (const frame of toFrames(speech(pieces, 16_000), 16_000)) stream.pushFrame(frame)
+    stream.endInput()
+    for await (const _ of stream) {
+      // drain
+    }
+    const turns = byName(exporter.getFinishedSpans(), SttSpanNames.turn)
+    assert.deepStrictEqual(
+      turns.map((t) => t.attributes["stt.output.text"]),
+      ["bravo", "delta"],
+    )
+    const heard = turns.map((t) => {
+      const wav = decodeWav(new Uint8Array(Buffer.from(t.attributes["stt.input.audio"] as string, "base64")))
+      return wordsIn(wav.data, wav.sampleRateHz)
+    })
+    assert.deepStrictEqual(heard, [["bravo"], ["delta"]])
   })
 })
 
