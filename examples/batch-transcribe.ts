@@ -78,25 +78,34 @@ const formatTime = (ms: number): string => {
   return `${String(Math.floor(s / 60)).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`
 }
 
+/** A positive number from the command line, or an error naming the option. */
+const positive = (name: string, text: string): number => {
+  const value = Number(text)
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`--${name} must be a positive number, got ${text}`)
+  return value
+}
+
 const main = async (): Promise<void> => {
   const live = process.env.OPENAI_API_KEY !== undefined || process.env.AZURE_OPENAI_ENDPOINT !== undefined
   const file = positionals[0]
-  const audio: AudioFrame = file === undefined ? demoRecording(4) : decodeWav(readFileSync(file))
-  const seconds = audio.data.length / audio.channels / audio.sampleRateHz
-  const maxRequestBytes =
-    values["max-request-mb"] !== undefined
-      ? Math.round(Number(values["max-request-mb"]) * 1024 * 1024)
-      : live
-        ? MAX_TRANSCRIPTION_REQUEST_BYTES
-        : 2 * 1024 * 1024
-
-  const sim = live ? undefined : await startSimulator()
+  let sim: Awaited<ReturnType<typeof startSimulator>> | undefined
   try {
+    const concurrency = Math.floor(positive("concurrency", values.concurrency))
+    const maxRequestBytes =
+      values["max-request-mb"] !== undefined
+        ? Math.round(positive("max-request-mb", values["max-request-mb"]) * 1024 * 1024)
+        : live
+          ? MAX_TRANSCRIPTION_REQUEST_BYTES
+          : 2 * 1024 * 1024
+    const audio: AudioFrame = file === undefined ? demoRecording(4) : decodeWav(readFileSync(file))
+    const seconds = audio.data.length / audio.channels / audio.sampleRateHz
+    sim = live ? undefined : await startSimulator()
     const stt = createBatchSTT({
       // whisper-1 times its segments; the simulator's placeholder transcripts read better whole.
       model: values.model ?? (live ? "whisper-1" : "gpt-4o-mini-transcribe"),
       maxRequestBytes,
-      splitConcurrency: Math.max(1, Number(values.concurrency)),
+      splitConcurrency: Math.max(1, concurrency),
       ...(sim === undefined
         ? {}
         : { openai: { apiKey: sim.apiKey ?? "unused", baseUrl: sim.httpUrl }, env: {} }),
@@ -123,7 +132,13 @@ const main = async (): Promise<void> => {
         (usage.totalTokens === undefined ? "" : `, ${usage.totalTokens} tokens`),
     )
   } catch (error) {
-    console.error(isSTTError(error) ? `transcription failed (${error.reason._tag}): ${error.message}` : error)
+    console.error(
+      isSTTError(error)
+        ? `transcription failed (${error.reason._tag}): ${error.message}`
+        : error instanceof Error
+          ? error.message
+          : error,
+    )
     process.exitCode = 1
   } finally {
     await sim?.close()

@@ -181,7 +181,7 @@ const serverDelayMs = (error: STTError): number | undefined =>
 
 /**
  * The retry `Schedule` of a request: fixed or exponential delays from `retryIntervalMs`,
- * capped at `maxRetryIntervalMs`, jittered when asked, at least the server's `retry-after`
+ * jittered when asked, capped at `maxRetryIntervalMs` (after the jitter), at least the server's `retry-after`
  * (up to {@link MAX_RETRY_AFTER_MS}), and at most `maxRetry` recurrences. Its input is the
  * failure being retried.
  */
@@ -191,13 +191,14 @@ export const retrySchedule = (options: APIConnectOptions): Schedule.Schedule<unk
       ? Schedule.exponential(Duration.millis(options.retryIntervalMs))
       : Schedule.spaced(Duration.millis(options.retryIntervalMs))
   const maxDelay = Duration.millis(options.maxRetryIntervalMs)
-  const capped: Schedule.Schedule<unknown, STTError> = Schedule.modifyDelay(
-    Schedule.setInputType<STTError>()(base),
-    ({ duration }) => Effect.succeed(Duration.min(duration, maxDelay)),
+  const typed = Schedule.setInputType<STTError>()(base)
+  // Jitter first, then the cap, so that no delay exceeds maxRetryIntervalMs.
+  const jittered = options.jitter ? Schedule.jittered(typed) : typed
+  const capped: Schedule.Schedule<unknown, STTError> = Schedule.modifyDelay(jittered, ({ duration }) =>
+    Effect.succeed(Duration.min(duration, maxDelay)),
   )
-  const jittered = options.jitter ? Schedule.jittered(capped) : capped
   const withServerDelay: Schedule.Schedule<unknown, STTError> = Schedule.modifyDelay(
-    jittered,
+    capped,
     ({ duration, input }) => {
       const serverMs = serverDelayMs(input)
       return Effect.succeed(

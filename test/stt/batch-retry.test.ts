@@ -157,6 +157,24 @@ describe("withRetries", () => {
     }),
   )
 
+  it.effect("never lets the jitter push a delay past maxRetryIntervalMs", () =>
+    Effect.gen(function* () {
+      const { effect, startedAt } = scripted(
+        [http(503), http(503), http(503), http(503), "ok"],
+        options({ maxRetry: 4, jitter: true, backoff: "exponential", maxRetryIntervalMs: 1_500 }),
+      )
+      const fiber = yield* Effect.forkChild(effect)
+      yield* TestClock.adjust("30 seconds")
+      yield* Fiber.join(fiber)
+      const delays = startedAt.slice(1).map((at, i) => at - startedAt[i]!)
+      assert.strictEqual(delays.length, 4)
+      assert.isAtLeast(delays[0]!, 800)
+      assert.isAtMost(delays[0]!, 1200)
+      // 2 s, 4 s and 8 s, jittered to at least 1.6 s, are all cut to the cap.
+      assert.deepStrictEqual(delays.slice(1), [1500, 1500, 1500])
+    }),
+  )
+
   it.effect("times out a hung attempt after timeoutMs and retries it", () =>
     Effect.gen(function* () {
       const { effect, startedAt } = scripted(["hang", "ok"], options({ timeoutMs: 5_000 }))

@@ -316,7 +316,21 @@ describe("recognition metrics", () => {
       ).then((state) => state.count)
     await stt.recognize(hello)
     await stt.recognize(toFrames(speech([{ silenceMs: 1000 }], 16_000), 16_000))
+    sim.scenario.nextHttp("transcriptions", { status: 400 })
+    await stt.recognize(hello).catch(() => undefined)
     assert.strictEqual(await count("ok"), 1)
     assert.strictEqual(await count("empty"), 1)
+    assert.strictEqual(await count("error"), 1)
+    const audio = await Effect.runPromise(
+      Metric.value(
+        Metric.withAttributes(sttAudioDurationMs, {
+          label: "metrics-batch",
+          model: "gpt-4o-mini-transcribe",
+          streamed: "false",
+        }),
+      ),
+    )
+    // 1.1 s of speech and 1 s of silence were recognized; the failed call counts no audio.
+    assert.strictEqual(audio.count, 2100)
   })
 })
