@@ -53,10 +53,14 @@ export interface SendFunnelOptions {
 
 /** The per-connection funnel every server frame goes through. */
 export interface SendFunnel {
-  /** Sends a frame (recorded as `payload`, or parsed from `text` when not given). */
-  sendText(text: string, payload?: unknown): void
-  /** Serializes and sends an event. */
-  sendEvent(event: object): void
+  /**
+   * Sends a frame (recorded as `payload`, or parsed from `text` when not given). Returns
+   * `false` when the frame is dropped (closing, closed or stalled), `true` when it is written
+   * or queued behind the first-event latency.
+   */
+  sendText(text: string, payload?: unknown): boolean
+  /** Serializes and sends an event; the result as for `sendText`. */
+  sendEvent(event: object): boolean
   /** Waits the scripted between-deltas latency, or one macrotask. */
   pace(): Promise<void>
   isOpen(): boolean
@@ -203,14 +207,15 @@ export const createSendFunnel = (options: SendFunnelOptions): SendFunnel => {
     check()
   }
 
-  const sendText = (text: string, payload?: unknown) => {
-    if (!isOpen() || stalled) return
+  const sendText = (text: string, payload?: unknown): boolean => {
+    if (!isOpen() || stalled) return false
     const recorded = payload === undefined ? parseOrRaw(text) : payload
     if (!gateOpen) {
       queue.push({ text, payload: recorded })
-      return
+      return true
     }
     writeNow(text, recorded)
+    return true
   }
 
   const sendEvent = (event: object) => sendText(JSON.stringify(event), event)

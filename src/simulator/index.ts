@@ -51,10 +51,13 @@ export {
   createScenario,
   fallbackReply,
   fallbackTranscript,
+  functionCallsOf,
   type ResolvedTranscript,
+  reserveTranscript,
   resolveReply,
   resolveTranscript,
   type ScenarioOptions,
+  type TranscriptReservation,
 } from "./scenario.ts"
 export {
   DEFAULT_API_KEY,

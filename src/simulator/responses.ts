@@ -30,8 +30,10 @@
  *   a response in flight at that moment is dropped without a terminal event.
  * - Unparseable frames get the nested error `invalid_json`; unknown event types (including
  *   `response.steer`, not simulated) get `invalid_value` with `param: 'type'`.
- * - A scenario reply function that throws ends the response with `response.failed`
- *   (`response.error.code: 'server_error'`); the connection stays open.
+ * - A scenario reply function that throws, or a malformed reply, ends the response with
+ *   `response.failed` (`response.error.code: 'server_error'`); the connection stays open.
+ * - A reply with several function calls (`functionCalls`, parallel tool calls) streams one
+ *   `function_call` output item after the other (`output_index` 0, 1, ...) in one response.
  *
  * Usage is approximate (see `rest/text.ts`): `input_tokens` counts the instructions and the
  * whole context (chain + new input); `cached_tokens` is the chained prefix (plus the
@@ -42,8 +44,14 @@ import type { WebSocket } from "ws"
 import { isReasoningModel } from "./rest/chat.ts"
 import { itemText, nextRequestIndex } from "./rest/scripted.ts"
 import { countTextTokens, splitFragments, truncateDeltas } from "./rest/text.ts"
-import { resolveReply } from "./scenario.ts"
-import type { ModelReply, Scenario, WebSocketContext, WebSocketHandler } from "./types.ts"
+import { functionCallsOf, resolveReply } from "./scenario.ts"
+import type {
+  ModelReply,
+  Scenario,
+  ScriptedFunctionCall,
+  WebSocketContext,
+  WebSocketHandler,
+} from "./types.ts"
 
 /** How many `store: true` responses a simulator keeps for chaining across connections. */
 export const RESPONSES_STORE_CAPACITY = 1000
@@ -379,9 +387,19 @@ export const handleResponsesConnection: WebSocketHandler = (
     }
     const flight: InFlight = { id: ctx.nextId("resp_"), cancelled: false, dropped: false }
     inFlight = flight
-    void stream(request, chain, flight).finally(() => {
-      if (inFlight === flight) inFlight = undefined
-    })
+    stream(request, chain, flight)
+      .catch((cause: unknown) => {
+        // A bug of the simulator itself: reported as a flat streaming error, never unhandled.
+        ctx.send({
+          type: "error",
+          code: "server_error",
+          message: `The simulator failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+          param: null,
+        })
+      })
+      .finally(() => {
+        if (inFlight === flight) inFlight = undefined
+      })
   }
 
   const stream = async (
@@ -467,11 +485,13 @@ export const handleResponsesConnection: WebSocketHandler = (
         ? []
         : [{ type: "message", role: "developer", content: request.instructions }]
     let reply: ModelReply
+    let calls: readonly ScriptedFunctionCall[] | undefined
     try {
       reply = resolveReply(ctx.scenario, {
         index: nextRequestIndex(ctx.scenario, "responses"),
         input: [...instructionsItem, ...context],
       })
+      calls = functionCallsOf(reply)
     } catch (cause) {
       // A scenario function that throws fails this response, as a model error would.
       const message = `The scenario's reply failed: ${cause instanceof Error ? cause.message : String(cause)}`
@@ -482,63 +502,77 @@ export const handleResponsesConnection: WebSocketHandler = (
       return
     }
 
-    const finish = (item: Record<string, unknown>, outputTokens: number, truncated: boolean) => {
+    const finish = (items: readonly Record<string, unknown>[], outputTokens: number, truncated: boolean) => {
+      remember(items)
       if (flight.cancelled) {
-        remember([item])
-        emit({ type: "response.incomplete", response: snapshot("cancelled", [item], usageFor(outputTokens)) })
-      } else if (truncated) {
-        remember([item])
         emit({
           type: "response.incomplete",
-          response: snapshot("incomplete", [item], usageFor(outputTokens), { reason: "max_output_tokens" }),
+          response: snapshot("cancelled", [...items], usageFor(outputTokens)),
+        })
+      } else if (truncated) {
+        emit({
+          type: "response.incomplete",
+          response: snapshot("incomplete", [...items], usageFor(outputTokens), {
+            reason: "max_output_tokens",
+          }),
         })
       } else {
-        remember([item])
-        emit({ type: "response.completed", response: snapshot("completed", [item], usageFor(outputTokens)) })
+        emit({
+          type: "response.completed",
+          response: snapshot("completed", [...items], usageFor(outputTokens)),
+        })
       }
     }
 
-    if ("functionCall" in reply) {
-      const { name, arguments: args } = reply.functionCall
-      const item = {
-        id: ctx.nextId("fc_"),
-        type: "function_call",
-        status: "in_progress",
-        call_id: reply.functionCall.callId ?? ctx.nextId("call_"),
-        name,
-        arguments: "",
-      }
-      emit({ type: "response.output_item.added", output_index: 0, item })
-      let sent = ""
-      for (const piece of splitFragments(args, 4)) {
-        await ctx.pace()
-        if (stopped()) return
-        if (flight.cancelled) break
-        sent += piece
+    if (calls !== undefined) {
+      // Several calls (parallel tool calls) are output items one after the other.
+      const output: Record<string, unknown>[] = []
+      let tokens = 0
+      for (const [outputIndex, call] of calls.entries()) {
+        const { name, arguments: args } = call
+        const item = {
+          id: ctx.nextId("fc_"),
+          type: "function_call",
+          status: "in_progress",
+          call_id: call.callId ?? ctx.nextId("call_"),
+          name,
+          arguments: "",
+        }
+        emit({ type: "response.output_item.added", output_index: outputIndex, item })
+        let sent = ""
+        for (const piece of splitFragments(args, 4)) {
+          await ctx.pace()
+          if (stopped()) return
+          if (flight.cancelled) break
+          sent += piece
+          emit({
+            type: "response.function_call_arguments.delta",
+            item_id: item.id,
+            output_index: outputIndex,
+            delta: piece,
+          })
+        }
+        tokens += countTextTokens(name) + countTextTokens(sent)
+        if (flight.cancelled) {
+          output.push({ ...item, status: "incomplete", arguments: sent })
+          finish(output, tokens, false)
+          return
+        }
         emit({
-          type: "response.function_call_arguments.delta",
+          type: "response.function_call_arguments.done",
           item_id: item.id,
-          output_index: 0,
-          delta: piece,
+          output_index: outputIndex,
+          name,
+          arguments: args,
         })
+        const done = { ...item, status: "completed", arguments: args }
+        emit({ type: "response.output_item.done", output_index: outputIndex, item: done })
+        output.push(done)
       }
-      const tokens = countTextTokens(name) + countTextTokens(sent)
-      if (flight.cancelled) {
-        finish({ ...item, status: "incomplete", arguments: sent }, tokens, false)
-        return
-      }
-      emit({
-        type: "response.function_call_arguments.done",
-        item_id: item.id,
-        output_index: 0,
-        name,
-        arguments: args,
-      })
-      const done = { ...item, status: "completed", arguments: args }
-      emit({ type: "response.output_item.done", output_index: 0, item: done })
-      finish(done, tokens, false)
+      finish(output, tokens, false)
       return
     }
+    if (!("text" in reply)) return
 
     const { deltas, truncated } = truncateDeltas(reply.text, request.maxOutputTokens)
     const itemId = ctx.nextId("msg_")
@@ -574,7 +608,7 @@ export const handleResponsesConnection: WebSocketHandler = (
       })
     }
     if (flight.cancelled) {
-      finish(message("incomplete", [part(text)]), countTextTokens(text), false)
+      finish([message("incomplete", [part(text)])], countTextTokens(text), false)
       return
     }
     emit({
@@ -595,6 +629,6 @@ export const handleResponsesConnection: WebSocketHandler = (
     const status = truncated ? "incomplete" : "completed"
     const done = message(status, [part(text)])
     emit({ type: "response.output_item.done", output_index: 0, item: done })
-    finish(done, countTextTokens(text), truncated)
+    finish([done], countTextTokens(text), truncated)
   }
 }

@@ -3,9 +3,13 @@
  * per-connection and per-request scripts, and the seeded pseudo-random source behind ids.
  *
  * Lists (`transcripts`, `replies`) are consumed in order across the whole simulator: each
- * committed turn (or REST transcription) takes the next transcript, each response the next
- * reply. Replacing the list starts again from its first element. When a list runs out the
- * fallbacks below apply, so a scenario never fails for want of a script:
+ * response takes the next reply; each committed turn (or REST transcription) takes the next
+ * transcript and keeps it only once the transcript is delivered: a turn whose connection (or
+ * request) ends before its `completed`/`failed` (or REST answer) went out gives its element
+ * back, and the next turn takes the earliest element given back. A client that reconnects and
+ * replays a lost turn therefore gets the same scripted text for it. Replacing a list starts
+ * again from its first element. When a list runs out the fallbacks below apply, so a scenario
+ * never fails for want of a script:
  * - transcript: `"[N ms of audio]"`, N being the turn's duration rounded to the millisecond;
  * - reply: `"You said: <text>"` echoing the last user text or transcript in the model's input,
  *   or `"Hello from the simulator."` when there is none.
@@ -19,6 +23,7 @@ import type {
   ReplyRequest,
   RestEndpoint,
   Scenario,
+  ScriptedFunctionCall,
   TranscriptOutcome,
   TranscriptRequest,
 } from "./types.ts"
@@ -62,37 +67,62 @@ export const createIdGenerator = (seed: number): ((prefix: string) => string) =>
 
 /** Options of {@link createScenario}. */
 export interface ScenarioOptions {
+  /** Seed of the ids and pseudo-random parts (default 1). */
   readonly seed?: number
+  /** The transcripts (default none: the fallback applies). */
   readonly transcripts?: Scenario["transcripts"]
+  /** The replies (default none: the fallback applies). */
   readonly replies?: Scenario["replies"]
 }
 
 interface Cursor {
   list: readonly unknown[] | undefined
   next: number
+  /** Indexes taken and given back, in ascending order: taken again before `next`. */
+  returned: number[]
 }
+
+const newCursor = (): Cursor => ({ list: undefined, next: 0, returned: [] })
 
 const cursors = new WeakMap<Scenario, { transcripts: Cursor; replies: Cursor }>()
 
 const cursorsOf = (scenario: Scenario) => {
   let state = cursors.get(scenario)
   if (state === undefined) {
-    state = { transcripts: { list: undefined, next: 0 }, replies: { list: undefined, next: 0 } }
+    state = { transcripts: newCursor(), replies: newCursor() }
     cursors.set(scenario, state)
   }
   return state
 }
 
-/** Takes the next element of a scripted list, restarting when the list object was replaced. */
-const takeFromList = <A>(cursor: Cursor, list: readonly A[]): A | undefined => {
+/**
+ * Takes the index of the next element of a scripted list (the earliest one given back, else
+ * the next unused one), restarting when the list object was replaced; `undefined` when spent.
+ */
+const takeIndex = (cursor: Cursor, list: readonly unknown[]): number | undefined => {
   if (cursor.list !== list) {
     cursor.list = list
     cursor.next = 0
+    cursor.returned = []
   }
+  const returned = cursor.returned.shift()
+  if (returned !== undefined) return returned
   if (cursor.next >= list.length) return undefined
-  const value = list[cursor.next]
   cursor.next += 1
-  return value
+  return cursor.next - 1
+}
+
+/** Gives an element back to its list, unless the list was replaced since it was taken. */
+const giveBack = (cursor: Cursor, list: readonly unknown[], index: number): void => {
+  if (cursor.list !== list || cursor.returned.includes(index)) return
+  cursor.returned.push(index)
+  cursor.returned.sort((a, b) => a - b)
+}
+
+/** Takes the next element of a scripted list for good. */
+const takeFromList = <A>(cursor: Cursor, list: readonly A[]): A | undefined => {
+  const index = takeIndex(cursor, list)
+  return index === undefined ? undefined : list[index]
 }
 
 /**
@@ -132,10 +162,13 @@ export const takeHttpFault = (scenario: Scenario, endpoint: RestEndpoint): HttpF
 /** A transcript outcome with its defaults filled in. */
 export interface ResolvedTranscript {
   readonly text: string
+  /** ISO-639-1 code, when scripted. */
   readonly language: string | undefined
+  /** The scripted failure of this turn, if any. */
   readonly fail: { readonly code: string; readonly message: string } | undefined
   /** Delay before the turn's transcription events, in milliseconds (0 when not scripted). */
   readonly delayMs: number
+  /** 0..1 confidence behind the logprobs, when scripted. */
   readonly confidence: number | undefined
 }
 
@@ -155,14 +188,65 @@ const normalizeTranscript = (outcome: TranscriptOutcome): ResolvedTranscript =>
       }
 
 /**
- * Resolves the transcript of one turn: the scenario's function, or the next element of its
- * list, or the fallback. Used by the Realtime handlers and the REST transcription route alike.
+ * The transcript taken for one turn, held until the turn is delivered or lost (see the
+ * module documentation and {@link Scenario.transcripts}).
+ */
+export interface TranscriptReservation {
+  readonly transcript: ResolvedTranscript
+  /** The transcript went out (`completed`, `failed` or the REST answer): it stays consumed. */
+  delivered(): void
+  /**
+   * The turn ended before its transcript went out: a list element goes back to the list, for
+   * the next turn to take. Does nothing after `delivered`, for a function or a fallback, or
+   * when the list was replaced since. Idempotent.
+   */
+  release(): void
+}
+
+/**
+ * Takes the transcript of one turn: the scenario's function, or the next element of its list
+ * (the earliest given back first), or the fallback. The caller reports `delivered` or
+ * `release`. Used by the Realtime handlers and the REST transcription route alike.
+ */
+export const reserveTranscript = (scenario: Scenario, request: TranscriptRequest): TranscriptReservation => {
+  const source = scenario.transcripts
+  if (typeof source === "function") return settled(normalizeTranscript(source(request)))
+  const cursor = cursorsOf(scenario).transcripts
+  const index = takeIndex(cursor, source)
+  const outcome = index === undefined ? undefined : source[index]
+  if (index === undefined || outcome === undefined)
+    return settled(normalizeTranscript(fallbackTranscript(request.audio)))
+  let open = true
+  return {
+    transcript: normalizeTranscript(outcome),
+    delivered() {
+      open = false
+    },
+    release() {
+      if (!open) return
+      open = false
+      giveBack(cursor, source, index)
+    },
+  }
+}
+
+const settled = (transcript: ResolvedTranscript): TranscriptReservation => ({
+  transcript,
+  delivered() {},
+  release() {},
+})
+
+/** A reservation of a fixed text that takes nothing from the scenario (e.g. for a silent item). */
+export const settledTranscript = (text: string): TranscriptReservation => settled(normalizeTranscript(text))
+
+/**
+ * Resolves the transcript of one turn for good (a {@link reserveTranscript} delivered at once):
+ * the scenario's function, or the next element of its list, or the fallback.
  */
 export const resolveTranscript = (scenario: Scenario, request: TranscriptRequest): ResolvedTranscript => {
-  const source = scenario.transcripts
-  if (typeof source === "function") return normalizeTranscript(source(request))
-  const next = takeFromList(cursorsOf(scenario).transcripts, source)
-  return normalizeTranscript(next ?? fallbackTranscript(request.audio))
+  const reservation = reserveTranscript(scenario, request)
+  reservation.delivered()
+  return reservation.transcript
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
@@ -201,4 +285,28 @@ export const resolveReply = (scenario: Scenario, request: ReplyRequest): ModelRe
   const source = scenario.replies
   if (typeof source === "function") return source(request)
   return takeFromList(cursorsOf(scenario).replies, source) ?? fallbackReply(request)
+}
+
+/**
+ * The function calls of a reply (`functionCall` as a list of one, `functionCalls` as given),
+ * or `undefined` for a text reply.
+ * @throws {Error} for a reply that is none of the {@link ModelReply} shapes, or a
+ * `functionCalls` list that is empty (scenario mistakes)
+ */
+export const functionCallsOf = (reply: ModelReply): readonly ScriptedFunctionCall[] | undefined => {
+  const candidate: unknown = reply
+  if (typeof candidate === "object" && candidate !== null) {
+    if ("functionCalls" in candidate) {
+      const calls = candidate.functionCalls
+      if (!Array.isArray(calls) || calls.length === 0) {
+        throw new Error("A functionCalls reply needs at least one call.")
+      }
+      return calls as readonly ScriptedFunctionCall[]
+    }
+    if ("functionCall" in candidate) return [candidate.functionCall as ScriptedFunctionCall]
+    if ("text" in candidate && typeof candidate.text === "string") return undefined
+  }
+  throw new Error(
+    `A scripted reply must be { text }, { functionCall } or { functionCalls }, got ${JSON.stringify(candidate)}.`,
+  )
 }

@@ -10,7 +10,10 @@
  *   Azure preview (beta protocol) `/openai/realtime?api-version=...&deployment=...`.
  * - Responses (WebSocket): `/v1/responses`, `/openai/v1/responses`, `/openai/responses`.
  * - REST: `/v1/<path>`, Azure `/openai/v1/<path>` and `/openai/deployments/{d}/<path>?api-version=`
- *   (a dated path without `api-version` is a 404, as on Azure).
+ *   (a dated path without `api-version` is a 404, as on Azure). An unknown path is a 404
+ *   (`Invalid URL (METHOD /path)`); a known path asked with another method than its route's is
+ *   a 405 with an `Allow` header (the simulator's choice: the service's own answer to a wrong
+ *   method is unconfirmed and may be the 404).
  *
  * Authentication: the configured key as `Authorization: Bearer <key>` (OpenAI and Azure
  * paths), `api-key: <key>` (Azure paths), or the browser subprotocol
@@ -24,6 +27,7 @@ import type { Duplex } from "node:stream"
 import { type WebSocket, WebSocketServer } from "ws"
 import { createSendFunnel, type MutableConnection, rejectUpgrade } from "./faults.ts"
 import { handleRealtimeConnection, type RealtimeRouting } from "./realtime/index.ts"
+import { sleepWhileOpen } from "./rest/sse.ts"
 import { createIdGenerator, createScenario, takeConnectionScript, takeHttpFault } from "./scenario.ts"
 import type {
   ConnectionKind,
@@ -220,7 +224,6 @@ export const startSimulatorWith = async (
   const connections: ConnectionRecord[] = []
   const sockets = new Set<Socket | Duplex>()
   const wsClosed = new Set<Promise<void>>()
-  const faultTimers = new Set<NodeJS.Timeout>()
   let idSeed = scenario.seed
   let ids = createIdGenerator(idSeed)
   let closing: Promise<void> | undefined
@@ -263,16 +266,8 @@ export const startSimulatorWith = async (
 
   const applyHttpFault = async (fault: HttpFault, req: IncomingMessage, res: ServerResponse) => {
     req.resume()
-    if (fault.delayMs !== undefined && fault.delayMs > 0) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          faultTimers.delete(timer)
-          resolve()
-        }, fault.delayMs)
-        faultTimers.add(timer)
-      })
-    }
-    if (res.destroyed) return
+    // The wait ends early when the exchange closes (client gone, or close()), timer and all.
+    if (!(await sleepWhileOpen(res, fault.delayMs ?? 0))) return
     if (fault.destroy === true) {
       req.socket.destroy()
       return
@@ -348,8 +343,22 @@ export const startSimulatorWith = async (
       return
     }
     const route = routes.restRoutes.find((candidate) => candidate.path === target.path)
-    if (route === undefined || (route.method !== undefined && route.method !== req.method)) {
+    if (route === undefined) {
       invalidUrl()
+      return
+    }
+    if (route.method !== undefined && route.method !== req.method) {
+      req.resume()
+      const method = req.method ?? "GET"
+      const message = `Method ${method} is not allowed for ${url.pathname}; use ${route.method}.`
+      sendHttp(
+        res,
+        405,
+        target.azure
+          ? azureError("405", message)
+          : openAIError(message, "invalid_request_error", "method_not_allowed"),
+        { allow: route.method },
+      )
       return
     }
     const fault = takeHttpFault(scenario, route.endpoint)
@@ -403,16 +412,16 @@ export const startSimulatorWith = async (
     socket.on("error", () => {
       // A protocol error from the client; the close that follows is recorded.
     })
-    wsClosed.add(
-      new Promise<void>((resolve) => {
-        socket.once("close", (code: number) => {
-          connection.closeCode = code
-          connection.open = false
-          funnel.dispose()
-          resolve()
-        })
-      }),
-    )
+    const closed: Promise<void> = new Promise<void>((resolve) => {
+      socket.once("close", (code: number) => {
+        connection.closeCode = code
+        connection.open = false
+        funnel.dispose()
+        wsClosed.delete(closed)
+        resolve()
+      })
+    })
+    wsClosed.add(closed)
     const funnel = createSendFunnel({
       socket,
       kind,
@@ -587,8 +596,6 @@ export const startSimulatorWith = async (
     scenario,
     close() {
       closing ??= (async () => {
-        for (const timer of faultTimers) clearTimeout(timer)
-        faultTimers.clear()
         const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()))
         for (const client of wss.clients) client.terminate()
         for (const socket of sockets) socket.destroy()

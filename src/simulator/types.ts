@@ -24,9 +24,12 @@ export interface RecordedEvent {
 
 /** The record of one WebSocket connection (or of one HTTP request, kind `"http"`). */
 export interface SimulatorConnection {
+  /** 1 for the first connection or request the simulator saw, then counting up. */
   readonly id: number
   readonly kind: ConnectionKind | "http"
+  /** The request's path and query, as sent (e.g. `/v1/realtime?intent=transcription`). */
   readonly path: string
+  /** The upgrade's (or request's) headers, as received. */
   readonly headers: Readonly<Record<string, string | string[] | undefined>>
   /** Every client event received, in order. */
   readonly received: RecordedEvent[]
@@ -39,6 +42,7 @@ export interface SimulatorConnection {
    * of the answer once it is sent. `undefined` for an accepted WebSocket.
    */
   httpStatus: number | undefined
+  /** Whether the socket (or the HTTP exchange) is still open. */
   readonly open: boolean
 }
 
@@ -48,12 +52,20 @@ export interface SimulatorConnection {
  * `afterClientEvents` counts client events received (of `onType`, when given).
  */
 export interface FaultTrigger {
+  /** Fire once this many server events have been sent on the connection. */
   readonly afterEvents?: number
+  /** Fire this many milliseconds (wall time) after the connection opened. */
   readonly afterMs?: number
+  /** Fire once this many client events (of `onType`, when given) have been received. */
   readonly afterClientEvents?: number
+  /** Count only client events of this type; alone, it means the first such event. */
   readonly onType?: string
 }
 
+/**
+ * A fault a {@link ConnectionScript} injects on one WebSocket connection. Every kind but
+ * `reject` fires when its {@link FaultTrigger} conditions all hold (at once when it has none).
+ */
 export type ConnectionFault =
   /** Refuse the upgrade (or HTTP request) with a status and body. */
   | { readonly type: "reject"; readonly status: number; readonly body?: string }
@@ -79,11 +91,13 @@ export type ConnectionFault =
 
 /** Latency injected on a connection, in milliseconds. Defaults are zero. */
 export interface LatencyScript {
+  /** Hold every server event until this long after the connection opened (pings are still answered). */
   readonly firstEventMs?: number
+  /** Wait this long between the streamed deltas of a response or transcription. */
   readonly betweenDeltasMs?: number
 }
 
-/** What happens on one connection. */
+/** What happens on one connection: its faults, in order, and its latency. */
 export interface ConnectionScript {
   readonly faults?: readonly ConnectionFault[]
   readonly latency?: LatencyScript
@@ -91,8 +105,14 @@ export interface ConnectionScript {
 
 /** A scripted HTTP answer for one REST request. */
 export interface HttpFault {
+  /** HTTP status of the answer (ignored with `destroy`). */
   readonly status: number
+  /**
+   * Body of the answer: a string is sent as is, anything else as JSON. Default: the
+   * service's `{ error: { message, type, param, code } }` body for the status.
+   */
   readonly body?: unknown
+  /** Extra headers, e.g. `retry-after-ms`. */
   readonly headers?: Readonly<Record<string, string>>
   /** Delay before answering, in milliseconds. */
   readonly delayMs?: number
@@ -100,19 +120,23 @@ export interface HttpFault {
   readonly destroy?: boolean
 }
 
+/** The REST endpoints a {@link HttpFault} can be queued for (`/audio/transcriptions`, `/audio/speech`, `/chat/completions`). */
 export type RestEndpoint = "transcriptions" | "speech" | "chat"
 
-/** The outcome of transcribing one turn (or one REST file). */
+/** The outcome of transcribing one turn (or one REST file): its text, or an object with more. */
 export type TranscriptOutcome =
   | string
   | {
       readonly text: string
+      /** ISO-639-1 code reported by `verbose_json` (REST); default the request's `language`, else `en`. */
       readonly language?: string
       /** Fail the transcription of this turn with this error instead. */
       readonly fail?: { readonly code: string; readonly message: string }
       /**
-       * Milliseconds to wait after the commit before this turn's deltas and `completed` are sent
-       * (Realtime only). Turns with different delays complete out of order, as the service may.
+       * Milliseconds to wait before this transcript is sent. Realtime: after the commit, before
+       * the turn's deltas and `completed` (turns with different delays complete out of order, as
+       * the service's may). REST: before the answer (with `stream=true`, after the SSE headers,
+       * before the first delta).
        */
       readonly delayMs?: number
       /**
@@ -122,20 +146,41 @@ export type TranscriptOutcome =
       readonly confidence?: number
     }
 
+/** What a transcript function of {@link Scenario.transcripts} is called with. */
 export interface TranscriptRequest {
   /** Zero-based index of the committed turn on this connection (or REST request count). */
   readonly index: number
   /** The turn's audio, 24 kHz mono PCM16 (REST: decoded WAV resampled to 24 kHz mono). */
   readonly audio: Int16Array
+  /** The transcription model of the session or request (an Azure deployment name on Azure paths). */
   readonly model: string
 }
 
-/** A scripted model answer for a conversation (Realtime) or Responses turn. */
+/** One function call of a scripted {@link ModelReply}. */
+export interface ScriptedFunctionCall {
+  readonly name: string
+  /** The arguments as the JSON text the model streams (not parsed by the simulator). */
+  readonly arguments: string
+  /** The call's `call_id` (chat completions: the tool call's `id`); default a generated `call_…` id. */
+  readonly callId?: string
+}
+
+/**
+ * A scripted model answer for a Realtime conversation response, a Responses WebSocket
+ * response or a chat completion: a text, one function call, or several function calls made
+ * in the same response (parallel tool calls; at least one).
+ */
 export type ModelReply =
   | { readonly text: string }
-  | { readonly functionCall: { readonly name: string; readonly arguments: string; readonly callId?: string } }
+  | { readonly functionCall: ScriptedFunctionCall }
+  | { readonly functionCalls: readonly ScriptedFunctionCall[] }
 
+/** What a reply function of {@link Scenario.replies} is called with. */
 export interface ReplyRequest {
+  /**
+   * Zero-based index of the response: per Realtime connection, per simulator for the Responses
+   * socket and for chat completions.
+   */
   readonly index: number
   /** The conversation items the model sees for this response, in order. */
   readonly input: readonly unknown[]
@@ -143,9 +188,20 @@ export interface ReplyRequest {
 
 /** The script of the simulated models. Mutable at run time (tests change it between steps). */
 export interface Scenario {
-  /** Transcripts consumed turn by turn, or a function of the turn. */
+  /**
+   * Transcripts, or a function of the turn. A list is shared by every connection and REST
+   * request of the simulator and consumed in order, one element per transcript actually
+   * delivered: a turn takes the next element when it is committed (or the request arrives),
+   * and gives it back if its connection closes (or its request ends) before its `completed`
+   * (or `failed`, or REST answer) was sent; the next turn then takes the earliest element given
+   * back. So a turn replayed after a reconnect gets the text its lost original would have had.
+   * Replacing the list starts again from its first element.
+   */
   transcripts: readonly TranscriptOutcome[] | ((request: TranscriptRequest) => TranscriptOutcome)
-  /** Replies consumed response by response, or a function of the request. */
+  /**
+   * Replies consumed response by response (one element per response started, whatever
+   * becomes of it), or a function of the request.
+   */
   replies: readonly ModelReply[] | ((request: ReplyRequest) => ModelReply)
   /** Seed for the deterministic pseudo-random parts (ids, jitter). */
   seed: number
@@ -182,8 +238,9 @@ export interface RouteContext {
 export interface HttpRoute {
   readonly endpoint: RestEndpoint
   /**
-   * HTTP method the route answers. When set, the router answers other methods with a 404
-   * (`Invalid URL`); when absent, the route sees every method and answers them itself.
+   * HTTP method the route answers. When set, the router answers other methods on the route's
+   * path with a 405 and an `Allow` header; when absent, the route sees every method and
+   * answers them itself.
    */
   readonly method?: string
   /** Path after `/v1` (OpenAI) or after `/openai/deployments/{d}` (Azure), e.g. `/audio/speech`. */
@@ -195,14 +252,19 @@ export interface HttpRoute {
   ): Promise<void>
 }
 
+/** Options of `startSimulator`. Every field is optional; the defaults make a fast, well-behaved service. */
 export interface SimulatorOptions {
+  /** Port to listen on; 0 (the default) picks a free one. */
   readonly port?: number
+  /** Address to bind; default `127.0.0.1`. */
   readonly host?: string
   /** The key clients must present; `null` accepts any. Default `"sk-simulator"`. */
   readonly apiKey?: string | null
   /** Serve the legacy beta transcription shapes (Azure preview deployments). */
   readonly beta?: boolean
+  /** Seed of the deterministic ids and pseudo-random parts; default 1. */
   readonly seed?: number
+  /** The initial transcripts and replies (see {@link Scenario}); change them later on `simulator.scenario`. */
   readonly scenario?: Partial<Pick<Scenario, "transcripts" | "replies">>
   /** Realtime session cap in milliseconds (default 60 minutes): then `session_expired`. */
   readonly realtimeSessionMaxMs?: number
@@ -212,6 +274,7 @@ export interface SimulatorOptions {
   readonly responsesConnectionLifetimeMs?: number
 }
 
+/** {@link SimulatorOptions} with every default filled in (`responsesMaxConnections` stays optional: no cap). */
 export type ResolvedSimulatorOptions = Required<
   Omit<SimulatorOptions, "scenario" | "responsesMaxConnections">
 > & {
@@ -224,9 +287,13 @@ export interface Simulator {
   readonly url: string
   /** REST base URL, `http://127.0.0.1:PORT/v1`. */
   readonly httpUrl: string
+  /** The port the server listens on. */
   readonly port: number
+  /** The key clients must present, or `null` when any is accepted. */
   readonly apiKey: string | null
+  /** Every WebSocket connection and HTTP request so far, in arrival order. */
   readonly connections: readonly SimulatorConnection[]
+  /** The live scenario: change transcripts, replies and scripts between steps of a test. */
   readonly scenario: Scenario
   /** Ends every socket and the server. */
   close(): Promise<void>
@@ -246,8 +313,12 @@ export interface WebSocketContext extends RouteContext {
   readonly url: URL
   /** Azure deployment named in the URL (`deployment=` or `/deployments/{d}`), if any. */
   readonly deployment?: string
-  /** Serializes one server event and sends it through the fault funnel. */
-  send(event: object): void
+  /**
+   * Serializes one server event and sends it through the fault funnel. Returns `false` when
+   * the frame was dropped (the connection is closing or closed, or stalled by a fault),
+   * `true` when it was written or queued behind the first-event latency.
+   */
+  send(event: object): boolean
   /**
    * Waits the scripted between-deltas latency (`script.latency.betweenDeltasMs`), or one
    * macrotask when none is scripted, so streaming interleaves with incoming client events.

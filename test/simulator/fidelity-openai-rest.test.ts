@@ -196,6 +196,41 @@ describe("openai REST client: chat completions", () => {
     expect(completion.usage).toMatchObject({ prompt_tokens: expect.any(Number), completion_tokens: 12 })
   })
 
+  it("streams parallel tool calls the SDK's accumulator assembles by index", async () => {
+    const { sim, client } = await start()
+    sim.scenario.replies = [
+      {
+        functionCalls: [
+          { name: "get_weather", arguments: '{"city":"Paris"}' },
+          { name: "get_weather", arguments: '{"city":"Oslo"}' },
+        ],
+      },
+    ]
+    const stream = client.chat.completions.stream({
+      model: "gpt-4o-mini",
+      messages: [{ role: "user", content: "Weather in Paris and Oslo?" }],
+      tools,
+      parallel_tool_calls: true,
+    })
+    const done: { index: number; arguments: string }[] = []
+    stream.on("tool_calls.function.arguments.done", (event) =>
+      done.push({ index: event.index, arguments: event.arguments }),
+    )
+    const completion = await stream.finalChatCompletion()
+    const choice = completion.choices[0]!
+    expect(choice.finish_reason).toBe("tool_calls")
+    const calls = choice.message.tool_calls ?? []
+    expect(calls.map((call) => call.type === "function" && call.function.arguments)).toEqual([
+      '{"city":"Paris"}',
+      '{"city":"Oslo"}',
+    ])
+    expect(new Set(calls.map((call) => call.id)).size).toBe(2)
+    expect(done).toEqual([
+      { index: 0, arguments: '{"city":"Paris"}' },
+      { index: 1, arguments: '{"city":"Oslo"}' },
+    ])
+  })
+
   it("streams text chunks and a final usage chunk, then the tool result turn", async () => {
     const { sim, client } = await start()
     sim.scenario.replies = [{ text: "It is 21 degrees in Paris." }]
@@ -267,9 +302,27 @@ describe("openai REST client: chat completions", () => {
       response_format: "verbose_json",
     })
     expect(transcript.text).toBe("azure words")
+    const tts = new AzureOpenAI({
+      endpoint: origin,
+      apiKey: sim.apiKey ?? "",
+      apiVersion: "2025-04-01-preview",
+      deployment: "my-tts",
+    })
+    const speech = await tts.audio.speech.create({
+      model: "ignored",
+      voice: "alloy",
+      input: "Hello from Azure.",
+      response_format: "pcm",
+    })
+    const pcm = new Uint8Array(await speech.arrayBuffer())
+    expect(pcm.byteLength).toBe(synthesizeSpeech("Hello from Azure.").byteLength)
     const requests = sim.connections.filter((c) => c.kind === "http").map((c) => c.path)
     expect(requests[0]).toMatch(/^\/openai\/deployments\/my-gpt\/chat\/completions\?api-version=2024-10-21$/)
     expect(requests[1]).toMatch(/^\/openai\/deployments\/whisper-1\/audio\/transcriptions\?/)
+    expect(requests[2]).toMatch(
+      /^\/openai\/deployments\/my-tts\/audio\/speech\?api-version=2025-04-01-preview$/,
+    )
+    expect(sim.connections.at(-1)?.received[0]?.payload).toMatchObject({ model: "ignored" })
   })
 })
 
@@ -301,6 +354,21 @@ describe("openai REST client: scripted HTTP faults", () => {
       model: "gpt-4o-transcribe",
     })
     expect(result.text).toBe("after the rate limit")
+  })
+
+  it("retries a scripted server_error transcription and gets the next transcript", async () => {
+    const { sim } = await start()
+    sim.scenario.transcripts = [
+      { text: "", fail: { code: "server_error", message: "Try again." } },
+      "second try",
+    ]
+    const client = new OpenAI({ apiKey: sim.apiKey ?? "", baseURL: sim.httpUrl, maxRetries: 1 })
+    const result = await client.audio.transcriptions.create({
+      file: await wavFile(),
+      model: "gpt-4o-transcribe",
+    })
+    expect(result.text).toBe("second try")
+    await expect.poll(() => sim.connections.map((c) => c.httpStatus)).toEqual([500, 200])
   })
 
   it("surfaces a scripted 400 with its body as a BadRequestError without retrying", async () => {

@@ -466,6 +466,163 @@ describe("function calls", () => {
   })
 })
 
+describe("parallel function calls", () => {
+  it("streams several calls as output items of one response, and answers once all outputs are in", async () => {
+    const requests: ReplyRequest[] = []
+    const client = await open({
+      scenario: {
+        replies: (request) => {
+          requests.push(request)
+          return request.index === 0
+            ? {
+                functionCalls: [
+                  { name: "get_weather", arguments: '{"city":"Paris"}', callId: "call_p" },
+                  { name: "get_time", arguments: '{"zone":"Europe/Paris"}' },
+                ],
+              }
+            : { text: "Sunny, and it is noon." }
+        },
+      },
+    })
+    client.send(userText("Weather and time in Paris?"))
+    client.send({ type: "response.create" })
+    const done = await client.next("response.done")
+    expect(done.response.status).toBe("completed")
+    expect(done.response.output).toMatchObject([
+      { type: "function_call", name: "get_weather", call_id: "call_p", arguments: '{"city":"Paris"}' },
+      { type: "function_call", name: "get_time", arguments: '{"zone":"Europe/Paris"}' },
+    ])
+    const [first, second] = done.response.output as Ev[]
+    expect(second?.call_id).toMatch(/^call_/)
+    expect(client.all("response.output_item.added").map((e) => [e.output_index, e.item.id])).toEqual([
+      [0, first?.id],
+      [1, second?.id],
+    ])
+    // Each call is closed before the next opens, its deltas keyed by its own item and call ids.
+    const start = client.events.findIndex((e) => e.type === "response.created")
+    expect(
+      client.events
+        .slice(start)
+        .filter(
+          (e) =>
+            e.type.startsWith("response.function_call_arguments") ||
+            e.type.startsWith("response.output_item"),
+        )
+        .map((e) => `${e.type.replace("response.", "")}:${e.output_index}`)
+        .filter((entry, i, all) => entry !== all[i - 1]),
+    ).toEqual([
+      "output_item.added:0",
+      "function_call_arguments.delta:0",
+      "function_call_arguments.done:0",
+      "output_item.done:0",
+      "output_item.added:1",
+      "function_call_arguments.delta:1",
+      "function_call_arguments.done:1",
+      "output_item.done:1",
+    ])
+    for (const call of [first, second]) {
+      const deltas = client
+        .all("response.function_call_arguments.delta")
+        .filter((e) => e.item_id === call?.id)
+      expect(deltas.every((e) => e.call_id === call?.call_id)).toBe(true)
+      expect(deltas.map((e) => e.delta).join("")).toBe(call?.arguments)
+    }
+    expect(done.response.usage.output_tokens).toBeGreaterThan(0)
+    for (const call of [first, second]) {
+      client.send({
+        type: "conversation.item.create",
+        item: { type: "function_call_output", call_id: call?.call_id, output: '{"ok":true}' },
+      })
+      await client.next("conversation.item.done")
+    }
+    expect(client.all("response.created")).toHaveLength(1)
+    client.send({ type: "response.create" })
+    const answer = await client.next("response.done")
+    expect(answer.response.output[0].content[0].transcript).toBe("Sunny, and it is noon.")
+    expect(requests[1]?.input.slice(-4)).toMatchObject([
+      { type: "function_call", call_id: "call_p" },
+      { type: "function_call", call_id: second?.call_id },
+      { type: "function_call_output", call_id: "call_p" },
+      { type: "function_call_output", call_id: second?.call_id },
+    ])
+  })
+
+  it("refuses an empty functionCalls reply with a server_error and no response", async () => {
+    const client = await open({ scenario: { replies: [{ functionCalls: [] }] } })
+    client.send({ type: "response.create" })
+    expect((await client.next("error")).error).toMatchObject({ type: "server_error", code: "server_error" })
+    expect(client.all("response.created")).toEqual([])
+    client.send({ type: "response.create" })
+    expect((await client.next("response.done")).response.status).toBe("completed")
+  })
+})
+
+describe("idle timeout (server_vad idle_timeout_ms)", () => {
+  const idleSession = (idleTimeoutMs: number, extra: object = {}) => ({
+    audio: {
+      input: {
+        turn_detection: { type: "server_vad", idle_timeout_ms: idleTimeoutMs, create_response: false },
+      },
+    },
+    ...extra,
+  })
+
+  it("commits the silence since response.done and starts a response when nobody speaks", async () => {
+    const client = await open({
+      scenario: { replies: [{ text: "Anything else?" }, { text: "Still there?" }] },
+    })
+    await update(client, idleSession(150, { output_modalities: ["text"] }))
+    client.send({ type: "response.create" })
+    await client.next("response.done")
+    // 200 ms of silence streamed after the response: the session clock runs on.
+    client.appendAudio(silence(200))
+    const triggered = await client.next("input_audio_buffer.timeout_triggered")
+    expect(triggered.audio_end_ms - triggered.audio_start_ms).toBe(200)
+    expect(triggered.item_id).toMatch(/^item_/)
+    const committed = await client.next("input_audio_buffer.committed")
+    expect(committed.item_id).toBe(triggered.item_id)
+    const added = await client.next(
+      (e) => e.type === "conversation.item.added" && e.item.id === committed.item_id,
+    )
+    expect(added.item).toMatchObject({ role: "user", content: [{ type: "input_audio", transcript: null }] })
+    // create_response is off, yet the timeout answers: the model prompts the user to go on.
+    const next = await client.next("response.done")
+    expect(next.response.output[0].content[0].text).toBe("Still there?")
+    expect(client.all("input_audio_buffer.timeout_triggered")).toHaveLength(1)
+  })
+
+  it("counts the playback time of the response's audio before the timeout", async () => {
+    const reply = "Hello there."
+    const client = await open({ scenario: { replies: [{ text: reply }] } })
+    await update(client, idleSession(100))
+    client.send({ type: "response.create" })
+    await client.next("response.done")
+    const doneAt = performance.now()
+    await client.next("input_audio_buffer.timeout_triggered")
+    // Timers never fire early by more than a millisecond; the bound holds however slow the machine.
+    expect(performance.now() - doneAt).toBeGreaterThanOrEqual(speechDurationMs(reply) + 100 - 5)
+  })
+
+  it("is disarmed by speech after the response, and by a session update turning it off", async () => {
+    const client = await open({ scenario: { replies: [{ text: "Go on." }, { text: "Right." }] } })
+    // 300 ms leaves ample time for the speech below to be heard before the timer would fire.
+    await update(client, idleSession(300, { output_modalities: ["text"] }))
+    client.send({ type: "response.create" })
+    await client.next("response.done")
+    client.appendAudio(concatPcm(tone(300), silence(600)))
+    await client.next("input_audio_buffer.committed")
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect(client.all("input_audio_buffer.timeout_triggered")).toEqual([])
+    client.send({ type: "response.create" })
+    await client.next("response.done")
+    await update(client, {
+      audio: { input: { turn_detection: { type: "server_vad", create_response: false } } },
+    })
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect(client.all("input_audio_buffer.timeout_triggered")).toEqual([])
+  })
+})
+
 describe("cancellation and interruption", () => {
   const LONG = "This answer goes on and on so that there is plenty of time to cut it short somewhere."
 
@@ -599,6 +756,45 @@ describe("truncation", () => {
       audio_end_ms: Math.ceil(sentMs) + 100,
     })
     expect((await client.next("error")).error).toMatchObject({ code: "invalid_value", param: "audio_end_ms" })
+  })
+
+  it("truncates an item whose response is still streaming, cancelling that response", async () => {
+    const client = await open({ scenario: { replies: [{ text: REPLY }] } })
+    client.send({ type: "response.create" })
+    const first = await client.next("response.output_audio.delta")
+    client.send({
+      type: "conversation.item.truncate",
+      item_id: first.item_id,
+      content_index: 0,
+      audio_end_ms: 50,
+    })
+    const done = await client.next("response.done")
+    expect(done.response.status_details).toEqual({ type: "cancelled", reason: "client_cancelled" })
+    expect(await client.next("conversation.item.truncated")).toMatchObject({
+      item_id: first.item_id,
+      audio_end_ms: 50,
+    })
+    client.send({ type: "conversation.item.retrieve", item_id: first.item_id })
+    const item = (await client.next("conversation.item.retrieved")).item
+    expect(Buffer.from(item.content[0].audio, "base64").byteLength).toBe(50 * 48)
+  })
+
+  it("refuses to truncate or delete an unknown item, and to delete one still streaming", async () => {
+    const client = await open({ scenario: { replies: [{ text: REPLY }] } })
+    client.send({
+      type: "conversation.item.truncate",
+      item_id: "item_nope",
+      content_index: 0,
+      audio_end_ms: 0,
+    })
+    expect((await client.next("error")).error).toMatchObject({ code: "item_not_found", param: "item_id" })
+    client.send({ type: "response.create" })
+    const added = await client.next("response.output_item.added")
+    client.send({ type: "conversation.item.delete", item_id: added.item.id })
+    expect((await client.next("error")).error).toMatchObject({ code: "invalid_value", param: "item_id" })
+    await client.next("response.done")
+    client.send({ type: "conversation.item.delete", item_id: added.item.id })
+    expect(await client.next("conversation.item.deleted")).toMatchObject({ item_id: added.item.id })
   })
 
   it("refuses to truncate a user item", async () => {

@@ -6,12 +6,16 @@
 import { Buffer } from "node:buffer"
 import { afterEach, describe, expect, it } from "vitest"
 import {
+  type ConnectionScript,
   concatPcm,
   linearToMulaw,
+  noise,
   type Simulator,
   type SimulatorOptions,
   silence,
+  speechDurationMs,
   startSimulator,
+  synthesizeSpeech,
   type TranscriptRequest,
   tone,
 } from "../../src/simulator/index.ts"
@@ -262,6 +266,37 @@ describe("server VAD", () => {
     expect(committed2).toMatchObject({ item_id: started2.item_id, previous_item_id: started1.item_id })
   })
 
+  it("hears the simulated voice over a noise floor as one turn per utterance", async () => {
+    const first = "Hello there, how are you today?"
+    const second = "Fine, thanks."
+    // A -55 dBFS noise floor throughout; the words' own gaps (40 ms, 160 ms after punctuation)
+    // are far shorter than the 500 ms of silence that end a turn.
+    const audio = concatPcm(
+      noise(400, 0.003, 1),
+      synthesizeSpeech(first),
+      noise(900, 0.003, 2),
+      synthesizeSpeech(second),
+      noise(900, 0.003, 3),
+    )
+    const client = await open()
+    await client.next("session.created")
+    client.appendAudio(audio, 20)
+    const started1 = await client.next("input_audio_buffer.speech_started")
+    const stopped1 = await client.next("input_audio_buffer.speech_stopped")
+    const started2 = await client.next("input_audio_buffer.speech_started")
+    const stopped2 = await client.next("input_audio_buffer.speech_stopped")
+    // Voice ends before the closing pause the synthesizer adds after the punctuation (160 ms).
+    const voicedEnd1 = 400 + speechDurationMs(first) - 160
+    const onset2 = 400 + speechDurationMs(first) + 900
+    const voicedEnd2 = onset2 + speechDurationMs(second) - 160
+    // Onsets minus the 300 ms padding; ends plus the 500 ms of silence; within a 10 ms window.
+    expect(Math.abs(started1.audio_start_ms - 100)).toBeLessThanOrEqual(20)
+    expect(Math.abs(stopped1.audio_end_ms - (voicedEnd1 + 500))).toBeLessThanOrEqual(20)
+    expect(Math.abs(started2.audio_start_ms - (onset2 - 300))).toBeLessThanOrEqual(20)
+    expect(Math.abs(stopped2.audio_end_ms - (voicedEnd2 + 500))).toBeLessThanOrEqual(20)
+    expect(client.all("input_audio_buffer.committed")).toHaveLength(2)
+  })
+
   it("follows prefix_padding_ms and silence_duration_ms", async () => {
     const client = await openWith({
       audio: {
@@ -494,6 +529,57 @@ describe("transcription of committed turns", () => {
       .filter((e) => e.type.startsWith("conversation.item.input_audio_transcription"))
       .map((e) => e.delta ?? e.transcript)
     expect(order).toEqual(["alpha", " beta", " gamma", "alpha beta gamma", "delta", "delta"])
+  })
+
+  describe("a turn lost with its connection", () => {
+    /** Opens a manual-turn session on a connection with `script`. */
+    const openScripted = async (script: ConnectionScript) => {
+      sim ??= await startSimulator({ scenario: { transcripts: ["first", "second"] } })
+      sim.scenario.nextConnection("transcription", script)
+      const client = await openWith(manualTurns)
+      return client
+    }
+    const finalOf = async (client: TestClient) =>
+      (await client.next("conversation.item.input_audio_transcription.completed")).transcript as string
+
+    it("gives its transcript back when the connection drops before completed, so the replayed turn gets it", async () => {
+      // Events: session.created, session.updated, committed; the socket dies right after.
+      const lost = await openScripted({ faults: [{ type: "close", code: 1006, afterEvents: 3 }] })
+      commitTurn(lost)
+      await lost.next("input_audio_buffer.committed")
+      expect((await lost.closed).code).toBe(1006)
+      await expect.poll(() => sim?.connections[0]?.open).toBe(false)
+      const replay = await openWith(manualTurns)
+      commitTurn(replay)
+      expect(await finalOf(replay)).toBe("first")
+      commitTurn(replay)
+      expect(await finalOf(replay)).toBe("second")
+    })
+
+    it("gives it back when a stall swallowed completed and the client gave up", async () => {
+      const stalled = await openScripted({ faults: [{ type: "stall", afterEvents: 3 }] })
+      commitTurn(stalled)
+      await stalled.next("input_audio_buffer.committed")
+      await expect.poll(() => sim?.connections[0]?.sent.length).toBe(3)
+      stalled.close()
+      await stalled.closed
+      await expect.poll(() => sim?.connections[0]?.open).toBe(false)
+      const replay = await openWith(manualTurns)
+      commitTurn(replay)
+      expect(await finalOf(replay)).toBe("first")
+    })
+
+    it("keeps a delivered transcript consumed when the connection closes afterwards", async () => {
+      const done = await openScripted({})
+      commitTurn(done)
+      expect(await finalOf(done)).toBe("first")
+      done.close()
+      await done.closed
+      await expect.poll(() => sim?.connections[0]?.open).toBe(false)
+      const next = await openWith(manualTurns)
+      commitTurn(next)
+      expect(await finalOf(next)).toBe("second")
+    })
   })
 
   it("falls back to a description of the audio when the transcripts run out", async () => {

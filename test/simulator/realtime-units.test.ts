@@ -11,10 +11,13 @@ import {
   createScenario,
   fallbackReply,
   fallbackTranscript,
+  functionCallsOf,
   linearToAlaw,
   linearToMulaw,
+  type ModelReply,
   mulawToLinear,
   noise,
+  reserveTranscript,
   resolveReply,
   resolveTranscript,
   rmsDbfs,
@@ -213,6 +216,44 @@ describe("scenario", () => {
     expect(resolveTranscript(scenario, request).text).toBe("[500 ms of audio]")
     scenario.transcripts = ["c"]
     expect(resolveTranscript(scenario, request).text).toBe("c")
+  })
+
+  it("gives a released transcript to the next turn, earliest first, and keeps delivered ones", () => {
+    const scenario = createScenario({ transcripts: ["a", "b", "c", "d"] })
+    const request = { index: 0, audio: silence(200), model: "gpt-4o-transcribe" }
+    const a = reserveTranscript(scenario, request)
+    const b = reserveTranscript(scenario, request)
+    const c = reserveTranscript(scenario, request)
+    expect([a, b, c].map((r) => r.transcript.text)).toEqual(["a", "b", "c"])
+    c.release()
+    a.release()
+    a.release()
+    b.delivered()
+    b.release()
+    expect(reserveTranscript(scenario, request).transcript.text).toBe("a")
+    expect(reserveTranscript(scenario, request).transcript.text).toBe("c")
+    expect(reserveTranscript(scenario, request).transcript.text).toBe("d")
+    const spent = reserveTranscript(scenario, request)
+    expect(spent.transcript.text).toBe("[200 ms of audio]")
+    spent.release()
+    // A release after the list was replaced does not reach the new list.
+    const old = reserveTranscript(createScenario({ transcripts: ["x"] }), request)
+    old.release()
+    const replaced = createScenario({ transcripts: ["x", "y"] })
+    const x = reserveTranscript(replaced, request)
+    replaced.transcripts = ["z"]
+    x.release()
+    expect(reserveTranscript(replaced, request).transcript.text).toBe("z")
+    expect(reserveTranscript(replaced, request).transcript.text).toBe("[200 ms of audio]")
+  })
+
+  it("reads the function calls of a reply, and refuses malformed replies", () => {
+    const call = { name: "f", arguments: "{}" }
+    expect(functionCallsOf({ text: "hi" })).toBeUndefined()
+    expect(functionCallsOf({ functionCall: call })).toEqual([call])
+    expect(functionCallsOf({ functionCalls: [call, call] })).toEqual([call, call])
+    expect(() => functionCallsOf({ functionCalls: [] })).toThrow(/at least one call/)
+    expect(() => functionCallsOf({ txt: "typo" } as unknown as ModelReply)).toThrow(/must be \{ text \}/)
   })
 
   it("falls back to echoing the last user text, then to a greeting", () => {

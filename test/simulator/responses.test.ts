@@ -182,6 +182,71 @@ describe("Responses WebSocket: streaming", () => {
     expect(responseOf(events).output).toHaveLength(1)
   })
 
+  it("streams several function calls as output items 0, 1, ... of one response, and chains their outputs", async () => {
+    const h = await start()
+    const calls = [
+      { name: "get_weather", arguments: '{"city":"Paris"}', callId: "call_a" },
+      { name: "get_time", arguments: '{"zone":"Europe/Paris"}', callId: "call_b" },
+    ]
+    const seen: unknown[][] = []
+    h.scenario.replies = (request) => {
+      seen.push([...request.input])
+      return request.index === 0 ? { functionCalls: calls } : { text: "Sunny at noon." }
+    }
+    const client = await connect(h)
+    const events = await create(client, { input: "Weather and time?", store: false })
+    const added = events.filter((e) => e.type === "response.output_item.added")
+    expect(added.map((e) => [e.output_index, (e.item as { call_id: string }).call_id])).toEqual([
+      [0, "call_a"],
+      [1, "call_b"],
+    ])
+    // The first call is done before the second is added.
+    const types = events.map((e) => `${e.type}:${String(e.output_index ?? "")}`)
+    expect(types.indexOf("response.output_item.done:0")).toBeLessThan(
+      types.indexOf("response.output_item.added:1"),
+    )
+    for (const [index, call] of calls.entries()) {
+      const itemId = (added[index]!.item as { id: string }).id
+      const deltas = events.filter(
+        (e) => e.type === "response.function_call_arguments.delta" && e.item_id === itemId,
+      )
+      expect(deltas.every((d) => d.output_index === index)).toBe(true)
+      expect(deltas.map((d) => d.delta).join("")).toBe(call.arguments)
+    }
+    const response = responseOf(events)
+    expect(events.at(-1)!.type).toBe("response.completed")
+    expect(response.output).toMatchObject([
+      { type: "function_call", call_id: "call_a", status: "completed", arguments: calls[0]!.arguments },
+      { type: "function_call", call_id: "call_b", status: "completed", arguments: calls[1]!.arguments },
+    ])
+    const answer = await create(client, {
+      previous_response_id: response.id,
+      store: false,
+      input: [
+        { type: "function_call_output", call_id: "call_a", output: "sunny" },
+        { type: "function_call_output", call_id: "call_b", output: "12:00" },
+      ],
+    })
+    expect(answer.at(-1)!.type).toBe("response.completed")
+    expect(seen[1]?.slice(-4)).toMatchObject([
+      { type: "function_call", call_id: "call_a" },
+      { type: "function_call", call_id: "call_b" },
+      { type: "function_call_output", call_id: "call_a" },
+      { type: "function_call_output", call_id: "call_b" },
+    ])
+  })
+
+  it("fails the response with response.failed for an empty functionCalls reply", async () => {
+    const h = await start()
+    h.scenario.replies = [{ functionCalls: [] }]
+    const client = await connect(h)
+    const events = await create(client, { input: "Anything" })
+    expect(events.at(-1)).toMatchObject({
+      type: "response.failed",
+      response: { status: "failed", error: { code: "server_error" } },
+    })
+  })
+
   it("ends with response.incomplete at max_output_tokens", async () => {
     const h = await start()
     h.scenario.replies = [{ text: "word ".repeat(40).trim() }]

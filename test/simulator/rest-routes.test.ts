@@ -6,6 +6,7 @@ import { createServer, request as httpRequest, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { afterEach, describe, expect, it } from "vitest"
 import { decodeWav, encodeWav, makeAudioFrame } from "../../src/audio/index.ts"
+import { startSimulator } from "../../src/simulator/index.ts"
 import { MAX_BODY_BYTES } from "../../src/simulator/rest/body.ts"
 import { restRoutes } from "../../src/simulator/rest/index.ts"
 import { synthesizeSpeech } from "../../src/simulator/rest/signal.ts"
@@ -340,10 +341,11 @@ describe("POST /audio/transcriptions", () => {
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe("invalid_multipart")
   })
 
-  it("answers a scripted failed transcription with the scripted code", async () => {
+  it("answers a scripted failed transcription with the scripted code, and moves on to the next", async () => {
     const h = await startHarness()
     h.scenario.transcripts = [
       { text: "", fail: { code: "audio_unintelligible", message: "Could not hear it." } },
+      "heard it",
     ]
     const response = await transcribe(h, { model: "gpt-4o-transcribe" }, wavBlob(twoRegions()))
     expect(response.status).toBe(400)
@@ -354,6 +356,71 @@ describe("POST /audio/transcriptions", () => {
         param: null,
         code: "audio_unintelligible",
       },
+    })
+    // The failure was delivered: it stays consumed.
+    const next = await transcribe(h, { model: "gpt-4o-transcribe" }, wavBlob(twoRegions()))
+    expect(((await next.json()) as { text: string }).text).toBe("heard it")
+  })
+
+  describe("scripted delayMs", () => {
+    const simulators: Awaited<ReturnType<typeof startSimulator>>[] = []
+    afterEach(async () => {
+      await Promise.all(simulators.splice(0).map((s) => s.close()))
+    })
+    const post = (url: string, fields: Record<string, string>, signal?: AbortSignal) => {
+      const form = new FormData()
+      for (const [key, value] of Object.entries(fields)) form.append(key, value)
+      form.append("file", wavBlob(twoRegions()), "a.wav")
+      return fetch(`${url}/audio/transcriptions`, {
+        method: "POST",
+        headers: { Authorization: "Bearer sk-simulator" },
+        body: form,
+        ...(signal === undefined ? {} : { signal }),
+      })
+    }
+
+    it("holds the answer, and gives the transcript back to a client that gave up waiting", async () => {
+      const sim = await startSimulator({
+        scenario: { transcripts: [{ text: "slow words", delayMs: 250 }, "next"] },
+      })
+      simulators.push(sim)
+      const impatient = new AbortController()
+      const gaveUp = post(sim.httpUrl, { model: "gpt-4o-transcribe" }, impatient.signal).catch(
+        (e: unknown) => e,
+      )
+      // The form is recorded in the same tick as the transcript is taken, before the delay.
+      await expect.poll(() => sim.connections[0]?.received.length).toBe(1)
+      impatient.abort()
+      expect(await gaveUp).toBeInstanceOf(Error)
+      await expect.poll(() => sim.connections[0]?.open).toBe(false)
+      const startedAt = performance.now()
+      const retried = await post(sim.httpUrl, { model: "gpt-4o-transcribe" })
+      expect(((await retried.json()) as { text: string }).text).toBe("slow words")
+      // Timers never fire early by more than a millisecond; the bound holds however slow the machine.
+      expect(performance.now() - startedAt).toBeGreaterThanOrEqual(245)
+      const after = await post(sim.httpUrl, { model: "gpt-4o-transcribe" })
+      expect(((await after.json()) as { text: string }).text).toBe("next")
+    })
+
+    it("sends the SSE headers at once and the deltas after the delay; a stream cut before done gives the text back", async () => {
+      const sim = await startSimulator({
+        scenario: { transcripts: [{ text: "streamed late", delayMs: 200 }] },
+      })
+      simulators.push(sim)
+      const reader = new AbortController()
+      const cut = await post(sim.httpUrl, { model: "gpt-4o-transcribe", stream: "true" }, reader.signal)
+      expect(cut.headers.get("content-type")).toContain("text/event-stream")
+      reader.abort()
+      await expect.poll(() => sim.connections[0]?.open).toBe(false)
+      const whole = await post(sim.httpUrl, { model: "gpt-4o-transcribe", stream: "true" })
+      const events = (await sseData(whole)).map(
+        (d) => JSON.parse(d) as { type: string; delta?: string; text?: string },
+      )
+      expect(events.filter((e) => e.type === "transcript.text.delta").map((e) => e.delta)).toEqual([
+        "streamed",
+        " late",
+      ])
+      expect(events.at(-1)).toMatchObject({ type: "transcript.text.done", text: "streamed late" })
     })
   })
 
@@ -572,6 +639,57 @@ describe("POST /chat/completions", () => {
     ).toBe(true)
     expect(fragments.map((f) => f.function.arguments).join("")).toBe(args)
     expect(chunks.at(-1)!.choices[0]!.finish_reason).toBe("tool_calls")
+  })
+
+  it("streams parallel tool calls one index after the other, and answers them all without stream", async () => {
+    const h = await startHarness()
+    const calls = [
+      { name: "get_weather", arguments: '{"city":"Paris"}', callId: "call_w" },
+      { name: "get_time", arguments: '{"zone":"Europe/Paris"}', callId: "call_t" },
+    ]
+    h.scenario.replies = [{ functionCalls: calls }, { functionCalls: calls }]
+    const data = await sseData(await chat(h, { stream: true, stream_options: { include_usage: true } }))
+    expect(data.at(-1)).toBe("[DONE]")
+    const chunks = data.slice(0, -1).map((d) => JSON.parse(d) as Chunk)
+    type Fragment = {
+      index: number
+      id?: string
+      type?: string
+      function: Record<string, string | undefined>
+    }
+    const fragments = chunks.flatMap((c) => (c.choices[0]?.delta.tool_calls as Fragment[] | undefined) ?? [])
+    // Index 0 entirely, then index 1; each opens with its id and name, then argument pieces.
+    const indexes = fragments.map((f) => f.index)
+    expect(indexes).toEqual([...indexes].sort((a, b) => a - b))
+    expect(new Set(indexes)).toEqual(new Set([0, 1]))
+    for (const [index, call] of calls.entries()) {
+      const own = fragments.filter((f) => f.index === index)
+      expect(own[0]).toEqual({
+        index,
+        id: call.callId,
+        type: "function",
+        function: { name: call.name, arguments: "" },
+      })
+      expect(own.slice(1).every((f) => f.id === undefined && f.function.name === undefined)).toBe(true)
+      expect(own.map((f) => f.function.arguments).join("")).toBe(call.arguments)
+    }
+    // Only the first chunk carries the role.
+    expect(chunks.filter((c) => c.choices[0]?.delta.role !== undefined)).toHaveLength(1)
+    const finishes = chunks.flatMap((c) => c.choices.map((ch) => ch.finish_reason)).filter((f) => f !== null)
+    expect(finishes).toEqual(["tool_calls"])
+    expect(chunks.at(-1)!.usage).toMatchObject({ completion_tokens: expect.any(Number) })
+
+    const body = (await (await chat(h, {})).json()) as {
+      choices: { message: { tool_calls: unknown[] }; finish_reason: string }[]
+    }
+    expect(body.choices[0]!.finish_reason).toBe("tool_calls")
+    expect(body.choices[0]!.message.tool_calls).toEqual(
+      calls.map((call) => ({
+        id: call.callId,
+        type: "function",
+        function: { name: call.name, arguments: call.arguments },
+      })),
+    )
   })
 
   it("answers a chat.completion object without stream, with the input messages handed to the scenario", async () => {

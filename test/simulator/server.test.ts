@@ -5,6 +5,7 @@
 import { connect as netConnect } from "node:net"
 import { afterEach, describe, expect, it } from "vitest"
 import { WebSocket } from "ws"
+import { encodeWav, makeAudioFrame } from "../../src/audio/index.ts"
 import {
   type Simulator,
   type SimulatorOptions,
@@ -145,10 +146,36 @@ describe("routing", () => {
     const res = await fetch(`${s.httpUrl}/nope`, { method: "POST", headers: AUTH })
     expect(res.status).toBe(404)
     expect((await json(res)).error.message).toBe("Invalid URL (POST /v1/nope)")
-    const get = await fetch(`${s.httpUrl}/audio/speech`, { headers: AUTH })
-    expect(get.status).toBe(404)
     const plain = await fetch(`${s.httpUrl}/realtime?model=gpt-realtime`, { headers: AUTH })
     expect(plain.status).toBe(426)
+  })
+
+  it("answers a known path asked with another method with 405 and Allow, on OpenAI and Azure paths", async () => {
+    const s = await start()
+    const get = await fetch(`${s.httpUrl}/audio/speech`, { headers: AUTH })
+    expect(get.status).toBe(405)
+    expect(get.headers.get("allow")).toBe("POST")
+    expect((await json(get)).error).toMatchObject({
+      type: "invalid_request_error",
+      code: "method_not_allowed",
+      message: "Method GET is not allowed for /v1/audio/speech; use POST.",
+    })
+    const put = await fetch(
+      `${origin(s)}/openai/deployments/my-chat/chat/completions?api-version=2024-10-21`,
+      {
+        method: "PUT",
+        headers: { "api-key": "sk-simulator" },
+        body: "{}",
+      },
+    )
+    expect(put.status).toBe(405)
+    expect(put.headers.get("allow")).toBe("POST")
+    expect((await json(put)).error.code).toBe("405")
+    // A wrong method consumes no scripted answer: the queued one goes to the next POST.
+    s.scenario.nextHttp("chat", { status: 418 })
+    expect((await fetch(`${s.httpUrl}/chat/completions`, { headers: AUTH })).status).toBe(405)
+    const post = await fetch(`${s.httpUrl}/chat/completions`, { method: "POST", headers: AUTH, body: "{}" })
+    expect(post.status).toBe(418)
   })
 
   it("routes the Azure REST shapes, requiring api-version on deployment paths", async () => {
@@ -177,9 +204,42 @@ describe("routing", () => {
     const s = await start()
     const a = await open(`${s.url}/responses`)
     const b = await open(`${wsOrigin(s)}/openai/v1/responses`, { "api-key": "sk-simulator" })
-    expect(a.ws.readyState).toBe(WebSocket.OPEN)
-    expect(b.ws.readyState).toBe(WebSocket.OPEN)
-    expect(s.connections.map((c) => c.kind)).toEqual(["responses", "responses"])
+    const c = await open(`${wsOrigin(s)}/openai/responses?api-version=2025-04-01-preview`, {
+      "api-key": "sk-simulator",
+    })
+    for (const client of [a, b, c]) {
+      client.send({ type: "response.create", model: "gpt-4.1-mini", input: "hi" })
+      expect((await client.next("response.completed")).response.status).toBe("completed")
+    }
+    expect(s.connections.map((conn) => conn.kind)).toEqual(["responses", "responses", "responses"])
+  })
+
+  it("serves GA transcription and conversation sessions on the Azure v1 realtime path", async () => {
+    const s = await start({ scenario: { transcripts: ["azure turn"] } })
+    const stt = await open(`${wsOrigin(s)}/openai/v1/realtime?intent=transcription`, {
+      "api-key": "sk-simulator",
+    })
+    expect((await stt.next("session.created")).session.type).toBe("transcription")
+    stt.send({
+      type: "session.update",
+      session: {
+        type: "transcription",
+        audio: { input: { turn_detection: null, transcription: { model: "my-transcribe-deployment" } } },
+      },
+    })
+    await stt.next("session.updated")
+    stt.appendAudio(tone(300))
+    stt.send({ type: "input_audio_buffer.commit" })
+    expect((await stt.next("conversation.item.input_audio_transcription.completed")).transcript).toBe(
+      "azure turn",
+    )
+    const rt = await open(`${wsOrigin(s)}/openai/v1/realtime?model=my-realtime`, {
+      Authorization: "Bearer sk-simulator",
+    })
+    expect((await rt.next("session.created")).session).toMatchObject({
+      type: "realtime",
+      model: "my-realtime",
+    })
   })
 
   it("passes the Azure preview deployment to conversation mode only through the beta refusal", async () => {
@@ -293,12 +353,21 @@ describe("deterministic ids", () => {
 })
 
 describe("close()", () => {
-  it("ends every socket and the server, leaving no handle or timer behind", async () => {
-    const handles = () => {
-      const counts = new Map<string, number>()
-      for (const name of process.getActiveResourcesInfo()) counts.set(name, (counts.get(name) ?? 0) + 1)
-      return counts
+  const handles = () => {
+    const counts = new Map<string, number>()
+    for (const name of process.getActiveResourcesInfo()) counts.set(name, (counts.get(name) ?? 0) + 1)
+    return counts
+  }
+  /** libuv releases closed handles a loop turn later, so the count is polled, not sampled once. */
+  const expectNoneLeft = async (before: Map<string, number>) => {
+    for (const name of ["TCPServerWrap", "TCPSocketWrap", "Timeout"]) {
+      await expect
+        .poll(() => handles().get(name) ?? 0, { message: name })
+        .toBeLessThanOrEqual(before.get(name) ?? 0)
     }
+  }
+
+  it("ends every socket and the server, leaving no handle or timer behind", async () => {
     const before = handles()
     const s = await start({ scenario: { transcripts: [{ text: "late", delayMs: 60_000 }] } })
     s.scenario.nextConnection("transcription", { faults: [{ type: "close", code: 1000, afterMs: 60_000 }] })
@@ -333,10 +402,77 @@ describe("close()", () => {
         socket.once("error", reject)
       }),
     ).rejects.toThrow(/ECONNREFUSED/)
-    const after = handles()
-    for (const name of ["TCPServerWrap", "TCPSocketWrap", "Timeout"]) {
-      expect(after.get(name) ?? 0, name).toBeLessThanOrEqual(before.get(name) ?? 0)
+    await expectNoneLeft(before)
+    sim = undefined
+  })
+
+  it("ends stalled, held and mid-response sockets and in-flight REST streams, leaving nothing behind", async () => {
+    const before = handles()
+    const s = await start({
+      scenario: {
+        transcripts: [{ text: "held back words", delayMs: 60_000 }],
+        replies: [{ text: "A reply that is streamed very slowly." }],
+      },
+    })
+    // A Realtime socket stalled after its first event.
+    s.scenario.nextConnection("transcription", { faults: [{ type: "stall", afterEvents: 1 }] })
+    const stalled = await connect(`${s.url}/realtime?intent=transcription`, AUTH)
+    await stalled.next("session.created")
+    // A socket whose first event is held back by latency.
+    s.scenario.nextConnection("realtime", { latency: { firstEventMs: 60_000 } })
+    const held = await connect(`${s.url}/realtime?model=gpt-realtime`, AUTH)
+    // A conversation whose response is paced a minute per delta.
+    s.scenario.nextConnection("realtime", { latency: { betweenDeltasMs: 60_000 } })
+    const talking = await connect(`${s.url}/realtime?model=gpt-realtime`, AUTH)
+    talking.send({ type: "response.create" })
+    await talking.next("rate_limits.updated")
+    // A conversation whose idle timeout is armed.
+    const idle = await connect(`${s.url}/realtime?model=gpt-realtime`, AUTH)
+    idle.send({
+      type: "session.update",
+      session: {
+        type: "realtime",
+        output_modalities: ["text"],
+        audio: { input: { turn_detection: { type: "server_vad", idle_timeout_ms: 60_000 } } },
+      },
+    })
+    await idle.next("session.updated")
+    idle.send({ type: "response.create" })
+    await idle.next("response.done")
+    // A Responses socket with a response in flight.
+    s.scenario.nextConnection("responses", { latency: { betweenDeltasMs: 60_000 } })
+    const responses = await connect(`${s.url}/responses`, AUTH)
+    responses.send({ type: "response.create", model: "gpt-4o-mini", input: "hi" })
+    await responses.next("response.in_progress")
+    // An SSE transcription stream in flight: headers sent, the first delta held by delayMs.
+    const form = new FormData()
+    form.append("model", "gpt-4o-transcribe")
+    form.append("stream", "true")
+    form.append("file", new Blob([encodeWav(makeAudioFrame(tone(300), 24_000, 1))]), "turn.wav")
+    const streaming = await fetch(`${s.httpUrl}/audio/transcriptions`, {
+      method: "POST",
+      headers: AUTH,
+      body: form,
+    })
+    expect(streaming.headers.get("content-type")).toContain("text/event-stream")
+    const streamBody = streaming.text().catch((error: unknown) => error)
+    // A scripted HTTP answer held back.
+    s.scenario.nextHttp("speech", { status: 200, delayMs: 60_000 })
+    const heldAnswer = fetch(`${s.httpUrl}/audio/speech`, {
+      method: "POST",
+      headers: AUTH,
+      body: "{}",
+    }).catch((error: unknown) => error)
+    await expect.poll(() => s.connections.filter((c) => c.kind === "http" && c.open).length).toBe(2)
+
+    await s.close()
+    for (const client of [stalled, held, talking, idle, responses]) {
+      expect((await client.closed).code).toBe(1006)
     }
+    expect(await streamBody).toBeInstanceOf(Error)
+    expect(await heldAnswer).toBeInstanceOf(Error)
+    expect(s.connections.every((c) => !c.open)).toBe(true)
+    await expectNoneLeft(before)
     sim = undefined
   })
 })

@@ -9,8 +9,8 @@ import { invalidValue, missingParameter, RealtimeRequestError, realtimeErrorEven
 /** Sends Realtime server events on one connection. */
 export interface RealtimeChannel {
   readonly ctx: WebSocketContext
-  /** Sends `{type, event_id, ...fields}`. */
-  emit(type: string, fields?: object): void
+  /** Sends `{type, event_id, ...fields}`; `false` when the frame was dropped (see `WebSocketContext.send`). */
+  emit(type: string, fields?: object): boolean
   /** Sends the `error` event for a refused client event. */
   fail(error: RealtimeRequestError, clientEventId: string | null): void
   /** Reports a bug of the simulator itself as a `server_error` event, so it never goes unseen. */
@@ -21,7 +21,7 @@ export interface RealtimeChannel {
 export const createRealtimeChannel = (ctx: WebSocketContext): RealtimeChannel => ({
   ctx,
   emit(type, fields = {}) {
-    ctx.send({ type, event_id: ctx.nextId("event_"), ...fields })
+    return ctx.send({ type, event_id: ctx.nextId("event_"), ...fields })
   },
   fail(error, clientEventId) {
     ctx.send(

@@ -30,7 +30,16 @@
  * Turn detection: with `create_response` a VAD-committed turn starts a response (unless one is
  * active); with `interrupt_response` a `speech_started` cancels the active response with
  * `reason: 'turn_detected'`. User turns are transcribed when `audio.input.transcription` is set.
- * `idle_timeout_ms` is accepted but not simulated (no `input_audio_buffer.timeout_triggered`).
+ * `server_vad`'s `idle_timeout_ms` counts from each `response.done` of the conversation plus
+ * the playback time of the audio that response sent; when no speech, commit or response came
+ * in between, it sends `input_audio_buffer.timeout_triggered` (the span of session audio since
+ * the response ended), commits that silent span as a user audio item (transcribed as `""` when
+ * transcription is on; it takes no scripted transcript) and starts a response, whatever
+ * `create_response` says, as the service prompts the user to go on.
+ *
+ * A reply with several function calls (`functionCalls`) streams one `function_call` output
+ * item after the other in the same response (parallel tool calls); the client answers each
+ * with its `function_call_output` before its `response.create`.
  *
  * Simulator choices where the service's behaviour is unconfirmed (⚠):
  * - an unknown `item_id` (delete, retrieve, truncate) is `item_not_found` with `param: 'item_id'`;
@@ -44,8 +53,8 @@
  */
 import type { WebSocket } from "ws"
 import { speechDurationMs, synthesizeSpeech } from "../rest/signal.ts"
-import { resolveReply, resolveTranscript } from "../scenario.ts"
-import type { ModelReply, WebSocketContext } from "../types.ts"
+import { functionCallsOf, reserveTranscript, resolveReply, settledTranscript } from "../scenario.ts"
+import type { ModelReply, ScriptedFunctionCall, WebSocketContext } from "../types.ts"
 import { base64ByteLength, encodeWireAudio, msForSamples, samplesForMs } from "./audio.ts"
 import { type ClientEventHandler, createRealtimeChannel, dispatchClientEvents } from "./channel.ts"
 import { invalidType, invalidValue, missingParameter, requestError, unknownParameter } from "./errors.ts"
@@ -178,6 +187,53 @@ export const handleConversationConnection = (
   let responseIndex = 0
 
   const findItem = (id: string) => items.find((stored) => stored.id === id)
+
+  /**
+   * The server VAD idle timeout: armed at each `response.done` of the conversation for
+   * `idle_timeout_ms` plus the playback time of the audio the response sent; disarmed by
+   * speech, a commit, a new response, a session update turning it off, or the socket closing.
+   * When it fires, the silent span since the response ended is committed
+   * (`input_audio_buffer.timeout_triggered`, then `committed`) and a response starts.
+   */
+  const idle = (() => {
+    let timer: NodeJS.Timeout | undefined
+    const disarm = () => {
+      if (timer !== undefined) clearTimeout(timer)
+      timer = undefined
+    }
+    const idleTimeoutMs = (): number | null => {
+      const detection = session.input.turn_detection
+      return detection?.type === "server_vad" ? detection.idle_timeout_ms : null
+    }
+    return {
+      disarm,
+      /** Re-checks the setting after a session update. */
+      reconfigure() {
+        if (idleTimeoutMs() === null) disarm()
+      },
+      arm(playbackMs: number) {
+        disarm()
+        const timeoutMs = idleTimeoutMs()
+        if (timeoutMs === null || buffer.speaking || !ctx.isOpen()) return
+        const fromSample = buffer.totalSamples
+        timer = setTimeout(
+          () => {
+            timer = undefined
+            if (!ctx.isOpen() || buffer.speaking || activeDefault !== undefined || idleTimeoutMs() === null) {
+              return
+            }
+            try {
+              buffer.timeout(ctx.nextId("item_"), fromSample)
+              if (activeDefault === undefined) startResponse(parseResponseParams(undefined))
+            } catch (cause) {
+              channel.internalError(cause)
+            }
+          },
+          Math.ceil(timeoutMs + playbackMs),
+        )
+      },
+    }
+  })()
 
   /** Inserts an item and returns the id of the item before it (`null` when first). */
   const insertItem = (stored: StoredItem, previousItemId: unknown): string | null => {
@@ -575,6 +631,7 @@ export const handleConversationConnection = (
     closeCurrentItem(run, status === "completed")
     const details = status === "completed" ? null : { type: status, reason: reason ?? "client_cancelled" }
     channel.emit("response.done", { response: renderResponse(run, status, details, usageOf(run)) })
+    if (!run.params.outOfBand) idle.arm(run.outputAudioMs)
   }
 
   /** Ends the response as `incomplete` once its output reaches `max_output_tokens`. */
@@ -605,32 +662,35 @@ export const handleConversationConnection = (
 
   const stopped = (run: ResponseRun) => run.finished || !ctx.isOpen()
 
-  const streamFunctionCall = async (
-    run: ResponseRun,
-    call: Extract<ModelReply, { functionCall: unknown }>["functionCall"],
-  ) => {
-    const current = openItem(run, {
-      id: ctx.nextId("item_"),
-      object: "realtime.item",
-      type: "function_call",
-      status: "in_progress",
-      name: call.name,
-      call_id: call.callId ?? ctx.nextId("call_"),
-      arguments: "",
-    })
-    const pieceLength = 12
-    for (let at = 0; at < call.arguments.length; at += pieceLength) {
-      const delta = call.arguments.slice(at, at + pieceLength)
-      channel.emit("response.function_call_arguments.delta", {
-        ...ids(run, current),
-        call_id: current.stored.item.call_id,
-        delta,
+  /** Streams the calls one output item after the other (several calls: parallel tool calls). */
+  const streamFunctionCalls = async (run: ResponseRun, calls: readonly ScriptedFunctionCall[]) => {
+    let earlierTokens = 0
+    for (const call of calls) {
+      const current = openItem(run, {
+        id: ctx.nextId("item_"),
+        object: "realtime.item",
+        type: "function_call",
+        status: "in_progress",
+        name: call.name,
+        call_id: call.callId ?? ctx.nextId("call_"),
+        arguments: "",
       })
-      current.sentText += delta
-      run.outputTextTokens = countTextTokens(current.sentText)
-      if (overTokenLimit(run)) return
-      await ctx.pace()
-      if (stopped(run)) return
+      const pieceLength = 12
+      for (let at = 0; at < call.arguments.length; at += pieceLength) {
+        const delta = call.arguments.slice(at, at + pieceLength)
+        channel.emit("response.function_call_arguments.delta", {
+          ...ids(run, current),
+          call_id: current.stored.item.call_id,
+          delta,
+        })
+        current.sentText += delta
+        run.outputTextTokens = earlierTokens + countTextTokens(current.sentText)
+        if (overTokenLimit(run)) return
+        await ctx.pace()
+        if (stopped(run)) return
+      }
+      earlierTokens = run.outputTextTokens
+      closeCurrentItem(run, true)
     }
     finishResponse(run, "completed")
   }
@@ -712,6 +772,9 @@ export const handleConversationConnection = (
     const inputItems = params.input ?? conversationView
     const reply = resolveReply(ctx.scenario, { index: responseIndex, input: inputItems })
     responseIndex += 1
+    // A malformed scripted reply is refused here, before any response exists (a server_error).
+    const calls = functionCallsOf(reply)
+    if (!params.outOfBand) idle.disarm()
     const run: ResponseRun = {
       id: ctx.nextId("resp_"),
       params,
@@ -736,8 +799,8 @@ export const handleConversationConnection = (
     const stream = async () => {
       await ctx.pace()
       if (stopped(run)) return
-      if ("functionCall" in run.reply) await streamFunctionCall(run, run.reply.functionCall)
-      else await streamMessage(run, run.reply.text)
+      if (calls !== undefined) await streamFunctionCalls(run, calls)
+      else if ("text" in run.reply) await streamMessage(run, run.reply.text)
     }
     stream().catch((cause: unknown) => channel.internalError(cause))
   }
@@ -748,12 +811,14 @@ export const handleConversationConnection = (
     channel,
     config: () => session.input,
     onSpeechStarted: () => {
+      idle.disarm()
       const detection = session.input.turn_detection
       if (detection?.interrupt_response === true && activeDefault !== undefined) {
         finishResponse(activeDefault, "cancelled", "turn_detected")
       }
     },
     onCommit: (turn) => {
+      idle.disarm()
       const stored: StoredItem = {
         id: turn.itemId,
         item: {
@@ -773,26 +838,27 @@ export const handleConversationConnection = (
       channel.emit("conversation.item.done", { previous_item_id: previousItemId, item: rendered })
       const settings = session.input.transcription
       if (settings !== null) {
-        const transcript = resolveTranscript(ctx.scenario, {
-          index: turnIndex,
-          audio: turn.audio,
-          model: settings.model,
-        })
-        turnIndex += 1
+        // The idle timeout's silent item is transcribed as silence: it takes no scripted text.
+        const reservation =
+          turn.cause === "idle_timeout"
+            ? settledTranscript("")
+            : reserveTranscript(ctx.scenario, { index: turnIndex, audio: turn.audio, model: settings.model })
+        if (turn.cause !== "idle_timeout") turnIndex += 1
+        const transcript = reservation.transcript
         if (transcript.fail === undefined) stored.heardTranscript = transcript.text
         transcriber.run({
           itemId: turn.itemId,
           audio: turn.audio,
           settings,
           logprobs: session.include?.includes(LOGPROBS_INCLUDE) ?? false,
-          transcript,
+          reservation,
           onCompleted: (text) => {
             stored.item = { ...stored.item, content: [{ type: "input_audio", transcript: text }] }
           },
         })
       }
       const detection = session.input.turn_detection
-      if (turn.byVad && detection?.create_response === true && activeDefault === undefined) {
+      if (turn.cause === "vad" && detection?.create_response === true && activeDefault === undefined) {
         startResponse(parseResponseParams(undefined))
       }
     },
@@ -811,6 +877,7 @@ export const handleConversationConnection = (
     "session.update": (event) => {
       session = updateConversationSession(session, event.session, voiceLocked)
       buffer.reconfigure()
+      idle.reconfigure()
       channel.emit("session.updated", { session: renderConversationSession(session) })
     },
     "input_audio_buffer.append": (event) => buffer.append(event.audio),
@@ -907,6 +974,7 @@ export const handleConversationConnection = (
 
   dispatchClientEvents(channel, handlers)
   socket.on("close", () => {
+    idle.disarm()
     transcriber.dispose()
     for (const run of running.values()) run.finished = true
     running.clear()

@@ -15,6 +15,13 @@
  * ends the turn there (`speech_stopped` at the current end, then `committed`), and a manual
  * commit outside speech finds nothing to commit (`input_audio_buffer_commit_empty`, as
  * clients observe after a VAD commit).
+ *
+ * The idle timeout of server VAD (driven by the conversation session) sends
+ * `input_audio_buffer.timeout_triggered {audio_start_ms, audio_end_ms, item_id}` and commits the
+ * silent span whatever its length. Outside speech the buffer keeps only the audio a future
+ * onset could reach back to (prefix padding plus the confirming windows), so the committed
+ * item holds at most that tail of the span, while `audio_start_ms`/`audio_end_ms` report the
+ * whole span.
  * @module
  */
 import { Buffer } from "node:buffer"
@@ -37,8 +44,11 @@ export interface CommittedTurn {
   readonly audio: Int16Array
   readonly audioStartMs: number
   readonly audioEndMs: number
-  /** Whether server turn detection committed it (rather than `input_audio_buffer.commit`). */
-  readonly byVad: boolean
+  /**
+   * What committed it: server turn detection (`vad`), the client's `input_audio_buffer.commit`
+   * (`commit`), or the server VAD idle timeout (`idle_timeout`).
+   */
+  readonly cause: "vad" | "commit" | "idle_timeout"
 }
 
 /** Options of {@link createInputAudioBuffer}. */
@@ -62,8 +72,15 @@ export interface InputAudioBuffer {
   clear(): void
   /** Re-reads the turn detection after a session update. */
   reconfigure(): void
+  /**
+   * Fires the idle timeout: sends `input_audio_buffer.timeout_triggered` for the span from
+   * session sample `fromSample` to the end of the audio, then commits it (cause `idle_timeout`).
+   */
+  timeout(itemId: string, fromSample: number): void
   /** Samples appended since the session began (the session clock, at 24 kHz). */
   readonly totalSamples: number
+  /** Whether server turn detection is inside a turn (between `speech_started` and its end). */
+  readonly speaking: boolean
 }
 
 const floorMs = (samples: number): number => Math.floor(msForSamples(samples))
@@ -95,10 +112,10 @@ export const createInputAudioBuffer = (options: InputAudioBufferOptions): InputA
     chunks = chunks.filter((chunk) => chunk.offset + chunk.samples.length > bufferStart)
   }
 
-  const commitSegment = (itemId: string, from: number, to: number, byVad: boolean) => {
+  const commitSegment = (itemId: string, from: number, to: number, cause: CommittedTurn["cause"]) => {
     const audio = slice(from, to)
     dropBefore(to)
-    options.onCommit({ itemId, audio, audioStartMs: floorMs(from), audioEndMs: floorMs(to), byVad })
+    options.onCommit({ itemId, audio, audioStartMs: floorMs(from), audioEndMs: floorMs(to), cause })
   }
 
   const reconfigure = () => {
@@ -122,6 +139,9 @@ export const createInputAudioBuffer = (options: InputAudioBufferOptions): InputA
   return {
     get totalSamples() {
       return end
+    },
+    get speaking() {
+      return speech !== undefined
     },
     append(audio) {
       if (audio === undefined) throw missingParameter("audio")
@@ -168,7 +188,7 @@ export const createInputAudioBuffer = (options: InputAudioBufferOptions): InputA
             audio_end_ms: floorMs(transition.offset),
             item_id: itemId,
           })
-          commitSegment(itemId, start, transition.offset, true)
+          commitSegment(itemId, start, transition.offset, "vad")
         }
         if (!channel.ctx.isOpen()) return
       }
@@ -190,7 +210,7 @@ export const createInputAudioBuffer = (options: InputAudioBufferOptions): InputA
         speech = undefined
         vad.reset()
         channel.emit("input_audio_buffer.speech_stopped", { audio_end_ms: floorMs(end), item_id: itemId })
-        commitSegment(itemId, start, end, false)
+        commitSegment(itemId, start, end, "commit")
         return
       }
       const durationMs = msForSamples(end - bufferStart)
@@ -200,7 +220,7 @@ export const createInputAudioBuffer = (options: InputAudioBufferOptions): InputA
           `Error committing input audio buffer: buffer too small. Expected at least ${MIN_COMMIT_MS}ms of audio, but buffer only has ${durationMs.toFixed(2)}ms of audio.`,
         )
       }
-      commitSegment(channel.ctx.nextId("item_"), bufferStart, end, false)
+      commitSegment(channel.ctx.nextId("item_"), bufferStart, end, "commit")
     },
     clear() {
       speech = undefined
@@ -209,5 +229,16 @@ export const createInputAudioBuffer = (options: InputAudioBufferOptions): InputA
       channel.emit("input_audio_buffer.cleared")
     },
     reconfigure,
+    timeout(itemId, fromSample) {
+      const from = Math.min(Math.max(0, fromSample), end)
+      speech = undefined
+      vad?.reset()
+      channel.emit("input_audio_buffer.timeout_triggered", {
+        audio_start_ms: floorMs(from),
+        audio_end_ms: floorMs(end),
+        item_id: itemId,
+      })
+      commitSegment(itemId, Math.max(from, bufferStart), end, "idle_timeout")
+    },
   }
 }

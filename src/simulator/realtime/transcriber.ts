@@ -9,14 +9,17 @@
  * - With `include: ['item.input_audio_transcription.logprobs']` each delta carries the
  *   logprobs of its word and `completed` all of them.
  *
- * The transcript is resolved from the scenario when the turn is committed (so scripted lists
- * are consumed in commit order). Turns without a scripted `delayMs` are delivered one after
- * the other in commit order; a turn with a `delayMs` is delivered on its own after that
- * delay, so turns can complete out of order, as the service's may.
+ * The transcript is taken from the scenario when the turn is committed (so scripted lists are
+ * taken in commit order) and reported delivered once its `completed` (or `failed`) event has
+ * gone out; a turn still pending when the connection closes, or whose last event the
+ * connection dropped (a stall), gives its transcript back to the scenario. Turns without a
+ * scripted `delayMs` are delivered one after the other in commit order; a turn with a
+ * `delayMs` is delivered on its own after that delay, so turns can complete out of order, as
+ * the service's may.
  * @module
  */
 import { Buffer } from "node:buffer"
-import type { ResolvedTranscript } from "../scenario.ts"
+import type { TranscriptReservation } from "../scenario.ts"
 import { msForSamples } from "./audio.ts"
 import type { RealtimeChannel } from "./channel.ts"
 import type { TranscriptionSettings } from "./session.ts"
@@ -27,7 +30,8 @@ export interface TranscriptionJob {
   readonly audio: Int16Array
   readonly settings: TranscriptionSettings
   readonly logprobs: boolean
-  readonly transcript: ResolvedTranscript
+  /** The transcript taken from the scenario; reported delivered or released by the transcriber. */
+  readonly reservation: TranscriptReservation
   /** Called with the transcript once `completed` is sent (not called on failure). */
   readonly onCompleted?: (transcript: string) => void
 }
@@ -35,7 +39,7 @@ export interface TranscriptionJob {
 /** Runs transcription jobs on one connection. */
 export interface Transcriber {
   run(job: TranscriptionJob): void
-  /** Cancels pending delays. */
+  /** Cancels pending delays and gives the transcripts of undelivered turns back to the scenario. */
   dispose(): void
 }
 
@@ -64,16 +68,25 @@ const logprobOf = (token: string, confidence: number | undefined) => ({
 /** Creates the transcriber of one connection. */
 export const createTranscriber = (channel: RealtimeChannel): Transcriber => {
   const timers = new Set<NodeJS.Timeout>()
+  const pending = new Set<TranscriptReservation>()
   let disposed = false
   let chain: Promise<void> = Promise.resolve()
 
+  /** Reports the reservation delivered when the turn's last event went out. */
+  const settle = (job: TranscriptionJob, sent: boolean) => {
+    if (!sent) return
+    pending.delete(job.reservation)
+    job.reservation.delivered()
+  }
+
   const deliver = async (job: TranscriptionJob) => {
     const { ctx } = channel
-    const { transcript, settings, itemId } = job
+    const { settings, itemId } = job
+    const transcript = job.reservation.transcript
     if (transcript.fail !== undefined) {
       await ctx.pace()
       if (disposed || !ctx.isOpen()) return
-      channel.emit("conversation.item.input_audio_transcription.failed", {
+      const sent = channel.emit("conversation.item.input_audio_transcription.failed", {
         item_id: itemId,
         content_index: 0,
         error: {
@@ -82,6 +95,7 @@ export const createTranscriber = (channel: RealtimeChannel): Transcriber => {
           message: transcript.fail.message,
         },
       })
+      settle(job, sent)
       return
     }
     const whisper = settings.model === "whisper-1"
@@ -118,25 +132,30 @@ export const createTranscriber = (channel: RealtimeChannel): Transcriber => {
             total_tokens: audioTokens + textTokens + outputTokens,
           }
         })()
-    channel.emit("conversation.item.input_audio_transcription.completed", {
+    const sent = channel.emit("conversation.item.input_audio_transcription.completed", {
       item_id: itemId,
       content_index: 0,
       transcript: transcript.text,
       ...(job.logprobs ? { logprobs } : {}),
       usage,
     })
+    settle(job, sent)
     job.onCompleted?.(transcript.text)
   }
 
   return {
     run(job) {
-      if (disposed) return
+      if (disposed) {
+        job.reservation.release()
+        return
+      }
+      pending.add(job.reservation)
       const report = (cause: unknown) => channel.internalError(cause)
-      if (job.transcript.delayMs > 0) {
+      if (job.reservation.transcript.delayMs > 0) {
         const timer = setTimeout(() => {
           timers.delete(timer)
           deliver(job).catch(report)
-        }, job.transcript.delayMs)
+        }, job.reservation.transcript.delayMs)
         timers.add(timer)
       } else {
         chain = chain.then(() => deliver(job)).catch(report)
@@ -146,6 +165,8 @@ export const createTranscriber = (channel: RealtimeChannel): Transcriber => {
       disposed = true
       for (const timer of timers) clearTimeout(timer)
       timers.clear()
+      for (const reservation of pending) reservation.release()
+      pending.clear()
     },
   }
 }

@@ -12,7 +12,7 @@
  * @module
  */
 import type { WebSocket } from "ws"
-import { resolveTranscript } from "../scenario.ts"
+import { reserveTranscript } from "../scenario.ts"
 import type { WebSocketContext } from "../types.ts"
 import { type ClientEventHandler, createRealtimeChannel, dispatchClientEvents } from "./channel.ts"
 import { createInputAudioBuffer } from "./inputAudio.ts"
@@ -58,7 +58,7 @@ export const handleTranscriptionConnection = (
       lastItemId = turn.itemId
       const settings = session.input.transcription
       if (settings === null) return
-      const transcript = resolveTranscript(ctx.scenario, {
+      const reservation = reserveTranscript(ctx.scenario, {
         index: turnIndex,
         audio: turn.audio,
         model: settings.model,
@@ -69,7 +69,7 @@ export const handleTranscriptionConnection = (
         audio: turn.audio,
         settings,
         logprobs: session.include?.includes(LOGPROBS_INCLUDE) ?? false,
-        transcript,
+        reservation,
       })
     },
   })

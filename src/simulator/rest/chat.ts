@@ -1,10 +1,12 @@
 /**
- * `POST /v1/chat/completions`: the scenario's next reply (text or a function call) for the
- * request's messages, as a `chat.completion` object or, with `stream: true`, as SSE
- * `chat.completion.chunk`s: the role, then content deltas (or tool-call fragments keyed by
- * `index`: the first carries `id` and `name`, the next ones pieces of `arguments`), a chunk
- * with `finish_reason`, with `stream_options.include_usage` a last chunk with `choices: []`
- * and `usage` (every other chunk then has `usage: null`), and `data: [DONE]`.
+ * `POST /v1/chat/completions`: the scenario's next reply (text, a function call, or several
+ * function calls: parallel tool calls) for the request's messages, as a `chat.completion`
+ * object or, with `stream: true`, as SSE `chat.completion.chunk`s: the role, then content
+ * deltas (or tool-call fragments keyed by `index`, one call after the other: a call's first
+ * fragment carries its `index`, `id` and `name`, the next ones pieces of its `arguments`), a
+ * chunk with `finish_reason` (`tool_calls` for calls), with `stream_options.include_usage` a
+ * last chunk with `choices: []` and `usage` (every other chunk then has `usage: null`), and
+ * `data: [DONE]`.
  *
  * Usage is approximate (see `text.ts`); `cached_tokens` simulates prompt caching: for
  * prompts of at least 1024 tokens, the longest run of leading messages shared with a recent
@@ -12,7 +14,7 @@
  * report 64 `reasoning_tokens` and refuse `temperature` and `max_tokens`, as the service does.
  * @module
  */
-import { resolveReply } from "../scenario.ts"
+import { functionCallsOf, resolveReply } from "../scenario.ts"
 import type { ModelReply, Scenario } from "../types.ts"
 import { parseJsonObject } from "./body.ts"
 import { invalidParam, missingParam, restError } from "./errors.ts"
@@ -178,20 +180,19 @@ const answer = async ({ res, ctx, body, record }: RestRequest): Promise<void> =>
   const { prompt, cached } = promptUsage(ctx.scenario, params)
   const reasoning = isReasoningModel(params.model) ? REASONING_TOKENS : 0
 
-  const call =
-    "functionCall" in reply
-      ? {
-          id: reply.functionCall.callId ?? ctx.nextId("call_"),
-          name: reply.functionCall.name,
-          arguments: reply.functionCall.arguments,
-        }
-      : undefined
+  const calls = functionCallsOf(reply)?.map((call) => ({
+    id: call.callId ?? ctx.nextId("call_"),
+    name: call.name,
+    arguments: call.arguments,
+  }))
   const { deltas, truncated } =
     "text" in reply ? truncateDeltas(reply.text, params.maxTokens) : { deltas: [], truncated: false }
   const text = deltas.join("")
-  const finishReason = call !== undefined ? "tool_calls" : truncated ? "length" : "stop"
+  const finishReason = calls !== undefined ? "tool_calls" : truncated ? "length" : "stop"
   const output =
-    call !== undefined ? countTextTokens(call.name) + countTextTokens(call.arguments) : countTextTokens(text)
+    calls !== undefined
+      ? calls.reduce((sum, call) => sum + countTextTokens(call.name) + countTextTokens(call.arguments), 0)
+      : countTextTokens(text)
   const usage = {
     prompt_tokens: prompt,
     completion_tokens: output + reasoning,
@@ -214,13 +215,15 @@ const answer = async ({ res, ctx, body, record }: RestRequest): Promise<void> =>
 
   if (!params.stream) {
     const message =
-      call !== undefined
+      calls !== undefined
         ? {
             role: "assistant",
             content: null,
-            tool_calls: [
-              { id: call.id, type: "function", function: { name: call.name, arguments: call.arguments } },
-            ],
+            tool_calls: calls.map((call) => ({
+              id: call.id,
+              type: "function",
+              function: { name: call.name, arguments: call.arguments },
+            })),
             refusal: null,
             annotations: [],
           }
@@ -250,19 +253,17 @@ const answer = async ({ res, ctx, body, record }: RestRequest): Promise<void> =>
     writeSseData(res, payload)
     await nextTick()
   }
-  if (call !== undefined) {
-    await send(
-      chunk({
-        role: "assistant",
-        content: null,
-        tool_calls: [
-          { index: 0, id: call.id, type: "function", function: { name: call.name, arguments: "" } },
-        ],
-        refusal: null,
-      }),
-    )
-    for (const piece of splitFragments(call.arguments, 4)) {
-      await send(chunk({ tool_calls: [{ index: 0, function: { arguments: piece } }] }))
+  if (calls !== undefined) {
+    for (const [index, call] of calls.entries()) {
+      const opening = {
+        tool_calls: [{ index, id: call.id, type: "function", function: { name: call.name, arguments: "" } }],
+      }
+      await send(
+        chunk(index === 0 ? { role: "assistant", content: null, ...opening, refusal: null } : opening),
+      )
+      for (const piece of splitFragments(call.arguments, 4)) {
+        await send(chunk({ tool_calls: [{ index, function: { arguments: piece } }] }))
+      }
     }
   } else {
     await send(chunk({ role: "assistant", content: "", refusal: null }))

@@ -1,6 +1,6 @@
 /**
  * The frame shared by the simulator's REST routes: `POST` only (the router answers other
- * methods with the service's 404 `Invalid URL`), bounded body read (413 over 25 MiB),
+ * methods with a 405 and `Allow: POST`), bounded body read (413 over 25 MiB),
  * recording of the request in its connection record, `x-request-id`, and translation of a
  * thrown {@link RestError} into the OpenAI error answer.
  * @module

@@ -25,6 +25,23 @@ export const writeSseData = (res: ServerResponse, payload: unknown): void => {
 /** Resolves after the event loop has had a turn, so consecutive writes go out as separate chunks. */
 export const nextTick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 
-/** Resolves after `ms` milliseconds (immediately, after one event-loop turn, for 0). */
-export const sleep = (ms: number): Promise<void> =>
-  ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : nextTick()
+/**
+ * Waits `ms` milliseconds while the answer `res` is still open: resolves `true` when the time
+ * has passed, `false` as soon as the response closes first (client gone, simulator closed), so
+ * no timer outlives the exchange. Resolves at once (`true`) for `ms <= 0` on an open response.
+ */
+export const sleepWhileOpen = (res: ServerResponse, ms: number): Promise<boolean> => {
+  if (res.destroyed || res.writableEnded) return Promise.resolve(false)
+  if (ms <= 0) return Promise.resolve(true)
+  return new Promise((resolve) => {
+    const onClose = () => {
+      clearTimeout(timer)
+      resolve(false)
+    }
+    const timer = setTimeout(() => {
+      res.off("close", onClose)
+      resolve(true)
+    }, ms)
+    res.once("close", onClose)
+  })
+}

@@ -6,11 +6,15 @@
  * (`stream=true`, ignored for whisper-1): `transcript.text.delta`* then `transcript.text.done`.
  * No `data: [DONE]` follows `done` (unconfirmed for the service; clients stop on `done`).
  *
- * The text comes from `resolveTranscript` (the scenario's list, shared with the Realtime
+ * The text comes from `reserveTranscript` (the scenario's list, shared with the Realtime
  * turns, or its function, called with the request index among this simulator's REST
- * transcriptions and the 24 kHz mono audio; `"[N ms of audio]"` when the list is spent).
- * A scripted `fail` answers 400 `invalid_request_error` with its code (500 `server_error`
- * for the code `server_error`). `text` answers end with a newline, as whisper's do.
+ * transcriptions and the 24 kHz mono audio; `"[N ms of audio]"` when the list is spent). A
+ * list element is given back when the request ends before its answer is complete (the
+ * client gave up during a scripted `delayMs`, say), so a retry gets the same text. A scripted
+ * `delayMs` holds the answer that long (with `stream=true`: the SSE headers go out at once,
+ * the first delta after the delay). A scripted `fail` answers 400 `invalid_request_error`
+ * with its code (500 `server_error` for the code `server_error`). `text` answers end with a
+ * newline, as whisper's do.
  * Usage: whisper-1 is billed by duration (whole seconds, rounded up); the other models by
  * tokens, 10 audio tokens per second plus the prompt's text tokens (approximations).
  *
@@ -20,12 +24,13 @@
  * @module
  */
 import { type AudioFrame, createPcmConverter, decodeWav } from "../../audio/index.ts"
-import { resolveTranscript } from "../scenario.ts"
-import { invalidParam, missingParam, restError } from "./errors.ts"
+import type { ResolvedTranscript } from "../scenario.ts"
+import { reserveTranscript } from "../scenario.ts"
+import { invalidParam, missingParam, restError, sendRestError } from "./errors.ts"
 import { boundaryOf, type MultipartPart, parseMultipart } from "./multipart.ts"
 import { makeRestRoute, type RestRequest } from "./route.ts"
 import { nextRequestIndex } from "./scripted.ts"
-import { nextTick, startSse, writeSseData } from "./sse.ts"
+import { nextTick, sleepWhileOpen, startSse, writeSseData } from "./sse.ts"
 import { countTextTokens, hashString, splitTextDeltas, tokenLogprobs } from "./text.ts"
 import { type TimedSegment, timeTranscript, toSrt, toVtt, voicedRegions } from "./timing.ts"
 
@@ -283,26 +288,36 @@ const answer = async ({ req, res, ctx, body, record }: RestRequest): Promise<voi
       "audio_too_short",
     )
   }
-  const outcome = resolveTranscript(ctx.scenario, {
+  const reservation = reserveTranscript(ctx.scenario, {
     index: nextRequestIndex(ctx.scenario, "transcriptions"),
     audio,
     model: params.model,
   })
-  if (outcome.fail !== undefined) {
-    const serverSide = outcome.fail.code === "server_error"
-    throw restError(serverSide ? 500 : 400, outcome.fail.message, {
-      code: outcome.fail.code,
-      type: serverSide ? "server_error" : "invalid_request_error",
-      reason: "ScriptedFailure",
-    })
+  try {
+    await deliver(res, params, audio, durationS, reservation.transcript, ctx.scenario.seed)
+  } finally {
+    // Delivered only when the whole answer went out; otherwise the transcript goes back.
+    if (res.writableEnded && !res.destroyed) reservation.delivered()
+    else reservation.release()
   }
+}
+
+/** Writes the answer for a transcript (or its scripted failure), after its scripted delay. */
+const deliver = async (
+  res: RestRequest["res"],
+  params: TranscriptionParams,
+  audio: Int16Array,
+  durationS: number,
+  outcome: ResolvedTranscript,
+  seed: number,
+): Promise<void> => {
   const { text, language } = outcome
-  const seed = ctx.scenario.seed
   const deltas = splitTextDeltas(text)
   const logprobs = params.logprobs ? tokenLogprobs(deltas, seed) : undefined
 
-  if (params.stream) {
+  if (params.stream && outcome.fail === undefined) {
     startSse(res)
+    if (!(await sleepWhileOpen(res, outcome.delayMs))) return
     for (let i = 0; i < deltas.length; i++) {
       writeSseData(res, {
         type: "transcript.text.delta",
@@ -318,6 +333,20 @@ const answer = async ({ req, res, ctx, body, record }: RestRequest): Promise<voi
       usage: tokenUsage(params, durationS, text),
     })
     res.end()
+    return
+  }
+  if (!(await sleepWhileOpen(res, outcome.delayMs))) return
+  if (outcome.fail !== undefined) {
+    // Answered here rather than thrown, so the failure counts as delivered once it went out.
+    const serverSide = outcome.fail.code === "server_error"
+    sendRestError(
+      res,
+      restError(serverSide ? 500 : 400, outcome.fail.message, {
+        code: outcome.fail.code,
+        type: serverSide ? "server_error" : "invalid_request_error",
+        reason: "ScriptedFailure",
+      }),
+    )
     return
   }
 
