@@ -10,6 +10,7 @@
  *       └────────── socket lost ──────────────────────├─ turn: awaitingCreated ─▶ streaming
  *                                                     └─ draining  (a cancelled response)
  * ready ──rotateAfter──▶ aged: the socket is replaced at the next idle moment
+ * awaitingCreated ──rate limited──▶ backingOff ──rateLimitBackoff──▶ dispatching (one retry)
  * closed (final)
  * ```
  *
@@ -19,6 +20,13 @@
  * Once a text delta or a tool call has been handed out, a lost turn fails with `LLMError`
  * (`ConnectionLost`, `afterOutput: true`) and is never replayed.
  *
+ * Rate limits: a request refused with `rate_limit_exceeded` (or a 429 other than
+ * `insufficient_quota`) has created nothing, so it is sent once more, as it was planned, after
+ * the delay the service names in `error.headers` (`retry-after-ms` / `retry-after`; else
+ * `rateLimitWaitMs`): the `backingOff` state. That retry is the turn's one recovery. A delay
+ * longer than `rateLimitMaxWaitMs` is not waited for: the turn fails at once with a retryable
+ * `LLMError` whose reason carries `retryAfterMs`.
+ *
  * Cancel: before the request is sent it sends nothing; before `response.created` it waits for
  * the id; then it sends `response.cancel` for that id and drains: every event until the
  * cancelled response's terminal event is dropped, so the next turn's stream is clean. A
@@ -27,7 +35,7 @@
  *
  * Pure: the one actor, `socket`, is supplied with `machine.provide({ actors })` (see
  * `src/llm/ResponsesLLM.ts`); it receives {@link ResponsesSocketCommand}s and sends back
- * `SOCKET.*` events. Waits are named delays (`rotateAfter`, `drainTimeout`). What the caller
+ * `SOCKET.*` events. Waits are named delays (`rotateAfter`, `drainTimeout`, `rateLimitBackoff`). What the caller
  * sees is emitted as {@link ResponsesChainEmitted} events (`actor.on("turn.chunk", ...)`).
  * @module
  */
@@ -40,7 +48,16 @@ import {
   planChainInput,
 } from "../src/llm/chainInput.ts"
 import type { ChatChunk, ChatEndStatus } from "../src/llm/chunks.ts"
-import { LLMError, serverError } from "../src/llm/LLMError.ts"
+import {
+  DEFAULT_RATE_LIMIT_MAX_WAIT_MS,
+  DEFAULT_RATE_LIMIT_WAIT_MS,
+  headerReader,
+  isRateLimit,
+  LLMError,
+  rateLimitWaitMs,
+  serverError,
+  serverRetryAfterMs,
+} from "../src/llm/LLMError.ts"
 import {
   advanceProgress,
   deliveredOutput,
@@ -135,6 +152,7 @@ export type RecoveryCause =
   | "previous_response_not_found"
   | "websocket_connection_limit_reached"
   | "socket_closed"
+  | "rate_limit_exceeded"
 
 /** What the machine tells its user. */
 export type ResponsesChainEmitted =
@@ -153,8 +171,16 @@ export type ResponsesChainEmitted =
       readonly itemCount: number
       readonly generation: number
     }
-  /** Turn `turnId` is being sent again with the full context. */
-  | { readonly type: "turn.retrying"; readonly turnId: string; readonly cause: RecoveryCause }
+  /**
+   * Turn `turnId` is being sent again: with the full context after a lost chain or socket, as
+   * planned after a rate limit (`afterMs`: the wait before it, in milliseconds).
+   */
+  | {
+      readonly type: "turn.retrying"
+      readonly turnId: string
+      readonly cause: RecoveryCause
+      readonly afterMs?: number
+    }
   /** A prewarm finished: connected, and `responseId` seeds the chain when a warmup was sent. */
   | { readonly type: "prewarm.done"; readonly responseId: string | undefined }
   /** A prewarm failed (the chain stays as it was). */
@@ -203,6 +229,10 @@ export interface ResponsesChainContext {
   readonly whenBusy: "queue" | "reject"
   readonly rotateAfterMs: number
   readonly drainTimeoutMs: number
+  readonly rateLimitMaxWaitMs: number
+  readonly rateLimitWaitMs: number
+  /** The wait of the rate-limit backoff in progress, in milliseconds. */
+  readonly backoffMs: number
   /** Sockets opened so far (the current one's number while online). */
   readonly generation: number
   /** The socket is older than `rotateAfterMs`: it is replaced at the next idle moment. */
@@ -225,6 +255,13 @@ export interface ResponsesChainInput {
   readonly rotateAfterMs?: number
   /** Longest wait for a cancelled response to end before the socket is dropped; default 5 000 ms. */
   readonly drainTimeoutMs?: number
+  /**
+   * Longest rate-limit delay waited out before the turn's one retry; default 5 000 ms. A
+   * longer `retry-after` fails the turn at once; 0 never retries a rate-limited request.
+   */
+  readonly rateLimitMaxWaitMs?: number
+  /** Wait before retrying a rate-limited request when the service names no delay; default 1 000 ms. */
+  readonly rateLimitWaitMs?: number
 }
 
 /** Default socket age before rotation: 55 minutes. */
@@ -246,6 +283,20 @@ const errorCode = (event: ResponsesChainEvent): string | undefined => {
 }
 
 const isErrorEvent = (event: ResponsesChainEvent): boolean => serverEvent(event)?.type === "error"
+
+/** The headers a refused request's error carries (`error.headers`, nested shape only). */
+const errorHeaders = (event: ResponsesChainEvent) => {
+  const server = serverEvent(event)
+  if (server?.type !== "error" || !("error" in server)) return undefined
+  return headerReader(server.error.headers)
+}
+
+/** The wait before retrying a rate-limited request, or undefined when it is not retried. */
+const rateLimitWaitOf = (context: ResponsesChainContext, event: ResponsesChainEvent): number | undefined =>
+  rateLimitWaitMs(errorHeaders(event), {
+    maxWaitMs: context.rateLimitMaxWaitMs,
+    defaultWaitMs: context.rateLimitWaitMs,
+  })
 
 const terminalResponse = (event: ResponsesChainEvent): ResponsesResponse | undefined => {
   const server = serverEvent(event)
@@ -272,6 +323,7 @@ const errorFromEvent = (event: ResponsesChainEvent, turn: ActiveTurn | undefined
     message: info?.message ?? "The service reported an error",
     status: info?.status,
     errorType: info?.type,
+    retryAfterMs: serverRetryAfterMs(errorHeaders(event)),
     attempts: turn?.attempts ?? 0,
     responseId: turn?.progress.responseId,
   })
@@ -310,6 +362,39 @@ const connectFailed = (end: SocketEndInfo | undefined): LLMError =>
 
 const closedError = (): LLMError =>
   new LLMError({ reason: { _tag: "Closed" }, message: "The LLM was closed", retryable: false })
+
+/** The `socket` actor itself failed (threw): a defect, so nothing pending is retried. */
+const socketActorFailed = (context: ResponsesChainContext, cause: unknown): LLMError =>
+  new LLMError({
+    reason: { _tag: "ConnectionLost", afterOutput: context.current?.progress.delivered === true },
+    message: `The socket actor failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+    retryable: false,
+  })
+
+/**
+ * The events that fail everything pending with `error`: the current turn (unless it was
+ * cancelled: its end was already emitted), the queued turns, and a prewarm waiting or in flight.
+ */
+const failuresOfPending = (context: ResponsesChainContext, error: LLMError): ResponsesChainEmitted[] => {
+  const events: ResponsesChainEmitted[] = []
+  if (context.current !== undefined && !context.current.cancelRequested) {
+    events.push({ type: "turn.failed", turnId: context.current.request.turnId, error })
+  }
+  for (const request of context.queue) events.push({ type: "turn.failed", turnId: request.turnId, error })
+  if (context.warmup !== undefined || context.warming !== undefined) {
+    events.push({ type: "prewarm.failed", error })
+  }
+  return events
+}
+
+/** Context with nothing pending (see {@link failuresOfPending}). */
+const nothingPending = {
+  current: undefined,
+  queue: [],
+  warmup: undefined,
+  warming: undefined,
+  draining: undefined,
+} as const
 
 const socketEnd = (event: ResponsesChainEvent): SocketEndInfo | undefined =>
   event.type === "SOCKET.CLOSED" ? event.error : undefined
@@ -351,6 +436,7 @@ export const responsesChainMachine = setup({
   delays: {
     rotateAfter: ({ context }) => context.rotateAfterMs,
     drainTimeout: ({ context }) => context.drainTimeoutMs,
+    rateLimitBackoff: ({ context }) => context.backoffMs,
   },
   guards: {
     hasWork: ({ context }) =>
@@ -378,6 +464,12 @@ export const responsesChainMachine = setup({
     isError: ({ event }) => isErrorEvent(event),
     isPreviousNotFound: ({ event }) => errorCode(event) === "previous_response_not_found",
     isConnectionLimit: ({ event }) => errorCode(event) === "websocket_connection_limit_reached",
+    isRateLimited: ({ event }) => {
+      const server = serverEvent(event)
+      const info = server?.type === "error" ? serverErrorOf(server) : undefined
+      return info !== undefined && isRateLimit(info.code, info.status)
+    },
+    rateLimitRetryAllowed: ({ context, event }) => rateLimitWaitOf(context, event) !== undefined,
     isOwnTerminal: ({ context, event }) => {
       const response = terminalResponse(event)
       return response !== undefined && response.id === context.current?.progress.responseId
@@ -495,6 +587,22 @@ export const responsesChainMachine = setup({
       enqueue.emit({ type: "turn.retrying", turnId: turn.request.turnId, cause })
     }),
     resetChain: assign({ chain: undefined }),
+    scheduleRateLimitRetry: enqueueActions(({ context, event, enqueue }) => {
+      const turn = context.current
+      const wait = rateLimitWaitOf(context, event)
+      if (turn === undefined || wait === undefined) return
+      // Nothing was created: the same plan (chained or full) is sent again after the wait.
+      enqueue.assign({
+        current: { ...turn, recovered: true, awaitingSend: true },
+        backoffMs: wait,
+      })
+      enqueue.emit({
+        type: "turn.retrying",
+        turnId: turn.request.turnId,
+        cause: "rate_limit_exceeded",
+        afterMs: wait,
+      })
+    }),
 
     recordCreated: assign(({ context, event }) => {
       const server = serverEvent(event)
@@ -564,14 +672,15 @@ export const responsesChainMachine = setup({
       enqueue.assign({ current: undefined })
     }),
     failOnConnect: enqueueActions(({ context, event, enqueue }) => {
-      const error = connectFailed(socketEnd(event))
-      if (context.current !== undefined && !context.current.cancelRequested) {
-        enqueue.emit({ type: "turn.failed", turnId: context.current.request.turnId, error })
-      }
-      for (const request of context.queue)
-        enqueue.emit({ type: "turn.failed", turnId: request.turnId, error })
-      if (context.warmup !== undefined) enqueue.emit({ type: "prewarm.failed", error })
-      enqueue.assign({ current: undefined, queue: [], warmup: undefined })
+      for (const failure of failuresOfPending(context, connectFailed(socketEnd(event)))) enqueue.emit(failure)
+      enqueue.assign(nothingPending)
+    }),
+    failOnSocketActorError: enqueueActions(({ context, event, enqueue }) => {
+      // An xstate.error.actor event carries what the actor threw; xstate.done.actor nothing.
+      const cause = (event as { readonly error?: unknown }).error ?? "the socket actor ended"
+      for (const failure of failuresOfPending(context, socketActorFailed(context, cause)))
+        enqueue.emit(failure)
+      enqueue.assign({ ...nothingPending, chain: undefined })
     }),
     dropCurrent: assign({ current: undefined }),
 
@@ -698,22 +807,8 @@ export const responsesChainMachine = setup({
       enqueue.emit({ type: "notice", message: `Skipped an undecodable server frame: ${event.message}` })
     }),
     failEverything: enqueueActions(({ context, enqueue }) => {
-      const error = closedError()
-      if (context.current !== undefined && !context.current.cancelRequested) {
-        enqueue.emit({ type: "turn.failed", turnId: context.current.request.turnId, error })
-      }
-      for (const request of context.queue)
-        enqueue.emit({ type: "turn.failed", turnId: request.turnId, error })
-      if (context.warmup !== undefined || context.warming !== undefined) {
-        enqueue.emit({ type: "prewarm.failed", error })
-      }
-      enqueue.assign({
-        current: undefined,
-        queue: [],
-        warmup: undefined,
-        warming: undefined,
-        draining: undefined,
-      })
+      for (const failure of failuresOfPending(context, closedError())) enqueue.emit(failure)
+      enqueue.assign(nothingPending)
     }),
   },
 }).createMachine({
@@ -723,6 +818,9 @@ export const responsesChainMachine = setup({
     whenBusy: input.whenBusy ?? "queue",
     rotateAfterMs: input.rotateAfterMs ?? DEFAULT_ROTATE_AFTER_MS,
     drainTimeoutMs: input.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
+    rateLimitMaxWaitMs: input.rateLimitMaxWaitMs ?? DEFAULT_RATE_LIMIT_MAX_WAIT_MS,
+    rateLimitWaitMs: input.rateLimitWaitMs ?? DEFAULT_RATE_LIMIT_WAIT_MS,
+    backoffMs: 0,
     generation: 0,
     aged: false,
     chain: undefined,
@@ -755,6 +853,10 @@ export const responsesChainMachine = setup({
         id: "socket",
         src: "socket",
         input: ({ context }) => ({ generation: context.generation }),
+        // The actor reports a socket's end with SOCKET.CLOSED; ending or throwing on its own is a
+        // defect: everything pending fails (not retried, which would only meet the defect again).
+        onDone: { target: "#responsesChain.disconnected", actions: "failOnSocketActorError" },
+        onError: { target: "#responsesChain.disconnected", actions: "failOnSocketActorError" },
       },
       initial: "connecting",
       states: {
@@ -825,6 +927,7 @@ export const responsesChainMachine = setup({
               },
             },
             turn: {
+              description: "One response of the current turn: sent, then streamed to the caller.",
               initial: "awaitingCreated",
               states: {
                 awaitingCreated: {
@@ -873,6 +976,11 @@ export const responsesChainMachine = setup({
                         guard: "isConnectionLimit",
                         actions: "failTurnFromEvent",
                         target: "#responsesChain.disconnected",
+                      },
+                      {
+                        guard: and(["isRateLimited", "canRecover", "rateLimitRetryAllowed"]),
+                        actions: "scheduleRateLimitRetry",
+                        target: "#responsesChain.online.ready.backingOff",
                       },
                       {
                         guard: "isError",
@@ -940,6 +1048,19 @@ export const responsesChainMachine = setup({
                     },
                   },
                 },
+              },
+            },
+            backingOff: {
+              description:
+                "A request was refused for a rate limit: waiting the delay the service asked for (at most rateLimitMaxWaitMs) before the turn's one retry.",
+              after: {
+                rateLimitBackoff: { target: "dispatching" },
+              },
+              on: {
+                // Nothing is in flight: a cancel ends the turn without a word to the server.
+                CANCEL: { guard: "isLiveCurrentTurn", actions: "cancelUnsent", target: "dispatching" },
+                "SOCKET.EVENT": { actions: "noteStrayEvent" },
+                "SOCKET.CLOSED": { target: "#responsesChain.disconnected" },
               },
             },
             draining: {

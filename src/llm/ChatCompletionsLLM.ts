@@ -19,7 +19,16 @@ import {
 import { type ChatSink, createChatStream, failedChatStream } from "./ChatStream.ts"
 import { type ChatEndStatus, type ChatStream, type TokenUsage, toolCallChunk } from "./chunks.ts"
 import type { LLM } from "./LLM.ts"
-import { isLLMError, LLMError, serverError } from "./LLMError.ts"
+import {
+  DEFAULT_RATE_LIMIT_MAX_WAIT_MS,
+  DEFAULT_RATE_LIMIT_WAIT_MS,
+  isLLMError,
+  isRateLimit,
+  LLMError,
+  rateLimitWaitMs,
+  serverError,
+  serverRetryAfterMs,
+} from "./LLMError.ts"
 import {
   type ChatOptions,
   chatCompletionParams,
@@ -32,7 +41,10 @@ import {
  * Streaming chat completions over HTTP with the `openai` SDK, behind the same chunk API as
  * the Responses socket: tool-call fragments are accumulated by `index` and handed out whole
  * on `finish_reason: "tool_calls"` (or at the end of the stream), usage comes from the final
- * chunk (`stream_options.include_usage`), and cancelling aborts the request.
+ * chunk (`stream_options.include_usage`), and cancelling aborts the request. A request refused
+ * for a rate limit (429, not `insufficient_quota`) is sent once more after the delay the
+ * service asks for, when that is at most `rateLimitMaxWaitMs`; nothing else is retried (the
+ * SDK's own retries are off).
  * @module
  */
 
@@ -73,15 +85,23 @@ const buildClient = (options: ChatCompletionsLLMOptions): { client: OpenAI; conf
   return { client, config }
 }
 
-/** Maps a failure of the `openai` client to an {@link LLMError}. */
-export const toLLMError = (error: unknown, afterOutput: boolean): LLMError => {
+const headersOf = (error: APIError) => {
+  const headers = error.headers
+  return headers === undefined ? undefined : (name: string) => headers.get(name)
+}
+
+/**
+ * Maps a failure of the `openai` client to an {@link LLMError}; `attempts` is the number of
+ * requests the turn sent (default 1).
+ */
+export const toLLMError = (error: unknown, afterOutput: boolean, attempts = 1): LLMError => {
   if (isLLMError(error)) return error
   if (error instanceof APIConnectionTimeoutError || error instanceof APIConnectionError) {
     return new LLMError({
       reason: afterOutput ? { _tag: "ConnectionLost", afterOutput } : { _tag: "Connect" },
       message: `Chat completions request failed: ${error.message}`,
       retryable: true,
-      attempts: 1,
+      attempts,
     })
   }
   if (error instanceof APIError) {
@@ -90,16 +110,30 @@ export const toLLMError = (error: unknown, afterOutput: boolean): LLMError => {
       message: error.message,
       status: error.status,
       errorType: error.type,
-      attempts: 1,
+      retryAfterMs: serverRetryAfterMs(headersOf(error)),
+      attempts,
     })
   }
   return new LLMError({
     reason: { _tag: "ConnectionLost", afterOutput },
     message: `Chat completions stream failed: ${error instanceof Error ? error.message : String(error)}`,
     retryable: true,
-    attempts: 1,
+    attempts,
   })
 }
+
+/** Resolves after `ms` milliseconds, or at once when `signal` aborts (the timer is cleared). */
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    if (signal.aborted) return resolve()
+    const done = (): void => {
+      clearTimeout(timer)
+      signal.removeEventListener("abort", done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    signal.addEventListener("abort", done, { once: true })
+  })
 
 const usageOf = (usage: NonNullable<ChatCompletionChunk["usage"]>): TokenUsage => ({
   promptTokens: usage.prompt_tokens,
@@ -220,6 +254,10 @@ export const createChatCompletionsLLM = (
   const warn = options.onWarning ?? ((message: string) => console.warn(`voxstate: ${message}`))
   for (const warning of resolved.warnings) warn(warning)
   const inFlight = new Map<AbortController, ChatSink>()
+  const rateLimits = {
+    maxWaitMs: options.rateLimitMaxWaitMs ?? DEFAULT_RATE_LIMIT_MAX_WAIT_MS,
+    defaultWaitMs: options.rateLimitWaitMs ?? DEFAULT_RATE_LIMIT_WAIT_MS,
+  }
   let closed = false
   const closedError = (): LLMError =>
     new LLMError({ reason: { _tag: "Closed" }, message: "The LLM is closed", retryable: false })
@@ -262,19 +300,40 @@ export const createChatCompletionsLLM = (
       developerRole: resolved.reasoningModel,
     })
     const body = chatCompletionParams(resolved, messages, chatOptions)
+    const requestOptions = {
+      signal: controller.signal,
+      ...(options.extraHeaders === undefined ? {} : { headers: { ...options.extraHeaders } }),
+      ...(options.extraQuery === undefined ? {} : { query: { ...options.extraQuery } }),
+    }
     void (async () => {
+      let attempts = 0
       try {
-        const response = await client.chat.completions.create(body, {
-          signal: controller.signal,
-          ...(options.extraHeaders === undefined ? {} : { headers: { ...options.extraHeaders } }),
-          ...(options.extraQuery === undefined ? {} : { query: { ...options.extraQuery } }),
-        })
-        await pumpChatCompletion(response, sink, () => cancelled)
+        for (;;) {
+          attempts++
+          try {
+            const response = await client.chat.completions.create(body, requestOptions)
+            await pumpChatCompletion(response, sink, () => cancelled)
+            return
+          } catch (error) {
+            // A refused request produced nothing: a rate limit gets one more attempt after its delay.
+            const wait =
+              attempts === 1 &&
+              !cancelled &&
+              error instanceof APIError &&
+              isRateLimit(error.code ?? undefined, error.status)
+                ? rateLimitWaitMs(headersOf(error), rateLimits)
+                : undefined
+            if (wait === undefined) throw error
+            await sleep(wait, controller.signal)
+            // Cancelled or closed during the wait: no second request.
+            if (controller.signal.aborted) throw error
+          }
+        }
       } catch (error) {
-        if (cancelled || error instanceof APIUserAbortError) {
+        if (cancelled || controller.signal.aborted || error instanceof APIUserAbortError) {
           sink.push({ type: "end", responseId: undefined, status: "cancelled", output: [] })
         } else {
-          sink.fail(toLLMError(error, false))
+          sink.fail(toLLMError(error, false, attempts))
         }
       }
     })()

@@ -96,6 +96,8 @@ export const createResponsesLLM = (
       ...(options.whenBusy === undefined ? {} : { whenBusy: options.whenBusy }),
       ...(options.rotateAfterMs === undefined ? {} : { rotateAfterMs: options.rotateAfterMs }),
       ...(options.drainTimeoutMs === undefined ? {} : { drainTimeoutMs: options.drainTimeoutMs }),
+      ...(options.rateLimitMaxWaitMs === undefined ? {} : { rateLimitMaxWaitMs: options.rateLimitMaxWaitMs }),
+      ...(options.rateLimitWaitMs === undefined ? {} : { rateLimitWaitMs: options.rateLimitWaitMs }),
     },
   })
 

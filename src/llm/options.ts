@@ -83,6 +83,16 @@ export interface LLMOptions {
    * from the name (o1, o3, o4, gpt-5 except gpt-5-chat); set it for Azure deployment names.
    */
   readonly reasoningModel?: boolean
+  /**
+   * Longest rate-limit delay (`retry-after`) waited out before a turn's one retry, in
+   * milliseconds; default 5 000. A request refused with `rate_limit_exceeded` (or another 429
+   * but `insufficient_quota`) created nothing, so it is sent once more after that delay; a
+   * longer delay fails the turn at once with a retryable `LLMError` carrying `retryAfterMs`.
+   * 0 never retries.
+   */
+  readonly rateLimitMaxWaitMs?: number
+  /** Wait before that retry when the service names no delay, in milliseconds; default 1 000. */
+  readonly rateLimitWaitMs?: number
   /** Receives one message per option that was dropped. Default: `console.warn`. */
   readonly onWarning?: (message: string) => void
 }

@@ -168,16 +168,86 @@ describe("HTTP chat completions LLM against the simulator", () => {
     expect((await failureOf(llm.chat([{ role: "user", content: "x" }]))).reason._tag).toBe("Closed")
   })
 
-  it("fails with a Server error carrying the HTTP status", async () => {
+  const rateLimited = (headers: Record<string, string> = {}, code = "rate_limit_exceeded") => ({
+    status: 429,
+    headers,
+    body: { error: { message: "Slow down", type: "requests", code, param: null } },
+  })
+
+  it("retries a rate-limited request once after the delay the service names, then streams", async () => {
+    await start()
+    sim.scenario.nextHttp("chat", rateLimited({ "retry-after-ms": "30" }))
+    sim.scenario.replies = [{ text: "After the wait." }]
+    const llm = httpLLM()
+    const turn = await llm.chat([{ role: "user", content: "x" }]).collect()
+    expect(turn).toMatchObject({ status: "completed", text: "After the wait." })
+    expect(requests()).toHaveLength(2)
+    expect(requests()[1]?.body).toMatchObject({ messages: [{ role: "user", content: "x" }], stream: true })
+  })
+
+  it("fails with a Server error carrying the HTTP status when the retry is rate limited too", async () => {
+    await start()
+    sim.scenario.nextHttp("chat", rateLimited())
+    sim.scenario.nextHttp("chat", rateLimited({ "retry-after": "7" }))
+    const llm = httpLLM({ rateLimitWaitMs: 5 })
+    const error = await failureOf(llm.chat([{ role: "user", content: "x" }]))
+    expect(error.reason).toMatchObject({
+      _tag: "Server",
+      status: 429,
+      code: "rate_limit_exceeded",
+      retryAfterMs: 7_000,
+    })
+    expect(error).toMatchObject({ retryable: true, attempts: 2 })
+    expect(requests()).toHaveLength(2)
+  })
+
+  it("does not wait out a delay longer than rateLimitMaxWaitMs, nor retry an exhausted quota", async () => {
+    await start()
+    sim.scenario.nextHttp("chat", rateLimited({ "retry-after-ms": "60000" }))
+    const llm = httpLLM({ rateLimitMaxWaitMs: 1_000 })
+    const error = await failureOf(llm.chat([{ role: "user", content: "x" }]))
+    expect(error.reason).toMatchObject({ code: "rate_limit_exceeded", retryAfterMs: 60_000 })
+    expect(error.attempts).toBe(1)
+    expect(requests()).toHaveLength(1)
+
+    sim.scenario.nextHttp("chat", rateLimited({ "retry-after-ms": "1" }, "insufficient_quota"))
+    const quota = await failureOf(llm.chat([{ role: "user", content: "y" }]))
+    expect(quota).toMatchObject({
+      reason: { _tag: "Server", status: 429, code: "insufficient_quota" },
+      retryable: false,
+      attempts: 1,
+    })
+    expect(requests()).toHaveLength(2)
+  })
+
+  it("ends a turn cancelled during the rate-limit wait without a second request", async () => {
+    await start()
+    sim.scenario.nextHttp("chat", rateLimited({ "retry-after-ms": "5000" }))
+    const llm = httpLLM()
+    const stream = llm.chat([{ role: "user", content: "x" }])
+    await expect.poll(() => requests().length).toBe(1)
+    stream.cancel()
+    const turn = await stream.collect()
+    expect(turn.status).toBe("cancelled")
+    expect(requests()).toHaveLength(1)
+  })
+
+  it("fails with a Server error carrying the status of a refusal it does not retry", async () => {
     await start()
     sim.scenario.nextHttp("chat", {
-      status: 429,
-      body: { error: { message: "Slow down", type: "requests", code: "rate_limit_exceeded", param: null } },
+      status: 400,
+      body: {
+        error: { message: "Bad", type: "invalid_request_error", code: "invalid_value", param: "model" },
+      },
     })
     const llm = httpLLM()
     const error = await failureOf(llm.chat([{ role: "user", content: "x" }]))
-    expect(error.reason).toMatchObject({ _tag: "Server", status: 429, code: "rate_limit_exceeded" })
-    expect(error.retryable).toBe(true)
+    expect(error).toMatchObject({
+      reason: { _tag: "Server", status: 400, code: "invalid_value" },
+      retryable: false,
+      attempts: 1,
+    })
+    expect(requests()).toHaveLength(1)
   })
 
   it("uses the developer role and drops temperature for reasoning models, saying so", async () => {

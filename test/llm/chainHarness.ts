@@ -134,6 +134,19 @@ export const server = {
       error: { type: "invalid_request_error", code, message: `error ${code}`, param: null },
     }),
   flatError: (code: string) => frame({ type: "error", code, message: `error ${code}`, param: null }),
+  /** A request refused for a rate limit; `headers` as the service puts them in `error.headers`. */
+  rateLimited: (headers?: Record<string, string>, code = "rate_limit_exceeded") =>
+    frame({
+      type: "error",
+      status: 429,
+      error: {
+        type: "requests",
+        code,
+        message: `Rate limit reached (${code})`,
+        param: null,
+        ...(headers === undefined ? {} : { headers }),
+      },
+    }),
   messageItem: (itemId: string, text: string) => ({
     type: "message",
     id: itemId,

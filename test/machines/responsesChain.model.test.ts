@@ -19,9 +19,12 @@ import { PARAMS, server, startChain } from "../llm/chainHarness.ts"
 
 // A short socket age and a long drain timeout: moving the clock by ROTATE_MS never fires the
 // drain timeout, and moving it by DRAIN_MS (which may also age the socket) leaves the machine
-// where the graph says, since the drain timeout drops the socket anyway.
+// where the graph says, since the drain timeout drops the socket anyway. The rate-limit
+// backoff is 1 ms (the refusal asks for it), far from both; the socket is not aged while the
+// machine backs off, so that moving the clock by ROTATE_MS does not also end the backoff.
 const ROTATE_MS = 1_000
 const DRAIN_MS = 60_000
+const BACKOFF_MS = 1
 const INPUT = { drainTimeoutMs: DRAIN_MS, rotateAfterMs: ROTATE_MS }
 
 const HELLO = toChatItem({ role: "user", content: "hello" })
@@ -47,6 +50,7 @@ const afterEvent = (stateId: string): string => {
 }
 const DRAIN_TIMEOUT = afterEvent("responsesChain.online.ready.draining")
 const ROTATE = afterEvent("responsesChain.online.ready")
+const BACKOFF = afterEvent("responsesChain.online.ready.backingOff")
 
 const inState = (snapshot: Snapshot, id: string): boolean =>
   snapshot._nodes.some((node) => node.id === `responsesChain.${id}`)
@@ -88,7 +92,9 @@ const eventsFor = (snapshot: Snapshot): GraphEvent[] => {
   } else if (inState(snapshot, "online")) {
     events.push({ type: "SOCKET.CLOSED", error: closed1006 })
   }
-  if (inState(snapshot, "online.ready") && !context.aged) events.push({ type: ROTATE } as GraphEvent)
+  if (inState(snapshot, "online.ready") && !context.aged && !inState(snapshot, "online.ready.backingOff")) {
+    events.push({ type: ROTATE } as GraphEvent)
+  }
   const responseId = context.current?.progress.responseId
   if (inState(snapshot, "online.ready.turn.awaitingCreated")) {
     const id = `resp_${context.current?.request.turnId}${context.current?.attempts}`
@@ -97,8 +103,10 @@ const eventsFor = (snapshot: Snapshot): GraphEvent[] => {
       server.nestedError("previous_response_not_found"),
       server.nestedError("websocket_connection_limit_reached", 429),
       server.nestedError("invalid_value"),
+      server.rateLimited({ "retry-after-ms": String(BACKOFF_MS) }),
     )
   }
+  if (inState(snapshot, "online.ready.backingOff")) events.push({ type: BACKOFF } as GraphEvent)
   if (inState(snapshot, "online.ready.turn.streaming") && responseId !== undefined) {
     events.push(
       server.delta("msg_1", "ok"),
@@ -261,6 +269,9 @@ const replay = (events: readonly GraphEvent[], expectedValues: readonly unknown[
       case ROTATE:
         h.clock.increment(ROTATE_MS)
         break
+      case BACKOFF:
+        h.clock.increment(BACKOFF_MS)
+        break
       case "SOCKET.OPEN":
       case "SOCKET.CLOSED":
       case "SOCKET.EVENT": {
@@ -273,8 +284,7 @@ const replay = (events: readonly GraphEvent[], expectedValues: readonly unknown[
           const refused =
             type === "error" &&
             (inState(before, "online.ready.turn.awaitingCreated") ||
-              (inState(before, "online.ready.warming") &&
-                before.context.warming?.responseId === undefined))
+              (inState(before, "online.ready.warming") && before.context.warming?.responseId === undefined))
           const ends =
             type === "response.completed" ||
             type === "response.incomplete" ||
@@ -336,6 +346,7 @@ describe("responsesChainMachine: model-based", () => {
         "responsesChain.online.ready.warming",
         "responsesChain.online.ready.turn.streaming",
         "responsesChain.online.ready.draining",
+        "responsesChain.online.ready.backingOff",
         "responsesChain.closed",
       ]),
     )

@@ -1,4 +1,11 @@
 import { describe, expect, it } from "vitest"
+import { createActor, fromCallback, SimulatedClock } from "xstate"
+import {
+  type ResponsesChainEmitted,
+  type ResponsesSocketCommand,
+  type ResponsesSocketInput,
+  responsesChainMachine,
+} from "../../machines/responsesChain.ts"
 import type { ChatItem } from "../../src/llm/ChatContext.ts"
 import type { ChatChunk } from "../../src/llm/chunks.ts"
 import { isLLMError } from "../../src/llm/LLMError.ts"
@@ -72,6 +79,43 @@ describe("responsesChainMachine: connection", () => {
       expect(failed?.type === "turn.failed" && failed.error.reason).toEqual({ _tag: "Connect", status: 401 })
     }
     expect(h.state()).toBe("disconnected")
+  })
+
+  it("fails every pending turn, without retrying, when the socket actor itself throws", () => {
+    let started = 0
+    let open = (): void => undefined
+    const throwing = fromCallback<ResponsesSocketCommand, ResponsesSocketInput>(({ sendBack, receive }) => {
+      started++
+      open = () => sendBack({ type: "SOCKET.OPEN" })
+      receive(() => {
+        throw new Error("encoder bug")
+      })
+    })
+    const actor = createActor(responsesChainMachine.provide({ actors: { socket: throwing } }), {
+      input: {},
+      clock: new SimulatedClock(),
+    })
+    const emitted: ResponsesChainEmitted[] = []
+    actor.on("*", (event) => {
+      emitted.push(event)
+    })
+    actor.start()
+    const a = turn([user("a")])
+    const b = turn([user("b")])
+    actor.send({ type: "CHAT", request: a })
+    actor.send({ type: "CHAT", request: b })
+    open()
+    const failures = emitted.flatMap((e) => (e.type === "turn.failed" ? [[e.turnId, e.error]] : []))
+    expect(failures.map(([id]) => id)).toEqual([a.turnId, b.turnId])
+    expect(failures[0]?.[1]).toMatchObject({
+      reason: { _tag: "ConnectionLost", afterOutput: false },
+      retryable: false,
+      message: expect.stringContaining("encoder bug"),
+    })
+    expect(actor.getSnapshot().value).toBe("disconnected")
+    expect(actor.getSnapshot().status).toBe("active")
+    expect(started).toBe(1)
+    actor.stop()
   })
 
   it("rotates the socket at an idle moment once it is older than rotateAfterMs", () => {
@@ -365,6 +409,135 @@ describe("responsesChainMachine: recoverable errors", () => {
     })
     h.actor.send({ type: "CHAT", request: turn([...second.items, user("three")]) })
     expect(h.creates()[2]?.previous_response_id).toBeUndefined()
+  })
+})
+
+describe("responsesChainMachine: rate limits", () => {
+  const secondTurn = (input: Parameters<typeof startChain>[0] = {}) => {
+    const h = startChain(input)
+    const first = turn([user("one")])
+    h.actor.send({ type: "CHAT", request: first })
+    h.open()
+    answer(h, "resp_1", "ok")
+    const second = turn([...first.items, ...endOf(h.chunks(first.turnId)).output, user("two")])
+    h.actor.send({ type: "CHAT", request: second })
+    return { h, second }
+  }
+  const failureOf = (h: ReturnType<typeof startChain>, turnId: string) => {
+    const failed = h.events(turnId).find((e) => e.type === "turn.failed")
+    return failed?.type === "turn.failed" ? failed.error : undefined
+  }
+
+  it("waits the retry-after the refusal names, then sends the same chained request once more", () => {
+    const { h, second } = secondTurn()
+    h.reply(server.rateLimited({ "Retry-After-Ms": "1500" }))
+    expect(h.state()).toContain("backingOff")
+    expect(h.events(second.turnId)).toContainEqual({
+      type: "turn.retrying",
+      turnId: second.turnId,
+      cause: "rate_limit_exceeded",
+      afterMs: 1_500,
+    })
+    h.clock.increment(1_499)
+    expect(h.creates()).toHaveLength(2)
+    h.clock.increment(1)
+    expect(h.creates()).toHaveLength(3)
+    // Nothing was lost: the chain still holds, so the retry carries only the new item.
+    expect(h.creates()[2]).toEqual(h.creates()[1])
+    expect(h.creates()[2]?.previous_response_id).toBe("resp_1")
+    answer(h, "resp_2", "done")
+    expect(endOf(h.chunks(second.turnId))).toMatchObject({ status: "completed", responseId: "resp_2" })
+    expect(h.sockets).toHaveLength(1)
+  })
+
+  it("waits rateLimitWaitMs when the refusal names no delay (retry-after in seconds is read too)", () => {
+    const { h } = secondTurn({ rateLimitWaitMs: 250 })
+    h.reply(server.rateLimited())
+    h.clock.increment(249)
+    expect(h.creates()).toHaveLength(2)
+    h.clock.increment(1)
+    expect(h.creates()).toHaveLength(3)
+
+    const seconds = secondTurn()
+    seconds.h.reply(server.rateLimited({ "retry-after": "2" }))
+    seconds.h.clock.increment(1_999)
+    expect(seconds.h.creates()).toHaveLength(2)
+    seconds.h.clock.increment(1)
+    expect(seconds.h.creates()).toHaveLength(3)
+  })
+
+  it("fails the turn when the retry is rate limited as well", () => {
+    const { h, second } = secondTurn()
+    h.reply(server.rateLimited({ "retry-after-ms": "10" }))
+    h.clock.increment(10)
+    h.reply(server.rateLimited({ "retry-after-ms": "3000" }))
+    expect(h.creates()).toHaveLength(3)
+    expect(failureOf(h, second.turnId)).toMatchObject({
+      reason: { _tag: "Server", code: "rate_limit_exceeded", status: 429, retryAfterMs: 3_000 },
+      retryable: true,
+      attempts: 2,
+    })
+    // The refusal left nothing in flight: the socket stays for the next turn.
+    expect(h.socket().stopped).toBe(false)
+    expect(h.state()).toContain("idle")
+  })
+
+  it("fails at once, with retryAfterMs, when the service asks for more than rateLimitMaxWaitMs", () => {
+    const { h, second } = secondTurn({ rateLimitMaxWaitMs: 2_000 })
+    h.reply(server.rateLimited({ "retry-after-ms": "20000" }))
+    expect(failureOf(h, second.turnId)).toMatchObject({
+      reason: { _tag: "Server", code: "rate_limit_exceeded", retryAfterMs: 20_000 },
+      retryable: true,
+      attempts: 1,
+    })
+    h.clock.increment(60_000)
+    expect(h.creates()).toHaveLength(2)
+  })
+
+  it("never retries with rateLimitMaxWaitMs 0, nor an exhausted quota", () => {
+    const off = secondTurn({ rateLimitMaxWaitMs: 0 })
+    off.h.reply(server.rateLimited({ "retry-after-ms": "1" }))
+    expect(failureOf(off.h, off.second.turnId)?.reason).toMatchObject({ code: "rate_limit_exceeded" })
+
+    const quota = secondTurn()
+    quota.h.reply(server.rateLimited(undefined, "insufficient_quota"))
+    quota.h.clock.increment(10_000)
+    expect(quota.h.creates()).toHaveLength(2)
+    expect(failureOf(quota.h, quota.second.turnId)).toMatchObject({
+      reason: { _tag: "Server", code: "insufficient_quota", status: 429 },
+      retryable: false,
+    })
+  })
+
+  it("counts the rate-limit retry as the turn's one recovery", () => {
+    const { h, second } = secondTurn()
+    h.reply(server.rateLimited({ "retry-after-ms": "5" }))
+    h.clock.increment(5)
+    h.reply(server.nestedError("previous_response_not_found"))
+    expect(h.creates()).toHaveLength(3)
+    expect(failureOf(h, second.turnId)?.reason).toMatchObject({ code: "previous_response_not_found" })
+  })
+
+  it("ends a turn cancelled while backing off without sending anything", () => {
+    const { h, second } = secondTurn()
+    h.reply(server.rateLimited({ "retry-after-ms": "1000" }))
+    h.actor.send({ type: "CANCEL", turnId: second.turnId })
+    expect(endOf(h.chunks(second.turnId))).toMatchObject({ status: "cancelled", responseId: undefined })
+    h.clock.increment(5_000)
+    expect(h.socket().sent.map((e) => e.type)).toEqual(["response.create", "response.create"])
+    expect(h.state()).toContain("idle")
+  })
+
+  it("holds the next turn until the backed-off turn ends", () => {
+    const { h, second } = secondTurn()
+    h.reply(server.rateLimited({ "retry-after-ms": "100" }))
+    const third = turn([...second.items, user("three")])
+    h.actor.send({ type: "CHAT", request: third })
+    expect(h.creates()).toHaveLength(2)
+    h.clock.increment(100)
+    expect(h.creates()).toHaveLength(3)
+    answer(h, "resp_2", "two")
+    expect(h.creates()).toHaveLength(4)
   })
 })
 
