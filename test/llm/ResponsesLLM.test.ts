@@ -1,3 +1,6 @@
+import { it as effectIt } from "@effect/vitest"
+import { Effect } from "effect"
+import { TestClock } from "effect/testing"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { ChatContext } from "../../src/llm/ChatContext.ts"
 import type { ChatChunk } from "../../src/llm/chunks.ts"
@@ -5,6 +8,7 @@ import { type CreateLLMOptions, createLLM, type LLM } from "../../src/llm/LLM.ts
 import { isLLMError, type LLMError } from "../../src/llm/LLMError.ts"
 import { functionTool } from "../../src/llm/tools.ts"
 import { type Simulator, type SimulatorOptions, startSimulator } from "../../src/simulator/index.ts"
+import { RealtimeSocket } from "../../src/transport/index.ts"
 
 let sim: Simulator
 let llms: LLM[] = []
@@ -100,26 +104,32 @@ describe("Responses WebSocket LLM against the simulator", () => {
     expect(third?.input).toHaveLength(context.length)
   })
 
-  it("resends the full context exactly once after previous_response_not_found", async () => {
+  it("resends the full context exactly once when the service lost the stored response (previous_response_not_found)", async () => {
     await start()
-    const llm = llmFor()
+    const port = sim.port
+    // store: true keeps the chain across sockets, so a new socket still chains.
+    const llm = llmFor({ store: true })
     const context = new ChatContext([{ role: "user", content: "one" }])
-    context.addOutput((await llm.chat(context).collect()).output)
-    // Break the chain: the server never heard of this id.
-    const actor = llm.actor
-    if (actor === undefined) throw new Error("no actor")
-    const snapshot = actor.getSnapshot()
-    const chain = snapshot.context.chain
-    expect(chain).toBeDefined()
-    if (chain !== undefined) Object.assign(chain, { responseId: "resp_unknown" })
+    const first = await llm.chat(context).collect()
+    context.addOutput(first.output)
+    // The service restarts: the socket goes, and with it every stored response.
+    await sim.close()
+    await expect.poll(() => llm.actor?.getSnapshot().value).toBe("disconnected")
+    sim = await startSimulator({ port })
     context.addUser("two")
     const turn = await llm.chat(context).collect()
     expect(turn.status).toBe("completed")
     const sent = creates()
-    expect(sent).toHaveLength(3)
-    expect(sent[1]?.payload.previous_response_id).toBe("resp_unknown")
-    expect(sent[2]?.payload.previous_response_id).toBeUndefined()
-    expect(sent[2]?.payload.input).toHaveLength(3)
+    expect(sent).toHaveLength(2)
+    expect(sent[0]?.payload).toMatchObject({ previous_response_id: first.responseId, store: true })
+    expect(sent[0]?.payload.input).toHaveLength(1)
+    expect(sent[1]?.payload.previous_response_id).toBeUndefined()
+    expect(sent[1]?.payload.input).toHaveLength(3)
+    const refusals = responsesConnections().flatMap((c) =>
+      c.sent.filter((e) => (e as { type?: string }).type === "error"),
+    )
+    expect(refusals).toMatchObject([{ error: { code: "previous_response_not_found" } }])
+    expect(responsesConnections()).toHaveLength(1)
   })
 
   it("opens a new socket and resends in full after websocket_connection_limit_reached", async () => {
@@ -253,7 +263,12 @@ describe("Responses WebSocket LLM against the simulator", () => {
     const received = responsesConnections()[0]?.received ?? []
     const types = received.map((e) => e.type)
     expect(types).toEqual(["response.create", "response.cancel", "response.create"])
-    expect(received[1]?.payload).toMatchObject({ response_id: expect.stringMatching(/^resp_/) })
+    // The cancel went out only once the id was known, and names that response.
+    const created = responsesConnections()[0]?.sent.find(
+      (e) => (e as { type?: string }).type === "response.created",
+    ) as { response: { id: string } } | undefined
+    expect(created?.response.id).toMatch(/^resp_/)
+    expect(received[1]?.payload).toEqual({ type: "response.cancel", response_id: created?.response.id })
   })
 
   it("sends nothing for a turn cancelled before it was sent", async () => {
@@ -262,9 +277,10 @@ describe("Responses WebSocket LLM against the simulator", () => {
     const controller = new AbortController()
     controller.abort()
     const turn = await llm.chat([{ role: "user", content: "never" }], { signal: controller.signal }).collect()
-    expect(turn.status).toBe("cancelled")
+    expect(turn).toMatchObject({ status: "cancelled", responseId: undefined, output: [] })
     await llm.prewarm()
-    expect(creates()).toHaveLength(0)
+    // Neither a response.create nor a response.cancel: the server heard nothing.
+    expect(responsesConnections().flatMap((c) => c.received)).toEqual([])
   })
 
   it("prewarms with generate:false and chains the first turn from the warmup", async () => {
@@ -422,6 +438,50 @@ describe("Responses WebSocket LLM against the simulator", () => {
     expect(creates()[0]?.payload.model).toBe("chat-deploy")
   })
 
+  it("puts the sampling options, structured output, tools and the extra headers, query and body on the wire", async () => {
+    await start()
+    const schema = { type: "object", properties: { answer: { type: "string" } }, required: ["answer"] }
+    const weather = functionTool({
+      name: "get_weather",
+      parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+    })
+    const llm = llmFor({
+      temperature: 0.2,
+      topP: 0.9,
+      maxOutputTokens: 64,
+      instructions: "Answer in JSON.",
+      responseFormat: { name: "answer", schema, description: "One answer" },
+      tools: [weather],
+      toolChoice: { name: "get_weather" },
+      parallelToolCalls: false,
+      extraHeaders: { "x-trace": "abc" },
+      extraQuery: { tenant: "t1" },
+      extraBody: { metadata: { app: "voxstate" }, prompt_cache_key: "conv-1" },
+    })
+    await llm.chat([{ role: "user", content: "x" }]).collect()
+    const socket = responsesConnections()[0]
+    expect(socket?.headers["x-trace"]).toBe("abc")
+    expect(socket?.path).toBe("/v1/responses?tenant=t1")
+    expect(creates()[0]?.payload).toEqual({
+      type: "response.create",
+      model: "gpt-4.1-mini",
+      store: false,
+      instructions: "Answer in JSON.",
+      temperature: 0.2,
+      top_p: 0.9,
+      max_output_tokens: 64,
+      tools: [{ type: "function", name: "get_weather", parameters: weather.parameters, strict: false }],
+      tool_choice: { type: "function", name: "get_weather" },
+      parallel_tool_calls: false,
+      text: {
+        format: { type: "json_schema", name: "answer", schema, description: "One answer", strict: true },
+      },
+      metadata: { app: "voxstate" },
+      prompt_cache_key: "conv-1",
+      input: [{ type: "message", role: "user", content: "x" }],
+    })
+  })
+
   it("fails pending turns with Closed and closes the socket on close()", async () => {
     await start()
     sim.scenario.nextConnection("responses", { latency: { firstEventMs: 200 } })
@@ -436,4 +496,57 @@ describe("Responses WebSocket LLM against the simulator", () => {
     // close() resolves once the socket is closed: the server has seen it go.
     await expect.poll(() => responsesConnections()[0]?.open, { timeout: 500 }).toBe(false)
   })
+})
+
+describe("Responses WebSocket LLM in virtual time", () => {
+  const poll = (predicate: () => boolean) => Effect.promise(() => expect.poll(predicate).toBe(true))
+
+  effectIt.effect("replaces its socket at an idle moment once it is older than rotateAfterMs", () =>
+    Effect.gen(function* () {
+      yield* Effect.promise(() => start())
+      const llm = llmFor({ rotateAfterMs: 1_000, context: yield* Effect.context<RealtimeSocket>() })
+      const context = new ChatContext([{ role: "user", content: "one" }])
+      const first = yield* Effect.promise(() => llm.chat(context).collect())
+      context.addOutput(first.output)
+      yield* TestClock.adjust("999 millis")
+      expect(responsesConnections()).toHaveLength(1)
+      yield* TestClock.adjust("1 millis")
+      // The old socket is closed normally and a new one opened, before any turn needs it.
+      yield* poll(() => responsesConnections().length === 2 && responsesConnections()[0]?.open === false)
+      expect(responsesConnections()[0]?.closeCode).toBe(1000)
+      context.addUser("two")
+      const second = yield* Effect.promise(() => llm.chat(context).collect())
+      expect(second.status).toBe("completed")
+      // store: false, so the new socket's cache is empty: the turn goes in full, on the new socket.
+      const [old, fresh] = responsesConnections()
+      expect(old?.received.map((e) => e.type)).toEqual(["response.create"])
+      expect(fresh?.received.map((e) => e.type)).toEqual(["response.create"])
+      const payload = fresh?.received[0]?.payload as Record<string, unknown>
+      expect(payload.previous_response_id).toBeUndefined()
+      expect(payload.input).toHaveLength(3)
+    }).pipe(Effect.provide(RealtimeSocket.layer)),
+  )
+
+  effectIt.effect("does not rotate in the middle of a turn: the turn ends on its socket first", () =>
+    Effect.gen(function* () {
+      yield* Effect.promise(() => start())
+      sim.scenario.nextConnection("responses", { latency: { betweenDeltasMs: 20 } })
+      sim.scenario.replies = [{ text: "a reply long enough to still be streaming when the socket ages" }]
+      const llm = llmFor({ rotateAfterMs: 1_000, context: yield* Effect.context<RealtimeSocket>() })
+      const stream = llm.chat([{ role: "user", content: "talk" }])
+      const iterator = stream[Symbol.asyncIterator]()
+      const head = yield* Effect.promise(() => iterator.next())
+      expect(head.value).toMatchObject({ type: "text" })
+      yield* TestClock.adjust("1 second")
+      let end: unknown
+      for (;;) {
+        const next = yield* Effect.promise(() => iterator.next())
+        if (next.done === true) break
+        end = next.value
+      }
+      expect(end).toMatchObject({ type: "end", status: "completed" })
+      yield* poll(() => responsesConnections().length === 2)
+      expect(responsesConnections()[0]?.received.map((e) => e.type)).toEqual(["response.create"])
+    }).pipe(Effect.provide(RealtimeSocket.layer)),
+  )
 })
