@@ -44,7 +44,8 @@ export {
   thresholdToDbfs,
   tone,
 } from "./realtime/index.ts"
-export { speechDurationMs, synthesizeSpeech } from "./rest/index.ts"
+export { RESPONSES_STORE_CAPACITY } from "./responses.ts"
+export { MAX_BODY_BYTES, speechDurationMs, synthesizeSpeech } from "./rest/index.ts"
 export {
   createIdGenerator,
   createRandom,

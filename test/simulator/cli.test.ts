@@ -3,6 +3,8 @@
  * serves clients and stops cleanly on SIGTERM / SIGINT; argument mistakes exit with code 2.
  */
 import { type ChildProcess, spawn } from "node:child_process"
+import type { AddressInfo } from "node:net"
+import { createServer } from "node:net"
 import { fileURLToPath } from "node:url"
 import { afterEach, describe, expect, it } from "vitest"
 import { main, parseSimulateArgs, USAGE } from "../../src/cli.ts"
@@ -111,6 +113,23 @@ describe("argument parsing", () => {
     expect(() => parseSimulateArgs(["--no-auth", "--api-key", "k"])).toThrow("cannot be used together")
     expect(() => parseSimulateArgs(["--port", "70000"])).toThrow("--port expects an integer")
     expect(() => parseSimulateArgs(["--bogus"])).toThrow()
+  })
+
+  it("exits with code 1 and says why when the port is taken", async () => {
+    const taken = createServer()
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve))
+    try {
+      const port = (taken.address() as AddressInfo).port
+      const errors: string[] = []
+      const code = await main(["simulate", "--port", String(port)], {
+        out: () => {},
+        err: (l) => errors.push(l),
+      })
+      expect(code).toBe(1)
+      expect(errors.join("\n")).toMatch(/Could not start the simulator: .*EADDRINUSE/)
+    } finally {
+      await new Promise((resolve) => taken.close(resolve))
+    }
   })
 
   it("prints the usage for --help without starting anything", async () => {
