@@ -416,6 +416,8 @@ const createFallbackStream = (ctx: FallbackStreamContext): SpeechStream => {
       if (ended) {
         stopListening()
         channel.end()
+        // Drained: release the stream now, whether or not the caller ever calls close().
+        retire(stream)
         return
       }
       failover({

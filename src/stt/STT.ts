@@ -260,7 +260,7 @@ export interface StreamingSTTOptions {
  * Makes a full {@link STT} from a factory of streams: `stream()` opens one, and `recognize()`
  * streams the audio through a fresh one (push, end input, collect every final transcript).
  * A `transcription_failed` or a fatal `error` event makes `recognize` reject with an
- * {@link STTError} (`Recognition`).
+ * {@link STTError} (`Recognition`, with the event's code and `retryable`).
  */
 export const streamingSTT = (options: StreamingSTTOptions): STT => {
   const capabilities = options.capabilities ?? { streaming: true, interimResults: true }
@@ -286,6 +286,7 @@ export const streamingSTT = (options: StreamingSTTOptions): STT => {
       let usage: RecognitionUsage | undefined
       let failure: STTErrorReason | undefined
       let failureMessage = ""
+      let failureRetryable = true
       for await (const event of stream) {
         if (event.type === "interim_transcript") {
           const text = [...texts, event.alternatives[0]?.text ?? ""].join(" ").trim()
@@ -301,6 +302,7 @@ export const streamingSTT = (options: StreamingSTTOptions): STT => {
         } else if (event.type === "transcription_failed" || (event.type === "error" && event.fatal)) {
           failure = { _tag: "Recognition", code: event.error.code }
           failureMessage = event.error.message
+          failureRetryable = event.error.retryable
           break
         }
       }
@@ -309,7 +311,7 @@ export const streamingSTT = (options: StreamingSTTOptions): STT => {
         throw new STTError({
           reason: failure,
           message: `${options.label}: ${failureMessage || describeReason(failure)}`,
-          retryable: true,
+          retryable: failureRetryable,
           attempts: 1,
           source: options.label,
         })

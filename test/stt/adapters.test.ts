@@ -581,6 +581,29 @@ describe("FallbackAdapter", () => {
     assert.strictEqual(two.opened(), 1)
   })
 
+  it("releases the active STT's stream once it has drained, without close()", async () => {
+    let closes = 0
+    const counted = streamingSTT({
+      label: "counted",
+      createStream: () => {
+        const inner = createStreamAdapter({ stt: createFakeSTT() }).stream()
+        return {
+          ...inner,
+          close: async () => {
+            closes++
+            await inner.close()
+          },
+        }
+      },
+    })
+    const stream = createFallbackAdapter({ stts: [counted] }).stream()
+    pushAll(stream, audio([{ word: 400, ms: 600 }, { silenceMs: 900 }]))
+    const { events, error } = await collect(stream)
+    assert.isUndefined(error)
+    assert.deepStrictEqual(finals(events), ["charlie"])
+    await vi.waitFor(() => assert.strictEqual(closes, 1))
+  })
+
   it("goes on with the next STT when one cannot even open a stream", async () => {
     const unopenable = streamingSTT({
       label: "unopenable",
@@ -658,5 +681,26 @@ describe("streamingSTT", () => {
       .catch((e: unknown) => e)
     assert.instanceOf(error, STTError)
     assert.deepStrictEqual((error as STTError).reason, { _tag: "Recognition", code: "http_503" })
+    assert.isTrue((error as STTError).retryable)
+  })
+
+  it("keeps a failed turn's code and retryable flag in the rejection", async () => {
+    const fake = createFakeSTT({
+      behaviour: () => {
+        throw new STTError({
+          reason: { _tag: "Http", status: 400, code: "invalid_value" },
+          message: "bad audio",
+          retryable: false,
+          attempts: 1,
+        })
+      },
+    })
+    const error = (await streams(fake)
+      .recognize(audio(threeWords))
+      .catch((e: unknown) => e)) as STTError
+    assert.instanceOf(error, STTError)
+    assert.deepStrictEqual(error.reason, { _tag: "Recognition", code: "invalid_value" })
+    assert.isFalse(error.retryable)
+    assert.match(error.message, /bad audio/)
   })
 })
