@@ -56,6 +56,13 @@ const withQuery = (url: string, query: Readonly<Record<string, string>> | undefi
 const closedError = (): LLMError =>
   new LLMError({ reason: { _tag: "Closed" }, message: "The LLM is closed", retryable: false })
 
+const stoppedError = (): LLMError =>
+  new LLMError({
+    reason: { _tag: "Closed" },
+    message: "The chain actor has stopped (see the error its open streams failed with)",
+    retryable: false,
+  })
+
 let turnCounter = 0
 
 /**
@@ -124,6 +131,8 @@ export const createResponsesLLM = (
   ): ChatStream => {
     const turnId = `turn_${++turnCounter}`
     if (closing !== undefined) return failedChatStream(turnId, closedError())
+    // A stopped actor takes no events: a turn sent to it would wait forever.
+    if (actor.getSnapshot().status !== "active") return failedChatStream(turnId, stoppedError())
     let items: readonly ChatItem[]
     try {
       items = chatItemsOf(context)
@@ -161,6 +170,7 @@ export const createResponsesLLM = (
 
   const prewarm = (prewarmOptions: PrewarmOptions = {}): Promise<string | undefined> => {
     if (closing !== undefined) return Promise.reject(closedError())
+    if (actor.getSnapshot().status !== "active") return Promise.reject(stoppedError())
     return new Promise<string | undefined>((resolve, reject) => {
       const done = actor.on("prewarm.done", (event) => {
         done.unsubscribe()

@@ -144,6 +144,8 @@ export const resolveLLMOptions = (options: LLMOptions): ResolvedLLMOptions => {
     drop("topP", why)
     drop("frequencyPenalty", why)
     drop("presencePenalty", why)
+    if (/^o\d/i.test(model))
+      drop("verbosity", `${model} does not take it (verbosity is for the gpt-5 family)`)
   } else {
     drop("reasoningEffort", `${model} is not a reasoning model`)
     drop("verbosity", `${model} is not a reasoning model (verbosity is for the gpt-5 family)`)

@@ -482,6 +482,16 @@ describe("Responses WebSocket LLM against the simulator", () => {
     })
   })
 
+  it("fails a chat and a prewarm at once when the chain actor was stopped from outside", async () => {
+    await start()
+    const llm = llmFor()
+    llm.actor?.stop()
+    const { error } = await failureOf(llm.chat([{ role: "user", content: "x" }]))
+    expect(error).toMatchObject({ reason: { _tag: "Closed" }, retryable: false })
+    await expect(llm.prewarm()).rejects.toMatchObject({ reason: { _tag: "Closed" } })
+    expect(responsesConnections()).toHaveLength(0)
+  })
+
   it("fails pending turns with Closed and closes the socket on close()", async () => {
     await start()
     sim.scenario.nextConnection("responses", { latency: { firstEventMs: 200 } })

@@ -44,6 +44,14 @@ describe("LLM options", () => {
     expect(http.seed).toBe(1)
   })
 
+  it("keeps verbosity for gpt-5 models and drops it for the o-series, saying so", () => {
+    expect(resolveLLMOptions({ model: "gpt-5-mini", verbosity: "low" }).verbosity).toBe("low")
+    const o3 = resolveLLMOptions({ model: "o3", verbosity: "low", reasoningEffort: "high" })
+    expect(o3.verbosity).toBeUndefined()
+    expect(o3.reasoningEffort).toBe("high")
+    expect(o3.warnings).toEqual([expect.stringMatching(/^verbosity is not sent: o3 does not take it/)])
+  })
+
   it("builds response.create parameters with tools, structured output and extra body last", () => {
     const tool = functionTool({ name: "f" })
     const resolved = resolveLLMOptions({
