@@ -12,17 +12,29 @@ import { noise, tone } from "../test/audio/signals.ts"
 const fromHz = 48_000
 const frameSamples = (fromHz / 50) * 2
 const frames = 2000
-const runs = 5
+const runs = 11
+/** Each step is first run untimed for at least this long, so V8 has optimised it. */
+const warmupMs = 500
 
-/** Median over runs of the mean µs per frame of `step`, after one warm-up run. */
+/**
+ * Median over runs of the mean CPU µs per frame of `step`, after at least `warmupMs` of
+ * warm-up runs. CPU time (of the whole process) rather than wall-clock time, so that time
+ * other processes hold the core does not count.
+ */
 const perFrameUs = (step: (frame: number) => number): number => {
   const means: number[] = []
   let sink = 0
-  for (let run = -1; run < runs; run++) {
-    globalThis.gc?.()
-    const start = performance.now()
+  // One forced GC before the warm-up, none between timed runs (see resampler.bench.ts).
+  globalThis.gc?.()
+  const warmupStart = performance.now()
+  for (let run = 0; run < 2 || performance.now() - warmupStart < warmupMs; run++) {
     for (let f = 0; f < frames; f++) sink += step(f)
-    if (run >= 0) means.push(((performance.now() - start) * 1000) / frames)
+  }
+  for (let run = 0; run < runs; run++) {
+    const start = process.cpuUsage()
+    for (let f = 0; f < frames; f++) sink += step(f)
+    const { user, system } = process.cpuUsage(start)
+    means.push((user + system) / frames)
   }
   if (sink < 0) console.log(sink)
   means.sort((a, b) => a - b)
@@ -78,7 +90,7 @@ export default async () => {
   const row = (name: string, us: number, note = "") =>
     console.log(`${name.padEnd(48)}${us.toFixed(2).padStart(9)} µs${note}`)
   console.log(
-    `one 20 ms frame (48 kHz stereo in, 24 kHz mono out, ${b64[0]!.length} base64 chars); mean per frame, median of ${runs} runs`,
+    `one 20 ms frame (48 kHz stereo in, 24 kHz mono out, ${b64[0]!.length} base64 chars); mean CPU time per frame, median of ${runs} runs after ${warmupMs} ms of warm-up each`,
   )
   row("mixdown + resample (createPcmConverter)", convert)
   row("base64 (pcm16ToBase64)", base64)
