@@ -115,9 +115,10 @@ const measureSpeed = (
     const { user, system } = process.cpuUsage(cpuStart)
     return { cpu: (user + system) / 1000, wall }
   }
-  // No forced GC between runs: a forced full collection leaves work (sweeping) that the
-  // next run pays for, which put whole runs at half the speed of the same chunks timed
-  // singly. One collection first clears what earlier benchmarks in this process left.
+  // No forced GC between runs: with a forced full collection before each run, whole runs
+  // went at half the speed of the same chunks timed singly, and used more CPU time than
+  // wall-clock time (collector threads busy during the run). One collection first clears
+  // what earlier benchmarks in this process left.
   globalThis.gc?.()
   // Warm-up in turns too; an implementation stops once it has had its `warmupMs`.
   const warmedMs = new Map(names.map((n) => [n, 0]))
