@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from "vitest"
 import {
   type ConnectionScript,
   concatPcm,
+  SIXTY_MINUTES_MS,
   type Simulator,
   type SimulatorOptions,
   silence,
@@ -191,6 +192,17 @@ describe("error events", () => {
     expect(error.error).toMatchObject({ code: "session_expired", type: "invalid_request_error" })
     expect(error.error.message).toContain("maximum duration")
     expect((await client.closed).code).toBe(1000)
+  })
+
+  it("caps sessions at 60 minutes by default, as expires_at announces", async () => {
+    sim = await startSimulator()
+    expect(SIXTY_MINUTES_MS).toBe(3_600_000)
+    for (const query of ["intent=transcription", "model=gpt-realtime"]) {
+      const client = await connect(`${sim.url}/realtime?${query}`, AUTH)
+      clients.push(client)
+      const created = await client.next("session.created")
+      expect(Math.abs(created.session.expires_at - (Date.now() + SIXTY_MINUTES_MS) / 1000)).toBeLessThan(5)
+    }
   })
 
   it("works the same on a conversation session", async () => {

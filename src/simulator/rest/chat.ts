@@ -249,7 +249,9 @@ const answer = async ({ res, ctx, body, record }: RestRequest): Promise<void> =>
     ...(params.includeUsage ? { usage: null } : {}),
   })
   startSse(res)
+  // Once the client is gone the remaining chunks are skipped without a turn of the loop each.
   const send = async (payload: unknown) => {
+    if (res.destroyed) return
     writeSseData(res, payload)
     await nextTick()
   }

@@ -178,6 +178,7 @@ const answer = async ({ res, ctx, body, record }: RestRequest): Promise<void> =>
   if (params.sse) {
     startSse(res)
     for (const chunk of chunksOf(bytes, SPEECH_SSE_CHUNK_BYTES)) {
+      if (res.destroyed) return
       writeSseData(res, { type: "speech.audio.delta", audio: Buffer.from(chunk).toString("base64") })
       await nextTick()
     }

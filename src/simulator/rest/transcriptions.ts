@@ -319,6 +319,7 @@ const deliver = async (
     startSse(res)
     if (!(await sleepWhileOpen(res, outcome.delayMs))) return
     for (let i = 0; i < deltas.length; i++) {
+      if (res.destroyed) return
       writeSseData(res, {
         type: "transcript.text.delta",
         delta: deltas[i],
