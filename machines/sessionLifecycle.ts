@@ -452,6 +452,11 @@ export const sessionLifecycle = <const Id extends string>(id: Id) => {
           input: ({ context }: { context: LifecycleContext }): SessionSocketInput => ({
             connection: context.lifecycle.connections,
           }),
+          onDone: failOver({
+            code: "socket_actor_done",
+            message: "The socket actor ended without reporting why",
+            retryable: true,
+          }),
           onError: failOver({
             code: "socket_actor_error",
             message: "The socket actor stopped with an error",

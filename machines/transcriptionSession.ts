@@ -460,6 +460,18 @@ const STALLED: LifecycleFailure = {
   retryable: true,
 }
 
+const AUDIO_INPUT_STOPPED: LifecycleFailure = {
+  code: "audio_input_stopped",
+  message: "The audio input actor ended while the session was running",
+  retryable: false,
+}
+
+const AUDIO_INPUT_FAILED: LifecycleFailure = {
+  code: "audio_input_error",
+  message: "The audio input actor stopped with an error",
+  retryable: false,
+}
+
 /**
  * The streaming transcription session machine. Provide `socket` and `audioInput` actors
  * (see `src/runtime`) to run it; emitted events are {@link SpeechEvent}s.
@@ -993,6 +1005,10 @@ export const transcriptionSessionMachine = setup({
     id: "audioInput",
     src: "audioInput",
     input: ({ context }): AudioInputActorInput => ({ vad: vadParametersOf(context.settings) }),
+    // The audio pipeline lives as long as the session: without it no VAD event or retention
+    // reaches the machine, so the session cannot keep its promise and ends.
+    onDone: lifecycle.failOver(AUDIO_INPUT_STOPPED),
+    onError: lifecycle.failOver(AUDIO_INPUT_FAILED),
   },
   ...lifecycle.config({
     on: {

@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest"
+import { createActor, fromCallback, SimulatedClock } from "xstate"
+import { transcriptionSessionMachine } from "../../machines/transcriptionSession.ts"
 import type { SpeechEvent } from "../../src/stt/SpeechEvent.ts"
 import { startHarness } from "./transcriptionSessionHarness.ts"
 
@@ -124,6 +126,47 @@ describe("transcriptionSessionMachine lifecycle", () => {
     expect(last?.type === "error" && last.fatal && last.error.message).toMatch(
       /gave up after 2 reconnect attempts/,
     )
+  })
+
+  it("ends in failed with a fatal error when the audio input actor crashes", () => {
+    const events: SpeechEvent[] = []
+    let socketStopped = false
+    const actor = createActor(
+      transcriptionSessionMachine.provide({
+        actors: {
+          socket: fromCallback(() => () => {
+            socketStopped = true
+          }),
+          audioInput: fromCallback(() => {
+            throw new Error("resampler exploded")
+          }),
+        },
+      }),
+      { input: manual, clock: new SimulatedClock() },
+    )
+    actor.on("*", (event) => {
+      events.push(event as SpeechEvent)
+    })
+    actor.start()
+    expect(actor.getSnapshot().value).toBe("failed")
+    expect(socketStopped).toBe(true)
+    expect(events).toEqual([
+      {
+        type: "error",
+        error: { code: "audio_input_error", message: expect.any(String), retryable: false },
+        fatal: true,
+      },
+    ])
+  })
+
+  it("reconnects when the socket actor ends without reporting a failure", () => {
+    const h = startHarness({ ...manual, lifecycle: { reconnect: { baseDelayMs: 10, jitter: 0 } } })
+    h.connect()
+    h.send({ type: "xstate.done.actor.socket", output: undefined } as never)
+    expect(h.states()).toEqual(["reconnecting"])
+    expect(h.actor.getSnapshot().context.lifecycle.lastFailure?.code).toBe("socket_actor_done")
+    h.clock.increment(10)
+    expect(h.connections).toHaveLength(2)
   })
 
   it("closes at once on CLOSE from any state and stops the socket", () => {

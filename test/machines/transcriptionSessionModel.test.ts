@@ -1,18 +1,23 @@
 /**
  * Model-based tests: the machine's graph is traversed with `xstate/graph` (shortest paths
  * over an abstraction of the context), and every path is replayed on a running actor with
- * fake I/O actors and a SimulatedClock, which must reach the same states. Together the
- * paths must visit every state node and take every event transition of the machine.
+ * fake I/O actors and a stepping clock, which must reach the same states. Together the
+ * paths must visit every state node and take every transition definition of the machine:
+ * each guarded branch of an event, each delayed transition, each eventless (`always`)
+ * transition and each transition of an internally raised event. Which transitions a step
+ * takes is read from XState's microstep inspection events, both while the graph is explored
+ * and again on the running actor.
  */
 import { describe, expect, it } from "vitest"
-import { type AnyStateNode, createActor, type SnapshotFrom } from "xstate"
 import {
-  type AdjacencyMap,
-  getAdjacencyMap,
-  getShortestPaths,
-  getStateNodes,
-  type StatePath,
-} from "xstate/graph"
+  type AnyActorScope,
+  type AnyStateNode,
+  type AnyTransitionDefinition,
+  createActor,
+  type InspectionEvent,
+  type SnapshotFrom,
+} from "xstate"
+import { getAdjacencyMap, getShortestPaths, getStateNodes, type StatePath } from "xstate/graph"
 import type {
   TranscriptionSessionEvent,
   TranscriptionSessionInput,
@@ -33,6 +38,12 @@ const modes: Record<string, TranscriptionSessionInput> = {
   manual: { settings: { turnDetection: null }, lifecycle },
   local: { settings: { turnDetection: "local" }, lifecycle },
   server: { settings: { turnDetection: { type: "server_vad" } }, lifecycle },
+  // Attempts start over once a connection is configured, so only a policy without retries
+  // reaches the branches where a stall or a lost connection ends the session from streaming.
+  noRetry: {
+    settings: { turnDetection: null },
+    lifecycle: { ...lifecycle, reconnect: { ...lifecycle.reconnect, maxAttempts: 0 } },
+  },
 }
 
 type Machine = ReturnType<typeof fakeMachine>
@@ -108,6 +119,7 @@ const all = (snapshot: Snapshot): TranscriptionSessionEvent[] => {
     serverError("server_error", "server_error"),
     serverError("invalid_value", "invalid_request_error"),
     serverError("input_audio_buffer_commit_empty", "invalid_request_error"),
+    serverError("conversation_notice", "notice"),
     {
       type: "AUDIO.SPEECH_STARTED",
       speechStartSample: snapshot.context.tailStartSample,
@@ -138,6 +150,12 @@ const all = (snapshot: Snapshot): TranscriptionSessionEvent[] => {
       type: "xstate.error.actor.socket",
       error: new Error("socket actor crashed"),
     } as unknown as TranscriptionSessionEvent,
+    { type: "xstate.done.actor.socket", output: undefined } as unknown as TranscriptionSessionEvent,
+    {
+      type: "xstate.error.actor.audioInput",
+      error: new Error("audio input crashed"),
+    } as unknown as TranscriptionSessionEvent,
+    { type: "xstate.done.actor.audioInput", output: undefined } as unknown as TranscriptionSessionEvent,
     { type: "UPDATE_SETTINGS", settings: { language: "en" } },
     { type: "END_INPUT", atSample: head, atMs: 0 },
     { type: "CLOSE" },
@@ -199,32 +217,6 @@ class StepClock {
   }
 }
 
-/** Replays `steps` on a running actor; returns the first step whose state differs, if any. */
-const replay = (
-  input: TranscriptionSessionInput,
-  steps: StatePath<Snapshot, TranscriptionSessionEvent>["steps"],
-) => {
-  const clock = new StepClock()
-  const actor = createActor(makeMachine(), { input, clock }).start()
-  try {
-    for (const [index, step] of steps.entries()) {
-      if (index === 0 && (step.event.type as string) === "xstate.init") continue
-      if ((step.event.type as string).startsWith("xstate.after.")) clock.fireNext()
-      else actor.send(step.event)
-      const actual = JSON.stringify(actor.getSnapshot().value)
-      if (actual !== JSON.stringify(step.state.value)) {
-        return `after ${steps
-          .map((s) => s.event.type)
-          .slice(0, index + 1)
-          .join(" → ")}: ${actual} ≠ ${JSON.stringify(step.state.value)}`
-      }
-    }
-    return undefined
-  } finally {
-    actor.stop()
-  }
-}
-
 /** The delay in ms of a delayed event `xstate.after.<name>.<state id>` for `snapshot`. */
 const delayOf = (type: string, snapshot: Snapshot): number => {
   const name = type.split(".")[2]
@@ -247,17 +239,96 @@ const delayOf = (type: string, snapshot: Snapshot): number => {
   }
 }
 
-/** The (state node, event) pairs of the machine that handle `event` in `snapshot`. */
-const handlersOf = (snapshot: Snapshot, type: string): string[] =>
-  (snapshot._nodes as AnyStateNode[]).flatMap((node) => {
-    const on = node.on[type]
-    const after = node.after.some((t) => t.eventType === type)
-    return (on !== undefined && on.length > 0) || after ? [`${node.id} ${type}`] : []
+/**
+ * A stable name for one transition definition: its source node, its event (`always` for an
+ * eventless transition) and its index among the source's branches for that event.
+ */
+const transitionKey = (t: AnyTransitionDefinition): string => {
+  const source = t.source as AnyStateNode
+  const eventless = (t.eventType as string) === ""
+  const branches = eventless ? (source.always ?? []) : (source.transitions.get(t.eventType) ?? [])
+  return `${source.id} ${eventless ? "always" : t.eventType} #${branches.indexOf(t)}`
+}
+
+/** Every transition definition the machine declares, by {@link transitionKey}. */
+const declaredTransitions = (): Set<string> => {
+  const declared = new Set<string>()
+  for (const node of [makeMachine().root, ...getStateNodes(makeMachine().root)]) {
+    for (const branches of node.transitions.values()) for (const t of branches) declared.add(transitionKey(t))
+    for (const t of node.always ?? []) declared.add(transitionKey(t))
+  }
+  return declared
+}
+
+/** Collects the transitions of XState's microstep inspection events. */
+const recordTransitions = (into: Set<string>) => (event: InspectionEvent) => {
+  if (event.type !== "@xstate.microstep") return
+  for (const t of event._transitions) into.add(transitionKey(t))
+}
+
+/** One call of the machine's `transition` during the graph traversal, with the transitions it took. */
+interface ObservedStep {
+  readonly from: Snapshot
+  readonly event: TranscriptionSessionEvent
+  readonly to: Snapshot
+  readonly taken: ReadonlySet<string>
+}
+
+/**
+ * The machine with its `transition` wrapped so that every step of a graph traversal is
+ * logged (into `log`) with the transitions it took, read from the microstep inspection events.
+ */
+const observedMachine = (machine: Machine, log: ObservedStep[]): Machine => {
+  const observed = Object.create(machine) as Machine
+  Object.defineProperty(observed, "transition", {
+    value: (from: Snapshot, event: TranscriptionSessionEvent, scope: AnyActorScope) => {
+      const taken = new Set<string>()
+      const to = machine.transition(from, event, {
+        ...scope,
+        system: Object.create(scope.system, { _sendInspectionEvent: { value: recordTransitions(taken) } }),
+      })
+      log.push({ from, event, to, taken })
+      return to
+    },
   })
+  return observed
+}
+
+/**
+ * Replays `steps` on a running actor. Returns the first step whose state differs, or the
+ * transitions the last step took on the actor.
+ */
+const replay = (
+  input: TranscriptionSessionInput,
+  steps: StatePath<Snapshot, TranscriptionSessionEvent>["steps"],
+): { readonly mismatch: string | undefined; readonly lastStep: ReadonlySet<string> } => {
+  const clock = new StepClock()
+  const taken = new Set<string>()
+  const actor = createActor(makeMachine(), { input, clock, inspect: recordTransitions(taken) }).start()
+  try {
+    for (const [index, step] of steps.entries()) {
+      if (index === 0 && (step.event.type as string) === "xstate.init") continue
+      taken.clear()
+      if ((step.event.type as string).startsWith("xstate.after.")) clock.fireNext()
+      else actor.send(step.event)
+      const actual = JSON.stringify(actor.getSnapshot().value)
+      if (actual !== JSON.stringify(step.state.value)) {
+        const mismatch = `after ${steps
+          .map((s) => s.event.type)
+          .slice(0, index + 1)
+          .join(" → ")}: ${actual} ≠ ${JSON.stringify(step.state.value)}`
+        return { mismatch, lastStep: taken }
+      }
+    }
+    return { mismatch: undefined, lastStep: taken }
+  } finally {
+    actor.stop()
+  }
+}
 
 describe("transcriptionSessionMachine model", () => {
   const visitedStates = new Set<string>()
-  /** One witness (a path to a state, then the event) per transition of the machine. */
+  /** One witness (a path to a state, then the event) per transition definition of the machine. */
   const witnesses = new Map<
     string,
     { readonly mode: string; readonly steps: StatePath<Snapshot, TranscriptionSessionEvent>["steps"] }
@@ -268,23 +339,19 @@ describe("transcriptionSessionMachine model", () => {
     const machine = makeMachine()
     const shortest = new Map<string, StatePath<Snapshot, TranscriptionSessionEvent>>()
     for (const path of getShortestPaths(machine, options)) shortest.set(serializeState(path.state), path)
-    const adjacency: AdjacencyMap<Snapshot, TranscriptionSessionEvent> = getAdjacencyMap(
-      machine as unknown as Parameters<typeof getAdjacencyMap>[0],
+    const log: ObservedStep[] = []
+    getAdjacencyMap(
+      observedMachine(machine, log) as unknown as Parameters<typeof getAdjacencyMap>[0],
       options as unknown as Parameters<typeof getAdjacencyMap>[1],
-    ) as unknown as AdjacencyMap<Snapshot, TranscriptionSessionEvent>
-    for (const [key, vertex] of Object.entries(adjacency)) {
-      for (const node of vertex.state._nodes as AnyStateNode[]) visitedStates.add(node.id)
-      const path = shortest.get(key)
+    )
+    for (const { from, event, to, taken } of log) {
+      for (const node of from._nodes as AnyStateNode[]) visitedStates.add(node.id)
+      for (const node of to._nodes as AnyStateNode[]) visitedStates.add(node.id)
+      const path = shortest.get(serializeState(from))
       if (path === undefined) continue
-      const edges = Object.values(vertex.transitions) as {
-        event: TranscriptionSessionEvent
-        state: Snapshot
-      }[]
-      for (const { event, state } of edges) {
-        for (const handler of handlersOf(vertex.state, event.type)) {
-          if (!witnesses.has(handler))
-            witnesses.set(handler, { mode, steps: [...path.steps, { event, state }] })
-        }
+      for (const transition of taken) {
+        if (!witnesses.has(transition))
+          witnesses.set(transition, { mode, steps: [...path.steps, { event, state: to }] })
       }
     }
   }
@@ -294,26 +361,20 @@ describe("transcriptionSessionMachine model", () => {
     expect(all.filter((id) => !visitedStates.has(id))).toEqual([])
   })
 
-  /** Every (state node, event) pair the machine declares a transition for. */
-  const declared = new Set<string>()
-  for (const node of getStateNodes(makeMachine().root)) {
-    for (const type of Object.keys(node.on)) declared.add(`${node.id} ${type}`)
-    for (const t of node.after) declared.add(`${node.id} ${t.eventType}`)
-  }
-  // Raised by the machine itself after each server event; exercised through those events.
-  declared.delete("transcriptionSession.online.streaming.liveness.owed LIVENESS.SERVER_EVENT")
+  const declared = declaredTransitions()
 
-  it("exercises every event and delayed transition of the machine", () => {
+  it("takes every transition of the machine: each guarded branch, delay, eventless and raised transition", () => {
     expect([...declared].filter((d) => !witnesses.has(d))).toEqual([])
+    expect(declared.size).toBeGreaterThan(60)
   })
 
-  it("reaches the same states on a running actor along a path through every transition", () => {
+  it("reaches the same states, taking the same transition, on a running actor along each witness path", () => {
     const mismatches: string[] = []
-    for (const [handler, { mode, steps }] of witnesses) {
-      const mismatch = replay(modes[mode] ?? {}, steps)
-      if (mismatch !== undefined) mismatches.push(`${handler} (${mode}): ${mismatch}`)
+    for (const [transition, { mode, steps }] of witnesses) {
+      const { mismatch, lastStep } = replay(modes[mode] ?? {}, steps)
+      if (mismatch !== undefined) mismatches.push(`${transition} (${mode}): ${mismatch}`)
+      else if (!lastStep.has(transition)) mismatches.push(`${transition} (${mode}): not taken by the actor`)
     }
     expect(mismatches).toEqual([])
-    expect(witnesses.size).toBeGreaterThanOrEqual(declared.size)
   })
 })
