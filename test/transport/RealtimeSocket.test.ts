@@ -80,6 +80,8 @@ describe("close codes", () => {
       server.wss.on("connection", (socket) => {
         socket.send("last words")
         if (code === 1006) socket.terminate()
+        // A close frame without a status code reaches the client as 1005.
+        else if (code === 1005) socket.close()
         else socket.close(code, reason)
       })
       const connection = yield* connectWebSocket({ url: server.url })
@@ -100,9 +102,12 @@ describe("close codes", () => {
   )
 
   const failures: ReadonlyArray<{ code: number; reason: string; retryable: boolean }> = [
+    { code: 1001, reason: "going away", retryable: true },
+    { code: 1005, reason: "", retryable: true },
     { code: 1006, reason: "", retryable: true },
     { code: 1011, reason: "internal", retryable: true },
     { code: 1012, reason: "restarting", retryable: true },
+    { code: 1013, reason: "try again later", retryable: true },
     { code: 1008, reason: "policy", retryable: false },
     { code: 4000, reason: "beta_api_shape_disabled", retryable: false },
   ]
@@ -122,6 +127,23 @@ describe("close codes", () => {
         }),
     )
   }
+
+  it.effect("scrubs the key from a close reason that echoes it", () =>
+    Effect.gen(function* () {
+      const server = yield* testWsServer()
+      server.wss.on("connection", (socket) => socket.close(1008, `bad key ${SECRET}`))
+      const connection = yield* connectWebSocket({ url: server.url, headers: bearer })
+      const error = yield* Effect.flip(Stream.runDrain(connection.messages))
+      assert.deepStrictEqual(error.reason, { _tag: "Close", code: 1008, closeReason: "bad key <redacted>" })
+      for (const shown of [
+        error.message,
+        JSON.stringify(error),
+        inspect(error, { depth: 10 }),
+        String(error),
+      ])
+        assert.notInclude(shown, SECRET)
+    }),
+  )
 
   it.effect("fails the stream with a retryable Close 1006 when the server drops the TCP connection", () =>
     Effect.gen(function* () {
@@ -178,6 +200,32 @@ describe("rejected upgrades", () => {
         assert.notInclude(shown, SECRET)
       }
       assert.include(error.message, "<redacted>")
+    }),
+  )
+
+  it.effect("scrubs an Authorization header given as a plain string, whole or as its token", () =>
+    Effect.gen(function* () {
+      const server = yield* testUpgradeServer((request, socket) =>
+        socket.end(
+          httpResponse(401, "Unauthorized", `got ${request.headers.authorization}; token ${SECRET}`),
+        ),
+      )
+      const error = yield* Effect.flip(
+        connectWebSocket({ url: server.url, headers: { Authorization: `Bearer ${SECRET}` } }),
+      )
+      assert.strictEqual(
+        error.reason._tag === "Open" ? error.reason.body : "",
+        "got <redacted>; token <redacted>",
+      )
+      for (const shown of [
+        error.message,
+        JSON.stringify(error),
+        inspect(error, { depth: 10 }),
+        String(error),
+      ]) {
+        assert.notInclude(shown, SECRET)
+        assert.notInclude(shown, "Bearer")
+      }
     }),
   )
 
