@@ -6,6 +6,7 @@
  * @module
  */
 import { Buffer } from "node:buffer"
+import { pcm16ToBase64 } from "../../audio/index.ts"
 import { createRandom } from "../scenario.ts"
 
 /** Sample rate of all simulator audio, in Hz. */
@@ -90,9 +91,8 @@ export const base64ByteLength = (text: string): number => {
   return (text.length / 4) * 3 - padding
 }
 
-/** Little-endian bytes of PCM16 samples as base64. */
-export const pcmToBase64 = (samples: Int16Array): string =>
-  Buffer.from(samples.buffer, samples.byteOffset, samples.byteLength).toString("base64")
+/** Little-endian bytes of PCM16 samples as base64 (the audio layer's `pcm16ToBase64`, no copy). */
+export const pcmToBase64: (samples: Int16Array) => string = pcm16ToBase64
 
 /** PCM16 samples from little-endian bytes (copied, so alignment never matters). */
 export const pcmFromBytes = (bytes: Uint8Array): Int16Array => {
