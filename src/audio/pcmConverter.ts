@@ -69,7 +69,14 @@ export const createPcmConverter = (options: PcmConverterOptions): PcmConverter =
       guard.check(frame)
       const { data, sampleRateHz, channels } = frame
       if (core === undefined || coreRateHz !== sampleRateHz) {
-        core = createResamplerCore(sampleRateHz, targetRateHz, quality)
+        // Only the first frame of a stream gets here. If its rate is refused, the stream has
+        // not started: the next frame may have any format.
+        try {
+          core = createResamplerCore(sampleRateHz, targetRateHz, quality)
+        } catch (error) {
+          guard.reset()
+          throw error
+        }
         coreRateHz = sampleRateHz
       }
       const n = data.length / channels

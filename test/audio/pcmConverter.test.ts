@@ -138,6 +138,15 @@ describe("createPcmConverter", () => {
     expect(concat([converter.push(mono16k), converter.drain()])).toEqual(reference(mono16k, 24_000))
   })
 
+  it("leaves the format open when the first frame's rate is refused", () => {
+    const converter = createPcmConverter({ targetRateHz: 24_000 })
+    expect(reasonOf(() => converter.push(makeAudioFrame(new Int16Array(441), 44_101, 1)))).toBe(
+      "UnsupportedRate",
+    )
+    const mono16k = makeAudioFrame(noise(1600, 10_000, 9), 16_000, 1)
+    expect(concat([converter.push(mono16k), converter.flush()])).toEqual(reference(mono16k, 24_000))
+  })
+
   it("rejects a target rate that is not a positive integer", () => {
     expect(reasonOf(() => createPcmConverter({ targetRateHz: 0 }))).toBe("InvalidSampleRate")
   })
