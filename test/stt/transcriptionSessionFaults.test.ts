@@ -10,10 +10,12 @@ import {
 } from "../../src/stt/TranscriptionSession.ts"
 import { connectWebSocket, RealtimeSocket, type RealtimeSocketShape } from "../../src/transport/index.ts"
 import {
+  activeHandles,
   appendedSamples,
   collect,
   eventually,
   finals,
+  handlesBackTo,
   pushAudio,
   receivedOf,
   toneAt,
@@ -136,12 +138,23 @@ const silentServer = async (): Promise<{
 }
 
 describe("close() in every state", () => {
-  const closeAndCheck = async (session: ReturnType<typeof createTranscriptionSession>, sim?: Simulator) => {
+  const closeAndCheck = async (
+    session: ReturnType<typeof createTranscriptionSession>,
+    baseline: ReturnType<typeof activeHandles>,
+    sim?: Simulator,
+  ) => {
+    // The count sees the session: its socket and its clock's timers are live until closed.
+    const open = activeHandles()
+    if (open.sockets + open.timers <= baseline.sockets + baseline.timers)
+      throw new Error("the handle count does not see the running session")
     await session.close()
     if (session.actor.getSnapshot().status === "active") throw new Error("actor still running")
     const { fibers, timers } = session.resources
     if (fibers !== 0 || timers !== 0) throw new Error(`left ${fibers} fibers and ${timers} timers`)
     if (sim !== undefined) await eventually(() => sim.connections.every((c) => !c.open))
+    // The process agrees: no socket or timer outlives the session (both ends of each
+    // simulator connection are in this process, so its sockets count too).
+    await handlesBackTo(baseline)
     // Further calls are harmless.
     await session.close()
     session.endInput()
@@ -150,6 +163,7 @@ describe("close() in every state", () => {
   it.live("leaves nothing running when closed while connecting", () =>
     Effect.promise(async () => {
       const silent = await silentServer()
+      const baseline = activeHandles()
       const session = createTranscriptionSession({
         apiKey: "sk-x",
         baseUrl: silent.url,
@@ -158,7 +172,7 @@ describe("close() in every state", () => {
       })
       await eventually(() => silent.sockets.length === 1)
       assert.isTrue(session.actor.getSnapshot().matches({ online: "connecting" }))
-      await closeAndCheck(session)
+      await closeAndCheck(session, baseline)
       await eventually(() => silent.closed.size === silent.sockets.length)
       await new Promise<void>((resolve) => silent.server.close(() => resolve()))
     }),
@@ -220,9 +234,10 @@ describe("close() in every state", () => {
           ],
         ]
         for (const [state, reach] of cases) {
+          const baseline = activeHandles()
           const session = await reach()
           try {
-            await closeAndCheck(session, sim)
+            await closeAndCheck(session, baseline, sim)
           } catch (error) {
             throw new Error(`closing in ${state}: ${String(error)}`)
           }
@@ -237,6 +252,7 @@ describe("close() in every state", () => {
     Effect.promise(async () => {
       const sim = await startSimulator({ scenario: { transcripts: ["all done"] } })
       try {
+        const baseline = activeHandles()
         const session = createTranscriptionSession(options(sim))
         pushAudio(session, toneAt(300))
         session.endInput()
@@ -245,6 +261,7 @@ describe("close() in every state", () => {
         await session.done
         assert.deepStrictEqual(session.resources, { fibers: 0, timers: 0 })
         await eventually(() => sim.connections.every((c) => !c.open))
+        await handlesBackTo(baseline)
       } finally {
         await sim.close()
       }

@@ -102,3 +102,35 @@ export const transcriptionConnections = (sim: Simulator): SimulatorConnection[] 
 /** Texts of final transcripts, in emission order. */
 export const finals = (events: readonly SpeechEvent[]): string[] =>
   events.flatMap((e) => (e.type === "final_transcript" ? [e.alternatives[0]?.text ?? ""] : []))
+
+/** Live handles of this process that a session could leak: sockets and timers (Node's own count). */
+export const activeHandles = (): { readonly sockets: number; readonly timers: number } => {
+  let sockets = 0
+  let timers = 0
+  for (const resource of process.getActiveResourcesInfo()) {
+    if (resource === "TCPSocketWrap" || resource === "TLSWrap") sockets++
+    else if (resource === "Timeout") timers++
+  }
+  return { sockets, timers }
+}
+
+/**
+ * Waits until this process holds no more sockets and timers than `baseline` (closing sockets
+ * finish asynchronously); throws with the counts when they stay above it.
+ */
+export const handlesBackTo = async (
+  baseline: { readonly sockets: number; readonly timers: number },
+  timeoutMs = 5_000,
+): Promise<void> => {
+  try {
+    await eventually(() => {
+      const now = activeHandles()
+      return now.sockets <= baseline.sockets && now.timers <= baseline.timers
+    }, timeoutMs)
+  } catch {
+    const now = activeHandles()
+    throw new Error(
+      `handles left: ${now.sockets} sockets (before: ${baseline.sockets}), ${now.timers} timers (before: ${baseline.timers})`,
+    )
+  }
+}
