@@ -20,11 +20,13 @@ import {
 } from "../../src/stt/TranscriptionSession.ts"
 import { RealtimeSocket } from "../../src/transport/index.ts"
 import {
+  activeHandles,
   appendedSamples,
   collect,
   concat,
   eventually,
   finals,
+  handlesBackTo,
   pushAudio,
   receivedOf,
   silenceAt,
@@ -178,6 +180,7 @@ describe("bounded, jittered reconnects", () => {
         Effect.promise(async () => {
           for (let i = 0; i < 5; i++)
             sim.scenario.nextConnection("transcription", { faults: [{ type: "close", code: 1011 }] })
+          const baseline = activeHandles()
           const session = createTranscriptionSession(
             optionsFor(sim, { reconnect: { maxAttempts: 2, baseDelayMs: 5, jitter: 0 } }),
           )
@@ -190,6 +193,7 @@ describe("bounded, jittered reconnects", () => {
           assert.isTrue(last?.type === "error" && last.fatal)
           assert.match(last?.type === "error" ? last.error.message : "", /gave up after 2 reconnect attempts/)
           assert.deepStrictEqual(session.resources, { fibers: 0, timers: 0 })
+          await handlesBackTo(baseline)
         }),
       ),
   )
