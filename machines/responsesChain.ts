@@ -35,8 +35,9 @@
  *
  * Pure: the one actor, `socket`, is supplied with `machine.provide({ actors })` (see
  * `src/llm/ResponsesLLM.ts`); it receives {@link ResponsesSocketCommand}s and sends back
- * `SOCKET.*` events. Waits are named delays (`rotateAfter`, `drainTimeout`, `rateLimitBackoff`). What the caller
- * sees is emitted as {@link ResponsesChainEmitted} events (`actor.on("turn.chunk", ...)`).
+ * `SOCKET.*` events. Waits are named delays (`rotateAfter`, `drainTimeout`, `rateLimitBackoff`).
+ * What the caller sees is emitted as {@link ResponsesChainEmitted} events
+ * (`actor.on("turn.chunk", ...)`).
  * @module
  */
 import { and, assign, enqueueActions, fromCallback, setup } from "xstate"
