@@ -12,13 +12,23 @@
  * ```
  * @module
  */
-import { Context, Data, Effect, type Scope } from "effect"
+import { Context, Data, Effect, Option, type Scope, type Tracer } from "effect"
 import { type Actor, createActor } from "xstate"
 import type { LifecycleTimeouts, ReconnectPolicy } from "../../machines/sessionLifecycle.ts"
-import { transcriptionSessionMachine, vadParametersOf } from "../../machines/transcriptionSession.ts"
+import {
+  type TranscriptionSessionContext,
+  transcriptionSessionMachine,
+  vadParametersOf,
+} from "../../machines/transcriptionSession.ts"
 import { type AudioFrame, makeAudioFrame, pcm16FromBytes } from "../audio/index.ts"
 import { makeSessionRuntime, type SessionRuntime } from "../runtime/SessionRuntime.ts"
 import { makeAudioInputActor, makeTranscriptionSocketActor } from "../runtime/transcriptionActors.ts"
+import {
+  type SensitiveTraceOptions,
+  type TranscriptionModelConfig,
+  type TurnTrace,
+  traceTurn,
+} from "../telemetry/index.ts"
 import {
   loadOpenAIConfig,
   type OpenAIConfig,
@@ -27,11 +37,12 @@ import {
   RealtimeSocket,
   resolveOpenAIConfig,
 } from "../transport/index.ts"
-import { createAudioInput } from "./audioInput.ts"
+import { type AudioInput, createAudioInput } from "./audioInput.ts"
 import type { SpeechErrorInfo, SpeechEvent, SpeechStream } from "./SpeechEvent.ts"
 import {
   DEFAULT_TRANSCRIPTION_SETTINGS,
   mergeSettings,
+  SESSION_SAMPLE_RATE_HZ,
   type TranscriptionSchema,
   type TranscriptionSettings,
 } from "./transcriptionSettings.ts"
@@ -71,8 +82,17 @@ export class TranscriptionSessionError extends Data.TaggedError("TranscriptionSe
 export const isTranscriptionSessionError = (u: unknown): u is TranscriptionSessionError =>
   u instanceof TranscriptionSessionError
 
-/** Options of {@link createTranscriptionSession}. Durations in milliseconds. */
-export interface TranscriptionSessionOptions extends Partial<TranscriptionSettings> {
+/**
+ * Options of {@link createTranscriptionSession}. Durations in milliseconds.
+ *
+ * Tracing: each turn is an `stt.turn` span (from its start of speech, or its first audio with
+ * manual turns, to its final transcript or failure) with the model configuration, the
+ * turn's usage and latency, and events for start and end of speech, interim transcripts and
+ * reconnects. The transcript (and the prompt) go on the span only with
+ * `traceIncludeSensitiveText`, the turn's audio (base64 WAV) only with
+ * `traceIncludeSensitiveAudio`.
+ */
+export interface TranscriptionSessionOptions extends Partial<TranscriptionSettings>, SensitiveTraceOptions {
   /** API key (default: `OPENAI_API_KEY`). */
   readonly apiKey?: string
   /** API base URL, e.g. the simulator's `http://127.0.0.1:PORT/v1` (default: `OPENAI_BASE_URL` or OpenAI). */
@@ -103,6 +123,14 @@ export interface TranscriptionSessionOptions extends Partial<TranscriptionSettin
   readonly finalOrder?: LedgerOptions["finalOrder"]
   /** Seed of the reconnect jitter (default: random). */
   readonly seed?: number
+  /**
+   * The tracer of the `stt.turn` spans (an OpenTelemetry tracer through
+   * `@effect/opentelemetry`'s `OtelTracer`). Default: Effect's native tracer (spans are not
+   * exported); in the Effect form, the tracer of the calling fiber.
+   */
+  readonly tracer?: Tracer.Tracer
+  /** The parent of the `stt.turn` spans. In the Effect form, the calling fiber's span by default. */
+  readonly traceParent?: Tracer.AnySpan
   /**
    * The Effect services to run on (default: the live `RealtimeSocket` and Effect's default
    * clock). From a `ManagedRuntime`: `await runtime.context()`. Tests pass a context with a
@@ -220,6 +248,198 @@ const makeEventQueue = () => {
   }
 }
 
+/** What the turn tracing needs from the running session. */
+interface TurnTracingSource {
+  readonly options: TranscriptionSessionOptions
+  readonly config: OpenAIConfig
+  readonly input: AudioInput
+  /** The machine's context now. */
+  readonly context: () => TranscriptionSessionContext
+}
+
+/** The `stt.turn` spans of one session, driven by its events, its snapshots and its input. */
+interface TurnTracing {
+  /** Audio was pushed (opens the span of a manual turn). */
+  onAudio(): void
+  /** A speech event was emitted (start and end of speech, transcripts, usage, reconnects). */
+  onEvent(event: SpeechEvent): void
+  /** The machine took a step: new turns, item ids, dropped turns. */
+  onSnapshot(context: TranscriptionSessionContext): void
+  /** The session ended: spans still open end as abandoned. */
+  end(): void
+}
+
+/** A turn's span and what the ledger says about the turn. */
+interface TracedTurn {
+  readonly trace: TurnTrace
+  startSample: number
+  endSample: number
+  /** The final transcript, kept until the turn's usage ends the span. */
+  final: { readonly text: string; readonly confidence: number | undefined } | undefined
+}
+
+const FAILED_TURN_ID = /^turn-(\d+)$/
+
+/**
+ * Traces each turn of a session as an `stt.turn` span. Turns are numbered by the machine's
+ * ledger (stable across reconnects, when item ids change): the span opened at the start of
+ * speech (or at the first audio of a manual turn) becomes the span of the next turn the
+ * ledger opens; events name their item, which the ledger binds to its turn.
+ */
+const makeTurnTracing = (source: TurnTracingSource): TurnTracing => {
+  const { options } = source
+  const sensitive: SensitiveTraceOptions = {
+    ...(options.traceIncludeSensitiveText === undefined
+      ? {}
+      : { traceIncludeSensitiveText: options.traceIncludeSensitiveText }),
+    ...(options.traceIncludeSensitiveAudio === undefined
+      ? {}
+      : { traceIncludeSensitiveAudio: options.traceIncludeSensitiveAudio }),
+  }
+  const turns = new Map<number, TracedTurn>()
+  const itemTurns = new Map<string, number>()
+  let collecting: TurnTrace | undefined
+  let newestTurn = 0
+  let ended = false
+
+  const start = (itemId?: string): TurnTrace => {
+    const settings = source.context().settings
+    const model: TranscriptionModelConfig = {
+      model: (source.config.provider === "azure" ? source.config.deployment : undefined) ?? settings.model,
+      provider: source.config.provider,
+      sampleRateHz: SESSION_SAMPLE_RATE_HZ,
+      streamed: true,
+      turnDetection: settings.turnDetection,
+      ...(settings.language === undefined ? {} : { language: settings.language }),
+      ...(settings.prompt === undefined ? {} : { prompt: settings.prompt }),
+      ...(settings.noiseReduction === null ? {} : { noiseReduction: settings.noiseReduction }),
+    }
+    return traceTurn({
+      config: model,
+      ...sensitive,
+      ...(options.tracer === undefined ? {} : { tracer: options.tracer }),
+      ...(options.traceParent === undefined ? {} : { parent: options.traceParent }),
+      ...(itemId === undefined ? {} : { itemId }),
+    })
+  }
+
+  const turnOf = (itemId: string): TracedTurn | undefined => {
+    const failed = FAILED_TURN_ID.exec(itemId)
+    const number = itemTurns.get(itemId) ?? (failed === null ? undefined : Number(failed[1]))
+    return number === undefined ? undefined : turns.get(number)
+  }
+
+  const audioOf = (turn: TracedTurn) => {
+    if (options.traceIncludeSensitiveAudio !== true) return undefined
+    const { buffer } = source.input
+    if (turn.startSample < buffer.startSample || turn.endSample > buffer.endSample) return undefined
+    return {
+      samples: buffer.view(turn.startSample, turn.endSample).slice(),
+      sampleRateHz: SESSION_SAMPLE_RATE_HZ,
+    }
+  }
+
+  const open = (): TurnTrace[] => [
+    ...(collecting === undefined ? [] : [collecting]),
+    ...[...turns.values()].flatMap((t) => (t.trace.ended ? [] : [t.trace])),
+  ]
+
+  return {
+    onAudio() {
+      if (ended || collecting !== undefined) return
+      if (source.context().settings.turnDetection === null) collecting = start()
+    },
+    onEvent(event) {
+      if (ended) return
+      switch (event.type) {
+        case "start_of_speech":
+          collecting ??= start(event.itemId)
+          collecting.event("start_of_speech", { "stt.at_ms": event.atMs })
+          return
+        case "end_of_speech":
+          collecting?.event("end_of_speech", { "stt.at_ms": event.atMs })
+          return
+        case "interim_transcript":
+          turnOf(event.itemId)?.trace.event("interim")
+          return
+        case "final_transcript": {
+          const turn = turnOf(event.itemId)
+          const best = event.alternatives[0]
+          if (turn !== undefined && best !== undefined)
+            turn.final = { text: best.text, confidence: best.confidence }
+          return
+        }
+        case "recognition_usage": {
+          const turn = event.itemId === undefined ? undefined : turnOf(event.itemId)
+          if (turn === undefined) return
+          const audio = audioOf(turn)
+          turn.trace.end({
+            usage: event.usage,
+            ...(event.itemId === undefined ? {} : { itemId: event.itemId }),
+            ...(turn.final === undefined ? {} : { transcript: turn.final.text }),
+            ...(turn.final?.confidence === undefined ? {} : { confidence: turn.final.confidence }),
+            ...(audio === undefined ? {} : { audio }),
+          })
+          return
+        }
+        case "transcription_failed": {
+          const turn = turnOf(event.itemId)
+          turn?.trace.setAttribute("stt.error.code", event.error.code)
+          turn?.trace.end({ error: event.error, itemId: event.itemId })
+          return
+        }
+        case "reconnected":
+          for (const trace of open())
+            trace.event("reconnected", { "stt.attempt": event.attempt, "stt.replayed_ms": event.replayedMs })
+          return
+        case "error":
+          return
+      }
+    },
+    onSnapshot(context) {
+      if (ended) return
+      for (const t of context.ledger.turns) {
+        if (t.itemId !== undefined) itemTurns.set(t.itemId, t.turn)
+        const traced = turns.get(t.turn)
+        if (traced !== undefined) {
+          traced.startSample = t.startSample
+          traced.endSample = t.endSample
+          continue
+        }
+        if (t.turn <= newestTurn) continue
+        newestTurn = t.turn
+        const trace = collecting ?? start(t.itemId)
+        collecting = undefined
+        trace.setAttribute("stt.turn", t.turn)
+        turns.set(t.turn, { trace, startSample: t.startSample, endSample: t.endSample, final: undefined })
+      }
+      // Turns that left the ledger unended were dropped (an empty commit); ended ones are done with.
+      for (const [number, traced] of turns) {
+        if (context.ledger.turns.some((t) => t.turn === number)) continue
+        if (!traced.trace.ended) {
+          traced.trace.setAttribute("stt.dropped", true)
+          traced.trace.end()
+        }
+        turns.delete(number)
+      }
+      if (itemTurns.size > 4 * Math.max(16, turns.size)) {
+        for (const [item, number] of itemTurns) if (!turns.has(number)) itemTurns.delete(item)
+      }
+    },
+    end() {
+      if (ended) return
+      ended = true
+      for (const trace of open()) {
+        trace.setAttribute("stt.abandoned", true)
+        trace.end()
+      }
+      collecting = undefined
+      turns.clear()
+      itemTurns.clear()
+    },
+  }
+}
+
 /** Creates and starts a session on `runtime` (see {@link createTranscriptionSession}). */
 const startSession = (
   options: TranscriptionSessionOptions,
@@ -263,6 +483,12 @@ const startSession = (
     },
   })
 
+  const tracing = makeTurnTracing({
+    options,
+    config,
+    input,
+    context: () => actor.getSnapshot().context,
+  })
   const queue = makeEventQueue()
   let inputEnded = false
   let finished = false
@@ -278,15 +504,20 @@ const startSession = (
       unsubscribeEvents.unsubscribe()
       subscription.unsubscribe()
       actor.stop()
+      tracing.end()
       await runtime.shutdown()
       resolveDone()
     })()
     return releasing
   }
 
-  const unsubscribeEvents = actor.on("*", (event) => queue.push(event as SpeechEvent))
+  const unsubscribeEvents = actor.on("*", (event) => {
+    tracing.onEvent(event as SpeechEvent)
+    queue.push(event as SpeechEvent)
+  })
   const subscription = actor.subscribe({
     next: (snapshot) => {
+      tracing.onSnapshot(snapshot.context)
       if (snapshot.status !== "done") return
       const fatal = snapshot.context.fatalError
       queue.end(
@@ -331,10 +562,12 @@ const startSession = (
     pushFrame(frame) {
       ensureOpen()
       input.push(frame)
+      tracing.onAudio()
     },
     pushPcm16(bytes, sampleRateHz, channels = 1) {
       ensureOpen()
       input.push(makeAudioFrame(pcm16FromBytes(bytes), sampleRateHz, channels))
+      tracing.onAudio()
     },
     flush() {
       ensureOpen()
@@ -382,8 +615,9 @@ export const createTranscriptionSession = (
 export const TranscriptionSession = {
   /**
    * Creates a session on the current services (`RealtimeSocket`, the clock, a `TestClock`
-   * under test) and closes it when the scope closes. Fails with `OpenAIConfigError` for a
-   * missing key or a malformed URL.
+   * under test) and closes it when the scope closes. Its `stt.turn` spans go to the current
+   * tracer, under the current span, unless the options say otherwise. Fails with
+   * `OpenAIConfigError` for a missing key or a malformed URL.
    */
   make: (
     options: Omit<TranscriptionSessionOptions, "context"> = {},
@@ -391,6 +625,9 @@ export const TranscriptionSession = {
     Effect.acquireRelease(
       Effect.gen(function* () {
         const context = yield* Effect.context<RealtimeSocket>()
+        const tracer = options.tracer ?? (yield* Effect.tracer)
+        const parent =
+          options.traceParent ?? Option.getOrUndefined(yield* Effect.option(Effect.currentParentSpan))
         const config =
           options.config ??
           (yield* loadOpenAIConfig(
@@ -401,7 +638,13 @@ export const TranscriptionSession = {
             },
             options.env ?? process.env,
           ))
-        return createTranscriptionSession({ ...options, config, context })
+        return createTranscriptionSession({
+          ...options,
+          config,
+          context,
+          tracer,
+          ...(parent === undefined ? {} : { traceParent: parent }),
+        })
       }),
       (session) => Effect.promise(() => session.close()),
     ),
