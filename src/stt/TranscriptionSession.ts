@@ -199,50 +199,46 @@ const configOf = (options: TranscriptionSessionOptions): OpenAIConfig =>
     options.env ?? process.env,
   )
 
-/** A queue of events read by one async iterator at a time. */
+/**
+ * The session's events for its async iterators. Reads that arrive while the queue is empty
+ * wait in order (two iterators share the events, none is left pending); at the end each
+ * waiting read completes: the first with the fatal error, if any, the others as done.
+ */
 const makeEventQueue = () => {
   const events: SpeechEvent[] = []
-  let waiter: ((result: IteratorResult<SpeechEvent>) => void) | undefined
-  let failer: ((error: unknown) => void) | undefined
+  const waiters: {
+    readonly resolve: (result: IteratorResult<SpeechEvent>) => void
+    readonly reject: (error: unknown) => void
+  }[] = []
   let ended = false
   let failure: unknown
+  const finish = (): Promise<IteratorResult<SpeechEvent>> => {
+    if (failure !== undefined) {
+      const error = failure
+      failure = undefined
+      return Promise.reject(error)
+    }
+    return Promise.resolve({ value: undefined, done: true })
+  }
   return {
     push(event: SpeechEvent) {
       if (ended) return
-      if (waiter !== undefined) {
-        const resolve = waiter
-        waiter = undefined
-        failer = undefined
-        resolve({ value: event, done: false })
-      } else events.push(event)
+      const waiter = waiters.shift()
+      if (waiter !== undefined) waiter.resolve({ value: event, done: false })
+      else events.push(event)
     },
     end(error?: unknown) {
       if (ended) return
       ended = true
       failure = error
-      if (waiter !== undefined) {
-        const resolve = waiter
-        const reject = failer
-        waiter = undefined
-        failer = undefined
-        if (error !== undefined && events.length === 0) reject?.(error)
-        else resolve({ value: undefined, done: true })
-      }
+      for (const waiter of waiters.splice(0)) finish().then(waiter.resolve, waiter.reject)
     },
     next(): Promise<IteratorResult<SpeechEvent>> {
       const event = events.shift()
       if (event !== undefined) return Promise.resolve({ value: event, done: false })
-      if (ended) {
-        if (failure !== undefined) {
-          const error = failure
-          failure = undefined
-          return Promise.reject(error)
-        }
-        return Promise.resolve({ value: undefined, done: true })
-      }
+      if (ended) return finish()
       return new Promise((resolve, reject) => {
-        waiter = resolve
-        failer = reject
+        waiters.push({ resolve, reject })
       })
     },
   }

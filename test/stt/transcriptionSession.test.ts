@@ -278,6 +278,18 @@ describe("createTranscriptionSession against the simulator", () => {
     expect(session.resources).toEqual({ fibers: 0, timers: 0 })
   })
 
+  it("completes every read of two iterators reading at once, none is left pending", async () => {
+    const s = await simulator()
+    const session = sessionOn(s, { apiKey: "sk-wrong", turnDetection: null })
+    const first = session[Symbol.asyncIterator]()
+    const second = session[Symbol.asyncIterator]()
+    const [a, b] = await Promise.allSettled([first.next(), second.next()])
+    // The fatal error event goes to the first read, the error that ends the session to the second.
+    expect(a).toMatchObject({ status: "fulfilled", value: { done: false, value: { type: "error" } } })
+    expect(b.status === "rejected" && isTranscriptionSessionError(b.reason) && b.reason.reason).toBe("Failed")
+    await expect(first.next()).resolves.toEqual({ value: undefined, done: true })
+  })
+
   it("fails at once when the server disables the beta shape, with no retry", async () => {
     const s = await simulator()
     const session = sessionOn(s, { schema: "beta", turnDetection: null })
