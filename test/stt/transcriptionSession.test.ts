@@ -106,6 +106,34 @@ describe("createTranscriptionSession against the simulator", () => {
     expect(receivedOf(transcriptionConnections(s)[0], "input_audio_buffer.commit")).toHaveLength(2)
   })
 
+  it("reports each turn's audio duration, end-of-speech → final latency and tokens, as events and on the actor's context", async () => {
+    const s = await simulator({ scenario: { transcripts: ["one two three", "four five"] } })
+    const session = sessionOn(s, { turnDetection: null })
+    pushAudio(session, toneAt(500))
+    session.flush()
+    pushAudio(session, toneAt(250))
+    session.endInput()
+    const { events } = await collect(session)
+    const usages = events.flatMap((e) => (e.type === "recognition_usage" ? [e.usage] : []))
+    expect(usages.map((u) => u.audioDurationMs)).toEqual([500, 250])
+    for (const usage of usages) {
+      expect(usage.streamed).toBe(true)
+      expect(usage.latencyMs).toBeGreaterThanOrEqual(0)
+      expect(usage.inputTokens).toBeGreaterThan(0)
+      expect(usage.outputTokens).toBeGreaterThan(0)
+      expect(usage.totalTokens).toBe((usage.inputTokens ?? 0) + (usage.outputTokens ?? 0))
+    }
+    const metrics = session.actor.getSnapshot().context.metrics
+    expect(metrics).toMatchObject({
+      finalTurns: 2,
+      failedTurns: 0,
+      audioMs: 750,
+      totalTokens: usages.reduce((n, u) => n + (u.totalTokens ?? 0), 0),
+      inputTokens: usages.reduce((n, u) => n + (u.inputTokens ?? 0), 0),
+    })
+    expect(metrics.latenciesMs).toEqual(usages.map((u) => u.latencyMs))
+  })
+
   it("resamples 48 kHz stereo to 24 kHz mono and declares exactly that", async () => {
     const s = await simulator({ scenario: { transcripts: (request) => `${request.audio.length} samples` } })
     const session = sessionOn(s, { turnDetection: null })
