@@ -438,6 +438,9 @@ export const createAdapterStream = (
     },
     flush() {
       if (ended || closed) throw inputEnded(source)
+      // The resampler's held-back tail belongs to this segment, not the next one; drain()
+      // emits it and keeps the stream's format fixed (flush() would forget it).
+      feed(converter.drain())
       flushVad()
     },
     endInput() {

@@ -2,7 +2,7 @@
  * The StreamAdapter and the FallbackAdapter over in-memory STTs.
  */
 import { assert, describe, it, vi } from "@effect/vitest"
-import type { Vad, VadEvent } from "../../src/audio/index.ts"
+import { createResampler, type Vad, type VadEvent } from "../../src/audio/index.ts"
 import {
   createFallbackAdapter,
   createSpeechEventChannel,
@@ -191,6 +191,59 @@ describe("StreamAdapter", () => {
     assert.deepStrictEqual(fake.calls[0]?.words, ["charlie"])
     stream.endInput()
     assert.deepStrictEqual(finals((await collect(stream)).events), ["charlie"])
+  })
+
+  it("ends a flushed segment at exactly the audio pushed, resampler tail included", async () => {
+    // Audio at 48 kHz is resampled to 16 kHz; the resampler holds back a tail that belongs to
+    // the segment flush() ends, not to the next one.
+    const inputRate = 48_000
+    const first = speech([{ word: 300, ms: 500 }], inputRate)
+    const second = speech([{ word: 700, ms: 500 }], inputRate)
+    // A VAD that hears speech from the first sample after each flush and never hears it end.
+    const speechAlways = (): Vad => {
+      let open = false
+      return {
+        push: (samples) => {
+          if (open || samples.length === 0) return []
+          open = true
+          return [{ type: "speech_start", sampleOffset: 0 }]
+        },
+        flush: () => {
+          open = false
+          return []
+        },
+        reset: () => {
+          open = false
+        },
+      }
+    }
+    const fake = createFakeSTT()
+    const stream = createStreamAdapter({ stt: fake, vad: speechAlways }).stream()
+    pushAll(stream, toFrames(first, inputRate), false)
+    stream.flush()
+    pushAll(stream, toFrames(second, inputRate))
+    await collect(stream)
+    assert.strictEqual(fake.calls.length, 2)
+    // Each segment is exactly its own audio, resampled on its own (filter tail and all).
+    const alone = (samples: Int16Array) => {
+      const resampler = createResampler({ fromHz: inputRate, toHz: RATE })
+      const head = resampler.push(samples)
+      const tail = resampler.flush()
+      const out = new Int16Array(head.length + tail.length)
+      out.set(head)
+      out.set(tail, head.length)
+      return out
+    }
+    const expected = [alone(first), alone(second)]
+    assert.strictEqual(expected[0]?.length, (first.length * RATE) / inputRate)
+    for (const [i, call] of fake.calls.entries()) {
+      assert.strictEqual(call.audio.length, expected[i]?.length, `segment ${i + 1} length`)
+      assert.deepStrictEqual(call.audio, expected[i], `segment ${i + 1} samples`)
+    }
+    assert.deepStrictEqual(
+      fake.calls.map((c) => c.words),
+      [["bravo"], ["foxtrot"]],
+    )
   })
 
   it("aborts recognitions in flight on close and ends iteration", async () => {
