@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { createActor, fromCallback, SimulatedClock } from "xstate"
+import { getStateNodes } from "xstate/graph"
 import { transcriptionSessionMachine } from "../../machines/transcriptionSession.ts"
 import type { SpeechEvent } from "../../src/stt/SpeechEvent.ts"
 import { startHarness } from "./transcriptionSessionHarness.ts"
@@ -21,6 +22,47 @@ const completed = (itemId: string, transcript: string, atMs = 0) =>
     usage: { type: "tokens", input_tokens: 10, output_tokens: 3, total_tokens: 13 },
     atMs,
   }) as const
+
+describe("transcriptionSessionMachine shape", () => {
+  it("has the states of the protocol, each described, and named delays for every wait", () => {
+    const nodes = getStateNodes(transcriptionSessionMachine.root)
+    expect(nodes.map((n) => n.id.replace("transcriptionSession.", ""))).toEqual([
+      "online",
+      "online.connecting",
+      "online.awaitingSessionCreated",
+      "online.configuring",
+      "online.streaming",
+      "online.streaming.turn",
+      "online.streaming.turn.listening",
+      "online.streaming.turn.speaking",
+      "online.streaming.turn.awaitingTranscript",
+      "online.streaming.liveness",
+      "online.streaming.liveness.quiet",
+      "online.streaming.liveness.owed",
+      "online.draining",
+      "reconnecting",
+      "closed",
+      "failed",
+    ])
+    expect(nodes.filter((n) => n.description === undefined).map((n) => n.id)).toEqual([])
+    const delays = new Set(nodes.flatMap((n) => n.after.map((t) => String(t.delay))))
+    expect([...delays].sort()).toEqual([
+      "connectionMaxAge",
+      "drainTimeout",
+      "inactivityTimeout",
+      "reconnectDelay",
+      "sessionCreatedTimeout",
+      "sessionUpdatedTimeout",
+    ])
+    // Every invoked actor has both outcomes handled.
+    for (const node of [transcriptionSessionMachine.root, ...nodes]) {
+      for (const invoke of node.invoke) {
+        expect(node.on[`xstate.done.actor.${invoke.id}`], `${node.id} ${invoke.id} onDone`).toBeDefined()
+        expect(node.on[`xstate.error.actor.${invoke.id}`], `${node.id} ${invoke.id} onError`).toBeDefined()
+      }
+    }
+  })
+})
 
 describe("transcriptionSessionMachine lifecycle", () => {
   it("opens a socket, configures on session.created and streams after session.updated", () => {
