@@ -57,8 +57,14 @@ describe("transcriptionSessionMachine shape", () => {
     // Every invoked actor has both outcomes handled.
     for (const node of [transcriptionSessionMachine.root, ...nodes]) {
       for (const invoke of node.invoke) {
-        expect(node.on[`xstate.done.actor.${invoke.id}`], `${node.id} ${invoke.id} onDone`).toBeDefined()
-        expect(node.on[`xstate.error.actor.${invoke.id}`], `${node.id} ${invoke.id} onError`).toBeDefined()
+        expect(
+          node.transitions.get(`xstate.done.actor.${invoke.id}`),
+          `${node.id} ${invoke.id} onDone`,
+        ).toBeDefined()
+        expect(
+          node.transitions.get(`xstate.error.actor.${invoke.id}`),
+          `${node.id} ${invoke.id} onError`,
+        ).toBeDefined()
       }
     }
   })
