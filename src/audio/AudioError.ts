@@ -11,6 +11,8 @@ import { Data } from "effect"
  * - `UnsupportedWav`: a well-formed WAV file in a format other than PCM16 (float, 8/24-bit, compressed).
  * - `MalformedWav`: bytes that are not a readable RIFF/WAVE file (bad magic, truncation, missing chunks).
  * - `UnsupportedRate`: a resampling rate pair this library does not handle.
+ * - `InvalidOption`: an option that is not a finite number or is out of range (e.g. a VAD
+ *   threshold of NaN, a negative duration, a window of 0 ms).
  */
 export type AudioErrorReason =
   | "ChannelMismatch"
@@ -21,6 +23,7 @@ export type AudioErrorReason =
   | "UnsupportedWav"
   | "MalformedWav"
   | "UnsupportedRate"
+  | "InvalidOption"
 
 /**
  * The one error of the audio layer. Plain functions throw it; as an `Error` subclass

@@ -49,8 +49,12 @@ export interface EnergyVadOptions {
  * of consecutive unvoiced windows have been seen; its offset is where they began.
  * A window is decided only when complete, so chunking never changes the result.
  *
- * @throws {AudioError} `InvalidSampleRate` when `sampleRateHz` is not a positive integer
- *   or a window would hold no sample
+ * Every option is checked up front, so a bad value fails at once instead of giving a
+ * detector that silently never hears speech (NaN compares false with every level).
+ *
+ * @throws {AudioError} `InvalidSampleRate` when `sampleRateHz` is not a positive integer;
+ *   `InvalidOption` when `thresholdDbfs` is not a finite number ≤ 0 dBFS, a duration is
+ *   not a finite number ≥ 0 ms, `windowMs` is not > 0, or a window would hold no sample
  */
 export const createEnergyVad = (options: EnergyVadOptions): Vad => {
   const {
@@ -64,9 +68,25 @@ export const createEnergyVad = (options: EnergyVadOptions): Vad => {
   if (!Number.isInteger(sampleRateHz) || sampleRateHz <= 0) {
     throw audioError("InvalidSampleRate", `sample rate must be a positive integer in Hz, got ${sampleRateHz}`)
   }
+  if (typeof thresholdDbfs !== "number" || !Number.isFinite(thresholdDbfs) || thresholdDbfs > 0) {
+    // No PCM16 signal is louder than 0 dBFS, so a higher threshold could never be reached.
+    throw audioError("InvalidOption", `thresholdDbfs must be a finite level ≤ 0 dBFS, got ${thresholdDbfs}`)
+  }
+  for (const [name, value] of [
+    ["minSpeechMs", minSpeechMs],
+    ["minSilenceMs", minSilenceMs],
+    ["prefixPaddingMs", prefixPaddingMs],
+  ] as const) {
+    if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+      throw audioError("InvalidOption", `${name} must be a finite number of milliseconds ≥ 0, got ${value}`)
+    }
+  }
+  if (typeof windowMs !== "number" || !Number.isFinite(windowMs) || windowMs <= 0) {
+    throw audioError("InvalidOption", `windowMs must be a finite number of milliseconds > 0, got ${windowMs}`)
+  }
   const window = Math.round((sampleRateHz * windowMs) / 1000)
-  if (!(window >= 1)) {
-    throw audioError("InvalidSampleRate", `a ${windowMs} ms window at ${sampleRateHz} Hz holds no sample`)
+  if (window < 1) {
+    throw audioError("InvalidOption", `a ${windowMs} ms window at ${sampleRateHz} Hz holds no sample`)
   }
   const windowSec = window / sampleRateHz
   const speechWindows = Math.max(1, Math.ceil(minSpeechMs / 1000 / windowSec - 1e-9))

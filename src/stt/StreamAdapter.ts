@@ -177,10 +177,15 @@ const resolveAdapterSettings = (options: StreamAdapterOptions): AdapterSettings 
  * are the wrapped STT's (closing the adapter closes the wrapped STT).
  *
  * @throws {STTError} `InvalidOptions` for a sample rate, concurrency or duration out of range
+ * @throws {AudioError} `InvalidOption` for energy VAD options out of range (checked here, not
+ *   only when a stream starts)
  */
 export const createStreamAdapter = (options: StreamAdapterOptions): STT => {
   const { stt } = options
-  resolveAdapterSettings(options)
+  const { rateHz } = resolveAdapterSettings(options)
+  if (options.vad !== undefined && typeof options.vad !== "function") {
+    createEnergyVad({ ...options.vad, sampleRateHz: rateHz })
+  }
   return {
     label: stt.label,
     capabilities: { streaming: true, interimResults: stt.capabilities.interimResults },
@@ -207,6 +212,7 @@ const inputEnded = (source: string): STTError =>
  * throw {@link STTError} (`InputEnded`) after `endInput()` or `close()`.
  *
  * @throws {STTError} `InvalidOptions` for a sample rate, concurrency or duration out of range
+ * @throws {AudioError} `InvalidOption` for energy VAD options out of range
  */
 export const createAdapterStream = (
   options: StreamAdapterOptions,

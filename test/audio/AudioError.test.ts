@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest"
 import {
   type AudioErrorReason,
   base64ToPcm16,
+  createEnergyVad,
   createFormatGuard,
   createResampler,
   decodeWav,
@@ -37,6 +38,7 @@ describe("AudioError reasons", () => {
     UnsupportedWav: () => decodeWav(float),
     MalformedWav: () => decodeWav(wav.subarray(0, 40)),
     UnsupportedRate: () => createResampler({ fromHz: 48_000, toHz: 47_999 }),
+    InvalidOption: () => createEnergyVad({ sampleRateHz: 16_000, thresholdDbfs: Number.NaN }),
   }
 
   it.each(Object.entries(triggers))("raises %s from the public API", (reason, trigger) => {

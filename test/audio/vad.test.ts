@@ -113,4 +113,42 @@ describe("createEnergyVad", () => {
     }
     expect(reason).toBe("InvalidSampleRate")
   })
+
+  it.each([
+    ["thresholdDbfs NaN", { thresholdDbfs: Number.NaN }, "thresholdDbfs"],
+    ["thresholdDbfs -Infinity", { thresholdDbfs: Number.NEGATIVE_INFINITY }, "thresholdDbfs"],
+    ["thresholdDbfs above 0 dBFS", { thresholdDbfs: 3 }, "thresholdDbfs"],
+    ["minSpeechMs negative", { minSpeechMs: -1 }, "minSpeechMs"],
+    ["minSpeechMs NaN", { minSpeechMs: Number.NaN }, "minSpeechMs"],
+    ["minSilenceMs negative", { minSilenceMs: -100 }, "minSilenceMs"],
+    ["minSilenceMs Infinity", { minSilenceMs: Number.POSITIVE_INFINITY }, "minSilenceMs"],
+    ["prefixPaddingMs negative", { prefixPaddingMs: -5 }, "prefixPaddingMs"],
+    ["prefixPaddingMs NaN", { prefixPaddingMs: Number.NaN }, "prefixPaddingMs"],
+    ["windowMs 0", { windowMs: 0 }, "windowMs"],
+    ["windowMs negative", { windowMs: -10 }, "windowMs"],
+    ["windowMs NaN", { windowMs: Number.NaN }, "windowMs"],
+    ["a window shorter than a sample", { windowMs: 0.01 }, "holds no sample"],
+  ] as const)("rejects %s with InvalidOption", (_, options, inMessage) => {
+    let error: unknown
+    try {
+      createEnergyVad({ sampleRateHz: rate, ...options })
+    } catch (e) {
+      error = e
+    }
+    expect(isAudioError(error) ? error.reason : error).toBe("InvalidOption")
+    expect(isAudioError(error) ? error.message : "").toContain(inMessage)
+  })
+
+  it("accepts the edges of every range: 0 dBFS, zero durations, a one-sample window", () => {
+    const vad = createEnergyVad({
+      sampleRateHz: rate,
+      thresholdDbfs: 0,
+      minSpeechMs: 0,
+      minSilenceMs: 0,
+      prefixPaddingMs: 0,
+      windowMs: 1000 / rate,
+    })
+    // A full-scale square wave is exactly 0 dBFS: voiced at the first sample.
+    expect(vad.push(Int16Array.of(-32768, -32768))).toEqual([{ type: "speech_start", sampleOffset: 0 }])
+  })
 })

@@ -2,7 +2,13 @@
  * The StreamAdapter and the FallbackAdapter over in-memory STTs.
  */
 import { assert, describe, it, vi } from "@effect/vitest"
-import { createResampler, type Vad, type VadEvent } from "../../src/audio/index.ts"
+import {
+  type AudioError,
+  createResampler,
+  isAudioError,
+  type Vad,
+  type VadEvent,
+} from "../../src/audio/index.ts"
 import {
   createFallbackAdapter,
   createSpeechEventChannel,
@@ -327,6 +333,15 @@ describe("StreamAdapter", () => {
       const error = caught(() => createStreamAdapter({ stt: fake, ...bad }))
       assert.instanceOf(error, STTError, JSON.stringify(bad))
       assert.strictEqual((error as STTError).reason._tag, "InvalidOptions")
+    }
+  })
+
+  it("rejects energy VAD options out of range when the adapter is created", () => {
+    const fake = createFakeSTT()
+    for (const vad of [{ thresholdDbfs: Number.NaN }, { minSilenceMs: -1 }, { windowMs: 0 }]) {
+      const error = caught(() => createStreamAdapter({ stt: fake, vad }))
+      assert.isTrue(isAudioError(error), JSON.stringify(vad))
+      assert.strictEqual((error as AudioError).reason, "InvalidOption")
     }
   })
 })
