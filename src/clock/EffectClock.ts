@@ -17,7 +17,13 @@ export type EffectClockRuntime<R = never> = ManagedRuntime.ManagedRuntime<R, unk
  * `TestClock.adjust` moves both.
  */
 export interface EffectClock extends XStateClock {
-  /** Starts a timer that calls `fn` after `timeoutMs` milliseconds of Effect-clock time. */
+  /**
+   * Starts a timer that calls `fn` after `timeoutMs` milliseconds of Effect-clock time.
+   * An exception thrown by `fn` is reported as a native `setTimeout` reports it: rethrown
+   * outside the timer (in a microtask), so it reaches Node's `uncaughtException` (a
+   * browser's `error` event) instead of dying silently with the timer's fiber; other
+   * timers keep running.
+   */
   setTimeout(fn: (...args: ReadonlyArray<unknown>) => void, timeoutMs: number): number
   /** Cancels a pending timer (interrupting its fiber); unknown or fired ids are ignored. */
   clearTimeout(id: number): void
@@ -33,7 +39,8 @@ const isManaged = (runtime: EffectClockRuntime): runtime is ManagedRuntime.Manag
 /**
  * Builds an {@link EffectClock} on `runtime`. Each `setTimeout` forks one fiber that sleeps
  * on the runtime's `Clock` (a `TestClock` under test) and then calls the callback; each
- * `clearTimeout` interrupts that fiber, so cleared timers leave no fiber behind.
+ * `clearTimeout` interrupts that fiber, so cleared timers leave no fiber behind. A callback
+ * that throws is reported like a native timer's (see {@link EffectClock.setTimeout}).
  *
  * A `ManagedRuntime` should be built before the clock is used (`await runtime.context()`),
  * so that timers start synchronously, in the order XState sets them.
@@ -54,7 +61,15 @@ export const makeEffectClock = <R = never>(runtime: EffectClockRuntime<R>): Effe
           Effect.sleep(delayMs),
           Effect.sync(() => {
             timers.delete(id)
-            fn()
+            try {
+              fn()
+            } catch (error) {
+              // The callback's failure is not the timer's to handle: report it as uncaught,
+              // as a native setTimeout would, instead of letting the fiber die unseen.
+              queueMicrotask(() => {
+                throw error
+              })
+            }
           }),
         ),
       )

@@ -122,6 +122,46 @@ describe("makeEffectClock", () => {
     }),
   )
 
+  it.effect(
+    "reports a throwing callback as an uncaught exception, like setTimeout, and keeps other timers running",
+    () =>
+      Effect.gen(function* () {
+        // Take the process's uncaughtException listeners (the test runner's) aside for the
+        // test, so the exception is seen here and does not fail the run.
+        const saved = process.listeners("uncaughtException")
+        const uncaught: unknown[] = []
+        const listener = (error: unknown) => uncaught.push(error)
+        yield* Effect.acquireRelease(
+          Effect.sync(() => {
+            process.removeAllListeners("uncaughtException")
+            process.on("uncaughtException", listener)
+          }),
+          () =>
+            Effect.sync(() => {
+              process.removeListener("uncaughtException", listener)
+              for (const l of saved) process.on("uncaughtException", l)
+            }),
+        )
+        const clock = yield* effectClock
+        const boom = new Error("boom")
+        const fired: Array<string> = []
+        clock.setTimeout(() => {
+          fired.push("thrower")
+          throw boom
+        }, 100)
+        clock.setTimeout(() => fired.push("after"), 200)
+
+        yield* TestClock.adjust("100 millis")
+        // The exception leaves the timer asynchronously, as from a native timer.
+        yield* Effect.promise(() => new Promise<void>((resolve) => setImmediate(resolve)))
+        assert.deepStrictEqual(uncaught, [boom])
+
+        yield* TestClock.adjust("100 millis")
+        assert.deepStrictEqual(fired, ["thrower", "after"])
+        assert.strictEqual(clock.pendingTimers, 0)
+      }).pipe(Effect.scoped),
+  )
+
   it("runs timers on a ManagedRuntime's clock", async () => {
     const runtime = ManagedRuntime.make(TestClock.layer())
     try {
