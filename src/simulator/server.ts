@@ -8,7 +8,8 @@
  * - Realtime (WebSocket): `/v1/realtime?intent=transcription` or `?model=...` (exactly one;
  *   both or neither is a 400), Azure GA `/openai/v1/realtime?model=<deployment>|intent=`,
  *   Azure preview (beta protocol) `/openai/realtime?api-version=...&deployment=...`.
- * - Responses (WebSocket): `/v1/responses`, `/openai/v1/responses`, `/openai/responses`.
+ * - Responses (WebSocket): `/v1/responses`, Azure `/openai/v1/responses` (`?api-version=`
+ *   optional) and the dated `/openai/responses?api-version=` (without it a 404, as on Azure).
  * - REST: `/v1/<path>`, Azure `/openai/v1/<path>` and `/openai/deployments/{d}/<path>?api-version=`
  *   (a dated path without `api-version` is a 404, as on Azure). An unknown path is a 404
  *   (`Invalid URL (METHOD /path)`); a known path asked with another method than its route's is
@@ -71,7 +72,7 @@ export const resolveSimulatorOptions = (options: SimulatorOptions = {}): Resolve
 /** Where a request goes. */
 type Target =
   | { readonly _tag: "Realtime"; readonly azure: boolean; readonly preview: boolean }
-  | { readonly _tag: "Responses"; readonly azure: boolean }
+  | { readonly _tag: "Responses"; readonly azure: boolean; readonly dated: boolean }
   | {
       readonly _tag: "Rest"
       readonly azure: boolean
@@ -85,9 +86,9 @@ const classify = (url: URL): Target => {
   if (path === "/v1/realtime") return { _tag: "Realtime", azure: false, preview: false }
   if (path === "/openai/v1/realtime") return { _tag: "Realtime", azure: true, preview: false }
   if (path === "/openai/realtime") return { _tag: "Realtime", azure: true, preview: true }
-  if (path === "/v1/responses") return { _tag: "Responses", azure: false }
-  if (path === "/openai/v1/responses" || path === "/openai/responses")
-    return { _tag: "Responses", azure: true }
+  if (path === "/v1/responses") return { _tag: "Responses", azure: false, dated: false }
+  if (path === "/openai/v1/responses") return { _tag: "Responses", azure: true, dated: false }
+  if (path === "/openai/responses") return { _tag: "Responses", azure: true, dated: true }
   const deployment = /^\/openai\/deployments\/([^/]+)(\/.+)$/.exec(path)
   if (deployment !== null) {
     return {
@@ -108,6 +109,15 @@ const openAIError = (message: string, type: string, code: string | null, param: 
   JSON.stringify({ error: { message, type, param, code } })
 
 const azureError = (code: string, message: string) => JSON.stringify({ error: { code, message } })
+
+/** Azure's answer to a dated path (or the preview Realtime one) without `api-version`. */
+const missingApiVersion = {
+  status: 404,
+  body: azureError(
+    "MissingApiVersionParameter",
+    "The api-version query parameter (?api-version=) is required for all requests.",
+  ),
+} as const
 
 const maskKey = (key: string): string =>
   key.length <= 8
@@ -332,14 +342,7 @@ export const startSimulatorWith = async (
     }
     if (target.deployment !== undefined && !url.searchParams.has("api-version")) {
       req.resume()
-      sendHttp(
-        res,
-        404,
-        azureError(
-          "MissingApiVersionParameter",
-          "The api-version query parameter (?api-version=) is required for all requests.",
-        ),
-      )
+      sendHttp(res, missingApiVersion.status, missingApiVersion.body)
       return
     }
     const route = routes.restRoutes.find((candidate) => candidate.path === target.path)
@@ -477,6 +480,7 @@ export const startSimulatorWith = async (
     let badRequest: { status: number; body: string } | undefined
     if (target._tag === "Responses") {
       kind = "responses"
+      if (target.dated && !params.has("api-version")) badRequest = missingApiVersion
     } else {
       const model = params.get("model") ?? undefined
       const intent = params.get("intent") ?? undefined
@@ -485,13 +489,7 @@ export const startSimulatorWith = async (
         .split(",")
         .some((v) => v.trim() === "realtime=v1")
       if (target.preview && !params.has("api-version")) {
-        badRequest = {
-          status: 404,
-          body: azureError(
-            "MissingApiVersionParameter",
-            "The api-version query parameter (?api-version=) is required for all requests.",
-          ),
-        }
+        badRequest = missingApiVersion
       } else if (target.preview && deployment === undefined) {
         badRequest = {
           status: 404,

@@ -357,13 +357,22 @@ export const realtimeUrl = (config: OpenAIConfig, target: RealtimeTarget): strin
 
 /**
  * The WebSocket URL of the Responses API in WebSocket mode (§7): the REST base with a ws(s)
- * scheme plus `/responses`, e.g. `wss://api.openai.com/v1/responses`; Azure:
- * `wss://<res>.openai.azure.com/openai/v1/responses`.
+ * scheme plus `/responses`, e.g. `wss://api.openai.com/v1/responses`. On Azure the
+ * `api-version` REST requests send ({@link restQuery}) is sent here too (§10):
+ *
+ * - no `apiVersion`, `v1` or `latest`: `wss://<res>.openai.azure.com/openai/v1/responses`;
+ * - another undated version such as `preview`: `.../openai/v1/responses?api-version=preview`;
+ * - a dated version: `.../openai/responses?api-version=<v>`, the dated Responses path of the
+ *   REST API (§10). That WebSocket mode is served on the dated path is not confirmed by the
+ *   protocol references; the v1 path is the documented one.
  */
-export const responsesUrl = (config: OpenAIConfig): string =>
-  config.provider === "openai"
-    ? `${toWebSocketScheme(config.baseUrl)}/responses`
-    : `${toWebSocketScheme(config.endpoint)}/openai/v1/responses`
+export const responsesUrl = (config: OpenAIConfig): string => {
+  if (config.provider === "openai") return `${toWebSocketScheme(config.baseUrl)}/responses`
+  const base = toWebSocketScheme(config.endpoint)
+  const query = Object.entries(restQuery(config))
+  if (isDatedApiVersion(config.apiVersion)) return withQuery(`${base}/openai/responses`, query)
+  return query.length === 0 ? `${base}/openai/v1/responses` : withQuery(`${base}/openai/v1/responses`, query)
+}
 
 /**
  * The REST base URL (http/https), suitable as the `openai` SDK's `baseURL`:

@@ -438,6 +438,28 @@ describe("Responses WebSocket LLM against the simulator", () => {
     expect(creates()[0]?.payload.model).toBe("chat-deploy")
   })
 
+  it.each([
+    ["preview", "/openai/v1/responses?api-version=preview"],
+    ["2025-04-01-preview", "/openai/responses?api-version=2025-04-01-preview"],
+  ])("sends the Azure api-version %s on the Responses socket (%s)", async (apiVersion, path) => {
+    await start()
+    const llm = createLLM({
+      openai: {
+        azure: {
+          endpoint: sim.httpUrl.replace(/\/v1$/, ""),
+          apiKey: sim.apiKey ?? "",
+          deployment: "chat-deploy",
+          apiVersion,
+        },
+      },
+      env: {},
+    })
+    llms.push(llm)
+    const turn = await llm.chat([{ role: "user", content: "hi" }]).collect()
+    expect(turn.status).toBe("completed")
+    expect(responsesConnections().map((c) => c.path)).toEqual([path])
+  })
+
   it("puts the sampling options, structured output, tools and the extra headers, query and body on the wire", async () => {
     await start()
     const schema = { type: "object", properties: { answer: { type: "string" } }, required: ["answer"] }

@@ -207,11 +207,26 @@ describe("routing", () => {
     const c = await open(`${wsOrigin(s)}/openai/responses?api-version=2025-04-01-preview`, {
       "api-key": "sk-simulator",
     })
-    for (const client of [a, b, c]) {
+    const d = await open(`${wsOrigin(s)}/openai/v1/responses?api-version=preview`, {
+      "api-key": "sk-simulator",
+    })
+    for (const client of [a, b, c, d]) {
       client.send({ type: "response.create", model: "gpt-4.1-mini", input: "hi" })
       expect((await client.next("response.completed")).response.status).toBe("completed")
     }
-    expect(s.connections.map((conn) => conn.kind)).toEqual(["responses", "responses", "responses"])
+    expect(s.connections.map((conn) => conn.kind)).toEqual([
+      "responses",
+      "responses",
+      "responses",
+      "responses",
+    ])
+  })
+
+  it("refuses the dated Azure Responses path without an api-version with a 404", async () => {
+    const s = await start()
+    const refused = await refusedUpgrade(`${wsOrigin(s)}/openai/responses`, { "api-key": "sk-simulator" })
+    expect(refused.status).toBe(404)
+    expect(JSON.parse(refused.body).error.code).toBe("MissingApiVersionParameter")
   })
 
   it("serves GA transcription and conversation sessions on the Azure v1 realtime path", async () => {

@@ -375,17 +375,48 @@ describe("URL builders", () => {
     assert.strictEqual(thrownBy(() => realtimeUrl(config, model)).reason, "MissingApiVersion")
   })
 
+  const azureVersion = (apiVersion: string, endpoint = "https://res.openai.azure.com") =>
+    resolveOpenAIConfig({ azure: { endpoint, apiKey: AZURE_KEY, deployment: "d", apiVersion } }, {})
   const responsesCases: ReadonlyArray<[string, OpenAIConfig, string]> = [
     ["OpenAI", openai, "wss://api.openai.com/v1/responses"],
     ["simulator (http base)", simulatorHttp, "ws://127.0.0.1:8123/v1/responses"],
     ["simulator (ws base)", simulatorWs, "ws://127.0.0.1:8123/v1/responses"],
-    ["Azure", azureDated, "wss://res.openai.azure.com/openai/v1/responses"],
+    ["Azure without an api-version", azureGa, "wss://res.openai.azure.com/openai/v1/responses"],
+    ["Azure api-version v1", azureVersion("v1"), "wss://res.openai.azure.com/openai/v1/responses"],
+    ["Azure api-version latest", azureVersion("latest"), "wss://res.openai.azure.com/openai/v1/responses"],
+    [
+      "Azure api-version preview",
+      azureVersion("preview"),
+      "wss://res.openai.azure.com/openai/v1/responses?api-version=preview",
+    ],
+    [
+      "Azure dated api-version",
+      azureDated,
+      "wss://res.openai.azure.com/openai/responses?api-version=2024-10-21",
+    ],
+    [
+      "Azure dated preview api-version",
+      azureVersion("2025-04-01-preview"),
+      "wss://res.openai.azure.com/openai/responses?api-version=2025-04-01-preview",
+    ],
+    [
+      "Azure over plain http (a local endpoint)",
+      azureVersion("preview", "http://127.0.0.1:8123"),
+      "ws://127.0.0.1:8123/openai/v1/responses?api-version=preview",
+    ],
   ]
   for (const [name, config, expected] of responsesCases) {
     it(`builds the Responses WebSocket URL for ${name}`, () => {
       assert.strictEqual(responsesUrl(config), expected)
     })
   }
+
+  it("sends on the Responses WebSocket the api-version REST requests send", () => {
+    for (const [, config] of responsesCases) {
+      const sent = new URL(responsesUrl(config)).searchParams.get("api-version") ?? undefined
+      assert.strictEqual(sent, restQuery(config)["api-version"])
+    }
+  })
 
   const restCases: ReadonlyArray<[string, OpenAIConfig, string, Record<string, string>]> = [
     ["OpenAI", openai, "https://api.openai.com/v1", {}],
