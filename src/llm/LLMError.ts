@@ -1,5 +1,5 @@
 import { Data } from "effect"
-import { retryAfterMsFromHeaders } from "../stt/retry.ts"
+import { retryAfterMsFromHeaders } from "../transport/index.ts"
 
 /**
  * Why an {@link LLMError} was raised.

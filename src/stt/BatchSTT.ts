@@ -42,12 +42,12 @@ import {
   type OpenAIEnv,
   openAIClientOptions,
   resolveOpenAIConfig,
+  retryAfterMsFromHeaders,
 } from "../transport/index.ts"
 import {
   type APIConnectOptions,
   isRetryableHttp,
   resolveConnectOptions,
-  retryAfterMsFromHeaders,
   STTError,
   withRetries,
 } from "./retry.ts"

@@ -153,27 +153,6 @@ export const isRetryableHttp = (
   return isRetryableStatus(status)
 }
 
-/**
- * Reads a server-requested retry delay from `retry-after-ms` or `retry-after` (seconds or an
- * HTTP date), in milliseconds; undefined when absent, unreadable or negative.
- */
-export const retryAfterMsFromHeaders = (
-  get: (name: string) => string | null | undefined,
-  nowMs: number = Date.now(),
-): number | undefined => {
-  const ms = get("retry-after-ms")
-  if (ms != null && ms !== "") {
-    const value = Number(ms)
-    if (Number.isFinite(value) && value >= 0) return value
-  }
-  const after = get("retry-after")
-  if (after == null || after === "") return undefined
-  const seconds = Number(after)
-  if (Number.isFinite(seconds)) return seconds >= 0 ? seconds * 1000 : undefined
-  const date = Date.parse(after)
-  return Number.isFinite(date) ? Math.max(0, date - nowMs) : undefined
-}
-
 const serverDelayMs = (error: STTError): number | undefined =>
   error.reason._tag === "Http" && error.reason.retryAfterMs !== undefined
     ? Math.min(error.reason.retryAfterMs, MAX_RETRY_AFTER_MS)

@@ -1,9 +1,10 @@
 /**
  * The transport layer: OpenAI / Azure configuration and URLs, the WebSocket transport as an
- * Effect service, and its typed error with the close-code table.
+ * Effect service, its typed error with the close-code table, and the server's retry-after.
  * @module
  */
 export * from "./OpenAIConfig.ts"
 export * from "./RealtimeSocket.ts"
+export * from "./retryAfter.ts"
 export * from "./socketCallback.ts"
 export * from "./TransportError.ts"

@@ -10,7 +10,6 @@ import {
   DEFAULT_API_CONNECT_OPTIONS,
   isRetryableHttp,
   resolveConnectOptions,
-  retryAfterMsFromHeaders,
   STTError,
   type STTErrorReason,
   withRetries,
@@ -226,18 +225,6 @@ describe("retry classification", () => {
     assert.isTrue(isRetryableHttp(400, undefined, "true"))
     assert.isFalse(isRetryableHttp(429, "insufficient_quota"))
     assert.isTrue(isRetryableHttp(429, "rate_limit_exceeded"))
-  })
-
-  it("reads retry-after-ms, retry-after seconds and retry-after dates", () => {
-    const headers = (h: Record<string, string>) => (name: string) => h[name]
-    assert.strictEqual(retryAfterMsFromHeaders(headers({ "retry-after-ms": "250" })), 250)
-    assert.strictEqual(retryAfterMsFromHeaders(headers({ "retry-after": "2" })), 2000)
-    assert.strictEqual(
-      retryAfterMsFromHeaders(headers({ "retry-after": new Date(61_000).toUTCString() }), 1_000),
-      60_000,
-    )
-    assert.isUndefined(retryAfterMsFromHeaders(headers({})))
-    assert.isUndefined(retryAfterMsFromHeaders(headers({ "retry-after": "soon" })))
   })
 
   it("validates connect options", () => {
