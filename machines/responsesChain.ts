@@ -288,8 +288,8 @@ const isErrorEvent = (event: ResponsesChainEvent): boolean => serverEvent(event)
 /** The headers a refused request's error carries (`error.headers`, nested shape only). */
 const errorHeaders = (event: ResponsesChainEvent) => {
   const server = serverEvent(event)
-  if (server?.type !== "error" || !("error" in server)) return undefined
-  return headerReader(server.error.headers)
+  const headers = server?.type === "error" ? serverErrorOf(server)?.headers : undefined
+  return headers === undefined ? undefined : headerReader(headers)
 }
 
 /** The wait before retrying a rate-limited request, or undefined when it is not retried. */

@@ -1,5 +1,5 @@
 import { Schema } from "effect"
-import { OpenRecord, opt, optNull, unknownPayloadExcept } from "./schemaKit.ts"
+import { HeaderRecord, OpenRecord, opt, optNull, unknownPayloadExcept } from "./schemaKit.ts"
 
 /**
  * Effect Schemas of the Responses API WebSocket server events (the HTTP streaming events
@@ -200,7 +200,7 @@ export type ResponsesFunctionCallArgumentsDoneEvent = typeof ResponsesFunctionCa
 /**
  * `error`, shape (a): the request was rejected before a response existed, e.g.
  * `previous_response_not_found`. `status` is an HTTP-like status; `error.headers` may
- * carry rate-limit headers.
+ * carry rate-limit headers (decoded leniently to strings, see `HeaderRecord`).
  */
 export const ResponsesNestedErrorEvent = responsesEvent("error", {
   status: opt(num),
@@ -209,7 +209,7 @@ export const ResponsesNestedErrorEvent = responsesEvent("error", {
     code: optNull(str),
     message: str,
     param: optNull(str),
-    headers: opt(Schema.Record(str, str)),
+    headers: opt(HeaderRecord),
   }),
 })
 /** `error` with a nested `error` body. */

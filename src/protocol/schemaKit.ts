@@ -62,3 +62,27 @@ export const unknownPayloadExcept = (knownTypes: ReadonlyArray<string>) => {
     }),
   )
 }
+
+const StringRecord = Schema.Record(Schema.String, Schema.String)
+
+/**
+ * HTTP-like headers sent inside an event (the Responses `error.headers`): decoded to a plain
+ * string record. The field is informative, so it never fails its event: number and boolean
+ * values become strings, other values are dropped, and anything but an object (`null`, an
+ * array) decodes to no headers (`{}`).
+ */
+export const HeaderRecord = Schema.Unknown.pipe(
+  Schema.decodeTo(StringRecord, {
+    decode: SchemaGetter.transform((u: unknown): typeof StringRecord.Encoded => {
+      if (typeof u !== "object" || u === null || Array.isArray(u)) return {}
+      const out: Record<string, string> = {}
+      for (const [key, value] of Object.entries(u)) {
+        if (typeof value === "string") out[key] = value
+        else if ((typeof value === "number" && Number.isFinite(value)) || typeof value === "boolean")
+          out[key] = String(value)
+      }
+      return out
+    }),
+    encode: SchemaGetter.transform((record: typeof StringRecord.Encoded): unknown => record),
+  }),
+)

@@ -63,6 +63,11 @@ export interface ServerErrorInfo {
   readonly status: number | undefined
   /** The client `event_id` that caused a Realtime error, when the server names it. */
   readonly clientEventId: string | undefined
+  /**
+   * Headers the error carries (Responses nested shape only), e.g. `retry-after-ms`,
+   * `retry-after`, `x-should-retry`, with the keys as sent; values are strings.
+   */
+  readonly headers: Readonly<Record<string, string>> | undefined
 }
 
 type AnyServerEvent = RealtimeServerEvent | ResponsesServerEvent
@@ -84,6 +89,7 @@ export const serverErrorOf = (event: AnyServerEvent): ServerErrorInfo | undefine
       param: orUndefined(body.param),
       status: "status" in event ? event.status : undefined,
       clientEventId: "event_id" in body ? orUndefined(body.event_id) : undefined,
+      headers: "headers" in body ? body.headers : undefined,
     }
   }
   return {
@@ -93,6 +99,7 @@ export const serverErrorOf = (event: AnyServerEvent): ServerErrorInfo | undefine
     param: orUndefined(event.param),
     status: undefined,
     clientEventId: undefined,
+    headers: undefined,
   }
 }
 

@@ -135,7 +135,7 @@ export const server = {
     }),
   flatError: (code: string) => frame({ type: "error", code, message: `error ${code}`, param: null }),
   /** A request refused for a rate limit; `headers` as the service puts them in `error.headers`. */
-  rateLimited: (headers?: Record<string, string>, code = "rate_limit_exceeded") =>
+  rateLimited: (headers?: Record<string, unknown>, code = "rate_limit_exceeded") =>
     frame({
       type: "error",
       status: 429,

@@ -466,6 +466,15 @@ describe("responsesChainMachine: rate limits", () => {
     expect(seconds.h.creates()).toHaveLength(3)
   })
 
+  it("reads a retry-after-ms sent as a number, as the protocol layer decodes it", () => {
+    const { h } = secondTurn()
+    h.reply(server.rateLimited({ "retry-after-ms": 700 }))
+    h.clock.increment(699)
+    expect(h.creates()).toHaveLength(2)
+    h.clock.increment(1)
+    expect(h.creates()).toHaveLength(3)
+  })
+
   it("fails the turn when the retry is rate limited as well", () => {
     const { h, second } = secondTurn()
     h.reply(server.rateLimited({ "retry-after-ms": "10" }))

@@ -289,6 +289,7 @@ describe("decodeRealtimeServerEventSync: GA conversation session", () => {
       param: undefined,
       status: undefined,
       clientEventId: "client_evt_42",
+      headers: undefined,
     })
     assert.strictEqual(serverErrorOf(decode(conversation.deleted)), undefined)
     assert.strictEqual(errorCodeOf(decode(conversation.deleted)), undefined)

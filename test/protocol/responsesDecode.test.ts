@@ -178,6 +178,7 @@ describe("error events in both shapes", () => {
       param: "previous_response_id",
       status: 400,
       clientEventId: undefined,
+      headers: undefined,
     })
     assert.deepStrictEqual(serverErrorOf(decode(responses.flatError)), {
       code: "previous_response_not_found",
@@ -186,6 +187,7 @@ describe("error events in both shapes", () => {
       param: "previous_response_id",
       status: undefined,
       clientEventId: undefined,
+      headers: undefined,
     })
     assert.deepStrictEqual(serverErrorOf(decodeRealtimeServerEventSync(transcriptionTurn.sessionExpired)), {
       code: "session_expired",
@@ -194,7 +196,41 @@ describe("error events in both shapes", () => {
       param: undefined,
       status: undefined,
       clientEventId: undefined,
+      headers: undefined,
     })
+  })
+
+  it("carries the headers of a nested error, as sent", () => {
+    const info = serverErrorOf(decode(responses.rateLimitError))
+    assert.deepStrictEqual(info, {
+      code: "rate_limit_exceeded",
+      type: "rate_limit_error",
+      message: "Rate limit reached.",
+      param: undefined,
+      status: 429,
+      clientEventId: undefined,
+      headers: { "retry-after-ms": "1200", "x-ratelimit-remaining-tokens": "0" },
+    })
+  })
+
+  it("decodes error headers leniently: numbers and booleans become strings, other values and non-objects are dropped", () => {
+    const withHeaders = (headers: unknown) =>
+      serverErrorOf(
+        decode(
+          JSON.stringify({
+            type: "error",
+            status: 429,
+            error: { code: "rate_limit_exceeded", message: "slow down", headers },
+          }),
+        ),
+      )?.headers
+    assert.deepStrictEqual(
+      withHeaders({ "retry-after-ms": 250, "x-should-retry": true, nested: { a: 1 }, nothing: null }),
+      { "retry-after-ms": "250", "x-should-retry": "true" },
+    )
+    assert.deepStrictEqual(withHeaders(null), {})
+    assert.deepStrictEqual(withHeaders(["retry-after", "1"]), {})
+    assert.deepStrictEqual(withHeaders("retry-after: 1"), {})
   })
 
   it("returns no code for events that are not errors and for errors without one", () => {
