@@ -2,7 +2,9 @@
  * Fault injection, applied the same way to every WebSocket protocol: every server frame of a
  * connection goes through one send funnel that applies the connection's script (latency
  * before the first event, stall, scripted closes, malformed frames, unknown events, `error`
- * events) and the Realtime session cap, and records what was actually sent.
+ * events) and the Realtime session cap, and records what was actually sent. Client frames
+ * come in through the funnel too, so a `refuse` fault can answer a client event with an error
+ * and keep it from the protocol handler.
  *
  * Triggers: a fault fires at the first moment all of its conditions hold: `afterEvents` (server
  * events sent), `afterClientEvents` (client events received, of `onType` when given; `onType`
@@ -30,6 +32,7 @@ import type {
   ConnectionKind,
   ConnectionScript,
   RecordedEvent,
+  ScriptedServerError,
   SimulatorConnection,
 } from "./types.ts"
 
@@ -122,35 +125,49 @@ const statusForCode = (code: string): number => {
   }
 }
 
-type ErrorFault = Extract<ConnectionFault, { type: "error" }>
+type RefuseFault = Extract<ConnectionFault, { type: "refuse" }>
 
 /**
- * The `error` event a scripted error fault sends: the Realtime shape
- * (`{type:'error', event_id, error:{type, code, message, param, event_id}}`) on Realtime
- * connections; on the Responses socket the nested shape
- * (`{type:'error', status, error:{type, code, message, param}}`) or, with `shape: "flat"`,
- * `{type:'error', code, message, param, sequence_number}` where `sequence_number` is the
- * number of events sent before it on the connection.
+ * The `error` event a scripted `error` or `refuse` fault sends: the Realtime shape
+ * (`{type:'error', event_id, error:{type, code, message, param, event_id}}`, where
+ * `error.event_id` is `clientEventId`: the refused client event's id) on Realtime connections;
+ * on the Responses socket the nested shape (`{type:'error', status, error:{type, code, message,
+ * param, headers?}}`) or, with `shape: "flat"`, `{type:'error', code, message, param,
+ * sequence_number}` where `sequence_number` is the number of events sent before it on the
+ * connection. `status` and `headers` are sent in the nested shape only.
  */
 export const faultErrorEvent = (
   kind: ConnectionKind,
-  fault: ErrorFault,
+  fault: ScriptedServerError,
   nextId: (prefix: string) => string,
   sentCount: number,
+  clientEventId: string | null = null,
 ): object => {
   const type = fault.errorType ?? defaultErrorType(fault.code)
   const message = fault.message ?? defaultErrorMessage(fault.code)
   const param = fault.param ?? null
   if (REALTIME_KINDS.has(kind)) {
-    return realtimeErrorEvent(nextId("event_"), { type, code: fault.code, message, param, event_id: null })
+    return realtimeErrorEvent(nextId("event_"), {
+      type,
+      code: fault.code,
+      message,
+      param,
+      event_id: clientEventId,
+    })
   }
   if (fault.shape === "flat") {
     return { type: "error", code: fault.code, message, param, sequence_number: sentCount }
   }
   return {
     type: "error",
-    status: statusForCode(fault.code),
-    error: { type, code: fault.code, message, param },
+    status: fault.status ?? statusForCode(fault.code),
+    error: {
+      type,
+      code: fault.code,
+      message,
+      param,
+      ...(fault.headers === undefined ? {} : { headers: { ...fault.headers } }),
+    },
   }
 }
 
@@ -172,7 +189,10 @@ export const createSendFunnel = (options: SendFunnelOptions): SendFunnel => {
   const openedAt = Date.now()
   const firstEventMs = script.latency?.firstEventMs ?? 0
   const betweenDeltasMs = script.latency?.betweenDeltasMs ?? 0
-  const faults = (script.faults ?? []).filter((fault) => fault.type !== "reject")
+  const faults = (script.faults ?? []).filter((fault) => fault.type !== "reject" && fault.type !== "refuse")
+  const refusals = (script.faults ?? [])
+    .filter((fault): fault is RefuseFault => fault.type === "refuse")
+    .map((fault) => ({ fault, remaining: fault.times ?? 1 }))
   const fired = faults.map(() => false)
   const timeReached = faults.map((fault) => !("afterMs" in fault) || fault.afterMs === undefined)
   const timers = new Set<NodeJS.Timeout>()
@@ -237,7 +257,7 @@ export const createSendFunnel = (options: SendFunnelOptions): SendFunnel => {
   }
 
   const conditionsHold = (fault: ConnectionFault, index: number): boolean => {
-    if (fault.type === "reject") return false
+    if (fault.type === "reject" || fault.type === "refuse") return false
     if (fault.afterEvents !== undefined && sentCount < fault.afterEvents) return false
     const wanted = fault.afterClientEvents ?? (fault.onType !== undefined ? 1 : undefined)
     if (wanted !== undefined) {
@@ -250,6 +270,7 @@ export const createSendFunnel = (options: SendFunnelOptions): SendFunnel => {
   const fire = (fault: ConnectionFault) => {
     switch (fault.type) {
       case "reject":
+      case "refuse":
         return
       case "close":
         closeNow(fault.code, fault.reason)
@@ -335,11 +356,32 @@ export const createSendFunnel = (options: SendFunnelOptions): SendFunnel => {
       typeof (payload as { type?: unknown }).type === "string"
         ? (payload as { type: string }).type
         : "invalid"
-    const record: RecordedEvent = { atMs: now(), type, payload, bytes: buffer.byteLength }
+    const seenOfType = (clientCounts.get(type) ?? 0) + 1
+    const refusal = refusals.find(
+      (r) => r.remaining > 0 && r.fault.onType === type && seenOfType >= (r.fault.afterClientEvents ?? 1),
+    )
+    if (refusal !== undefined) refusal.remaining -= 1
+    const record: RecordedEvent = {
+      atMs: now(),
+      type,
+      payload,
+      bytes: buffer.byteLength,
+      ...(refusal === undefined ? {} : { refused: true }),
+    }
     connection.received.push(record)
     clientTotal += 1
-    clientCounts.set(type, (clientCounts.get(type) ?? 0) + 1)
+    clientCounts.set(type, seenOfType)
+    if (refusal !== undefined) {
+      const eventId =
+        typeof payload === "object" && payload !== null
+          ? (payload as { event_id?: unknown }).event_id
+          : undefined
+      sendEvent(
+        faultErrorEvent(kind, refusal.fault, nextId, sentCount, typeof eventId === "string" ? eventId : null),
+      )
+    }
     check()
+    if (refusal !== undefined) return
     for (const listener of listeners) listener(payload, parsed, text)
   })
 

@@ -20,6 +20,8 @@ export interface RecordedEvent {
   readonly payload: unknown
   /** Size of the frame or body in bytes. */
   readonly bytes: number
+  /** True when a scripted `refuse` fault answered the event with an error instead of the handler. */
+  readonly refused?: boolean
 }
 
 /** The record of one WebSocket connection (or of one HTTP request, kind `"http"`). */
@@ -63,8 +65,29 @@ export interface FaultTrigger {
 }
 
 /**
- * A fault a {@link ConnectionScript} injects on one WebSocket connection. Every kind but
- * `reject` fires when its {@link FaultTrigger} conditions all hold (at once when it has none).
+ * The service error a scripted `error` or `refuse` fault sends, in the connection's protocol
+ * shape (see `faultErrorEvent`). Defaults follow the code (`rate_limit_exceeded` → type
+ * `tokens`, status 429, the service's message).
+ */
+export interface ScriptedServerError {
+  readonly code: string
+  /** `error.type`; default by code (`invalid_request_error`, `server_error`, `tokens`, ...). */
+  readonly errorType?: string
+  /** Default: the service's message for the code. */
+  readonly message?: string
+  readonly param?: string
+  /** Responses nested shape only: the HTTP-like `status`; default by code (429, 500, else 400). */
+  readonly status?: number
+  /** Responses nested shape only: `error.headers`, e.g. `{ "retry-after-ms": "200" }`. */
+  readonly headers?: Readonly<Record<string, string>>
+  /** Responses socket only: the nested `{ status, error: { code } }` shape (default) or flat. */
+  readonly shape?: "nested" | "flat"
+}
+
+/**
+ * A fault a {@link ConnectionScript} injects on one WebSocket connection. `reject` refuses the
+ * upgrade; `refuse` answers matching client events; every other kind fires when its
+ * {@link FaultTrigger} conditions all hold (at once when it has none).
  */
 export type ConnectionFault =
   /** Refuse the upgrade (or HTTP request) with a status and body. */
@@ -80,14 +103,23 @@ export type ConnectionFault =
   /** Send an `error` event, then optionally close with a code. */
   | ({
       readonly type: "error"
-      readonly code: string
-      readonly errorType?: string
-      readonly message?: string
-      readonly param?: string
       readonly closeCode?: number
-      /** Responses socket only: send the nested `{ error: { code } }` shape (default) or flat. */
-      readonly shape?: "nested" | "flat"
-    } & FaultTrigger)
+    } & ScriptedServerError &
+      FaultTrigger)
+  /**
+   * Refuse client events of `onType` instead of handling them: each is recorded (with
+   * `refused: true`) and answered with the scripted error event (on Realtime with the
+   * event's `event_id`), and the protocol handler never sees it, as when the service
+   * rejects a request (a rate limit, `previous_response_not_found`). The connection stays
+   * open. Refuses `times` events (default 1; `Infinity` for all), starting with the
+   * `afterClientEvents`-th event of `onType` (default the first).
+   */
+  | ({
+      readonly type: "refuse"
+      readonly onType: string
+      readonly times?: number
+      readonly afterClientEvents?: number
+    } & ScriptedServerError)
 
 /** Latency injected on a connection, in milliseconds. Defaults are zero. */
 export interface LatencyScript {

@@ -132,6 +132,45 @@ describe("Responses WebSocket LLM against the simulator", () => {
     expect(responsesConnections()).toHaveLength(1)
   })
 
+  it("resends the full context once when the service refuses the chained request with previous_response_not_found", async () => {
+    await start()
+    sim.scenario.replies = [{ text: "first answer" }, { text: "second answer" }]
+    // The service refuses the second request, the first chained one, as if it had lost the
+    // response it names; the refused request is never handled.
+    sim.scenario.nextConnection("responses", {
+      faults: [
+        {
+          type: "refuse",
+          onType: "response.create",
+          afterClientEvents: 2,
+          code: "previous_response_not_found",
+          param: "previous_response_id",
+        },
+      ],
+    })
+    const llm = llmFor()
+    const context = new ChatContext([{ role: "user", content: "one" }])
+    const first = await llm.chat(context).collect()
+    context.addOutput(first.output)
+    context.addUser("two")
+    const turn = await llm.chat(context).collect()
+    expect(turn.status).toBe("completed")
+    // The refused request used no reply: the full resend gets the second one.
+    expect(turn.text).toBe("second answer")
+    const sent = creates()
+    expect(sent).toHaveLength(3)
+    expect(sent[1]?.payload.previous_response_id).toBe(first.responseId)
+    expect(sent[1]?.payload.input).toHaveLength(1)
+    expect(sent[2]?.payload.previous_response_id).toBeUndefined()
+    expect(sent[2]?.payload.input).toHaveLength(3)
+    const [socket] = responsesConnections()
+    expect(responsesConnections()).toHaveLength(1)
+    expect(socket?.received.map((e) => e.refused === true)).toEqual([false, true, false])
+    expect(socket?.sent.filter((e) => (e as { type?: string }).type === "error")).toMatchObject([
+      { status: 400, error: { code: "previous_response_not_found", param: "previous_response_id" } },
+    ])
+  })
+
   it("opens a new socket and resends in full after websocket_connection_limit_reached", async () => {
     await start()
     // The service caps the socket as the second request arrives (its 60-minute limit, say).
@@ -557,6 +596,43 @@ describe("Responses WebSocket LLM in virtual time", () => {
       expect(payload.previous_response_id).toBeUndefined()
       expect(payload.input).toHaveLength(3)
     }).pipe(Effect.provide(RealtimeSocket.layer)),
+  )
+
+  effectIt.effect(
+    "waits out a WebSocket rate-limit refusal's retry-after-ms, then sends the request once more",
+    () =>
+      Effect.gen(function* () {
+        yield* Effect.promise(() => start())
+        sim.scenario.replies = [{ text: "after the wait" }]
+        sim.scenario.nextConnection("responses", {
+          faults: [
+            {
+              type: "refuse",
+              onType: "response.create",
+              code: "rate_limit_exceeded",
+              status: 429,
+              headers: { "retry-after-ms": "1500" },
+            },
+          ],
+        })
+        const llm = llmFor({ context: yield* Effect.context<RealtimeSocket>() })
+        const done = llm.chat([{ role: "user", content: "hi" }]).collect()
+        const refusalSent = () =>
+          responsesConnections()[0]?.sent.some((e) => (e as { type?: string }).type === "error") === true
+        yield* poll(refusalSent)
+        yield* TestClock.adjust("1499 millis")
+        // A few real macrotasks: a retry sent too early would have reached the simulator.
+        yield* Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 20)))
+        expect(creates()).toHaveLength(1)
+        yield* TestClock.adjust("1 millis")
+        const turn = yield* Effect.promise(() => done)
+        expect(turn).toMatchObject({ status: "completed", text: "after the wait" })
+        const [socket] = responsesConnections()
+        expect(responsesConnections()).toHaveLength(1)
+        expect(socket?.received.map((e) => e.refused === true)).toEqual([true, false])
+        // The same request, sent once more.
+        expect(creates()[1]?.payload).toEqual(creates()[0]?.payload)
+      }).pipe(Effect.provide(RealtimeSocket.layer)),
   )
 
   effectIt.effect("does not rotate in the middle of a turn: the turn ends on its socket first", () =>

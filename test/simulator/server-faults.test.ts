@@ -237,6 +237,125 @@ describe("error events", () => {
   })
 })
 
+describe("refused client events", () => {
+  const openResponses = async (script: ConnectionScript) => {
+    sim ??= await startSimulator()
+    sim.scenario.nextConnection("responses", script)
+    const client = await connect(`${sim.url}/responses`, AUTH)
+    clients.push(client)
+    return client
+  }
+  const create = (input: string) => ({ type: "response.create", model: "gpt-4.1-mini", input })
+
+  it("answers a refused response.create with the nested error, status and headers, and never handles it", async () => {
+    sim = await startSimulator({ scenario: { replies: [{ text: "first reply" }, { text: "second reply" }] } })
+    const client = await openResponses({
+      faults: [
+        {
+          type: "refuse",
+          onType: "response.create",
+          code: "rate_limit_exceeded",
+          status: 429,
+          headers: { "retry-after-ms": "40" },
+        },
+      ],
+    })
+    client.send(create("refused"))
+    const refused = await client.next("error")
+    expect(refused).toEqual({
+      type: "error",
+      status: 429,
+      error: {
+        type: "tokens",
+        code: "rate_limit_exceeded",
+        message: "Rate limit reached. Please try again later.",
+        param: null,
+        headers: { "retry-after-ms": "40" },
+      },
+    })
+    // Refused once (times defaults to 1): the next create is handled, and it gets the first
+    // scripted reply, which the refused one never consumed.
+    client.send(create("handled"))
+    const completed = await client.next("response.completed")
+    expect(completed.response.output[0].content[0].text).toBe("first reply")
+    expect(client.all("response.created")).toHaveLength(1)
+    expect(client.events[0]?.type).toBe("error")
+    const received = sim.connections[0]?.received ?? []
+    expect(received.map((e) => [e.type, e.refused === true])).toEqual([
+      ["response.create", true],
+      ["response.create", false],
+    ])
+  })
+
+  it("refuses from the afterClientEvents-th event of its type, times times, in the flat shape", async () => {
+    const client = await openResponses({
+      faults: [
+        {
+          type: "refuse",
+          onType: "response.create",
+          code: "previous_response_not_found",
+          message: "Previous response with id 'resp_x' not found.",
+          param: "previous_response_id",
+          shape: "flat",
+          afterClientEvents: 2,
+          times: 2,
+        },
+      ],
+    })
+    const outcome = async (input: string) => {
+      client.send(create(input))
+      return (await client.next((e) => e.type === "error" || e.type === "response.completed")).type
+    }
+    expect([await outcome("1"), await outcome("2"), await outcome("3"), await outcome("4")]).toEqual([
+      "response.completed",
+      "error",
+      "error",
+      "response.completed",
+    ])
+    expect(client.all("error")[0]).toMatchObject({
+      code: "previous_response_not_found",
+      param: "previous_response_id",
+      message: "Previous response with id 'resp_x' not found.",
+    })
+    expect(client.all("error")[0]?.status).toBeUndefined()
+    expect(client.all("response.created")).toHaveLength(2)
+  })
+
+  it("leaves events of other types alone and keeps the connection open", async () => {
+    const client = await openResponses({
+      faults: [
+        { type: "refuse", onType: "response.cancel", code: "server_error", times: Number.POSITIVE_INFINITY },
+      ],
+    })
+    client.send({ type: "response.cancel" })
+    expect(await client.next("error")).toMatchObject({ status: 500, error: { code: "server_error" } })
+    client.send({ type: "response.cancel" })
+    await client.next("error")
+    client.send(create("still open"))
+    expect((await client.next("response.completed")).response.status).toBe("completed")
+  })
+
+  it("answers a refused Realtime event in the Realtime shape, naming its event_id, without applying it", async () => {
+    const client = await openScripted({
+      faults: [{ type: "refuse", onType: "session.update", code: "invalid_value", message: "Not now." }],
+    })
+    await client.next("session.created")
+    client.send({ ...manual, event_id: "evt_client_1" })
+    const refused = await client.next("error")
+    expect(refused.error).toEqual({
+      type: "invalid_request_error",
+      code: "invalid_value",
+      message: "Not now.",
+      param: null,
+      event_id: "evt_client_1",
+    })
+    client.send(manual)
+    const updated = await client.next("session.updated")
+    expect(client.all("session.updated")).toHaveLength(1)
+    expect(updated.session.audio.input.turn_detection).toBeNull()
+  })
+})
+
 describe("rejected upgrades", () => {
   it("refuses the upgrade with the scripted status and body, once", async () => {
     sim = await startSimulator()
