@@ -33,6 +33,7 @@ import {
   outcomeAttributes,
   type SensitiveTraceOptions,
   SttSpanNames,
+  sensitiveTraceOptions,
   type TranscriptionModelConfig,
 } from "../telemetry/index.ts"
 import { recordRecognition, recordRecognitionFailure } from "../telemetry/metrics.ts"
@@ -462,14 +463,7 @@ export const createBatchSTT = (options: BatchSTTOptions = {}): BatchSTT => {
       ? vadOption(sampleRateHz)
       : createEnergyVad({ ...vadOption, sampleRateHz })
   const skipSilence = options.skipSilence ?? true
-  const trace: SensitiveTraceOptions = {
-    ...(options.traceIncludeSensitiveText === undefined
-      ? {}
-      : { traceIncludeSensitiveText: options.traceIncludeSensitiveText }),
-    ...(options.traceIncludeSensitiveAudio === undefined
-      ? {}
-      : { traceIncludeSensitiveAudio: options.traceIncludeSensitiveAudio }),
-  }
+  const trace = sensitiveTraceOptions(options)
   const paddingSamples = Math.round(sampleRateHz * 0.2)
 
   const modelConfig = (

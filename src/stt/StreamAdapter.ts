@@ -17,6 +17,7 @@ import {
 } from "../audio/index.ts"
 import {
   type SensitiveTraceOptions,
+  sensitiveTraceOptions,
   type TranscriptionModelConfig,
   type TurnTrace,
   traceTurn,
@@ -291,12 +292,7 @@ export const createAdapterStream = (
         },
         itemId,
         ...(options.tracer === undefined ? {} : { tracer: options.tracer }),
-        ...(options.traceIncludeSensitiveText === undefined
-          ? {}
-          : { traceIncludeSensitiveText: options.traceIncludeSensitiveText }),
-        ...(options.traceIncludeSensitiveAudio === undefined
-          ? {}
-          : { traceIncludeSensitiveAudio: options.traceIncludeSensitiveAudio }),
+        ...sensitiveTraceOptions(options),
       }),
     }
     current = segment

@@ -25,6 +25,7 @@ import { makeSessionRuntime, type SessionRuntime } from "../runtime/SessionRunti
 import { makeAudioInputActor, makeTranscriptionSocketActor } from "../runtime/transcriptionActors.ts"
 import {
   type SensitiveTraceOptions,
+  sensitiveTraceOptions,
   type TranscriptionModelConfig,
   type TurnTrace,
   traceTurn,
@@ -284,14 +285,7 @@ const FAILED_TURN_ID = /^turn-(\d+)$/
  */
 const makeTurnTracing = (source: TurnTracingSource): TurnTracing => {
   const { options } = source
-  const sensitive: SensitiveTraceOptions = {
-    ...(options.traceIncludeSensitiveText === undefined
-      ? {}
-      : { traceIncludeSensitiveText: options.traceIncludeSensitiveText }),
-    ...(options.traceIncludeSensitiveAudio === undefined
-      ? {}
-      : { traceIncludeSensitiveAudio: options.traceIncludeSensitiveAudio }),
-  }
+  const sensitive = sensitiveTraceOptions(options)
   const turns = new Map<number, TracedTurn>()
   const itemTurns = new Map<string, number>()
   let collecting: TurnTrace | undefined

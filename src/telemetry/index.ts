@@ -21,6 +21,7 @@ export {
   type SensitiveTraceOptions,
   type SpanAttributeValue,
   SttSpanNames,
+  sensitiveTraceOptions,
   type TracedAudio,
   type TranscriptionModelConfig,
   type TurnEnd,

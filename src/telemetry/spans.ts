@@ -31,6 +31,19 @@ export interface SensitiveTraceOptions {
   readonly traceIncludeSensitiveAudio?: boolean
 }
 
+/**
+ * The sensitive-data opt-ins of a larger options object, alone: only the flags that are set,
+ * so the result can be spread into other options under `exactOptionalPropertyTypes`.
+ */
+export const sensitiveTraceOptions = (options: SensitiveTraceOptions): SensitiveTraceOptions => ({
+  ...(options.traceIncludeSensitiveText === undefined
+    ? {}
+    : { traceIncludeSensitiveText: options.traceIncludeSensitiveText }),
+  ...(options.traceIncludeSensitiveAudio === undefined
+    ? {}
+    : { traceIncludeSensitiveAudio: options.traceIncludeSensitiveAudio }),
+})
+
 /** The model configuration a transcription span describes. */
 export interface TranscriptionModelConfig {
   /** Model or Azure deployment name. */

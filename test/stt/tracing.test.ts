@@ -20,6 +20,7 @@ import { type BatchSTTOptions, createBatchSTT } from "../../src/stt/index.ts"
 import {
   recordRecognition,
   SttSpanNames,
+  sensitiveTraceOptions,
   sttAudioDurationMs,
   sttRecognitions,
   sttTokens,
@@ -266,6 +267,21 @@ describe("traceTurn", () => {
     session.end()
     const [turn, parent] = exporter.getFinishedSpans()
     assert.strictEqual(turn!.parentSpanContext?.spanId, parent!.spanContext().spanId)
+  })
+})
+
+describe("sensitiveTraceOptions", () => {
+  it("keeps only the opt-ins that are set, false included, and nothing else", () => {
+    assert.deepStrictEqual(sensitiveTraceOptions({}), {})
+    const options = { model: "whisper-1", traceIncludeSensitiveText: false, traceIncludeSensitiveAudio: true }
+    assert.deepStrictEqual(sensitiveTraceOptions(options), {
+      traceIncludeSensitiveText: false,
+      traceIncludeSensitiveAudio: true,
+    })
+    assert.notProperty(
+      sensitiveTraceOptions({ traceIncludeSensitiveText: true }),
+      "traceIncludeSensitiveAudio",
+    )
   })
 })
 
