@@ -11,9 +11,6 @@
  *
  * `npm run bench -- llm`
  */
-import { type ChildProcess, spawn } from "node:child_process"
-import { dirname, join } from "node:path"
-import { fileURLToPath } from "node:url"
 import { Context, Effect } from "effect"
 import WebSocket from "ws"
 import {
@@ -28,6 +25,7 @@ import {
   responsesParams,
   toResponsesInput,
 } from "../src/index.ts"
+import { quantile, startChildSimulator } from "./support.ts"
 
 const TURNS = 50
 const ROUNDS = 3
@@ -38,29 +36,12 @@ const SYSTEM = "You are a helpful voice assistant. Answer in one or two short se
 const question = (turn: number): string =>
   `Turn ${turn}: here is what the user said this time, a sentence of ordinary length for a spoken question.`
 
-/** Starts `voxstate simulate` in a child process; resolves with its REST base URL. */
-const startChildSimulator = async (): Promise<{ httpUrl: string; child: ChildProcess }> => {
-  const cli = join(dirname(fileURLToPath(import.meta.url)), "..", "src", "cli.ts")
-  const child = spawn(process.execPath, [cli, "simulate", "--port", "0"], {
-    stdio: ["ignore", "pipe", "inherit"],
-  })
-  const httpUrl = await new Promise<string>((resolve, reject) => {
-    let out = ""
-    child.stdout?.setEncoding("utf8")
-    child.stdout?.on("data", (chunk: string) => {
-      out += chunk
-      const match = /REST base URL:\s+(\S+)/.exec(out)
-      if (match?.[1] !== undefined) resolve(match[1])
-    })
-    child.once("exit", (code) => reject(new Error(`simulator exited with ${code}`)))
-  })
-  return { httpUrl, child }
-}
-
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
-}
+/** The median of `values` (the upper middle one of an even count). */
+const median = (values: readonly number[]): number =>
+  quantile(
+    [...values].sort((a, b) => a - b),
+    0.5,
+  )
 
 interface RuntimeRun {
   /** The `response.create` frames as sent, per turn. */
@@ -160,7 +141,8 @@ const fullFrames = (chained: readonly string[]): string[] => {
 }
 
 export default async function main(): Promise<void> {
-  const { httpUrl, child } = await startChildSimulator()
+  const simulator = await startChildSimulator()
+  const { httpUrl } = simulator
   try {
     let runtime: RuntimeRun | undefined
     const runtimeMs: number[] = []
@@ -197,6 +179,6 @@ export default async function main(): Promise<void> {
     console.log(`  raw ws client:                                     ${raw.toFixed(3)} ms`)
     console.log(`  runtime / raw: ${(rt / raw).toFixed(2)}×, added ${(rt - raw).toFixed(3)} ms per turn`)
   } finally {
-    child.kill()
+    await simulator.stop()
   }
 }

@@ -8,6 +8,7 @@ import { cpus, loadavg } from "node:os"
 import LibSampleRate from "@alexanderolsen/libsamplerate-js"
 import { createPcmConverter, createResampler, toMono } from "../src/audio/index.ts"
 import { concat, measureQuality, noise, type QualityFigures, tone } from "../test/audio/signals.ts"
+import { quantile } from "./support.ts"
 
 const fromHz = 48_000
 const toHz = 24_000
@@ -84,9 +85,6 @@ interface SpeedFigures {
   readonly p99Us: number
 }
 
-const percentile = (sorted: Float64Array, q: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!
-
 /**
  * Streams the input through fresh instances of each implementation, taking turns so that
  * load from other processes falls on all of them alike: warm-up rounds first (see
@@ -156,8 +154,8 @@ const measureSpeed = (
       xRealtimeCpuBest: (seconds * 1000) / cpu[0]!,
       xRealtimeCpuMedian: (seconds * 1000) / cpu[Math.floor(cpu.length / 2)]!,
       xRealtimeWallBest: (seconds * 1000) / wall[0]!,
-      p50Us: percentile(times, 0.5),
-      p99Us: percentile(times, 0.99),
+      p50Us: quantile(times, 0.5),
+      p99Us: quantile(times, 0.99),
     }
   }
   return { figures, warmup }

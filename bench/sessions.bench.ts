@@ -9,9 +9,6 @@
  *
  * `npm run bench -- sessions` (add `-- 10` etc. after it to run only some N)
  */
-import { type ChildProcess, spawn } from "node:child_process"
-import { dirname, join } from "node:path"
-import { fileURLToPath } from "node:url"
 import { Context, Effect } from "effect"
 import WebSocket from "ws"
 import {
@@ -24,6 +21,7 @@ import {
   type TranscriptionSession,
 } from "../src/index.ts"
 import { synthesizeSpeech } from "../src/simulator/index.ts"
+import { quantile, startChildSimulator } from "./support.ts"
 
 const RATE_HZ = 48_000
 const CHANNELS = 2
@@ -45,30 +43,6 @@ const makeAudio = (): Int16Array => {
   }
   return stereo
 }
-
-/** Starts `voxstate simulate` in a child process; resolves with its WebSocket base URL. */
-const startChildSimulator = async (): Promise<{ url: string; child: ChildProcess }> => {
-  const cli = join(dirname(fileURLToPath(import.meta.url)), "..", "src", "cli.ts")
-  const child = spawn(process.execPath, [cli, "simulate", "--port", "0"], {
-    stdio: ["ignore", "pipe", "inherit"],
-  })
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = ""
-    child.stdout?.setEncoding("utf8")
-    child.stdout?.on("data", (chunk: string) => {
-      out += chunk
-      const match = /REST base URL:\s+(\S+)/.exec(out)
-      if (match?.[1] !== undefined) resolve(match[1])
-    })
-    child.once("exit", (code) => reject(new Error(`simulator exited with ${code}`)))
-  })
-  return { url, child }
-}
-
-const quantile = (sorted: readonly number[], q: number): number =>
-  sorted.length === 0
-    ? Number.NaN
-    : (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN)
 
 /** Calls `tick(i)` for i = 0..count-1 every `periodMs`, on a drift-corrected schedule. */
 const paced = (count: number, periodMs: number, tick: (i: number) => void): Promise<void> =>
@@ -265,7 +239,8 @@ export default async () => {
     .filter((v) => Number.isInteger(v) && v > 0)
   const counts = wanted.length > 0 ? wanted : [10, 100, 500]
   const audio = makeAudio()
-  const { url, child } = await startChildSimulator()
+  const simulator = await startChildSimulator()
+  const { httpUrl: url } = simulator
   try {
     console.log(
       `N concurrent transcription sessions, ${AUDIO_MS / 1000} s of real-time-paced 48 kHz stereo in ${FRAME_MS} ms frames each (simulator in a child process)`,
@@ -291,7 +266,6 @@ export default async () => {
       "push→send: from pushFrame to the send of the append that holds the frame's last sample (40 ms appends: every other 20 ms frame waits one frame).",
     )
   } finally {
-    child.kill("SIGTERM")
-    await new Promise((resolve) => child.once("exit", resolve))
+    await simulator.stop()
   }
 }
