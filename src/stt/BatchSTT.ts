@@ -21,6 +21,7 @@ import type {
 } from "openai/resources/audio/transcriptions"
 import {
   type AudioFrame,
+  concatPcm16,
   createEnergyVad,
   createPcmConverter,
   type EnergyVadOptions,
@@ -359,19 +360,6 @@ const fromJson = (body: Transcription, requestId: string | undefined, streamed: 
   }
 }
 
-const concat = (chunks: readonly Int16Array[]): Int16Array => {
-  if (chunks.length === 1) return chunks[0] as Int16Array
-  let length = 0
-  for (const chunk of chunks) length += chunk.length
-  const out = new Int16Array(length)
-  let at = 0
-  for (const chunk of chunks) {
-    out.set(chunk, at)
-    at += chunk.length
-  }
-  return out
-}
-
 const invalidAudio = (error: unknown, source: string): STTError =>
   new STTError({
     reason: { _tag: "InvalidAudio" },
@@ -388,7 +376,7 @@ const toMonoAt = (frames: readonly AudioFrame[], rateHz: number): Int16Array => 
   const chunks: Int16Array[] = []
   for (const frame of frames) chunks.push(converter.push(frame))
   chunks.push(converter.flush())
-  return concat(chunks)
+  return concatPcm16(chunks)
 }
 
 /**

@@ -208,13 +208,5 @@ export const randomChunks = (length: number, maxChunk: number, seed: number): nu
   return sizes
 }
 
-/** Concatenates sample arrays. */
-export const concat = (parts: readonly Int16Array[]): Int16Array => {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
+/** Concatenates sample arrays (the audio layer's `concatPcm16`). */
+export { concatPcm16 as concat } from "../../src/audio/index.ts"

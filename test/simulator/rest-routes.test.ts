@@ -5,7 +5,7 @@
 import { createServer, request as httpRequest, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { afterEach, describe, expect, it } from "vitest"
-import { decodeWav, encodeWav, makeAudioFrame } from "../../src/audio/index.ts"
+import { concatPcm16, decodeWav, encodeWav, makeAudioFrame } from "../../src/audio/index.ts"
 import { startSimulator } from "../../src/simulator/index.ts"
 import { MAX_BODY_BYTES } from "../../src/simulator/rest/body.ts"
 import { restRoutes } from "../../src/simulator/rest/index.ts"
@@ -89,15 +89,7 @@ const tone = (ms: number, rate = RATE, amplitude = 8000): Int16Array => {
   return out
 }
 const silence = (ms: number, rate = RATE): Int16Array => new Int16Array(Math.round((ms * rate) / 1000))
-const concat = (...parts: Int16Array[]): Int16Array => {
-  const out = new Int16Array(parts.reduce((a, p) => a + p.length, 0))
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
-}
+const concat = (...parts: Int16Array[]): Int16Array => concatPcm16(parts)
 const wav = (samples: Int16Array, rate = RATE, channels = 1): Uint8Array =>
   encodeWav(makeAudioFrame(samples, rate, channels))
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest"
+import { concatPcm16 } from "../../src/audio/index.ts"
 import {
   boundaryOf,
   MultipartError,
@@ -24,15 +25,7 @@ const tone = (ms: number, amplitude = 8000): Int16Array => {
   return out
 }
 const silence = (ms: number): Int16Array => new Int16Array(Math.round((ms * RATE) / 1000))
-const concat = (...parts: Int16Array[]): Int16Array => {
-  const out = new Int16Array(parts.reduce((a, p) => a + p.length, 0))
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
-}
+const concat = (...parts: Int16Array[]): Int16Array => concatPcm16(parts)
 
 const form = (boundary: string, parts: string[]): Buffer =>
   Buffer.from(`${parts.map((p) => `--${boundary}\r\n${p}\r\n`).join("")}--${boundary}--\r\n`, "latin1")

@@ -3,6 +3,7 @@
  * and silence), framing, collecting a session's events, and polling for what a real
  * socket has delivered.
  */
+import { concatPcm16 } from "../../src/audio/index.ts"
 import type { RecordedEvent, Simulator, SimulatorConnection } from "../../src/simulator/index.ts"
 import type { SpeechEvent } from "../../src/stt/SpeechEvent.ts"
 import type { TranscriptionSession } from "../../src/stt/TranscriptionSession.ts"
@@ -25,15 +26,7 @@ export const silenceAt = (ms: number, rateHz = 24_000): Int16Array =>
   new Int16Array(Math.round((ms * rateHz) / 1000))
 
 /** Concatenates mono buffers. */
-export const concat = (...parts: readonly Int16Array[]): Int16Array => {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
-}
+export const concat = (...parts: readonly Int16Array[]): Int16Array => concatPcm16(parts)
 
 /** Interleaves a mono buffer into `channels` identical channels. */
 export const toChannels = (mono: Int16Array, channels: number): Int16Array => {

@@ -6,7 +6,7 @@
  * @module
  */
 import { Buffer } from "node:buffer"
-import { pcm16ToBase64 } from "../../audio/index.ts"
+import { concatPcm16, pcm16ToBase64 } from "../../audio/index.ts"
 import { createRandom } from "../scenario.ts"
 
 /** Sample rate of all simulator audio, in Hz. */
@@ -56,18 +56,8 @@ export const noise = (durationMs: number, amplitude: number, seed = 1): Int16Arr
   return out
 }
 
-/** Concatenates PCM16 buffers. */
-export const concatPcm = (...parts: readonly Int16Array[]): Int16Array => {
-  let length = 0
-  for (const part of parts) length += part.length
-  const out = new Int16Array(length)
-  let offset = 0
-  for (const part of parts) {
-    out.set(part, offset)
-    offset += part.length
-  }
-  return out
-}
+/** Concatenates PCM16 buffers into a new array (the audio layer's `concatPcm16`, variadic). */
+export const concatPcm = (...parts: readonly Int16Array[]): Int16Array => concatPcm16(parts)
 
 /** RMS level of `samples` in dBFS (full-scale sine ≈ -3 dBFS); `-Infinity` for digital silence. */
 export const rmsDbfs = (samples: Int16Array): number => {
