@@ -15,6 +15,7 @@ import {
   type Vad,
   type VadEvent,
 } from "../audio/index.ts"
+import { createSampleStore } from "../audio/samples.ts"
 import {
   type SensitiveTraceOptions,
   sensitiveTraceOptions,
@@ -66,59 +67,6 @@ export interface StreamAdapterOptions extends SensitiveTraceOptions {
     RecognizeOptions,
     "signal" | "offsetMs" | "onInterim" | "onProgress" | "detectSilence" | "parentSpan"
   >
-}
-
-/** Keeps the recent mono audio of a stream, addressed by absolute sample offsets. */
-interface SampleStore {
-  push(samples: Int16Array): void
-  /** Samples `[from, to)` (clamped to what is kept), as a fresh array. */
-  slice(from: number, to: number): Int16Array
-  /** Forgets the samples before `offset`. */
-  trimBefore(offset: number): void
-  /** The oldest sample kept. */
-  readonly start: number
-  /** One past the newest sample. */
-  readonly end: number
-}
-
-const createSampleStore = (): SampleStore => {
-  const chunks: { readonly at: number; readonly data: Int16Array }[] = []
-  let start = 0
-  let end = 0
-  return {
-    push(samples) {
-      if (samples.length === 0) return
-      chunks.push({ at: end, data: samples })
-      end += samples.length
-    },
-    slice(from, to) {
-      const lo = Math.max(from, start)
-      const hi = Math.min(to, end)
-      const out = new Int16Array(Math.max(0, hi - lo))
-      for (const chunk of chunks) {
-        const chunkEnd = chunk.at + chunk.data.length
-        if (chunkEnd <= lo || chunk.at >= hi) continue
-        const a = Math.max(lo, chunk.at)
-        const b = Math.min(hi, chunkEnd)
-        out.set(chunk.data.subarray(a - chunk.at, b - chunk.at), a - lo)
-      }
-      return out
-    },
-    trimBefore(offset) {
-      while (chunks.length > 0) {
-        const first = chunks[0]!
-        if (first.at + first.data.length > offset) break
-        chunks.shift()
-      }
-      start = Math.max(start, Math.min(offset, end))
-    },
-    get start() {
-      return start
-    },
-    get end() {
-      return end
-    },
-  }
 }
 
 /** One speech segment on its way to the output. */

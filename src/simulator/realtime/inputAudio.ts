@@ -25,6 +25,7 @@
  * @module
  */
 import { Buffer } from "node:buffer"
+import { createSampleStore } from "../../audio/samples.ts"
 import { base64ByteLength, decodeWireAudio, isBase64, msForSamples, samplesForMs } from "./audio.ts"
 import type { RealtimeChannel } from "./channel.ts"
 import { invalidType, missingParameter, requestError } from "./errors.ts"
@@ -88,33 +89,15 @@ const floorMs = (samples: number): number => Math.floor(msForSamples(samples))
 /** Creates the input audio buffer of a session. */
 export const createInputAudioBuffer = (options: InputAudioBufferOptions): InputAudioBuffer => {
   const { channel } = options
-  let chunks: Array<{ offset: number; samples: Int16Array }> = []
-  let bufferStart = 0
-  let end = 0
+  // The session's audio; its `end` is the session clock, `start` where the buffer begins.
+  const store = createSampleStore()
   let vad: ServerVad | undefined
   let vadKey = ""
   let speech: { itemId: string; start: number } | undefined
 
-  const slice = (from: number, to: number): Int16Array => {
-    const out = new Int16Array(Math.max(0, to - from))
-    for (const chunk of chunks) {
-      const chunkEnd = chunk.offset + chunk.samples.length
-      if (chunkEnd <= from || chunk.offset >= to) continue
-      const a = Math.max(from, chunk.offset)
-      const b = Math.min(to, chunkEnd)
-      out.set(chunk.samples.subarray(a - chunk.offset, b - chunk.offset), a - from)
-    }
-    return out
-  }
-
-  const dropBefore = (offset: number) => {
-    bufferStart = Math.max(bufferStart, offset)
-    chunks = chunks.filter((chunk) => chunk.offset + chunk.samples.length > bufferStart)
-  }
-
   const commitSegment = (itemId: string, from: number, to: number, cause: CommittedTurn["cause"]) => {
-    const audio = slice(from, to)
-    dropBefore(to)
+    const audio = store.slice(from, to)
+    store.trimBefore(to)
     options.onCommit({ itemId, audio, audioStartMs: floorMs(from), audioEndMs: floorMs(to), cause })
   }
 
@@ -138,7 +121,7 @@ export const createInputAudioBuffer = (options: InputAudioBufferOptions): InputA
 
   return {
     get totalSamples() {
-      return end
+      return store.end
     },
     get speaking() {
       return speech !== undefined
@@ -167,14 +150,13 @@ export const createInputAudioBuffer = (options: InputAudioBufferOptions): InputA
       }
       const samples = decodeWireAudio(Buffer.from(audio, "base64"), format)
       if (samples.length === 0) return
-      const startOffset = end
-      chunks.push({ offset: startOffset, samples })
-      end += samples.length
+      const startOffset = store.end
+      store.push(samples)
       if (vad === undefined) return
       for (const transition of vad.push(samples, startOffset)) {
         if (transition.type === "speech_started") {
           const itemId = channel.ctx.nextId("item_")
-          const start = Math.max(bufferStart, transition.onset - prefixSamples())
+          const start = Math.max(store.start, transition.onset - prefixSamples())
           speech = { itemId, start }
           channel.emit("input_audio_buffer.speech_started", {
             audio_start_ms: floorMs(start),
@@ -195,7 +177,7 @@ export const createInputAudioBuffer = (options: InputAudioBufferOptions): InputA
       if (speech === undefined) {
         // Outside speech only the audio a future onset could reach back to (prefix padding
         // plus the windows that confirm speech) needs keeping.
-        dropBefore(end - prefixSamples() - (MIN_SPEECH_WINDOWS + 1) * WINDOW_SAMPLES)
+        store.trimBefore(store.end - prefixSamples() - (MIN_SPEECH_WINDOWS + 1) * WINDOW_SAMPLES)
       }
     },
     commit() {
@@ -209,36 +191,39 @@ export const createInputAudioBuffer = (options: InputAudioBufferOptions): InputA
         const { itemId, start } = speech
         speech = undefined
         vad.reset()
-        channel.emit("input_audio_buffer.speech_stopped", { audio_end_ms: floorMs(end), item_id: itemId })
-        commitSegment(itemId, start, end, "commit")
+        channel.emit("input_audio_buffer.speech_stopped", {
+          audio_end_ms: floorMs(store.end),
+          item_id: itemId,
+        })
+        commitSegment(itemId, start, store.end, "commit")
         return
       }
-      const durationMs = msForSamples(end - bufferStart)
+      const durationMs = msForSamples(store.end - store.start)
       if (durationMs < MIN_COMMIT_MS) {
         throw requestError(
           "input_audio_buffer_commit_empty",
           `Error committing input audio buffer: buffer too small. Expected at least ${MIN_COMMIT_MS}ms of audio, but buffer only has ${durationMs.toFixed(2)}ms of audio.`,
         )
       }
-      commitSegment(channel.ctx.nextId("item_"), bufferStart, end, "commit")
+      commitSegment(channel.ctx.nextId("item_"), store.start, store.end, "commit")
     },
     clear() {
       speech = undefined
       vad?.reset()
-      dropBefore(end)
+      store.trimBefore(store.end)
       channel.emit("input_audio_buffer.cleared")
     },
     reconfigure,
     timeout(itemId, fromSample) {
-      const from = Math.min(Math.max(0, fromSample), end)
+      const from = Math.min(Math.max(0, fromSample), store.end)
       speech = undefined
       vad?.reset()
       channel.emit("input_audio_buffer.timeout_triggered", {
         audio_start_ms: floorMs(from),
-        audio_end_ms: floorMs(end),
+        audio_end_ms: floorMs(store.end),
         item_id: itemId,
       })
-      commitSegment(itemId, Math.max(from, bufferStart), end, "idle_timeout")
+      commitSegment(itemId, Math.max(from, store.start), store.end, "idle_timeout")
     },
   }
 }
