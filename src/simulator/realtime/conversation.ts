@@ -57,7 +57,16 @@ import { functionCallsOf, reserveTranscript, resolveReply, settledTranscript } f
 import type { ModelReply, ScriptedFunctionCall, WebSocketContext } from "../types.ts"
 import { base64ByteLength, encodeWireAudio, msForSamples, samplesForMs } from "./audio.ts"
 import { type ClientEventHandler, createRealtimeChannel, dispatchClientEvents } from "./channel.ts"
-import { invalidType, invalidValue, missingParameter, requestError, unknownParameter } from "./errors.ts"
+import {
+  checkKeys,
+  expectObject,
+  invalidType,
+  invalidValue,
+  isRecord,
+  type Json,
+  missingParameter,
+  requestError,
+} from "./errors.ts"
 import { createInputAudioBuffer } from "./inputAudio.ts"
 import {
   type AudioFormat,
@@ -87,20 +96,6 @@ export const OUTPUT_AUDIO_CHUNK_MS = 150
 
 /** Output audio tokens per millisecond of generated speech (20 per second). */
 const outputAudioTokens = (ms: number): number => Math.ceil(ms / 50)
-
-type Json = Record<string, unknown>
-
-const isRecord = (value: unknown): value is Json =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
-
-const expectObject = (value: unknown, path: string): Json => {
-  if (!isRecord(value)) throw invalidType(path, "an object", value)
-  return value
-}
-
-const checkKeys = (value: Json, path: string, allowed: readonly string[]): void => {
-  for (const key of Object.keys(value)) if (!allowed.includes(key)) throw unknownParameter(`${path}.${key}`)
-}
 
 const expectString = (value: unknown, path: string): string => {
   if (value === undefined) throw missingParameter(path)

@@ -1,6 +1,6 @@
 /**
- * Realtime `error` events and the typed error the Realtime handlers throw while validating
- * a client event. Codes follow the service where known (`missing_required_parameter`,
+ * Realtime `error` events, the typed error the Realtime handlers throw while validating
+ * a client event, and the object and key checks that raise it. Codes follow the service where known (`missing_required_parameter`,
  * `unknown_parameter`, `invalid_type`, `invalid_value`, `input_audio_buffer_commit_empty`,
  * `conversation_already_has_active_response`, `response_cancel_not_active`,
  * `beta_api_shape_disabled`, `session_expired`). Where the service's code is unknown the
@@ -82,3 +82,29 @@ export const invalidValue = (path: string, value: unknown, supported?: readonly 
       : `Invalid value: ${quote(value)}. Supported values are: ${supported.map(quote).join(", ")}.`,
     path,
   )
+
+/** A JSON object as a client event carries it. */
+export type Json = Record<string, unknown>
+
+/** Whether `value` is a JSON object (not null, not an array). */
+export const isRecord = (value: unknown): value is Json =>
+  typeof value === "object" && value !== null && !Array.isArray(value)
+
+/**
+ * `value` as an object.
+ * @throws {RealtimeRequestError} `invalid_type` for anything else
+ */
+export const expectObject = (value: unknown, path: string): Json => {
+  if (!isRecord(value)) throw invalidType(path, "an object", value)
+  return value
+}
+
+/**
+ * Checks that `value` has no keys but `allowed`.
+ * @throws {RealtimeRequestError} `unknown_parameter` naming the first other key
+ */
+export const checkKeys = (value: Json, path: string, allowed: readonly string[]): void => {
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) throw unknownParameter(`${path}.${key}`)
+  }
+}

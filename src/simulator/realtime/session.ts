@@ -14,7 +14,16 @@
  * @module
  */
 import type { WireAudioFormat } from "./audio.ts"
-import { invalidType, invalidValue, missingParameter, requestError, unknownParameter } from "./errors.ts"
+import {
+  checkKeys,
+  expectObject,
+  invalidType,
+  invalidValue,
+  isRecord,
+  type Json,
+  missingParameter,
+  requestError,
+} from "./errors.ts"
 
 /** An audio format as the GA session object spells it. */
 export type AudioFormat =
@@ -146,22 +155,6 @@ export const defaultServerVad = (): TurnDetection => ({
 
 /** The wire format name of an audio format. */
 export const wireFormatOf = (format: AudioFormat): WireAudioFormat => format.type
-
-type Json = Record<string, unknown>
-
-const isRecord = (value: unknown): value is Json =>
-  typeof value === "object" && value !== null && !Array.isArray(value)
-
-const expectObject = (value: unknown, path: string): Json => {
-  if (!isRecord(value)) throw invalidType(path, "an object", value)
-  return value
-}
-
-const checkKeys = (value: Json, path: string, allowed: readonly string[]): void => {
-  for (const key of Object.keys(value)) {
-    if (!allowed.includes(key)) throw unknownParameter(`${path}.${key}`)
-  }
-}
 
 const expectString = (value: unknown, path: string): string => {
   if (typeof value !== "string") throw invalidType(path, "a string", value)
