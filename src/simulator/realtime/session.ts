@@ -258,6 +258,18 @@ export const parseTranscription = (
   return settings
 }
 
+/** `create_response` and `interrupt_response` of a turn detection object (both default true). */
+const parseResponseFlags = (input: Json, path: string) => ({
+  create_response:
+    input.create_response === undefined
+      ? true
+      : expectBoolean(input.create_response, `${path}.create_response`),
+  interrupt_response:
+    input.interrupt_response === undefined
+      ? true
+      : expectBoolean(input.interrupt_response, `${path}.interrupt_response`),
+})
+
 /**
  * Parses turn detection. `previous` supplies nothing: like the service, an object replaces
  * the previous setting and missing fields take their defaults. `defaultType` is used when
@@ -301,14 +313,7 @@ export const parseTurnDetection = (
         input.idle_timeout_ms === undefined || input.idle_timeout_ms === null
           ? null
           : expectInteger(input.idle_timeout_ms, `${path}.idle_timeout_ms`, 0),
-      create_response:
-        input.create_response === undefined
-          ? true
-          : expectBoolean(input.create_response, `${path}.create_response`),
-      interrupt_response:
-        input.interrupt_response === undefined
-          ? true
-          : expectBoolean(input.interrupt_response, `${path}.interrupt_response`),
+      ...parseResponseFlags(input, path),
     }
   }
   if (type === "semantic_vad") {
@@ -320,14 +325,7 @@ export const parseTurnDetection = (
     return {
       type: "semantic_vad",
       eagerness,
-      create_response:
-        input.create_response === undefined
-          ? true
-          : expectBoolean(input.create_response, `${path}.create_response`),
-      interrupt_response:
-        input.interrupt_response === undefined
-          ? true
-          : expectBoolean(input.interrupt_response, `${path}.interrupt_response`),
+      ...parseResponseFlags(input, path),
     }
   }
   throw invalidValue(`${path}.type`, type, ["server_vad", "semantic_vad"])
@@ -560,13 +558,10 @@ export const updateBetaTranscriptionSession = (
   }
 }
 
-const parseBetaTurnDetection = (value: unknown): TurnDetection | null => {
-  if (value === null) return null
-  const input = expectObject(value, "session.turn_detection")
-  // The beta shape carries server_vad fields next to an optional type, and semantic_vad's
-  // eagerness; the GA parser checks each variant's own fields.
-  return parseTurnDetection(input, "session.turn_detection", "server_vad")
-}
+// The beta shape carries server_vad fields next to an optional type, and semantic_vad's
+// eagerness; the GA parser checks each variant's own fields.
+const parseBetaTurnDetection = (value: unknown): TurnDetection | null =>
+  parseTurnDetection(value, "session.turn_detection", "server_vad")
 
 /** The beta transcription session object (`transcription_session.created/updated`). */
 export const renderBetaTranscriptionSession = (session: TranscriptionSession) => ({
