@@ -84,7 +84,12 @@ export const base64ByteLength = (text: string): number => {
 /** Little-endian bytes of PCM16 samples as base64 (the audio layer's `pcm16ToBase64`, no copy). */
 export const pcmToBase64: (samples: Int16Array) => string = pcm16ToBase64
 
-/** PCM16 samples from little-endian bytes (copied, so alignment never matters). */
+/**
+ * PCM16 samples from little-endian bytes, always copied (an odd last byte is dropped; the
+ * input buffer refuses odd PCM lengths before decoding). Unlike the audio layer's
+ * `pcm16FromBytes`, which returns a view when it can, the copy owns its memory, so audio the
+ * simulator keeps never pins the Node buffer-pool slab a small base64 decode lands in.
+ */
 export const pcmFromBytes = (bytes: Uint8Array): Int16Array => {
   const out = new Int16Array(bytes.byteLength >> 1)
   new Uint8Array(out.buffer).set(bytes.subarray(0, out.length * 2))
@@ -150,6 +155,14 @@ export type WireAudioFormat = "audio/pcm" | "audio/pcmu" | "audio/pcma"
 /**
  * Decodes appended wire audio into 24 kHz PCM16: `audio/pcm` as is; G.711 decoded and
  * upsampled ×3 by linear interpolation.
+ *
+ * Each append is decoded on its own into exactly three samples per byte, so the session clock
+ * advances by the append's whole duration at once. The audio layer's `createResampler` would
+ * filter better but is a stream: it holds back its look-ahead (39 input samples for 8 → 24
+ * kHz) until the next push, and run one-shot per append it rings at every append's edges
+ * (a 20 ms append of constant level falls to about a third of it at its end). The simulator
+ * only measures the audio's energy and echoes it back in items, for which linear
+ * interpolation is enough.
  */
 export const decodeWireAudio = (bytes: Uint8Array, format: WireAudioFormat): Int16Array => {
   if (format === "audio/pcm") return pcmFromBytes(bytes)

@@ -15,6 +15,14 @@
  * 300 ms prefix padding, and a silence wait set by `eagerness`: a quarter of the service's
  * maximum wait, i.e. high 500 ms, medium/auto 1000 ms, low 2000 ms (the service waits up to
  * 2/4/8 s when the speaker seems unfinished; a confident end of turn comes much sooner).
+ *
+ * This is deliberately not the audio layer's `createEnergyVad` (the client-side VAD of the
+ * StreamAdapter and BatchSTT), though both compare 10 ms RMS levels with a threshold: this one
+ * mimics the service, so its windows lie on the session's absolute 10 ms grid (a `reset` after
+ * a clear or commit keeps the grid; `createEnergyVad` restarts its offsets at 0), its
+ * `speech_stopped` offset is the end of the closing silence (the client VAD's `speech_end` is
+ * where the silence began), it takes the service's 0..1 `threshold`, and its prefix padding is
+ * applied by the input buffer, which knows how much audio it still holds.
  * @module
  */
 import { SAMPLE_RATE_HZ, samplesForMs } from "./audio.ts"
