@@ -20,6 +20,7 @@ import { type ChatSink, createChatStream, failedChatStream } from "./ChatStream.
 import { type ChatEndStatus, type ChatStream, type TokenUsage, toolCallChunk } from "./chunks.ts"
 import type { LLM } from "./LLM.ts"
 import {
+  closedError,
   DEFAULT_RATE_LIMIT_MAX_WAIT_MS,
   DEFAULT_RATE_LIMIT_WAIT_MS,
   isLLMError,
@@ -33,7 +34,7 @@ import {
   type ChatOptions,
   chatCompletionParams,
   type LLMOptions,
-  resolveLLMOptions,
+  resolveTransportLLMOptions,
   withInstructions,
 } from "./options.ts"
 
@@ -243,24 +244,13 @@ export const createChatCompletionsLLM = (
   options: ChatCompletionsLLMOptions = {},
 ): LLM & { readonly transport: "http" } => {
   const { client, config } = buildClient(options)
-  const model =
-    options.model ??
-    (config?.provider === "azure" && config.deployment !== undefined ? config.deployment : undefined)
-  const resolved = resolveLLMOptions({
-    ...options,
-    transport: "http",
-    ...(model === undefined ? {} : { model }),
-  })
-  const warn = options.onWarning ?? ((message: string) => console.warn(`voxstate: ${message}`))
-  for (const warning of resolved.warnings) warn(warning)
+  const resolved = resolveTransportLLMOptions(options, "http", config)
   const inFlight = new Map<AbortController, ChatSink>()
   const rateLimits = {
     maxWaitMs: options.rateLimitMaxWaitMs ?? DEFAULT_RATE_LIMIT_MAX_WAIT_MS,
     defaultWaitMs: options.rateLimitWaitMs ?? DEFAULT_RATE_LIMIT_WAIT_MS,
   }
   let closed = false
-  const closedError = (): LLMError =>
-    new LLMError({ reason: { _tag: "Closed" }, message: "The LLM is closed", retryable: false })
 
   const chat = (
     context: ChatContext | readonly (ChatItemInput | ChatItem)[],

@@ -98,6 +98,10 @@ export const serverError = (info: {
 export const invalidRequest = (message: string): LLMError =>
   new LLMError({ reason: { _tag: "InvalidRequest" }, message, retryable: false })
 
+/** The `Closed` error of a chat or prewarm on an LLM that `close()` has closed. Never retryable. */
+export const closedError = (): LLMError =>
+  new LLMError({ reason: { _tag: "Closed" }, message: "The LLM is closed", retryable: false })
+
 /** Default longest rate-limit delay waited out before a turn's one retry: 5 seconds. */
 export const DEFAULT_RATE_LIMIT_MAX_WAIT_MS = 5_000
 /** Default wait before retrying a rate-limited request that named no delay: 1 second. */

@@ -19,8 +19,8 @@ import { type ChatContext, type ChatItem, type ChatItemInput, chatItemsOf } from
 import { createChatStream, failedChatStream } from "./ChatStream.ts"
 import type { ChatStream } from "./chunks.ts"
 import type { LLM, PrewarmOptions } from "./LLM.ts"
-import { isLLMError, LLMError } from "./LLMError.ts"
-import { type ChatOptions, type LLMOptions, resolveLLMOptions, responsesParams } from "./options.ts"
+import { closedError, isLLMError, LLMError } from "./LLMError.ts"
+import { type ChatOptions, type LLMOptions, resolveTransportLLMOptions, responsesParams } from "./options.ts"
 import { makeResponsesSocketActor } from "./responsesSocket.ts"
 
 /**
@@ -53,9 +53,6 @@ const withQuery = (url: string, query: Readonly<Record<string, string>> | undefi
   return parsed.toString()
 }
 
-const closedError = (): LLMError =>
-  new LLMError({ reason: { _tag: "Closed" }, message: "The LLM is closed", retryable: false })
-
 const stoppedError = (): LLMError =>
   new LLMError({
     reason: { _tag: "Closed" },
@@ -74,16 +71,7 @@ export const createResponsesLLM = (
   options: ResponsesLLMOptions = {},
 ): LLM & { readonly transport: "websocket" } => {
   const config: OpenAIConfig = resolveOpenAIConfig(options.openai, options.env)
-  const model =
-    options.model ??
-    (config.provider === "azure" && config.deployment !== undefined ? config.deployment : undefined)
-  const resolved = resolveLLMOptions({
-    ...options,
-    transport: "websocket",
-    ...(model === undefined ? {} : { model }),
-  })
-  const warn = options.onWarning ?? ((message: string) => console.warn(`voxstate: ${message}`))
-  for (const warning of resolved.warnings) warn(warning)
+  const resolved = resolveTransportLLMOptions(options, "websocket", config)
 
   const runtime: SessionRuntime<RealtimeSocket> = makeSessionRuntime(
     options.context ?? Context.make(RealtimeSocket, RealtimeSocket.live),

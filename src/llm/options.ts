@@ -1,7 +1,7 @@
 import type { ChatCompletionCreateParamsStreaming } from "openai/resources/chat/completions/completions"
 import type { ReasoningEffort } from "openai/resources/shared"
 import type { ResponsesTurnParams } from "../../machines/responsesChain.ts"
-import type { OpenAIConfigOptions, OpenAIEnv } from "../transport/index.ts"
+import type { OpenAIConfig, OpenAIConfigOptions, OpenAIEnv } from "../transport/index.ts"
 import { type ChatItem, toChatItem } from "./ChatContext.ts"
 import {
   type FunctionTool,
@@ -157,6 +157,25 @@ export const resolveLLMOptions = (options: LLMOptions): ResolvedLLMOptions => {
     drop("seed", why)
   }
   return { ...resolved, model, reasoningModel, warnings }
+}
+
+/**
+ * The options an LLM on `transport` runs with: {@link resolveLLMOptions}, with the model
+ * defaulting to the Azure deployment when `config` names one (else {@link DEFAULT_LLM_MODEL}),
+ * and each dropped option reported once through `options.onWarning` (default `console.warn`).
+ */
+export const resolveTransportLLMOptions = (
+  options: LLMOptions,
+  transport: "websocket" | "http",
+  config: OpenAIConfig | undefined,
+): ResolvedLLMOptions => {
+  const model =
+    options.model ??
+    (config?.provider === "azure" && config.deployment !== undefined ? config.deployment : undefined)
+  const resolved = resolveLLMOptions({ ...options, transport, ...(model === undefined ? {} : { model }) })
+  const warn = options.onWarning ?? ((message: string) => console.warn(`voxstate: ${message}`))
+  for (const warning of resolved.warnings) warn(warning)
+  return resolved
 }
 
 const definedOnly = <T extends Record<string, unknown>>(record: T): T =>

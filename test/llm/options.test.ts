@@ -3,9 +3,11 @@ import {
   chatCompletionParams,
   isReasoningModel,
   resolveLLMOptions,
+  resolveTransportLLMOptions,
   responsesParams,
 } from "../../src/llm/options.ts"
 import { functionTool } from "../../src/llm/tools.ts"
+import { resolveOpenAIConfig } from "../../src/transport/index.ts"
 
 describe("LLM options", () => {
   it("recognizes the reasoning models", () => {
@@ -81,6 +83,22 @@ describe("LLM options", () => {
       },
       metadata: { a: "1" },
     })
+  })
+
+  it("takes the Azure deployment as the default model and reports what the transport drops", () => {
+    const azure = resolveOpenAIConfig(
+      { azure: { endpoint: "https://r.openai.azure.com", apiKey: "k", deployment: "chat-deploy" } },
+      {},
+    )
+    const warnings: string[] = []
+    const onWarning = (w: string) => warnings.push(w)
+    const ws = resolveTransportLLMOptions({ seed: 7, onWarning }, "websocket", azure)
+    expect(ws.model).toBe("chat-deploy")
+    expect(ws.seed).toBeUndefined()
+    expect(warnings).toEqual([expect.stringMatching(/^seed is not sent: the Responses API/)])
+    const http = resolveTransportLLMOptions({ model: "gpt-4o", seed: 7, onWarning }, "http", azure)
+    expect([http.model, http.seed, warnings.length]).toEqual(["gpt-4o", 7, 1])
+    expect(resolveTransportLLMOptions({}, "http", undefined).model).toBe("gpt-4.1-mini")
   })
 
   it("leaves tool_choice out when there are no tools", () => {
