@@ -181,6 +181,15 @@ export const resolveTransportLLMOptions = (
 const definedOnly = <T extends Record<string, unknown>>(record: T): T =>
   Object.fromEntries(Object.entries(record).filter(([, value]) => value !== undefined)) as T
 
+/** The JSON schema of structured output as both APIs take it (`strict` unless turned off). */
+const jsonSchemaOf = (format: ResponseFormatOption) =>
+  definedOnly({
+    name: format.name,
+    schema: format.schema as Record<string, unknown>,
+    description: format.description,
+    strict: format.strict ?? true,
+  })
+
 /** The `response.create` parameters of a Responses turn (everything but its input and chaining). */
 export const responsesParams = (
   options: ResolvedLLMOptions,
@@ -194,15 +203,7 @@ export const responsesParams = (
       ? undefined
       : definedOnly({
           format:
-            format === undefined
-              ? undefined
-              : definedOnly({
-                  type: "json_schema" as const,
-                  name: format.name,
-                  schema: format.schema as Record<string, unknown>,
-                  description: format.description,
-                  strict: format.strict ?? true,
-                }),
+            format === undefined ? undefined : { type: "json_schema" as const, ...jsonSchemaOf(format) },
           verbosity: options.verbosity,
         })
   const params = definedOnly({
@@ -248,17 +249,7 @@ export const chatCompletionParams = (
     reasoning_effort: options.reasoningEffort,
     verbosity: options.verbosity,
     response_format:
-      format === undefined
-        ? undefined
-        : {
-            type: "json_schema" as const,
-            json_schema: definedOnly({
-              name: format.name,
-              schema: format.schema as Record<string, unknown>,
-              description: format.description,
-              strict: format.strict ?? true,
-            }),
-          },
+      format === undefined ? undefined : { type: "json_schema" as const, json_schema: jsonSchemaOf(format) },
   })
   return { ...params, ...(options.extraBody ?? {}) } as ChatCompletionCreateParamsStreaming
 }
