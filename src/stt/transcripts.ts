@@ -451,15 +451,8 @@ export const unbindPending = (ledger: TurnLedger): TurnLedger => ({
   ),
 })
 
-/** The turns still waiting for their transcript (or their commit acknowledgement), in order. */
-export const pendingTurns = (ledger: TurnLedger): readonly TranscriptTurn[] =>
-  ledger.turns.filter((t) => t.status === "pending")
-
 /** True when some turn still waits for its transcript. */
 export const hasPending = (ledger: TurnLedger): boolean => ledger.turns.some((t) => t.status === "pending")
-
-/** True when some client commit still waits for `committed`. */
-export const hasUnbound = (ledger: TurnLedger): boolean => oldestUnbound(ledger) !== undefined
 
 /** The first sample still needed by a pending turn, or `undefined` when none is pending. */
 export const oldestPendingSample = (ledger: TurnLedger): number | undefined => {
@@ -469,7 +462,3 @@ export const oldestPendingSample = (ledger: TurnLedger): number | undefined => {
   }
   return oldest
 }
-
-/** The session-stable turn number of `itemId`, if it is in the ledger. */
-export const turnOfItem = (ledger: TurnLedger, itemId: string): number | undefined =>
-  ledger.turns.find((t) => t.itemId === itemId)?.turn

@@ -87,45 +87,6 @@ export const missingParam = (param: string): RestError =>
 /** True when `u` is a {@link RestError}. */
 export const isRestError = (u: unknown): u is RestError => u instanceof RestError
 
-/** The default OpenAI error body for an HTTP status, used by scripted faults without a body. */
-export const defaultErrorBodyFor = (status: number): OpenAIErrorBody => {
-  switch (status) {
-    case 400:
-      return openAIErrorBody("Invalid request (simulated).", "invalid_request_error")
-    case 401:
-      return openAIErrorBody("Incorrect API key provided.", "invalid_request_error", null, "invalid_api_key")
-    case 403:
-      return openAIErrorBody("You are not allowed to perform this request.", "invalid_request_error")
-    case 404:
-      return openAIErrorBody("Not found.", "invalid_request_error", null, "not_found")
-    case 408:
-      return openAIErrorBody("Request timed out.", "server_error", null, "timeout")
-    case 429:
-      return openAIErrorBody(
-        "Rate limit reached (simulated). Please try again later.",
-        "requests",
-        null,
-        "rate_limit_exceeded",
-      )
-    case 503:
-      return openAIErrorBody(
-        "The server is overloaded or not ready yet.",
-        "server_error",
-        null,
-        "server_error",
-      )
-    default:
-      return status >= 500
-        ? openAIErrorBody(
-            "The server had an error while processing your request.",
-            "server_error",
-            null,
-            "server_error",
-          )
-        : openAIErrorBody(`Request failed with status ${status} (simulated).`, "invalid_request_error")
-  }
-}
-
 /** Writes a JSON body with a status; adds `content-length`. Does nothing if headers are already sent. */
 export const sendJson = (
   res: ServerResponse,
