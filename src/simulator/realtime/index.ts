@@ -14,6 +14,7 @@ import type { WebSocket } from "ws"
 import type { WebSocketContext } from "../types.ts"
 import { handleConversationConnection } from "./conversation.ts"
 import { realtimeErrorEvent } from "./errors.ts"
+import { DEFAULT_REALTIME_MODEL } from "./session.ts"
 import { handleTranscriptionConnection } from "./transcription.ts"
 
 export {
@@ -99,5 +100,5 @@ export const handleRealtimeConnection = (
     )
     return
   }
-  handleConversationConnection(socket, ctx, { model: routing.model ?? "gpt-realtime" })
+  handleConversationConnection(socket, ctx, { model: routing.model ?? DEFAULT_REALTIME_MODEL })
 }
