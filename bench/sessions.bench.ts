@@ -64,6 +64,17 @@ interface Figures {
   readonly rssMbPerSession: number
 }
 
+/** The figures of `n` clients (sessions or raw sockets alike) from CPU use, RSS growth in bytes and push→send delays in ms. */
+const figuresOf = (n: number, cpu: NodeJS.CpuUsage, rssBytes: number, delays: number[]): Figures => {
+  delays.sort((a, b) => a - b)
+  return {
+    cpuMsPerSession: (cpu.user + cpu.system) / 1000 / n,
+    p50Ms: quantile(delays, 0.5),
+    p99Ms: quantile(delays, 0.99),
+    rssMbPerSession: rssBytes / 1024 / 1024 / n,
+  }
+}
+
 /** N voxstate sessions; delay = time from a push to the send of the append holding its last sample. */
 const runSessions = async (url: string, n: number, audio: Int16Array): Promise<Figures> => {
   const sessions: TranscriptionSession[] = []
@@ -134,13 +145,7 @@ const runSessions = async (url: string, n: number, audio: Int16Array): Promise<F
       if (send !== undefined) delays.push(send.at - push.at)
     }
   }
-  delays.sort((a, b) => a - b)
-  return {
-    cpuMsPerSession: (cpu.user + cpu.system) / 1000 / n,
-    p50Ms: quantile(delays, 0.5),
-    p99Ms: quantile(delays, 0.99),
-    rssMbPerSession: rss / 1024 / 1024 / n,
-  }
+  return figuresOf(n, cpu, rss, delays)
 }
 
 /** N raw `ws` clients: session.update, then a pre-encoded 40 ms append every other 20 ms tick. */
@@ -213,13 +218,7 @@ const runBaseline = async (url: string, n: number, audio: Int16Array): Promise<F
         }),
     ),
   )
-  delays.sort((a, b) => a - b)
-  return {
-    cpuMsPerSession: (cpu.user + cpu.system) / 1000 / n,
-    p50Ms: quantile(delays, 0.5),
-    p99Ms: quantile(delays, 0.99),
-    rssMbPerSession: rss / 1024 / 1024 / n,
-  }
+  return figuresOf(n, cpu, rss, delays)
 }
 
 const waitFor = async (predicate: () => boolean, timeoutMs = 60_000): Promise<void> => {
