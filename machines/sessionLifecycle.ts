@@ -524,11 +524,8 @@ export const sessionLifecycle = <const Id extends string>(id: Id) => {
                   target: targets.failed,
                   actions: "recordFailure" as const,
                 },
-                {
-                  guard: "isConfigurationRejected" as const,
-                  target: targets.failed,
-                  actions: "recordFailure" as const,
-                },
+                // Reconnect-class errors first: `session_expired` is an invalid_request_error too,
+                // but it ends the connection, not the configuration.
                 {
                   guard: "canReconnectAfterServerError" as const,
                   target: targets.reconnecting,
@@ -536,6 +533,11 @@ export const sessionLifecycle = <const Id extends string>(id: Id) => {
                 },
                 {
                   guard: "isReconnectServerError" as const,
+                  target: targets.failed,
+                  actions: "recordFailure" as const,
+                },
+                {
+                  guard: "isConfigurationRejected" as const,
                   target: targets.failed,
                   actions: "recordFailure" as const,
                 },

@@ -6,6 +6,7 @@
  * online ─ connecting ─ awaitingSessionCreated ─ configuring ─ streaming ─ draining ─▶ closed
  *                                                              ├ turn:     listening ⇄ speaking ⇄ awaitingTranscript
  *                                                              └ liveness: quiet ⇄ owed ──inactivityTimeout──▶ reconnecting
+ * draining: owed ──inactivityTimeout──▶ reconnecting (a stall after end of input is replayed too)
  * reconnecting ──reconnectDelay──▶ online (replays every turn without a transcript)
  * failed (fatal error, or out of attempts)
  * ```
@@ -134,14 +135,14 @@ export type TranscriptionServerEvent =
 
 /** Events the `audioInput` actor sends back. Samples are offsets on the session's 24 kHz timeline. */
 export type TranscriptionAudioEvent =
-  /** The energy VAD heard speech begin at `speechStartSample`; `atSample` is the audio head. */
+  /** The energy VAD heard speech begin at `speechStartSample`; `atSample` is where it decided so (at most the audio head). */
   | {
       readonly type: "AUDIO.SPEECH_STARTED"
       readonly speechStartSample: number
       readonly atSample: number
       readonly atMs: number
     }
-  /** The energy VAD heard speech end at `speechEndSample`; `atSample` is the audio head. */
+  /** The energy VAD heard speech end at `speechEndSample`; `atSample` is where it decided so (a local turn ends there). */
   | {
       readonly type: "AUDIO.SPEECH_STOPPED"
       readonly speechEndSample: number
@@ -274,6 +275,13 @@ export interface TranscriptionSessionContext extends LifecycleContext {
   readonly serverHeardLocalSpeech: boolean
   /** Local VAD heard a whole utterance the server has not reacted to yet (server modes; liveness). */
   readonly vadEventOwed: boolean
+  /**
+   * Where the oldest speech the server owes a reaction for begins (server modes): an
+   * utterance the local VAD heard and the server did not react to, or speech a lost
+   * connection's server reported and never committed. Its audio is kept (a replay needs it)
+   * until a server reacts: a VAD event or a commit.
+   */
+  readonly owedSpeechStartSample: number | undefined
   /** `start_of_speech` emitted without its `end_of_speech`. */
   readonly speechAnnounced: boolean
   /** The replay planned for the connection being configured. */
@@ -372,12 +380,25 @@ const LOCAL_VAD_LOOKBACK_MS = 1_000
 const retentionOf = (context: TranscriptionSessionContext): RetentionPolicy => {
   const mode = modeOf(context)
   let fromSample = context.tailStartSample
-  if (context.serverSpeech !== undefined && context.serverSpeech.endSample === undefined) {
+  // Speech the server reported and has not committed yet (ongoing or stopped): a replay needs all of it.
+  if (context.serverSpeech !== undefined) {
     fromSample = Math.min(fromSample, context.serverSpeech.startSample)
   }
+  if (context.owedSpeechStartSample !== undefined) {
+    fromSample = Math.min(fromSample, context.owedSpeechStartSample)
+  }
   const nobodySpeaking = context.localSpeech === undefined && !context.speechAnnounced
+  // Audio is idle only on a live connection whose server owes nothing for it: not while
+  // offline (the next connection is sent everything from the tail), not while speech it
+  // heard or should have heard awaits its answer, not while the final commit awaits its barrier.
+  const idle =
+    context.wireReady &&
+    !hasPending(context.ledger) &&
+    context.serverSpeech === undefined &&
+    context.owedSpeechStartSample === undefined &&
+    !context.drainBarrier
   let keepSamples: number | undefined
-  if (mode === "server" && nobodySpeaking && !hasPending(context.ledger)) {
+  if (mode === "server" && nobodySpeaking && idle) {
     // Idle server-VAD audio is needed only as far back as a speech start could still be
     // reported: the prefix padding plus the longest the server may take to say so.
     keepSamples = paddingSamples(context) + context.lifecycle.timeouts.inactivityMs * SAMPLES_PER_MS
@@ -533,8 +554,9 @@ export const transcriptionSessionMachine = setup({
     }),
 
     startStreaming: enqueueActions(({ context, enqueue }) => {
-      const plan =
-        context.replay ?? planReplay(context.ledger, context.tailStartSample, context.retainedFromSample)
+      // Planned again: a turn that ended while the connection was being configured (a flush,
+      // a local VAD turn) is in the ledger now and must be committed, not streamed as live audio.
+      const plan = planReplay(context.ledger, context.tailStartSample, context.retainedFromSample)
       const mode = modeOf(context)
       if (plan.commits.length > 0) {
         enqueue.sendTo("socket", {
@@ -613,7 +635,22 @@ export const transcriptionSessionMachine = setup({
 
     onConnectionLost: enqueueActions(({ context, enqueue }) => {
       const failure = context.lifecycle.lastFailure
-      enqueue.assign({ wireReady: false, serverSpeech: undefined, vadEventOwed: false })
+      // Speech the lost server reported but never committed is owed by the next one: its
+      // audio is kept until that server reacts to it (the stall wait is not re-armed for it,
+      // so speech only the local VAD heard cannot cause a reconnect loop).
+      const heard = context.serverSpeech?.startSample
+      const owed =
+        heard === undefined
+          ? context.owedSpeechStartSample
+          : Math.min(context.owedSpeechStartSample ?? heard, heard)
+      enqueue.assign({
+        wireReady: false,
+        serverSpeech: undefined,
+        vadEventOwed: false,
+        owedSpeechStartSample: owed,
+      })
+      // Offline, nothing is idle: audio pushed meanwhile is kept for the next connection.
+      enqueue({ type: "updateRetention" })
       if (failure !== undefined) {
         enqueue.emit({ type: "error", error: { ...errorInfoOf(failure), retryable: true }, fatal: false })
       }
@@ -783,9 +820,14 @@ export const transcriptionSessionMachine = setup({
       const mode = modeOf(context)
       if (mode !== "local") {
         // Server modes: a whole utterance the server has not reacted to means it owes us an event.
+        const owed = mode === "server" && !context.serverHeardLocalSpeech
+        const start = context.localSpeech?.startSample ?? event.speechEndSample
         enqueue.assign({
           localSpeech: undefined,
-          vadEventOwed: mode === "server" && !context.serverHeardLocalSpeech ? true : context.vadEventOwed,
+          vadEventOwed: owed ? true : context.vadEventOwed,
+          owedSpeechStartSample: owed
+            ? Math.min(context.owedSpeechStartSample ?? start, start)
+            : context.owedSpeechStartSample,
         })
         return
       }
@@ -837,6 +879,7 @@ export const transcriptionSessionMachine = setup({
         speechAnnounced: true,
         serverHeardLocalSpeech: true,
         vadEventOwed: false,
+        owedSpeechStartSample: undefined,
       })
     }),
 
@@ -855,6 +898,7 @@ export const transcriptionSessionMachine = setup({
         speechAnnounced: false,
         serverHeardLocalSpeech: true,
         vadEventOwed: false,
+        owedSpeechStartSample: undefined,
       })
     }),
 
@@ -883,6 +927,7 @@ export const transcriptionSessionMachine = setup({
       enqueue.assign({
         ledger,
         vadEventOwed: false,
+        owedSpeechStartSample: undefined,
         ...(vadTurn
           ? {
               serverSpeech: undefined,
@@ -955,6 +1000,19 @@ export const transcriptionSessionMachine = setup({
       const applied = withLedger(context, step)
       enqueue.assign(applied.context)
       for (const e of applied.events) enqueue.emit(e)
+      if (context.drainBarrier) {
+        // Server turns: the last audio was committed but the server never confirmed it, so any
+        // speech in it has no turn to fail; say so rather than end in silence.
+        enqueue.emit({
+          type: "error",
+          error: {
+            code: "drain_timeout",
+            message: "The server did not confirm the final audio before the drain timeout",
+            retryable: false,
+          },
+          fatal: false,
+        })
+      }
     }),
 
     updateRetention: enqueueActions(({ context, enqueue }) => {
@@ -993,6 +1051,7 @@ export const transcriptionSessionMachine = setup({
     localSpeech: undefined,
     serverHeardLocalSpeech: false,
     vadEventOwed: false,
+    owedSpeechStartSample: undefined,
     speechAnnounced: false,
     replay: undefined,
     resumeAttempt: undefined,
@@ -1095,6 +1154,15 @@ export const transcriptionSessionMachine = setup({
       entry: ["commitFinalAudio" as const, "updateRetention" as const],
       always: { guard: "drained" as const, target: lifecycle.targets.closed },
       after: { drainTimeout: { target: lifecycle.targets.closed, actions: "expireOutstanding" as const } },
+      initial: "owed" as const,
+      states: {
+        owed: {
+          description:
+            "The server owes the outstanding transcripts (or the drain barrier's answer): a stalled server is caught by the inactivity timeout and the turns are replayed on a new connection.",
+          on: { "LIVENESS.SERVER_EVENT": { target: "owed" as const, reenter: true } },
+          after: { inactivityTimeout: lifecycle.failOver(STALLED) },
+        },
+      },
     },
   }),
 })

@@ -165,6 +165,7 @@ const openTranscriptionConnection =
         const count = pending < 2 * appendSamples ? pending : appendSamples
         wire.send(encodeAudioAppend(pcm16ToBase64(buffer.view(cursor, cursor + count))))
         cursor += count
+        hold()
         if (congested) {
           // That append queued behind the socket; the rest waits in the replay buffer.
           waiting = true
@@ -179,6 +180,10 @@ const openTranscriptionConnection =
     }
 
     const unlisten = input.listen({ onAudio: pump })
+    // While live, audio past the cursor waits in the buffer to be sent: the retention must not
+    // drop it (idle trimming is for audio the server has heard). A connection lost while live
+    // leaves its hold in place, so the next one can still send what this one never did.
+    const hold = (): void => input.holdUnsent(live ? cursor : undefined)
 
     return {
       receive(command) {
@@ -200,6 +205,7 @@ const openTranscriptionConnection =
             cursor = Math.max(command.fromSample, buffer.startSample)
             liveFrom = cursor
             live = true
+            hold()
             pump()
             return
           case "audio.commit": {
@@ -209,15 +215,22 @@ const openTranscriptionConnection =
             wire.send(COMMIT)
             if (command.pause) {
               live = false
+              hold()
               checkBacklog()
-            } else pump()
+            } else {
+              hold()
+              pump()
+            }
             return
           }
           case "audio.pause":
             live = false
+            hold()
             checkBacklog()
             return
           case "audio.reportResumed":
+            // Configured: when nothing streams live now, nothing waits to be sent.
+            if (!live) hold()
             sendBack({
               type: "SOCKET.RESUMED",
               replayedSamples: replayed + (live ? Math.max(0, cursor - liveFrom) : 0),

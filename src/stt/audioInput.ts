@@ -24,7 +24,11 @@ export interface VadParameters {
   readonly prefixPaddingMs?: number
 }
 
-/** A speech boundary heard by the VAD. Samples are offsets on the session timeline. */
+/**
+ * A speech boundary heard by the VAD. Samples are offsets on the session timeline;
+ * `atSample` is where the VAD decided (the end of the analysis window that completed the
+ * boundary), never later than the audio head.
+ */
 export type InputVadEvent =
   | { readonly type: "speech_start"; readonly speechStartSample: number; readonly atSample: number }
   | { readonly type: "speech_end"; readonly speechEndSample: number; readonly atSample: number }
@@ -73,9 +77,20 @@ export interface AudioInput {
   setVad(parameters: VadParameters | null): void
   /** Applies a retention policy now and after every push. */
   setRetention(policy: RetentionPolicy): void
+  /**
+   * Audio from `fromSample` on has not been sent yet (the socket's cursor): it is kept
+   * whatever the retention says, since the buffer is also the send queue; `undefined` lifts
+   * the hold (nothing is waiting to be sent). Only an overflow of the capacity drops such
+   * audio, and that is reported.
+   */
+  holdUnsent(fromSample: number | undefined): void
   /** Registers listeners; returns a function that removes them. */
   listen(listeners: AudioInputListeners): () => void
 }
+
+/** The energy VAD's analysis window, in milliseconds, and in 24 kHz samples. */
+const VAD_WINDOW_MS = 10
+const VAD_WINDOW_SAMPLES = VAD_WINDOW_MS * SAMPLES_PER_MS
 
 /** Options of {@link createAudioInput}. */
 export interface AudioInputOptions {
@@ -105,6 +120,7 @@ export const createAudioInput = (options: AudioInputOptions): AudioInput => {
   // The VAD counts samples from its creation; this is the session sample it started at.
   let vadBase = 0
   let retention: RetentionPolicy = { fromSample: 0, keepSamples: undefined, pinnedSample: undefined }
+  let unsentFrom: number | undefined
   let ended = false
 
   const makeVad = (parameters: VadParameters | null): Vad | undefined =>
@@ -118,6 +134,7 @@ export const createAudioInput = (options: AudioInputOptions): AudioInput => {
           ...(parameters.prefixPaddingMs === undefined
             ? {}
             : { prefixPaddingMs: parameters.prefixPaddingMs }),
+          windowMs: VAD_WINDOW_MS,
         })
   vad = makeVad(options.vad)
 
@@ -126,6 +143,7 @@ export const createAudioInput = (options: AudioInputOptions): AudioInput => {
     if (retention.keepSamples !== undefined)
       target = Math.max(target, buffer.endSample - retention.keepSamples)
     if (retention.pinnedSample !== undefined) target = Math.min(target, retention.pinnedSample)
+    if (unsentFrom !== undefined) target = Math.min(target, unsentFrom)
     buffer.release(target)
   }
 
@@ -144,11 +162,37 @@ export const createAudioInput = (options: AudioInputOptions): AudioInput => {
     }
   }
 
-  const store = (samples: Int16Array): void => {
+  const append = (samples: Int16Array): void => {
     if (samples.length === 0) return
     const { droppedSamples } = buffer.push(samples)
     if (droppedSamples > 0) for (const l of listeners) l.onOverflow?.(droppedSamples, buffer.startSample)
-    if (vad !== undefined) tellVad(vad.push(samples))
+  }
+
+  /**
+   * Stores samples, running the VAD over them one analysis window at a time. When a window
+   * decides a boundary, the samples up to its end are stored and then the boundary is told:
+   * the buffer ends where the VAD decided (`atSample`), so a turn committed or audio streamed
+   * on that event takes in nothing that follows in the same push (the next utterance).
+   */
+  const store = (samples: Int16Array): void => {
+    if (samples.length === 0) return
+    const first = buffer.endSample
+    let stored = 0
+    const current = vad
+    if (current !== undefined) {
+      for (let at = 0; at < samples.length; ) {
+        const intoWindow = (first + at - vadBase) % VAD_WINDOW_SAMPLES
+        const end = Math.min(samples.length, at + VAD_WINDOW_SAMPLES - intoWindow)
+        const events = current.push(samples.subarray(at, end))
+        if (events.length > 0) {
+          append(samples.subarray(stored, end))
+          stored = end
+          tellVad(events)
+        }
+        at = end
+      }
+    }
+    append(samples.subarray(stored))
     applyRetention()
     for (const l of listeners) l.onAudio?.()
   }
@@ -178,6 +222,9 @@ export const createAudioInput = (options: AudioInputOptions): AudioInput => {
     setRetention(policy) {
       retention = policy
       applyRetention()
+    },
+    holdUnsent(fromSample) {
+      unsentFrom = fromSample
     },
     listen(l) {
       listeners.add(l)

@@ -40,6 +40,7 @@ describe("transcriptionSessionMachine shape", () => {
       "online.streaming.liveness.quiet",
       "online.streaming.liveness.owed",
       "online.draining",
+      "online.draining.owed",
       "reconnecting",
       "closed",
       "failed",
@@ -562,7 +563,7 @@ describe("transcriptionSessionMachine draining", () => {
     const h = startHarness(manual)
     h.connect()
     h.send({ type: "END_INPUT", atSample: 12_000, atMs: 0 })
-    expect(h.states()).toEqual(["online.draining"])
+    expect(h.states()).toEqual(["online.draining.owed"])
     expect(h.sent("audio.commit")).toEqual([{ type: "audio.commit", atSample: 12_000, pause: true }])
     h.send({ type: "SERVER.COMMITTED", itemId: "d", previousItemId: null, atMs: 0 })
     h.send(completed("d", "bye"))
@@ -586,7 +587,144 @@ describe("transcriptionSessionMachine draining", () => {
     h.send({ type: "END_INPUT", atSample: 24_000, atMs: 0 })
     h.clock.increment(10)
     h.connect()
-    expect(h.states()).toEqual(["online.draining"])
+    expect(h.states()).toEqual(["online.draining.owed"])
     expect(h.sent("audio.commit")).toEqual([{ type: "audio.commit", atSample: 24_000, pause: true }])
+  })
+})
+
+describe("transcriptionSessionMachine under the faults the chaos tests found", () => {
+  const failed = {
+    type: "SOCKET.FAILED",
+    failure: { code: "close_1006", message: "x", retryable: true },
+    atMs: 0,
+  } as const
+  const lastRetention = (h: ReturnType<typeof startHarness>) =>
+    h.audioCommands.filter((c) => c.type === "audio.retain").at(-1)
+
+  it("catches a server that stalls while draining and replays the outstanding turn on a new connection", () => {
+    const h = startHarness({
+      ...manual,
+      lifecycle: {
+        timeouts: { inactivityMs: 2000, drainMs: 10_000 },
+        reconnect: { baseDelayMs: 10, jitter: 0 },
+      },
+    })
+    h.connect()
+    h.send({ type: "END_INPUT", atSample: 24_000, atMs: 0 })
+    h.send({ type: "SERVER.COMMITTED", itemId: "d", previousItemId: null, atMs: 0 })
+    // Every server event restarts the wait; then the server says nothing more.
+    h.clock.increment(1999)
+    expect(h.states()).toEqual(["online.draining.owed"])
+    h.clock.increment(1)
+    expect(h.states()).toEqual(["reconnecting"])
+    expect(h.actor.getSnapshot().context.lifecycle.lastFailure?.code).toBe("stalled")
+    h.clock.increment(10)
+    h.connect()
+    expect(h.sent("audio.replay")).toEqual([
+      { type: "audio.replay", segments: [{ fromSample: 0, toSample: 24_000 }] },
+    ])
+    h.send({ type: "SERVER.COMMITTED", itemId: "e", previousItemId: null, atMs: 0 })
+    h.send(completed("e", "bye"))
+    expect(h.states()).toEqual(["closed"])
+    expect(types(h.events)).not.toContain("transcription_failed")
+    expect(h.events).toContainEqual(expect.objectContaining({ type: "final_transcript", itemId: "e" }))
+  })
+
+  it("reports a drain timeout whose final server-VAD commit was never confirmed with an error event", () => {
+    const h = startHarness({ ...server, lifecycle: { timeouts: { drainMs: 3000, inactivityMs: 10_000 } } })
+    h.connect()
+    h.send({ type: "END_INPUT", atSample: 48_000, atMs: 0 })
+    h.clock.increment(3000)
+    expect(h.states()).toEqual(["closed"])
+    expect(h.events).toContainEqual({
+      type: "error",
+      error: expect.objectContaining({ code: "drain_timeout", retryable: false }),
+      fatal: false,
+    })
+  })
+
+  it("commits a turn that ended while the connection was being configured instead of streaming it live", () => {
+    const h = startHarness(manual)
+    h.send({ type: "SOCKET.OPEN", atMs: 0 })
+    h.send({ type: "SERVER.SESSION_CREATED", atMs: 0 })
+    h.send({ type: "FLUSH", atSample: 24_000, atMs: 0 })
+    h.send({ type: "SERVER.SESSION_UPDATED", atMs: 0 })
+    expect(h.sent("audio.replay")).toEqual([
+      { type: "audio.replay", segments: [{ fromSample: 0, toSample: 24_000 }] },
+    ])
+    expect(h.sent("audio.live")).toEqual([{ type: "audio.live", fromSample: 24_000 }])
+  })
+
+  it("reconnects on session_expired while configuring: an invalid_request_error that ends the connection, not the configuration", () => {
+    const expired = startHarness({ ...manual, lifecycle: { reconnect: { baseDelayMs: 10, jitter: 0 } } })
+    expired.send({ type: "SOCKET.OPEN", atMs: 0 })
+    expired.send({ type: "SERVER.SESSION_CREATED", atMs: 0 })
+    expired.send({
+      type: "SERVER.ERROR",
+      code: "session_expired",
+      errorType: "invalid_request_error",
+      message: "expired",
+      param: undefined,
+      atMs: 0,
+    })
+    expect(expired.states()).toEqual(["reconnecting"])
+    const rejected = startHarness(manual)
+    rejected.send({ type: "SOCKET.OPEN", atMs: 0 })
+    rejected.send({ type: "SERVER.SESSION_CREATED", atMs: 0 })
+    rejected.send({
+      type: "SERVER.ERROR",
+      code: "invalid_value",
+      errorType: "invalid_request_error",
+      message: "bad",
+      param: undefined,
+      atMs: 0,
+    })
+    expect(rejected.states()).toEqual(["failed"])
+  })
+
+  it("trims idle audio only on a live connection: offline, everything from the tail waits for the next one (server VAD)", () => {
+    const h = startHarness({ ...server, lifecycle: { reconnect: { baseDelayMs: 10, jitter: 0 } } })
+    h.connect()
+    h.send({ type: "SOCKET.RESUMED", replayedSamples: 0, committedSamples: 0, liveFromSample: 0, atMs: 0 })
+    expect(lastRetention(h)).toMatchObject({ keepSamples: expect.any(Number) })
+    h.send(failed)
+    expect(lastRetention(h)).toMatchObject({ fromSample: 0, keepSamples: undefined })
+  })
+
+  it("keeps an utterance the server has not reacted to, and speech it reported but never committed, across a reconnect (server VAD)", () => {
+    const h = startHarness({ ...server, lifecycle: { reconnect: { baseDelayMs: 10, jitter: 0 } } })
+    h.connect()
+    h.send({ type: "SOCKET.RESUMED", replayedSamples: 0, committedSamples: 0, liveFromSample: 0, atMs: 0 })
+    // Idle: only the recent audio is kept.
+    expect(lastRetention(h)).toMatchObject({ fromSample: 0, keepSamples: expect.any(Number) })
+    h.send({ type: "AUDIO.SPEECH_STARTED", speechStartSample: 24_000, atSample: 30_000, atMs: 0 })
+    h.send({ type: "AUDIO.SPEECH_STOPPED", speechEndSample: 48_000, atSample: 60_000, atMs: 0 })
+    // The server said nothing about it: its audio stays for a replay, whatever comes after.
+    expect(lastRetention(h)).toMatchObject({ fromSample: 0, keepSamples: undefined })
+    h.send({ type: "SERVER.SPEECH_STARTED", itemId: "s", audioStartMs: 1000, atMs: 0 })
+    h.send({ type: "SERVER.SPEECH_STOPPED", itemId: "s", audioEndMs: 2000, atMs: 0 })
+    // Stopped but not committed: still owed.
+    expect(lastRetention(h)).toMatchObject({ keepSamples: undefined })
+    h.send(failed)
+    // Offline nothing is idle, and the next server owes the reported speech.
+    expect(lastRetention(h)).toMatchObject({ fromSample: 0, keepSamples: undefined })
+    h.clock.increment(10)
+    h.connect()
+    h.send({
+      type: "SOCKET.RESUMED",
+      replayedSamples: 72_000,
+      committedSamples: 0,
+      liveFromSample: 0,
+      atMs: 0,
+    })
+    expect(lastRetention(h)).toMatchObject({ fromSample: 0, keepSamples: undefined })
+    expect(h.actor.getSnapshot().context.owedSpeechStartSample).toBe(24_000)
+    // The new server commits it: now it may go.
+    h.send({ type: "SERVER.SPEECH_STARTED", itemId: "t", audioStartMs: 1000, atMs: 0 })
+    h.send({ type: "SERVER.SPEECH_STOPPED", itemId: "t", audioEndMs: 2500, atMs: 0 })
+    h.send({ type: "SERVER.COMMITTED", itemId: "t", previousItemId: null, atMs: 0 })
+    h.send(completed("t", "hello"))
+    expect(h.actor.getSnapshot().context.owedSpeechStartSample).toBeUndefined()
+    expect(lastRetention(h)).toMatchObject({ fromSample: 2500 * MS, keepSamples: expect.any(Number) })
   })
 })

@@ -44,6 +44,11 @@ const modes: Record<string, TranscriptionSessionInput> = {
     settings: { turnDetection: null },
     lifecycle: { ...lifecycle, reconnect: { ...lifecycle.reconnect, maxAttempts: 0 } },
   },
+  // While draining, the drain timeout ends the wait only when it is shorter than the stall wait.
+  shortDrain: {
+    settings: { turnDetection: null },
+    lifecycle: { ...lifecycle, timeouts: { ...TIMEOUTS, drainMs: TIMEOUTS.inactivityMs - 500 } },
+  },
 }
 
 type Machine = ReturnType<typeof fakeMachine>

@@ -18,6 +18,7 @@ import {
   TranscriptionSession,
   type TranscriptionSessionOptions,
 } from "../../src/stt/TranscriptionSession.ts"
+import { speech, WORDS, wordsIn } from "../../src/testing/index.ts"
 import { RealtimeSocket } from "../../src/transport/index.ts"
 import {
   activeHandles,
@@ -371,4 +372,123 @@ describe("fatal errors end the session after one connection", () => {
       ).pipe(Effect.provide(RealtimeSocket.layer)),
     )
   }
+})
+
+describe("no word lost or doubled where the chaos tests found one", () => {
+  /** The simulator transcribes a turn as the tone words it hears in the turn's audio. */
+  const hearsWords = {
+    transcripts: (request: { audio: Int16Array }) => wordsIn(request.audio, 24_000).join(" "),
+  }
+  const names = Object.values(WORDS)
+  /** Words of the recording, each `wordMs` long, separated by `gapMs` of silence. */
+  const recording = (count: number, wordMs: number, gapMs: number) => {
+    const frequencies = Object.keys(WORDS).map(Number)
+    const pieces = Array.from({ length: count }, (_, i) => [
+      { word: frequencies[i % frequencies.length] ?? 200, ms: wordMs },
+      { silenceMs: gapMs },
+    ]).flat()
+    return {
+      audio: speech([{ silenceMs: 300 }, ...pieces], 24_000),
+      words: Array.from({ length: count }, (_, i) => names[i % names.length]),
+    }
+  }
+  const heard = (events: readonly SpeechEvent[]) => finals(events).join(" ").split(" ").filter(Boolean)
+
+  it.live(
+    "transcribes a 40 s recording pushed at once with server VAD: audio waiting to be sent is never trimmed",
+    () =>
+      withSimulator({ scenario: hearsWords }, (sim) =>
+        Effect.promise(async () => {
+          const { audio, words } = recording(20, 400, 1_600)
+          const session = createTranscriptionSession(
+            optionsFor(sim, { turnDetection: { type: "server_vad" } }),
+          )
+          const done = collect(session)
+          // Before the socket is even open: all of it waits in the buffer to be sent.
+          session.pushFrame({ data: audio, sampleRateHz: 24_000, channels: 1 })
+          session.endInput()
+          const { events, error } = await done
+          assert.isUndefined(error)
+          assert.deepStrictEqual(heard(events), words)
+        }),
+      ),
+  )
+
+  it.live("ends a local turn where the VAD decided: words pushed at once each get one turn, none twice", () =>
+    withSimulator({ scenario: hearsWords }, (sim) =>
+      Effect.promise(async () => {
+        // 600 ms pauses end a turn (the VAD needs 500 ms); the VAD decides inside each pause.
+        const { audio, words } = recording(5, 300, 600)
+        const session = createTranscriptionSession(optionsFor(sim, { turnDetection: "local" }))
+        const done = collect(session)
+        await eventually(() => session.actor.getSnapshot().matches({ online: "streaming" }))
+        session.pushFrame({ data: audio, sampleRateHz: 24_000, channels: 1 })
+        session.endInput()
+        const { events, error } = await done
+        assert.isUndefined(error)
+        assert.deepStrictEqual(finals(events), words)
+      }),
+    ),
+  )
+
+  it.effect("replays whole the utterances a stalled server never reacted to (server VAD)", () =>
+    withSimulator({ scenario: hearsWords }, (sim) =>
+      Effect.gen(function* () {
+        // The server stops answering once configured: it hears the audio and says nothing.
+        sim.scenario.nextConnection("transcription", { faults: [{ type: "stall", afterEvents: 2 }] })
+        const session = yield* TranscriptionSession.make(
+          optionsFor(sim, {
+            turnDetection: { type: "server_vad", silenceDurationMs: 400 },
+            timeouts: { inactivityMs: 1_000 },
+            reconnect: { baseDelayMs: 10, jitter: 0 },
+          }),
+        )
+        const events = Effect.runPromise(Effect.promise(() => collect(session)))
+        yield* wait(() => session.actor.getSnapshot().matches({ online: "streaming" }))
+        // 4 s of speech, far more than the 1.3 s an idle trim would keep.
+        const { audio, words } = recording(4, 400, 600)
+        session.pushFrame({ data: audio, sampleRateHz: 24_000, channels: 1 })
+        yield* wait(() => appendedSamples(transcriptionConnections(sim)[0]) === audio.length)
+        yield* TestClock.adjust("1 second")
+        assert.isTrue(session.actor.getSnapshot().matches("reconnecting"))
+        yield* TestClock.adjust("10 millis")
+        yield* wait(() => transcriptionConnections(sim).length === 2)
+        session.endInput()
+        const { events: seen, error } = yield* Effect.promise(() => events)
+        assert.isUndefined(error)
+        assert.deepStrictEqual(heard(seen), words)
+        assert.deepStrictEqual(errorCodes(seen, false), ["stalled"])
+      }),
+    ).pipe(Effect.provide(RealtimeSocket.layer)),
+  )
+
+  it.effect("catches a server that stalls after end of input and replays the last turn", () =>
+    withSimulator({ scenario: hearsWords }, (sim) =>
+      Effect.gen(function* () {
+        sim.scenario.nextConnection("transcription", {
+          faults: [{ type: "stall", onType: "input_audio_buffer.commit" }],
+        })
+        const session = yield* TranscriptionSession.make(
+          optionsFor(sim, { timeouts: { inactivityMs: 2_000 }, reconnect: { baseDelayMs: 10, jitter: 0 } }),
+        )
+        const events = Effect.runPromise(Effect.promise(() => collect(session)))
+        yield* wait(() => session.actor.getSnapshot().matches({ online: "streaming" }))
+        const { audio, words } = recording(2, 300, 300)
+        session.pushFrame({ data: audio, sampleRateHz: 24_000, channels: 1 })
+        session.endInput()
+        yield* wait(
+          () => receivedOf(transcriptionConnections(sim)[0], "input_audio_buffer.commit").length === 1,
+        )
+        // Draining, owed the transcript; well within the 10 s drain timeout, the stall is caught.
+        yield* TestClock.adjust("2 seconds")
+        assert.isTrue(session.actor.getSnapshot().matches("reconnecting"))
+        yield* TestClock.adjust("10 millis")
+        const { events: seen, error } = yield* Effect.promise(() => events)
+        assert.isUndefined(error)
+        assert.deepStrictEqual(heard(seen), words)
+        assert.isFalse(seen.some((e) => e.type === "transcription_failed"))
+        assert.strictEqual(appendedSamples(transcriptionConnections(sim)[1]), audio.length)
+      }),
+    ).pipe(Effect.provide(RealtimeSocket.layer)),
+  )
 })

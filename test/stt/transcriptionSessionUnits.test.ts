@@ -279,6 +279,8 @@ describe("the audio input pipeline", () => {
     const start = vad[0]?.type === "speech_start" ? vad[0].speechStartSample : -1
     expect(Math.abs(start - (500 - 300) * 24)).toBeLessThan(24 * 20)
     expect(notified).toBe(75)
+    // A connection has sent everything: the retention alone decides.
+    input.holdUnsent(undefined)
     input.setRetention({ fromSample: 30_000, keepSamples: undefined, pinnedSample: 10_000 })
     expect(input.buffer.startSample).toBe(10_000)
     input.setRetention({ fromSample: 0, keepSamples: 2_400, pinnedSample: undefined })
@@ -299,6 +301,38 @@ describe("the audio input pipeline", () => {
     input.push({ data: new Int16Array(960 * 2), sampleRateHz: 48_000, channels: 2 })
     input.end()
     expect(input.buffer.endSample).toBe(12_480)
+  })
+
+  it("keeps audio not yet sent whatever the retention says, until the hold moves on", () => {
+    const input = createAudioInput({ replayBufferMs: 10_000, vad: null })
+    const policy = { fromSample: 0, keepSamples: 2_400, pinnedSample: undefined }
+    input.setRetention(policy)
+    // The socket has sent up to sample 1 000: an idle trim to the last 100 ms would drop the send queue.
+    input.holdUnsent(1_000)
+    input.push({ data: new Int16Array(24_000), sampleRateHz: 24_000, channels: 1 })
+    expect(input.buffer.startSample).toBe(1_000)
+    input.holdUnsent(12_000)
+    input.push({ data: new Int16Array(2_400), sampleRateHz: 24_000, channels: 1 })
+    expect(input.buffer.startSample).toBe(12_000)
+    input.holdUnsent(undefined)
+    input.setRetention(policy)
+    expect(input.buffer.startSample).toBe(input.buffer.endSample - 2_400)
+  })
+
+  it("dates a VAD boundary at the window that decided it, not at the end of a long push", () => {
+    const input = createAudioInput({ replayBufferMs: 10_000, vad: { minSilenceMs: 200 } })
+    const vad: InputVadEvent[] = []
+    input.listen({ onVad: (e) => vad.push(e) })
+    // One push: speech 0.5-1.0 s, then 2 s of silence; the end is decided 200 ms into it.
+    input.push({
+      data: concat(silenceAt(500), toneAt(500), silenceAt(2_000)),
+      sampleRateHz: 24_000,
+      channels: 1,
+    })
+    const end = vad.find((e) => e.type === "speech_end")
+    expect(end?.type === "speech_end" ? end.speechEndSample : -1).toBe(1_000 * 24)
+    expect(end?.atSample).toBe((1_000 + 200) * 24)
+    expect(vad.every((e) => e.atSample <= input.buffer.endSample)).toBe(true)
   })
 
   it("reports an overflow and rejects a format change", () => {
