@@ -266,7 +266,7 @@ const summarize = (plan: ChainPlan, sim: Simulator, outcomes: readonly TurnOutco
 describe("Responses chain under seeded network chaos", () => {
   for (const seed of chaosSeeds(2_000, 20)) {
     const plan = planRun(seed)
-    it(`seed ${seed} (${plan.turns} turns, ${plan.connections.length} faulty connections): each turn its own reply or a typed error; no replay after output; no leak`, async () => {
+    it(`seed ${seed} (${plan.turns} turns, faulty connections: ${plan.connections.length}): each turn its own reply or a typed error; no replay after output; no leak`, async () => {
       const baseline = activeHandles()
       /** Which turn each started response answers, by response index. */
       const responses = new Map<number, number>()

@@ -268,7 +268,7 @@ const summarize = (
 describe("transcription session under seeded network chaos", () => {
   for (const seed of chaosSeeds(1_000, 18)) {
     const plan = planRun(seed)
-    it(`seed ${seed} (${plan.mode}, ${plan.faults.length} faults): every word once, in order; no hang, no leak`, async () => {
+    it(`seed ${seed} (${plan.mode}, faulty connections: ${plan.faults.length}): every word once, in order; no hang, no leak`, async () => {
       const sim = await startSimulator({
         seed,
         scenario: { transcripts: (request) => wordsIn(request.audio, 24_000).join(" ") },
