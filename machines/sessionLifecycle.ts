@@ -56,10 +56,20 @@ export interface LifecycleTimeouts {
   /**
    * Longest silence from the server while it owes the session an event (a transcript, a
    * commit acknowledgement, a VAD event for audible speech) before the connection counts as
-   * stalled (`inactivityTimeout`).
+   * stalled (`inactivityTimeout`). While draining too: a stall after end of input is caught
+   * by this wait and the outstanding turns are replayed on a new connection, but only if it
+   * fires before {@link LifecycleTimeouts.drainMs}; keep it well below `drainMs`.
    */
   readonly inactivityMs: number
-  /** After end of input, the longest wait for outstanding results (`drainTimeout`). */
+  /**
+   * After end of input, the longest wait on one connection for the outstanding results
+   * (`drainTimeout`); when it fires, the turns still outstanding end with `drain_timeout`.
+   * The wait starts when a connection enters draining and starts again on the connection
+   * that replaces a stalled or lost one. It must exceed
+   * {@link LifecycleTimeouts.inactivityMs} plus the time the server still answered before it
+   * fell silent, or a stall while draining ends in `drain_timeout` instead of a reconnect and
+   * a replay; and it must leave the new connection time to transcribe the replayed turns.
+   */
   readonly drainMs: number
   /**
    * Connection age after which the session reconnects at the next quiet moment, ahead of
@@ -68,12 +78,16 @@ export interface LifecycleTimeouts {
   readonly rotateAfterMs: number
 }
 
-/** Default waits: 10 s to create, 10 s to configure, 15 s of owed silence, 10 s to drain, rotate at 50 min. */
+/**
+ * Default waits: 10 s to create, 10 s to configure, 15 s of owed silence, 30 s to drain,
+ * rotate at 50 min. The drain is twice the inactivity wait, so a server that stalls after end
+ * of input is caught and the outstanding turns replayed rather than ended by `drain_timeout`.
+ */
 export const DEFAULT_LIFECYCLE_TIMEOUTS: LifecycleTimeouts = {
   sessionCreatedMs: 10_000,
   sessionUpdatedMs: 10_000,
   inactivityMs: 15_000,
-  drainMs: 10_000,
+  drainMs: 30_000,
   rotateAfterMs: 50 * 60_000,
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest"
 import { createActor, fromCallback, SimulatedClock } from "xstate"
 import { getStateNodes } from "xstate/graph"
+import { DEFAULT_LIFECYCLE_TIMEOUTS } from "../../machines/sessionLifecycle.ts"
 import { transcriptionSessionMachine } from "../../machines/transcriptionSession.ts"
 import type { SpeechEvent } from "../../src/stt/SpeechEvent.ts"
 import { startHarness } from "./transcriptionSessionHarness.ts"
@@ -628,6 +629,31 @@ describe("transcriptionSessionMachine under the faults the chaos tests found", (
     expect(h.states()).toEqual(["closed"])
     expect(types(h.events)).not.toContain("transcription_failed")
     expect(h.events).toContainEqual(expect.objectContaining({ type: "final_transcript", itemId: "e" }))
+  })
+
+  it("catches a stall while draining with the default timeouts: the inactivity wait fires before the drain timeout", () => {
+    const { inactivityMs, drainMs } = DEFAULT_LIFECYCLE_TIMEOUTS
+    const h = startHarness(manual)
+    h.connect()
+    h.send({ type: "END_INPUT", atSample: 24_000, atMs: 0 })
+    h.send({ type: "SERVER.COMMITTED", itemId: "d", previousItemId: null, atMs: 0 })
+    h.clock.increment(inactivityMs)
+    expect(h.states()).toEqual(["reconnecting"])
+    expect(h.actor.getSnapshot().context.lifecycle.lastFailure?.code).toBe("stalled")
+    h.clock.increment(h.actor.getSnapshot().context.lifecycle.reconnectDelayMs)
+    h.connect()
+    expect(h.sent("audio.replay")).toEqual([
+      { type: "audio.replay", segments: [{ fromSample: 0, toSample: 24_000 }] },
+    ])
+    // The new connection gets a whole drain wait of its own: a slow but live server is still
+    // waited for past the point where the first connection's drain would have ended.
+    h.clock.increment(inactivityMs - 1)
+    h.send({ type: "SERVER.COMMITTED", itemId: "e", previousItemId: null, atMs: 0 })
+    h.clock.increment(drainMs - inactivityMs - 1)
+    expect(h.states()).toEqual(["online.draining.owed"])
+    h.send(completed("e", "bye"))
+    expect(h.states()).toEqual(["closed"])
+    expect(types(h.events)).not.toContain("transcription_failed")
   })
 
   it("reports a drain timeout whose final server-VAD commit was never confirmed with an error event", () => {

@@ -9,7 +9,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { TestClock } from "effect/testing"
-import { backoffDelayMs } from "../../machines/sessionLifecycle.ts"
+import {
+  backoffDelayMs,
+  DEFAULT_LIFECYCLE_TIMEOUTS,
+  DEFAULT_RECONNECT_POLICY,
+} from "../../machines/sessionLifecycle.ts"
 import { type Simulator, startSimulator } from "../../src/simulator/index.ts"
 import type { SpeechEvent } from "../../src/stt/SpeechEvent.ts"
 import {
@@ -479,13 +483,44 @@ describe("no word lost or doubled where the chaos tests found one", () => {
         yield* wait(
           () => receivedOf(transcriptionConnections(sim)[0], "input_audio_buffer.commit").length === 1,
         )
-        // Draining, owed the transcript; well within the 10 s drain timeout, the stall is caught.
+        // Draining, owed the transcript; well within the default 30 s drain timeout, the stall is caught.
         yield* TestClock.adjust("2 seconds")
         assert.isTrue(session.actor.getSnapshot().matches("reconnecting"))
         yield* TestClock.adjust("10 millis")
         const { events: seen, error } = yield* Effect.promise(() => events)
         assert.isUndefined(error)
         assert.deepStrictEqual(heard(seen), words)
+        assert.isFalse(seen.some((e) => e.type === "transcription_failed"))
+        assert.strictEqual(appendedSamples(transcriptionConnections(sim)[1]), audio.length)
+      }),
+    ).pipe(Effect.provide(RealtimeSocket.layer)),
+  )
+
+  it.effect("recovers a stall after end of input with the default timeouts and reconnect policy", () =>
+    withSimulator({ scenario: hearsWords }, (sim) =>
+      Effect.gen(function* () {
+        sim.scenario.nextConnection("transcription", {
+          faults: [{ type: "stall", onType: "input_audio_buffer.commit" }],
+        })
+        const session = yield* TranscriptionSession.make(optionsFor(sim))
+        const events = Effect.runPromise(Effect.promise(() => collect(session)))
+        yield* wait(() => session.actor.getSnapshot().matches({ online: "streaming" }))
+        const { audio, words } = recording(2, 300, 300)
+        session.pushFrame({ data: audio, sampleRateHz: 24_000, channels: 1 })
+        session.endInput()
+        yield* wait(
+          () => receivedOf(transcriptionConnections(sim)[0], "input_audio_buffer.commit").length === 1,
+        )
+        // Draining and owed the transcript: the default inactivity wait runs out first...
+        yield* TestClock.adjust(DEFAULT_LIFECYCLE_TIMEOUTS.inactivityMs)
+        assert.isTrue(session.actor.getSnapshot().matches("reconnecting"))
+        // ...and the first reconnect comes within the default backoff, before the drain would end.
+        yield* TestClock.adjust(backoffDelayMs(DEFAULT_RECONNECT_POLICY, 1, 1))
+        yield* wait(() => transcriptionConnections(sim).length === 2)
+        const { events: seen, error } = yield* Effect.promise(() => events)
+        assert.isUndefined(error)
+        assert.deepStrictEqual(heard(seen), words)
+        assert.deepStrictEqual(errorCodes(seen, false), ["stalled"])
         assert.isFalse(seen.some((e) => e.type === "transcription_failed"))
         assert.strictEqual(appendedSamples(transcriptionConnections(sim)[1]), audio.length)
       }),
