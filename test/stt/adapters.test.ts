@@ -4,11 +4,14 @@
 import { assert, describe, it, vi } from "@effect/vitest"
 import {
   type AudioError,
+  createEnergyVad,
+  createPcmConverter,
   createResampler,
   isAudioError,
   type Vad,
   type VadEvent,
 } from "../../src/audio/index.ts"
+import { concatPcm16 } from "../../src/audio/samples.ts"
 import {
   createFallbackAdapter,
   createSpeechEventChannel,
@@ -298,6 +301,50 @@ describe("StreamAdapter", () => {
     assert.deepStrictEqual(
       fake.calls.map((c) => c.options.offsetMs),
       starts,
+    )
+  })
+
+  it("cuts each segment at the VAD's sample offsets when one push carries several words (48 kHz stereo)", async () => {
+    const pieces: readonly Piece[] = [
+      { silenceMs: 300 },
+      { word: 300, ms: 400 },
+      { silenceMs: 700 },
+      { word: 500, ms: 400 },
+      { silenceMs: 700 },
+      { word: 700, ms: 400 },
+      { silenceMs: 700 },
+    ]
+    const mono = speech(pieces, 48_000)
+    const [frame] = toFrames(mono, 48_000, 2, (mono.length / 48_000) * 1000)
+    assert.isDefined(frame)
+    // What the VAD decides on the converted audio, worked out on its own.
+    const converter = createPcmConverter({ targetRateHz: RATE })
+    const converted = concatPcm16([converter.push(frame!), converter.flush()])
+    const reference = createEnergyVad({ sampleRateHz: RATE })
+    const cuts = [...reference.push(converted), ...reference.flush()]
+    const bounds = cuts.flatMap((e, i) =>
+      e.type === "speech_start" ? [{ start: e.sampleOffset, end: cuts[i + 1]!.sampleOffset }] : [],
+    )
+    assert.strictEqual(bounds.length, 3)
+
+    const fake = createFakeSTT()
+    const stream = createStreamAdapter({ stt: fake }).stream()
+    stream.pushFrame(frame!)
+    stream.endInput()
+    const { events } = await collect(stream)
+    assert.deepStrictEqual(
+      fake.calls.map((c) => c.words),
+      [["bravo"], ["delta"], ["foxtrot"]],
+    )
+    assert.deepStrictEqual(finals(events), ["bravo", "delta", "foxtrot"])
+    // Each recognition gets exactly the samples between the VAD's speech_start and speech_end.
+    for (const [i, { start, end }] of bounds.entries()) {
+      assert.deepStrictEqual(fake.calls[i]?.audio, converted.slice(start, end), `segment ${i}`)
+    }
+    const ms = (sample: number) => (sample / RATE) * 1000
+    assert.deepStrictEqual(
+      events.flatMap((e) => (e.type === "start_of_speech" || e.type === "end_of_speech" ? [e.atMs] : [])),
+      bounds.flatMap(({ start, end }) => [ms(start), ms(end)]),
     )
   })
 
