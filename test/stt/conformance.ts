@@ -16,42 +16,15 @@ import { isInputEndedError, type SpeechEvent, type SpeechStream } from "../../sr
 import {
   caught,
   collect,
-  createFakeSTT,
-  deferred,
-  exhausted,
-  type FakeCall,
-  type FakeSTT,
-  type FakeSTTOptions,
   finals,
   type Piece,
   pushAll,
-  shape,
   speech,
   toFrames,
-  totalUsage,
-  WORDS,
   wordsIn,
 } from "../../src/testing/index.ts"
 
-export {
-  caught,
-  collect,
-  createFakeSTT,
-  deferred,
-  exhausted,
-  type FakeCall,
-  type FakeSTT,
-  type FakeSTTOptions,
-  finals,
-  type Piece,
-  pushAll,
-  shape,
-  speech,
-  toFrames,
-  totalUsage,
-  WORDS,
-  wordsIn,
-}
+export * from "../../src/testing/index.ts"
 
 // ---------------------------------------------------------------------------------------
 // The suite

@@ -19,7 +19,7 @@ import {
   secretOf,
 } from "../../src/transport/index.ts"
 
-const KEY = "sk-proj-TESTKEY-0123456789-abcdef"
+const KEY = "test-key-proj-0123456789-abcdef"
 const AZURE_KEY = "0123456789abcdef0123456789azure"
 const AD_TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOi.TOKEN.signature"
 

@@ -19,7 +19,7 @@ import {
   testWsServer,
 } from "./servers.ts"
 
-const SECRET = "sk-test-0123456789abcdefSECRET"
+const SECRET = "test-key-0123456789abcdefSECRET"
 const bearer = { Authorization: Redacted.make(`Bearer ${SECRET}`) }
 
 /** Waits for a fiber to finish on its own, with the TestClock still (nothing to advance). */

@@ -8,7 +8,7 @@ import {
   resolveOpenAIConfig,
 } from "../../src/transport/index.ts"
 
-const KEY = "sk-test-client-options-KEY"
+const KEY = "test-key-client-options-KEY"
 
 interface Seen {
   readonly url: string
