@@ -32,7 +32,7 @@ import {
   type Simulator,
   startSimulator,
 } from "../../src/simulator/index.ts"
-import { activeHandles, eventually, handlesBackTo } from "../stt/transcriptionSessionHelpers.ts"
+import { eventually, handlesBackTo, settledHandles } from "../stt/transcriptionSessionHelpers.ts"
 import { chaosSeeds, pick, randomInt, withDeadline } from "./chaosHelpers.ts"
 
 /** How the caller cancels a turn, if it does. */
@@ -267,7 +267,7 @@ describe("Responses chain under seeded network chaos", () => {
   for (const seed of chaosSeeds(2_000, 20)) {
     const plan = planRun(seed)
     it(`seed ${seed} (${plan.turns} turns, faulty connections: ${plan.connections.length}): each turn its own reply or a typed error; no replay after output; no leak`, async () => {
-      const baseline = activeHandles()
+      const baseline = await settledHandles()
       /** Which turn each started response answers, by response index. */
       const responses = new Map<number, number>()
       const sim = await startSimulator({

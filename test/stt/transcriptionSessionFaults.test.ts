@@ -18,6 +18,7 @@ import {
   handlesBackTo,
   pushAudio,
   receivedOf,
+  settledHandles,
   toneAt,
   transcriptionConnections,
 } from "./transcriptionSessionHelpers.ts"
@@ -163,7 +164,7 @@ describe("close() in every state", () => {
   it.live("leaves nothing running when closed while connecting", () =>
     Effect.promise(async () => {
       const silent = await silentServer()
-      const baseline = activeHandles()
+      const baseline = await settledHandles()
       const session = createTranscriptionSession({
         apiKey: "sk-x",
         baseUrl: silent.url,
@@ -234,7 +235,7 @@ describe("close() in every state", () => {
           ],
         ]
         for (const [state, reach] of cases) {
-          const baseline = activeHandles()
+          const baseline = await settledHandles()
           const session = await reach()
           try {
             await closeAndCheck(session, baseline, sim)
@@ -252,7 +253,7 @@ describe("close() in every state", () => {
     Effect.promise(async () => {
       const sim = await startSimulator({ scenario: { transcripts: ["all done"] } })
       try {
-        const baseline = activeHandles()
+        const baseline = await settledHandles()
         const session = createTranscriptionSession(options(sim))
         pushAudio(session, toneAt(300))
         session.endInput()

@@ -108,6 +108,26 @@ export const activeHandles = (): { readonly sockets: number; readonly timers: nu
 }
 
 /**
+ * The process's socket and timer counts once they have settled: the same on three reads 20 ms
+ * apart. A baseline taken while an earlier connection is still closing (a closing socket, the
+ * close-handshake timer of `ws`) would count handles that are about to go away.
+ */
+export const settledHandles = async (
+  timeoutMs = 5_000,
+): Promise<{ readonly sockets: number; readonly timers: number }> => {
+  const deadline = Date.now() + timeoutMs
+  let last = activeHandles()
+  let same = 0
+  while (same < 2 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    const now = activeHandles()
+    same = now.sockets === last.sockets && now.timers === last.timers ? same + 1 : 0
+    last = now
+  }
+  return last
+}
+
+/**
  * Waits until this process holds no more sockets and timers than `baseline` (closing sockets
  * finish asynchronously); throws with the counts when they stay above it.
  */

@@ -25,7 +25,6 @@ import {
 import { speech, WORDS, wordsIn } from "../../src/testing/index.ts"
 import { RealtimeSocket } from "../../src/transport/index.ts"
 import {
-  activeHandles,
   appendedSamples,
   collect,
   concat,
@@ -34,6 +33,7 @@ import {
   handlesBackTo,
   pushAudio,
   receivedOf,
+  settledHandles,
   silenceAt,
   toneAt,
   transcriptionConnections,
@@ -185,7 +185,7 @@ describe("bounded, jittered reconnects", () => {
         Effect.promise(async () => {
           for (let i = 0; i < 5; i++)
             sim.scenario.nextConnection("transcription", { faults: [{ type: "close", code: 1011 }] })
-          const baseline = activeHandles()
+          const baseline = await settledHandles()
           const session = createTranscriptionSession(
             optionsFor(sim, { reconnect: { maxAttempts: 2, baseDelayMs: 5, jitter: 0 } }),
           )
