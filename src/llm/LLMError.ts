@@ -18,6 +18,11 @@ import { retryAfterMsFromHeaders } from "../transport/index.ts"
  * - `Closed`: the LLM was closed while the turn waited or ran.
  * - `InvalidRequest`: the chat context or an option is malformed (a message without content,
  *   a function call without a name, an unknown role).
+ * - `Timeout`: the service owed the turn an event and sent none in time: `phase`
+ *   `response_created` (no `response.created` after the request), `first_output` (nothing
+ *   after `response.created`), `between_events` (silence in the middle of a response);
+ *   `timeoutMs` is the wait that ran out. The socket is replaced, so a late reply cannot
+ *   reach the next turn.
  */
 export type LLMErrorReason =
   | {
@@ -32,6 +37,11 @@ export type LLMErrorReason =
   | { readonly _tag: "Busy" }
   | { readonly _tag: "Closed" }
   | { readonly _tag: "InvalidRequest" }
+  | {
+      readonly _tag: "Timeout"
+      readonly phase: "response_created" | "first_output" | "between_events"
+      readonly timeoutMs: number
+    }
 
 /**
  * The one error of the LLM layer. `retryable` says whether asking again (a new `chat()` with

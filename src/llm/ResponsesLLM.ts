@@ -39,6 +39,19 @@ export interface ResponsesLLMOptions extends LLMOptions {
   readonly drainTimeoutMs?: number
   /** WebSocket handshake deadline; default 10 000. */
   readonly connectTimeoutMs?: number
+  /** Longest wait from `response.create` to `response.created`; default 15 000 (`Timeout`, `response_created`). */
+  readonly responseCreatedTimeoutMs?: number
+  /** Longest wait from `response.created` to the first output event; default 60 000 (`Timeout`, `first_output`). */
+  readonly firstOutputTimeoutMs?: number
+  /** Longest silence between a response's events; default 60 000 (`Timeout`, `between_events`). */
+  readonly eventGapTimeoutMs?: number
+  /** Time between heartbeat pings; default 15 000; 0 turns the heartbeat off. */
+  readonly heartbeatIntervalMs?: number
+  /**
+   * Wait for a pong (or any frame) after a ping; default 10 000. A half-open socket is found
+   * within `heartbeatIntervalMs + heartbeatTimeoutMs`.
+   */
+  readonly heartbeatTimeoutMs?: number
   /**
    * The Effect services the socket runs with (default: the live `RealtimeSocket`). Tests pass
    * a context holding a `TestClock` to move the machine's delays with `TestClock.adjust`.
@@ -80,6 +93,10 @@ export const createResponsesLLM = (
     url: withQuery(responsesUrl(config), options.extraQuery),
     headers: { ...authHeaders(config), ...(options.extraHeaders ?? {}) },
     ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
+    ...(options.heartbeatIntervalMs === undefined
+      ? {}
+      : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
+    ...(options.heartbeatTimeoutMs === undefined ? {} : { heartbeatTimeoutMs: options.heartbeatTimeoutMs }),
   })
   const machine = responsesChainMachine.provide({
     actors: { socket: makeResponsesSocketActor(runtime, connectOptions) },
@@ -91,6 +108,13 @@ export const createResponsesLLM = (
       ...(options.whenBusy === undefined ? {} : { whenBusy: options.whenBusy }),
       ...(options.rotateAfterMs === undefined ? {} : { rotateAfterMs: options.rotateAfterMs }),
       ...(options.drainTimeoutMs === undefined ? {} : { drainTimeoutMs: options.drainTimeoutMs }),
+      ...(options.responseCreatedTimeoutMs === undefined
+        ? {}
+        : { responseCreatedTimeoutMs: options.responseCreatedTimeoutMs }),
+      ...(options.firstOutputTimeoutMs === undefined
+        ? {}
+        : { firstOutputTimeoutMs: options.firstOutputTimeoutMs }),
+      ...(options.eventGapTimeoutMs === undefined ? {} : { eventGapTimeoutMs: options.eventGapTimeoutMs }),
       ...(options.rateLimitMaxWaitMs === undefined ? {} : { rateLimitMaxWaitMs: options.rateLimitMaxWaitMs }),
       ...(options.rateLimitWaitMs === undefined ? {} : { rateLimitWaitMs: options.rateLimitWaitMs }),
     },

@@ -8,6 +8,7 @@ import type {
 } from "../../machines/responsesChain.ts"
 import { decodeResponsesServerEventSync, encodeClientEvent, isProtocolError } from "../protocol/index.ts"
 import type { SessionRuntime } from "../runtime/SessionRuntime.ts"
+import { failureOfDefect } from "../runtime/socketActor.ts"
 import { RealtimeSocket, type RealtimeSocketConnectOptions, type TransportError } from "../transport/index.ts"
 
 /**
@@ -62,6 +63,7 @@ export const makeResponsesSocketActor = (
     const back = (event: ResponsesSocketEvent): void => {
       if (!stopped) sendBack(event)
     }
+    let opened = false
     const outbound = Effect.runSync(Queue.unbounded<string>())
     receive((command) => {
       if (!stopped) Queue.offerUnsafe(outbound, encodeClientEvent(command.event))
@@ -71,6 +73,7 @@ export const makeResponsesSocketActor = (
       Effect.gen(function* () {
         const socket = yield* RealtimeSocket
         const connection = yield* socket.connect(connectOptions())
+        opened = true
         back({ type: "SOCKET.OPEN" })
         const writer: Effect.Effect<never, TransportError> = Effect.forever(
           Effect.flatMap(Queue.take(outbound), (text) => connection.send(text)),
@@ -96,6 +99,13 @@ export const makeResponsesSocketActor = (
         onFailure: (error: TransportError) =>
           Effect.sync(() => back({ type: "SOCKET.CLOSED", error: socketEndOf(error) })),
       }),
+      // A defect in the connection's handling ends this socket as a retryable loss, never silently.
+      Effect.catchDefect((defect) =>
+        Effect.sync(() => {
+          const failure = failureOfDefect(defect)
+          back({ type: "SOCKET.CLOSED", error: { message: failure.message, retryable: true, opened } })
+        }),
+      ),
     )
 
     const fiber = runtime.fork(program)

@@ -12,6 +12,7 @@ export * from "./clientEvents.ts"
 export type { UnknownServerEvent } from "./decode.ts"
 export {
   isProtocolError,
+  PROTOCOL_ERROR_MESSAGE_LIMIT,
   PROTOCOL_ERROR_RAW_LIMIT,
   ProtocolError,
   type ProtocolErrorReason,

@@ -86,6 +86,23 @@ export const failureOfTransportError = (error: TransportError): LifecycleFailure
   }
 }
 
+/** The longest description of a defect a failure carries, in characters. */
+const DEFECT_MESSAGE_LIMIT = 256
+
+/**
+ * The failure recorded when a connection's handling threw (a defect: a bug in a decoder, a
+ * handler or the transport): the connection ends, reported as retryable, never silently.
+ */
+export const failureOfDefect = (defect: unknown): LifecycleFailure => {
+  const what = defect instanceof Error ? `${defect.name}: ${defect.message}` : String(defect)
+  const bounded = what.length > DEFECT_MESSAGE_LIMIT ? `${what.slice(0, DEFECT_MESSAGE_LIMIT)}…` : what
+  return {
+    code: "socket_defect",
+    message: `The connection's handling failed unexpectedly (${bounded})`,
+    retryable: true,
+  }
+}
+
 const DEFAULT_HIGH_WATER_MARK_BYTES = 64 * 1024
 
 /** Builds the {@link Wire} of an open connection. */
@@ -153,7 +170,8 @@ const makeWire = <R>(runtime: SessionRuntime<R>, connection: SocketConnection, m
  *
  * Events sent back: `SOCKET.OPEN`, the decoded server events, `SOCKET.PROTOCOL_ERROR` for a
  * frame that does not decode, and `SOCKET.FAILED` when the connection cannot be opened or
- * ends (a clean close by the server is `close_1000`, retryable: the session did not end it).
+ * ends (a clean close by the server is `close_1000`, retryable: the session did not end it;
+ * a defect in the connection's handling is `socket_defect`, retryable).
  * Nothing is sent back after the actor is stopped.
  */
 export const makeSocketActor = <R, TCommand extends EventObject>(options: SocketActorOptions<R, TCommand>) =>
@@ -211,6 +229,11 @@ export const makeSocketActor = <R, TCommand extends EventObject>(options: Socket
       Effect.catch((error: TransportError) =>
         Effect.sync(() =>
           back({ type: "SOCKET.FAILED", failure: failureOfTransportError(error), atMs: runtime.now() }),
+        ),
+      ),
+      Effect.catchDefect((defect) =>
+        Effect.sync(() =>
+          back({ type: "SOCKET.FAILED", failure: failureOfDefect(defect), atMs: runtime.now() }),
         ),
       ),
       Effect.ensuring(
