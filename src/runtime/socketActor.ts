@@ -39,6 +39,11 @@ export interface Wire {
 /** The protocol side of a connection: what to do with the machine's commands. */
 export interface ConnectionHandler<TCommand> {
   receive(command: TCommand): void
+  /**
+   * What the connection knows about a decoded event before the machine gets it (for example
+   * a server offset clamped to the audio this connection actually sent). Optional.
+   */
+  inbound?(event: EventObject): EventObject
   /** The connection is ending; release timers and listeners. Called once. */
   dispose(): void
 }
@@ -212,7 +217,8 @@ export const makeSocketActor = <R, TCommand extends EventObject>(options: Socket
               back({ type: "SOCKET.PROTOCOL_ERROR", message: error.message, atMs })
               return
             }
-            for (const event of events) back(event)
+            const current = handler
+            for (const event of events) back(current?.inbound === undefined ? event : current.inbound(event))
           }),
         )
         back({

@@ -76,7 +76,7 @@ describe("the turn ledger", () => {
     ledger = openClientTurn(ledger, span(100, 200))
     ledger = openClientTurn(ledger, span(200, 300))
     ledger = bindCommitted(ledger, { itemId: "x", previousItemId: null }, undefined, span(0, 0))
-    ledger = dropEmptyCommit(ledger)
+    ledger = dropEmptyCommit(ledger, options).ledger
     ledger = bindCommitted(ledger, { itemId: "z", previousItemId: "x" }, undefined, span(0, 0))
     expect(ledger.turns.map((t) => [t.itemId, t.startSample])).toEqual([
       ["x", 0],
