@@ -59,6 +59,7 @@ import {
   SAMPLES_PER_MS,
   type TurnLedger,
   unbindPending,
+  withoutSilentUnsolicited,
 } from "../src/stt/transcripts.ts"
 import {
   initialLifecycleState,
@@ -794,14 +795,33 @@ export const transcriptionSessionMachine = setup({
           : failure.message,
         retryable: false,
       }
-      const step = failPending(context.ledger, error, ledgerOptions(context))
+      const step = failPending(withoutSilentUnsolicited(context.ledger), error, ledgerOptions(context))
       const applied = withLedger(context, step)
       enqueue.assign({ ...applied.context, wireReady: false, fatalError: error })
       for (const e of applied.events) enqueue.emit(e)
       enqueue.emit({ type: "error", error, fatal: true })
     }),
 
-    onSessionClosed: assign({ wireReady: false }),
+    onSessionClosed: enqueueActions(({ context, event, enqueue }) => {
+      // close() abandons what is in flight (its spans say so); a drained session ends every
+      // turn once: an unsolicited one whose interim text was shown still waits, and ends here.
+      if (event.type === "CLOSE") {
+        enqueue.assign({ wireReady: false })
+        return
+      }
+      const step = failPending(
+        withoutSilentUnsolicited(context.ledger),
+        {
+          code: "session_closed",
+          message: "The session was closed before this turn's transcript arrived",
+          retryable: false,
+        },
+        ledgerOptions(context),
+      )
+      const applied = withLedger(context, step)
+      enqueue.assign({ ...applied.context, wireReady: false })
+      for (const e of applied.events) enqueue.emit(e)
+    }),
 
     // A server event that answers what is owed restarts the liveness region's wait; others do not.
     noteServerEvent: enqueueActions(({ context, event, enqueue }) => {

@@ -625,6 +625,15 @@ export const retireBeforeReplay = (
   return release({ ...ledger, turns }, options)
 }
 
+/** The ledger without unsolicited turns that are pending and showed nothing (nothing to end for the user). */
+export const withoutSilentUnsolicited = (ledger: TurnLedger): TurnLedger =>
+  ledger.turns.some((t) => t.unsolicited && t.status === "pending" && t.text.length === 0)
+    ? {
+        ...ledger,
+        turns: ledger.turns.filter((t) => !(t.unsolicited && t.status === "pending" && t.text.length === 0)),
+      }
+    : ledger
+
 /** Counts one more send of each turn in `turnNumbers` (their audio is being replayed). */
 export const countSends = (ledger: TurnLedger, turnNumbers: readonly number[]): TurnLedger => {
   if (turnNumbers.length === 0) return ledger
