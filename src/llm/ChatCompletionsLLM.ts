@@ -2,10 +2,14 @@ import { Redacted } from "effect"
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai"
 import type { ChatCompletionChunk } from "openai/resources/chat/completions/completions"
 import {
+  makeScrubber,
+  noScrubbing,
   type OpenAIConfig,
   resolveOpenAIConfig,
   restBaseUrl,
   restQuery,
+  type Scrubber,
+  scrubberOf,
   secretOf,
 } from "../transport/index.ts"
 import {
@@ -93,10 +97,21 @@ const headersOf = (error: APIError) => {
 
 /**
  * Maps a failure of the `openai` client to an {@link LLMError}; `attempts` is the number of
- * requests the turn sent (default 1).
+ * requests the turn sent (default 1). The server-supplied message goes through `scrub` (the
+ * configured credential's scrubber).
  */
-export const toLLMError = (error: unknown, afterOutput: boolean, attempts = 1): LLMError => {
+export const toLLMError = (
+  error: unknown,
+  afterOutput: boolean,
+  attempts = 1,
+  scrub: Scrubber = noScrubbing,
+): LLMError => {
   if (isLLMError(error)) return error
+  const mapped = mapLLMError(error, afterOutput, attempts)
+  return scrub === noScrubbing ? mapped : new LLMError({ ...mapped, message: scrub(mapped.message) })
+}
+
+const mapLLMError = (error: unknown, afterOutput: boolean, attempts: number): LLMError => {
   if (error instanceof APIConnectionTimeoutError || error instanceof APIConnectionError) {
     return new LLMError({
       reason: afterOutput ? { _tag: "ConnectionLost", afterOutput } : { _tag: "Connect" },
@@ -160,6 +175,7 @@ export const pumpChatCompletion = async (
   chunks: AsyncIterable<ChatCompletionChunk>,
   sink: ChatSink,
   isCancelled: () => boolean,
+  scrub: Scrubber = noScrubbing,
 ): Promise<void> => {
   const calls = new Map<number, PendingCall>()
   let text = ""
@@ -222,7 +238,7 @@ export const pumpChatCompletion = async (
       sink.push({ type: "end", responseId, status: "cancelled", output: output() })
       return
     }
-    sink.fail(toLLMError(error, delivered))
+    sink.fail(toLLMError(error, delivered, 1, scrub))
     return
   }
   if (isCancelled()) {
@@ -244,6 +260,9 @@ export const createChatCompletionsLLM = (
   options: ChatCompletionsLLMOptions = {},
 ): LLM & { readonly transport: "http" } => {
   const { client, config } = buildClient(options)
+  // Every server-supplied text of an error goes through the one credential scrubber.
+  const scrub =
+    config === undefined ? makeScrubber(client.apiKey === null ? [] : [client.apiKey]) : scrubberOf(config)
   const resolved = resolveTransportLLMOptions(options, "http", config)
   const inFlight = new Map<AbortController, ChatSink>()
   const rateLimits = {
@@ -302,7 +321,7 @@ export const createChatCompletionsLLM = (
           attempts++
           try {
             const response = await client.chat.completions.create(body, requestOptions)
-            await pumpChatCompletion(response, sink, () => cancelled)
+            await pumpChatCompletion(response, sink, () => cancelled, scrub)
             return
           } catch (error) {
             // A refused request produced nothing: a rate limit gets one more attempt after its delay.
@@ -323,7 +342,7 @@ export const createChatCompletionsLLM = (
         if (cancelled || controller.signal.aborted || error instanceof APIUserAbortError) {
           sink.push({ type: "end", responseId: undefined, status: "cancelled", output: [] })
         } else {
-          sink.fail(toLLMError(error, false, attempts))
+          sink.fail(toLLMError(error, false, attempts, scrub))
         }
       }
     })()

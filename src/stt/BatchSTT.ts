@@ -39,12 +39,16 @@ import {
 } from "../telemetry/index.ts"
 import { recordRecognition, recordRecognitionFailure } from "../telemetry/metrics.ts"
 import {
+  makeScrubber,
+  noScrubbing,
   type OpenAIConfig,
   type OpenAIConfigOptions,
   type OpenAIEnv,
   openAIClientOptions,
   resolveOpenAIConfig,
   retryAfterMsFromHeaders,
+  type Scrubber,
+  scrubberOf,
 } from "../transport/index.ts"
 import {
   type APIConnectOptions,
@@ -198,9 +202,15 @@ export const confidenceFromLogprobs = (
 }
 
 /** The `openai` client of a batch STT: the given one, or one built from the resolved config without SDK retries. */
-const buildClient = (options: BatchSTTOptions): { client: OpenAI; provider: OpenAIConfig["provider"] } => {
+const buildClient = (
+  options: BatchSTTOptions,
+): { client: OpenAI; provider: OpenAIConfig["provider"]; scrub: Scrubber } => {
   if (options.client !== undefined) {
-    return { client: options.client, provider: options.client instanceof AzureOpenAI ? "azure" : "openai" }
+    return {
+      client: options.client,
+      provider: options.client instanceof AzureOpenAI ? "azure" : "openai",
+      scrub: makeScrubber(options.client.apiKey === null ? [] : [options.client.apiKey]),
+    }
   }
   const config = resolveOpenAIConfig(options.openai, options.env)
   const clientOptions = openAIClientOptions(config)
@@ -211,12 +221,43 @@ const buildClient = (options: BatchSTTOptions): { client: OpenAI; provider: Open
     project: clientOptions.project ?? null,
     maxRetries: 0,
   })
-  return { client, provider: config.provider }
+  return { client, provider: config.provider, scrub: scrubberOf(config) }
 }
 
-/** Maps a failure of the `openai` client to an {@link STTError}. */
-export const toSTTError = (error: unknown, attempt: number, source: string, timeoutMs = 0): STTError => {
+/**
+ * A failure's cause as it may be kept: the server's error (its body, its headers) goes through
+ * `scrub`, as a plain `Error` with the same name and the scrubbed message.
+ */
+const scrubbedCause = (error: unknown, scrub: Scrubber): Error => {
+  const copy = new Error(scrub(error instanceof Error ? error.message : String(error)))
+  copy.name = error instanceof Error ? error.name : "Error"
+  return copy
+}
+
+/**
+ * Maps a failure of the `openai` client to an {@link STTError}. Every server-supplied text
+ * (messages, the cause) goes through `scrub` (the configured credential's scrubber).
+ */
+export const toSTTError = (
+  error: unknown,
+  attempt: number,
+  source: string,
+  timeoutMs = 0,
+  scrub: Scrubber = noScrubbing,
+): STTError => {
   if (error instanceof STTError) return error
+  const mapped = mapSTTError(error, attempt, source, timeoutMs)
+  if (scrub === noScrubbing) return mapped
+  const reason = mapped.reason
+  return new STTError({
+    ...mapped,
+    reason: reason._tag === "Connection" ? { ...reason, detail: scrub(reason.detail) } : reason,
+    message: scrub(mapped.message),
+    ...(mapped.cause === undefined ? {} : { cause: scrubbedCause(mapped.cause, scrub) }),
+  })
+}
+
+const mapSTTError = (error: unknown, attempt: number, source: string, timeoutMs: number): STTError => {
   if (error instanceof APIUserAbortError) {
     return new STTError({
       reason: { _tag: "Aborted" },
@@ -443,7 +484,7 @@ export const createBatchSTT = (options: BatchSTTOptions = {}): BatchSTT => {
   }
   const logprobs = !whisper && (options.logprobs ?? true)
   const streaming = !whisper && options.streaming === true
-  const { client, provider } = buildClient(options)
+  const { client, provider, scrub } = buildClient(options)
   const label = options.label ?? `${provider}/${model}`
   const vadOption = options.vad
   const makeVad = (): Vad =>
@@ -548,7 +589,7 @@ export const createBatchSTT = (options: BatchSTTOptions = {}): BatchSTT => {
           .withResponse()
         return fromJson(data as Transcription, request_id ?? undefined, false)
       },
-      catch: (error) => toSTTError(error, attempt, label, timeoutMs),
+      catch: (error) => toSTTError(error, attempt, label, timeoutMs, scrub),
     })
 
   const recognizeEffect = (

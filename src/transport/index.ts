@@ -6,5 +6,6 @@
 export * from "./OpenAIConfig.ts"
 export * from "./RealtimeSocket.ts"
 export * from "./retryAfter.ts"
+export * from "./scrub.ts"
 export * from "./socketCallback.ts"
 export * from "./TransportError.ts"
