@@ -39,6 +39,7 @@ import {
   chatCompletionParams,
   type LLMOptions,
   resolveTransportLLMOptions,
+  toolNamesOf,
   withInstructions,
 } from "./options.ts"
 
@@ -291,13 +292,17 @@ export const createChatCompletionsLLM = (
       controller.abort()
     }
     const signal = chatOptions.signal
-    const { stream, sink } = createChatStream(turnId, {
-      cancel,
-      detach: () => {
-        inFlight.delete(controller)
-        signal?.removeEventListener("abort", cancel)
+    const { stream, sink } = createChatStream(
+      turnId,
+      {
+        cancel,
+        detach: () => {
+          inFlight.delete(controller)
+          signal?.removeEventListener("abort", cancel)
+        },
       },
-    })
+      { toolNames: toolNamesOf(chatOptions.tools ?? options.tools) },
+    )
     if (signal?.aborted === true) {
       cancel()
       sink.push({ type: "end", responseId: undefined, status: "cancelled", output: [] })

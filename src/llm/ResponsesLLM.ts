@@ -20,7 +20,13 @@ import { createChatStream, failedChatStream } from "./ChatStream.ts"
 import type { ChatStream } from "./chunks.ts"
 import type { LLM, PrewarmOptions } from "./LLM.ts"
 import { closedError, isLLMError, LLMError } from "./LLMError.ts"
-import { type ChatOptions, type LLMOptions, resolveTransportLLMOptions, responsesParams } from "./options.ts"
+import {
+  type ChatOptions,
+  type LLMOptions,
+  resolveTransportLLMOptions,
+  responsesParams,
+  toolNamesOf,
+} from "./options.ts"
 import { makeResponsesSocketActor } from "./responsesSocket.ts"
 
 /**
@@ -159,14 +165,18 @@ export const createResponsesLLM = (
       if (event.type === "turn.chunk") sink.push(event.chunk)
       else if (event.type === "turn.failed") sink.fail(event.error)
     })
-    const { stream, sink } = createChatStream(turnId, {
-      cancel: () => actor.send({ type: "CANCEL", turnId }),
-      detach: () => {
-        subscription.unsubscribe()
-        signal?.removeEventListener("abort", onAbort)
-        open.delete(turnId)
+    const { stream, sink } = createChatStream(
+      turnId,
+      {
+        cancel: () => actor.send({ type: "CANCEL", turnId }),
+        detach: () => {
+          subscription.unsubscribe()
+          signal?.removeEventListener("abort", onAbort)
+          open.delete(turnId)
+        },
       },
-    })
+      { toolNames: toolNamesOf(chatOptions.tools ?? options.tools) },
+    )
     open.set(turnId, (error) => sink.fail(error))
     const request: ChainTurnRequest = {
       turnId,

@@ -260,3 +260,7 @@ export const withInstructions = (
   instructions: string | undefined,
 ): readonly ChatItem[] =>
   instructions === undefined ? items : [toChatItem({ role: "system", content: instructions }), ...items]
+
+/** The names of a turn's tools, which the stream checks calls against (none offered: an empty set). */
+export const toolNamesOf = (tools: readonly FunctionTool[] | undefined): ReadonlySet<string> =>
+  new Set((tools ?? []).map((tool) => tool.name))

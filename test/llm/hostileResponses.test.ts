@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest"
 import type { ChatChunk } from "../../src/llm/chunks.ts"
 import { type CreateLLMOptions, createLLM, type LLM } from "../../src/llm/LLM.ts"
 import { isLLMError, type LLMError } from "../../src/llm/LLMError.ts"
+import { functionTool } from "../../src/llm/tools.ts"
 import { type HostileConnection, type HostileServer, startHostileServer } from "../support/hostileServer.ts"
 
 /**
@@ -138,5 +139,47 @@ describe("createLLM (websocket) against a hostile server", () => {
     expect(server.connections).toHaveLength(1)
     expect(notices).toHaveLength(2)
     for (const notice of notices) expect(notice.length).toBeLessThan(1_200)
+  })
+
+  it("flags a call of a tool that was not offered, and gives a repeated call_id once", async () => {
+    const call = (index: number, callId: string, name: string) => ({
+      type: "function_call",
+      id: `fc_${index}`,
+      call_id: callId,
+      name,
+      arguments: '{"city":"Oslo"}',
+      status: "completed",
+    })
+    server = await startHostileServer({
+      onConnection: (c) =>
+        c.onFrame((frame) => {
+          if (frame.type !== "response.create") return
+          const output = [
+            call(0, "call_1", "weather"),
+            call(1, "call_1", "weather"),
+            call(2, "call_2", "rm_rf"),
+          ]
+          c.send({ type: "response.created", response: responseObject("resp_1", "in_progress") })
+          output.forEach((item, index) => {
+            c.send({ type: "response.output_item.done", output_index: index, item })
+          })
+          c.send({ type: "response.completed", response: responseObject("resp_1", "completed", output) })
+        }),
+    })
+    const weather = functionTool({
+      name: "weather",
+      description: "Weather of a city",
+      parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+    })
+    const llm = llmOn(server, { tools: [weather] })
+    const result = await collect(llm.chat([{ role: "user", content: "weather?" }]))
+    expect(result.error).toBeUndefined()
+    const calls = result.chunks.filter((c) => c.type === "tool_call")
+    expect(calls).toHaveLength(1)
+    const errors = result.chunks.flatMap((c) => (c.type === "error" ? [c] : []))
+    expect(errors.map((e) => [e.reason, e.name, e.callId])).toEqual([["UnknownTool", "rm_rf", "call_2"]])
+    const end = result.chunks.at(-1)
+    const outputCalls = end?.type === "end" ? end.output.filter((i) => i.type === "function_call") : []
+    expect(outputCalls.map((i) => (i.type === "function_call" ? i.callId : ""))).toEqual(["call_1", "call_2"])
   })
 })
