@@ -261,6 +261,38 @@ describe("transcription session against a server that commits what it was not as
   })
 })
 
+describe("transcription session against frames that cannot be decoded", () => {
+  it("reports a frame nested 10 000 levels deep as a bounded ProtocolError and keeps the connection", async () => {
+    server = await startHostileServer({
+      onConnection: (c) => {
+        answerTranscriptionHandshake(c)
+        answerCommits(c, (id, prev) => {
+          c.send(`{"type":${"[".repeat(10_000)}${"]".repeat(10_000)}}`)
+          c.send(`{"type":"input_audio_buffer.committed","item_id":"${"x".repeat(3_000_000)}`)
+          committed(c, id, prev)
+          completed(c, id, "survived")
+        })
+      },
+    })
+    const session = sessionOn(server)
+    const run = collect(session)
+    push(session, toneAt(200))
+    session.flush()
+    session.endInput()
+    const { events, error } = await run
+    expect(error).toBeUndefined()
+    expect(finals(events)).toEqual(["survived"])
+    const protocolErrors = events.flatMap((e) =>
+      e.type === "error" && e.error.code === "ProtocolError" ? [e] : [],
+    )
+    expect(protocolErrors).toHaveLength(2)
+    for (const e of protocolErrors)
+      expect(e.type === "error" ? e.error.message.length : 0).toBeLessThan(1_000)
+    // Handled on the same connection: no stall, no reconnect.
+    expect(server.connections).toHaveLength(1)
+  })
+})
+
 describe("transcription session binds turns by item_id and previous_item_id", () => {
   it("keeps every final on its own turn when one committed cannot be decoded", async () => {
     server = await startHostileServer({
