@@ -2,6 +2,10 @@ import { Redacted } from "effect"
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai"
 import type { ChatCompletionChunk } from "openai/resources/chat/completions/completions"
 import {
+  DEFAULT_EVENT_GAP_TIMEOUT_MS,
+  DEFAULT_FIRST_OUTPUT_TIMEOUT_MS,
+} from "../../machines/responsesChain.ts"
+import {
   makeScrubber,
   noScrubbing,
   type OpenAIConfig,
@@ -265,6 +269,8 @@ export const createChatCompletionsLLM = (
   const scrub =
     config === undefined ? makeScrubber(client.apiKey === null ? [] : [client.apiKey]) : scrubberOf(config)
   const resolved = resolveTransportLLMOptions(options, "http", config)
+  const firstOutputTimeoutMs = options.firstOutputTimeoutMs ?? DEFAULT_FIRST_OUTPUT_TIMEOUT_MS
+  const eventGapTimeoutMs = options.eventGapTimeoutMs ?? DEFAULT_EVENT_GAP_TIMEOUT_MS
   const inFlight = new Map<AbortController, ChatSink>()
   const rateLimits = {
     maxWaitMs: options.rateLimitMaxWaitMs ?? DEFAULT_RATE_LIMIT_MAX_WAIT_MS,
@@ -319,14 +325,49 @@ export const createChatCompletionsLLM = (
       ...(options.extraHeaders === undefined ? {} : { headers: { ...options.extraHeaders } }),
       ...(options.extraQuery === undefined ? {} : { query: { ...options.extraQuery } }),
     }
+    // The named waits of a streamed response: to the first chunk, then between chunks. When
+    // one runs out the request is aborted and the turn fails with a Timeout (not a cancel).
+    let watchdog: ReturnType<typeof setTimeout> | undefined
+    let timedOut: LLMError | undefined
+    const arm = (phase: "first_output" | "between_events"): void => {
+      clearTimeout(watchdog)
+      const timeoutMs = phase === "first_output" ? firstOutputTimeoutMs : eventGapTimeoutMs
+      watchdog = setTimeout(() => {
+        timedOut = new LLMError({
+          reason: { _tag: "Timeout", phase, timeoutMs },
+          message:
+            phase === "first_output"
+              ? `The response sent no output within ${timeoutMs} ms`
+              : `The response fell silent for ${timeoutMs} ms before it ended`,
+          retryable: true,
+        })
+        controller.abort()
+      }, timeoutMs)
+    }
+    async function* watched(chunks: AsyncIterable<ChatCompletionChunk>): AsyncIterable<ChatCompletionChunk> {
+      try {
+        for await (const chunk of chunks) {
+          arm("between_events")
+          yield chunk
+        }
+        // The SDK ends an aborted stream quietly: a timeout must not read as a normal end.
+        if (timedOut !== undefined) throw timedOut
+      } catch (error) {
+        throw timedOut ?? error
+      } finally {
+        clearTimeout(watchdog)
+      }
+    }
     void (async () => {
       let attempts = 0
       try {
         for (;;) {
           attempts++
           try {
+            // From the request on: headers that never come are no output either.
+            arm("first_output")
             const response = await client.chat.completions.create(body, requestOptions)
-            await pumpChatCompletion(response, sink, () => cancelled, scrub)
+            await pumpChatCompletion(watched(response), sink, () => cancelled, scrub)
             return
           } catch (error) {
             // A refused request produced nothing: a rate limit gets one more attempt after its delay.
@@ -338,17 +379,21 @@ export const createChatCompletionsLLM = (
                 ? rateLimitWaitMs(headersOf(error), rateLimits)
                 : undefined
             if (wait === undefined) throw error
+            clearTimeout(watchdog)
             await sleep(wait, controller.signal)
             // Cancelled or closed during the wait: no second request.
             if (controller.signal.aborted) throw error
           }
         }
       } catch (error) {
-        if (cancelled || controller.signal.aborted || error instanceof APIUserAbortError) {
+        if (timedOut !== undefined) sink.fail(timedOut)
+        else if (cancelled || controller.signal.aborted || error instanceof APIUserAbortError) {
           sink.push({ type: "end", responseId: undefined, status: "cancelled", output: [] })
         } else {
           sink.fail(toLLMError(error, false, attempts, scrub))
         }
+      } finally {
+        clearTimeout(watchdog)
       }
     })()
     return stream

@@ -47,10 +47,6 @@ export interface ResponsesLLMOptions extends LLMOptions {
   readonly connectTimeoutMs?: number
   /** Longest wait from `response.create` to `response.created`; default 15 000 (`Timeout`, `response_created`). */
   readonly responseCreatedTimeoutMs?: number
-  /** Longest wait from `response.created` to the first output event; default 60 000 (`Timeout`, `first_output`). */
-  readonly firstOutputTimeoutMs?: number
-  /** Longest silence between a response's events; default 60 000 (`Timeout`, `between_events`). */
-  readonly eventGapTimeoutMs?: number
   /** Time between heartbeat pings; default 15 000; 0 turns the heartbeat off. */
   readonly heartbeatIntervalMs?: number
   /**

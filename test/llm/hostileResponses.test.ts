@@ -183,3 +183,30 @@ describe("createLLM (websocket) against a hostile server", () => {
     expect(outputCalls.map((i) => (i.type === "function_call" ? i.callId : ""))).toEqual(["call_1", "call_2"])
   })
 })
+
+describe("createLLM (http) against a hostile server", () => {
+  const chunk = (content: string) =>
+    `data: ${JSON.stringify({
+      id: "chatcmpl_1",
+      object: "chat.completion.chunk",
+      created: 0,
+      model: "gpt-4.1-mini",
+      choices: [{ index: 0, delta: { content }, finish_reason: null }],
+    })}\n\n`
+
+  it("fails a stream that falls silent with Timeout (first_output, then between_events)", async () => {
+    server = await startHostileServer({
+      onHttp: ({ index }, response) => {
+        response.writeHead(200, { "content-type": "text/event-stream" })
+        // The first request: headers, then nothing. The second: one chunk, then nothing.
+        if (index > 0) response.write(chunk("partial"))
+      },
+    })
+    const llm = llmOn(server, { transport: "http", firstOutputTimeoutMs: 500, eventGapTimeoutMs: 500 })
+    const first = await collect(llm.chat([{ role: "user", content: "one" }]))
+    expect(first.error?.reason).toEqual({ _tag: "Timeout", phase: "first_output", timeoutMs: 500 })
+    const second = await collect(llm.chat([{ role: "user", content: "two" }]))
+    expect(textOf(second.chunks)).toBe("partial")
+    expect(second.error?.reason).toEqual({ _tag: "Timeout", phase: "between_events", timeoutMs: 500 })
+  })
+})
