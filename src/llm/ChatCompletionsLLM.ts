@@ -113,7 +113,16 @@ export const toLLMError = (
 ): LLMError => {
   if (isLLMError(error)) return error
   const mapped = mapLLMError(error, afterOutput, attempts)
-  return scrub === noScrubbing ? mapped : new LLMError({ ...mapped, message: scrub(mapped.message) })
+  if (scrub === noScrubbing) return mapped
+  const reason = mapped.reason
+  return new LLMError({
+    ...mapped,
+    reason:
+      reason._tag === "Server" && reason.code !== undefined
+        ? { ...reason, code: scrub(reason.code) }
+        : reason,
+    message: scrub(mapped.message),
+  })
 }
 
 const mapLLMError = (error: unknown, afterOutput: boolean, attempts: number): LLMError => {

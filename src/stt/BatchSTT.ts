@@ -251,7 +251,12 @@ export const toSTTError = (
   const reason = mapped.reason
   return new STTError({
     ...mapped,
-    reason: reason._tag === "Connection" ? { ...reason, detail: scrub(reason.detail) } : reason,
+    reason:
+      reason._tag === "Connection"
+        ? { ...reason, detail: scrub(reason.detail) }
+        : reason._tag === "Http" && reason.code !== undefined
+          ? { ...reason, code: scrub(reason.code) }
+          : reason,
     message: scrub(mapped.message),
     ...(mapped.cause === undefined ? {} : { cause: scrubbedCause(mapped.cause, scrub) }),
   })

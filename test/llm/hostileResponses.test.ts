@@ -118,6 +118,21 @@ describe("createLLM (websocket) against a hostile server", () => {
     expect(result.error?.responseId).toBe("resp_mine")
   })
 
+  it("does not end a turn on a completed that came without its created", async () => {
+    server = await startHostileServer({
+      onConnection: (c) =>
+        c.onFrame((frame) => {
+          if (frame.type === "response.create") {
+            c.send({ type: "response.completed", response: responseObject("resp_orphan", "completed") })
+          }
+        }),
+    })
+    const llm = llmOn(server, { responseCreatedTimeoutMs: 800 })
+    const result = await collect(llm.chat([{ role: "user", content: "one" }]))
+    expect(result.chunks).toEqual([])
+    expect(result.error?.reason).toMatchObject({ _tag: "Timeout", phase: "response_created" })
+  })
+
   it("keeps the socket through a frame nested 10 000 levels deep and answers the turn", async () => {
     const notices: string[] = []
     server = await startHostileServer({
