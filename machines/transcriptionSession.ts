@@ -1210,7 +1210,7 @@ export const transcriptionSessionMachine = setup({
 
     expireOutstanding: enqueueActions(({ context, enqueue }) => {
       const step = failPending(
-        context.ledger,
+        withoutSilentUnsolicited(context.ledger),
         {
           code: "drain_timeout",
           message: "The transcript did not arrive before the drain timeout",
