@@ -122,27 +122,35 @@ export interface STT {
 }
 
 /**
- * An unbounded single-consumer queue of `SpeechEvent`s behind `SpeechStream`'s async
- * iteration: producers `push`, then `end` (iteration finishes after the buffered events) or
- * `fail` (iteration throws after them).
+ * An unbounded single-consumer queue behind a stream's async iteration (`SpeechStream`'s
+ * events, a TTS stream's audio): producers `push`, then `end` (iteration finishes after the
+ * buffered items) or `fail` (iteration throws after them).
  */
-export interface SpeechEventChannel extends AsyncIterable<SpeechEvent> {
-  push(event: SpeechEvent): void
-  /** No more events: iteration ends once the buffer is drained. Later pushes are ignored. */
+export interface EventChannel<T> extends AsyncIterable<T> {
+  push(event: T): void
+  /** No more items: iteration ends once the buffer is drained. Later pushes are ignored. */
   end(): void
   /** Iteration throws `error` once the buffer is drained. Later pushes are ignored. */
   fail(error: unknown): void
+  /** Ends now: buffered items are dropped and a waiting `next()` resolves as done. */
+  drop(): void
   /** True after `end` or `fail`. */
   readonly done: boolean
 }
 
+/** The {@link EventChannel} of `SpeechEvent`s behind a `SpeechStream`. */
+export type SpeechEventChannel = EventChannel<SpeechEvent>
+
 /** Creates a {@link SpeechEventChannel}. */
-export const createSpeechEventChannel = (): SpeechEventChannel => {
-  const buffer: SpeechEvent[] = []
+export const createSpeechEventChannel = (): SpeechEventChannel => createEventChannel<SpeechEvent>()
+
+/** Creates an {@link EventChannel}. */
+export const createEventChannel = <T>(): EventChannel<T> => {
+  const buffer: T[] = []
   let head = 0
   let finished = false
   let failure: { readonly error: unknown } | undefined
-  let waiting: ((result: IteratorResult<SpeechEvent>) => void) | undefined
+  let waiting: ((result: IteratorResult<T>) => void) | undefined
   let waitingReject: ((error: unknown) => void) | undefined
 
   const settle = (): void => {
@@ -152,7 +160,7 @@ export const createSpeechEventChannel = (): SpeechEventChannel => {
     if (head < buffer.length) {
       waiting = undefined
       waitingReject = undefined
-      const event = buffer[head++] as SpeechEvent
+      const event = buffer[head++] as T
       if (head > 1024 && head * 2 > buffer.length) {
         buffer.splice(0, head)
         head = 0
@@ -166,10 +174,10 @@ export const createSpeechEventChannel = (): SpeechEventChannel => {
     }
   }
 
-  const next = (): Promise<IteratorResult<SpeechEvent>> =>
+  const next = (): Promise<IteratorResult<T>> =>
     new Promise((resolve, reject) => {
       if (waiting !== undefined) {
-        reject(new Error("a SpeechStream has a single consumer: await each next() before the following"))
+        reject(new Error("a stream has a single consumer: await each next() before the following"))
         return
       }
       waiting = resolve
@@ -192,6 +200,13 @@ export const createSpeechEventChannel = (): SpeechEventChannel => {
       if (finished) return
       finished = true
       failure = { error }
+      settle()
+    },
+    drop() {
+      finished = true
+      failure = undefined
+      buffer.length = 0
+      head = 0
       settle()
     },
     get done() {

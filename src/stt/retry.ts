@@ -172,7 +172,15 @@ export const isRetryableHttp = (
   return isRetryableStatus(status)
 }
 
-const serverDelayMs = (error: STTError): number | undefined =>
+/**
+ * A failure {@link retrySchedule} can be driven by: any tagged error whose `Http` reason may
+ * carry the server's `retryAfterMs` (the STT's and the TTS's errors alike).
+ */
+export interface RetryableFailure {
+  readonly reason: { readonly _tag: string; readonly retryAfterMs?: number }
+}
+
+const serverDelayMs = (error: RetryableFailure): number | undefined =>
   error.reason._tag === "Http" && error.reason.retryAfterMs !== undefined
     ? Math.min(error.reason.retryAfterMs, MAX_RETRY_AFTER_MS)
     : undefined
@@ -181,21 +189,23 @@ const serverDelayMs = (error: STTError): number | undefined =>
  * The retry `Schedule` of a request: fixed or exponential delays from `retryIntervalMs`,
  * jittered when asked, capped at `maxRetryIntervalMs` (after the jitter), at least the server's `retry-after`
  * (up to {@link MAX_RETRY_AFTER_MS}), and at most `maxRetry` recurrences. Its input is the
- * failure being retried.
+ * failure being retried (an {@link STTError}, or any {@link RetryableFailure}).
  */
-export const retrySchedule = (options: APIConnectOptions): Schedule.Schedule<unknown, STTError> => {
+export const retrySchedule = <E extends RetryableFailure = STTError>(
+  options: APIConnectOptions,
+): Schedule.Schedule<unknown, E> => {
   const base: Schedule.Schedule<unknown> =
     options.backoff === "exponential"
       ? Schedule.exponential(Duration.millis(options.retryIntervalMs))
       : Schedule.spaced(Duration.millis(options.retryIntervalMs))
   const maxDelay = Duration.millis(options.maxRetryIntervalMs)
-  const typed = Schedule.setInputType<STTError>()(base)
+  const typed = Schedule.setInputType<E>()(base)
   // Jitter first, then the cap, so that no delay exceeds maxRetryIntervalMs.
   const jittered = options.jitter ? Schedule.jittered(typed) : typed
-  const capped: Schedule.Schedule<unknown, STTError> = Schedule.modifyDelay(jittered, ({ duration }) =>
+  const capped: Schedule.Schedule<unknown, E> = Schedule.modifyDelay(jittered, ({ duration }) =>
     Effect.succeed(Duration.min(duration, maxDelay)),
   )
-  const withServerDelay: Schedule.Schedule<unknown, STTError> = Schedule.modifyDelay(
+  const withServerDelay: Schedule.Schedule<unknown, E> = Schedule.modifyDelay(
     capped,
     ({ duration, input }) => {
       const serverMs = serverDelayMs(input)

@@ -29,3 +29,12 @@ export {
   type TurnTraceOptions,
   traceTurn,
 } from "./spans.ts"
+export {
+  type SegmentTrace,
+  type SegmentTraceEnd,
+  type SegmentTraceOptions,
+  type SpeechModelConfig,
+  speechConfigAttributes,
+  TtsSpanNames,
+  traceSegment,
+} from "./ttsSpans.ts"
