@@ -64,6 +64,23 @@ export class TTSError extends Data.TaggedError("TTSError")<{
 /** True when `u` is a {@link TTSError}. */
 export const isTTSError = (u: unknown): u is TTSError => u instanceof TTSError
 
+/** A copy of `error` with some fields replaced (e.g. the attempts count, the segment). */
+export const withTTSFields = (
+  error: TTSError,
+  patch: { readonly attempts?: number; readonly segmentId?: string },
+): TTSError =>
+  new TTSError({
+    reason: error.reason,
+    message: error.message,
+    retryable: error.retryable,
+    attempts: patch.attempts ?? error.attempts,
+    ...(error.source === undefined ? {} : { source: error.source }),
+    ...((patch.segmentId ?? error.segmentId) === undefined
+      ? {}
+      : { segmentId: (patch.segmentId ?? error.segmentId) as string }),
+    ...(error.cause === undefined ? {} : { cause: error.cause }),
+  })
+
 /** A {@link TTSError} for a bad call or option, never retryable. */
 export const ttsInvalid = (
   reason: "InvalidInput" | "InvalidOptions" | "InputEnded",

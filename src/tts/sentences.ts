@@ -105,7 +105,10 @@ const isAbbreviation = (text: string, dot: number): boolean => {
   return ABBREVIATIONS.has(word.toLowerCase())
 }
 
-type Decision = { readonly _tag: "Cut"; readonly at: number } | { readonly _tag: "No" } | { readonly _tag: "Wait" }
+type Decision =
+  | { readonly _tag: "Cut"; readonly at: number }
+  | { readonly _tag: "No" }
+  | { readonly _tag: "Wait" }
 
 /** Whether a sentence ends at the terminator at `i` of `text`, and where the cut goes. */
 const decide = (text: string, i: number): Decision => {

@@ -88,7 +88,10 @@ describe("createSentenceTokenizer", () => {
 
   it("merges sentences shorter than minChars with the following ones", () => {
     const text = "Hi. Yes. I would like a table for two tonight. Ok. Thanks."
-    assert.deepStrictEqual(segmentsOf(text, [2], 20), ["Hi. Yes. I would like a table for two tonight.", "Ok. Thanks."])
+    assert.deepStrictEqual(segmentsOf(text, [2], 20), [
+      "Hi. Yes. I would like a table for two tonight.",
+      "Ok. Thanks.",
+    ])
   })
 
   it("always cuts at a flush, whatever the length", () => {
