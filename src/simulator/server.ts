@@ -366,7 +366,7 @@ export const startSimulatorWith = async (
     }
     const fault = takeHttpFault(scenario, route.endpoint)
     const run = async () => {
-      if (fault !== undefined) {
+      if (fault !== undefined && fault.stream === undefined) {
         connection.received.push({
           atMs: routeContext.now(),
           type: "http",
@@ -380,6 +380,7 @@ export const startSimulatorWith = async (
         ...routeContext,
         connection,
         ...(target.deployment === undefined ? {} : { deployment: target.deployment }),
+        ...(fault?.stream === undefined ? {} : { shape: fault.stream }),
       })
     }
     run().catch((cause: unknown) => {

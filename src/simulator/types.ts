@@ -150,6 +150,21 @@ export interface HttpFault {
   readonly delayMs?: number
   /** Destroy the socket instead of answering (a connection error). */
   readonly destroy?: boolean
+  /**
+   * Shape the route's own successful answer instead of replacing it (the `speech` route):
+   * give `status: 200` and any of these. The other fields are then ignored.
+   */
+  readonly stream?: HttpAnswerShape
+}
+
+/** How a route's streamed answer misbehaves (see {@link HttpFault.stream}). Durations in ms. */
+export interface HttpAnswerShape {
+  /** Wait this long before the headers and the first byte of the body (a slow first byte). */
+  readonly firstByteMs?: number
+  /** Wait this long between body chunks. */
+  readonly betweenChunksMs?: number
+  /** Destroy the connection once this many body bytes are sent (a connection dropped mid-body). */
+  readonly dropAfterBytes?: number
 }
 
 /** The REST endpoints a {@link HttpFault} can be queued for (`/audio/transcriptions`, `/audio/speech`, `/chat/completions`). */
@@ -265,7 +280,8 @@ export interface RouteContext {
  * A REST route. `handle` answers the request completely and pushes the request body into
  * `connection.received` (type `"http"`). Authentication, Azure path shapes and scripted
  * `HttpFault`s (from `scenario.nextHttp`) are applied by the router before `handle` runs: a
- * queued fault for the route's endpoint answers the request instead of `handle`.
+ * queued fault for the route's endpoint answers the request instead of `handle`, except one
+ * with a `stream` shape, which `handle` receives as `ctx.shape`.
  */
 export interface HttpRoute {
   readonly endpoint: RestEndpoint
@@ -280,7 +296,12 @@ export interface HttpRoute {
   handle(
     req: IncomingMessage,
     res: ServerResponse,
-    ctx: RouteContext & { readonly connection: SimulatorConnection; readonly deployment?: string },
+    ctx: RouteContext & {
+      readonly connection: SimulatorConnection
+      readonly deployment?: string
+      /** A scripted {@link HttpAnswerShape} for this request, for routes that stream their answer. */
+      readonly shape?: HttpAnswerShape
+    },
   ): Promise<void>
 }
 

@@ -5,16 +5,27 @@
  * leftover bytes between chunks; or, with `stream_format: "sse"`, as
  * `speech.audio.delta { audio }`* then `speech.audio.done { usage }`.
  *
+ * Refusals as the service words them (400 `invalid_request_error`): a `response_format` or
+ * `voice` outside the enum (`invalid_value`), `instructions` with `tts-1`/`tts-1-hd`
+ * (`unsupported_parameter`), `stream_format: "sse"` with them, an `input` over 4096 characters
+ * (`string_above_max_length`), a speed outside 0.25..4.
+ *
+ * Scripted misbehaviour (`scenario.nextHttp("speech", { status: 200, stream: {...} })`): a slow
+ * first byte (`firstByteMs`, before the headers), slow chunks (`betweenChunksMs`), and a
+ * connection dropped mid-body (`dropAfterBytes`, mid-sample when odd). A 429 with `retry-after`
+ * is a plain `HttpFault` (`{ status: 429, headers: { "retry-after": "1" } }`).
+ *
  * Simulator limits: `mp3`, `opus`, `aac` and `flac` (and the default, `mp3`) are refused
  * with a 400 (`unsupported_value`), since the simulator does not encode compressed audio.
  * @module
  */
 import { encodeWav, makeAudioFrame } from "../../audio/index.ts"
+import type { HttpAnswerShape } from "../types.ts"
 import { parseJsonObject } from "./body.ts"
 import { invalidParam, missingParam, restError } from "./errors.ts"
 import { makeRestRoute, type RestRequest } from "./route.ts"
 import { synthesizeSpeech } from "./signal.ts"
-import { nextTick, startSse, writeSseData } from "./sse.ts"
+import { nextTick, sleepWhileOpen, startSse, writeSseData } from "./sse.ts"
 import { countTextTokens } from "./text.ts"
 
 /** Output sample rate of the speech endpoint (Hz). */
@@ -55,6 +66,15 @@ interface SpeechParams {
   readonly sse: boolean
 }
 
+/** A value quoted as the service's enum errors quote it: `'x'`. */
+const quoted = (value: unknown): string => (typeof value === "string" ? `'${value}'` : JSON.stringify(value))
+/** An enum list as the service writes it: `'a', 'b', and 'c'`. */
+const enumList = (values: readonly string[]): string =>
+  `${values
+    .slice(0, -1)
+    .map((v) => `'${v}'`)
+    .join(", ")}, and '${values[values.length - 1]}'`
+
 const isLegacyTts = (model: string): boolean =>
   model === "tts-1" || model === "tts-1-hd" || model.startsWith("tts-1-")
 
@@ -87,10 +107,7 @@ const validate = (body: Record<string, unknown>, deployment: string | undefined)
     (typeof voice === "string" && VOICES.includes(voice)) ||
     (voice !== null && typeof voice === "object" && typeof (voice as { id?: unknown }).id === "string")
   if (!voiceOk) {
-    throw invalidParam(
-      "voice",
-      `Invalid value for 'voice': ${JSON.stringify(voice)}. Supported values are: ${VOICES.join(", ")}, or { id }.`,
-    )
+    throw invalidParam("voice", `Invalid value: ${quoted(voice)}. Supported values are: ${enumList(VOICES)}.`)
   }
   const instructions = body.instructions
   if (instructions !== undefined) {
@@ -108,7 +125,7 @@ const validate = (body: Record<string, unknown>, deployment: string | undefined)
   if (typeof format !== "string" || !FORMATS.includes(format)) {
     throw invalidParam(
       "response_format",
-      `Invalid value: ${JSON.stringify(format)}. Supported values are: ${FORMATS.join(", ")}.`,
+      `Invalid value: ${quoted(format)}. Supported values are: ${enumList(FORMATS)}.`,
     )
   }
   if (format !== "wav" && format !== "pcm") {
@@ -175,12 +192,39 @@ const answer = async ({ res, ctx, body, record }: RestRequest): Promise<void> =>
       ? encodeWav(makeAudioFrame(samples, SPEECH_RATE_HZ, 1))
       : new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength)
 
+  const shape: HttpAnswerShape = ctx.shape ?? {}
+  if (!(await sleepWhileOpen(res, shape.firstByteMs ?? 0))) return
+  let sent = 0
+  /** Writes one chunk, then paces; false once the exchange is gone or dropped on purpose. */
+  const write = async (chunk: Uint8Array | string): Promise<boolean> => {
+    if (res.destroyed) return false
+    const size = typeof chunk === "string" ? Buffer.byteLength(chunk) : chunk.byteLength
+    const drop = shape.dropAfterBytes
+    if (drop !== undefined && sent + size >= drop) {
+      const head =
+        typeof chunk === "string"
+          ? Buffer.from(chunk).subarray(0, drop - sent)
+          : chunk.subarray(0, drop - sent)
+      if (head.byteLength > 0) res.write(head)
+      // Let the bytes leave before the connection breaks, as a server that dies mid-body does.
+      await nextTick()
+      res.socket?.destroy()
+      return false
+    }
+    res.write(chunk)
+    sent += size
+    if (shape.betweenChunksMs !== undefined && shape.betweenChunksMs > 0) {
+      return sleepWhileOpen(res, shape.betweenChunksMs)
+    }
+    await nextTick()
+    return true
+  }
+
   if (params.sse) {
     startSse(res)
     for (const chunk of chunksOf(bytes, SPEECH_SSE_CHUNK_BYTES)) {
-      if (res.destroyed) return
-      writeSseData(res, { type: "speech.audio.delta", audio: Buffer.from(chunk).toString("base64") })
-      await nextTick()
+      const event = { type: "speech.audio.delta", audio: Buffer.from(chunk).toString("base64") }
+      if (!(await write(`data: ${JSON.stringify(event)}\n\n`))) return
     }
     const inputTokens = countTextTokens(params.input) + countTextTokens(params.instructions)
     const outputTokens = Math.ceil((samples.length / SPEECH_RATE_HZ) * AUDIO_TOKENS_PER_SECOND)
@@ -199,9 +243,7 @@ const answer = async ({ res, ctx, body, record }: RestRequest): Promise<void> =>
   res.writeHead(200, { "content-type": params.format === "wav" ? "audio/wav" : "audio/pcm" })
   res.flushHeaders()
   for (const chunk of chunksOf(bytes, SPEECH_CHUNK_BYTES)) {
-    if (res.destroyed) return
-    res.write(chunk)
-    await nextTick()
+    if (!(await write(chunk))) return
   }
   res.end()
 }
