@@ -267,6 +267,17 @@ export const createTTS = (options: TTSOptions = {}): OpenAITTS => {
         source: label,
       })
     }
+    const contentType = data.headers.get("content-type") ?? ""
+    if (/json|text\/html/i.test(contentType)) {
+      void body.cancel().catch(() => {})
+      throw new TTSError({
+        reason: { _tag: "InvalidResponse" },
+        message: `${label}: the answer is ${contentType}, not audio`,
+        retryable: false,
+        attempts: attempt,
+        source: label,
+      })
+    }
     const reader = body.getReader()
     const decode = streamFormat === "sse" ? sseAudio() : undefined
     const chunks: Uint8Array[] = []
