@@ -298,3 +298,6 @@ export const pushAll = (stream: SpeechStream, frames: readonly AudioFrame[], end
   for (const frame of frames) stream.pushFrame(frame)
   if (end) stream.endInput()
 }
+
+export { activeHandles, handlesBackTo, settledHandles } from "./handles.ts"
+export * from "./tts.ts"

@@ -4,8 +4,11 @@
  * tokenizer, the StreamAdapter and the fallback chain.
  * @module
  */
+
+export * from "./FallbackTTS.ts"
 export * from "./OpenAITTS.ts"
 export * from "./pipeline.ts"
+export * from "./StreamAdapter.ts"
 export * from "./sentences.ts"
 export type * from "./TTS.ts"
 export * from "./TTSError.ts"
