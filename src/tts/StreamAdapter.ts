@@ -76,6 +76,9 @@ export const relaySegment = async (
     release(true)
   } catch (error) {
     if (signal.aborted) return outcome()
+    // The held frame is real audio: hand it on when some already left (the segment fails
+    // anyway); before any, drop it, so that a fallback can say the segment whole instead.
+    if (progress.audioEmitted) release(false)
     throw withTTSFields(isTTSError(error) ? error : toTTSError(error, attempts, tts.label), { segmentId })
   } finally {
     signal.removeEventListener("abort", onAbort)
