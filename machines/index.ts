@@ -7,3 +7,4 @@
 export * from "./responsesChain.ts"
 export * from "./sessionLifecycle.ts"
 export * from "./transcriptionSession.ts"
+export * from "./tts/synthesisStream.ts"
