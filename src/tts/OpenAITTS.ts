@@ -206,7 +206,9 @@ export const createTTS = (options: TTSOptions = {}): OpenAITTS => {
     )
   }
   const baseConnect = resolveConnectOptions(options.connectOptions)
-  const { client, provider } = buildClient(options)
+  const { client, provider, secret } = buildClient(options)
+  // A server may echo the credential (e.g. in an "invalid key" message): never pass it on.
+  const scrub = (text: string): string => (secret.length >= 8 ? text.split(secret).join("[redacted]") : text)
   const label = options.label ?? `${provider}/${model}`
   const supportsInstructions = options.instructionsSupported ?? takesInstructions(model)
   const warn = options.onWarning ?? ((message: string) => console.warn(`voxstate: ${message}`))
@@ -516,7 +518,8 @@ export const createTTS = (options: TTSOptions = {}): OpenAITTS => {
             source: label,
           }
         }
-        const failure = withTTSFields(toTTSError(error, attempts, label), { segmentId })
+        const typed = toTTSError(error, attempts, label)
+        const failure = withTTSFields(typed, { segmentId, message: scrub(typed.message) })
         trace.end({ attempts, error: failure })
         throw failure
       } finally {
@@ -561,9 +564,15 @@ export const createTTS = (options: TTSOptions = {}): OpenAITTS => {
 }
 
 /** The `openai` client of a TTS: the given one, or one built from the resolved config without SDK retries. */
-const buildClient = (options: TTSOptions): { client: OpenAI; provider: "openai" | "azure" } => {
+const buildClient = (
+  options: TTSOptions,
+): { client: OpenAI; provider: "openai" | "azure"; secret: string } => {
   if (options.client !== undefined) {
-    return { client: options.client, provider: options.client instanceof AzureOpenAI ? "azure" : "openai" }
+    return {
+      client: options.client,
+      provider: options.client instanceof AzureOpenAI ? "azure" : "openai",
+      secret: options.client.apiKey ?? "",
+    }
   }
   const config = resolveOpenAIConfig(options.openai, options.env)
   const clientOptions = openAIClientOptions(config)
@@ -574,5 +583,5 @@ const buildClient = (options: TTSOptions): { client: OpenAI; provider: "openai" 
     project: clientOptions.project ?? null,
     maxRetries: 0,
   })
-  return { client, provider: config.provider }
+  return { client, provider: config.provider, secret: clientOptions.apiKey }
 }

@@ -67,11 +67,11 @@ export const isTTSError = (u: unknown): u is TTSError => u instanceof TTSError
 /** A copy of `error` with some fields replaced (e.g. the attempts count, the segment). */
 export const withTTSFields = (
   error: TTSError,
-  patch: { readonly attempts?: number; readonly segmentId?: string },
+  patch: { readonly attempts?: number; readonly segmentId?: string; readonly message?: string },
 ): TTSError =>
   new TTSError({
     reason: error.reason,
-    message: error.message,
+    message: patch.message ?? error.message,
     retryable: error.retryable,
     attempts: patch.attempts ?? error.attempts,
     ...(error.source === undefined ? {} : { source: error.source }),

@@ -392,6 +392,49 @@ describe("createTTS against the simulator", () => {
     assert.notInclude(error.message, sim.apiKey ?? "sk-simulator")
   })
 
+  it("never passes on a credential the server echoes in an error", async () => {
+    const { sim, tts } = await setup()
+    const key = sim.apiKey ?? ""
+    sim.scenario.nextHttp("speech", {
+      status: 401,
+      body: {
+        error: {
+          message: `Incorrect API key provided: ${key}.`,
+          type: "invalid_request_error",
+          param: null,
+          code: "invalid_api_key",
+        },
+      },
+    })
+    const { error } = await drain(tts.synthesize("Who am I?"))
+    assert.isTrue(isTTSError(error))
+    assert.notInclude(String((error as Error).message), key)
+    assert.include(String((error as Error).message), "[redacted]")
+  })
+
+  it("reaches an Azure deployment with the dated path, the api-key header and no model guess", async () => {
+    sim = await startSimulator()
+    const endpoint = sim.httpUrl.replace(/\/v1$/, "")
+    const tts = createTTS({
+      openai: {
+        azure: { endpoint, apiKey: sim.apiKey!, deployment: "speech-prod", apiVersion: "2025-04-01-preview" },
+      },
+      env: {},
+    })
+    assert.strictEqual(tts.label, "azure/speech-prod")
+    const text = "Azure speaks too."
+    const { events, error } = await drain(tts.synthesize(text))
+    assert.isUndefined(error)
+    assert.deepStrictEqual(samplesOf(events), voiceOf(sim, text))
+    const record = httpRecords(sim)[0]
+    assert.match(
+      record?.path ?? "",
+      /^\/openai\/deployments\/speech-prod\/audio\/speech\?api-version=2025-04-01-preview/,
+    )
+    assert.strictEqual(record?.headers["api-key"], sim.apiKey)
+    assert.isUndefined(record?.headers.authorization)
+  })
+
   it("records one tts.segment span per segment, the text only with the sensitive-data opt-in", async () => {
     const spansOf = async (include: boolean) => {
       const exporter = new InMemorySpanExporter()
