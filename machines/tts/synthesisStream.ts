@@ -41,7 +41,8 @@ export interface SynthesisStreamOutput {
   readonly error?: unknown
 }
 
-interface Context {
+/** The machine's context: the segments spoken so far, the failure, how it ended. */
+export interface SynthesisStreamContext {
   readonly segments: readonly SpokenSegment[]
   readonly error: unknown
   readonly outcome: SynthesisStreamOutput["outcome"]
@@ -54,7 +55,7 @@ interface Context {
  */
 export const synthesisStreamMachine = setup({
   types: {
-    context: {} as Context,
+    context: {} as SynthesisStreamContext,
     events: {} as SynthesisStreamEvent,
     output: {} as SynthesisStreamOutput,
   },
