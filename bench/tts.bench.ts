@@ -5,6 +5,8 @@
  * 1. Latency: from `pushText` of a sentence's last token (and the end of input that cuts it)
  *    to its first frame, against a raw `fetch` from the request to the first 960 bytes
  *    (one 20 ms frame) of its body. Medians and p95 of sequential rounds.
+ *    Also with `chunked: true` mid-stream: from the token that ends a sentence (and the first
+ *    character of the next, which the tokenizer needs to cut) to that sentence's first frame.
  * 2. CPU per frame of the reading and reframing path (body chunks → exact 20 ms frames →
  *    `SynthesizedAudio` events in text order), against a raw `fetch` that only reads the body:
  *    `process.cpuUsage()` over whole syntheses, divided by the frames.
@@ -90,6 +92,33 @@ export default async function bench(): Promise<void> {
     console.log(`  voxstate: p50 ${fmt(median(ours))}, p95 ${fmt(p95(ours))}`)
     console.log(`  raw fetch to the first 960 bytes: p50 ${fmt(median(raw))}, p95 ${fmt(p95(raw))}`)
     console.log(`  ratio of medians: ${(median(ours) / median(raw)).toFixed(2)}x`)
+
+    const chunkedTts = createTTS({
+      openai: { apiKey: API_KEY, baseUrl: sim.httpUrl },
+      env: {},
+      chunked: true,
+      connectOptions: { maxRetry: 0 },
+    })
+    const midStream: number[] = []
+    for (let i = 0; i < ROUNDS + 5; i++) {
+      const stream = chunkedTts.stream()
+      const tokens = SENTENCE.match(/\S+\s*/g) ?? []
+      for (const token of tokens.slice(0, -1)) stream.pushText(token)
+      const started = performance.now()
+      stream.pushText(`${tokens[tokens.length - 1] ?? ""} `)
+      stream.pushText("And")
+      let first = -1
+      for await (const event of stream) {
+        if (event.type === "audio") {
+          first = performance.now() - started
+          break
+        }
+      }
+      if (i >= 5) midStream.push(first)
+    }
+    console.log(
+      `  chunked, mid-stream (the next sentence's first token cuts it): p50 ${fmt(median(midStream))}, p95 ${fmt(p95(midStream))}; ratio to raw ${(median(midStream) / median(raw)).toFixed(2)}x`,
+    )
 
     // 2. CPU per frame.
     const cpuRuns = 10
