@@ -172,7 +172,7 @@ describe("createTTS against the simulator", () => {
 
   it("keeps frames in text order while a slow first request and a fast second one are in flight", async () => {
     const { sim, tts } = await setup({ chunked: true, minSentenceChars: 0 })
-    sim.scenario.nextHttp("speech", { status: 200, stream: { firstByteMs: 400 } })
+    sim.scenario.nextHttp("speech", { status: 200, stream: { firstByteMs: 1_500 } })
     const stream = tts.stream()
     stream.pushText("The first sentence is slow to start. The second one is quick.")
     stream.endInput()
@@ -181,7 +181,7 @@ describe("createTTS against the simulator", () => {
     const records = httpRecords(sim)
     assert.strictEqual(records.length, 2)
     // The second request arrived while the first was still waiting for its first byte.
-    assert.isBelow((records[1]?.received[0]?.atMs ?? 0) - (records[0]?.received[0]?.atMs ?? 0), 400)
+    assert.isBelow((records[1]?.received[0]?.atMs ?? 0) - (records[0]?.received[0]?.atMs ?? 0), 1_500)
     const segmentOrder = audioOf(events).map((a) => a.segmentId)
     const firstOfSecond = segmentOrder.indexOf("seg_1")
     assert.isAbove(firstOfSecond, 0)
@@ -258,9 +258,9 @@ describe("createTTS against the simulator", () => {
 
   it("retries an attempt whose first byte is slower than timeoutMs", async () => {
     const { sim, tts } = await setup({
-      connectOptions: { timeoutMs: 300, retryIntervalMs: 1, jitter: false },
+      connectOptions: { timeoutMs: 1_000, retryIntervalMs: 1, jitter: false },
     })
-    sim.scenario.nextHttp("speech", { status: 200, stream: { firstByteMs: 3_000 } })
+    sim.scenario.nextHttp("speech", { status: 200, stream: { firstByteMs: 10_000 } })
     const text = "Second time lucky."
     const { events, error } = await drain(tts.synthesize(text))
     assert.isUndefined(error)
