@@ -13,7 +13,7 @@
 import { Cause, Duration, Effect, Exit, type Tracer } from "effect"
 import OpenAI, { AzureOpenAI } from "openai"
 import type { SpeechCreateParams } from "openai/resources/audio/speech"
-import { createFramer, makeAudioFrame } from "../audio/index.ts"
+import { makeAudioFrame } from "../audio/index.ts"
 import { type APIConnectOptions, resolveConnectOptions, retrySchedule } from "../stt/retry.ts"
 import { type SpeechModelConfig, traceSegment } from "../telemetry/ttsSpans.ts"
 import {
@@ -23,6 +23,7 @@ import {
   resolveOpenAIConfig,
 } from "../transport/index.ts"
 import { createSegmentPipeline, type SegmentOutcome, type SegmentRequest } from "./pipeline.ts"
+import { createSpeechReframer } from "./reframe.ts"
 import { MAX_SPEECH_INPUT_CHARS } from "./sentences.ts"
 import type { SynthesisStream, SynthesizeOptions, SynthesizeStream, TTS, TTSVoice } from "./TTS.ts"
 import { describeTTSReason, TTSError, toTTSError, ttsInvalid, withTTSFields } from "./TTSError.ts"
@@ -414,12 +415,7 @@ export const createTTS = (options: TTSOptions = {}): OpenAITTS => {
         reader = opened.reader
         requestId = opened.requestId
         ttfbMs = opened.ttfbMs
-        const framer = createFramer({ sampleRateHz: OPENAI_TTS_SAMPLE_RATE_HZ })
         const decode = opened.decode
-        // A frame is held back only when the bytes so far end exactly on a frame boundary:
-        // then it may be the segment's last, and `final` must say so.
-        let held: Int16Array | undefined
-        let totalBytes = 0
         const out = (data: Int16Array, final: boolean) => {
           if (signal.aborted) return
           if (ttffMs < 0) {
@@ -435,16 +431,8 @@ export const createTTS = (options: TTSOptions = {}): OpenAITTS => {
             final,
           })
         }
-        const take = (bytes: Uint8Array) => {
-          totalBytes += bytes.byteLength
-          const frames = framer.push(bytes)
-          if (frames.length === 0) return
-          if (held !== undefined) out(held, false)
-          held = undefined
-          const last = totalBytes % frameBytes === 0 ? frames.length - 1 : frames.length
-          for (let i = 0; i < last; i++) out(frames[i]!, false)
-          if (last < frames.length) held = frames[last]
-        }
+        const reframer = createSpeechReframer(OPENAI_TTS_SAMPLE_RATE_HZ, out)
+        const take = (bytes: Uint8Array) => reframer.push(bytes)
         for (const chunk of opened.chunks) take(chunk)
         let done = opened.done
         while (!done && !signal.aborted) {
@@ -466,9 +454,8 @@ export const createTTS = (options: TTSOptions = {}): OpenAITTS => {
           else for (const piece of decode(next.value)) take(piece)
         }
         if (!signal.aborted) {
-          let tail: Int16Array | undefined
           try {
-            tail = framer.flush("short")
+            reframer.end()
           } catch (cause) {
             throw new TTSError({
               reason: { _tag: "InvalidResponse" },
@@ -480,8 +467,6 @@ export const createTTS = (options: TTSOptions = {}): OpenAITTS => {
               cause,
             })
           }
-          if (held !== undefined) out(held, tail === undefined)
-          if (tail !== undefined) out(tail, true)
         }
         const audioDurationMs = (samples / OPENAI_TTS_SAMPLE_RATE_HZ) * 1000
         const durationMs = performance.now() - startedAt

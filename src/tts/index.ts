@@ -8,6 +8,7 @@
 export * from "./FallbackTTS.ts"
 export * from "./OpenAITTS.ts"
 export * from "./pipeline.ts"
+export * from "./reframe.ts"
 export * from "./StreamAdapter.ts"
 export * from "./SynthesisSession.ts"
 export * from "./sentences.ts"
