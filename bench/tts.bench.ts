@@ -10,12 +10,15 @@
  * 2. CPU per frame of the reading and reframing path (body chunks → exact 20 ms frames →
  *    `SynthesizedAudio` events in text order), against a raw `fetch` that only reads the body:
  *    `process.cpuUsage()` over whole syntheses, divided by the frames.
+ *    The reframer alone, in process, over the simulator's odd chunk sizes: against the seed's
+ *    way (a leftover buffer concatenated with each chunk, frames sliced and copied out).
  * 3. N = 100 concurrent streams: wall time until all have finished and the p50/p95 of their
  *    first frames, against 100 concurrent raw fetches.
  *
  * `npm run bench -- tts`
  */
-import { createTTS, type SynthesizeStream } from "../src/index.ts"
+import { createSpeechReframer, createTTS, type SynthesizeStream } from "../src/index.ts"
+import { SPEECH_CHUNK_BYTES, synthesizeSpeech } from "../src/simulator/index.ts"
 import { quantile, startChildSimulator } from "./support.ts"
 
 const API_KEY = "sk-simulator"
@@ -142,6 +145,54 @@ export default async function bench(): Promise<void> {
     console.log(`  raw fetch (read only): ${rawPerFrame.toFixed(2)} µs`)
     console.log(
       `  ratio: ${(ourPerFrame / rawPerFrame).toFixed(2)}x; reframing costs ${(ourPerFrame - rawPerFrame).toFixed(2)} µs a frame`,
+    )
+
+    const body = (() => {
+      const samples = synthesizeSpeech(PARAGRAPH.repeat(4))
+      return new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength)
+    })()
+    const chunks: Uint8Array[] = []
+    for (let at = 0, i = 0; at < body.length; i++) {
+      const size = SPEECH_CHUNK_BYTES[i % SPEECH_CHUNK_BYTES.length] ?? 4097
+      chunks.push(body.subarray(at, at + size))
+      at += size
+    }
+    const reframerRun = () => {
+      let n = 0
+      const reframer = createSpeechReframer(24_000, () => void n++)
+      for (const chunk of chunks) reframer.push(chunk)
+      reframer.end()
+      return n
+    }
+    const leftoverRun = () => {
+      let n = 0
+      let leftover: Buffer = Buffer.alloc(0)
+      for (const chunk of chunks) {
+        leftover = Buffer.concat([leftover, chunk])
+        while (leftover.length >= FRAME_BYTES) {
+          const frame = new Int16Array(480)
+          new Uint8Array(frame.buffer).set(leftover.subarray(0, FRAME_BYTES))
+          leftover = leftover.subarray(FRAME_BYTES)
+          n++
+        }
+      }
+      if (leftover.length > 0) n++
+      return n
+    }
+    const timePerFrame = (run: () => number) => {
+      for (let i = 0; i < 20; i++) run()
+      const times: number[] = []
+      for (let i = 0; i < 50; i++) {
+        const started = performance.now()
+        const n = run()
+        times.push(((performance.now() - started) * 1000) / n)
+      }
+      return median(times)
+    }
+    const reframerUs = timePerFrame(reframerRun)
+    const leftoverUs = timePerFrame(leftoverRun)
+    console.log(
+      `  the reframer alone: ${reframerUs.toFixed(3)} µs a frame; the seed's leftover concat: ${leftoverUs.toFixed(3)} µs (${(reframerUs / leftoverUs).toFixed(2)}x)`,
     )
 
     // 3. N concurrent streams.

@@ -45,7 +45,7 @@ export {
   tone,
 } from "./realtime/index.ts"
 export { RESPONSES_STORE_CAPACITY } from "./responses.ts"
-export { MAX_BODY_BYTES, speechDurationMs, synthesizeSpeech } from "./rest/index.ts"
+export { MAX_BODY_BYTES, SPEECH_CHUNK_BYTES, speechDurationMs, synthesizeSpeech } from "./rest/index.ts"
 export {
   createIdGenerator,
   createRandom,

@@ -13,7 +13,7 @@ export { chatCompletionsRoute, isReasoningModel } from "./chat.ts"
 export { type OpenAIErrorBody, RestError, type RestErrorReason } from "./errors.ts"
 export { MultipartError, type MultipartErrorReason, type MultipartPart, parseMultipart } from "./multipart.ts"
 export { speechDurationMs, synthesizeSpeech } from "./signal.ts"
-export { speechRoute } from "./speech.ts"
+export { SPEECH_CHUNK_BYTES, speechRoute } from "./speech.ts"
 export { transcriptionsRoute } from "./transcriptions.ts"
 
 /** Every REST route of the simulator, for the server's router. */
