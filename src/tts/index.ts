@@ -5,6 +5,7 @@
  * @module
  */
 
+export * from "./effect.ts"
 export * from "./FallbackTTS.ts"
 export * from "./OpenAITTS.ts"
 export * from "./pipeline.ts"

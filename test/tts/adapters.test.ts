@@ -4,6 +4,7 @@
  * every failure, and taking a recovered TTS back after a probe.
  */
 import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Stream } from "effect"
 import { concatPcm16 } from "../../src/audio/index.ts"
 import {
   audioEvents,
@@ -20,6 +21,7 @@ import {
   createTTSStreamAdapter,
   isTTSError,
   type SegmentOutcome,
+  toSynthesisEffectStream,
 } from "../../src/tts/index.ts"
 
 const outcome = (characters: number): SegmentOutcome => ({
@@ -220,5 +222,28 @@ describe("createFallbackTTS", () => {
       () => createFallbackTTS([createFakeTTS(), createFakeTTS({ sampleRateHz: 16_000 })]),
       /same sample rate/,
     )
+  })
+})
+
+describe("toSynthesisEffectStream", () => {
+  it("gives the frames as an Effect Stream, and cancels the synthesis when the stream stops early", async () => {
+    const fake = createFakeTTS()
+    const synthesis = fake.synthesize("An Effect stream of frames, of which only a few are taken.")
+    const taken = await Effect.runPromise(
+      toSynthesisEffectStream(synthesis).pipe(
+        Stream.filter((e) => e.type === "audio"),
+        Stream.take(3),
+        Stream.runCollect,
+      ),
+    )
+    assert.lengthOf(taken, 3)
+    assert.strictEqual(fake.inFlight, 0)
+    assert.deepStrictEqual(await collectSynthesis(synthesis), { events: [] })
+  })
+
+  it("fails with the synthesis's TTSError", async () => {
+    const fake = createFakeTTS({ behaviour: () => ({ error: ttsUnavailable("fake-tts") }) })
+    const exit = await Effect.runPromiseExit(Stream.runDrain(toSynthesisEffectStream(fake.synthesize("No."))))
+    assert.isTrue(Exit.isFailure(exit))
   })
 })
