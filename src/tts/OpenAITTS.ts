@@ -127,23 +127,6 @@ const checkVoice = (voice: TTSVoice, label: string): TTSVoice => {
   return { id: voice.id }
 }
 
-/** Reads one chunk, failing with a `read` timeout after `ms`; the timer never outlives the read. */
-const readWithin = async (
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-  ms: number,
-  onTimeout: () => TTSError,
-): Promise<Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>["read"]>>> => {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(onTimeout()), ms)
-  })
-  try {
-    return await Promise.race([reader.read(), timeout])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
 /** Turns an SSE body (`speech.audio.delta` events) into the PCM bytes they carry. */
 const sseAudio = (): ((chunk: Uint8Array) => Uint8Array[]) => {
   const decoder = new TextDecoder()
@@ -435,23 +418,34 @@ export const createTTS = (options: TTSOptions = {}): OpenAITTS => {
         const take = (bytes: Uint8Array) => reframer.push(bytes)
         for (const chunk of opened.chunks) take(chunk)
         let done = opened.done
-        while (!done && !signal.aborted) {
-          const next = await readWithin(
-            reader,
-            readTimeoutMs,
-            () =>
-              new TTSError({
+        // One idle timer for the whole body, re-armed by each chunk (no timer per read). When it
+        // fires it cancels the body, which ends the pending read and aborts the request.
+        let stalled = false
+        const streaming = reader
+        const idle = setTimeout(() => {
+          stalled = true
+          void streaming.cancel().catch(() => {})
+        }, readTimeoutMs)
+        try {
+          while (!done && !signal.aborted) {
+            const next = await streaming.read()
+            if (stalled) {
+              throw new TTSError({
                 reason: { _tag: "Timeout", phase: "read", timeoutMs: readTimeoutMs },
                 message: `${label}: the audio stopped for ${readTimeoutMs} ms`,
                 retryable: true,
                 attempts,
                 source: label,
                 segmentId,
-              }),
-          )
-          if (next.done) done = true
-          else if (decode === undefined) take(next.value)
-          else for (const piece of decode(next.value)) take(piece)
+              })
+            }
+            idle.refresh()
+            if (next.done) done = true
+            else if (decode === undefined) take(next.value)
+            else for (const piece of decode(next.value)) take(piece)
+          }
+        } finally {
+          clearTimeout(idle)
         }
         if (!signal.aborted) {
           try {

@@ -286,6 +286,18 @@ describe("createTTS against the simulator", () => {
     assert.isAtMost(frames.length * 960, 12_345)
   })
 
+  it("fails a segment whose audio stops for longer than readTimeoutMs, without a retry", async () => {
+    const { sim, tts } = await setup({ readTimeoutMs: 200 })
+    sim.scenario.nextHttp("speech", { status: 200, stream: { betweenChunksMs: 5_000 } })
+    const { events, error } = await drain(tts.synthesize("The audio stalls after its first chunk."))
+    assert.isTrue(isTTSError(error))
+    if (!isTTSError(error)) return
+    assert.deepInclude(error.reason, { _tag: "Timeout", phase: "read", timeoutMs: 200 })
+    assert.isAbove(audioOf(events).length, 0, "the first chunk's frames were delivered")
+    assert.strictEqual(httpRecords(sim).length, 1)
+    await eventually(() => httpRecords(sim)[0]?.open === false, WAIT_MS)
+  })
+
   it("refuses a 2xx answer that is not audio, without a retry", async () => {
     const { sim, tts } = await setup()
     sim.scenario.nextHttp("speech", { status: 200, body: { surprise: true } })
