@@ -538,6 +538,8 @@ export const createTTS = (options: TTSOptions = {}): OpenAITTS => {
       return stream
     },
     stream: (callOptions: SynthesizeOptions = {}) => makeStream(callOptions, options.chunked === true),
+    // Nothing to release: streams are cancelled by their owners, and the connections belong to
+    // the `fetch` pool (kept alive for the next request, closed by their idle timeout).
     close: async () => {},
   }
 }
