@@ -100,7 +100,7 @@ const wordBefore = (text: string, end: number): string => {
 const isAbbreviation = (text: string, dot: number): boolean => {
   const word = wordBefore(text, dot)
   if (word === "") return false
-  if (word.includes(".")) return true // e.g, i.e, U.S, a.m
+  if (word.includes(".")) return /^(\p{L}{1,2}\.)+\p{L}{1,2}$/u.test(word) // e.g, i.e, U.S, Ph.D; not example.com or 3.5
   if (/^\p{L}$/u.test(word)) return true // an initial: J. K. Rowling
   return ABBREVIATIONS.has(word.toLowerCase())
 }
@@ -119,6 +119,9 @@ const decide = (text: string, i: number): Decision => {
     while (j < text.length && CLOSERS.includes(text[j]!)) j++
     return { _tag: "Cut", at: j }
   }
+  // A run of terminators is judged once, from its first character.
+  const before = text[i - 1]
+  if (before !== undefined && (TERMINATORS.includes(before) || before === "…")) return { _tag: "No" }
   // The run of terminators and closers that starts here.
   while (j < text.length && (TERMINATORS.includes(text[j]!) || text[j] === "…")) j++
   const run = text.slice(i, j)

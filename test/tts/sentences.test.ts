@@ -37,6 +37,11 @@ const TABLE: ReadonlyArray<{ readonly name: string; readonly text: string; reado
     segments: ["Visit https://example.com/a.b?c=1 today.", "Write to ann.lee@mail.example.org now."],
   },
   {
+    name: "a domain name or a number at the end of a sentence",
+    text: "Visit example.com. Then it rose 3.5. After that, e.g. nothing.",
+    segments: ["Visit example.com.", "Then it rose 3.5.", "After that, e.g. nothing."],
+  },
+  {
     name: "ellipses",
     text: "Well... I think so. Hmm… Maybe not.",
     segments: ["Well... I think so.", "Hmm… Maybe not."],
