@@ -17,10 +17,13 @@ import { makeAudioFrame } from "../audio/index.ts"
 import { type APIConnectOptions, resolveConnectOptions, retrySchedule } from "../stt/retry.ts"
 import { type SpeechModelConfig, traceSegment } from "../telemetry/ttsSpans.ts"
 import {
+  makeScrubber,
   type OpenAIConfigOptions,
   type OpenAIEnv,
   openAIClientOptions,
   resolveOpenAIConfig,
+  type Scrubber,
+  scrubberOf,
 } from "../transport/index.ts"
 import { createSegmentPipeline, type SegmentOutcome, type SegmentRequest } from "./pipeline.ts"
 import { createSpeechReframer } from "./reframe.ts"
@@ -190,9 +193,8 @@ export const createTTS = (options: TTSOptions = {}): OpenAITTS => {
     )
   }
   const baseConnect = resolveConnectOptions(options.connectOptions)
-  const { client, provider, secret } = buildClient(options)
-  // A server may echo the credential (e.g. in an "invalid key" message): never pass it on.
-  const scrub = (text: string): string => (secret.length >= 8 ? text.split(secret).join("[redacted]") : text)
+  // The server's text (error messages, headers) passes `scrub` before it can reach an error.
+  const { client, provider, scrub } = buildClient(options)
   const label = options.label ?? `${provider}/${model}`
   const supportsInstructions = options.instructionsSupported ?? takesInstructions(model)
   const warn = options.onWarning ?? ((message: string) => console.warn(`voxstate: ${message}`))
@@ -258,7 +260,7 @@ export const createTTS = (options: TTSOptions = {}): OpenAITTS => {
       void body.cancel().catch(() => {})
       throw new TTSError({
         reason: { _tag: "InvalidResponse" },
-        message: `${label}: the answer is ${contentType}, not audio`,
+        message: `${label}: the answer is ${scrub(contentType)}, not audio`,
         retryable: false,
         attempts: attempt,
         source: label,
@@ -319,7 +321,7 @@ export const createTTS = (options: TTSOptions = {}): OpenAITTS => {
             AbortSignal.any([effectSignal, signal]),
             startedAt,
           ),
-        catch: (error) => toTTSError(error, current, label, connect.timeoutMs),
+        catch: (error) => toTTSError(error, current, label, connect.timeoutMs, scrub),
       }).pipe(
         Effect.timeoutOrElse({
           duration: Duration.millis(connect.timeoutMs),
@@ -343,6 +345,20 @@ export const createTTS = (options: TTSOptions = {}): OpenAITTS => {
     })
     const program = once.pipe(
       Effect.retry({ schedule: retrySchedule<TTSError>(connect), while: (error) => error.retryable }),
+      // The wait for a segment's first audio is bounded as a whole: a long retry-after cannot stretch it.
+      Effect.timeoutOrElse({
+        duration: Duration.millis(connect.totalTimeoutMs),
+        orElse: () =>
+          Effect.fail(
+            new TTSError({
+              reason: { _tag: "Timeout", phase: "firstAudio", timeoutMs: connect.totalTimeoutMs },
+              message: `${label}: no audio within ${connect.totalTimeoutMs} ms in all (${attempts} attempt${attempts === 1 ? "" : "s"}, waits included)`,
+              retryable: false,
+              attempts,
+              source: label,
+            }),
+          ),
+      }),
       Effect.mapError((error) =>
         !error.retryable || attempts === 1
           ? withTTSFields(error, { attempts })
@@ -497,8 +513,7 @@ export const createTTS = (options: TTSOptions = {}): OpenAITTS => {
             source: label,
           }
         }
-        const typed = toTTSError(error, attempts, label)
-        const failure = withTTSFields(typed, { segmentId, message: scrub(typed.message) })
+        const failure = withTTSFields(toTTSError(error, attempts, label, 0, scrub), { segmentId })
         trace.end({ attempts, error: failure })
         throw failure
       } finally {
@@ -547,12 +562,12 @@ export const createTTS = (options: TTSOptions = {}): OpenAITTS => {
 /** The `openai` client of a TTS: the given one, or one built from the resolved config without SDK retries. */
 const buildClient = (
   options: TTSOptions,
-): { client: OpenAI; provider: "openai" | "azure"; secret: string } => {
+): { client: OpenAI; provider: "openai" | "azure"; scrub: Scrubber } => {
   if (options.client !== undefined) {
     return {
       client: options.client,
       provider: options.client instanceof AzureOpenAI ? "azure" : "openai",
-      secret: options.client.apiKey ?? "",
+      scrub: makeScrubber(options.client.apiKey === null ? [] : [options.client.apiKey]),
     }
   }
   const config = resolveOpenAIConfig(options.openai, options.env)
@@ -564,5 +579,5 @@ const buildClient = (
     project: clientOptions.project ?? null,
     maxRetries: 0,
   })
-  return { client, provider: config.provider, secret: clientOptions.apiKey }
+  return { client, provider: config.provider, scrub: scrubberOf(config) }
 }

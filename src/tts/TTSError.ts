@@ -7,6 +7,7 @@
 import { Data } from "effect"
 import { toSTTError } from "../stt/BatchSTT.ts"
 import { isSTTError, type STTError, type STTErrorReason } from "../stt/retry.ts"
+import { noScrubbing, type Scrubber } from "../transport/index.ts"
 
 /**
  * Why a {@link TTSError} was raised.
@@ -110,19 +111,27 @@ const fromSTTReason = (reason: STTErrorReason, timeoutMs: number): TTSErrorReaso
 
 /**
  * Translates a failure of one speech request (an `openai` client error, a fetch
- * `TypeError`, or anything else) into a {@link TTSError}, with the STT's HTTP policy.
+ * `TypeError`, or anything else) into a {@link TTSError}, with the STT's HTTP policy; the
+ * server's text (message, connection detail, kept cause) goes through `scrub`.
  * Returns a `TTSError` unchanged.
  */
-export const toTTSError = (error: unknown, attempt: number, source: string, timeoutMs = 0): TTSError => {
+export const toTTSError = (
+  error: unknown,
+  attempt: number,
+  source: string,
+  timeoutMs = 0,
+  scrub: Scrubber = noScrubbing,
+): TTSError => {
   if (isTTSError(error)) return error
-  const stt: STTError = isSTTError(error) ? error : toSTTError(error, attempt, source, timeoutMs)
+  const stt: STTError = isSTTError(error) ? error : toSTTError(error, attempt, source, timeoutMs, scrub)
+  const cause = stt.cause ?? (scrub === noScrubbing ? error : undefined)
   return new TTSError({
     reason: fromSTTReason(stt.reason, timeoutMs),
     message: stt.message,
     retryable: stt.retryable,
     attempts: attempt,
     source,
-    cause: stt.cause ?? error,
+    ...(cause === undefined ? {} : { cause }),
   })
 }
 

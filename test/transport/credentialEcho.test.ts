@@ -13,6 +13,7 @@ import { createBatchSTT } from "../../src/stt/BatchSTT.ts"
 import type { SpeechEvent } from "../../src/stt/SpeechEvent.ts"
 import { createTranscriptionSession } from "../../src/stt/TranscriptionSession.ts"
 import { makeScrubber, REDACTED_TEXT, scrubSecrets } from "../../src/transport/index.ts"
+import { createTTS } from "../../src/tts/index.ts"
 import { collect, toneAt } from "../stt/transcriptionSessionHelpers.ts"
 import {
   answerTranscriptionHandshake,
@@ -266,5 +267,45 @@ describe("a server that echoes the credential", () => {
     expect(seen).not.toContain(KEY)
     expect(spanText(exporter)).not.toContain(KEY)
     await stt.close()
+  })
+
+  it("never gets it into TTS errors or their tts.segment spans", async () => {
+    server = await startHostileServer({
+      onHttp: ({ request }, response) => {
+        const key = String(request.headers.authorization ?? "").replace(/^Bearer /, "")
+        response.writeHead(401, { "content-type": "application/json", "x-echo": key })
+        response.end(
+          JSON.stringify({
+            error: {
+              message: `Incorrect API key provided: ${key}`,
+              type: "invalid_request_error",
+              code: "invalid_api_key",
+            },
+          }),
+        )
+      },
+    })
+    const { exporter, tracer } = otel()
+    const tts = createTTS({
+      openai: { apiKey: KEY, baseUrl: server.httpUrl },
+      env: {},
+      tracer,
+      traceIncludeSensitiveText: true,
+      connectOptions: { retryIntervalMs: 1, jitter: false },
+    })
+    let failure: unknown
+    try {
+      for await (const _ of tts.synthesize("Who is calling?")) {
+        // nothing arrives
+      }
+    } catch (error) {
+      failure = error
+    }
+    expect(failure).toBeDefined()
+    const seen = everythingOf(failure)
+    expect(seen).toContain(REDACTED_TEXT)
+    expect(seen).not.toContain(KEY)
+    expect(spanText(exporter)).not.toContain(KEY)
+    await tts.close()
   })
 })

@@ -4,6 +4,7 @@
  * pipelined requests kept in text order, cancel, retries only before first audio, the
  * 4096-character limit, bad input, tracing, and teardown.
  */
+import { inspect } from "node:util"
 import * as OtelTracer from "@effect/opentelemetry/OtelTracer"
 import { afterEach, assert, describe, it } from "@effect/vitest"
 import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from "@opentelemetry/sdk-trace-base"
@@ -11,6 +12,7 @@ import { Effect } from "effect"
 import { concatPcm16 } from "../../src/audio/index.ts"
 import { startSimulator, synthesizeSpeech } from "../../src/simulator/index.ts"
 import type { Simulator } from "../../src/simulator/types.ts"
+import { REDACTED_TEXT } from "../../src/transport/index.ts"
 import {
   createTTS,
   isTTSError,
@@ -268,6 +270,21 @@ describe("createTTS against the simulator", () => {
     assert.deepStrictEqual(samplesOf(events), voiceOf(sim, text))
   })
 
+  it("bounds the wait for first audio as a whole: a retry-after of a minute ends in a Timeout", async () => {
+    const { sim, tts } = await setup({
+      connectOptions: { maxRetry: 3, retryIntervalMs: 1, jitter: false, totalTimeoutMs: 300 },
+    })
+    sim.scenario.nextHttp("speech", { status: 429, headers: { "retry-after-ms": "60000" } })
+    const started = performance.now()
+    const { events, error } = await drain(tts.synthesize("Patience has limits."))
+    assert.isBelow(performance.now() - started, WAIT_MS)
+    assert.lengthOf(events, 0)
+    assert.isTrue(isTTSError(error))
+    if (!isTTSError(error)) return
+    assert.deepInclude(error.reason, { _tag: "Timeout", phase: "firstAudio", timeoutMs: 300 })
+    assert.strictEqual(httpRecords(sim).length, 1)
+  })
+
   it("does not retry once audio has come: a connection dropped mid-body fails the segment, typed", async () => {
     const { sim, tts } = await setup()
     sim.scenario.nextHttp("speech", { status: 200, stream: { dropAfterBytes: 12_345 } })
@@ -421,7 +438,8 @@ describe("createTTS against the simulator", () => {
     const { error } = await drain(tts.synthesize("Who am I?"))
     assert.isTrue(isTTSError(error))
     assert.notInclude(String((error as Error).message), key)
-    assert.include(String((error as Error).message), "[redacted]")
+    assert.include(String((error as Error).message), REDACTED_TEXT)
+    assert.notInclude(inspect(error, { depth: 20 }), key)
   })
 
   it("reaches an Azure deployment with the dated path, the api-key header and no model guess", async () => {
