@@ -4,6 +4,6 @@
  * @module
  */
 
-export * from "./responsesChain.ts"
-export * from "./sessionLifecycle.ts"
-export * from "./transcriptionSession.ts"
+export * from "./lifecycle/sessionLifecycle.ts"
+export * from "./responses/responsesChain.ts"
+export * from "./transcription/transcriptionSession.ts"

@@ -2,6 +2,12 @@ import { Redacted } from "effect"
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai"
 import type { ChatCompletionChunk } from "openai/resources/chat/completions/completions"
 import {
+  type ChatEndStatus,
+  type ChatStream,
+  type TokenUsage,
+  toolCallChunk,
+} from "../../machines/responses/chunks.ts"
+import {
   type OpenAIConfig,
   resolveOpenAIConfig,
   restBaseUrl,
@@ -17,7 +23,6 @@ import {
   toChatItem,
 } from "./ChatContext.ts"
 import { type ChatSink, createChatStream, failedChatStream } from "./ChatStream.ts"
-import { type ChatEndStatus, type ChatStream, type TokenUsage, toolCallChunk } from "./chunks.ts"
 import type { LLM } from "./LLM.ts"
 import {
   closedError,

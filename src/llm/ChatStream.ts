@@ -1,5 +1,11 @@
+import type {
+  ChatChunk,
+  ChatStream,
+  ChatTurn,
+  TokenUsage,
+  ToolCall,
+} from "../../machines/responses/chunks.ts"
 import type { FunctionCallItem } from "./ChatContext.ts"
-import type { ChatChunk, ChatStream, ChatTurn, TokenUsage, ToolCall } from "./chunks.ts"
 import { LLMError } from "./LLMError.ts"
 
 /**

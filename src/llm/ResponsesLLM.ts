@@ -1,11 +1,12 @@
 import { Context } from "effect"
 import { type Actor, createActor } from "xstate"
+import type { ChatStream } from "../../machines/responses/chunks.ts"
 import {
   type ChainTurnRequest,
   type ResponsesChainEmitted,
   type ResponsesChainMachine,
   responsesChainMachine,
-} from "../../machines/responsesChain.ts"
+} from "../../machines/responses/responsesChain.ts"
 import { makeSessionRuntime, type SessionRuntime } from "../runtime/SessionRuntime.ts"
 import {
   authHeaders,
@@ -17,7 +18,6 @@ import {
 } from "../transport/index.ts"
 import { type ChatContext, type ChatItem, type ChatItemInput, chatItemsOf } from "./ChatContext.ts"
 import { createChatStream, failedChatStream } from "./ChatStream.ts"
-import type { ChatStream } from "./chunks.ts"
 import type { LLM, PrewarmOptions } from "./LLM.ts"
 import { closedError, isLLMError, LLMError } from "./LLMError.ts"
 import { type ChatOptions, type LLMOptions, resolveTransportLLMOptions, responsesParams } from "./options.ts"

@@ -5,15 +5,16 @@
  * chunks either way.
  * @module
  */
+
+export * from "../../machines/responses/chainInput.ts"
+export * from "../../machines/responses/chunks.ts"
+export * from "../../machines/responses/responseProgress.ts"
 export * from "./ChatCompletionsLLM.ts"
 export * from "./ChatContext.ts"
 export * from "./ChatStream.ts"
-export * from "./chainInput.ts"
-export * from "./chunks.ts"
 export * from "./LLM.ts"
 export * from "./LLMError.ts"
 export * from "./options.ts"
 export * from "./ResponsesLLM.ts"
-export * from "./responseProgress.ts"
 export * from "./responsesSocket.ts"
 export * from "./tools.ts"

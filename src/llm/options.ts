@@ -1,6 +1,6 @@
 import type { ChatCompletionCreateParamsStreaming } from "openai/resources/chat/completions/completions"
 import type { ReasoningEffort } from "openai/resources/shared"
-import type { ResponsesTurnParams } from "../../machines/responsesChain.ts"
+import type { ResponsesTurnParams } from "../../machines/responses/responsesChain.ts"
 import type { OpenAIConfig, OpenAIConfigOptions, OpenAIEnv } from "../transport/index.ts"
 import { type ChatItem, toChatItem } from "./ChatContext.ts"
 import {

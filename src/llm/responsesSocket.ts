@@ -5,7 +5,7 @@ import type {
   ResponsesSocketEvent,
   ResponsesSocketInput,
   SocketEndInfo,
-} from "../../machines/responsesChain.ts"
+} from "../../machines/responses/responsesChain.ts"
 import { decodeResponsesServerEventSync, encodeClientEvent, isProtocolError } from "../protocol/index.ts"
 import type { SessionRuntime } from "../runtime/SessionRuntime.ts"
 import { RealtimeSocket, type RealtimeSocketConnectOptions, type TransportError } from "../transport/index.ts"

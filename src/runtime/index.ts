@@ -5,6 +5,7 @@
  * transcription actors supply the transcription machine's `socket` and `audioInput`.
  * @module
  */
+
+export * from "../stt/transcriptionActors.ts"
 export * from "./SessionRuntime.ts"
 export * from "./socketActor.ts"
-export * from "./transcriptionActors.ts"

@@ -11,7 +11,7 @@
  */
 import { Effect, type Scope, Stream } from "effect"
 import { type AnyEventObject, type EventObject, fromCallback } from "xstate"
-import type { LifecycleFailure, SessionSocketInput } from "../../machines/sessionLifecycle.ts"
+import type { LifecycleFailure, SessionSocketInput } from "../../machines/lifecycle/sessionLifecycle.ts"
 import { isProtocolError } from "../protocol/index.ts"
 import { closeCodeName, type SocketConnection, type TransportError } from "../transport/index.ts"
 import type { SessionRuntime } from "./SessionRuntime.ts"

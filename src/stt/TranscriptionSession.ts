@@ -14,15 +14,22 @@
  */
 import { Context, Data, Effect, Option, type Scope, type Tracer } from "effect"
 import { type Actor, createActor } from "xstate"
-import type { LifecycleTimeouts, ReconnectPolicy } from "../../machines/sessionLifecycle.ts"
+import type { LifecycleTimeouts, ReconnectPolicy } from "../../machines/lifecycle/sessionLifecycle.ts"
 import {
   type TranscriptionSessionContext,
   transcriptionSessionMachine,
   vadParametersOf,
-} from "../../machines/transcriptionSession.ts"
+} from "../../machines/transcription/transcriptionSession.ts"
+import {
+  DEFAULT_TRANSCRIPTION_SETTINGS,
+  mergeSettings,
+  SESSION_SAMPLE_RATE_HZ,
+  type TranscriptionSchema,
+  type TranscriptionSettings,
+} from "../../machines/transcription/transcriptionSettings.ts"
+import type { LedgerOptions } from "../../machines/transcription/transcripts.ts"
 import { type AudioFrame, makeAudioFrame, pcm16FromBytes } from "../audio/index.ts"
 import { makeSessionRuntime, type SessionRuntime } from "../runtime/SessionRuntime.ts"
-import { makeAudioInputActor, makeTranscriptionSocketActor } from "../runtime/transcriptionActors.ts"
 import {
   type SensitiveTraceOptions,
   sensitiveTraceOptions,
@@ -40,19 +47,12 @@ import {
 } from "../transport/index.ts"
 import { type AudioInput, createAudioInput } from "./audioInput.ts"
 import type { SpeechErrorInfo, SpeechEvent, SpeechStream } from "./SpeechEvent.ts"
-import {
-  DEFAULT_TRANSCRIPTION_SETTINGS,
-  mergeSettings,
-  SESSION_SAMPLE_RATE_HZ,
-  type TranscriptionSchema,
-  type TranscriptionSettings,
-} from "./transcriptionSettings.ts"
-import type { LedgerOptions } from "./transcripts.ts"
+import { makeAudioInputActor, makeTranscriptionSocketActor } from "./transcriptionActors.ts"
 
 export type {
   TranscriptionMetrics,
   TranscriptionSessionContext,
-} from "../../machines/transcriptionSession.ts"
+} from "../../machines/transcription/transcriptionSession.ts"
 export type {
   LocalTurnDetection,
   NoiseReductionSetting,
@@ -61,7 +61,7 @@ export type {
   TranscriptionSchema,
   TranscriptionSettings,
   TurnDetectionSetting,
-} from "./transcriptionSettings.ts"
+} from "../../machines/transcription/transcriptionSettings.ts"
 
 /**
  * Why a {@link TranscriptionSessionError} was raised:

@@ -5,6 +5,9 @@
  * I/O: the socket side reads the buffer when told that audio arrived.
  * @module
  */
+
+import { SESSION_SAMPLE_RATE_HZ } from "../../machines/transcription/transcriptionSettings.ts"
+import { SAMPLES_PER_MS } from "../../machines/transcription/transcripts.ts"
 import {
   type AudioFrame,
   createEnergyVad,
@@ -13,8 +16,6 @@ import {
   type Vad,
 } from "../audio/index.ts"
 import { createReplayBuffer, type ReplayBuffer } from "./replayBuffer.ts"
-import { SESSION_SAMPLE_RATE_HZ } from "./transcriptionSettings.ts"
-import { SAMPLES_PER_MS } from "./transcripts.ts"
 
 /** Parameters of the energy VAD (milliseconds, dBFS); see `createEnergyVad`. */
 export interface VadParameters {

@@ -4,6 +4,7 @@
  * builders of server frames (decoded by the protocol layer, as the real socket actor does).
  */
 import { type Actor, createActor, fromCallback, SimulatedClock } from "xstate"
+import type { ChatChunk } from "../../machines/responses/chunks.ts"
 import {
   type ChainTurnRequest,
   type ResponsesChainEmitted,
@@ -13,9 +14,8 @@ import {
   type ResponsesSocketInput,
   type ResponsesTurnParams,
   responsesChainMachine,
-} from "../../machines/responsesChain.ts"
+} from "../../machines/responses/responsesChain.ts"
 import { type ChatItem, type ChatItemInput, toChatItem } from "../../src/llm/ChatContext.ts"
-import type { ChatChunk } from "../../src/llm/chunks.ts"
 import {
   decodeResponsesServerEventSync,
   type ResponsesCreateClientEvent,

@@ -13,7 +13,7 @@ import {
   backoffDelayMs,
   DEFAULT_LIFECYCLE_TIMEOUTS,
   DEFAULT_RECONNECT_POLICY,
-} from "../../machines/sessionLifecycle.ts"
+} from "../../machines/lifecycle/sessionLifecycle.ts"
 import { type Simulator, startSimulator } from "../../src/simulator/index.ts"
 import type { SpeechEvent } from "../../src/stt/SpeechEvent.ts"
 import {

@@ -13,7 +13,7 @@ import {
   type SessionUpdateClientEvent,
   type TranscriptionSessionConfig,
   type TranscriptionSessionUpdateClientEvent,
-} from "../protocol/index.ts"
+} from "../../src/protocol/index.ts"
 
 /** The sample rate of everything a transcription session sends, in Hz. */
 export const SESSION_SAMPLE_RATE_HZ = 24_000

@@ -13,7 +13,8 @@ import type {
   AudioInputCommand,
   TranscriptionSessionEvent,
   TranscriptionSocketCommand,
-} from "../../machines/transcriptionSession.ts"
+} from "../../machines/transcription/transcriptionSession.ts"
+import { SAMPLES_PER_MS } from "../../machines/transcription/transcripts.ts"
 import { pcm16ToBase64 } from "../audio/index.ts"
 import {
   ClientEvents,
@@ -23,8 +24,8 @@ import {
   type RealtimeServerEvent,
   serverErrorOf,
 } from "../protocol/index.ts"
-import type { AudioInput } from "../stt/audioInput.ts"
-import { SAMPLES_PER_MS } from "../stt/transcripts.ts"
+import type { SessionRuntime } from "../runtime/SessionRuntime.ts"
+import { type ConnectionHandler, makeSocketActor, type Wire } from "../runtime/socketActor.ts"
 import {
   authHeaders,
   type OpenAIConfig,
@@ -32,8 +33,7 @@ import {
   type RealtimeSocketConnectOptions,
   realtimeUrl,
 } from "../transport/index.ts"
-import type { SessionRuntime } from "./SessionRuntime.ts"
-import { type ConnectionHandler, makeSocketActor, type Wire } from "./socketActor.ts"
+import type { AudioInput } from "./audioInput.ts"
 
 /** Maps one decoded Realtime server event to the transcription machine's event (stamped `atMs`). */
 export const transcriptionEventOf = (event: RealtimeServerEvent, atMs: number): TranscriptionSessionEvent => {

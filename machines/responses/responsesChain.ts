@@ -41,14 +41,7 @@
  * @module
  */
 import { and, assign, enqueueActions, fromCallback, setup } from "xstate"
-import { type ChatItem, toChatItem, toResponsesInput } from "../src/llm/ChatContext.ts"
-import {
-  type ChainState,
-  chainAfterResponse,
-  type FullReason,
-  planChainInput,
-} from "../src/llm/chainInput.ts"
-import type { ChatChunk, ChatEndStatus } from "../src/llm/chunks.ts"
+import { type ChatItem, toChatItem, toResponsesInput } from "../../src/llm/ChatContext.ts"
 import {
   DEFAULT_RATE_LIMIT_MAX_WAIT_MS,
   DEFAULT_RATE_LIMIT_WAIT_MS,
@@ -58,14 +51,7 @@ import {
   rateLimitWaitMs,
   serverError,
   serverRetryAfterMs,
-} from "../src/llm/LLMError.ts"
-import {
-  advanceProgress,
-  deliveredOutput,
-  emptyProgress,
-  finishProgress,
-  type ResponseProgress,
-} from "../src/llm/responseProgress.ts"
+} from "../../src/llm/LLMError.ts"
 import {
   ClientEvents,
   type ResponsesCreateParams,
@@ -73,7 +59,16 @@ import {
   type ResponsesServerEvent,
   type ResponsesSocketClientEvent,
   serverErrorOf,
-} from "../src/protocol/index.ts"
+} from "../../src/protocol/index.ts"
+import { type ChainState, chainAfterResponse, type FullReason, planChainInput } from "./chainInput.ts"
+import type { ChatChunk, ChatEndStatus } from "./chunks.ts"
+import {
+  advanceProgress,
+  deliveredOutput,
+  emptyProgress,
+  finishProgress,
+  type ResponseProgress,
+} from "./responseProgress.ts"
 
 // ---------------------------------------------------------------------------------------
 // Requests

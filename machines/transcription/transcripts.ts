@@ -8,8 +8,8 @@
  * turn returns the {@link SpeechEvent}s to emit.
  * @module
  */
-import type { LogProb } from "../protocol/index.ts"
-import type { SpeechAlternative, SpeechErrorInfo, SpeechEvent } from "./SpeechEvent.ts"
+import type { LogProb } from "../../src/protocol/index.ts"
+import type { SpeechAlternative, SpeechErrorInfo, SpeechEvent } from "../../src/stt/SpeechEvent.ts"
 
 /** Samples per millisecond on the session timeline (24 kHz). */
 export const SAMPLES_PER_MS = 24

@@ -20,10 +20,22 @@
  * @module
  */
 import { assign, enqueueActions, fromCallback, not, raise, setup } from "xstate"
-import { type ClientEvent, ClientEvents, type LogProb } from "../src/protocol/index.ts"
-import type { RetentionPolicy, VadParameters } from "../src/stt/audioInput.ts"
-import { planReplay, type ReplayPlan, replayedCommitSamples, samplesToMs } from "../src/stt/replayPlan.ts"
-import type { SpeechErrorInfo, SpeechEvent } from "../src/stt/SpeechEvent.ts"
+import { type ClientEvent, ClientEvents, type LogProb } from "../../src/protocol/index.ts"
+import type { RetentionPolicy, VadParameters } from "../../src/stt/audioInput.ts"
+import type { SpeechErrorInfo, SpeechEvent } from "../../src/stt/SpeechEvent.ts"
+import {
+  initialLifecycleState,
+  type LifecycleContext,
+  type LifecycleEvent,
+  type LifecycleFailure,
+  type LifecycleStateOptions,
+  lifecycleActions,
+  lifecycleDelays,
+  lifecycleGuards,
+  type SessionSocketInput,
+  sessionLifecycle,
+} from "../lifecycle/sessionLifecycle.ts"
+import { planReplay, type ReplayPlan, replayedCommitSamples, samplesToMs } from "./replayPlan.ts"
 import {
   DEFAULT_TRANSCRIPTION_SETTINGS,
   localVadOf,
@@ -34,7 +46,7 @@ import {
   type TranscriptionSettings,
   type TurnMode,
   turnModeOf,
-} from "../src/stt/transcriptionSettings.ts"
+} from "./transcriptionSettings.ts"
 import {
   applyCompleted,
   applyDelta,
@@ -53,19 +65,7 @@ import {
   SAMPLES_PER_MS,
   type TurnLedger,
   unbindPending,
-} from "../src/stt/transcripts.ts"
-import {
-  initialLifecycleState,
-  type LifecycleContext,
-  type LifecycleEvent,
-  type LifecycleFailure,
-  type LifecycleStateOptions,
-  lifecycleActions,
-  lifecycleDelays,
-  lifecycleGuards,
-  type SessionSocketInput,
-  sessionLifecycle,
-} from "./sessionLifecycle.ts"
+} from "./transcripts.ts"
 
 // ---------------------------------------------------------------------------------------
 // Events

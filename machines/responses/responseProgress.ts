@@ -1,10 +1,10 @@
+import { type ChatItem, toChatItem } from "../../src/llm/ChatContext.ts"
 import type {
   ResponsesOutputItem,
   ResponsesResponse,
   ResponsesServerEvent,
   ResponsesUsage,
-} from "../protocol/index.ts"
-import { type ChatItem, toChatItem } from "./ChatContext.ts"
+} from "../../src/protocol/index.ts"
 import { type ChatChunk, type TokenUsage, toolCallChunk } from "./chunks.ts"
 
 /**

@@ -13,9 +13,9 @@ import {
   type ResponsesSocketCommand,
   type ResponsesSocketInput,
   responsesChainMachine,
-} from "../../machines/responsesChain.ts"
-import { toChatItem } from "../../src/llm/ChatContext.ts"
-import { PARAMS, server, startChain } from "../llm/chainHarness.ts"
+} from "../../../machines/responses/responsesChain.ts"
+import { toChatItem } from "../../../src/llm/ChatContext.ts"
+import { PARAMS, server, startChain } from "../../llm/chainHarness.ts"
 
 // A short socket age and a long drain timeout: moving the clock by ROTATE_MS never fires the
 // drain timeout, and moving it by DRAIN_MS (which may also age the socket) leaves the machine

@@ -1,15 +1,15 @@
 import { describe, expect, it } from "vitest"
 import { createActor, fromCallback, SimulatedClock } from "xstate"
+import type { ChatChunk } from "../../../machines/responses/chunks.ts"
 import {
   type ResponsesChainEmitted,
   type ResponsesSocketCommand,
   type ResponsesSocketInput,
   responsesChainMachine,
-} from "../../machines/responsesChain.ts"
-import type { ChatItem } from "../../src/llm/ChatContext.ts"
-import type { ChatChunk } from "../../src/llm/chunks.ts"
-import { isLLMError } from "../../src/llm/LLMError.ts"
-import { PARAMS, server, startChain, turn } from "../llm/chainHarness.ts"
+} from "../../../machines/responses/responsesChain.ts"
+import type { ChatItem } from "../../../src/llm/ChatContext.ts"
+import { isLLMError } from "../../../src/llm/LLMError.ts"
+import { PARAMS, server, startChain, turn } from "../../llm/chainHarness.ts"
 
 const SYSTEM = { role: "system", content: "You are terse." } as const
 const user = (content: string) => ({ role: "user", content }) as const
