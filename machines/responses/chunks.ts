@@ -1,4 +1,4 @@
-import type { ChatItem, FunctionCallItem } from "../../src/llm/ChatContext.ts"
+import type { ChatItem, FunctionCallItem } from "./chatItems.ts"
 
 /**
  * What a `chat()` stream yields, on both transports: text deltas, tool calls (each once,

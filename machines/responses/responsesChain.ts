@@ -41,7 +41,6 @@
  * @module
  */
 import { and, assign, enqueueActions, fromCallback, setup } from "xstate"
-import { type ChatItem, toChatItem, toResponsesInput } from "../../src/llm/ChatContext.ts"
 import {
   DEFAULT_RATE_LIMIT_MAX_WAIT_MS,
   DEFAULT_RATE_LIMIT_WAIT_MS,
@@ -61,6 +60,7 @@ import {
   serverErrorOf,
 } from "../../src/protocol/index.ts"
 import { type ChainState, chainAfterResponse, type FullReason, planChainInput } from "./chainInput.ts"
+import { type ChatItem, toResponsesInput, trustedChatItem } from "./chatItems.ts"
 import type { ChatChunk, ChatEndStatus } from "./chunks.ts"
 import {
   advanceProgress,
@@ -736,7 +736,7 @@ export const responsesChainMachine = setup({
       const sent =
         warmup.instructions === undefined
           ? []
-          : [toChatItem({ role: "system", content: warmup.instructions })]
+          : [trustedChatItem({ type: "message", role: "system", content: warmup.instructions })]
       const event = ClientEvents.responsesCreate({
         ...warmup.params,
         input: toResponsesInput(sent, { developerRole: warmup.developerRole }),

@@ -21,8 +21,6 @@
  */
 import { assign, enqueueActions, fromCallback, not, raise, setup } from "xstate"
 import { type ClientEvent, ClientEvents, type LogProb } from "../../src/protocol/index.ts"
-import type { RetentionPolicy, VadParameters } from "../../src/stt/audioInput.ts"
-import type { SpeechErrorInfo, SpeechEvent } from "../../src/stt/SpeechEvent.ts"
 import {
   initialLifecycleState,
   type LifecycleContext,
@@ -36,16 +34,19 @@ import {
   sessionLifecycle,
 } from "../lifecycle/sessionLifecycle.ts"
 import { planReplay, type ReplayPlan, replayedCommitSamples, samplesToMs } from "./replayPlan.ts"
+import type { SpeechErrorInfo, SpeechEvent } from "./speechEvents.ts"
 import {
   DEFAULT_TRANSCRIPTION_SETTINGS,
   localVadOf,
   mergeSettings,
   prefixPaddingMsOf,
+  type RetentionPolicy,
   sessionUpdateOf,
   type TranscriptionSchema,
   type TranscriptionSettings,
   type TurnMode,
   turnModeOf,
+  type VadParameters,
 } from "./transcriptionSettings.ts"
 import {
   applyCompleted,

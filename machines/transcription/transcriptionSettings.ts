@@ -18,6 +18,25 @@ import {
 /** The sample rate of everything a transcription session sends, in Hz. */
 export const SESSION_SAMPLE_RATE_HZ = 24_000
 
+/** Parameters of the energy VAD (milliseconds, dBFS); see `createEnergyVad`. */
+export interface VadParameters {
+  readonly thresholdDbfs?: number
+  readonly minSpeechMs?: number
+  readonly minSilenceMs?: number
+  readonly prefixPaddingMs?: number
+}
+
+/**
+ * What audio to keep. Everything before `fromSample` may go; with `keepSamples`, so may
+ * audio older than that many samples behind the head; audio at or after `pinnedSample`
+ * (the oldest turn still waiting for its transcript) is kept whatever the other two say.
+ */
+export interface RetentionPolicy {
+  readonly fromSample: number
+  readonly keepSamples: number | undefined
+  readonly pinnedSample: number | undefined
+}
+
 /** Server-side VAD: the server detects turns by energy and commits them itself. */
 export interface ServerVadTurnDetection {
   readonly type: "server_vad"

@@ -9,7 +9,7 @@
  * @module
  */
 import type { LogProb } from "../../src/protocol/index.ts"
-import type { SpeechAlternative, SpeechErrorInfo, SpeechEvent } from "../../src/stt/SpeechEvent.ts"
+import type { SpeechAlternative, SpeechErrorInfo, SpeechEvent } from "./speechEvents.ts"
 
 /** Samples per millisecond on the session timeline (24 kHz). */
 export const SAMPLES_PER_MS = 24

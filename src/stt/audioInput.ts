@@ -6,7 +6,11 @@
  * @module
  */
 
-import { SESSION_SAMPLE_RATE_HZ } from "../../machines/transcription/transcriptionSettings.ts"
+import {
+  type RetentionPolicy,
+  SESSION_SAMPLE_RATE_HZ,
+  type VadParameters,
+} from "../../machines/transcription/transcriptionSettings.ts"
 import { SAMPLES_PER_MS } from "../../machines/transcription/transcripts.ts"
 import {
   type AudioFrame,
@@ -17,13 +21,7 @@ import {
 } from "../audio/index.ts"
 import { createReplayBuffer, type ReplayBuffer } from "./replayBuffer.ts"
 
-/** Parameters of the energy VAD (milliseconds, dBFS); see `createEnergyVad`. */
-export interface VadParameters {
-  readonly thresholdDbfs?: number
-  readonly minSpeechMs?: number
-  readonly minSilenceMs?: number
-  readonly prefixPaddingMs?: number
-}
+export type { RetentionPolicy, VadParameters } from "../../machines/transcription/transcriptionSettings.ts"
 
 /**
  * A speech boundary heard by the VAD. Samples are offsets on the session timeline;
@@ -33,17 +31,6 @@ export interface VadParameters {
 export type InputVadEvent =
   | { readonly type: "speech_start"; readonly speechStartSample: number; readonly atSample: number }
   | { readonly type: "speech_end"; readonly speechEndSample: number; readonly atSample: number }
-
-/**
- * What audio to keep. Everything before `fromSample` may go; with `keepSamples`, so may
- * audio older than that many samples behind the head; audio at or after `pinnedSample`
- * (the oldest turn still waiting for its transcript) is kept whatever the other two say.
- */
-export interface RetentionPolicy {
-  readonly fromSample: number
-  readonly keepSamples: number | undefined
-  readonly pinnedSample: number | undefined
-}
 
 /** Listeners of an {@link AudioInput}; each is optional. */
 export interface AudioInputListeners {
