@@ -1,5 +1,6 @@
 import { Data } from "effect"
-import { retryAfterMsFromHeaders } from "../transport/index.ts"
+import { classifyOpenAIError } from "../protocol/openAIErrorPolicy.ts"
+import { retryAfterMsFromHeaders } from "../protocol/retryAfter.ts"
 
 /**
  * Why an {@link LLMError} was raised.
@@ -49,23 +50,10 @@ export class LLMError extends Data.TaggedError("LLMError")<{
 /** True when `u` is an {@link LLMError}. */
 export const isLLMError = (u: unknown): u is LLMError => u instanceof LLMError
 
-/** Server error codes a later request can get past (rate limits, transient server faults). */
-const retryableServerCodes: ReadonlySet<string> = new Set([
-  "rate_limit_exceeded",
-  "server_error",
-  "server_is_overloaded",
-  "slow_down",
-  "websocket_connection_limit_reached",
-  "previous_response_not_found",
-])
-
-/** Codes that are final whatever the status says (a 429 for an exhausted quota is not a rate limit). */
-const permanentServerCodes: ReadonlySet<string> = new Set(["insufficient_quota"])
-
 /**
- * Builds the `Server` error of an `error` event or a failed response. `retryable` follows the
- * code (rate limits, server faults and the two chain-recovery codes are; `insufficient_quota`
- * never is) and, failing that, the status (429 and 5xx are).
+ * Builds the `Server` error of an `error` event or a failed response. `retryable` is what
+ * `classifyOpenAIError` says of its code, type and status (rate limits, server faults, the
+ * chain-recovery codes, 408/409/429/5xx are; `insufficient_quota` and bad credentials never are).
  */
 export const serverError = (info: {
   readonly code: string | undefined
@@ -85,11 +73,12 @@ export const serverError = (info: {
       ...(info.retryAfterMs === undefined ? {} : { retryAfterMs: info.retryAfterMs }),
     },
     message: info.code === undefined ? info.message : `${info.message} (${info.code})`,
-    retryable:
-      !(info.code !== undefined && permanentServerCodes.has(info.code)) &&
-      ((info.code !== undefined && retryableServerCodes.has(info.code)) ||
-        info.errorType === "server_error" ||
-        (info.status !== undefined && (info.status === 429 || info.status >= 500))),
+    retryable: classifyOpenAIError({
+      source: "event",
+      code: info.code,
+      errorType: info.errorType,
+      status: info.status,
+    }).retryable,
     ...(info.attempts === undefined ? {} : { attempts: info.attempts }),
     ...(info.responseId === undefined ? {} : { responseId: info.responseId }),
   })
@@ -114,10 +103,7 @@ export const DEFAULT_RATE_LIMIT_WAIT_MS = 1_000
  * not a wait).
  */
 export const isRateLimit = (code: string | undefined, status: number | undefined): boolean =>
-  code === "rate_limit_exceeded" ||
-  (status === 429 &&
-    code !== "websocket_connection_limit_reached" &&
-    !(code !== undefined && permanentServerCodes.has(code)))
+  classifyOpenAIError({ source: "event", code, status }).kind === "rateLimited"
 
 /**
  * How long to wait before the one retry of a rate-limited request, in milliseconds, or

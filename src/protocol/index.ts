@@ -10,6 +10,7 @@
  */
 export * from "./clientEvents.ts"
 export type { UnknownServerEvent } from "./decode.ts"
+export * from "./openAIErrorPolicy.ts"
 export {
   isProtocolError,
   PROTOCOL_ERROR_RAW_LIMIT,
@@ -18,5 +19,6 @@ export {
 } from "./ProtocolError.ts"
 export * from "./realtimeEvents.ts"
 export * from "./responsesEvents.ts"
+export * from "./retryAfter.ts"
 export type { UnknownPayload } from "./schemaKit.ts"
 export * from "./serverEvents.ts"

@@ -5,6 +5,7 @@
  * @module
  */
 import { Data, Duration, Effect, Schedule } from "effect"
+import { classifyOpenAIError } from "../protocol/openAIErrorPolicy.ts"
 
 /**
  * Why an {@link STTError} was raised.
@@ -134,24 +135,22 @@ export const resolveConnectOptions = (options?: Partial<APIConnectOptions>): API
   return resolved
 }
 
-/** True for the HTTP statuses worth retrying: 408, 409, 429 and every 5xx. */
+/** True for the HTTP statuses worth retrying: 408, 409, 429 and every 5xx (see `classifyOpenAIError`). */
 export const isRetryableStatus = (status: number): boolean =>
-  status === 408 || status === 409 || status === 429 || status >= 500
+  classifyOpenAIError({ source: "http", status }).retryable
 
 /**
- * Whether an HTTP failure is retryable: the `x-should-retry` header decides when present,
- * a 429 for `insufficient_quota` never is, otherwise {@link isRetryableStatus}.
+ * Whether an HTTP failure is retryable, by `classifyOpenAIError`: never for a fatal code
+ * (`insufficient_quota`, even on a 429) or 401/403; else the `x-should-retry` header decides
+ * when present; otherwise {@link isRetryableStatus}.
  */
-export const isRetryableHttp = (
-  status: number,
-  code?: string,
-  shouldRetryHeader?: string | null,
-): boolean => {
-  if (shouldRetryHeader === "true") return true
-  if (shouldRetryHeader === "false") return false
-  if (status === 429 && code === "insufficient_quota") return false
-  return isRetryableStatus(status)
-}
+export const isRetryableHttp = (status: number, code?: string, shouldRetryHeader?: string | null): boolean =>
+  classifyOpenAIError({
+    source: "http",
+    status,
+    code,
+    headers: (name) => (name === "x-should-retry" ? shouldRetryHeader : undefined),
+  }).retryable
 
 const serverDelayMs = (error: STTError): number | undefined =>
   error.reason._tag === "Http" && error.reason.retryAfterMs !== undefined

@@ -3,8 +3,16 @@
  * Effect service, its typed error with the close-code table, and the server's retry-after.
  * @module
  */
+
+export {
+  classifyOpenAIError,
+  type HeaderLookup,
+  type OpenAIErrorClass,
+  type OpenAIErrorKind,
+  type OpenAIErrorSignal,
+} from "../protocol/openAIErrorPolicy.ts"
+export { retryAfterMsFromHeaders } from "../protocol/retryAfter.ts"
 export * from "./OpenAIConfig.ts"
 export * from "./RealtimeSocket.ts"
-export * from "./retryAfter.ts"
 export * from "./socketCallback.ts"
 export * from "./TransportError.ts"
