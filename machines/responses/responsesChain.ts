@@ -17,7 +17,7 @@
  * Recoverable errors, each retried at most once per turn and always with the full context:
  * `previous_response_not_found` (the chain is reset, same socket), `websocket_connection_limit_reached`
  * (a new socket), and the socket closing before any output reached the caller (a new socket).
- * Once a text delta or a tool call has been handed out, a lost turn fails with `LLMError`
+ * Once a text delta or a tool call has been handed out, a lost turn fails (an `LLMError` at the facade)
  * (`ConnectionLost`, `afterOutput: true`) and is never replayed.
  *
  * Rate limits: a request refused with `rate_limit_exceeded` (or a 429 other than
@@ -25,7 +25,7 @@
  * the delay the service names in `error.headers` (`retry-after-ms` / `retry-after`; else
  * `rateLimitWaitMs`): the `backingOff` state. That retry is the turn's one recovery. A delay
  * longer than `rateLimitMaxWaitMs` is not waited for: the turn fails at once with a retryable
- * `LLMError` whose reason carries `retryAfterMs`.
+ * failure whose reason carries `retryAfterMs`.
  *
  * Cancel: before the request is sent it sends nothing; before `response.created` it waits for
  * the id; then it sends `response.cancel` for that id and drains: every event until the
@@ -42,16 +42,6 @@
  */
 import { and, assign, enqueueActions, fromCallback, setup } from "xstate"
 import {
-  DEFAULT_RATE_LIMIT_MAX_WAIT_MS,
-  DEFAULT_RATE_LIMIT_WAIT_MS,
-  headerReader,
-  isRateLimit,
-  LLMError,
-  rateLimitWaitMs,
-  serverError,
-  serverRetryAfterMs,
-} from "../../src/llm/LLMError.ts"
-import {
   ClientEvents,
   type ResponsesCreateParams,
   type ResponsesResponse,
@@ -59,6 +49,16 @@ import {
   type ResponsesSocketClientEvent,
   serverErrorOf,
 } from "../../src/protocol/index.ts"
+import {
+  type ChainFailure,
+  DEFAULT_RATE_LIMIT_MAX_WAIT_MS,
+  DEFAULT_RATE_LIMIT_WAIT_MS,
+  headerReader,
+  isRateLimit,
+  rateLimitWaitMs,
+  serverFailure,
+  serverRetryAfterMs,
+} from "./chainFailure.ts"
 import { type ChainState, chainAfterResponse, type FullReason, planChainInput } from "./chainInput.ts"
 import { type ChatItem, toResponsesInput, trustedChatItem } from "./chatItems.ts"
 import type { ChatChunk, ChatEndStatus } from "./chunks.ts"
@@ -155,7 +155,7 @@ export type ResponsesChainEmitted =
   /** A chunk of turn `turnId`; the `end` chunk is its last event. */
   | { readonly type: "turn.chunk"; readonly turnId: string; readonly chunk: ChatChunk }
   /** Turn `turnId` failed; no other event of it follows. */
-  | { readonly type: "turn.failed"; readonly turnId: string; readonly error: LLMError }
+  | { readonly type: "turn.failed"; readonly turnId: string; readonly error: ChainFailure }
   /** Turn `turnId` sent a `response.create` (`attempt` 2 after a recovery). */
   | {
       readonly type: "turn.sent"
@@ -180,7 +180,7 @@ export type ResponsesChainEmitted =
   /** A prewarm finished: connected, and `responseId` seeds the chain when a warmup was sent. */
   | { readonly type: "prewarm.done"; readonly responseId: string | undefined }
   /** A prewarm failed (the chain stays as it was). */
-  | { readonly type: "prewarm.failed"; readonly error: LLMError }
+  | { readonly type: "prewarm.failed"; readonly error: ChainFailure }
   /** A socket opened (`generation` counts sockets from 1). */
   | { readonly type: "socket.opened"; readonly generation: number }
   /** Something the machine skipped: an undecodable frame, a stray error, a drain timeout. */
@@ -311,10 +311,10 @@ const endStatus = (response: ResponsesResponse): ChatEndStatus =>
       ? "incomplete"
       : "completed"
 
-const errorFromEvent = (event: ResponsesChainEvent, turn: ActiveTurn | undefined): LLMError => {
+const errorFromEvent = (event: ResponsesChainEvent, turn: ActiveTurn | undefined): ChainFailure => {
   const server = serverEvent(event)
   const info = server === undefined ? undefined : serverErrorOf(server)
-  return serverError({
+  return serverFailure({
     code: info?.code,
     message: info?.message ?? "The service reported an error",
     status: info?.status,
@@ -325,18 +325,18 @@ const errorFromEvent = (event: ResponsesChainEvent, turn: ActiveTurn | undefined
   })
 }
 
-const errorFromFailedResponse = (response: ResponsesResponse, turn: ActiveTurn): LLMError =>
-  serverError({
+const errorFromFailedResponse = (response: ResponsesResponse, turn: ActiveTurn): ChainFailure =>
+  serverFailure({
     code: response.error?.code ?? undefined,
     message: response.error?.message ?? "The response failed",
     attempts: turn.attempts,
     responseId: response.id,
   })
 
-const connectionLost = (turn: ActiveTurn, end: SocketEndInfo | undefined): LLMError => {
+const connectionLost = (turn: ActiveTurn, end: SocketEndInfo | undefined): ChainFailure => {
   const afterOutput = turn.progress.delivered
   const why = end?.message ?? "the socket closed"
-  return new LLMError({
+  return {
     reason: { _tag: "ConnectionLost", afterOutput },
     message: afterOutput
       ? `The connection was lost after output reached the caller, so the turn is not replayed: ${why}`
@@ -346,32 +346,33 @@ const connectionLost = (turn: ActiveTurn, end: SocketEndInfo | undefined): LLMEr
     retryable: true,
     attempts: turn.attempts,
     ...(turn.progress.responseId === undefined ? {} : { responseId: turn.progress.responseId }),
-  })
+  }
 }
 
-const connectFailed = (end: SocketEndInfo | undefined): LLMError =>
-  new LLMError({
-    reason: { _tag: "Connect", ...(end?.status === undefined ? {} : { status: end.status }) },
-    message: `The Responses socket could not be opened: ${end?.message ?? "closed during the handshake"}`,
-    retryable: end?.retryable ?? true,
-  })
+const connectFailed = (end: SocketEndInfo | undefined): ChainFailure => ({
+  reason: { _tag: "Connect", ...(end?.status === undefined ? {} : { status: end.status }) },
+  message: `The Responses socket could not be opened: ${end?.message ?? "closed during the handshake"}`,
+  retryable: end?.retryable ?? true,
+})
 
-const closedError = (): LLMError =>
-  new LLMError({ reason: { _tag: "Closed" }, message: "The LLM was closed", retryable: false })
+const closedError = (): ChainFailure => ({
+  reason: { _tag: "Closed" },
+  message: "The LLM was closed",
+  retryable: false,
+})
 
 /** The `socket` actor itself failed (threw): a defect, so nothing pending is retried. */
-const socketActorFailed = (context: ResponsesChainContext, cause: unknown): LLMError =>
-  new LLMError({
-    reason: { _tag: "ConnectionLost", afterOutput: context.current?.progress.delivered === true },
-    message: `The socket actor failed: ${cause instanceof Error ? cause.message : String(cause)}`,
-    retryable: false,
-  })
+const socketActorFailed = (context: ResponsesChainContext, cause: unknown): ChainFailure => ({
+  reason: { _tag: "ConnectionLost", afterOutput: context.current?.progress.delivered === true },
+  message: `The socket actor failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+  retryable: false,
+})
 
 /**
  * The events that fail everything pending with `error`: the current turn (unless it was
  * cancelled: its end was already emitted), the queued turns, and a prewarm waiting or in flight.
  */
-const failuresOfPending = (context: ResponsesChainContext, error: LLMError): ResponsesChainEmitted[] => {
+const failuresOfPending = (context: ResponsesChainContext, error: ChainFailure): ResponsesChainEmitted[] => {
   const events: ResponsesChainEmitted[] = []
   if (context.current !== undefined && !context.current.cancelRequested) {
     events.push({ type: "turn.failed", turnId: context.current.request.turnId, error })
@@ -507,12 +508,12 @@ export const responsesChainMachine = setup({
         enqueue.emit({
           type: "turn.failed",
           turnId: event.request.turnId,
-          error: new LLMError({
+          error: {
             reason: { _tag: "Busy" },
             message: "A turn is already in flight on this socket (whenBusy: reject)",
             retryable: true,
             attempts: 0,
-          }),
+          },
         })
         return
       }
@@ -757,7 +758,7 @@ export const responsesChainMachine = setup({
       if (response.status === "failed" || serverEvent(event)?.type === "response.failed") {
         enqueue.emit({
           type: "prewarm.failed",
-          error: serverError({
+          error: serverFailure({
             code: response.error?.code ?? undefined,
             message: response.error?.message ?? "The warmup response failed",
           }),
@@ -776,11 +777,11 @@ export const responsesChainMachine = setup({
       const end = socketEnd(event)
       enqueue.emit({
         type: "prewarm.failed",
-        error: new LLMError({
+        error: {
           reason: { _tag: "ConnectionLost", afterOutput: false },
           message: `The connection was lost during the warmup: ${end?.message ?? "the socket closed"}`,
           retryable: true,
-        }),
+        },
       })
       enqueue.assign({ warming: undefined })
     }),

@@ -19,7 +19,7 @@ import {
 import { type ChatContext, type ChatItem, type ChatItemInput, chatItemsOf } from "./ChatContext.ts"
 import { createChatStream, failedChatStream } from "./ChatStream.ts"
 import type { LLM, PrewarmOptions } from "./LLM.ts"
-import { closedError, isLLMError, LLMError } from "./LLMError.ts"
+import { closedError, fromChainFailure, isLLMError, LLMError } from "./LLMError.ts"
 import { type ChatOptions, type LLMOptions, resolveTransportLLMOptions, responsesParams } from "./options.ts"
 import { makeResponsesSocketActor } from "./responsesSocket.ts"
 
@@ -133,7 +133,7 @@ export const createResponsesLLM = (
     const subscription = actor.on("*", (event: ResponsesChainEmitted) => {
       if (!("turnId" in event) || event.turnId !== turnId) return
       if (event.type === "turn.chunk") sink.push(event.chunk)
-      else if (event.type === "turn.failed") sink.fail(event.error)
+      else if (event.type === "turn.failed") sink.fail(fromChainFailure(event.error))
     })
     const { stream, sink } = createChatStream(turnId, {
       cancel: () => actor.send({ type: "CANCEL", turnId }),
@@ -168,7 +168,7 @@ export const createResponsesLLM = (
       const failed = actor.on("prewarm.failed", (event) => {
         done.unsubscribe()
         failed.unsubscribe()
-        reject(event.error)
+        reject(fromChainFailure(event.error))
       })
       actor.send({
         type: "PREWARM",

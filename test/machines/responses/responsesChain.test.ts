@@ -8,7 +8,6 @@ import {
   responsesChainMachine,
 } from "../../../machines/responses/responsesChain.ts"
 import type { ChatItem } from "../../../src/llm/ChatContext.ts"
-import { isLLMError } from "../../../src/llm/LLMError.ts"
 import { PARAMS, server, startChain, turn } from "../../llm/chainHarness.ts"
 
 const SYSTEM = { role: "system", content: "You are terse." } as const
@@ -390,7 +389,7 @@ describe("responsesChainMachine: recoverable errors", () => {
     h.reply(server.nestedError("invalid_value"))
     expect(h.creates()).toHaveLength(2)
     const failed = h.events(second.turnId).find((e) => e.type === "turn.failed")
-    expect(failed?.type === "turn.failed" && isLLMError(failed.error) && failed.error.reason).toMatchObject({
+    expect(failed?.type === "turn.failed" && !failed.error.retryable && failed.error.reason).toMatchObject({
       _tag: "Server",
       code: "invalid_value",
     })
