@@ -1,12 +1,7 @@
 import { Redacted } from "effect"
 import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai"
 import type { ChatCompletionChunk } from "openai/resources/chat/completions/completions"
-import {
-  type ChatEndStatus,
-  type ChatStream,
-  type TokenUsage,
-  toolCallChunk,
-} from "../../machines/responses/chunks.ts"
+import { type ChatEndStatus, type TokenUsage, toolCallChunk } from "../../machines/responses/chunks.ts"
 import {
   type OpenAIConfig,
   resolveOpenAIConfig,
@@ -23,7 +18,7 @@ import {
   toChatItem,
 } from "./ChatContext.ts"
 import { type ChatSink, createChatStream, failedChatStream } from "./ChatStream.ts"
-import type { LLM } from "./LLM.ts"
+import type { ChatStream, LLM } from "./contract.ts"
 import {
   closedError,
   DEFAULT_RATE_LIMIT_MAX_WAIT_MS,

@@ -1,11 +1,6 @@
-import type {
-  ChatChunk,
-  ChatStream,
-  ChatTurn,
-  TokenUsage,
-  ToolCall,
-} from "../../machines/responses/chunks.ts"
+import type { ChatChunk, TokenUsage, ToolCall } from "../../machines/responses/chunks.ts"
 import type { FunctionCallItem } from "./ChatContext.ts"
+import type { ChatStream, ChatTurn } from "./contract.ts"
 import { LLMError } from "./LLMError.ts"
 
 /**

@@ -1,6 +1,5 @@
 import { Context } from "effect"
 import { type Actor, createActor } from "xstate"
-import type { ChatStream } from "../../machines/responses/chunks.ts"
 import {
   type ChainTurnRequest,
   type ResponsesChainEmitted,
@@ -18,7 +17,7 @@ import {
 } from "../transport/index.ts"
 import { type ChatContext, type ChatItem, type ChatItemInput, chatItemsOf } from "./ChatContext.ts"
 import { createChatStream, failedChatStream } from "./ChatStream.ts"
-import type { LLM, PrewarmOptions } from "./LLM.ts"
+import type { ChatStream, LLM, PrewarmOptions } from "./contract.ts"
 import { closedError, fromChainFailure, isLLMError, LLMError } from "./LLMError.ts"
 import { type ChatOptions, type LLMOptions, resolveTransportLLMOptions, responsesParams } from "./options.ts"
 import { makeResponsesSocketActor } from "./responsesSocket.ts"
