@@ -7,5 +7,6 @@
  * @module
  */
 
+export * from "./relayEmitted.ts"
 export * from "./SessionRuntime.ts"
 export * from "./socketActor.ts"

@@ -16,7 +16,9 @@ import { Context, Data, Effect, Option, type Scope, type Tracer } from "effect"
 import { type Actor, createActor } from "xstate"
 import type { LifecycleTimeouts, ReconnectPolicy } from "../../machines/lifecycle/sessionLifecycle.ts"
 import {
+  type TranscriptionControlEvent,
   type TranscriptionSessionContext,
+  type TranscriptionSessionInput,
   transcriptionSessionMachine,
   vadParametersOf,
 } from "../../machines/transcription/transcriptionSession.ts"
@@ -430,11 +432,35 @@ const makeTurnTracing = (source: TurnTracingSource): TurnTracing => {
   }
 }
 
-/** Creates and starts a session on `runtime` (see {@link createTranscriptionSession}). */
-const startSession = (
+/** The transcription machine with its live `socket` and `audioInput` actors, as actor logic. */
+export type TranscriptionSessionLogic = ReturnType<typeof transcriptionSessionMachine.provide>
+
+/**
+ * A transcription session as parts a parent machine invokes (or spawns) as a child, on the
+ * parent's runtime and clock: the logic, the input to give it, and the synchronous audio
+ * path. Audio never goes through the actor: push frames into `audio` (the machine hears
+ * about them from its `audioInput` actor); send the child `flushEvent()` and
+ * `endInputEvent()` to end a segment or the input. The child emits {@link SpeechEvent}s.
+ */
+export interface TranscriptionSessionParts {
+  /** The provided machine (`invoke: { src: parts.logic, input: parts.input }`). */
+  readonly logic: TranscriptionSessionLogic
+  readonly input: TranscriptionSessionInput
+  /** The input path: converter to 24 kHz mono, replay buffer, local VAD. */
+  readonly audio: AudioInput
+  /** The endpoint the socket connects to. */
+  readonly config: OpenAIConfig
+  /** Ends the current segment (drains the resampler) and returns the `FLUSH` event for it. */
+  flushEvent(): TranscriptionControlEvent
+  /** Ends the input and returns the `END_INPUT` event. */
+  endInputEvent(): TranscriptionControlEvent
+}
+
+const partsOf = (
   options: TranscriptionSessionOptions,
   runtime: SessionRuntime<RealtimeSocket>,
-): TranscriptionSession => {
+): TranscriptionSessionParts => {
+  if ((options.appendMs ?? DEFAULT_APPEND_MS) <= 0) throw new RangeError("appendMs must be > 0")
   const config = configOf(options)
   const settings = settingsOf(options)
   const schema = options.schema ?? "ga"
@@ -443,7 +469,7 @@ const startSession = (
     vad: vadParametersOf(settings),
   })
   const { connectMs, heartbeatIntervalMs, heartbeatTimeoutMs, ...lifecycleTimeouts } = options.timeouts ?? {}
-  const machine = transcriptionSessionMachine.provide({
+  const logic = transcriptionSessionMachine.provide({
     actors: {
       socket: makeTranscriptionSocketActor(runtime, input, {
         config,
@@ -459,19 +485,41 @@ const startSession = (
       audioInput: makeAudioInputActor(runtime, input),
     },
   })
-  const actor = createActor(machine, {
-    clock: runtime.clock,
-    input: {
-      settings,
-      schema,
-      ...(options.finalOrder === undefined ? {} : { finalOrder: options.finalOrder }),
-      lifecycle: {
-        ...(options.reconnect === undefined ? {} : { reconnect: options.reconnect }),
-        timeouts: lifecycleTimeouts,
-        seed: options.seed ?? Math.floor(Math.random() * 0x1_0000_0000),
-      },
+  const machineInput: TranscriptionSessionInput = {
+    settings,
+    schema,
+    ...(options.finalOrder === undefined ? {} : { finalOrder: options.finalOrder }),
+    lifecycle: {
+      ...(options.reconnect === undefined ? {} : { reconnect: options.reconnect }),
+      timeouts: lifecycleTimeouts,
+      seed: options.seed ?? Math.floor(Math.random() * 0x1_0000_0000),
     },
-  })
+  }
+  return {
+    logic,
+    input: machineInput,
+    audio: input,
+    config,
+    flushEvent: () => {
+      // The resampler's tail belongs to the turn being committed, not to the next one.
+      input.drain()
+      return { type: "FLUSH", atSample: input.buffer.endSample, atMs: runtime.now() }
+    },
+    endInputEvent: () => {
+      input.end()
+      return { type: "END_INPUT", atSample: input.buffer.endSample, atMs: runtime.now() }
+    },
+  }
+}
+
+/** Creates and starts a session on `runtime` (see {@link createTranscriptionSession}). */
+const startSession = (
+  options: TranscriptionSessionOptions,
+  runtime: SessionRuntime<RealtimeSocket>,
+): TranscriptionSession => {
+  const parts = partsOf(options, runtime)
+  const { config, audio: input } = parts
+  const actor = createActor(parts.logic, { clock: runtime.clock, input: parts.input })
 
   const tracing = makeTurnTracing({
     options,
@@ -561,15 +609,12 @@ const startSession = (
     },
     flush() {
       ensureOpen()
-      // The resampler's tail belongs to the turn being committed, not to the next one.
-      input.drain()
-      actor.send({ type: "FLUSH", atSample: input.buffer.endSample, atMs: runtime.now() })
+      actor.send(parts.flushEvent())
     },
     endInput() {
       if (inputEnded || finished) return
       inputEnded = true
-      input.end()
-      actor.send({ type: "END_INPUT", atSample: input.buffer.endSample, atMs: runtime.now() })
+      actor.send(parts.endInputEvent())
     },
     updateSettings(update) {
       if (finished) return
@@ -601,8 +646,20 @@ export const createTranscriptionSession = (
   return startSession(options, makeSessionRuntime(context))
 }
 
-/** The Effect form of the transcription session. */
+/** The Effect form of the transcription session, and the session as actor logic. */
 export const TranscriptionSession = {
+  /**
+   * The session as parts a parent machine invokes as a child on `runtime` (its services and
+   * its clock): see {@link TranscriptionSessionParts}. `options.context` is not read (the
+   * runtime holds the services); tracing is the plain API's (`createTranscriptionSession`).
+   * @throws {OpenAIConfigError} when no API key or a malformed base URL is configured
+   * @throws {RangeError} for a non-positive `appendMs`
+   */
+  logic: (
+    runtime: SessionRuntime<RealtimeSocket>,
+    options: Omit<TranscriptionSessionOptions, "context"> = {},
+  ): TranscriptionSessionParts => partsOf(options, runtime),
+
   /**
    * Creates a session on the current services (`RealtimeSocket`, the clock, a `TestClock`
    * under test) and closes it when the scope closes. Its `stt.turn` spans go to the current
