@@ -96,12 +96,16 @@ export const isTranscriptionSessionError = (u: unknown): u is TranscriptionSessi
  * `traceIncludeSensitiveAudio`.
  */
 export interface TranscriptionSessionOptions extends Partial<TranscriptionSettings>, SensitiveTraceOptions {
-  /** API key (default: `OPENAI_API_KEY`). */
-  readonly apiKey?: string
-  /** API base URL, e.g. the simulator's `http://127.0.0.1:PORT/v1` (default: `OPENAI_BASE_URL` or OpenAI). */
-  readonly baseUrl?: string
-  /** Everything else about the endpoint (Azure, organization, project); `apiKey`/`baseUrl` win. */
+  /**
+   * The endpoint, as every constructor of voxstate takes it: API key, base URL (e.g. the
+   * simulator's `http://127.0.0.1:PORT/v1`), Azure, organization, project. What is missing
+   * is read from `env` (`OPENAI_API_KEY`, `OPENAI_BASE_URL`, ...).
+   */
   readonly openai?: OpenAIConfigOptions
+  /** @deprecated Use `openai: { apiKey }`; still read, and wins over `openai.apiKey`. */
+  readonly apiKey?: string
+  /** @deprecated Use `openai: { baseUrl }`; still read, and wins over `openai.baseUrl`. */
+  readonly baseUrl?: string
   /** A resolved configuration; when given, `apiKey`, `baseUrl` and `openai` are not read. */
   readonly config?: OpenAIConfig
   /** The environment read for missing settings (default `process.env`). */

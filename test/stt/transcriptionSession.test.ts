@@ -64,6 +64,21 @@ describe("createTranscriptionSession against the simulator", () => {
     await session.done
   })
 
+  it("takes its endpoint as openai: { apiKey, baseUrl } and env, like every constructor", async () => {
+    const s = await simulator({ scenario: { transcripts: ["by the convention"] } })
+    const session = createTranscriptionSession({
+      openai: { apiKey: "sk-simulator", baseUrl: s.url },
+      env: { OPENAI_API_KEY: undefined, OPENAI_BASE_URL: "http://127.0.0.1:1/v1" },
+      turnDetection: null,
+    })
+    pushAudio(session, toneAt(400))
+    session.endInput()
+    const { events, error } = await collect(session)
+    expect(error).toBeUndefined()
+    expect(finals(events)).toEqual(["by the convention"])
+    await session.done
+  })
+
   it("transcribes with semantic VAD", async () => {
     const s = await simulator({ scenario: { transcripts: ["semantic one"] } })
     const session = sessionOn(s, { turnDetection: { type: "semantic_vad", eagerness: "high" } })
