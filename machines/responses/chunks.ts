@@ -1,4 +1,4 @@
-import type { ChatItem, FunctionCallItem } from "./chatItems.ts"
+import type { ChatItem } from "./chatItems.ts"
 
 /**
  * What a `chat()` stream yields, on both transports: text deltas, tool calls (each once,

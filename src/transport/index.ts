@@ -14,5 +14,4 @@ export {
 export { retryAfterMsFromHeaders } from "../protocol/retryAfter.ts"
 export * from "./OpenAIConfig.ts"
 export * from "./RealtimeSocket.ts"
-export * from "./socketCallback.ts"
 export * from "./TransportError.ts"
