@@ -63,7 +63,7 @@ import {
   type LedgerStep,
   oldestPendingSample,
   openClientTurn,
-  SAMPLES_PER_MS,
+  REALTIME_SAMPLES_PER_MS,
   type TurnLedger,
   unbindPending,
 } from "./transcripts.ts"
@@ -338,7 +338,7 @@ const ledgerOptions = (context: TranscriptionSessionContext): LedgerOptions => (
 })
 
 const paddingSamples = (context: TranscriptionSessionContext): number =>
-  prefixPaddingMsOf(context.settings.turnDetection) * SAMPLES_PER_MS
+  prefixPaddingMsOf(context.settings.turnDetection) * REALTIME_SAMPLES_PER_MS
 
 const foldMetrics = (metrics: TranscriptionMetrics, events: readonly SpeechEvent[]): TranscriptionMetrics => {
   let next = metrics
@@ -402,11 +402,11 @@ const retentionOf = (context: TranscriptionSessionContext): RetentionPolicy => {
   if (mode === "server" && nobodySpeaking && idle) {
     // Idle server-VAD audio is needed only as far back as a speech start could still be
     // reported: the prefix padding plus the longest the server may take to say so.
-    keepSamples = paddingSamples(context) + context.lifecycle.timeouts.inactivityMs * SAMPLES_PER_MS
+    keepSamples = paddingSamples(context) + context.lifecycle.timeouts.inactivityMs * REALTIME_SAMPLES_PER_MS
   } else if (mode === "local" && context.localSpeech === undefined) {
     // Local turns send only speech: silence between turns is never sent, so only the
     // stretch the VAD may still date a speech start back into is kept.
-    keepSamples = paddingSamples(context) + LOCAL_VAD_LOOKBACK_MS * SAMPLES_PER_MS
+    keepSamples = paddingSamples(context) + LOCAL_VAD_LOOKBACK_MS * REALTIME_SAMPLES_PER_MS
   }
   return { fromSample, keepSamples, pinnedSample: oldestPendingSample(context.ledger) }
 }
@@ -871,7 +871,10 @@ export const transcriptionSessionMachine = setup({
 
     onServerSpeechStarted: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== "SERVER.SPEECH_STARTED") return
-      const startSample = Math.max(0, event.audioStartMs * SAMPLES_PER_MS + context.serverOffsetSamples)
+      const startSample = Math.max(
+        0,
+        event.audioStartMs * REALTIME_SAMPLES_PER_MS + context.serverOffsetSamples,
+      )
       if (!context.speechAnnounced) {
         enqueue.emit({ type: "start_of_speech", itemId: event.itemId, atMs: samplesToMs(startSample) })
       }
@@ -886,7 +889,7 @@ export const transcriptionSessionMachine = setup({
 
     onServerSpeechStopped: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== "SERVER.SPEECH_STOPPED") return
-      const endSample = Math.max(0, event.audioEndMs * SAMPLES_PER_MS + context.serverOffsetSamples)
+      const endSample = Math.max(0, event.audioEndMs * REALTIME_SAMPLES_PER_MS + context.serverOffsetSamples)
       const startSample =
         context.serverSpeech?.itemId === event.itemId
           ? context.serverSpeech.startSample

@@ -10,13 +10,14 @@ import type * as BetaRealtime from "openai/resources/beta/realtime/realtime"
 import {
   type BetaTranscriptionSessionConfig,
   ClientEvents,
+  REALTIME_SAMPLE_RATE_HZ,
   type SessionUpdateClientEvent,
   type TranscriptionSessionConfig,
   type TranscriptionSessionUpdateClientEvent,
 } from "../../src/protocol/index.ts"
 
-/** The sample rate of everything a transcription session sends, in Hz. */
-export const SESSION_SAMPLE_RATE_HZ = 24_000
+/** Everything a transcription session sends is at the Realtime rate (defined once, in src/protocol). */
+export { REALTIME_SAMPLE_RATE_HZ } from "../../src/protocol/index.ts"
 
 /** Parameters of the energy VAD (milliseconds, dBFS); see `createEnergyVad`. */
 export interface VadParameters {
@@ -205,7 +206,7 @@ export const sessionUpdateOf = (
       type: "transcription",
       audio: {
         input: {
-          format: { type: "audio/pcm", rate: SESSION_SAMPLE_RATE_HZ },
+          format: { type: "audio/pcm", rate: REALTIME_SAMPLE_RATE_HZ },
           transcription,
           turn_detection: turnDetection,
           noise_reduction: noiseReduction,

@@ -8,6 +8,7 @@
  * constructors and sent as text by {@link encodeClientEvent} / {@link encodeAudioAppend}.
  * @module
  */
+export * from "./audioFormat.ts"
 export * from "./clientEvents.ts"
 export type { UnknownServerEvent } from "./decode.ts"
 export * from "./openAIErrorPolicy.ts"

@@ -25,7 +25,7 @@ import {
 import {
   DEFAULT_TRANSCRIPTION_SETTINGS,
   mergeSettings,
-  SESSION_SAMPLE_RATE_HZ,
+  REALTIME_SAMPLE_RATE_HZ,
   type TranscriptionSchema,
   type TranscriptionSettings,
 } from "../../machines/transcription/transcriptionSettings.ts"
@@ -303,7 +303,7 @@ const makeTurnTracing = (source: TurnTracingSource): TurnTracing => {
     const model: TranscriptionModelConfig = {
       model: (source.config.provider === "azure" ? source.config.deployment : undefined) ?? settings.model,
       provider: source.config.provider,
-      sampleRateHz: SESSION_SAMPLE_RATE_HZ,
+      sampleRateHz: REALTIME_SAMPLE_RATE_HZ,
       streamed: true,
       turnDetection: settings.turnDetection,
       ...(settings.language === undefined ? {} : { language: settings.language }),
@@ -331,7 +331,7 @@ const makeTurnTracing = (source: TurnTracingSource): TurnTracing => {
     if (turn.startSample < buffer.startSample || turn.endSample > buffer.endSample) return undefined
     return {
       samples: buffer.view(turn.startSample, turn.endSample).slice(),
-      sampleRateHz: SESSION_SAMPLE_RATE_HZ,
+      sampleRateHz: REALTIME_SAMPLE_RATE_HZ,
     }
   }
 

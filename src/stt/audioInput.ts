@@ -7,11 +7,11 @@
  */
 
 import {
+  REALTIME_SAMPLE_RATE_HZ,
   type RetentionPolicy,
-  SESSION_SAMPLE_RATE_HZ,
   type VadParameters,
 } from "../../machines/transcription/transcriptionSettings.ts"
-import { SAMPLES_PER_MS } from "../../machines/transcription/transcripts.ts"
+import { REALTIME_SAMPLES_PER_MS } from "../../machines/transcription/transcripts.ts"
 import {
   type AudioFrame,
   createEnergyVad,
@@ -78,7 +78,7 @@ export interface AudioInput {
 
 /** The energy VAD's analysis window, in milliseconds, and in 24 kHz samples. */
 const VAD_WINDOW_MS = 10
-const VAD_WINDOW_SAMPLES = VAD_WINDOW_MS * SAMPLES_PER_MS
+const VAD_WINDOW_SAMPLES = VAD_WINDOW_MS * REALTIME_SAMPLES_PER_MS
 
 /** Options of {@link createAudioInput}. */
 export interface AudioInputOptions {
@@ -98,9 +98,11 @@ export const createAudioInput = (options: AudioInputOptions): AudioInput => {
   if (!(options.replayBufferMs > 0)) {
     throw new RangeError(`replayBufferMs must be > 0, got ${options.replayBufferMs}`)
   }
-  const buffer = createReplayBuffer({ capacitySamples: Math.round(options.replayBufferMs * SAMPLES_PER_MS) })
+  const buffer = createReplayBuffer({
+    capacitySamples: Math.round(options.replayBufferMs * REALTIME_SAMPLES_PER_MS),
+  })
   const converter: PcmConverter = createPcmConverter({
-    targetRateHz: SESSION_SAMPLE_RATE_HZ,
+    targetRateHz: REALTIME_SAMPLE_RATE_HZ,
     ...(options.quality === undefined ? {} : { quality: options.quality }),
   })
   const listeners = new Set<AudioInputListeners>()
@@ -115,7 +117,7 @@ export const createAudioInput = (options: AudioInputOptions): AudioInput => {
     parameters === null
       ? undefined
       : createEnergyVad({
-          sampleRateHz: SESSION_SAMPLE_RATE_HZ,
+          sampleRateHz: REALTIME_SAMPLE_RATE_HZ,
           ...(parameters.thresholdDbfs === undefined ? {} : { thresholdDbfs: parameters.thresholdDbfs }),
           ...(parameters.minSpeechMs === undefined ? {} : { minSpeechMs: parameters.minSpeechMs }),
           ...(parameters.minSilenceMs === undefined ? {} : { minSilenceMs: parameters.minSilenceMs }),

@@ -14,7 +14,7 @@ import type {
   TranscriptionSessionEvent,
   TranscriptionSocketCommand,
 } from "../../machines/transcription/transcriptionSession.ts"
-import { SAMPLES_PER_MS } from "../../machines/transcription/transcripts.ts"
+import { REALTIME_SAMPLES_PER_MS } from "../../machines/transcription/transcripts.ts"
 import { pcm16ToBase64 } from "../audio/index.ts"
 import {
   ClientEvents,
@@ -124,8 +124,11 @@ const openTranscriptionConnection =
   <R>(runtime: SessionRuntime<R>, input: AudioInput, options: TranscriptionWireOptions) =>
   (wire: Wire, sendBack: (event: AnyEventObject) => void): ConnectionHandler<TranscriptionSocketCommand> => {
     const { buffer } = input
-    const appendSamples = Math.max(1, Math.round(options.appendMs * SAMPLES_PER_MS))
-    const backlogSamples = Math.max(appendSamples, Math.round(options.maxBufferedMs * SAMPLES_PER_MS))
+    const appendSamples = Math.max(1, Math.round(options.appendMs * REALTIME_SAMPLES_PER_MS))
+    const backlogSamples = Math.max(
+      appendSamples,
+      Math.round(options.maxBufferedMs * REALTIME_SAMPLES_PER_MS),
+    )
     let cursor = buffer.endSample
     let live = false
     let liveFrom = 0
@@ -145,7 +148,11 @@ const openTranscriptionConnection =
       const backlog = live ? buffer.endSample - cursor : 0
       if (!backlogged && backlog > backlogSamples) {
         backlogged = true
-        sendBack({ type: "SOCKET.BACKLOG", backlogMs: backlog / SAMPLES_PER_MS, atMs: runtime.now() })
+        sendBack({
+          type: "SOCKET.BACKLOG",
+          backlogMs: backlog / REALTIME_SAMPLES_PER_MS,
+          atMs: runtime.now(),
+        })
       } else if (backlogged && backlog <= backlogSamples / 2) {
         backlogged = false
         sendBack({ type: "SOCKET.BACKLOG_CLEARED", atMs: runtime.now() })
