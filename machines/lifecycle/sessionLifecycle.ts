@@ -104,6 +104,21 @@ export interface LifecycleFailure {
   readonly retryable: boolean
 }
 
+/**
+ * How a socket ended, as the one socket actor reports it (`SOCKET.FAILED`), for every
+ * WebSocket session (Realtime and Responses): a {@link LifecycleFailure} (`close_1000` when
+ * the server closed normally, `close_1006`, `http_401`, `connect_timeout`, ...) and what a
+ * machine needs to tell a refused connection from a lost one.
+ */
+export interface SocketFailure extends LifecycleFailure {
+  /** True when the socket had opened (false: the connection attempt failed). */
+  readonly opened: boolean
+  /** The close code the peer closed with (1000 included). */
+  readonly closeCode?: number
+  /** The HTTP status of a rejected upgrade. */
+  readonly status?: number
+}
+
 /** The lifecycle's part of a session machine's context (`context.lifecycle`). */
 export interface LifecycleState {
   readonly policy: ReconnectPolicy

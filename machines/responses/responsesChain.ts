@@ -49,6 +49,7 @@ import {
   type ResponsesSocketClientEvent,
   serverErrorOf,
 } from "../../src/protocol/index.ts"
+import type { SocketFailure } from "../lifecycle/sessionLifecycle.ts"
 import {
   type ChainFailure,
   DEFAULT_RATE_LIMIT_MAX_WAIT_MS,
@@ -98,28 +99,16 @@ export interface PrewarmRequest {
 // ---------------------------------------------------------------------------------------
 // Events
 
-/** How the socket ended, as the `socket` actor reports it. */
-export interface SocketEndInfo {
-  readonly message: string
-  readonly retryable: boolean
-  /** True when the socket had opened (false: the connection attempt failed). */
-  readonly opened: boolean
-  /** The close code, when the peer closed with one other than 1000. */
-  readonly closeCode?: number
-  /** The HTTP status of a rejected upgrade. */
-  readonly status?: number
-}
-
 /** Events the `socket` actor sends back. */
 export type ResponsesSocketEvent =
   /** The handshake finished. */
-  | { readonly type: "SOCKET.OPEN" }
+  | { readonly type: "SOCKET.OPEN"; readonly atMs?: number }
   /** One decoded server frame. */
   | { readonly type: "SOCKET.EVENT"; readonly event: ResponsesServerEvent }
   /** A frame that could not be decoded (skipped). */
-  | { readonly type: "SOCKET.PROTOCOL_ERROR"; readonly message: string }
-  /** The socket is gone: `error` is absent after a normal (1000) close. */
-  | { readonly type: "SOCKET.CLOSED"; readonly error?: SocketEndInfo }
+  | { readonly type: "SOCKET.PROTOCOL_ERROR"; readonly message: string; readonly atMs?: number }
+  /** The socket is gone (`close_1000` after a normal close), as the one socket actor reports it. */
+  | { readonly type: "SOCKET.FAILED"; readonly failure: SocketFailure; readonly atMs?: number }
 
 /** Events from the LLM's user. */
 export type ResponsesControlEvent =
@@ -333,7 +322,7 @@ const errorFromFailedResponse = (response: ResponsesResponse, turn: ActiveTurn):
     responseId: response.id,
   })
 
-const connectionLost = (turn: ActiveTurn, end: SocketEndInfo | undefined): ChainFailure => {
+const connectionLost = (turn: ActiveTurn, end: SocketFailure | undefined): ChainFailure => {
   const afterOutput = turn.progress.delivered
   const why = end?.message ?? "the socket closed"
   return {
@@ -349,7 +338,7 @@ const connectionLost = (turn: ActiveTurn, end: SocketEndInfo | undefined): Chain
   }
 }
 
-const connectFailed = (end: SocketEndInfo | undefined): ChainFailure => ({
+const connectFailed = (end: SocketFailure | undefined): ChainFailure => ({
   reason: { _tag: "Connect", ...(end?.status === undefined ? {} : { status: end.status }) },
   message: `The Responses socket could not be opened: ${end?.message ?? "closed during the handshake"}`,
   retryable: end?.retryable ?? true,
@@ -393,8 +382,8 @@ const nothingPending = {
   draining: undefined,
 } as const
 
-const socketEnd = (event: ResponsesChainEvent): SocketEndInfo | undefined =>
-  event.type === "SOCKET.CLOSED" ? event.error : undefined
+const socketEnd = (event: ResponsesChainEvent): SocketFailure | undefined =>
+  event.type === "SOCKET.FAILED" ? event.failure : undefined
 
 const cancelledEnd = (turn: ActiveTurn): ChatChunk => ({
   type: "end",
@@ -405,8 +394,9 @@ const cancelledEnd = (turn: ActiveTurn): ChatChunk => ({
 
 const socketNotProvided = fromCallback<ResponsesSocketCommand, ResponsesSocketInput>(({ sendBack }) => {
   sendBack({
-    type: "SOCKET.CLOSED",
-    error: {
+    type: "SOCKET.FAILED",
+    failure: {
+      code: "socket_not_provided",
       message: "responsesChainMachine needs a `socket` actor: provide one with machine.provide({ actors })",
       retryable: false,
       opened: false,
@@ -850,7 +840,7 @@ export const responsesChainMachine = setup({
         id: "socket",
         src: "socket",
         input: ({ context }) => ({ generation: context.generation }),
-        // The actor reports a socket's end with SOCKET.CLOSED; ending or throwing on its own is a
+        // The actor reports a socket's end with SOCKET.FAILED; ending or throwing on its own is a
         // defect: everything pending fails (not retried, which would only meet the defect again).
         onDone: { target: "#responsesChain.disconnected", actions: "failOnSocketActorError" },
         onError: { target: "#responsesChain.disconnected", actions: "failOnSocketActorError" },
@@ -861,7 +851,7 @@ export const responsesChainMachine = setup({
           description: "Waiting for the WebSocket handshake.",
           on: {
             "SOCKET.OPEN": { target: "ready", actions: "announceOpen" },
-            "SOCKET.CLOSED": { target: "#responsesChain.disconnected", actions: "failOnConnect" },
+            "SOCKET.FAILED": { target: "#responsesChain.disconnected", actions: "failOnConnect" },
             CANCEL: { guard: "isLiveCurrentTurn", actions: "cancelUnsent" },
           },
         },
@@ -898,7 +888,7 @@ export const responsesChainMachine = setup({
               ],
               on: {
                 "SOCKET.EVENT": { actions: "noteStrayEvent" },
-                "SOCKET.CLOSED": { target: "#responsesChain.disconnected" },
+                "SOCKET.FAILED": { target: "#responsesChain.disconnected" },
               },
             },
             warming: {
@@ -917,7 +907,7 @@ export const responsesChainMachine = setup({
                   },
                   { guard: "isError", actions: "failWarmupFromEvent", target: "dispatching" },
                 ],
-                "SOCKET.CLOSED": {
+                "SOCKET.FAILED": {
                   target: "#responsesChain.disconnected",
                   actions: "failWarmupConnectionLost",
                 },
@@ -985,7 +975,7 @@ export const responsesChainMachine = setup({
                         target: "#responsesChain.online.ready.dispatching",
                       },
                     ],
-                    "SOCKET.CLOSED": [
+                    "SOCKET.FAILED": [
                       {
                         guard: "cancelRequested",
                         actions: "dropCurrent",
@@ -1029,7 +1019,7 @@ export const responsesChainMachine = setup({
                       },
                       { actions: "advanceTurn" },
                     ],
-                    "SOCKET.CLOSED": [
+                    "SOCKET.FAILED": [
                       {
                         guard: "canRecoverBeforeOutput",
                         actions: "markRecovery",
@@ -1057,7 +1047,7 @@ export const responsesChainMachine = setup({
                 // Nothing is in flight: a cancel ends the turn without a word to the server.
                 CANCEL: { guard: "isLiveCurrentTurn", actions: "cancelUnsent", target: "dispatching" },
                 "SOCKET.EVENT": { actions: "noteStrayEvent" },
-                "SOCKET.CLOSED": { target: "#responsesChain.disconnected" },
+                "SOCKET.FAILED": { target: "#responsesChain.disconnected" },
               },
             },
             draining: {
@@ -1069,7 +1059,7 @@ export const responsesChainMachine = setup({
                 "SOCKET.EVENT": [
                   { guard: "isDrainedEnd", actions: "chainFromDrained", target: "dispatching" },
                 ],
-                "SOCKET.CLOSED": { actions: "clearDrain", target: "#responsesChain.disconnected" },
+                "SOCKET.FAILED": { actions: "clearDrain", target: "#responsesChain.disconnected" },
               },
             },
           },

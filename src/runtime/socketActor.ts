@@ -5,13 +5,15 @@
  * and hands the machine's commands to a protocol-specific handler that writes through a
  * {@link Wire}. Stopping the actor interrupts the program, whose scope closes the socket.
  *
- * Shared by every Realtime session: the transcription session supplies its decoder and its
- * command handler; a speech-to-speech session supplies its own.
+ * The one socket actor of every WebSocket session: the transcription session, the Responses
+ * chain and any later Realtime session supply their connect, decoder and command handler;
+ * the failure mapping ({@link failureOfTransportError}) and the send path with back-pressure
+ * (the {@link Wire}) are this file's.
  * @module
  */
 import { Effect, type Scope, Stream } from "effect"
 import { type AnyEventObject, type EventObject, fromCallback } from "xstate"
-import type { LifecycleFailure, SessionSocketInput } from "../../machines/lifecycle/sessionLifecycle.ts"
+import type { SessionSocketInput, SocketFailure } from "../../machines/lifecycle/sessionLifecycle.ts"
 import { isProtocolError } from "../protocol/index.ts"
 import { closeCodeName, type SocketConnection, type TransportError } from "../transport/index.ts"
 import type { SessionRuntime } from "./SessionRuntime.ts"
@@ -44,12 +46,10 @@ export interface ConnectionHandler<TCommand> {
 }
 
 /** Options of {@link makeSocketActor}. */
-export interface SocketActorOptions<R, TCommand extends EventObject> {
+export interface SocketActorOptions<R, TCommand extends EventObject, TInput = SessionSocketInput> {
   readonly runtime: SessionRuntime<R>
   /** Opens the connection (typically `RealtimeSocket.connect` with the session's URL and headers). */
-  readonly connect: (
-    input: SessionSocketInput,
-  ) => Effect.Effect<SocketConnection, TransportError, Scope.Scope | R>
+  readonly connect: (input: TInput) => Effect.Effect<SocketConnection, TransportError, Scope.Scope | R>
   /**
    * Turns one text frame into machine events, stamped with `atMs`.
    * @throws {ProtocolError} for a frame that cannot be decoded (reported, then skipped)
@@ -61,30 +61,45 @@ export interface SocketActorOptions<R, TCommand extends EventObject> {
   readonly highWaterMarkBytes?: number
 }
 
-/** A stable code and message for a transport failure, as the lifecycle records it. */
-export const failureOfTransportError = (error: TransportError): LifecycleFailure => {
+/**
+ * The one mapping of a {@link TransportError} to the failure a session machine sees: a
+ * stable code (`connect_failed`, `http_401`, `close_1006`, `connect_timeout`,
+ * `heartbeat_timeout`, `socket_read_error`, `socket_write_error`), the message, the
+ * transport's `retryable` flag, whether the socket had opened, and the close code or
+ * upgrade status.
+ */
+export const failureOfTransportError = (error: TransportError): SocketFailure => {
   const reason = error.reason
+  const base = { message: error.message, retryable: error.retryable }
   switch (reason._tag) {
     case "Open":
       return {
+        ...base,
         code: reason.status === undefined ? "connect_failed" : `http_${reason.status}`,
-        message: error.message,
-        retryable: error.retryable,
+        opened: false,
+        ...(reason.status === undefined ? {} : { status: reason.status }),
       }
     case "Close":
-      return { code: `close_${reason.code}`, message: error.message, retryable: error.retryable }
+      return { ...base, code: `close_${reason.code}`, opened: true, closeCode: reason.code }
     case "Timeout":
-      return {
-        code: reason.phase === "connect" ? "connect_timeout" : "heartbeat_timeout",
-        message: error.message,
-        retryable: error.retryable,
-      }
+      return reason.phase === "connect"
+        ? { ...base, code: "connect_timeout", opened: false }
+        : { ...base, code: "heartbeat_timeout", opened: true }
     case "Read":
-      return { code: "socket_read_error", message: error.message, retryable: error.retryable }
+      return { ...base, code: "socket_read_error", opened: true }
     case "Write":
-      return { code: "socket_write_error", message: error.message, retryable: error.retryable }
+      return { ...base, code: "socket_write_error", opened: true }
   }
 }
+
+/** The failure of a socket the server closed normally (1000): retryable, the session did not end it. */
+export const normalCloseFailure = (): SocketFailure => ({
+  code: "close_1000",
+  message: `The server closed the connection (${closeCodeName(1000)})`,
+  retryable: true,
+  opened: true,
+  closeCode: 1000,
+})
 
 const DEFAULT_HIGH_WATER_MARK_BYTES = 64 * 1024
 
@@ -156,8 +171,10 @@ const makeWire = <R>(runtime: SessionRuntime<R>, connection: SocketConnection, m
  * ends (a clean close by the server is `close_1000`, retryable: the session did not end it).
  * Nothing is sent back after the actor is stopped.
  */
-export const makeSocketActor = <R, TCommand extends EventObject>(options: SocketActorOptions<R, TCommand>) =>
-  fromCallback<TCommand, SessionSocketInput>(({ input, sendBack, receive }) => {
+export const makeSocketActor = <R, TCommand extends EventObject, TInput = SessionSocketInput>(
+  options: SocketActorOptions<R, TCommand, TInput>,
+) =>
+  fromCallback<TCommand, TInput>(({ input, sendBack, receive }) => {
     const { runtime } = options
     let stopped = false
     let handler: ConnectionHandler<TCommand> | undefined
@@ -197,15 +214,7 @@ export const makeSocketActor = <R, TCommand extends EventObject>(options: Socket
             for (const event of events) back(event)
           }),
         )
-        back({
-          type: "SOCKET.FAILED",
-          failure: {
-            code: "close_1000",
-            message: `The server closed the connection (${closeCodeName(1000)})`,
-            retryable: true,
-          },
-          atMs: runtime.now(),
-        })
+        back({ type: "SOCKET.FAILED", failure: normalCloseFailure(), atMs: runtime.now() })
       }),
     ).pipe(
       Effect.catch((error: TransportError) =>

@@ -60,7 +60,7 @@ const chat = (turnId: string, continued: boolean): ResponsesChainEvent => ({
   request: { turnId, items: continued ? [HELLO, OK, NEXT] : [HELLO], params: PARAMS, developerRole: false },
 })
 
-const closed1006 = { message: "1006", retryable: true, opened: true, closeCode: 1006 }
+const closed1006 = { code: "close_1006", message: "1006", retryable: true, opened: true, closeCode: 1006 }
 
 /** What the model of the server and the user can do in `snapshot`. */
 const eventsFor = (snapshot: Snapshot): GraphEvent[] => {
@@ -87,10 +87,13 @@ const eventsFor = (snapshot: Snapshot): GraphEvent[] => {
   if (inState(snapshot, "online.connecting")) {
     events.push(
       { type: "SOCKET.OPEN" },
-      { type: "SOCKET.CLOSED", error: { message: "refused", retryable: true, opened: false } },
+      {
+        type: "SOCKET.FAILED",
+        failure: { code: "connect_failed", message: "refused", retryable: true, opened: false },
+      },
     )
   } else if (inState(snapshot, "online")) {
-    events.push({ type: "SOCKET.CLOSED", error: closed1006 })
+    events.push({ type: "SOCKET.FAILED", failure: closed1006 })
   }
   if (inState(snapshot, "online.ready") && !context.aged && !inState(snapshot, "online.ready.backingOff")) {
     events.push({ type: ROTATE } as GraphEvent)
@@ -278,7 +281,7 @@ const replay = (events: readonly GraphEvent[], expectedValues: readonly unknown[
         h.clock.increment(BACKOFF_MS)
         break
       case "SOCKET.OPEN":
-      case "SOCKET.CLOSED":
+      case "SOCKET.FAILED":
       case "SOCKET.EVENT": {
         const socket = h.socket()
         if (socket.stopped) problems.push(`step ${index}: ${event.type} on a stopped socket`)

@@ -70,8 +70,8 @@ describe("responsesChainMachine: connection", () => {
     h.actor.send({ type: "CHAT", request: a })
     h.actor.send({ type: "CHAT", request: b })
     h.reply({
-      type: "SOCKET.CLOSED",
-      error: { message: "HTTP 401", retryable: false, opened: false, status: 401 },
+      type: "SOCKET.FAILED",
+      failure: { code: "http_401", message: "HTTP 401", retryable: false, opened: false, status: 401 },
     })
     for (const id of [a.turnId, b.turnId]) {
       const failed = h.events(id).find((e) => e.type === "turn.failed")
@@ -326,8 +326,8 @@ describe("responsesChainMachine: recoverable errors", () => {
   it("replays a turn whose socket closed before response.created", () => {
     const { h, second } = chainedSecondTurn()
     h.reply({
-      type: "SOCKET.CLOSED",
-      error: { message: "1006", retryable: true, opened: true, closeCode: 1006 },
+      type: "SOCKET.FAILED",
+      failure: { code: "close_1006", message: "1006", retryable: true, opened: true, closeCode: 1006 },
     })
     expect(h.sockets).toHaveLength(2)
     h.open()
@@ -340,8 +340,8 @@ describe("responsesChainMachine: recoverable errors", () => {
     const { h, second } = chainedSecondTurn()
     h.reply(server.created("resp_2"), server.messageAdded("m2"))
     h.reply({
-      type: "SOCKET.CLOSED",
-      error: { message: "1006", retryable: true, opened: true, closeCode: 1006 },
+      type: "SOCKET.FAILED",
+      failure: { code: "close_1006", message: "1006", retryable: true, opened: true, closeCode: 1006 },
     })
     h.open()
     expect(h.creates()).toHaveLength(3)
@@ -353,8 +353,8 @@ describe("responsesChainMachine: recoverable errors", () => {
     const { h, second } = chainedSecondTurn()
     h.reply(server.created("resp_2"), server.messageAdded("m2"), server.delta("m2", "Hel"))
     h.reply({
-      type: "SOCKET.CLOSED",
-      error: { message: "1006", retryable: true, opened: true, closeCode: 1006 },
+      type: "SOCKET.FAILED",
+      failure: { code: "close_1006", message: "1006", retryable: true, opened: true, closeCode: 1006 },
     })
     expect(h.creates()).toHaveLength(2)
     const failed = h.events(second.turnId).find((e) => e.type === "turn.failed")
@@ -368,13 +368,13 @@ describe("responsesChainMachine: recoverable errors", () => {
   it("fails a turn whose socket closes a second time before output", () => {
     const { h, second } = chainedSecondTurn()
     h.reply({
-      type: "SOCKET.CLOSED",
-      error: { message: "1006", retryable: true, opened: true, closeCode: 1006 },
+      type: "SOCKET.FAILED",
+      failure: { code: "close_1006", message: "1006", retryable: true, opened: true, closeCode: 1006 },
     })
     h.open()
     h.reply({
-      type: "SOCKET.CLOSED",
-      error: { message: "1006", retryable: true, opened: true, closeCode: 1006 },
+      type: "SOCKET.FAILED",
+      failure: { code: "close_1006", message: "1006", retryable: true, opened: true, closeCode: 1006 },
     })
     const failed = h.events(second.turnId).find((e) => e.type === "turn.failed")
     expect(failed?.type === "turn.failed" && failed.error.reason).toEqual({
