@@ -1,13 +1,14 @@
-import { Redacted } from "effect"
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai"
+import { Duration, Effect } from "effect"
+import type OpenAI from "openai"
+import { APIUserAbortError } from "openai"
 import type { ChatCompletionChunk } from "openai/resources/chat/completions/completions"
 import { type ChatEndStatus, type TokenUsage, toolCallChunk } from "../../machines/responses/chunks.ts"
 import {
+  makeOpenAIHttp,
   type OpenAIConfig,
+  type OpenAIHttpShape,
+  openAIHttpErrorOf,
   resolveOpenAIConfig,
-  restBaseUrl,
-  restQuery,
-  secretOf,
 } from "../transport/index.ts"
 import {
   type ChatContext,
@@ -24,11 +25,9 @@ import {
   DEFAULT_RATE_LIMIT_MAX_WAIT_MS,
   DEFAULT_RATE_LIMIT_WAIT_MS,
   isLLMError,
-  isRateLimit,
   LLMError,
   rateLimitWaitMs,
   serverError,
-  serverRetryAfterMs,
 } from "./LLMError.ts"
 import {
   type ChatOptions,
@@ -65,53 +64,42 @@ interface PendingCall {
   dispatched: boolean
 }
 
-const buildClient = (options: ChatCompletionsLLMOptions): { client: OpenAI; config?: OpenAIConfig } => {
-  if (options.client !== undefined) return { client: options.client }
+/** The HTTP transport of the LLM: over the given client, or one built from `openai` / `env`. */
+const buildHttp = (options: ChatCompletionsLLMOptions): { http: OpenAIHttpShape; config?: OpenAIConfig } => {
+  if (options.client !== undefined) return { http: makeOpenAIHttp({ client: options.client }) }
   const config = resolveOpenAIConfig(options.openai, options.env)
-  const key = Redacted.value(secretOf(config))
-  const azureApiKey = config.provider === "azure" && config.credential.type === "apiKey"
-  const client = new OpenAI({
-    apiKey: key,
-    baseURL: restBaseUrl(config),
-    defaultQuery: { ...restQuery(config) },
-    // Azure API keys go in `api-key`, never together with an Authorization header.
-    ...(azureApiKey ? { defaultHeaders: { "api-key": key, Authorization: null } } : {}),
-    ...(config.provider === "openai" && config.organization !== undefined
-      ? { organization: config.organization }
-      : {}),
-    ...(config.provider === "openai" && config.project !== undefined ? { project: config.project } : {}),
-    ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
-    maxRetries: 0,
-  })
-  return { client, config }
-}
-
-const headersOf = (error: APIError) => {
-  const headers = error.headers
-  return headers === undefined ? undefined : (name: string) => headers.get(name)
+  return {
+    http: makeOpenAIHttp({
+      config,
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    }),
+    config,
+  }
 }
 
 /**
- * Maps a failure of the `openai` client to an {@link LLMError}; `attempts` is the number of
- * requests the turn sent (default 1).
+ * Maps a failure of a request (an `OpenAIHttpError`, or what the `openai` client threw) to an
+ * {@link LLMError}; `attempts` is the number of requests the turn sent (default 1).
  */
 export const toLLMError = (error: unknown, afterOutput: boolean, attempts = 1): LLMError => {
   if (isLLMError(error)) return error
-  if (error instanceof APIConnectionTimeoutError || error instanceof APIConnectionError) {
+  const http = openAIHttpErrorOf(error)
+  const reason = http.reason
+  if (reason._tag === "Timeout" || reason._tag === "Connection") {
     return new LLMError({
       reason: afterOutput ? { _tag: "ConnectionLost", afterOutput } : { _tag: "Connect" },
-      message: `Chat completions request failed: ${error.message}`,
+      message: `Chat completions request failed: ${(http.cause as Error | undefined)?.message ?? http.message}`,
       retryable: true,
       attempts,
     })
   }
-  if (error instanceof APIError) {
+  if (reason._tag === "Status") {
     return serverError({
-      code: error.code ?? undefined,
-      message: error.message,
-      status: error.status,
-      errorType: error.type,
-      retryAfterMs: serverRetryAfterMs(headersOf(error)),
+      code: reason.code,
+      message: http.message,
+      status: reason.status,
+      errorType: reason.errorType,
+      retryAfterMs: reason.retryAfterMs,
       attempts,
     })
   }
@@ -123,18 +111,9 @@ export const toLLMError = (error: unknown, afterOutput: boolean, attempts = 1): 
   })
 }
 
-/** Resolves after `ms` milliseconds, or at once when `signal` aborts (the timer is cleared). */
+/** Waits `ms` milliseconds on the Effect clock, or until `signal` aborts. */
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    if (signal.aborted) return resolve()
-    const done = (): void => {
-      clearTimeout(timer)
-      signal.removeEventListener("abort", done)
-      resolve()
-    }
-    const timer = setTimeout(done, ms)
-    signal.addEventListener("abort", done, { once: true })
-  })
+  Effect.runPromiseExit(Effect.sleep(Duration.millis(ms)), { signal }).then(() => undefined)
 
 const usageOf = (usage: NonNullable<ChatCompletionChunk["usage"]>): TokenUsage => ({
   promptTokens: usage.prompt_tokens,
@@ -243,7 +222,8 @@ let turnCounter = 0
 export const createChatCompletionsLLM = (
   options: ChatCompletionsLLMOptions = {},
 ): LLM & { readonly transport: "http" } => {
-  const { client, config } = buildClient(options)
+  const { http, config } = buildHttp(options)
+  const { client } = http
   const resolved = resolveTransportLLMOptions(options, "http", config)
   const inFlight = new Map<AbortController, ChatSink>()
   const rateLimits = {
@@ -306,12 +286,10 @@ export const createChatCompletionsLLM = (
             return
           } catch (error) {
             // A refused request produced nothing: a rate limit gets one more attempt after its delay.
+            const refusal = openAIHttpErrorOf(error)
             const wait =
-              attempts === 1 &&
-              !cancelled &&
-              error instanceof APIError &&
-              isRateLimit(error.code ?? undefined, error.status)
-                ? rateLimitWaitMs(headersOf(error), rateLimits)
+              attempts === 1 && !cancelled && refusal.rateLimited
+                ? rateLimitWaitMs(refusal.headers, rateLimits)
                 : undefined
             if (wait === undefined) throw error
             await sleep(wait, controller.signal)

@@ -5,7 +5,7 @@
  * and `streamingSTT`, which turns any factory of streams into a full STT.
  * @module
  */
-import { Cause, Effect, Exit, type Tracer } from "effect"
+import { Cause, Clock, Effect, Exit, type Tracer } from "effect"
 import type { AudioFrame } from "../audio/index.ts"
 import { type APIConnectOptions, describeReason, isSTTError, STTError, type STTErrorReason } from "./retry.ts"
 import type { RecognitionUsage, SpeechAlternative, SpeechEvent, SpeechStream } from "./SpeechEvent.ts"
@@ -277,7 +277,7 @@ export const streamingSTT = (options: StreamingSTTOptions): STT => {
     const stream = options.createStream(streamOptions)
     const onAbort = () => void stream.close()
     signal?.addEventListener("abort", onAbort, { once: true })
-    const started = performance.now()
+    const started = Effect.runSync(Clock.currentTimeMillis)
     try {
       for (const frame of frames) stream.pushFrame(frame)
       stream.endInput()
@@ -323,7 +323,7 @@ export const streamingSTT = (options: StreamingSTTOptions): STT => {
         alternatives: merged,
         usage: usage ?? {
           audioDurationMs: framesDurationMs(frames),
-          latencyMs: performance.now() - started,
+          latencyMs: Effect.runSync(Clock.currentTimeMillis) - started,
           streamed: true,
         },
         requests: 1,

@@ -13,5 +13,6 @@ export {
 } from "../protocol/openAIErrorPolicy.ts"
 export { retryAfterMsFromHeaders } from "../protocol/retryAfter.ts"
 export * from "./OpenAIConfig.ts"
+export * from "./OpenAIHttp.ts"
 export * from "./RealtimeSocket.ts"
 export * from "./TransportError.ts"
