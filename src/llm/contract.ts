@@ -30,7 +30,10 @@ export interface ChatTurn {
 }
 
 /**
- * The result of `llm.chat(...)`: an async iterable of {@link ChatChunk}s (iterate it once).
+ * The result of `llm.chat(...)`: an async iterable of {@link ChatChunk}s, iterated once
+ * (a second `[Symbol.asyncIterator]()` throws `LLMError` `InvalidRequest`); reads of that
+ * iterator follow the runtime channel's rule, the one of `SpeechStream` (each chunk to one
+ * read, in order; waiting reads complete at the end).
  * The request is sent as soon as `chat` is called; chunks wait in order until read. Breaking
  * out of the loop cancels the turn. The iteration throws `LLMError` when the turn fails.
  */

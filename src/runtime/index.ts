@@ -7,6 +7,7 @@
  * @module
  */
 
+export * from "./channel.ts"
 export * from "./relayEmitted.ts"
 export * from "./SessionRuntime.ts"
 export * from "./socketActor.ts"

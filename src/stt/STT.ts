@@ -7,6 +7,7 @@
  */
 import { Cause, Clock, Effect, Exit, type Tracer } from "effect"
 import type { AudioFrame } from "../audio/index.ts"
+import { type Channel, createChannel } from "../runtime/channel.ts"
 import { type APIConnectOptions, describeReason, isSTTError, STTError, type STTErrorReason } from "./retry.ts"
 import type { RecognitionUsage, SpeechAlternative, SpeechEvent, SpeechStream } from "./SpeechEvent.ts"
 
@@ -122,94 +123,15 @@ export interface STT {
 }
 
 /**
- * An unbounded single-consumer queue of `SpeechEvent`s behind `SpeechStream`'s async
- * iteration: producers `push`, then `end` (iteration finishes after the buffered events) or
- * `fail` (iteration throws after them).
+ * The queue of `SpeechEvent`s behind a `SpeechStream`'s async iteration: the runtime's one
+ * channel (`src/runtime/channel.ts`), whose consumer rule every `SpeechStream` follows.
+ * Producers `push`, then `end` (iteration finishes after the buffered events) or `fail`
+ * (a read throws once the buffer is drained).
  */
-export interface SpeechEventChannel extends AsyncIterable<SpeechEvent> {
-  push(event: SpeechEvent): void
-  /** No more events: iteration ends once the buffer is drained. Later pushes are ignored. */
-  end(): void
-  /** Iteration throws `error` once the buffer is drained. Later pushes are ignored. */
-  fail(error: unknown): void
-  /** True after `end` or `fail`. */
-  readonly done: boolean
-}
+export type SpeechEventChannel = Channel<SpeechEvent>
 
 /** Creates a {@link SpeechEventChannel}. */
-export const createSpeechEventChannel = (): SpeechEventChannel => {
-  const buffer: SpeechEvent[] = []
-  let head = 0
-  let finished = false
-  let failure: { readonly error: unknown } | undefined
-  let waiting: ((result: IteratorResult<SpeechEvent>) => void) | undefined
-  let waitingReject: ((error: unknown) => void) | undefined
-
-  const settle = (): void => {
-    if (waiting === undefined) return
-    const resolve = waiting
-    const reject = waitingReject
-    if (head < buffer.length) {
-      waiting = undefined
-      waitingReject = undefined
-      const event = buffer[head++] as SpeechEvent
-      if (head > 1024 && head * 2 > buffer.length) {
-        buffer.splice(0, head)
-        head = 0
-      }
-      resolve({ value: event, done: false })
-    } else if (finished) {
-      waiting = undefined
-      waitingReject = undefined
-      if (failure !== undefined) reject?.(failure.error)
-      else resolve({ value: undefined, done: true })
-    }
-  }
-
-  const next = (): Promise<IteratorResult<SpeechEvent>> =>
-    new Promise((resolve, reject) => {
-      if (waiting !== undefined) {
-        reject(new Error("a SpeechStream has a single consumer: await each next() before the following"))
-        return
-      }
-      waiting = resolve
-      waitingReject = reject
-      settle()
-    })
-
-  return {
-    push(event) {
-      if (finished) return
-      buffer.push(event)
-      settle()
-    },
-    end() {
-      if (finished) return
-      finished = true
-      settle()
-    },
-    fail(error) {
-      if (finished) return
-      finished = true
-      failure = { error }
-      settle()
-    },
-    get done() {
-      return finished
-    },
-    [Symbol.asyncIterator]() {
-      return {
-        next,
-        return: async () => {
-          finished = true
-          buffer.length = 0
-          head = 0
-          return { value: undefined, done: true }
-        },
-      }
-    },
-  }
-}
+export const createSpeechEventChannel = (): SpeechEventChannel => createChannel<SpeechEvent>()
 
 /** Shifts every time of an alternative by `offsetMs`. */
 export const shiftAlternative = (alternative: SpeechAlternative, offsetMs: number): SpeechAlternative =>

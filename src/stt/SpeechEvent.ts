@@ -27,6 +27,13 @@ export type {
  *   the session has ended or was closed;
  * - the StreamAdapter and the FallbackAdapter throw an `STTError` with reason `InputEnded`
  *   after `endInput()` or `close()`.
+ *
+ * Reading (the same rule for every implementation, checked by the conformance suite): reads
+ * share one queue. Each event goes to exactly one read, in order; reads made while nothing
+ * is queued wait in the order they were made, so two iterators reading at once split the
+ * events and neither is left pending; at the end every waiting read completes (the first
+ * with the failure, if any, once). Breaking out of a `for await` stops the reading for
+ * every iterator (the stream itself keeps running until `endInput()` or `close()`).
  */
 export interface SpeechStream extends AsyncIterable<SpeechEvent> {
   /**

@@ -31,6 +31,7 @@ import {
 } from "../../machines/transcription/transcriptionSettings.ts"
 import type { LedgerOptions } from "../../machines/transcription/transcripts.ts"
 import { type AudioFrame, makeAudioFrame, pcm16FromBytes } from "../audio/index.ts"
+import { createChannel } from "../runtime/channel.ts"
 import { makeSessionRuntime, type SessionRuntime } from "../runtime/SessionRuntime.ts"
 import {
   type SensitiveTraceOptions,
@@ -205,51 +206,6 @@ const configOf = (options: TranscriptionSessionOptions): OpenAIConfig =>
     },
     options.env ?? process.env,
   )
-
-/**
- * The session's events for its async iterators. Reads that arrive while the queue is empty
- * wait in order (two iterators share the events, none is left pending); at the end each
- * waiting read completes: the first with the fatal error, if any, the others as done.
- */
-const makeEventQueue = () => {
-  const events: SpeechEvent[] = []
-  const waiters: {
-    readonly resolve: (result: IteratorResult<SpeechEvent>) => void
-    readonly reject: (error: unknown) => void
-  }[] = []
-  let ended = false
-  let failure: unknown
-  const finish = (): Promise<IteratorResult<SpeechEvent>> => {
-    if (failure !== undefined) {
-      const error = failure
-      failure = undefined
-      return Promise.reject(error)
-    }
-    return Promise.resolve({ value: undefined, done: true })
-  }
-  return {
-    push(event: SpeechEvent) {
-      if (ended) return
-      const waiter = waiters.shift()
-      if (waiter !== undefined) waiter.resolve({ value: event, done: false })
-      else events.push(event)
-    },
-    end(error?: unknown) {
-      if (ended) return
-      ended = true
-      failure = error
-      for (const waiter of waiters.splice(0)) finish().then(waiter.resolve, waiter.reject)
-    },
-    next(): Promise<IteratorResult<SpeechEvent>> {
-      const event = events.shift()
-      if (event !== undefined) return Promise.resolve({ value: event, done: false })
-      if (ended) return finish()
-      return new Promise((resolve, reject) => {
-        waiters.push({ resolve, reject })
-      })
-    },
-  }
-}
 
 /** What the turn tracing needs from the running session. */
 interface TurnTracingSource {
@@ -531,7 +487,7 @@ const startSession = (
     input,
     context: () => actor.getSnapshot().context,
   })
-  const queue = makeEventQueue()
+  const queue = createChannel<SpeechEvent>()
   let inputEnded = false
   let finished = false
   let releasing: Promise<void> | undefined
@@ -562,15 +518,15 @@ const startSession = (
       tracing.onSnapshot(snapshot.context)
       if (snapshot.status !== "done") return
       const fatal = snapshot.context.fatalError
-      queue.end(
-        snapshot.value === "failed" && fatal !== undefined
-          ? new TranscriptionSessionError({ reason: "Failed", message: fatal.message, error: fatal })
-          : undefined,
-      )
+      if (snapshot.value === "failed" && fatal !== undefined) {
+        queue.fail(new TranscriptionSessionError({ reason: "Failed", message: fatal.message, error: fatal }))
+      } else {
+        queue.end()
+      }
       void release()
     },
     error: (error) => {
-      queue.end(error)
+      queue.fail(error)
       void release()
     },
   })
@@ -629,9 +585,7 @@ const startSession = (
       queue.end()
       await release()
     },
-    [Symbol.asyncIterator]() {
-      return { next: () => queue.next() }
-    },
+    [Symbol.asyncIterator]: () => queue[Symbol.asyncIterator](),
   }
   return session
 }
