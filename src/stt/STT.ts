@@ -153,19 +153,12 @@ export const inputFrames = (audio: RecognizeInput): readonly AudioFrame[] =>
 /**
  * True for the error a `SpeechStream` throws when audio is pushed (or `flush()` called) after
  * `endInput()` or `close()`, whichever implementation threw it: an {@link STTError} with
- * reason `InputEnded` (the StreamAdapter, the FallbackAdapter), or a
- * `TranscriptionSessionError` with reason `InputEnded` or `Closed` (the Realtime
- * transcription session; recognized by its tag, so this module does not load the session).
+ * reason `InputEnded` (every implementation, after `endInput()`; the adapters also after
+ * `close()`) or `Closed` (the Realtime transcription session once it has ended).
  * False for an `AudioError` (bad audio) and anything else.
  */
-export const isInputEndedError = (u: unknown): boolean => {
-  if (isSTTError(u)) return u.reason._tag === "InputEnded"
-  if (!(u instanceof Error) || (u as { readonly _tag?: unknown })._tag !== "TranscriptionSessionError") {
-    return false
-  }
-  const reason = (u as { readonly reason?: unknown }).reason
-  return reason === "InputEnded" || reason === "Closed"
-}
+export const isInputEndedError = (u: unknown): boolean =>
+  isSTTError(u) && (u.reason._tag === "InputEnded" || u.reason._tag === "Closed")
 
 /** Options of {@link streamingSTT}. */
 export interface StreamingSTTOptions {

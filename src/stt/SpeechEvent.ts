@@ -20,13 +20,11 @@ export type {
  * Iteration ends after `endInput()` has drained or after `close()`; it throws only on a
  * fatal error (which is also delivered as an `error` event with `fatal: true` first).
  *
- * Misuse errors are each implementation's own typed error, and `isInputEndedError` (from
- * `voxstate/stt`) recognizes all of them:
- * - the Realtime transcription session (`createTranscriptionSession`) throws a
- *   `TranscriptionSessionError` with reason `InputEnded` after `endInput()`, `Closed` once
- *   the session has ended or was closed;
- * - the StreamAdapter and the FallbackAdapter throw an `STTError` with reason `InputEnded`
- *   after `endInput()` or `close()`.
+ * Misuse errors are the one STT error, `STTError`, and `isInputEndedError` (from
+ * `voxstate/stt`) recognizes them: reason `InputEnded` after `endInput()` (and, for the
+ * StreamAdapter and the FallbackAdapter, after `close()`); `Closed` once the Realtime
+ * transcription session has ended or was closed. A session that ended on a fatal error
+ * fails its iteration with reason `Failed`.
  *
  * Reading (the same rule for every implementation, checked by the conformance suite): reads
  * share one queue. Each event goes to exactly one read, in order; reads made while nothing

@@ -12,7 +12,7 @@
  * ```
  * @module
  */
-import { Context, Data, Effect, Option, type Scope, type Tracer } from "effect"
+import { Context, Effect, Option, type Scope, type Tracer } from "effect"
 import { type Actor, createActor } from "xstate"
 import type { LifecycleTimeouts, ReconnectPolicy } from "../../machines/lifecycle/sessionLifecycle.ts"
 import {
@@ -33,6 +33,7 @@ import type { LedgerOptions } from "../../machines/transcription/transcripts.ts"
 import { type AudioFrame, makeAudioFrame, pcm16FromBytes } from "../audio/index.ts"
 import { createChannel } from "../runtime/channel.ts"
 import { makeSessionRuntime, type SessionRuntime } from "../runtime/SessionRuntime.ts"
+import { STTError } from "./retry.ts"
 import {
   type SensitiveTraceOptions,
   sensitiveTraceOptions,
@@ -65,26 +66,6 @@ export type {
   TranscriptionSettings,
   TurnDetectionSetting,
 } from "../../machines/transcription/transcriptionSettings.ts"
-
-/**
- * Why a {@link TranscriptionSessionError} was raised:
- * - `InputEnded`: audio pushed (or `flush()` called) after `endInput()`;
- * - `Closed`: the session was closed or has ended;
- * - `Failed`: the session ended on a fatal error (the `error` field says which).
- */
-export type TranscriptionSessionErrorReason = "InputEnded" | "Closed" | "Failed"
-
-/** A misuse of a transcription session, or the fatal error that ended it. Never retryable as is. */
-export class TranscriptionSessionError extends Data.TaggedError("TranscriptionSessionError")<{
-  readonly reason: TranscriptionSessionErrorReason
-  readonly message: string
-  /** The error event that ended the session (`reason: "Failed"`). */
-  readonly error?: SpeechErrorInfo
-}> {}
-
-/** True when `u` is a {@link TranscriptionSessionError}. */
-export const isTranscriptionSessionError = (u: unknown): u is TranscriptionSessionError =>
-  u instanceof TranscriptionSessionError
 
 /**
  * Options of {@link createTranscriptionSession}. Durations in milliseconds.
@@ -154,7 +135,7 @@ export interface TranscriptionSession extends SpeechStream {
   /**
    * Pushes audio of any sample rate and channel count (resampled to 24 kHz mono inside).
    * @throws {AudioError} on an invalid frame or a format that changes mid-stream
-   * @throws {TranscriptionSessionError} `InputEnded` after `endInput()`, `Closed` after the session ended
+   * @throws {STTError} `InputEnded` after `endInput()`, `Closed` after the session ended
    */
   pushFrame(frame: AudioFrame): void
   /**
@@ -165,7 +146,7 @@ export interface TranscriptionSession extends SpeechStream {
   /**
    * Ends the current segment: with manual or local turn detection, commits it; with server
    * turn detection, ends the turn in progress (nothing happens when nobody is speaking).
-   * @throws {TranscriptionSessionError} `InputEnded`, `Closed`
+   * @throws {STTError} `InputEnded`, `Closed`
    */
   flush(): void
   /** No more audio: commits what is left, waits for outstanding transcripts, then ends. Idempotent. */
@@ -181,6 +162,9 @@ export interface TranscriptionSession extends SpeechStream {
   /** What the session holds right now: running fibers and pending clock timers (both 0 once ended). */
   readonly resources: { readonly fibers: number; readonly timers: number }
 }
+
+/** The `source` of the errors a transcription session throws. */
+const SESSION_SOURCE = "openai/realtime-transcription"
 
 const DEFAULT_APPEND_MS = 40
 const DEFAULT_MAX_BUFFERED_MS = 2_000
@@ -519,7 +503,15 @@ const startSession = (
       if (snapshot.status !== "done") return
       const fatal = snapshot.context.fatalError
       if (snapshot.value === "failed" && fatal !== undefined) {
-        queue.fail(new TranscriptionSessionError({ reason: "Failed", message: fatal.message, error: fatal }))
+        queue.fail(
+          new STTError({
+            reason: { _tag: "Failed", error: fatal },
+            message: fatal.message,
+            retryable: false,
+            attempts: 0,
+            source: SESSION_SOURCE,
+          }),
+        )
       } else {
         queue.end()
       }
@@ -533,15 +525,21 @@ const startSession = (
 
   const ensureOpen = (): void => {
     if (finished || actor.getSnapshot().status !== "active") {
-      throw new TranscriptionSessionError({
-        reason: "Closed",
+      throw new STTError({
+        reason: { _tag: "Closed" },
         message: "The transcription session has ended",
+        retryable: false,
+        attempts: 0,
+        source: SESSION_SOURCE,
       })
     }
     if (inputEnded) {
-      throw new TranscriptionSessionError({
-        reason: "InputEnded",
+      throw new STTError({
+        reason: { _tag: "InputEnded" },
         message: "No audio can be pushed after endInput()",
+        retryable: false,
+        attempts: 0,
+        source: SESSION_SOURCE,
       })
     }
   }

@@ -5,6 +5,7 @@
  * @module
  */
 import { Data, Duration, Effect, Schedule } from "effect"
+import type { SpeechErrorInfo } from "../../machines/transcription/speechEvents.ts"
 import { classifyOpenAIError } from "../protocol/openAIErrorPolicy.ts"
 
 /**
@@ -22,6 +23,8 @@ import { classifyOpenAIError } from "../protocol/openAIErrorPolicy.ts"
  * - `AllFailed`: every STT of a fallback chain failed; `failures` names each one.
  * - `Aborted`: the caller aborted (an `AbortSignal`) or closed the stream.
  * - `InputEnded`: audio was pushed (or `flush()` called) after `endInput()` or `close()` of a stream.
+ * - `Closed`: audio was pushed (or `flush()` called) on a streaming session that has ended.
+ * - `Failed`: a streaming session ended on a fatal error event (`error` says which).
  */
 export type STTErrorReason =
   | {
@@ -52,6 +55,8 @@ export type STTErrorReason =
     }
   | { readonly _tag: "Aborted" }
   | { readonly _tag: "InputEnded" }
+  | { readonly _tag: "Closed" }
+  | { readonly _tag: "Failed"; readonly error: SpeechErrorInfo }
 
 /**
  * The error of every speech-to-text operation in voxstate.
@@ -77,6 +82,7 @@ export const sttErrorCode = (error: STTError): string => {
   const reason = error.reason._tag === "RetriesExhausted" ? error.reason.last : error.reason
   if (reason._tag === "Http") return reason.code ?? `http_${reason.status}`
   if (reason._tag === "Recognition") return reason.code
+  if (reason._tag === "Failed") return reason.error.code
   return error.reason._tag
 }
 

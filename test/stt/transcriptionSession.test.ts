@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest"
 import { isAudioError } from "../../src/audio/index.ts"
 import { type Simulator, type SimulatorOptions, startSimulator } from "../../src/simulator/index.ts"
+import { isSTTError } from "../../src/stt/retry.ts"
 import {
   createTranscriptionSession,
-  isTranscriptionSessionError,
   type TranscriptionSessionOptions,
 } from "../../src/stt/TranscriptionSession.ts"
 import {
@@ -315,7 +315,7 @@ describe("createTranscriptionSession against the simulator", () => {
       fatal: true,
       error: { code: "http_401", retryable: false },
     })
-    expect(isTranscriptionSessionError(error) && error.reason).toBe("Failed")
+    expect(isSTTError(error) && error.reason._tag).toBe("Failed")
     expect(s.connections).toHaveLength(1)
     await session.done
     expect(session.resources).toEqual({ fibers: 0, timers: 0 })
@@ -329,7 +329,7 @@ describe("createTranscriptionSession against the simulator", () => {
     const [a, b] = await Promise.allSettled([first.next(), second.next()])
     // The fatal error event goes to the first read, the error that ends the session to the second.
     expect(a).toMatchObject({ status: "fulfilled", value: { done: false, value: { type: "error" } } })
-    expect(b.status === "rejected" && isTranscriptionSessionError(b.reason) && b.reason.reason).toBe("Failed")
+    expect(b.status === "rejected" && isSTTError(b.reason) && b.reason.reason._tag).toBe("Failed")
     await expect(first.next()).resolves.toEqual({ value: undefined, done: true })
   })
 
@@ -342,7 +342,7 @@ describe("createTranscriptionSession against the simulator", () => {
       fatal: true,
       error: { code: "beta_api_shape_disabled" },
     })
-    expect(isTranscriptionSessionError(error)).toBe(true)
+    expect(isSTTError(error)).toBe(true)
     expect(transcriptionConnections(s)).toHaveLength(1)
   })
 
@@ -375,7 +375,8 @@ describe("createTranscriptionSession input errors", () => {
       try {
         f()
       } catch (error) {
-        if (isAudioError(error) || isTranscriptionSessionError(error)) return error.reason
+        if (isAudioError(error)) return error.reason
+        if (isSTTError(error)) return error.reason._tag
         throw error
       }
       return undefined
