@@ -129,3 +129,10 @@ export const headerReader =
  */
 export const serverRetryAfterMs = (headers: HeaderLookup | undefined): number | undefined =>
   headers === undefined ? undefined : retryAfterMsFromHeaders(headers)
+
+/** The `Closed` failure of a turn or a prewarm on a chain (an LLM) that was closed. Never retryable. */
+export const closedFailure = (): ChainFailure => ({
+  reason: { _tag: "Closed" },
+  message: "The LLM is closed",
+  retryable: false,
+})

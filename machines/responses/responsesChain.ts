@@ -52,6 +52,7 @@ import {
 import type { SocketFailure } from "../lifecycle/sessionLifecycle.ts"
 import {
   type ChainFailure,
+  closedFailure,
   DEFAULT_RATE_LIMIT_MAX_WAIT_MS,
   DEFAULT_RATE_LIMIT_WAIT_MS,
   headerReader,
@@ -344,11 +345,7 @@ const connectFailed = (end: SocketFailure | undefined): ChainFailure => ({
   retryable: end?.retryable ?? true,
 })
 
-const closedError = (): ChainFailure => ({
-  reason: { _tag: "Closed" },
-  message: "The LLM was closed",
-  retryable: false,
-})
+const closedError = closedFailure
 
 /** The `socket` actor itself failed (threw): a defect, so nothing pending is retried. */
 const socketActorFailed = (context: ResponsesChainContext, cause: unknown): ChainFailure => ({

@@ -2,6 +2,7 @@ import { Data } from "effect"
 import {
   type ChainFailure,
   type ChainFailureReason,
+  closedFailure,
   serverFailure,
 } from "../../machines/responses/chainFailure.ts"
 
@@ -54,5 +55,4 @@ export const invalidRequest = (message: string): LLMError =>
   new LLMError({ reason: { _tag: "InvalidRequest" }, message, retryable: false })
 
 /** The `Closed` error of a chat or prewarm on an LLM that `close()` has closed. Never retryable. */
-export const closedError = (): LLMError =>
-  new LLMError({ reason: { _tag: "Closed" }, message: "The LLM is closed", retryable: false })
+export const closedError = (): LLMError => new LLMError(closedFailure())

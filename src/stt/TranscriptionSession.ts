@@ -33,7 +33,6 @@ import type { LedgerOptions } from "../../machines/transcription/transcripts.ts"
 import { type AudioFrame, makeAudioFrame, pcm16FromBytes } from "../audio/index.ts"
 import { createChannel } from "../runtime/channel.ts"
 import { makeSessionRuntime, type SessionRuntime } from "../runtime/SessionRuntime.ts"
-import { STTError } from "./retry.ts"
 import {
   type SensitiveTraceOptions,
   sensitiveTraceOptions,
@@ -50,6 +49,7 @@ import {
   resolveOpenAIConfig,
 } from "../transport/index.ts"
 import { type AudioInput, createAudioInput } from "./audioInput.ts"
+import { STTError } from "./retry.ts"
 import type { SpeechErrorInfo, SpeechEvent, SpeechStream } from "./SpeechEvent.ts"
 import { makeAudioInputActor, makeTranscriptionSocketActor } from "./transcriptionActors.ts"
 
