@@ -80,6 +80,7 @@ const buildHttp = (options: ChatCompletionsLLMOptions): { http: OpenAIHttpShape;
 /**
  * Maps a failure of a request (an `OpenAIHttpError`, or what the `openai` client threw) to an
  * {@link LLMError}; `attempts` is the number of requests the turn sent (default 1).
+ * @internal
  */
 export const toLLMError = (error: unknown, afterOutput: boolean, attempts = 1): LLMError => {
   if (isLLMError(error)) return error
@@ -134,6 +135,7 @@ const endStatusOf = (finishReason: string | null): { status: ChatEndStatus; reas
  * Reads one streamed completion into `sink`. Tool calls are dispatched on
  * `finish_reason: "tool_calls"` and any left at the end; the end chunk's `output` is the
  * assistant message (when there was text) and then the tool calls, in index order.
+ * @internal
  */
 export const pumpChatCompletion = async (
   chunks: AsyncIterable<ChatCompletionChunk>,

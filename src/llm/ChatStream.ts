@@ -10,7 +10,10 @@ import { LLMError } from "./LLMError.ts"
  * @module
  */
 
-/** The producer side of a chat stream. */
+/**
+ * The producer side of a chat stream.
+ * @internal
+ */
 export interface ChatSink {
   /** Adds a chunk; an `end` chunk finishes the stream. Ignored once finished. */
   push(chunk: ChatChunk): void
@@ -26,6 +29,7 @@ export interface ChatSink {
  * with a `cancelled` end chunk (or stops it). `detach` runs once when the stream finished,
  * to release the transport's listeners. The chunks flow through the runtime's one channel
  * (`src/runtime/channel.ts`) and follow its consumer rule; a stream is iterated once.
+ * @internal
  */
 export const createChatStream = (
   turnId: string,
@@ -134,7 +138,10 @@ export const createChatStream = (
   return { stream, sink }
 }
 
-/** A stream that fails at once with `error` (e.g. a chat on a closed LLM). */
+/**
+ * A stream that fails at once with `error` (e.g. a chat on a closed LLM).
+ * @internal
+ */
 export const failedChatStream = (turnId: string, error: LLMError): ChatStream => {
   const { stream, sink } = createChatStream(turnId, { cancel: () => undefined })
   sink.fail(error)

@@ -46,7 +46,10 @@ export const isLLMError = (u: unknown): u is LLMError => u instanceof LLMError
 export const serverError = (info: Parameters<typeof serverFailure>[0]): LLMError =>
   new LLMError(serverFailure(info))
 
-/** The typed error of a chain failure the machine reported as data. */
+/**
+ * The typed error of a chain failure the machine reported as data.
+ * @internal
+ */
 export const fromChainFailure = (failure: ChainFailure): LLMError =>
   failure instanceof LLMError ? failure : new LLMError(failure)
 

@@ -21,6 +21,7 @@ import { RealtimeSocket, type RealtimeSocketConnectOptions } from "../transport/
  * Server events that carry nothing the chain needs: progress markers and the `.done` events
  * whose content `response.output_item.done` repeats with authority. They are dropped at the
  * edge, which spares the machine a transition per event (about a third of a text response).
+ * @internal
  */
 export const REDUNDANT_RESPONSES_EVENTS: ReadonlySet<string> = new Set([
   "response.in_progress",
@@ -40,6 +41,7 @@ const NOTHING: readonly ResponsesSocketEvent[] = []
  * `SOCKET.OPEN`, `SOCKET.EVENT` per decoded frame, `SOCKET.PROTOCOL_ERROR` for a frame that
  * does not decode (skipped), and one `SOCKET.FAILED` at the end (`close_1000` after a normal
  * close). Nothing is sent back after the actor is stopped; stopping it closes the socket.
+ * @internal
  */
 export const makeResponsesSocketActor = (
   runtime: SessionRuntime<RealtimeSocket>,

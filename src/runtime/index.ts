@@ -7,7 +7,23 @@
  * @module
  */
 
-export * from "./channel.ts"
-export * from "./relayEmitted.ts"
-export * from "./SessionRuntime.ts"
-export * from "./socketActor.ts"
+export {
+  type Channel,
+  type ChannelHooks,
+  createChannel,
+} from "./channel.ts"
+export {
+  type RelayedEvent,
+  relayEmitted,
+} from "./relayEmitted.ts"
+export {
+  makeSessionRuntime,
+  type SessionRuntime,
+} from "./SessionRuntime.ts"
+export {
+  type ConnectionHandler,
+  failureOfTransportError,
+  makeSocketActor,
+  type SocketActorOptions,
+  type Wire,
+} from "./socketActor.ts"

@@ -92,7 +92,10 @@ export const failureOfTransportError = (error: TransportError): SocketFailure =>
   }
 }
 
-/** The failure of a socket the server closed normally (1000): retryable, the session did not end it. */
+/**
+ * The failure of a socket the server closed normally (1000): retryable, the session did not end it.
+ * @internal
+ */
 export const normalCloseFailure = (): SocketFailure => ({
   code: "close_1000",
   message: `The server closed the connection (${closeCodeName(1000)})`,

@@ -194,7 +194,10 @@ const buildHttp = (options: BatchSTTOptions): OpenAIHttpShape =>
       : { config: resolveOpenAIConfig(options.openai, options.env) },
   )
 
-/** Maps a failure of a request (an `OpenAIHttpError`, or what the `openai` client threw) to an {@link STTError}. */
+/**
+ * Maps a failure of a request (an `OpenAIHttpError`, or what the `openai` client threw) to an {@link STTError}.
+ * @internal
+ */
 export const toSTTError = (error: unknown, attempt: number, source: string, timeoutMs = 0): STTError => {
   if (error instanceof STTError) return error
   const http = openAIHttpErrorOf(error)

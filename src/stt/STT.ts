@@ -133,20 +133,29 @@ export type SpeechEventChannel = Channel<SpeechEvent>
 /** Creates a {@link SpeechEventChannel}. */
 export const createSpeechEventChannel = (): SpeechEventChannel => createChannel<SpeechEvent>()
 
-/** Shifts every time of an alternative by `offsetMs`. */
+/**
+ * Shifts every time of an alternative by `offsetMs`.
+ * @internal
+ */
 export const shiftAlternative = (alternative: SpeechAlternative, offsetMs: number): SpeechAlternative =>
   offsetMs === 0
     ? alternative
     : { ...alternative, startMs: alternative.startMs + offsetMs, endMs: alternative.endMs + offsetMs }
 
-/** Total duration of some frames, in milliseconds. */
+/**
+ * Total duration of some frames, in milliseconds.
+ * @internal
+ */
 export const framesDurationMs = (frames: readonly AudioFrame[]): number => {
   let ms = 0
   for (const frame of frames) ms += (frame.data.length / frame.channels / frame.sampleRateHz) * 1000
   return ms
 }
 
-/** The frames of a {@link RecognizeInput}, as an array. */
+/**
+ * The frames of a {@link RecognizeInput}, as an array.
+ * @internal
+ */
 export const inputFrames = (audio: RecognizeInput): readonly AudioFrame[] =>
   "data" in audio ? [audio as AudioFrame] : (audio as readonly AudioFrame[])
 
@@ -263,7 +272,10 @@ export const streamingSTT = (options: StreamingSTTOptions): STT => {
   }
 }
 
-/** One alternative spanning several consecutive ones (their texts joined, confidences averaged). */
+/**
+ * One alternative spanning several consecutive ones (their texts joined, confidences averaged).
+ * @internal
+ */
 export const mergeAlternatives = (
   alternatives: readonly SpeechAlternative[],
   text: string,
@@ -287,7 +299,10 @@ export const mergeAlternatives = (
   ]
 }
 
-/** Sums two usages (durations, latencies and tokens add; streamed if either was). */
+/**
+ * Sums two usages (durations, latencies and tokens add; streamed if either was).
+ * @internal
+ */
 export const addUsage = (a: RecognitionUsage, b: RecognitionUsage): RecognitionUsage => {
   const sum = (x: number | undefined, y: number | undefined) =>
     x === undefined ? y : y === undefined ? x : x + y
@@ -305,7 +320,10 @@ export const addUsage = (a: RecognitionUsage, b: RecognitionUsage): RecognitionU
   }
 }
 
-/** The `STTError` of an aborted call. */
+/**
+ * The `STTError` of an aborted call.
+ * @internal
+ */
 export const abortedError = (source: string): STTError =>
   new STTError({
     reason: { _tag: "Aborted" },
@@ -318,6 +336,7 @@ export const abortedError = (source: string): STTError =>
 /**
  * Runs a recognition Effect as a Promise: resolves with its value, rejects with its
  * {@link STTError} (or, when `signal` aborted it, with an `Aborted` one).
+ * @internal
  */
 export const runRecognition = async <A>(
   effect: Effect.Effect<A, STTError>,

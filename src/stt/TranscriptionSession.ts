@@ -50,7 +50,7 @@ import {
 } from "../transport/index.ts"
 import { type AudioInput, createAudioInput } from "./audioInput.ts"
 import { STTError } from "./retry.ts"
-import type { SpeechErrorInfo, SpeechEvent, SpeechStream } from "./SpeechEvent.ts"
+import type { SpeechEvent, SpeechStream } from "./SpeechEvent.ts"
 import { makeAudioInputActor, makeTranscriptionSocketActor } from "./transcriptionActors.ts"
 
 export type {

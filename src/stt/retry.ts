@@ -193,7 +193,10 @@ export const retrySchedule = (options: APIConnectOptions): Schedule.Schedule<unk
   return Schedule.upTo(withServerDelay, { times: options.maxRetry })
 }
 
-/** Describes a failure reason in a few words, for messages. */
+/**
+ * Describes a failure reason in a few words, for messages.
+ * @internal
+ */
 export const describeReason = (reason: STTErrorReason): string => {
   switch (reason._tag) {
     case "Http":

@@ -10,9 +10,7 @@
  */
 import type { AudioFrame } from "../audio/index.ts"
 import {
-  addUsage,
   createStreamAdapter,
-  inputFrames,
   type RecognizeInput,
   type RecognizeOptions,
   type SpeechEvent,
@@ -21,6 +19,7 @@ import {
   type STT,
   STTError,
 } from "../stt/index.ts"
+import { addUsage, inputFrames } from "../stt/STT.ts"
 
 export { startSimulator } from "../simulator/index.ts"
 

@@ -12,7 +12,57 @@ export {
   type OpenAIErrorSignal,
 } from "../protocol/openAIErrorPolicy.ts"
 export { retryAfterMsFromHeaders } from "../protocol/retryAfter.ts"
-export * from "./OpenAIConfig.ts"
-export * from "./OpenAIHttp.ts"
-export * from "./RealtimeSocket.ts"
-export * from "./TransportError.ts"
+export {
+  type AuthHeaderOptions,
+  type AzureCredential,
+  type AzureOpenAIConfig,
+  authHeaders,
+  DEFAULT_OPENAI_BASE_URL,
+  isOpenAIConfigError,
+  loadOpenAIConfig,
+  type OpenAIClientOptions,
+  type OpenAIConfig,
+  OpenAIConfigError,
+  type OpenAIConfigErrorReason,
+  type OpenAIConfigOptions,
+  type OpenAIEnv,
+  type OpenAIPlatformConfig,
+  openAIClientOptions,
+  type RealtimeTarget,
+  realtimeUrl,
+  resolveOpenAIConfig,
+  responsesUrl,
+  restBaseUrl,
+  restQuery,
+  revealHeaders,
+  type SecretHeaders,
+  secretOf,
+  secretsOf,
+} from "./OpenAIConfig.ts"
+export {
+  isOpenAIHttpError,
+  makeOpenAIClient,
+  makeOpenAIHttp,
+  type OpenAIClientBuildOptions,
+  OpenAIHttp,
+  OpenAIHttpError,
+  type OpenAIHttpErrorReason,
+  type OpenAIHttpShape,
+  type OpenAIHttpSource,
+  openAIHttpErrorOf,
+} from "./OpenAIHttp.ts"
+export {
+  connectWebSocket,
+  RealtimeSocket,
+  type RealtimeSocketConnectOptions,
+  type RealtimeSocketShape,
+  type SocketConnection,
+} from "./RealtimeSocket.ts"
+export {
+  closeCodeName,
+  isRetryableCloseCode,
+  isRetryableOpenStatus,
+  isTransportError,
+  TransportError,
+  type TransportErrorReason,
+} from "./TransportError.ts"

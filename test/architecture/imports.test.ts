@@ -117,6 +117,15 @@ describe("the layering", () => {
     expect(circles()).toEqual([])
   })
 
+  it("lists the public names of each folder's index.ts (no export *)", () => {
+    const indexes = library.filter((f) => f.endsWith("/index.ts") && f !== "src/index.ts")
+    expect(indexes.length).toBeGreaterThan(8)
+    const wildcard = indexes.filter((f) =>
+      /^\s*export\s+(type\s+)?\*\s+from/m.test(readFileSync(join(root, f), "utf8")),
+    )
+    expect(wildcard).toEqual([])
+  })
+
   it("finds a circle when there is one", () => {
     graph.set("machines/a.ts", ["machines/b.ts"])
     graph.set("machines/b.ts", ["machines/a.ts"])
