@@ -40,7 +40,7 @@
  * (`actor.on("turn.chunk", ...)`).
  * @module
  */
-import { and, assign, enqueueActions, fromCallback, setup } from "xstate"
+import { and, assertEvent, assign, enqueueActions, fromCallback, setup } from "xstate"
 import {
   ClientEvents,
   type ResponsesCreateParams,
@@ -488,7 +488,7 @@ export const responsesChainMachine = setup({
     }),
 
     enqueueOrReject: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "CHAT") return
+      assertEvent(event, "CHAT")
       const busy =
         (context.current !== undefined && !context.current.cancelRequested) || context.queue.length > 0
       if (busy && context.whenBusy === "reject") {
@@ -507,7 +507,7 @@ export const responsesChainMachine = setup({
       enqueue.assign({ queue: [...context.queue, event.request] })
     }),
     cancelQueued: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "CANCEL") return
+      assertEvent(event, "CANCEL")
       enqueue.assign({ queue: context.queue.filter((r) => r.turnId !== event.turnId) })
       enqueue.emit({
         type: "turn.chunk",
@@ -787,7 +787,7 @@ export const responsesChainMachine = setup({
       })
     }),
     noteProtocolError: enqueueActions(({ event, enqueue }) => {
-      if (event.type !== "SOCKET.PROTOCOL_ERROR") return
+      assertEvent(event, "SOCKET.PROTOCOL_ERROR")
       enqueue.emit({ type: "notice", message: `Skipped an undecodable server frame: ${event.message}` })
     }),
     failEverything: enqueueActions(({ context, enqueue }) => {

@@ -19,7 +19,7 @@
  * What the session tells its user is emitted as {@link SpeechEvent}s (`actor.on("*", ...)`).
  * @module
  */
-import { assign, enqueueActions, fromCallback, not, raise, setup } from "xstate"
+import { assertEvent, assign, enqueueActions, fromCallback, not, raise, setup } from "xstate"
 import { type ClientEvent, ClientEvents, type LogProb } from "../../src/protocol/index.ts"
 import {
   initialLifecycleState,
@@ -594,7 +594,7 @@ export const transcriptionSessionMachine = setup({
     }),
 
     announceResumed: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "SOCKET.RESUMED") return
+      assertEvent(event, "SOCKET.RESUMED")
       if (event.liveFromSample !== undefined) {
         // The server's audio timeline is what was actually sent: replayed turns, then live audio.
         enqueue.assign({
@@ -616,7 +616,7 @@ export const transcriptionSessionMachine = setup({
     }),
 
     handleServerError: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "SERVER.ERROR") return
+      assertEvent(event, "SERVER.ERROR")
       enqueue.raise({ type: "LIVENESS.SERVER_EVENT" })
       if (event.code === "input_audio_buffer_commit_empty") {
         // Not an error for us: the segment was silence (or the server VAD took it first).
@@ -686,7 +686,7 @@ export const transcriptionSessionMachine = setup({
     // ----- user control
 
     commitSegment: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "FLUSH") return
+      assertEvent(event, "FLUSH")
       if (event.atSample <= context.tailStartSample) return
       if (modeOf(context) === "server") {
         // The server owns turns: a flush ends the turn in progress, if any. The server
@@ -763,7 +763,7 @@ export const transcriptionSessionMachine = setup({
     onBufferCleared: assign({ drainBarrier: false }),
 
     applySettings: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "UPDATE_SETTINGS") return
+      assertEvent(event, "UPDATE_SETTINGS")
       const settings = mergeSettings(context.settings, event.settings)
       const before = modeOf(context)
       const after = turnModeOf(settings.turnDetection)
@@ -798,7 +798,7 @@ export const transcriptionSessionMachine = setup({
     // ----- local VAD
 
     onLocalSpeechStarted: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "AUDIO.SPEECH_STARTED") return
+      assertEvent(event, "AUDIO.SPEECH_STARTED")
       const mode = modeOf(context)
       enqueue.assign({ localSpeech: { startSample: event.speechStartSample }, serverHeardLocalSpeech: false })
       if (mode !== "local") return
@@ -817,7 +817,7 @@ export const transcriptionSessionMachine = setup({
     }),
 
     onLocalSpeechStopped: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "AUDIO.SPEECH_STOPPED") return
+      assertEvent(event, "AUDIO.SPEECH_STOPPED")
       const mode = modeOf(context)
       if (mode !== "local") {
         // Server modes: a whole utterance the server has not reacted to means it owes us an event.
@@ -850,7 +850,7 @@ export const transcriptionSessionMachine = setup({
     }),
 
     onAudioOverflow: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "AUDIO.OVERFLOW") return
+      assertEvent(event, "AUDIO.OVERFLOW")
       const droppedMs = samplesToMs(event.droppedSamples)
       enqueue.assign({
         retainedFromSample: Math.max(context.retainedFromSample, event.retainedFromSample),
@@ -870,7 +870,7 @@ export const transcriptionSessionMachine = setup({
     // ----- server events
 
     onServerSpeechStarted: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "SERVER.SPEECH_STARTED") return
+      assertEvent(event, "SERVER.SPEECH_STARTED")
       const startSample = Math.max(
         0,
         event.audioStartMs * REALTIME_SAMPLES_PER_MS + context.serverOffsetSamples,
@@ -888,7 +888,7 @@ export const transcriptionSessionMachine = setup({
     }),
 
     onServerSpeechStopped: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "SERVER.SPEECH_STOPPED") return
+      assertEvent(event, "SERVER.SPEECH_STOPPED")
       const endSample = Math.max(0, event.audioEndMs * REALTIME_SAMPLES_PER_MS + context.serverOffsetSamples)
       const startSample =
         context.serverSpeech?.itemId === event.itemId
@@ -907,7 +907,7 @@ export const transcriptionSessionMachine = setup({
     }),
 
     onServerCommitted: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "SERVER.COMMITTED") return
+      assertEvent(event, "SERVER.COMMITTED")
       const speech = context.serverSpeech
       const vadTurn = speech !== undefined && speech.itemId === event.itemId
       const end = speech?.endSample ?? context.tailStartSample
@@ -943,14 +943,14 @@ export const transcriptionSessionMachine = setup({
     }),
 
     onTranscriptDelta: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "SERVER.TRANSCRIPT_DELTA") return
+      assertEvent(event, "SERVER.TRANSCRIPT_DELTA")
       const step = applyDelta(context.ledger, event, ledgerOptions(context))
       enqueue.assign({ ledger: step.ledger })
       for (const e of step.events) enqueue.emit(e)
     }),
 
     onTranscriptCompleted: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "SERVER.TRANSCRIPT_COMPLETED") return
+      assertEvent(event, "SERVER.TRANSCRIPT_COMPLETED")
       const applied = withLedger(
         context,
         applyCompleted(context.ledger, event, event.atMs, ledgerOptions(context)),
@@ -960,7 +960,7 @@ export const transcriptionSessionMachine = setup({
     }),
 
     onTranscriptFailed: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "SERVER.TRANSCRIPT_FAILED") return
+      assertEvent(event, "SERVER.TRANSCRIPT_FAILED")
       const applied = withLedger(context, applyFailed(context.ledger, event, ledgerOptions(context)))
       enqueue.assign(applied.context)
       for (const e of applied.events) enqueue.emit(e)
@@ -983,7 +983,7 @@ export const transcriptionSessionMachine = setup({
     onBacklogCleared: assign({ backlogReported: false }),
 
     onProtocolError: enqueueActions(({ event, enqueue }) => {
-      if (event.type !== "SOCKET.PROTOCOL_ERROR") return
+      assertEvent(event, "SOCKET.PROTOCOL_ERROR")
       enqueue.emit({
         type: "error",
         error: { code: "ProtocolError", message: event.message, retryable: false },
