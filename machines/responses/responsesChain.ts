@@ -35,7 +35,8 @@
  *
  * Pure: the one actor, `socket`, is supplied with `machine.provide({ actors })` (see
  * `src/llm/ResponsesLLM.ts`); it receives {@link ResponsesSocketCommand}s and sends back
- * `SOCKET.*` events. Waits are named delays (`rotateAfter`, `drainTimeout`, `rateLimitBackoff`).
+ * `SOCKET.*` events and the server's frames named at the edge (`SERVER.RESPONSE_CREATED`,
+ * `SERVER.RESPONSE_DONE`, `SERVER.ERROR`, `SERVER.RESPONSE_OUTPUT`). Waits are named delays (`rotateAfter`, `drainTimeout`, `rateLimitBackoff`).
  * What the caller sees is emitted as {@link ResponsesChainEmitted} events
  * (`actor.on("turn.chunk", ...)`).
  * @module
@@ -47,7 +48,6 @@ import {
   type ResponsesResponse,
   type ResponsesServerEvent,
   type ResponsesSocketClientEvent,
-  serverErrorOf,
 } from "../../src/protocol/index.ts"
 import type { SocketFailure } from "../lifecycle/sessionLifecycle.ts"
 import {
@@ -55,11 +55,9 @@ import {
   closedFailure,
   DEFAULT_RATE_LIMIT_MAX_WAIT_MS,
   DEFAULT_RATE_LIMIT_WAIT_MS,
-  headerReader,
   isRateLimit,
   rateLimitWaitMs,
   serverFailure,
-  serverRetryAfterMs,
 } from "./chainFailure.ts"
 import { type ChainState, chainAfterResponse, type FullReason, planChainInput } from "./chainInput.ts"
 import { type ChatItem, toResponsesInput, trustedChatItem } from "./chatItems.ts"
@@ -71,6 +69,7 @@ import {
   finishProgress,
   type ResponseProgress,
 } from "./responseProgress.ts"
+import type { ResponsesServerNamedEvent } from "./responsesServerEvents.ts"
 
 // ---------------------------------------------------------------------------------------
 // Requests
@@ -104,8 +103,8 @@ export interface PrewarmRequest {
 export type ResponsesSocketEvent =
   /** The handshake finished. */
   | { readonly type: "SOCKET.OPEN"; readonly atMs?: number }
-  /** One decoded server frame. */
-  | { readonly type: "SOCKET.EVENT"; readonly event: ResponsesServerEvent }
+  /** One server frame, named at the edge (see `responsesServerEvents.ts`). */
+  | ResponsesServerNamedEvent
   /** A frame that could not be decoded (skipped). */
   | { readonly type: "SOCKET.PROTOCOL_ERROR"; readonly message: string; readonly atMs?: number }
   /** The socket is gone (`close_1000` after a normal close), as the one socket actor reports it. */
@@ -258,24 +257,22 @@ export const DEFAULT_DRAIN_TIMEOUT_MS = 5_000
 // ---------------------------------------------------------------------------------------
 // Helpers
 
-type SocketEventOf<E> = E extends { readonly type: "SOCKET.EVENT" } ? E : never
+const isServerEvent = (event: ResponsesChainEvent): event is ResponsesServerNamedEvent =>
+  event.type === "SERVER.RESPONSE_CREATED" ||
+  event.type === "SERVER.RESPONSE_DONE" ||
+  event.type === "SERVER.ERROR" ||
+  event.type === "SERVER.RESPONSE_OUTPUT"
 
+/** The decoded frame a named server event carries (for the rules that read its content). */
 const serverEvent = (event: ResponsesChainEvent): ResponsesServerEvent | undefined =>
-  event.type === "SOCKET.EVENT" ? (event as SocketEventOf<ResponsesChainEvent>).event : undefined
+  isServerEvent(event) ? event.event : undefined
 
-const errorCode = (event: ResponsesChainEvent): string | undefined => {
-  const server = serverEvent(event)
-  return server?.type === "error" ? serverErrorOf(server)?.code : undefined
-}
-
-const isErrorEvent = (event: ResponsesChainEvent): boolean => serverEvent(event)?.type === "error"
+const errorCode = (event: ResponsesChainEvent): string | undefined =>
+  event.type === "SERVER.ERROR" ? event.code : undefined
 
 /** The headers a refused request's error carries (`error.headers`, nested shape only). */
-const errorHeaders = (event: ResponsesChainEvent) => {
-  const server = serverEvent(event)
-  const headers = server?.type === "error" ? serverErrorOf(server)?.headers : undefined
-  return headers === undefined ? undefined : headerReader(headers)
-}
+const errorHeaders = (event: ResponsesChainEvent) =>
+  event.type === "SERVER.ERROR" ? event.headers : undefined
 
 /** The wait before retrying a rate-limited request, or undefined when it is not retried. */
 const rateLimitWaitOf = (context: ResponsesChainContext, event: ResponsesChainEvent): number | undefined =>
@@ -284,15 +281,8 @@ const rateLimitWaitOf = (context: ResponsesChainContext, event: ResponsesChainEv
     defaultWaitMs: context.rateLimitWaitMs,
   })
 
-const terminalResponse = (event: ResponsesChainEvent): ResponsesResponse | undefined => {
-  const server = serverEvent(event)
-  if (server === undefined) return undefined
-  return server.type === "response.completed" ||
-    server.type === "response.incomplete" ||
-    server.type === "response.failed"
-    ? server.response
-    : undefined
-}
+const terminalResponse = (event: ResponsesChainEvent): ResponsesResponse | undefined =>
+  event.type === "SERVER.RESPONSE_DONE" ? event.response : undefined
 
 const endStatus = (response: ResponsesResponse): ChatEndStatus =>
   response.status === "cancelled"
@@ -302,14 +292,13 @@ const endStatus = (response: ResponsesResponse): ChatEndStatus =>
       : "completed"
 
 const errorFromEvent = (event: ResponsesChainEvent, turn: ActiveTurn | undefined): ChainFailure => {
-  const server = serverEvent(event)
-  const info = server === undefined ? undefined : serverErrorOf(server)
+  const error = event.type === "SERVER.ERROR" ? event : undefined
   return serverFailure({
-    code: info?.code,
-    message: info?.message ?? "The service reported an error",
-    status: info?.status,
-    errorType: info?.type,
-    retryAfterMs: serverRetryAfterMs(errorHeaders(event)),
+    code: error?.code,
+    message: error?.message ?? "The service reported an error",
+    status: error?.status,
+    errorType: error?.errorType,
+    retryAfterMs: error?.retryAfterMs,
     attempts: turn?.attempts ?? 0,
     responseId: turn?.progress.responseId,
   })
@@ -444,23 +433,18 @@ export const responsesChainMachine = setup({
     canRecover: ({ context }) => context.current !== undefined && !context.current.recovered,
     canRecoverBeforeOutput: ({ context }) =>
       context.current !== undefined && !context.current.recovered && !context.current.progress.delivered,
-    isCreated: ({ event }) => serverEvent(event)?.type === "response.created",
-    isError: ({ event }) => isErrorEvent(event),
     isPreviousNotFound: ({ event }) => errorCode(event) === "previous_response_not_found",
     isConnectionLimit: ({ event }) => errorCode(event) === "websocket_connection_limit_reached",
-    isRateLimited: ({ event }) => {
-      const server = serverEvent(event)
-      const info = server?.type === "error" ? serverErrorOf(server) : undefined
-      return info !== undefined && isRateLimit(info.code, info.status)
-    },
+    isRateLimited: ({ event }) => event.type === "SERVER.ERROR" && isRateLimit(event.code, event.status),
     rateLimitRetryAllowed: ({ context, event }) => rateLimitWaitOf(context, event) !== undefined,
     isOwnTerminal: ({ context, event }) => {
       const response = terminalResponse(event)
       return response !== undefined && response.id === context.current?.progress.responseId
     },
     isOwnFailure: ({ context, event }) =>
-      serverEvent(event)?.type === "response.failed" &&
-      terminalResponse(event)?.id === context.current?.progress.responseId,
+      event.type === "SERVER.RESPONSE_DONE" &&
+      event.event.type === "response.failed" &&
+      event.responseId === context.current?.progress.responseId,
     isWarmupEnd: ({ context, event }) => {
       const response = terminalResponse(event)
       return (
@@ -778,12 +762,10 @@ export const responsesChainMachine = setup({
     }),
 
     noteStrayEvent: enqueueActions(({ event, enqueue }) => {
-      const server = serverEvent(event)
-      if (server?.type !== "error") return
-      const info = serverErrorOf(server)
+      assertEvent(event, "SERVER.ERROR")
       enqueue.emit({
         type: "notice",
-        message: `Server error while no turn was waiting: ${info?.message ?? "unknown"} (${info?.code ?? "no code"})`,
+        message: `Server error while no turn was waiting: ${event.message} (${event.code ?? "no code"})`,
       })
     }),
     noteProtocolError: enqueueActions(({ event, enqueue }) => {
@@ -884,7 +866,7 @@ export const responsesChainMachine = setup({
                 { guard: "isOld", target: "#responsesChain.online", reenter: true },
               ],
               on: {
-                "SOCKET.EVENT": { actions: "noteStrayEvent" },
+                "SERVER.ERROR": { actions: "noteStrayEvent" },
                 "SOCKET.FAILED": { target: "#responsesChain.disconnected" },
               },
             },
@@ -892,17 +874,21 @@ export const responsesChainMachine = setup({
               description: "A generate:false request is seeding the chain.",
               entry: "sendWarmup",
               on: {
-                "SOCKET.EVENT": [
-                  { guard: "isCreated", actions: "recordWarmupId" },
-                  { guard: "isWarmupEnd", actions: "finishWarmup", target: "dispatching" },
+                "SERVER.RESPONSE_CREATED": { actions: "recordWarmupId" },
+                "SERVER.RESPONSE_DONE": {
+                  guard: "isWarmupEnd",
+                  actions: "finishWarmup",
+                  target: "dispatching",
+                },
+                "SERVER.ERROR": [
                   {
                     // A failure after the warmup response exists: whether it is over is unknown,
                     // so the socket is replaced rather than risk a second response in flight.
-                    guard: and(["isError", "warmupCreated"]),
+                    guard: "warmupCreated",
                     actions: "failWarmupFromEvent",
                     target: "#responsesChain.disconnected",
                   },
-                  { guard: "isError", actions: "failWarmupFromEvent", target: "dispatching" },
+                  { actions: "failWarmupFromEvent", target: "dispatching" },
                 ],
                 "SOCKET.FAILED": {
                   target: "#responsesChain.disconnected",
@@ -918,13 +904,15 @@ export const responsesChainMachine = setup({
                   description: "response.create sent; waiting for the response id.",
                   entry: "sendTurn",
                   on: {
-                    "SOCKET.EVENT": [
+                    "SERVER.RESPONSE_CREATED": [
                       {
-                        guard: and(["isCreated", "cancelRequested"]),
+                        guard: "cancelRequested",
                         actions: "sendCancelAndDrain",
                         target: "#responsesChain.online.ready.draining",
                       },
-                      { guard: "isCreated", actions: "recordCreated", target: "streaming" },
+                      { actions: "recordCreated", target: "streaming" },
+                    ],
+                    "SERVER.ERROR": [
                       {
                         guard: and(["isPreviousNotFound", "cancelRequested"]),
                         actions: ["resetChain", "dropCurrent"],
@@ -936,7 +924,7 @@ export const responsesChainMachine = setup({
                         target: "#responsesChain.disconnected",
                       },
                       {
-                        guard: and(["isError", "cancelRequested"]),
+                        guard: "cancelRequested",
                         actions: "dropCurrent",
                         target: "#responsesChain.online.ready.dispatching",
                       },
@@ -967,7 +955,6 @@ export const responsesChainMachine = setup({
                         target: "#responsesChain.online.ready.backingOff",
                       },
                       {
-                        guard: "isError",
                         actions: "failTurnFromEvent",
                         target: "#responsesChain.online.ready.dispatching",
                       },
@@ -992,7 +979,7 @@ export const responsesChainMachine = setup({
                 streaming: {
                   description: "Handing text deltas and tool calls to the caller.",
                   on: {
-                    "SOCKET.EVENT": [
+                    "SERVER.RESPONSE_DONE": [
                       {
                         guard: "isOwnFailure",
                         actions: ["failTurnFromResponse", "resetChain"],
@@ -1003,6 +990,9 @@ export const responsesChainMachine = setup({
                         actions: "finishTurn",
                         target: "#responsesChain.online.ready.dispatching",
                       },
+                      { actions: "advanceTurn" },
+                    ],
+                    "SERVER.ERROR": [
                       {
                         guard: and(["isConnectionLimit", "canRecoverBeforeOutput"]),
                         actions: "markRecovery",
@@ -1010,12 +1000,12 @@ export const responsesChainMachine = setup({
                         reenter: true,
                       },
                       {
-                        guard: "isError",
                         actions: ["failTurnFromEvent", "resetChain"],
                         target: "#responsesChain.disconnected",
                       },
-                      { actions: "advanceTurn" },
                     ],
+                    "SERVER.RESPONSE_CREATED": { actions: "advanceTurn" },
+                    "SERVER.RESPONSE_OUTPUT": { actions: "advanceTurn" },
                     "SOCKET.FAILED": [
                       {
                         guard: "canRecoverBeforeOutput",
@@ -1043,7 +1033,7 @@ export const responsesChainMachine = setup({
               on: {
                 // Nothing is in flight: a cancel ends the turn without a word to the server.
                 CANCEL: { guard: "isLiveCurrentTurn", actions: "cancelUnsent", target: "dispatching" },
-                "SOCKET.EVENT": { actions: "noteStrayEvent" },
+                "SERVER.ERROR": { actions: "noteStrayEvent" },
                 "SOCKET.FAILED": { target: "#responsesChain.disconnected" },
               },
             },
@@ -1053,9 +1043,11 @@ export const responsesChainMachine = setup({
                 drainTimeout: { actions: "abandonDrain", target: "#responsesChain.disconnected" },
               },
               on: {
-                "SOCKET.EVENT": [
-                  { guard: "isDrainedEnd", actions: "chainFromDrained", target: "dispatching" },
-                ],
+                "SERVER.RESPONSE_DONE": {
+                  guard: "isDrainedEnd",
+                  actions: "chainFromDrained",
+                  target: "dispatching",
+                },
                 "SOCKET.FAILED": { actions: "clearDrain", target: "#responsesChain.disconnected" },
               },
             },

@@ -15,6 +15,7 @@ import {
   type ResponsesTurnParams,
   responsesChainMachine,
 } from "../../machines/responses/responsesChain.ts"
+import { namedResponsesEvent } from "../../machines/responses/responsesServerEvents.ts"
 import { type ChatItem, type ChatItemInput, toChatItem } from "../../src/llm/ChatContext.ts"
 import {
   decodeResponsesServerEventSync,
@@ -42,10 +43,9 @@ export const turn = (items: readonly (ChatItemInput | ChatItem)[], turnId?: stri
   developerRole: false,
 })
 
-const frame = (payload: Record<string, unknown>): ResponsesSocketEvent => ({
-  type: "SOCKET.EVENT",
-  event: decodeResponsesServerEventSync(JSON.stringify(payload)),
-})
+/** A server frame as the socket actor sends it: decoded, then named at the edge. */
+const frame = (payload: Record<string, unknown>): ResponsesSocketEvent =>
+  namedResponsesEvent(decodeResponsesServerEventSync(JSON.stringify(payload)))
 
 const response = (
   id: string,

@@ -15,6 +15,7 @@ import {
   responsesChainMachine,
 } from "../../../machines/responses/responsesChain.ts"
 import { toChatItem } from "../../../src/llm/ChatContext.ts"
+import type { ResponsesServerEvent } from "../../../src/protocol/index.ts"
 import { PARAMS, server, startChain } from "../../llm/chainHarness.ts"
 
 // A short socket age and a long drain timeout: moving the clock by ROTATE_MS never fires the
@@ -282,10 +283,13 @@ const replay = (events: readonly GraphEvent[], expectedValues: readonly unknown[
         break
       case "SOCKET.OPEN":
       case "SOCKET.FAILED":
-      case "SOCKET.EVENT": {
+      case "SERVER.RESPONSE_CREATED":
+      case "SERVER.RESPONSE_DONE":
+      case "SERVER.ERROR":
+      case "SERVER.RESPONSE_OUTPUT": {
         const socket = h.socket()
         if (socket.stopped) problems.push(`step ${index}: ${event.type} on a stopped socket`)
-        if (event.type === "SOCKET.EVENT") {
+        if ("event" in event) {
           const type = event.event.type
           const before = h.actor.getSnapshot() as Snapshot
           // An error before response.created is a refused request: nothing is left in flight.
@@ -404,8 +408,8 @@ describe("responsesChainMachine: model-based", () => {
 })
 
 const describeEvent = (event: GraphEvent): string => {
-  if (event.type === "SOCKET.EVENT") {
-    const server = (event as Extract<ResponsesChainEvent, { type: "SOCKET.EVENT" }>).event
+  if ("event" in event && event.type.startsWith("SERVER.")) {
+    const server = (event as { readonly event: ResponsesServerEvent }).event
     return server.type === "error" ? `error(${JSON.stringify(server).slice(0, 80)})` : server.type
   }
   if (event.type === "CHAT" || event.type === "CANCEL") {
