@@ -11,7 +11,7 @@
  * (the {@link Wire}) are this file's.
  * @module
  */
-import { Effect, type Scope, Stream } from "effect"
+import { Clock, Effect, type Scope, Stream } from "effect"
 import { type AnyEventObject, type EventObject, fromCallback } from "xstate"
 import type { SessionSocketInput, SocketFailure } from "../../machines/lifecycle/sessionLifecycle.ts"
 import { isProtocolError } from "../protocol/index.ts"
@@ -203,9 +203,11 @@ export const makeSocketActor = <R, TCommand extends EventObject, TInput = Sessio
         handler = options.open(wire, back)
         for (const command of early.splice(0)) handler.receive(command)
         back({ type: "SOCKET.OPEN", atMs: runtime.now() })
+        // The fiber's own clock (a TestClock under test): no nested run per frame.
+        const clock = yield* Clock.clockWith(Effect.succeed)
         yield* Stream.runForEach(connection.messages, (text) =>
           Effect.sync(() => {
-            const atMs = runtime.now()
+            const atMs = clock.currentTimeMillisUnsafe()
             let events: readonly EventObject[]
             try {
               events = options.decode(text, atMs)
