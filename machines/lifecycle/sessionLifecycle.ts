@@ -73,6 +73,12 @@ export interface LifecycleTimeouts {
    */
   readonly drainMs: number
   /**
+   * After end of input, the longest wait for the outstanding results across every connection
+   * the drain takes (`drainTimeout` never runs past it): a server that stalls each new
+   * connection cannot keep a drain going by forcing reconnects.
+   */
+  readonly drainTotalMs: number
+  /**
    * Connection age after which the session reconnects at the next quiet moment, ahead of
    * the server's 60-minute cap (`connectionMaxAge`).
    */
@@ -80,8 +86,8 @@ export interface LifecycleTimeouts {
 }
 
 /**
- * Default waits: 10 s to create, 10 s to configure, 15 s of owed silence, 30 s to drain,
- * rotate at 50 min. The drain is twice the inactivity wait, so a server that stalls after end
+ * Default waits: 10 s to create, 10 s to configure, 15 s of owed silence, 30 s to drain on
+ * one connection and 90 s across all, rotate at 50 min. The drain is twice the inactivity wait, so a server that stalls after end
  * of input is caught and the outstanding turns replayed rather than ended by `drain_timeout`.
  */
 export const DEFAULT_LIFECYCLE_TIMEOUTS: LifecycleTimeouts = {
@@ -89,6 +95,7 @@ export const DEFAULT_LIFECYCLE_TIMEOUTS: LifecycleTimeouts = {
   sessionUpdatedMs: 10_000,
   inactivityMs: 15_000,
   drainMs: 30_000,
+  drainTotalMs: 90_000,
   rotateAfterMs: 50 * 60_000,
 }
 

@@ -33,6 +33,11 @@ export type ChainFailureReason =
   | { readonly _tag: "ConnectionLost"; readonly afterOutput: boolean }
   | { readonly _tag: "Connect"; readonly status?: number }
   | { readonly _tag: "Busy" }
+  | {
+      readonly _tag: "Timeout"
+      readonly phase: "response_created" | "first_output" | "between_events"
+      readonly timeoutMs: number
+    }
   | { readonly _tag: "Closed" }
 
 /**

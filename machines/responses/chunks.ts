@@ -41,13 +41,14 @@ export type ChatChunk =
   /** A complete tool call; dispatched once per call. */
   | { readonly type: "tool_call"; readonly call: ToolCall }
   /**
-   * A tool call whose arguments are not valid JSON: `rawArguments` is the text as the model
-   * wrote it. The call is still part of the turn's `output` (so the chain stays valid);
-   * answer it with a function output that says what was wrong.
+   * A tool call that cannot be run as it is: `InvalidToolArguments` (arguments that are not
+   * valid JSON; `rawArguments` is the text as the model wrote it) or `UnknownTool` (a name
+   * that is not among the turn's tools). The call is still part of the turn's `output` (so
+   * the chain stays valid); answer it with a function output that says what was wrong.
    */
   | {
       readonly type: "error"
-      readonly reason: "InvalidToolArguments"
+      readonly reason: "InvalidToolArguments" | "UnknownTool"
       readonly callId: string
       readonly name: string
       readonly rawArguments: string

@@ -36,7 +36,11 @@
  * Pure: the one actor, `socket`, is supplied with `machine.provide({ actors })` (see
  * `src/llm/ResponsesLLM.ts`); it receives {@link ResponsesSocketCommand}s and sends back
  * `SOCKET.*` events and the server's frames named at the edge (`SERVER.RESPONSE_CREATED`,
- * `SERVER.RESPONSE_DONE`, `SERVER.ERROR`, `SERVER.RESPONSE_OUTPUT`). Waits are named delays (`rotateAfter`, `drainTimeout`, `rateLimitBackoff`).
+ * `SERVER.RESPONSE_DONE`, `SERVER.ERROR`, `SERVER.RESPONSE_OUTPUT`). Waits are named delays
+ * (`rotateAfter`, `drainTimeout`, `rateLimitBackoff`, and the turn's `responseCreatedTimeout`,
+ * `firstOutputTimeout`, `eventGapTimeout`: a turn the service owes an event and leaves without
+ * one fails with `Timeout` and the socket is replaced, so the queue moves on). Events of
+ * another response than the turn's are skipped.
  * What the caller sees is emitted as {@link ResponsesChainEmitted} events
  * (`actor.on("turn.chunk", ...)`).
  * @module
@@ -214,6 +218,9 @@ export interface ResponsesChainContext {
   readonly whenBusy: "queue" | "reject"
   readonly rotateAfterMs: number
   readonly drainTimeoutMs: number
+  readonly responseCreatedTimeoutMs: number
+  readonly firstOutputTimeoutMs: number
+  readonly eventGapTimeoutMs: number
   readonly rateLimitMaxWaitMs: number
   readonly rateLimitWaitMs: number
   /** The wait of the rate-limit backoff in progress, in milliseconds. */
@@ -241,6 +248,21 @@ export interface ResponsesChainInput {
   /** Longest wait for a cancelled response to end before the socket is dropped; default 5 000 ms. */
   readonly drainTimeoutMs?: number
   /**
+   * Longest wait from `response.create` to its `response.created` (also bounds a warmup);
+   * default 15 000 ms. The turn then fails with `Timeout` (`response_created`).
+   */
+  readonly responseCreatedTimeoutMs?: number
+  /**
+   * Longest wait from `response.created` to the response's first output event; default
+   * 60 000 ms. The turn then fails with `Timeout` (`first_output`).
+   */
+  readonly firstOutputTimeoutMs?: number
+  /**
+   * Longest silence between two events of a response in progress; default 60 000 ms. The turn
+   * then fails with `Timeout` (`between_events`). Only the response's own events count.
+   */
+  readonly eventGapTimeoutMs?: number
+  /**
    * Longest rate-limit delay waited out before the turn's one retry; default 5 000 ms. A
    * longer `retry-after` fails the turn at once; 0 never retries a rate-limited request.
    */
@@ -253,6 +275,12 @@ export interface ResponsesChainInput {
 export const DEFAULT_ROTATE_AFTER_MS = 55 * 60_000
 /** Default drain timeout: 5 seconds. */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 5_000
+/** Default wait for `response.created`: 15 seconds. */
+export const DEFAULT_RESPONSE_CREATED_TIMEOUT_MS = 15_000
+/** Default wait from `response.created` to the first output: 60 seconds (reasoning can be slow). */
+export const DEFAULT_FIRST_OUTPUT_TIMEOUT_MS = 60_000
+/** Default longest silence inside a response: 60 seconds. */
+export const DEFAULT_EVENT_GAP_TIMEOUT_MS = 60_000
 
 // ---------------------------------------------------------------------------------------
 // Helpers
@@ -326,6 +354,44 @@ const connectionLost = (turn: ActiveTurn, end: SocketFailure | undefined): Chain
     attempts: turn.attempts,
     ...(turn.progress.responseId === undefined ? {} : { responseId: turn.progress.responseId }),
   }
+}
+
+type TimeoutPhase = "response_created" | "first_output" | "between_events"
+
+const timeoutMsOf = (context: ResponsesChainContext, phase: TimeoutPhase): number =>
+  phase === "response_created"
+    ? context.responseCreatedTimeoutMs
+    : phase === "first_output"
+      ? context.firstOutputTimeoutMs
+      : context.eventGapTimeoutMs
+
+const timeoutDescription: Record<TimeoutPhase, string> = {
+  response_created: "The service did not answer response.create with response.created",
+  first_output: "The response sent no output after response.created",
+  between_events: "The response fell silent before it ended",
+}
+
+const turnTimedOut = (
+  context: ResponsesChainContext,
+  turn: ActiveTurn,
+  phase: TimeoutPhase,
+): ChainFailure => {
+  const timeoutMs = timeoutMsOf(context, phase)
+  return {
+    reason: { _tag: "Timeout", phase, timeoutMs },
+    message: `${timeoutDescription[phase]} within ${timeoutMs} ms; the socket is replaced`,
+    retryable: true,
+    attempts: turn.attempts,
+    ...(turn.progress.responseId === undefined ? {} : { responseId: turn.progress.responseId }),
+  }
+}
+
+/** The response id a `response.created` or terminal event names, if it names one. */
+const responseIdOf = (event: ResponsesChainEvent): string | undefined => {
+  const server = serverEvent(event)
+  if (server === undefined) return undefined
+  if (server.type === "response.created") return server.response.id
+  return terminalResponse(event)?.id
 }
 
 const connectFailed = (end: SocketFailure | undefined): ChainFailure => ({
@@ -410,6 +476,9 @@ export const responsesChainMachine = setup({
     rotateAfter: ({ context }) => context.rotateAfterMs,
     drainTimeout: ({ context }) => context.drainTimeoutMs,
     rateLimitBackoff: ({ context }) => context.backoffMs,
+    responseCreatedTimeout: ({ context }) => context.responseCreatedTimeoutMs,
+    firstOutputTimeout: ({ context }) => context.firstOutputTimeoutMs,
+    eventGapTimeout: ({ context }) => context.eventGapTimeoutMs,
   },
   guards: {
     hasWork: ({ context }) =>
@@ -454,6 +523,16 @@ export const responsesChainMachine = setup({
     },
     warmupCreated: ({ context }) => context.warming?.responseId !== undefined,
     isDrainedEnd: ({ context, event }) => terminalResponse(event)?.id === context.draining?.responseId,
+    /** A created or terminal event of another response than the current turn's: not this turn's. */
+    isForeignResponse: ({ context, event }) => {
+      const id = responseIdOf(event)
+      return id !== undefined && id !== context.current?.progress.responseId
+    },
+    /** An event of the response in progress (deltas, items): what the turn is owed. */
+    isResponseProgress: ({ event }) => {
+      const server = serverEvent(event)
+      return server !== undefined && server.type !== "unknown" && server.type.startsWith("response.")
+    },
   },
   actions: {
     nextGeneration: assign(({ context }) => ({
@@ -651,6 +730,37 @@ export const responsesChainMachine = setup({
       enqueue.assign({ ...nothingPending, chain: undefined })
     }),
     dropCurrent: assign({ current: undefined }),
+    failTurnTimeout: enqueueActions(({ context, enqueue }, params: { readonly phase: TimeoutPhase }) => {
+      const turn = context.current
+      if (turn === undefined) return
+      // A cancelled turn has had its end already; it is only dropped.
+      if (!turn.cancelRequested) {
+        enqueue.emit({
+          type: "turn.failed",
+          turnId: turn.request.turnId,
+          error: turnTimedOut(context, turn, params.phase),
+        })
+      }
+      enqueue.assign({ current: undefined })
+    }),
+    failWarmupTimeout: enqueueActions(({ context, enqueue }) => {
+      const timeoutMs = context.responseCreatedTimeoutMs
+      enqueue.emit({
+        type: "prewarm.failed",
+        error: {
+          reason: { _tag: "Timeout", phase: "response_created", timeoutMs },
+          message: `The warmup response did not end within ${timeoutMs} ms; the socket is replaced`,
+          retryable: true,
+        },
+      })
+      enqueue.assign({ warming: undefined })
+    }),
+    noteForeignEvent: enqueueActions(({ event, enqueue }) => {
+      enqueue.emit({
+        type: "notice",
+        message: `Skipped an event of response ${responseIdOf(event) ?? "?"}, which is not the current turn's`,
+      })
+    }),
 
     cancelUnsent: enqueueActions(({ context, enqueue }) => {
       const turn = context.current
@@ -784,6 +894,9 @@ export const responsesChainMachine = setup({
     whenBusy: input.whenBusy ?? "queue",
     rotateAfterMs: input.rotateAfterMs ?? DEFAULT_ROTATE_AFTER_MS,
     drainTimeoutMs: input.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS,
+    responseCreatedTimeoutMs: input.responseCreatedTimeoutMs ?? DEFAULT_RESPONSE_CREATED_TIMEOUT_MS,
+    firstOutputTimeoutMs: input.firstOutputTimeoutMs ?? DEFAULT_FIRST_OUTPUT_TIMEOUT_MS,
+    eventGapTimeoutMs: input.eventGapTimeoutMs ?? DEFAULT_EVENT_GAP_TIMEOUT_MS,
     rateLimitMaxWaitMs: input.rateLimitMaxWaitMs ?? DEFAULT_RATE_LIMIT_MAX_WAIT_MS,
     rateLimitWaitMs: input.rateLimitWaitMs ?? DEFAULT_RATE_LIMIT_WAIT_MS,
     backoffMs: 0,
@@ -873,6 +986,12 @@ export const responsesChainMachine = setup({
             warming: {
               description: "A generate:false request is seeding the chain.",
               entry: "sendWarmup",
+              after: {
+                responseCreatedTimeout: {
+                  actions: "failWarmupTimeout",
+                  target: "#responsesChain.disconnected",
+                },
+              },
               on: {
                 "SERVER.RESPONSE_CREATED": { actions: "recordWarmupId" },
                 "SERVER.RESPONSE_DONE": {
@@ -903,6 +1022,13 @@ export const responsesChainMachine = setup({
                 awaitingCreated: {
                   description: "response.create sent; waiting for the response id.",
                   entry: "sendTurn",
+                  after: {
+                    // Unanswered: whatever comes late must not reach the next turn, so the socket goes.
+                    responseCreatedTimeout: {
+                      actions: { type: "failTurnTimeout", params: { phase: "response_created" } },
+                      target: "#responsesChain.disconnected",
+                    },
+                  },
                   on: {
                     "SERVER.RESPONSE_CREATED": [
                       {
@@ -978,8 +1104,30 @@ export const responsesChainMachine = setup({
                 },
                 streaming: {
                   description: "Handing text deltas and tool calls to the caller.",
+                  initial: "awaitingOutput",
+                  states: {
+                    awaitingOutput: {
+                      description: "response.created arrived; waiting for the response's first output.",
+                      after: {
+                        firstOutputTimeout: {
+                          actions: { type: "failTurnTimeout", params: { phase: "first_output" } },
+                          target: "#responsesChain.disconnected",
+                        },
+                      },
+                    },
+                    producing: {
+                      description: "Output is flowing; each event of the response restarts the wait.",
+                      after: {
+                        eventGapTimeout: {
+                          actions: { type: "failTurnTimeout", params: { phase: "between_events" } },
+                          target: "#responsesChain.disconnected",
+                        },
+                      },
+                    },
+                  },
                   on: {
                     "SERVER.RESPONSE_DONE": [
+                      { guard: "isForeignResponse", actions: "noteForeignEvent" },
                       {
                         guard: "isOwnFailure",
                         actions: ["failTurnFromResponse", "resetChain"],
@@ -1004,8 +1152,24 @@ export const responsesChainMachine = setup({
                         target: "#responsesChain.disconnected",
                       },
                     ],
-                    "SERVER.RESPONSE_CREATED": { actions: "advanceTurn" },
-                    "SERVER.RESPONSE_OUTPUT": { actions: "advanceTurn" },
+                    "SERVER.RESPONSE_CREATED": [
+                      { guard: "isForeignResponse", actions: "noteForeignEvent" },
+                      {
+                        actions: "advanceTurn",
+                        target: "#responsesChain.online.ready.turn.streaming.producing",
+                        reenter: true,
+                      },
+                    ],
+                    "SERVER.RESPONSE_OUTPUT": [
+                      {
+                        guard: "isResponseProgress",
+                        actions: "advanceTurn",
+                        target: "#responsesChain.online.ready.turn.streaming.producing",
+                        reenter: true,
+                      },
+                      // Anything else (an unknown event) is no answer to what is owed: the wait goes on.
+                      { actions: "advanceTurn" },
+                    ],
                     "SOCKET.FAILED": [
                       {
                         guard: "canRecoverBeforeOutput",

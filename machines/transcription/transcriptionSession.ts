@@ -19,7 +19,7 @@
  * What the session tells its user is emitted as {@link SpeechEvent}s (`actor.on("*", ...)`).
  * @module
  */
-import { assertEvent, assign, enqueueActions, fromCallback, not, raise, setup } from "xstate"
+import { assertEvent, assign, enqueueActions, fromCallback, not, setup } from "xstate"
 import { type ClientEvent, ClientEvents, type LogProb } from "../../src/protocol/index.ts"
 import {
   initialLifecycleState,
@@ -54,18 +54,25 @@ import {
   applyFailed,
   bindCommitted,
   type CompletedInfo,
+  countSends,
   deltasAreCumulative,
   dropEmptyCommit,
   emptyLedger,
+  failItem,
   failPending,
   hasPending,
+  isPendingItem,
   type LedgerOptions,
   type LedgerStep,
+  markCommitsSent,
   oldestPendingSample,
+  oldestUnbound,
   openClientTurn,
   REALTIME_SAMPLES_PER_MS,
+  retireBeforeReplay,
   type TurnLedger,
   unbindPending,
+  withoutSilentUnsolicited,
 } from "./transcripts.ts"
 
 // ---------------------------------------------------------------------------------------
@@ -131,8 +138,18 @@ export type TranscriptionServerEvent =
   | { readonly type: "SOCKET.BACKLOG"; readonly backlogMs: number; readonly atMs: number }
   /** Unsent audio is back under the bound. */
   | { readonly type: "SOCKET.BACKLOG_CLEARED"; readonly atMs: number }
-  /** A server frame could not be decoded (skipped). */
-  | { readonly type: "SOCKET.PROTOCOL_ERROR"; readonly message: string; readonly atMs: number }
+  /**
+   * A server frame could not be decoded (skipped). `eventType`, `itemId` and `previousItemId`
+   * are what could still be read of it, so the one turn it was about fails, not its neighbours.
+   */
+  | {
+      readonly type: "SOCKET.PROTOCOL_ERROR"
+      readonly message: string
+      readonly atMs: number
+      readonly eventType?: string
+      readonly itemId?: string
+      readonly previousItemId?: string | null
+    }
 
 /** Events the `audioInput` actor sends back. Samples are offsets on the session's 24 kHz timeline. */
 export type TranscriptionAudioEvent =
@@ -261,8 +278,13 @@ export interface TranscriptionSessionContext extends LifecycleContext {
   readonly endOfInputAtMs: number | undefined
   /** Draining (server VAD): the `input_audio_buffer.clear` sent after the final commit is not answered yet. */
   readonly drainBarrier: boolean
-  /** Where the session last asked the server to commit (server VAD), for a commit it reports without VAD events. */
+  /**
+   * Where the session asked the server to commit (server VAD) and no `committed` has answered
+   * yet: a commit the server reports without VAD events is that turn, ending here.
+   */
   readonly serverCommitSample: number | undefined
+  /** Connections a turn is sent on without a transcript before it fails. */
+  readonly maxTurnAttempts: number
   /** True while the connection is configured and the socket actor may be sent audio commands. */
   readonly wireReady: boolean
   /** `session.update` needed again once the in-flight one is acknowledged. */
@@ -307,7 +329,15 @@ export interface TranscriptionSessionInput {
   readonly finalOrder?: LedgerOptions["finalOrder"]
   /** Reconnect policy, timeouts and jitter seed. */
   readonly lifecycle?: LifecycleStateOptions
+  /**
+   * Connections a turn's audio is sent on before the turn gives up waiting for its transcript
+   * (`transcription_failed`, `turn_attempts_exhausted`); default {@link DEFAULT_MAX_TURN_ATTEMPTS}.
+   */
+  readonly maxTurnAttempts?: number
 }
+
+/** Default number of connections a turn is sent on without a transcript before it fails: 4. */
+export const DEFAULT_MAX_TURN_ATTEMPTS = 4
 
 const MAX_LATENCIES = 64
 
@@ -329,6 +359,52 @@ const emptyMetrics: TranscriptionMetrics = {
 // Pure helpers
 
 const modeOf = (context: TranscriptionSessionContext): TurnMode => turnModeOf(context.settings.turnDetection)
+
+const positiveCount = (value: number, name: string): number => {
+  if (!Number.isInteger(value) || value < 1)
+    throw new RangeError(`${name} must be an integer >= 1, got ${value}`)
+  return value
+}
+
+/**
+ * A server offset (`audio_start_ms`, `audio_end_ms`) on the session timeline. The socket
+ * actor clamps offsets to the audio sent on the connection; one that is still not a finite
+ * number (from another socket implementation) is taken as `fallbackSample`, so `Infinity`
+ * never reaches transcript times or where live audio resumes.
+ */
+const serverSampleOf = (ms: number, offsetSamples: number, fallbackSample: number): number => {
+  const sample = ms * REALTIME_SAMPLES_PER_MS + offsetSamples
+  return Number.isFinite(sample) ? Math.max(0, sample) : fallbackSample
+}
+
+/**
+ * True when a server event answers something the session is owed (a transcript or failure of
+ * a pending turn, a VAD event, the acknowledgement of a commit it caused, the drain barrier):
+ * only those restart the inactivity wait, so a server that sends anything else cannot keep
+ * a stalled connection alive.
+ */
+const answersOwed = (context: TranscriptionSessionContext, event: TranscriptionSessionEvent): boolean => {
+  switch (event.type) {
+    case "SERVER.SPEECH_STARTED":
+    case "SERVER.SPEECH_STOPPED":
+    case "SERVER.SESSION_UPDATED":
+      return true
+    case "SERVER.COMMITTED":
+      return (
+        context.serverSpeech?.itemId === event.itemId ||
+        context.serverCommitSample !== undefined ||
+        oldestUnbound(context.ledger) !== undefined
+      )
+    case "SERVER.TRANSCRIPT_DELTA":
+    case "SERVER.TRANSCRIPT_COMPLETED":
+    case "SERVER.TRANSCRIPT_FAILED":
+      return isPendingItem(context.ledger, event.itemId)
+    case "SERVER.BUFFER_CLEARED":
+      return context.drainBarrier
+    default:
+      return false
+  }
+}
 
 const ledgerOptions = (context: TranscriptionSessionContext): LedgerOptions => ({
   cumulativeDeltas: deltasAreCumulative(context.settings.model),
@@ -428,11 +504,12 @@ const openTurn = (
   atSample: number,
   atMs: number | undefined,
 ): TurnLedger =>
-  openClientTurn(context.ledger, {
-    startSample: context.tailStartSample,
-    endSample: atSample,
-    endOfSpeechAtMs: atMs,
-  })
+  openClientTurn(
+    context.ledger,
+    { startSample: context.tailStartSample, endSample: atSample, endOfSpeechAtMs: atMs },
+    // Sent now when configured; otherwise the connection's replay sends it.
+    context.wireReady,
+  )
 
 type Step = {
   readonly context: Partial<TranscriptionSessionContext>
@@ -509,7 +586,23 @@ export const transcriptionSessionMachine = setup({
     socket: socketNotProvided,
     audioInput: audioInputNotProvided,
   },
-  delays: lifecycleDelays<TranscriptionSessionContext>(),
+  delays: {
+    ...lifecycleDelays<TranscriptionSessionContext>(),
+    // Per connection `drainMs`, and never past `drainTotalMs` after the end of input, however
+    // many connections the drain takes (a server that stalls every connection cannot keep it going).
+    drainTimeout: ({
+      context,
+      event,
+    }: {
+      context: TranscriptionSessionContext
+      event: TranscriptionSessionEvent
+    }) => {
+      const { drainMs, drainTotalMs } = context.lifecycle.timeouts
+      const nowMs = "atMs" in event && typeof event.atMs === "number" ? event.atMs : undefined
+      if (nowMs === undefined || context.endOfInputAtMs === undefined) return drainMs
+      return Math.max(0, Math.min(drainMs, context.endOfInputAtMs + drainTotalMs - nowMs))
+    },
+  },
   guards: {
     ...lifecycleGuards<TranscriptionSessionContext, TranscriptionSessionEvent>(),
     inputEnded: ({ context }) => context.inputEnded,
@@ -522,13 +615,31 @@ export const transcriptionSessionMachine = setup({
   actions: {
     ...lifecycleActions<TranscriptionSessionContext, TranscriptionSessionEvent>(),
 
-    onConnecting: assign({ wireReady: false, serverSpeech: undefined, drainBarrier: false }),
+    onConnecting: assign({
+      wireReady: false,
+      serverSpeech: undefined,
+      drainBarrier: false,
+      serverCommitSample: undefined,
+    }),
 
     sendSessionUpdate: enqueueActions(({ context, enqueue }) => {
-      // A new connection knows none of the old items: pending turns are committed again.
-      const ledger = unbindPending(context.ledger)
+      // Commits the session did not cause are dropped, turns sent too often without a
+      // transcript end; the rest is committed again (a new connection knows none of the old items).
+      const retired = retireBeforeReplay(
+        context.ledger,
+        context.maxTurnAttempts,
+        {
+          code: "connection_lost",
+          message: "The connection was lost before this unsolicited turn's transcript arrived",
+          retryable: false,
+        },
+        ledgerOptions(context),
+      )
+      const metrics = foldMetrics(context.metrics, retired.events)
+      for (const event of retired.events) enqueue.emit(event)
+      const ledger = unbindPending(retired.ledger)
       const plan = planReplay(ledger, context.tailStartSample, context.retainedFromSample)
-      let next: Partial<TranscriptionSessionContext> = { ledger, replay: plan, settingsDirty: false }
+      let next: Partial<TranscriptionSessionContext> = { ledger, replay: plan, settingsDirty: false, metrics }
       if (plan.lostTurns.length > 0) {
         const lost = new Set(plan.lostTurns)
         const kept = { ...ledger, turns: ledger.turns.filter((t) => !lost.has(t.turn)) }
@@ -542,7 +653,7 @@ export const transcriptionSessionMachine = setup({
           },
           ledgerOptions(context),
         )
-        next = { ...next, ledger: kept, metrics: foldMetrics(context.metrics, step.events) }
+        next = { ...next, ledger: kept, metrics: foldMetrics(metrics, step.events) }
         for (const event of step.events) enqueue.emit(event)
       }
       enqueue.assign(next)
@@ -583,6 +694,14 @@ export const transcriptionSessionMachine = setup({
         } satisfies TranscriptionSocketCommand)
       enqueue.sendTo("socket", { type: "audio.reportResumed" } satisfies TranscriptionSocketCommand)
       enqueue.assign({
+        // Each replayed turn has now been sent once more (see maxTurnAttempts).
+        ledger: markCommitsSent(
+          countSends(
+            context.ledger,
+            plan.commits.map((c) => c.turn),
+          ),
+          plan.commits.map((c) => c.turn),
+        ),
         wireReady: true,
         settingsDirty: false,
         replay: undefined,
@@ -620,7 +739,13 @@ export const transcriptionSessionMachine = setup({
       enqueue.raise({ type: "LIVENESS.SERVER_EVENT" })
       if (event.code === "input_audio_buffer_commit_empty") {
         // Not an error for us: the segment was silence (or the server VAD took it first).
-        enqueue.assign({ ledger: dropEmptyCommit(context.ledger) })
+        // Turns it held back in the order are released.
+        const applied = withLedger(context, dropEmptyCommit(context.ledger, ledgerOptions(context)))
+        enqueue.assign({
+          ...applied.context,
+          ...(modeOf(context) === "server" ? { serverCommitSample: undefined } : {}),
+        })
+        for (const e of applied.events) enqueue.emit(e)
         return
       }
       enqueue.emit({
@@ -671,17 +796,38 @@ export const transcriptionSessionMachine = setup({
           : failure.message,
         retryable: false,
       }
-      const step = failPending(context.ledger, error, ledgerOptions(context))
+      const step = failPending(withoutSilentUnsolicited(context.ledger), error, ledgerOptions(context))
       const applied = withLedger(context, step)
       enqueue.assign({ ...applied.context, wireReady: false, fatalError: error })
       for (const e of applied.events) enqueue.emit(e)
       enqueue.emit({ type: "error", error, fatal: true })
     }),
 
-    onSessionClosed: assign({ wireReady: false }),
+    onSessionClosed: enqueueActions(({ context, event, enqueue }) => {
+      // close() abandons what is in flight (its spans say so); a drained session ends every
+      // turn once: an unsolicited one whose interim text was shown still waits, and ends here.
+      if (event.type === "CLOSE") {
+        enqueue.assign({ wireReady: false })
+        return
+      }
+      const step = failPending(
+        withoutSilentUnsolicited(context.ledger),
+        {
+          code: "session_closed",
+          message: "The session was closed before this turn's transcript arrived",
+          retryable: false,
+        },
+        ledgerOptions(context),
+      )
+      const applied = withLedger(context, step)
+      enqueue.assign({ ...applied.context, wireReady: false })
+      for (const e of applied.events) enqueue.emit(e)
+    }),
 
-    // Any server event is a sign of life: the liveness region restarts its wait on this.
-    noteServerEvent: raise({ type: "LIVENESS.SERVER_EVENT" } as const),
+    // A server event that answers what is owed restarts the liveness region's wait; others do not.
+    noteServerEvent: enqueueActions(({ context, event, enqueue }) => {
+      if (answersOwed(context, event)) enqueue.raise({ type: "LIVENESS.SERVER_EVENT" })
+    }),
 
     // ----- user control
 
@@ -698,8 +844,8 @@ export const transcriptionSessionMachine = setup({
             atSample: event.atSample,
             pause: false,
           } satisfies TranscriptionSocketCommand)
+          enqueue.assign({ serverCommitSample: event.atSample })
         }
-        enqueue.assign({ serverCommitSample: event.atSample })
         return
       }
       // Local turns: between utterances nothing is sent, so there is nothing to end.
@@ -871,9 +1017,10 @@ export const transcriptionSessionMachine = setup({
 
     onServerSpeechStarted: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, "SERVER.SPEECH_STARTED")
-      const startSample = Math.max(
-        0,
-        event.audioStartMs * REALTIME_SAMPLES_PER_MS + context.serverOffsetSamples,
+      const startSample = serverSampleOf(
+        event.audioStartMs,
+        context.serverOffsetSamples,
+        context.tailStartSample,
       )
       if (!context.speechAnnounced) {
         enqueue.emit({ type: "start_of_speech", itemId: event.itemId, atMs: samplesToMs(startSample) })
@@ -889,7 +1036,7 @@ export const transcriptionSessionMachine = setup({
 
     onServerSpeechStopped: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, "SERVER.SPEECH_STOPPED")
-      const endSample = Math.max(0, event.audioEndMs * REALTIME_SAMPLES_PER_MS + context.serverOffsetSamples)
+      const endSample = serverSampleOf(event.audioEndMs, context.serverOffsetSamples, context.tailStartSample)
       const startSample =
         context.serverSpeech?.itemId === event.itemId
           ? context.serverSpeech.startSample
@@ -911,13 +1058,29 @@ export const transcriptionSessionMachine = setup({
       const speech = context.serverSpeech
       const vadTurn = speech !== undefined && speech.itemId === event.itemId
       const end = speech?.endSample ?? context.tailStartSample
+      // A commit the session asked the server for (a flush, the final commit) that came
+      // without VAD events is the audio up to where it was asked.
+      // Replayed turns (client commits) are answered first, in order.
+      const askedFor =
+        !vadTurn &&
+        modeOf(context) === "server" &&
+        context.serverCommitSample !== undefined &&
+        oldestUnbound(context.ledger) === undefined
+          ? context.serverCommitSample
+          : undefined
       const serverSpan = vadTurn
         ? {
             startSample: speech.startSample,
             endSample: end,
             endOfSpeechAtMs: speech.stoppedAtMs ?? event.atMs,
           }
-        : undefined
+        : askedFor !== undefined
+          ? {
+              startSample: context.tailStartSample,
+              endSample: Math.max(context.tailStartSample, askedFor),
+              endOfSpeechAtMs: event.atMs,
+            }
+          : undefined
       const ledger = bindCommitted(
         context.ledger,
         { itemId: event.itemId, previousItemId: event.previousItemId },
@@ -932,6 +1095,7 @@ export const transcriptionSessionMachine = setup({
         ledger,
         vadEventOwed: false,
         owedSpeechStartSample: undefined,
+        ...(vadTurn || askedFor !== undefined ? { serverCommitSample: undefined } : {}),
         ...(vadTurn
           ? {
               serverSpeech: undefined,
@@ -939,6 +1103,7 @@ export const transcriptionSessionMachine = setup({
               speechAnnounced: false,
             }
           : {}),
+        ...(askedFor !== undefined ? { tailStartSample: Math.max(context.tailStartSample, askedFor) } : {}),
       })
     }),
 
@@ -982,13 +1147,30 @@ export const transcriptionSessionMachine = setup({
 
     onBacklogCleared: assign({ backlogReported: false }),
 
-    onProtocolError: enqueueActions(({ event, enqueue }) => {
+    onProtocolError: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, "SOCKET.PROTOCOL_ERROR")
-      enqueue.emit({
-        type: "error",
-        error: { code: "ProtocolError", message: event.message, retryable: false },
-        fatal: false,
-      })
+      const error: SpeechErrorInfo = { code: "ProtocolError", message: event.message, retryable: false }
+      enqueue.emit({ type: "error", error, fatal: false })
+      const itemId = event.itemId
+      if (itemId === undefined) return
+      // The undecodable event was about one turn: that turn fails, its neighbours keep their place.
+      let ledger = context.ledger
+      if (event.eventType === "input_audio_buffer.committed" && modeOf(context) !== "server") {
+        ledger = bindCommitted(ledger, { itemId, previousItemId: event.previousItemId }, undefined, {
+          startSample: context.tailStartSample,
+          endSample: context.tailStartSample,
+          endOfSpeechAtMs: event.atMs,
+        })
+      } else if (
+        event.eventType !== "conversation.item.input_audio_transcription.completed" &&
+        event.eventType !== "conversation.item.input_audio_transcription.failed"
+      ) {
+        // A lost delta costs only interim text (the completed event carries the whole transcript).
+        return
+      }
+      const applied = withLedger(context, failItem(ledger, itemId, error, ledgerOptions(context)))
+      enqueue.assign(applied.context)
+      for (const e of applied.events) enqueue.emit(e)
     }),
 
     expireOutstanding: enqueueActions(({ context, enqueue }) => {
@@ -1048,6 +1230,7 @@ export const transcriptionSessionMachine = setup({
     endOfInputAtMs: undefined,
     drainBarrier: false,
     serverCommitSample: undefined,
+    maxTurnAttempts: positiveCount(input.maxTurnAttempts ?? DEFAULT_MAX_TURN_ATTEMPTS, "maxTurnAttempts"),
     wireReady: false,
     settingsDirty: false,
     serverOffsetSamples: 0,
@@ -1083,21 +1266,21 @@ export const transcriptionSessionMachine = setup({
       "AUDIO.OVERFLOW": { actions: "onAudioOverflow" },
     },
     onlineOn: {
-      "SERVER.SPEECH_STARTED": { actions: ["onServerSpeechStarted", "updateRetention", "noteServerEvent"] },
-      "SERVER.SPEECH_STOPPED": { actions: ["onServerSpeechStopped", "updateRetention", "noteServerEvent"] },
-      "SERVER.COMMITTED": { actions: ["onServerCommitted", "updateRetention", "noteServerEvent"] },
-      "SERVER.TRANSCRIPT_DELTA": { actions: ["onTranscriptDelta", "noteServerEvent"] },
+      // noteServerEvent first: whether an event answers what is owed is judged before it is applied.
+      "SERVER.SPEECH_STARTED": { actions: ["noteServerEvent", "onServerSpeechStarted", "updateRetention"] },
+      "SERVER.SPEECH_STOPPED": { actions: ["noteServerEvent", "onServerSpeechStopped", "updateRetention"] },
+      "SERVER.COMMITTED": { actions: ["noteServerEvent", "onServerCommitted", "updateRetention"] },
+      "SERVER.TRANSCRIPT_DELTA": { actions: ["noteServerEvent", "onTranscriptDelta"] },
       "SERVER.TRANSCRIPT_COMPLETED": {
-        actions: ["onTranscriptCompleted", "updateRetention", "noteServerEvent"],
+        actions: ["noteServerEvent", "onTranscriptCompleted", "updateRetention"],
       },
-      "SERVER.TRANSCRIPT_FAILED": { actions: ["onTranscriptFailed", "updateRetention", "noteServerEvent"] },
+      "SERVER.TRANSCRIPT_FAILED": { actions: ["noteServerEvent", "onTranscriptFailed", "updateRetention"] },
       "SERVER.SESSION_UPDATED": { actions: "noteServerEvent" },
-      "SERVER.BUFFER_CLEARED": { actions: ["onBufferCleared", "noteServerEvent"] },
-      "SERVER.OTHER": { actions: "noteServerEvent" },
+      "SERVER.BUFFER_CLEARED": { actions: ["noteServerEvent", "onBufferCleared"] },
       "SOCKET.RESUMED": { actions: ["announceResumed", "updateRetention"] },
       "SOCKET.BACKLOG": { actions: "onBacklog" },
       "SOCKET.BACKLOG_CLEARED": { actions: "onBacklogCleared" },
-      "SOCKET.PROTOCOL_ERROR": { actions: "onProtocolError" },
+      "SOCKET.PROTOCOL_ERROR": { actions: ["onProtocolError", "updateRetention"] },
     },
     streaming: {
       description: "Configured: audio flows to the server and transcripts come back.",

@@ -47,6 +47,19 @@ export interface TranscriptTurn {
   readonly outcome: readonly SpeechEvent[]
   /** Whether `outcome` has been emitted. */
   readonly emitted: boolean
+  /** Times the turn's audio has been committed to a server (1 when it is opened; +1 per replay). */
+  readonly sends: number
+  /**
+   * A commit the session did not cause (no client commit outstanding, no speech the server
+   * reported for it): it never holds other turns back, the session owes nothing for it, and a
+   * lost connection drops it (failing it only if its interim text was shown).
+   */
+  readonly unsolicited: boolean
+  /**
+   * The turn's commit has been sent on the current connection (a client turn), so a
+   * `committed` can answer it; a turn opened while offline waits for its replay.
+   */
+  readonly commitSent: boolean
 }
 
 /** The turns not yet emitted, in conversation order. */
@@ -123,6 +136,9 @@ const newTurn = (
   language: undefined,
   outcome: [],
   emitted: false,
+  sends: 1,
+  unsolicited: false,
+  commitSent: true,
 })
 
 /** A span of the session timeline with the clock time its end was observed. */
@@ -136,19 +152,66 @@ export interface TurnSpan {
 /**
  * Opens a turn for a commit the client is sending (manual flush, local VAD, drain, replay):
  * it has no item id until the server's `committed` binds one ({@link bindCommitted}).
+ * `commitSent` is false when no connection is configured (the replay will send it).
  */
-export const openClientTurn = (ledger: TurnLedger, span: TurnSpan): TurnLedger => ({
+export const openClientTurn = (ledger: TurnLedger, span: TurnSpan, commitSent = true): TurnLedger => ({
   ...ledger,
   turns: [
     ...ledger.turns,
-    newTurn(ledger.nextTurn, { itemId: undefined, previousItemId: undefined, ...span }),
+    {
+      ...newTurn(ledger.nextTurn, { itemId: undefined, previousItemId: undefined, ...span }),
+      commitSent,
+      sends: commitSent ? 1 : 0,
+    },
   ],
   nextTurn: ledger.nextTurn + 1,
 })
 
-/** The oldest turn whose client commit is not yet acknowledged, if any. */
-export const oldestUnbound = (ledger: TurnLedger): TranscriptTurn | undefined =>
-  ledger.turns.find((t) => t.itemId === undefined && t.status === "pending")
+/** A client turn whose commit was sent on this connection and is not acknowledged yet. */
+const isUnbound = (t: TranscriptTurn): boolean =>
+  t.itemId === undefined && t.status === "pending" && t.commitSent && !t.unsolicited
+
+/** The oldest turn whose client commit is sent and not yet acknowledged, if any. */
+export const oldestUnbound = (ledger: TurnLedger): TranscriptTurn | undefined => ledger.turns.find(isUnbound)
+
+/** Marks the turns in `turnNumbers` as committed on the current connection (their replay was sent). */
+export const markCommitsSent = (ledger: TurnLedger, turnNumbers: readonly number[]): TurnLedger => {
+  if (turnNumbers.length === 0) return ledger
+  const sent = new Set(turnNumbers)
+  return { ...ledger, turns: ledger.turns.map((t) => (sent.has(t.turn) ? { ...t, commitSent: true } : t)) }
+}
+
+/**
+ * The client turn a `committed` answers, by its `previous_item_id`: the first unacknowledged
+ * turn after the one bound to `previousItemId` (the oldest one when it is `null`, or names
+ * the newest item already pruned). When `previousItemId` names an item this ledger never saw,
+ * a `committed` was lost: the oldest unacknowledged turn is that item (`inferred`), and the
+ * commit answers the next one. Order alone would shift every later turn by one.
+ */
+const unboundTurnFor = (
+  ledger: TurnLedger,
+  previousItemId: string | null | undefined,
+): { readonly index: number; readonly inferred?: number } | undefined => {
+  const firstUnboundFrom = (start: number): number => {
+    for (let i = start; i < ledger.turns.length; i++) {
+      const t = ledger.turns[i]
+      if (t !== undefined && isUnbound(t)) return i
+    }
+    return -1
+  }
+  const oldest = firstUnboundFrom(0)
+  if (oldest < 0) return undefined
+  if (previousItemId === null || previousItemId === undefined || previousItemId === ledger.lastItemId) {
+    return { index: oldest }
+  }
+  const previous = findIndex(ledger, previousItemId)
+  if (previous >= 0) {
+    const after = firstUnboundFrom(previous + 1)
+    return { index: after >= 0 ? after : oldest }
+  }
+  const next = firstUnboundFrom(oldest + 1)
+  return next < 0 ? { index: oldest } : { index: next, inferred: oldest }
+}
 
 /** What an `input_audio_buffer.committed` event says. */
 export interface CommittedInfo {
@@ -159,10 +222,14 @@ export interface CommittedInfo {
 /**
  * Applies `input_audio_buffer.committed`.
  *
- * - `serverSpan` given (the server's VAD committed a turn it detected): a new turn with that
- *   span, placed right after `previousItemId` (or last when that item is unknown).
- * - otherwise the commit answers the oldest client commit, which now gets its item id;
- *   with no client commit outstanding, a turn is opened with `fallbackSpan`.
+ * - `serverSpan` given (the server's VAD committed a turn it detected, or a commit the
+ *   session asked the server for): a new turn with that span, placed right after
+ *   `previousItemId` (or last when that item is unknown).
+ * - otherwise the commit answers a client commit, found by `previousItemId` (see
+ *   {@link bindCommitted}'s rules in `unboundTurnFor`), which now gets its item id;
+ * - with no client commit outstanding, the session did not cause this commit: an
+ *   {@link TranscriptTurn.unsolicited} turn is opened with `fallbackSpan`, which holds
+ *   nothing back.
  */
 export const bindCommitted = (
   ledger: TurnLedger,
@@ -173,26 +240,30 @@ export const bindCommitted = (
   if (findIndex(ledger, committed.itemId) >= 0) return ledger
   const lastItemId = committed.itemId
   if (serverSpan === undefined) {
-    const unbound = oldestUnbound(ledger)
-    if (unbound !== undefined) {
-      const index = ledger.turns.indexOf(unbound)
-      return {
-        ...ledger,
-        lastItemId,
-        turns: replaceAt(ledger.turns, index, {
-          ...unbound,
-          itemId: committed.itemId,
-          previousItemId: committed.previousItemId,
-        }),
+    const found = unboundTurnFor(ledger, committed.previousItemId)
+    if (found !== undefined) {
+      const unbound = ledger.turns[found.index] as TranscriptTurn
+      let turns = replaceAt(ledger.turns, found.index, {
+        ...unbound,
+        itemId: committed.itemId,
+        previousItemId: committed.previousItemId,
+      })
+      const inferred = found.inferred === undefined ? undefined : turns[found.inferred]
+      if (inferred !== undefined && typeof committed.previousItemId === "string") {
+        turns = replaceAt(turns, found.inferred as number, { ...inferred, itemId: committed.previousItemId })
       }
+      return { ...ledger, lastItemId, turns }
     }
   }
   const span = serverSpan ?? fallbackSpan
-  const turn = newTurn(ledger.nextTurn, {
-    itemId: committed.itemId,
-    previousItemId: committed.previousItemId,
-    ...span,
-  })
+  const turn: TranscriptTurn = {
+    ...newTurn(ledger.nextTurn, {
+      itemId: committed.itemId,
+      previousItemId: committed.previousItemId,
+      ...span,
+    }),
+    unsolicited: serverSpan === undefined,
+  }
   const after =
     committed.previousItemId === null || committed.previousItemId === undefined
       ? -1
@@ -206,12 +277,13 @@ export const bindCommitted = (
 
 /**
  * The server refused the oldest client commit as empty (`input_audio_buffer_commit_empty`):
- * that turn had no audio worth transcribing and is dropped without events.
+ * that turn had no audio worth transcribing and is dropped without events; the turns it held
+ * back are released.
  */
-export const dropEmptyCommit = (ledger: TurnLedger): TurnLedger => {
+export const dropEmptyCommit = (ledger: TurnLedger, options: LedgerOptions): LedgerStep => {
   const unbound = oldestUnbound(ledger)
-  if (unbound === undefined) return ledger
-  return { ...ledger, turns: ledger.turns.filter((t) => t !== unbound) }
+  if (unbound === undefined) return { ledger, events: [] }
+  return release({ ...ledger, turns: ledger.turns.filter((t) => t !== unbound) }, options)
 }
 
 const alternativeOf = (turn: TranscriptTurn, options: LedgerOptions, withConfidence: number | undefined) => {
@@ -309,7 +381,10 @@ const release = (ledger: TurnLedger, options: LedgerOptions): LedgerStep => {
     const next = turns.slice()
     for (let i = 0; i < next.length; i++) {
       const t = next[i]
-      if (t === undefined || t.status === "pending") break
+      if (t === undefined) break
+      // A commit the session did not cause holds nothing back.
+      if (t.status === "pending" && t.unsolicited) continue
+      if (t.status === "pending") break
       if (!t.emitted) {
         events.push(...t.outcome)
         next[i] = { ...t, emitted: true }
@@ -320,6 +395,10 @@ const release = (ledger: TurnLedger, options: LedgerOptions): LedgerStep => {
   // Emitted turns at the head are done with; later ones stay so earlier turns keep their place.
   let head = 0
   while (head < turns.length && turns[head]?.emitted === true) head++
+  if (options.finalOrder === "conversation" && turns.some((t) => t.unsolicited && t.emitted)) {
+    // An unsolicited turn ends out of order: it is done with wherever it stands.
+    turns = turns.filter((t, i) => i < head || !(t.unsolicited && t.emitted))
+  }
   return {
     ledger: head === 0 && turns === ledger.turns ? ledger : { ...ledger, turns: turns.slice(head) },
     events,
@@ -437,12 +516,15 @@ export const failPending = (
  */
 export const unbindPending = (ledger: TurnLedger): TurnLedger => ({
   ...ledger,
+  // The new server's items follow none of the old ones.
+  lastItemId: undefined,
   turns: ledger.turns.map((t) =>
     t.status === "pending"
       ? {
           ...t,
           itemId: undefined,
           previousItemId: undefined,
+          commitSent: false,
           text: "",
           probabilitySum: 0,
           probabilityCount: 0,
@@ -451,14 +533,110 @@ export const unbindPending = (ledger: TurnLedger): TurnLedger => ({
   ),
 })
 
-/** True when some turn still waits for its transcript. */
-export const hasPending = (ledger: TurnLedger): boolean => ledger.turns.some((t) => t.status === "pending")
+/** True when some turn the session caused still waits for its transcript. */
+export const hasPending = (ledger: TurnLedger): boolean =>
+  ledger.turns.some((t) => t.status === "pending" && !t.unsolicited)
+
+/** True when `itemId` is a turn the session caused that still waits for its transcript. */
+export const isPendingItem = (ledger: TurnLedger, itemId: string): boolean => {
+  const turn = ledger.turns[findIndex(ledger, itemId)]
+  return turn !== undefined && turn.status === "pending" && !turn.unsolicited
+}
 
 /** The first sample still needed by a pending turn, or `undefined` when none is pending. */
 export const oldestPendingSample = (ledger: TurnLedger): number | undefined => {
   let oldest: number | undefined
   for (const t of ledger.turns) {
-    if (t.status === "pending" && (oldest === undefined || t.startSample < oldest)) oldest = t.startSample
+    if (t.status === "pending" && !t.unsolicited && (oldest === undefined || t.startSample < oldest))
+      oldest = t.startSample
   }
   return oldest
+}
+
+/**
+ * Ends one pending turn, the one bound to `itemId`, with `error` (an undecodable event of
+ * that turn): `transcription_failed` in its place in the order. Other turns are untouched.
+ */
+export const failItem = (
+  ledger: TurnLedger,
+  itemId: string,
+  error: SpeechErrorInfo,
+  options: LedgerOptions,
+): LedgerStep => {
+  const index = findIndex(ledger, itemId)
+  const turn = ledger.turns[index]
+  if (turn === undefined || turn.status !== "pending") return { ledger, events: [] }
+  const outcome: SpeechEvent[] = [{ type: "transcription_failed", itemId, partial: turn.text, error }]
+  return release(
+    { ...ledger, turns: replaceAt(ledger.turns, index, { ...turn, status: "failed", outcome }) },
+    options,
+  )
+}
+
+/**
+ * Before a new connection: unsolicited turns still pending are dropped (the new server knows
+ * nothing of them and the session owes nothing for them); one whose interim text was shown
+ * ends with `error`, so every turn the user saw ends once. Turns sent `maxSends` times without
+ * a transcript end with `transcription_failed` (`turn_attempts_exhausted`) instead of being
+ * replayed again.
+ */
+export const retireBeforeReplay = (
+  ledger: TurnLedger,
+  maxSends: number,
+  lost: SpeechErrorInfo,
+  options: LedgerOptions,
+): LedgerStep => {
+  let changed = false
+  const turns: TranscriptTurn[] = []
+  for (const t of ledger.turns) {
+    if (t.status !== "pending") {
+      turns.push(t)
+      continue
+    }
+    const itemId = t.itemId ?? `turn-${t.turn}`
+    if (t.unsolicited) {
+      changed = true
+      if (t.text.length > 0) {
+        turns.push({
+          ...t,
+          status: "failed",
+          outcome: [{ type: "transcription_failed", itemId, partial: t.text, error: lost }],
+        })
+      }
+      continue
+    }
+    if (t.sends >= maxSends) {
+      changed = true
+      const error: SpeechErrorInfo = {
+        code: "turn_attempts_exhausted",
+        message: `No transcript arrived for this turn although its audio was sent ${t.sends} times (on ${t.sends} connections)`,
+        retryable: false,
+      }
+      turns.push({
+        ...t,
+        status: "failed",
+        outcome: [{ type: "transcription_failed", itemId, partial: t.text, error }],
+      })
+      continue
+    }
+    turns.push(t)
+  }
+  if (!changed) return { ledger, events: [] }
+  return release({ ...ledger, turns }, options)
+}
+
+/** The ledger without unsolicited turns that are pending and showed nothing (nothing to end for the user). */
+export const withoutSilentUnsolicited = (ledger: TurnLedger): TurnLedger =>
+  ledger.turns.some((t) => t.unsolicited && t.status === "pending" && t.text.length === 0)
+    ? {
+        ...ledger,
+        turns: ledger.turns.filter((t) => !(t.unsolicited && t.status === "pending" && t.text.length === 0)),
+      }
+    : ledger
+
+/** Counts one more send of each turn in `turnNumbers` (their audio is being replayed). */
+export const countSends = (ledger: TurnLedger, turnNumbers: readonly number[]): TurnLedger => {
+  if (turnNumbers.length === 0) return ledger
+  const sent = new Set(turnNumbers)
+  return { ...ledger, turns: ledger.turns.map((t) => (sent.has(t.turn) ? { ...t, sends: t.sends + 1 } : t)) }
 }

@@ -13,6 +13,9 @@ import { Data } from "effect"
  * - `UnsupportedRate`: a resampling rate pair this library does not handle.
  * - `InvalidOption`: an option that is not a finite number or is out of range (e.g. a VAD
  *   threshold of NaN, a negative duration, a window of 0 ms).
+ * - `InvalidInput`: a value of the wrong kind where audio was expected: a frame that is not an
+ *   object, frame `data` that is not an `Int16Array` (use `fromFloat32` for float audio),
+ *   a float sample that is not finite, WAV input that is not a `Uint8Array`.
  */
 export type AudioErrorReason =
   | "ChannelMismatch"
@@ -24,6 +27,7 @@ export type AudioErrorReason =
   | "MalformedWav"
   | "UnsupportedRate"
   | "InvalidOption"
+  | "InvalidInput"
 
 /**
  * The one error of the audio layer. Plain functions throw it; as an `Error` subclass

@@ -12,15 +12,34 @@ export interface AudioFrame {
   readonly channels: number
 }
 
+const kindOf = (value: unknown): string =>
+  value === null
+    ? "null"
+    : typeof value === "object"
+      ? (((value as { constructor?: { name?: unknown } }).constructor?.name as string | undefined) ??
+        "an object")
+      : typeof value
+
 /**
  * Checks a frame's invariants and returns it unchanged.
  *
- * @throws {AudioError} `InvalidSampleRate` when the rate is not a positive integer,
+ * @throws {AudioError} `InvalidInput` when the frame is not an object or its `data` is not an
+ *   `Int16Array` (a `Float32Array` would reach the server as silence: convert it with
+ *   {@link fromFloat32}), `InvalidSampleRate` when the rate is not a positive integer,
  *   `InvalidChannels` when the channel count is not a positive integer,
  *   `ChannelMismatch` when `data.length` is not a multiple of `channels`.
  */
 export const validateAudioFrame = (frame: AudioFrame): AudioFrame => {
+  if (typeof frame !== "object" || frame === null) {
+    throw audioError("InvalidInput", `an audio frame must be an object, got ${kindOf(frame)}`)
+  }
   const { data, sampleRateHz, channels } = frame
+  if (!(data instanceof Int16Array)) {
+    throw audioError(
+      "InvalidInput",
+      `frame data must be an Int16Array of PCM16 samples, got ${kindOf(data)}${(data as unknown) instanceof Float32Array ? " (convert float audio with fromFloat32)" : ""}`,
+    )
+  }
   if (!Number.isInteger(sampleRateHz) || sampleRateHz <= 0) {
     throw audioError("InvalidSampleRate", `sample rate must be a positive integer in Hz, got ${sampleRateHz}`)
   }
@@ -46,6 +65,34 @@ export const validateAudioFrame = (frame: AudioFrame): AudioFrame => {
  */
 export const makeAudioFrame = (data: Int16Array, sampleRateHz: number, channels: number): AudioFrame =>
   validateAudioFrame({ data, sampleRateHz, channels })
+
+/**
+ * Builds a PCM16 {@link AudioFrame} from float samples in [-1, 1] (Web Audio, most decoders):
+ * each sample is scaled by 32 767, rounded half away from zero and clipped to the PCM16 range.
+ *
+ * @param samples interleaved float samples, nominally in [-1, 1]
+ * @param sampleRateHz frames per second
+ * @param channels samples per frame (default 1)
+ * @throws {AudioError} `InvalidInput` when `samples` is not a `Float32Array`/`Float64Array` or
+ *   holds a NaN or infinite sample; otherwise as {@link validateAudioFrame}
+ */
+export const fromFloat32 = (
+  samples: Float32Array | Float64Array,
+  sampleRateHz: number,
+  channels = 1,
+): AudioFrame => {
+  if (!(samples instanceof Float32Array || samples instanceof Float64Array)) {
+    throw audioError("InvalidInput", `fromFloat32 takes a Float32Array, got ${kindOf(samples)}`)
+  }
+  const data = new Int16Array(samples.length)
+  for (let i = 0; i < samples.length; i++) {
+    const x = samples[i] as number
+    if (!Number.isFinite(x)) throw audioError("InvalidInput", `sample ${i} is ${x}, not a finite number`)
+    const scaled = Math.round(Math.abs(x) * 32767) * Math.sign(x)
+    data[i] = scaled > 32767 ? 32767 : scaled < -32768 ? -32768 : scaled
+  }
+  return validateAudioFrame({ data, sampleRateHz, channels })
+}
 
 /** Validates each frame of a stream and rejects a change of format mid-stream. */
 export interface FormatGuard {

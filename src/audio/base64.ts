@@ -20,6 +20,12 @@ export const pcm16ToBase64 = (samples: Int16Array): string =>
  * @throws {AudioError} `OddByteLength` when `bytes.byteLength` is odd
  */
 export const pcm16FromBytes = (bytes: Uint8Array): Int16Array => {
+  if (!(bytes instanceof Uint8Array)) {
+    throw audioError(
+      "InvalidInput",
+      `PCM16 bytes must be a Uint8Array, got ${bytes === null ? "null" : typeof bytes}`,
+    )
+  }
   if (bytes.byteLength % 2 !== 0) {
     throw audioError("OddByteLength", `PCM16 needs an even number of bytes, got ${bytes.byteLength}`)
   }

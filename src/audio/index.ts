@@ -8,6 +8,7 @@ export {
   type AudioFrame,
   createFormatGuard,
   type FormatGuard,
+  fromFloat32,
   makeAudioFrame,
   validateAudioFrame,
 } from "./AudioFrame.ts"

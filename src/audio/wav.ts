@@ -112,11 +112,21 @@ const readFormat = (view: DataView, at: number, size: number): Format => {
  * encoders that do not know the length) means "to the end of the file". The samples are
  * copied out of `bytes`.
  *
- * @throws {AudioError} `UnsupportedWav` for another encoding (float, 8/24/32-bit,
+ * @throws {AudioError} `InvalidInput` when `bytes` is not a `Uint8Array` (an `ArrayBuffer`, a
+ *   string); `UnsupportedWav` for another encoding (float, 8/24/32-bit,
  *   compressed, RIFX/RF64), naming what was found; `MalformedWav` for bad RIFF/WAVE magic,
  *   truncation, a missing `fmt ` or `data` chunk, or inconsistent fields
  */
 export const decodeWav = (bytes: Uint8Array): AudioFrame => {
+  if (!(bytes instanceof Uint8Array)) {
+    const kind =
+      bytes === null
+        ? "null"
+        : (bytes as unknown) instanceof ArrayBuffer
+          ? "an ArrayBuffer (wrap it: new Uint8Array(buffer))"
+          : typeof bytes
+    throw audioError("InvalidInput", `decodeWav takes the file's bytes as a Uint8Array, got ${kind}`)
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   const length = bytes.byteLength
   if (length < 12) throw audioError("MalformedWav", `truncated: ${length} bytes, a RIFF header needs 12`)

@@ -4,11 +4,17 @@ import { APIUserAbortError } from "openai"
 import type { ChatCompletionChunk } from "openai/resources/chat/completions/completions"
 import { type ChatEndStatus, type TokenUsage, toolCallChunk } from "../../machines/responses/chunks.ts"
 import {
+  DEFAULT_EVENT_GAP_TIMEOUT_MS,
+  DEFAULT_FIRST_OUTPUT_TIMEOUT_MS,
+} from "../../machines/responses/responsesChain.ts"
+import {
   makeOpenAIHttp,
+  noScrubbing,
   type OpenAIConfig,
   type OpenAIHttpShape,
   openAIHttpErrorOf,
   resolveOpenAIConfig,
+  type Scrubber,
 } from "../transport/index.ts"
 import {
   type ChatContext,
@@ -34,6 +40,7 @@ import {
   chatCompletionParams,
   type LLMOptions,
   resolveTransportLLMOptions,
+  toolNamesOf,
   withInstructions,
 } from "./options.ts"
 
@@ -79,12 +86,18 @@ const buildHttp = (options: ChatCompletionsLLMOptions): { http: OpenAIHttpShape;
 
 /**
  * Maps a failure of a request (an `OpenAIHttpError`, or what the `openai` client threw) to an
- * {@link LLMError}; `attempts` is the number of requests the turn sent (default 1).
+ * {@link LLMError}; `attempts` is the number of requests the turn sent (default 1). Every
+ * server-supplied text goes through `scrub` (the configured credential's scrubber).
  * @internal
  */
-export const toLLMError = (error: unknown, afterOutput: boolean, attempts = 1): LLMError => {
+export const toLLMError = (
+  error: unknown,
+  afterOutput: boolean,
+  attempts = 1,
+  scrub: Scrubber = noScrubbing,
+): LLMError => {
   if (isLLMError(error)) return error
-  const http = openAIHttpErrorOf(error)
+  const http = openAIHttpErrorOf(error, scrub)
   const reason = http.reason
   if (reason._tag === "Timeout" || reason._tag === "Connection") {
     return new LLMError({
@@ -106,7 +119,9 @@ export const toLLMError = (error: unknown, afterOutput: boolean, attempts = 1): 
   }
   return new LLMError({
     reason: { _tag: "ConnectionLost", afterOutput },
-    message: `Chat completions stream failed: ${error instanceof Error ? error.message : String(error)}`,
+    message: scrub(
+      `Chat completions stream failed: ${error instanceof Error ? error.message : String(error)}`,
+    ),
     retryable: true,
     attempts,
   })
@@ -141,6 +156,7 @@ export const pumpChatCompletion = async (
   chunks: AsyncIterable<ChatCompletionChunk>,
   sink: ChatSink,
   isCancelled: () => boolean,
+  scrub: Scrubber = noScrubbing,
 ): Promise<void> => {
   const calls = new Map<number, PendingCall>()
   let text = ""
@@ -203,7 +219,7 @@ export const pumpChatCompletion = async (
       sink.push({ type: "end", responseId, status: "cancelled", output: output() })
       return
     }
-    sink.fail(toLLMError(error, delivered))
+    sink.fail(toLLMError(error, delivered, 1, scrub))
     return
   }
   if (isCancelled()) {
@@ -225,8 +241,10 @@ export const createChatCompletionsLLM = (
   options: ChatCompletionsLLMOptions = {},
 ): LLM & { readonly transport: "http" } => {
   const { http, config } = buildHttp(options)
-  const { client } = http
+  const { client, scrub } = http
   const resolved = resolveTransportLLMOptions(options, "http", config)
+  const firstOutputTimeoutMs = options.firstOutputTimeoutMs ?? DEFAULT_FIRST_OUTPUT_TIMEOUT_MS
+  const eventGapTimeoutMs = options.eventGapTimeoutMs ?? DEFAULT_EVENT_GAP_TIMEOUT_MS
   const inFlight = new Map<AbortController, ChatSink>()
   const rateLimits = {
     maxWaitMs: options.rateLimitMaxWaitMs ?? DEFAULT_RATE_LIMIT_MAX_WAIT_MS,
@@ -254,13 +272,17 @@ export const createChatCompletionsLLM = (
       controller.abort()
     }
     const signal = chatOptions.signal
-    const { stream, sink } = createChatStream(turnId, {
-      cancel,
-      detach: () => {
-        inFlight.delete(controller)
-        signal?.removeEventListener("abort", cancel)
+    const { stream, sink } = createChatStream(
+      turnId,
+      {
+        cancel,
+        detach: () => {
+          inFlight.delete(controller)
+          signal?.removeEventListener("abort", cancel)
+        },
       },
-    })
+      { toolNames: toolNamesOf(chatOptions.tools ?? options.tools) },
+    )
     if (signal?.aborted === true) {
       cancel()
       sink.push({ type: "end", responseId: undefined, status: "cancelled", output: [] })
@@ -277,14 +299,49 @@ export const createChatCompletionsLLM = (
       ...(options.extraHeaders === undefined ? {} : { headers: { ...options.extraHeaders } }),
       ...(options.extraQuery === undefined ? {} : { query: { ...options.extraQuery } }),
     }
+    // The named waits of a streamed response: to the first chunk, then between chunks. When
+    // one runs out the request is aborted and the turn fails with a Timeout (not a cancel).
+    let watchdog: ReturnType<typeof setTimeout> | undefined
+    let timedOut: LLMError | undefined
+    const arm = (phase: "first_output" | "between_events"): void => {
+      clearTimeout(watchdog)
+      const timeoutMs = phase === "first_output" ? firstOutputTimeoutMs : eventGapTimeoutMs
+      watchdog = setTimeout(() => {
+        timedOut = new LLMError({
+          reason: { _tag: "Timeout", phase, timeoutMs },
+          message:
+            phase === "first_output"
+              ? `The response sent no output within ${timeoutMs} ms`
+              : `The response fell silent for ${timeoutMs} ms before it ended`,
+          retryable: true,
+        })
+        controller.abort()
+      }, timeoutMs)
+    }
+    async function* watched(chunks: AsyncIterable<ChatCompletionChunk>): AsyncIterable<ChatCompletionChunk> {
+      try {
+        for await (const chunk of chunks) {
+          arm("between_events")
+          yield chunk
+        }
+        // The SDK ends an aborted stream quietly: a timeout must not read as a normal end.
+        if (timedOut !== undefined) throw timedOut
+      } catch (error) {
+        throw timedOut ?? error
+      } finally {
+        clearTimeout(watchdog)
+      }
+    }
     void (async () => {
       let attempts = 0
       try {
         for (;;) {
           attempts++
           try {
+            // From the request on: headers that never come are no output either.
+            arm("first_output")
             const response = await client.chat.completions.create(body, requestOptions)
-            await pumpChatCompletion(response, sink, () => cancelled)
+            await pumpChatCompletion(watched(response), sink, () => cancelled, scrub)
             return
           } catch (error) {
             // A refused request produced nothing: a rate limit gets one more attempt after its delay.
@@ -294,17 +351,21 @@ export const createChatCompletionsLLM = (
                 ? rateLimitWaitMs(refusal.headers, rateLimits)
                 : undefined
             if (wait === undefined) throw error
+            clearTimeout(watchdog)
             await sleep(wait, controller.signal)
             // Cancelled or closed during the wait: no second request.
             if (controller.signal.aborted) throw error
           }
         }
       } catch (error) {
-        if (cancelled || controller.signal.aborted || error instanceof APIUserAbortError) {
+        if (timedOut !== undefined) sink.fail(timedOut)
+        else if (cancelled || controller.signal.aborted || error instanceof APIUserAbortError) {
           sink.push({ type: "end", responseId: undefined, status: "cancelled", output: [] })
         } else {
-          sink.fail(toLLMError(error, false, attempts))
+          sink.fail(toLLMError(error, false, attempts, scrub))
         }
+      } finally {
+        clearTimeout(watchdog)
       }
     })()
     return stream

@@ -34,7 +34,10 @@ export interface ChatSink {
 export const createChatStream = (
   turnId: string,
   hooks: { readonly cancel: () => void; readonly detach?: () => void },
+  turn: { readonly toolNames?: ReadonlySet<string> } = {},
 ): { readonly stream: ChatStream; readonly sink: ChatSink } => {
+  // A call_id the model repeats is one call: handed out once, once in the output.
+  const seenCalls = new Set<string>()
   let finished = false
   let consumed = false
   let cancelRequested = false
@@ -53,11 +56,47 @@ export const createChatStream = (
     hooks.cancel()
   }
 
+  /** The chunk as the caller gets it: duplicates dropped, a call of an unknown tool flagged. */
+  const vet = (chunk: ChatChunk): ChatChunk | undefined => {
+    if (chunk.type === "tool_call" || chunk.type === "error") {
+      const callId = chunk.type === "tool_call" ? chunk.call.callId : chunk.callId
+      if (callId.length > 0) {
+        if (seenCalls.has(callId)) return undefined
+        seenCalls.add(callId)
+      }
+      const names = turn.toolNames
+      if (chunk.type === "tool_call" && names !== undefined && !names.has(chunk.call.name)) {
+        return {
+          type: "error",
+          reason: "UnknownTool",
+          callId: chunk.call.callId,
+          name: chunk.call.name,
+          rawArguments: chunk.call.rawArguments,
+          message: `The model called ${chunk.call.name} (${chunk.call.callId}), which is not one of this turn's tools${names.size === 0 ? " (none were offered)" : `: ${[...names].join(", ")}`}`,
+        }
+      }
+      return chunk
+    }
+    if (chunk.type === "end") {
+      const calls = new Set<string>()
+      const output = chunk.output.filter((item) => {
+        if (item.type !== "function_call") return true
+        if (calls.has(item.callId)) return false
+        calls.add(item.callId)
+        return true
+      })
+      return output.length === chunk.output.length ? chunk : { ...chunk, output }
+    }
+    return chunk
+  }
+
   const channel: Channel<ChatChunk> = createChannel<ChatChunk>({ onReturn: cancel })
 
   const sink: ChatSink = {
-    push(chunk) {
-      if (finished || (cancelRequested && chunk.type !== "end")) return
+    push(raw) {
+      if (finished || (cancelRequested && raw.type !== "end")) return
+      const chunk = vet(raw)
+      if (chunk === undefined) return
       channel.push(chunk)
       if (chunk.type === "end") {
         finish()

@@ -23,6 +23,11 @@ export {
  * `ConnectionLost`, `Connect`, `Busy`, `Closed`), or
  * - `InvalidRequest`: the chat context or an option is malformed (a message without content,
  *   a function call without a name, an unknown role).
+ * - `Timeout`: the service owed the turn an event and sent none in time: `phase`
+ *   `response_created` (no `response.created` after the request), `first_output` (nothing
+ *   after `response.created`), `between_events` (silence in the middle of a response);
+ *   `timeoutMs` is the wait that ran out. The socket is replaced, so a late reply cannot
+ *   reach the next turn.
  */
 export type LLMErrorReason = ChainFailureReason | { readonly _tag: "InvalidRequest" }
 

@@ -21,7 +21,13 @@ import { type ChatContext, type ChatItem, type ChatItemInput, chatItemsOf } from
 import { createChatStream, failedChatStream } from "./ChatStream.ts"
 import type { ChatStream, LLM, PrewarmOptions } from "./contract.ts"
 import { closedError, fromChainFailure, isLLMError, LLMError } from "./LLMError.ts"
-import { type ChatOptions, type LLMOptions, resolveTransportLLMOptions, responsesParams } from "./options.ts"
+import {
+  type ChatOptions,
+  type LLMOptions,
+  resolveTransportLLMOptions,
+  responsesParams,
+  toolNamesOf,
+} from "./options.ts"
 import { makeResponsesSocketActor } from "./responsesSocket.ts"
 
 /**
@@ -40,6 +46,15 @@ export interface ResponsesLLMOptions extends LLMOptions {
   readonly drainTimeoutMs?: number
   /** WebSocket handshake deadline; default 10 000. */
   readonly connectTimeoutMs?: number
+  /** Longest wait from `response.create` to `response.created`; default 15 000 (`Timeout`, `response_created`). */
+  readonly responseCreatedTimeoutMs?: number
+  /** Time between heartbeat pings; default 15 000; 0 turns the heartbeat off. */
+  readonly heartbeatIntervalMs?: number
+  /**
+   * Wait for a pong (or any frame) after a ping; default 10 000. A half-open socket is found
+   * within `heartbeatIntervalMs + heartbeatTimeoutMs`.
+   */
+  readonly heartbeatTimeoutMs?: number
   /**
    * The Effect services the socket runs with (default: the live `RealtimeSocket`). Tests pass
    * a context holding a `TestClock` to move the machine's delays with `TestClock.adjust`.
@@ -107,6 +122,10 @@ export const ResponsesChain = {
       url: withQuery(responsesUrl(config), options.extraQuery),
       headers: { ...authHeaders(config), ...(options.extraHeaders ?? {}) },
       ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
+      ...(options.heartbeatIntervalMs === undefined
+        ? {}
+        : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
+      ...(options.heartbeatTimeoutMs === undefined ? {} : { heartbeatTimeoutMs: options.heartbeatTimeoutMs }),
     })
     const logic = responsesChainMachine.provide({
       actors: { socket: makeResponsesSocketActor(runtime, connectOptions) },
@@ -116,6 +135,13 @@ export const ResponsesChain = {
       ...(options.whenBusy === undefined ? {} : { whenBusy: options.whenBusy }),
       ...(options.rotateAfterMs === undefined ? {} : { rotateAfterMs: options.rotateAfterMs }),
       ...(options.drainTimeoutMs === undefined ? {} : { drainTimeoutMs: options.drainTimeoutMs }),
+      ...(options.responseCreatedTimeoutMs === undefined
+        ? {}
+        : { responseCreatedTimeoutMs: options.responseCreatedTimeoutMs }),
+      ...(options.firstOutputTimeoutMs === undefined
+        ? {}
+        : { firstOutputTimeoutMs: options.firstOutputTimeoutMs }),
+      ...(options.eventGapTimeoutMs === undefined ? {} : { eventGapTimeoutMs: options.eventGapTimeoutMs }),
       ...(options.rateLimitMaxWaitMs === undefined ? {} : { rateLimitMaxWaitMs: options.rateLimitMaxWaitMs }),
       ...(options.rateLimitWaitMs === undefined ? {} : { rateLimitWaitMs: options.rateLimitWaitMs }),
     }
@@ -197,14 +223,18 @@ export const createResponsesLLM = (
       if (event.type === "turn.chunk") sink.push(event.chunk)
       else if (event.type === "turn.failed") sink.fail(fromChainFailure(event.error))
     })
-    const { stream, sink } = createChatStream(turnId, {
-      cancel: () => actor.send({ type: "CANCEL", turnId }),
-      detach: () => {
-        subscription.unsubscribe()
-        signal?.removeEventListener("abort", onAbort)
-        open.delete(turnId)
+    const { stream, sink } = createChatStream(
+      turnId,
+      {
+        cancel: () => actor.send({ type: "CANCEL", turnId }),
+        detach: () => {
+          subscription.unsubscribe()
+          signal?.removeEventListener("abort", onAbort)
+          open.delete(turnId)
+        },
       },
-    })
+      { toolNames: toolNamesOf(chatOptions.tools ?? options.tools) },
+    )
     open.set(turnId, (error) => sink.fail(error))
     actor.send({ type: "CHAT", request })
     if (signal?.aborted === true) stream.cancel()

@@ -93,6 +93,17 @@ export interface LLMOptions {
   readonly rateLimitMaxWaitMs?: number
   /** Wait before that retry when the service names no delay, in milliseconds; default 1 000. */
   readonly rateLimitWaitMs?: number
+  /**
+   * Longest wait for a turn's first output, in milliseconds; default 60 000: from
+   * `response.created` (WebSocket), from the response headers (HTTP). The turn then fails with
+   * `LLMError` `Timeout` (`first_output`).
+   */
+  readonly firstOutputTimeoutMs?: number
+  /**
+   * Longest silence between two events (chunks) of a response in progress, in milliseconds;
+   * default 60 000. The turn then fails with `LLMError` `Timeout` (`between_events`).
+   */
+  readonly eventGapTimeoutMs?: number
   /** Receives one message per option that was dropped. Default: `console.warn`. */
   readonly onWarning?: (message: string) => void
 }
@@ -270,3 +281,7 @@ export const withInstructions = (
   instructions: string | undefined,
 ): readonly ChatItem[] =>
   instructions === undefined ? items : [toChatItem({ role: "system", content: instructions }), ...items]
+
+/** The names of a turn's tools, which the stream checks calls against (none offered: an empty set). */
+export const toolNamesOf = (tools: readonly FunctionTool[] | undefined): ReadonlySet<string> =>
+  new Set((tools ?? []).map((tool) => tool.name))

@@ -42,9 +42,42 @@ export const truncateRaw = (text: string): string =>
     ? text
     : `${text.slice(0, PROTOCOL_ERROR_RAW_LIMIT)}…(${text.length - PROTOCOL_ERROR_RAW_LIMIT} more chars)`
 
-/** Renders a path the way Effect Schema does: `["item"]["content"][0]`. */
-export const formatPath = (path: ReadonlyArray<PropertyKey>): string =>
-  path.map((k) => (typeof k === "number" ? `[${k}]` : `[${JSON.stringify(String(k))}]`)).join("")
+/** The longest `message` (in characters) a {@link ProtocolError} carries, whatever the frame. */
+export const PROTOCOL_ERROR_MESSAGE_LIMIT = 512
+
+/** Path segments a message names at most (a deeply nested frame has a path as deep). */
+const PATH_SEGMENT_LIMIT = 16
+
+/** Cuts a message to {@link PROTOCOL_ERROR_MESSAGE_LIMIT} characters, saying how much was dropped. */
+export const boundMessage = (text: string): string =>
+  text.length <= PROTOCOL_ERROR_MESSAGE_LIMIT
+    ? text
+    : `${text.slice(0, PROTOCOL_ERROR_MESSAGE_LIMIT)}…(${text.length - PROTOCOL_ERROR_MESSAGE_LIMIT} more chars)`
+
+/**
+ * A short description of a JSON value for a message: a primitive as JSON (a long string cut),
+ * a container by its kind only, so a deeply nested or huge value costs nothing to describe.
+ */
+export const describeValue = (value: unknown): string => {
+  if (value === undefined) return "none"
+  if (value === null) return "null"
+  if (Array.isArray(value)) return "an array"
+  if (typeof value === "object") return "an object"
+  if (typeof value === "string") return JSON.stringify(value.length > 64 ? `${value.slice(0, 64)}…` : value)
+  return String(value)
+}
+
+/** Renders a path the way Effect Schema does: `["item"]["content"][0]` (long paths and keys cut). */
+export const formatPath = (path: ReadonlyArray<PropertyKey>): string => {
+  const shown = path.slice(0, PATH_SEGMENT_LIMIT).map((k) => {
+    if (typeof k === "number") return `[${k}]`
+    const key = String(k)
+    return `[${JSON.stringify(key.length > 64 ? `${key.slice(0, 64)}…` : key)}]`
+  })
+  return path.length > PATH_SEGMENT_LIMIT
+    ? `${shown.join("")}…(${path.length - PATH_SEGMENT_LIMIT} more)`
+    : shown.join("")
+}
 
 interface FirstIssue {
   readonly path: ReadonlyArray<PropertyKey>
@@ -82,9 +115,15 @@ const formatIssue = SchemaIssue.makeFormatterDefault()
 
 /** The first line of the default Effect Schema rendering of a leaf, e.g. `Expected string`. */
 const describeLeaf = (leaf: SchemaIssue.Issue): string => {
-  const text = formatIssue(leaf)
+  let text: string
+  try {
+    text = formatIssue(leaf)
+  } catch {
+    // The formatter renders the actual value; one nested deeper than the stack cannot be.
+    return "Invalid value"
+  }
   const newline = text.indexOf("\n")
-  return newline === -1 ? text : text.slice(0, newline)
+  return boundMessage(newline === -1 ? text : text.slice(0, newline))
 }
 
 /**
@@ -100,9 +139,9 @@ export const protocolErrorFromIssue = (
   const where = path.length === 0 ? "" : ` at ${formatPath(path)}`
   return new ProtocolError({
     reason: "InvalidEvent",
-    message: `Invalid "${eventType}" event: ${describeLeaf(leaf)}${where}`,
-    path,
+    message: boundMessage(`Invalid "${boundMessage(eventType)}" event: ${describeLeaf(leaf)}${where}`),
+    path: path.slice(0, PATH_SEGMENT_LIMIT),
     raw: truncateRaw(text),
-    eventType,
+    eventType: boundMessage(eventType),
   })
 }

@@ -1,5 +1,11 @@
 import { Effect, Exit, type Schema, type SchemaIssue, SchemaParser } from "effect"
-import { ProtocolError, protocolErrorFromIssue, truncateRaw } from "./ProtocolError.ts"
+import {
+  boundMessage,
+  describeValue,
+  ProtocolError,
+  protocolErrorFromIssue,
+  truncateRaw,
+} from "./ProtocolError.ts"
 
 /**
  * The event a decoder returns for a frame whose `type` it does not model. It never fails:
@@ -38,14 +44,16 @@ export const makeFrameDecoder = <const Table extends Record<string, AnySchema>>(
     const schema = table[type]
     if (schema !== undefined) decoders.set(type, SchemaParser.decodeUnknownExit(schema))
   }
-  return (text: string): Known | UnknownServerEvent => {
+  const decodeFrame = (text: string): Known | UnknownServerEvent => {
     let parsed: unknown
     try {
       parsed = JSON.parse(text)
     } catch (cause) {
       throw new ProtocolError({
         reason: "MalformedJson",
-        message: `Malformed JSON frame: ${cause instanceof Error ? cause.message : String(cause)}`,
+        message: boundMessage(
+          `Malformed JSON frame: ${cause instanceof Error ? cause.message : String(cause)}`,
+        ),
         path: [],
         raw: truncateRaw(text),
       })
@@ -63,7 +71,7 @@ export const makeFrameDecoder = <const Table extends Record<string, AnySchema>>(
     if (typeof type !== "string") {
       throw new ProtocolError({
         reason: "InvalidEvent",
-        message: `Invalid event: expected a string "type" at ["type"], got ${type === undefined ? "none" : JSON.stringify(type)}`,
+        message: `Invalid event: expected a string "type" at ["type"], got ${describeValue(type)}`,
         path: ["type"],
         raw: truncateRaw(text),
       })
@@ -76,12 +84,43 @@ export const makeFrameDecoder = <const Table extends Record<string, AnySchema>>(
     if (issue !== undefined && issue._tag === "Fail") throw protocolErrorFromIssue(type, issue.error, text)
     throw new ProtocolError({
       reason: "InvalidEvent",
-      message: `Invalid "${type}" event: the decoder stopped without an issue`,
+      message: boundMessage(`Invalid "${type}" event: the decoder stopped without an issue`),
       path: [],
       raw: truncateRaw(text),
       eventType: type,
     })
   }
+  // Whatever the frame (nesting deep enough to exhaust the stack, a huge string), a failure
+  // is a ProtocolError with a bounded message: nothing else may escape into a socket's handler.
+  return (text: string): Known | UnknownServerEvent => {
+    try {
+      return decodeFrame(text)
+    } catch (error) {
+      if (error instanceof ProtocolError) return rethrowBounded(error)
+      throw new ProtocolError({
+        reason: "InvalidEvent",
+        message: boundMessage(
+          `Invalid event: the frame could not be decoded (${error instanceof Error ? `${error.name}: ${error.message}` : "non-error thrown"})`,
+        ),
+        path: [],
+        raw: truncateRaw(typeof text === "string" ? text : String(text)),
+      })
+    }
+  }
+}
+
+/** Rethrows `error` with its message (and event type) cut to the bound, when they exceed it. */
+const rethrowBounded = (error: ProtocolError): never => {
+  const message = boundMessage(error.message)
+  const eventType = error.eventType === undefined ? undefined : boundMessage(error.eventType)
+  if (message === error.message && eventType === error.eventType) throw error
+  throw new ProtocolError({
+    reason: error.reason,
+    message,
+    path: error.path.slice(0, 32),
+    raw: error.raw,
+    ...(eventType === undefined ? {} : { eventType }),
+  })
 }
 
 /**

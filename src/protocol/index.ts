@@ -51,6 +51,7 @@ export {
 } from "./openAIErrorPolicy.ts"
 export {
   isProtocolError,
+  PROTOCOL_ERROR_MESSAGE_LIMIT,
   PROTOCOL_ERROR_RAW_LIMIT,
   ProtocolError,
   type ProtocolErrorReason,

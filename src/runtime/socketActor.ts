@@ -41,6 +41,11 @@ export interface Wire {
 /** The protocol side of a connection: what to do with the machine's commands. */
 export interface ConnectionHandler<TCommand> {
   receive(command: TCommand): void
+  /**
+   * What the connection knows about a decoded event before the machine gets it (for example
+   * a server offset clamped to the audio this connection actually sent). Optional.
+   */
+  inbound?(event: EventObject): EventObject
   /** The connection is ending; release timers and listeners. Called once. */
   dispose(): void
 }
@@ -103,6 +108,25 @@ export const normalCloseFailure = (): SocketFailure => ({
   opened: true,
   closeCode: 1000,
 })
+
+/** The longest description of a defect a failure carries, in characters. */
+const DEFECT_MESSAGE_LIMIT = 256
+
+/**
+ * The failure recorded when a connection's handling threw (a defect: a bug in a decoder, a
+ * handler or the transport): the connection ends, reported as retryable, never silently.
+ * `opened` says whether the socket had opened before.
+ */
+export const failureOfDefect = (defect: unknown, opened = true): SocketFailure => {
+  const what = defect instanceof Error ? `${defect.name}: ${defect.message}` : String(defect)
+  const bounded = what.length > DEFECT_MESSAGE_LIMIT ? `${what.slice(0, DEFECT_MESSAGE_LIMIT)}…` : what
+  return {
+    code: "socket_defect",
+    message: `The connection's handling failed unexpectedly (${bounded})`,
+    retryable: true,
+    opened,
+  }
+}
 
 const DEFAULT_HIGH_WATER_MARK_BYTES = 64 * 1024
 
@@ -171,7 +195,8 @@ const makeWire = <R>(runtime: SessionRuntime<R>, connection: SocketConnection, m
  *
  * Events sent back: `SOCKET.OPEN`, the decoded server events, `SOCKET.PROTOCOL_ERROR` for a
  * frame that does not decode, and `SOCKET.FAILED` when the connection cannot be opened or
- * ends (a clean close by the server is `close_1000`, retryable: the session did not end it).
+ * ends (a clean close by the server is `close_1000`, retryable: the session did not end it;
+ * a defect in the connection's handling is `socket_defect`, retryable).
  * Nothing is sent back after the actor is stopped.
  */
 export const makeSocketActor = <R, TCommand extends EventObject, TInput = SessionSocketInput>(
@@ -216,7 +241,8 @@ export const makeSocketActor = <R, TCommand extends EventObject, TInput = Sessio
               back({ type: "SOCKET.PROTOCOL_ERROR", message: error.message, atMs })
               return
             }
-            for (const event of events) back(event)
+            const current = handler
+            for (const event of events) back(current?.inbound === undefined ? event : current.inbound(event))
           }),
         )
         back({ type: "SOCKET.FAILED", failure: normalCloseFailure(), atMs: runtime.now() })
@@ -225,6 +251,15 @@ export const makeSocketActor = <R, TCommand extends EventObject, TInput = Sessio
       Effect.catch((error: TransportError) =>
         Effect.sync(() =>
           back({ type: "SOCKET.FAILED", failure: failureOfTransportError(error), atMs: runtime.now() }),
+        ),
+      ),
+      Effect.catchDefect((defect) =>
+        Effect.sync(() =>
+          back({
+            type: "SOCKET.FAILED",
+            failure: failureOfDefect(defect, handler !== undefined),
+            atMs: runtime.now(),
+          }),
         ),
       ),
       Effect.ensuring(

@@ -35,11 +35,13 @@ import {
 import { recordRecognition, recordRecognitionFailure } from "../telemetry/metrics.ts"
 import {
   makeOpenAIHttp,
+  noScrubbing,
   type OpenAIConfigOptions,
   type OpenAIEnv,
   type OpenAIHttpShape,
   openAIHttpErrorOf,
   resolveOpenAIConfig,
+  type Scrubber,
 } from "../transport/index.ts"
 import { type APIConnectOptions, resolveConnectOptions, STTError, withRetries } from "./retry.ts"
 import type { RecognitionUsage, SpeechAlternative } from "./SpeechEvent.ts"
@@ -195,12 +197,20 @@ const buildHttp = (options: BatchSTTOptions): OpenAIHttpShape =>
   )
 
 /**
- * Maps a failure of a request (an `OpenAIHttpError`, or what the `openai` client threw) to an {@link STTError}.
+ * Maps a failure of a request (an `OpenAIHttpError`, or what the `openai` client threw) to an
+ * {@link STTError}. Every server-supplied text (messages, the cause) goes through `scrub` (the
+ * configured credential's scrubber; an `OpenAIHttpError` of the transport is scrubbed already).
  * @internal
  */
-export const toSTTError = (error: unknown, attempt: number, source: string, timeoutMs = 0): STTError => {
+export const toSTTError = (
+  error: unknown,
+  attempt: number,
+  source: string,
+  timeoutMs = 0,
+  scrub: Scrubber = noScrubbing,
+): STTError => {
   if (error instanceof STTError) return error
-  const http = openAIHttpErrorOf(error)
+  const http = openAIHttpErrorOf(error, scrub)
   const base = { retryable: http.retryable, attempts: attempt, source }
   const reason = http.reason
   switch (reason._tag) {
@@ -398,7 +408,7 @@ export const createBatchSTT = (options: BatchSTTOptions = {}): BatchSTT => {
   const logprobs = !whisper && (options.logprobs ?? true)
   const streaming = !whisper && options.streaming === true
   const http = buildHttp(options)
-  const { provider } = http
+  const { provider, scrub } = http
   const label = options.label ?? `${provider}/${model}`
   const vadOption = options.vad
   const makeVad = (): Vad =>
@@ -503,7 +513,7 @@ export const createBatchSTT = (options: BatchSTTOptions = {}): BatchSTT => {
           .withResponse()
         return fromJson(data as Transcription, request_id ?? undefined, false)
       })
-      .pipe(Effect.mapError((error) => toSTTError(error, attempt, label, timeoutMs)))
+      .pipe(Effect.mapError((error) => toSTTError(error, attempt, label, timeoutMs, scrub)))
 
   const recognizeEffect = (
     audio: RecognizeInput,

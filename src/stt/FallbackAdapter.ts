@@ -8,7 +8,7 @@
  */
 import { Clock, Effect } from "effect"
 import type { AudioFrame } from "../audio/index.ts"
-import { isAudioError } from "../audio/index.ts"
+import { isAudioError, validateAudioFrame } from "../audio/index.ts"
 import { isSTTError, STTError, type STTErrorReason, sttErrorCode } from "./retry.ts"
 import type { SpeechErrorInfo, SpeechEvent, SpeechStream } from "./SpeechEvent.ts"
 import {
@@ -546,6 +546,8 @@ const createFallbackStream = (ctx: FallbackStreamContext): SpeechStream => {
   return {
     pushFrame(frame) {
       if (ended || closed) throw inputEnded()
+      // Checked here too: between two STTs no inner stream would, and the replay must hold audio.
+      validateAudioFrame(frame)
       try {
         inner?.pushFrame(frame)
       } catch (error) {

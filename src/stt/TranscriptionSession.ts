@@ -110,6 +110,11 @@ export interface TranscriptionSessionOptions extends Partial<TranscriptionSettin
   readonly replayBufferMs?: number
   /** `conversation` (default): finals in turn order; `arrival`: as they come. */
   readonly finalOrder?: LedgerOptions["finalOrder"]
+  /**
+   * Connections a turn's audio is sent on before the turn stops waiting for its transcript
+   * and ends with `transcription_failed` (`turn_attempts_exhausted`); default 4.
+   */
+  readonly maxTurnAttempts?: number
   /** Seed of the reconnect jitter (default: random). */
   readonly seed?: number
   /**
@@ -433,6 +438,7 @@ const partsOf = (
     settings,
     schema,
     ...(options.finalOrder === undefined ? {} : { finalOrder: options.finalOrder }),
+    ...(options.maxTurnAttempts === undefined ? {} : { maxTurnAttempts: options.maxTurnAttempts }),
     lifecycle: {
       ...(options.reconnect === undefined ? {} : { reconnect: options.reconnect }),
       timeouts: lifecycleTimeouts,

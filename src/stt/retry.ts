@@ -13,7 +13,8 @@ import { classifyOpenAIError } from "../protocol/openAIErrorPolicy.ts"
  *
  * - `Http`: the service answered with a non-2xx status (`code` is the service's error code).
  * - `Connection`: no answer: refused, reset, or destroyed connection.
- * - `Timeout`: one attempt took longer than `timeoutMs`.
+ * - `Timeout`: one attempt took longer than `timeoutMs`, or the whole request (its retries and
+ *   their waits, a server's `retry-after` included) longer than `totalTimeoutMs`.
  * - `RetriesExhausted`: every attempt failed with a retryable error; `last` is the last one.
  * - `AudioTooLong`: the audio exceeds the request size limit and has no silence to cut at.
  * - `InvalidAudio`: the audio could not be converted (see the `AudioError` in `cause`).
@@ -102,9 +103,16 @@ export interface APIConnectOptions {
   readonly jitter: boolean
   /** Time limit of one attempt, in milliseconds; a timed-out attempt is retryable. */
   readonly timeoutMs: number
+  /**
+   * Time limit of the whole request, every attempt and every wait between them included (a
+   * server's `retry-after` cannot stretch it), in milliseconds; default
+   * `(maxRetry + 1) × timeoutMs + maxRetry × maxRetryIntervalMs` (the longest the configured
+   * attempts and waits can take; only a server's longer `retry-after` meets this bound).
+   */
+  readonly totalTimeoutMs: number
 }
 
-/** The defaults: 3 retries, 2 s apart with jitter, 30 s per attempt. */
+/** The defaults: 3 retries, 2 s apart with jitter, 30 s per attempt, 210 s in all. */
 export const DEFAULT_API_CONNECT_OPTIONS: APIConnectOptions = {
   maxRetry: 3,
   retryIntervalMs: 2_000,
@@ -112,6 +120,7 @@ export const DEFAULT_API_CONNECT_OPTIONS: APIConnectOptions = {
   maxRetryIntervalMs: 30_000,
   jitter: true,
   timeoutMs: 30_000,
+  totalTimeoutMs: 210_000,
 }
 
 /** The longest server-requested delay honoured, in milliseconds (as the openai SDK does). */
@@ -120,13 +129,21 @@ export const MAX_RETRY_AFTER_MS = 60_000
 const invalidOptions = (message: string): STTError =>
   new STTError({ reason: { _tag: "InvalidOptions" }, message, retryable: false, attempts: 0 })
 
+const defaultTotalMs = (
+  o: Pick<APIConnectOptions, "maxRetry" | "timeoutMs" | "maxRetryIntervalMs">,
+): number => (o.maxRetry + 1) * o.timeoutMs + o.maxRetry * o.maxRetryIntervalMs
+
 /**
  * Fills in {@link DEFAULT_API_CONNECT_OPTIONS} and validates the result.
  * @throws STTError (`InvalidOptions`) for a negative or non-integer retry count, or a
  *   negative or non-finite duration (the timeout must be positive).
  */
 export const resolveConnectOptions = (options?: Partial<APIConnectOptions>): APIConnectOptions => {
-  const resolved: APIConnectOptions = { ...DEFAULT_API_CONNECT_OPTIONS, ...options }
+  const merged = { ...DEFAULT_API_CONNECT_OPTIONS, ...options }
+  const resolved: APIConnectOptions = {
+    ...merged,
+    totalTimeoutMs: options?.totalTimeoutMs ?? defaultTotalMs(merged),
+  }
   if (!Number.isInteger(resolved.maxRetry) || resolved.maxRetry < 0) {
     throw invalidOptions(`maxRetry must be a non-negative integer, got ${resolved.maxRetry}`)
   }
@@ -135,8 +152,10 @@ export const resolveConnectOptions = (options?: Partial<APIConnectOptions>): API
       throw invalidOptions(`${key} must be a non-negative number of milliseconds, got ${resolved[key]}`)
     }
   }
-  if (!Number.isFinite(resolved.timeoutMs) || resolved.timeoutMs <= 0) {
-    throw invalidOptions(`timeoutMs must be a positive number of milliseconds, got ${resolved.timeoutMs}`)
+  for (const key of ["timeoutMs", "totalTimeoutMs"] as const) {
+    if (!Number.isFinite(resolved[key]) || resolved[key] <= 0) {
+      throw invalidOptions(`${key} must be a positive number of milliseconds, got ${resolved[key]}`)
+    }
   }
   return resolved
 }
@@ -257,8 +276,22 @@ export const withRetries = <A, R>(
         ),
       )
     })
+    const total = options.totalTimeoutMs ?? defaultTotalMs(options)
     return once.pipe(
       Effect.retry({ schedule: retrySchedule(options), while: (error: STTError) => error.retryable }),
+      // The request as a whole is bounded: a long `retry-after` cannot keep recognize() waiting.
+      Effect.timeoutOrElse({
+        duration: Duration.millis(total),
+        orElse: () =>
+          Effect.fail(
+            new STTError({
+              reason: { _tag: "Timeout", timeoutMs: total },
+              message: `${label}: no result within ${total} ms in all (${attempts} attempt${attempts === 1 ? "" : "s"}, waits included)`,
+              retryable: false,
+              attempts,
+            }),
+          ),
+      }),
       Effect.mapError((error) => {
         if (!error.retryable) {
           return new STTError({

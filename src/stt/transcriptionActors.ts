@@ -21,6 +21,7 @@ import {
   decodeRealtimeServerEventSync,
   encodeAudioAppend,
   encodeClientEvent,
+  isProtocolError,
   type RealtimeServerEvent,
   serverErrorOf,
 } from "../protocol/index.ts"
@@ -101,6 +102,33 @@ export const transcriptionEventOf = (event: RealtimeServerEvent, atMs: number): 
   }
 }
 
+const MAX_REF_CHARS = 256
+
+/**
+ * What can still be read of an undecodable frame: its `type`, `item_id` and
+ * `previous_item_id` when they are short strings, so the machine can fail the one turn the
+ * frame was about.
+ */
+export const itemRefOf = (
+  text: string,
+): { readonly eventType?: string; readonly itemId?: string; readonly previousItemId?: string | null } => {
+  let frame: unknown
+  try {
+    frame = JSON.parse(text)
+  } catch {
+    return {}
+  }
+  if (typeof frame !== "object" || frame === null || Array.isArray(frame)) return {}
+  const { type, item_id, previous_item_id } = frame as Record<string, unknown>
+  const short = (v: unknown): v is string =>
+    typeof v === "string" && v.length > 0 && v.length <= MAX_REF_CHARS
+  return {
+    ...(short(type) ? { eventType: type } : {}),
+    ...(short(item_id) ? { itemId: item_id } : {}),
+    ...(short(previous_item_id) || previous_item_id === null ? { previousItemId: previous_item_id } : {}),
+  }
+}
+
 /** How a transcription connection is opened and how its audio is paced. */
 export interface TranscriptionWireOptions {
   readonly config: OpenAIConfig
@@ -136,12 +164,22 @@ const openTranscriptionConnection =
     let waiting = false
     let backlogged = false
     let disposed = false
+    // Samples sent on this connection: the server's audio timeline holds exactly these.
+    let sentSamples = 0
 
     const sendRange = (from: number, to: number): void => {
       for (let a = Math.max(from, buffer.startSample); a < to; a += appendSamples) {
         const b = Math.min(to, a + appendSamples)
         wire.send(encodeAudioAppend(pcm16ToBase64(buffer.view(a, b))))
+        sentSamples += b - a
       }
+    }
+
+    /** A server offset in ms, clamped to the audio this connection sent (non-finite included). */
+    const clampServerMs = (ms: number): number => {
+      const sentMs = Math.ceil(sentSamples / REALTIME_SAMPLES_PER_MS)
+      if (Number.isNaN(ms)) return sentMs
+      return Math.max(0, Math.min(sentMs, ms))
     }
 
     const checkBacklog = (): void => {
@@ -171,6 +209,7 @@ const openTranscriptionConnection =
         const pending = buffer.endSample - cursor
         const count = pending < 2 * appendSamples ? pending : appendSamples
         wire.send(encodeAudioAppend(pcm16ToBase64(buffer.view(cursor, cursor + count))))
+        sentSamples += count
         cursor += count
         hold()
         if (congested) {
@@ -193,6 +232,12 @@ const openTranscriptionConnection =
     const hold = (): void => input.holdUnsent(live ? cursor : undefined)
 
     return {
+      inbound(event) {
+        const e = event as TranscriptionSessionEvent
+        if (e.type === "SERVER.SPEECH_STARTED") return { ...e, audioStartMs: clampServerMs(e.audioStartMs) }
+        if (e.type === "SERVER.SPEECH_STOPPED") return { ...e, audioEndMs: clampServerMs(e.audioEndMs) }
+        return event
+      },
       receive(command) {
         if (disposed) return
         switch (command.type) {
@@ -275,7 +320,14 @@ export const makeTranscriptionSocketActor = <R>(
           headers: authHeaders(options.config, { realtimeBeta: options.schema === "beta" }),
         }),
       ),
-    decode: (text, atMs) => [transcriptionEventOf(decodeRealtimeServerEventSync(text), atMs)],
+    decode: (text, atMs) => {
+      try {
+        return [transcriptionEventOf(decodeRealtimeServerEventSync(text), atMs)]
+      } catch (error) {
+        if (!isProtocolError(error)) throw error
+        return [{ type: "SOCKET.PROTOCOL_ERROR", message: error.message, atMs, ...itemRefOf(text) }]
+      }
+    },
     open: openTranscriptionConnection(runtime, input, options),
   })
 

@@ -25,6 +25,7 @@ import {
   type OpenAIEnv,
   openAIClientOptions,
 } from "./OpenAIConfig.ts"
+import { makeScrubber, noScrubbing, type Scrubber, scrubberOf } from "./scrub.ts"
 
 /**
  * Why an {@link OpenAIHttpError} was raised.
@@ -68,11 +69,35 @@ export class OpenAIHttpError extends Data.TaggedError("OpenAIHttpError")<{
 export const isOpenAIHttpError = (u: unknown): u is OpenAIHttpError => u instanceof OpenAIHttpError
 
 /**
- * The one mapping of what the `openai` SDK throws (or Node's fetch, when a reset escapes it)
- * to an {@link OpenAIHttpError}. An `OpenAIHttpError` is returned as it is.
+ * A failure's cause as it may be kept: the server's error (its body, its headers) goes through
+ * `scrub`, as a plain `Error` with the same name and the scrubbed message.
  */
-export const openAIHttpErrorOf = (error: unknown): OpenAIHttpError => {
+const scrubbedCause = (error: unknown, scrub: Scrubber): Error => {
+  const copy = new Error(scrub(error instanceof Error ? error.message : String(error)))
+  copy.name = error instanceof Error ? error.name : "Error"
+  return copy
+}
+
+/**
+ * The one mapping of what the `openai` SDK throws (or Node's fetch, when a reset escapes it)
+ * to an {@link OpenAIHttpError}. Every server-supplied text (the message, a connection's
+ * detail, the kept cause) goes through `scrub`, so an echoed credential never reaches the
+ * error. An `OpenAIHttpError` is returned as it is.
+ */
+export const openAIHttpErrorOf = (error: unknown, scrub: Scrubber = noScrubbing): OpenAIHttpError => {
   if (error instanceof OpenAIHttpError) return error
+  const mapped = mapSDKError(error)
+  if (scrub === noScrubbing) return mapped
+  const reason = mapped.reason
+  return new OpenAIHttpError({
+    ...mapped,
+    reason: reason._tag === "Connection" ? { ...reason, detail: scrub(reason.detail) } : reason,
+    message: scrub(mapped.message),
+    ...(mapped.cause === undefined ? {} : { cause: scrubbedCause(mapped.cause, scrub) }),
+  })
+}
+
+const mapSDKError = (error: unknown): OpenAIHttpError => {
   if (error instanceof APIUserAbortError) {
     return new OpenAIHttpError({
       reason: { _tag: "Aborted" },
@@ -173,6 +198,8 @@ export interface OpenAIHttpShape {
   readonly client: OpenAI
   /** Which service the client talks to. */
   readonly provider: OpenAIConfig["provider"]
+  /** Removes the client's credential from server-supplied text (applied to every error). */
+  readonly scrub: Scrubber
   /**
    * Runs one request with the client; interrupting the Effect aborts it (the `signal`).
    * Fails with the request's {@link OpenAIHttpError}.
@@ -190,13 +217,18 @@ export const makeOpenAIHttp = (source: OpenAIHttpSource): OpenAIHttpShape => {
   const client = "client" in source ? source.client : makeOpenAIClient(source.config, source)
   const provider: OpenAIConfig["provider"] =
     "client" in source ? (source.client instanceof AzureOpenAI ? "azure" : "openai") : source.config.provider
+  const scrub =
+    "client" in source
+      ? makeScrubber(source.client.apiKey === null ? [] : [source.client.apiKey])
+      : scrubberOf(source.config)
   return {
     client,
     provider,
+    scrub,
     request: (run) =>
       Effect.tryPromise({
         try: (signal) => Promise.resolve(run(client, signal)),
-        catch: openAIHttpErrorOf,
+        catch: (error) => openAIHttpErrorOf(error, scrub),
       }),
   }
 }

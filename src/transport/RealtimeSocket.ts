@@ -13,7 +13,8 @@ import {
   Stream,
 } from "effect"
 import WebSocket from "ws"
-import { type SecretHeaders, secretsOf } from "./OpenAIConfig.ts"
+import type { SecretHeaders } from "./OpenAIConfig.ts"
+import { scrubberOfConnection } from "./scrub.ts"
 import { TransportError } from "./TransportError.ts"
 
 /** Options for {@link RealtimeSocket} `connect`. Times are milliseconds, sizes bytes. */
@@ -53,7 +54,7 @@ export interface SocketConnection {
   readonly url: string
   /**
    * Every text frame from the peer, in order, buffered from the moment the socket opened (so
-   * nothing is lost before a consumer starts). Consume it once. It ends when the socket closes
+   * nothing is lost before a consumer starts), with the connection's secrets scrubbed out. Consume it once. It ends when the socket closes
    * with 1000 or when this side closed it, and fails with a `Close`, `Read` or heartbeat
    * `Timeout` {@link TransportError} otherwise. Binary frames are decoded as UTF-8.
    */
@@ -122,18 +123,6 @@ const toText = (data: WebSocket.RawData): string => {
   return Buffer.from(data).toString("utf8")
 }
 
-const makeScrubber = (options: RealtimeSocketConnectOptions): ((text: string) => string) => {
-  const secrets = [...secretsOf(options.headers)]
-  for (const protocol of options.protocols ?? []) {
-    const match = /^openai-insecure-api-key\.(.+)$/.exec(protocol)
-    if (match?.[1] !== undefined) secrets.push(match[1])
-  }
-  if (secrets.length === 0) return (text) => text
-  // Longest first, so a bearer header is scrubbed whole before its token part.
-  secrets.sort((a, b) => b.length - a.length)
-  return (text) => secrets.reduce((acc, secret) => acc.split(secret).join("<redacted>"), text)
-}
-
 const plainHeaders = (headers: SecretHeaders | undefined): Record<string, string> => {
   const plain: Record<string, string> = {}
   for (const [name, value] of Object.entries(headers ?? {})) {
@@ -160,7 +149,8 @@ export const connectWebSocket = (
   options: RealtimeSocketConnectOptions,
 ): Effect.Effect<SocketConnection, TransportError, Scope.Scope> =>
   Effect.gen(function* () {
-    const scrub = makeScrubber(options)
+    // Every text the server supplies (frames included) is scrubbed of the connection's secrets here.
+    const scrub = scrubberOfConnection(options.headers, options.protocols)
     const settings = yield* Effect.try({
       try: () => ({
         connectTimeoutMs: positive(options.connectTimeoutMs, DEFAULT_CONNECT_TIMEOUT_MS, "connectTimeoutMs"),
@@ -262,7 +252,7 @@ export const connectWebSocket = (
 
       socket.on("message", (data: WebSocket.RawData) => {
         heardSincePing = true
-        Queue.offerUnsafe(messages, toText(data))
+        Queue.offerUnsafe(messages, scrub(toText(data)))
       })
 
       socket.on("pong", () => {

@@ -59,6 +59,15 @@ export {
   type SocketConnection,
 } from "./RealtimeSocket.ts"
 export {
+  makeScrubber,
+  noScrubbing,
+  REDACTED_TEXT,
+  type Scrubber,
+  scrubberOf,
+  scrubberOfConnection,
+  scrubSecrets,
+} from "./scrub.ts"
+export {
   closeCodeName,
   isRetryableCloseCode,
   isRetryableOpenStatus,

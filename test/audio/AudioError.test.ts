@@ -39,6 +39,7 @@ describe("AudioError reasons", () => {
     MalformedWav: () => decodeWav(wav.subarray(0, 40)),
     UnsupportedRate: () => createResampler({ fromHz: 48_000, toHz: 47_999 }),
     InvalidOption: () => createEnergyVad({ sampleRateHz: 16_000, thresholdDbfs: Number.NaN }),
+    InvalidInput: () => makeAudioFrame(new Float32Array(2) as unknown as Int16Array, 16_000, 1),
   }
 
   it.each(Object.entries(triggers))("raises %s from the public API", (reason, trigger) => {

@@ -76,12 +76,38 @@ describe("the turn ledger", () => {
     ledger = openClientTurn(ledger, span(100, 200))
     ledger = openClientTurn(ledger, span(200, 300))
     ledger = bindCommitted(ledger, { itemId: "x", previousItemId: null }, undefined, span(0, 0))
-    ledger = dropEmptyCommit(ledger)
+    ledger = dropEmptyCommit(ledger, options).ledger
     ledger = bindCommitted(ledger, { itemId: "z", previousItemId: "x" }, undefined, span(0, 0))
     expect(ledger.turns.map((t) => [t.itemId, t.startSample])).toEqual([
       ["x", 0],
       ["z", 200],
     ])
+  })
+
+  it("binds by previous_item_id: a lost committed is inferred instead of shifting later turns", () => {
+    let ledger = openClientTurn(emptyLedger, span(0, 100))
+    ledger = openClientTurn(ledger, span(100, 200))
+    ledger = openClientTurn(ledger, span(200, 300))
+    // The committed of "x" never arrived; "y" names it as its previous item.
+    ledger = bindCommitted(ledger, { itemId: "y", previousItemId: "x" }, undefined, span(0, 0))
+    ledger = bindCommitted(ledger, { itemId: "z", previousItemId: "y" }, undefined, span(0, 0))
+    expect(ledger.turns.map((t) => [t.itemId, t.startSample])).toEqual([
+      ["x", 0],
+      ["y", 100],
+      ["z", 200],
+    ])
+  })
+
+  it("opens an unsolicited turn for a commit nobody asked for, which holds no final back", () => {
+    let ledger = bindCommitted(emptyLedger, { itemId: "stray", previousItemId: null }, undefined, span(0, 0))
+    ledger = openClientTurn(ledger, span(0, 100))
+    ledger = bindCommitted(ledger, { itemId: "a", previousItemId: "stray" }, undefined, span(0, 0))
+    expect(ledger.turns.map((t) => [t.itemId, t.unsolicited])).toEqual([
+      ["stray", true],
+      ["a", false],
+    ])
+    const step = applyCompleted(ledger, done("a", "real"), 0, options)
+    expect(step.events.map((e) => e.type)).toEqual(["final_transcript", "recognition_usage"])
   })
 
   it("holds a later final until the earlier turn ends, then emits both in order", () => {

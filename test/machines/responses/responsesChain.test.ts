@@ -118,7 +118,8 @@ describe("responsesChainMachine: connection", () => {
   })
 
   it("rotates the socket at an idle moment once it is older than rotateAfterMs", () => {
-    const h = startChain({ rotateAfterMs: 60_000 })
+    // The first-output wait is longer than the silence here, so only the rotation is tested.
+    const h = startChain({ rotateAfterMs: 60_000, firstOutputTimeoutMs: 120_000 })
     const first = turn([user("one")])
     h.actor.send({ type: "CHAT", request: first })
     h.open()
