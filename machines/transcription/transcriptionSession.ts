@@ -60,6 +60,7 @@ import {
   emptyLedger,
   failItem,
   failPending,
+  hasItem,
   hasPending,
   isPendingItem,
   type LedgerOptions,
@@ -285,6 +286,11 @@ export interface TranscriptionSessionContext extends LifecycleContext {
   readonly serverCommitSample: number | undefined
   /** Connections a turn is sent on without a transcript before it fails. */
   readonly maxTurnAttempts: number
+  /**
+   * Results (`completed`, `failed`) that came before the `committed` of their item on this
+   * connection, applied when it binds (at most {@link MAX_EARLY_RESULTS}, oldest dropped).
+   */
+  readonly earlyResults: readonly EarlyResult[]
   /** True while the connection is configured and the socket actor may be sent audio commands. */
   readonly wireReady: boolean
   /** `session.update` needed again once the in-flight one is acknowledged. */
@@ -335,6 +341,15 @@ export interface TranscriptionSessionInput {
    */
   readonly maxTurnAttempts?: number
 }
+
+/** A transcription result that arrived before its item was committed. */
+type EarlyResult = Extract<
+  TranscriptionServerEvent,
+  { readonly type: "SERVER.TRANSCRIPT_COMPLETED" | "SERVER.TRANSCRIPT_FAILED" }
+>
+
+/** Results kept for items not committed yet, per connection. */
+const MAX_EARLY_RESULTS = 16
 
 /** Default number of connections a turn is sent on without a transcript before it fails: 4. */
 export const DEFAULT_MAX_TURN_ATTEMPTS = 4
@@ -616,6 +631,7 @@ export const transcriptionSessionMachine = setup({
     ...lifecycleActions<TranscriptionSessionContext, TranscriptionSessionEvent>(),
 
     onConnecting: assign({
+      earlyResults: [],
       wireReady: false,
       serverSpeech: undefined,
       drainBarrier: false,
@@ -1105,6 +1121,18 @@ export const transcriptionSessionMachine = setup({
           : {}),
         ...(askedFor !== undefined ? { tailStartSample: Math.max(context.tailStartSample, askedFor) } : {}),
       })
+      // A result that came before this commit lands on its turn now.
+      const early = context.earlyResults.find((r) => r.itemId === event.itemId)
+      if (early !== undefined) {
+        const options = ledgerOptions(context)
+        const step =
+          early.type === "SERVER.TRANSCRIPT_COMPLETED"
+            ? applyCompleted(ledger, early, early.atMs, options)
+            : applyFailed(ledger, early, options)
+        const applied = withLedger(context, step)
+        enqueue.assign({ ...applied.context, earlyResults: context.earlyResults.filter((r) => r !== early) })
+        for (const e of applied.events) enqueue.emit(e)
+      }
     }),
 
     onTranscriptDelta: enqueueActions(({ context, event, enqueue }) => {
@@ -1116,6 +1144,10 @@ export const transcriptionSessionMachine = setup({
 
     onTranscriptCompleted: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, "SERVER.TRANSCRIPT_COMPLETED")
+      if (!hasItem(context.ledger, event.itemId)) {
+        enqueue.assign({ earlyResults: [...context.earlyResults, event].slice(-MAX_EARLY_RESULTS) })
+        return
+      }
       const applied = withLedger(
         context,
         applyCompleted(context.ledger, event, event.atMs, ledgerOptions(context)),
@@ -1126,6 +1158,10 @@ export const transcriptionSessionMachine = setup({
 
     onTranscriptFailed: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, "SERVER.TRANSCRIPT_FAILED")
+      if (!hasItem(context.ledger, event.itemId)) {
+        enqueue.assign({ earlyResults: [...context.earlyResults, event].slice(-MAX_EARLY_RESULTS) })
+        return
+      }
       const applied = withLedger(context, applyFailed(context.ledger, event, ledgerOptions(context)))
       enqueue.assign(applied.context)
       for (const e of applied.events) enqueue.emit(e)
@@ -1175,7 +1211,7 @@ export const transcriptionSessionMachine = setup({
 
     expireOutstanding: enqueueActions(({ context, enqueue }) => {
       const step = failPending(
-        context.ledger,
+        withoutSilentUnsolicited(context.ledger),
         {
           code: "drain_timeout",
           message: "The transcript did not arrive before the drain timeout",
@@ -1231,6 +1267,7 @@ export const transcriptionSessionMachine = setup({
     drainBarrier: false,
     serverCommitSample: undefined,
     maxTurnAttempts: positiveCount(input.maxTurnAttempts ?? DEFAULT_MAX_TURN_ATTEMPTS, "maxTurnAttempts"),
+    earlyResults: [],
     wireReady: false,
     settingsDirty: false,
     serverOffsetSamples: 0,

@@ -537,6 +537,9 @@ export const unbindPending = (ledger: TurnLedger): TurnLedger => ({
 export const hasPending = (ledger: TurnLedger): boolean =>
   ledger.turns.some((t) => t.status === "pending" && !t.unsolicited)
 
+/** True when some turn of the ledger is bound to `itemId`. */
+export const hasItem = (ledger: TurnLedger, itemId: string): boolean => findIndex(ledger, itemId) >= 0
+
 /** True when `itemId` is a turn the session caused that still waits for its transcript. */
 export const isPendingItem = (ledger: TurnLedger, itemId: string): boolean => {
   const turn = ledger.turns[findIndex(ledger, itemId)]

@@ -91,7 +91,12 @@ export const openAIHttpErrorOf = (error: unknown, scrub: Scrubber = noScrubbing)
   const reason = mapped.reason
   return new OpenAIHttpError({
     ...mapped,
-    reason: reason._tag === "Connection" ? { ...reason, detail: scrub(reason.detail) } : reason,
+    reason:
+      reason._tag === "Connection"
+        ? { ...reason, detail: scrub(reason.detail) }
+        : reason._tag === "Status" && reason.code !== undefined
+          ? { ...reason, code: scrub(reason.code) }
+          : reason,
     message: scrub(mapped.message),
     ...(mapped.cause === undefined ? {} : { cause: scrubbedCause(mapped.cause, scrub) }),
   })

@@ -118,6 +118,21 @@ describe("createLLM (websocket) against a hostile server", () => {
     expect(result.error?.responseId).toBe("resp_mine")
   })
 
+  it("does not end a turn on a completed that came without its created", async () => {
+    server = await startHostileServer({
+      onConnection: (c) =>
+        c.onFrame((frame) => {
+          if (frame.type === "response.create") {
+            c.send({ type: "response.completed", response: responseObject("resp_orphan", "completed") })
+          }
+        }),
+    })
+    const llm = llmOn(server, { responseCreatedTimeoutMs: 800 })
+    const result = await collect(llm.chat([{ role: "user", content: "one" }]))
+    expect(result.chunks).toEqual([])
+    expect(result.error?.reason).toMatchObject({ _tag: "Timeout", phase: "response_created" })
+  })
+
   it("keeps the socket through a frame nested 10 000 levels deep and answers the turn", async () => {
     const notices: string[] = []
     server = await startHostileServer({
@@ -202,11 +217,11 @@ describe("createLLM (http) against a hostile server", () => {
         if (index > 0) response.write(chunk("partial"))
       },
     })
-    const llm = llmOn(server, { transport: "http", firstOutputTimeoutMs: 500, eventGapTimeoutMs: 500 })
+    const llm = llmOn(server, { transport: "http", firstOutputTimeoutMs: 1_500, eventGapTimeoutMs: 1_000 })
     const first = await collect(llm.chat([{ role: "user", content: "one" }]))
-    expect(first.error?.reason).toEqual({ _tag: "Timeout", phase: "first_output", timeoutMs: 500 })
+    expect(first.error?.reason).toEqual({ _tag: "Timeout", phase: "first_output", timeoutMs: 1_500 })
     const second = await collect(llm.chat([{ role: "user", content: "two" }]))
     expect(textOf(second.chunks)).toBe("partial")
-    expect(second.error?.reason).toEqual({ _tag: "Timeout", phase: "between_events", timeoutMs: 500 })
+    expect(second.error?.reason).toEqual({ _tag: "Timeout", phase: "between_events", timeoutMs: 1_000 })
   })
 })

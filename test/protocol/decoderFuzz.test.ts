@@ -24,6 +24,8 @@ const RAW_BOUND = PROTOCOL_ERROR_RAW_LIMIT + 40
 
 const seedOf = (): number => Number(process.env.FUZZ_SEED ?? 20_261_202)
 const caseCount = (): number => Number(process.env.FUZZ_CASES ?? 1_500)
+/** Room for a long exploration (`FUZZ_CASES=20000`): about 10 ms a case, never under 30 s. */
+const fuzzTimeoutMs = (): number => Math.max(30_000, caseCount() * 10)
 
 const makeRandom = (seed: number) => {
   let x = seed >>> 0 || 1
@@ -149,28 +151,36 @@ const check = (decode: (text: string) => unknown, text: string, label: string): 
 }
 
 describe("decoder fuzzing", () => {
-  it("fails every mutated Realtime frame with a bounded ProtocolError or decodes it", () => {
-    const random = makeRandom(seedOf())
-    let errors = 0
-    for (let i = 0; i < caseCount(); i++) {
-      const text = mutate(random, random.pick(realtimeFrames))
-      if (check(decodeRealtimeServerEventSync, text, `realtime case ${i} (seed ${seedOf()})`) === "error")
-        errors++
-    }
-    // The mutations are hostile enough that most frames fail: the checks above ran.
-    assert.isAbove(errors, caseCount() / 4)
-  })
+  it(
+    "fails every mutated Realtime frame with a bounded ProtocolError or decodes it",
+    () => {
+      const random = makeRandom(seedOf())
+      let errors = 0
+      for (let i = 0; i < caseCount(); i++) {
+        const text = mutate(random, random.pick(realtimeFrames))
+        if (check(decodeRealtimeServerEventSync, text, `realtime case ${i} (seed ${seedOf()})`) === "error")
+          errors++
+      }
+      // The mutations are hostile enough that most frames fail: the checks above ran.
+      assert.isAbove(errors, caseCount() / 4)
+    },
+    fuzzTimeoutMs(),
+  )
 
-  it("fails every mutated Responses frame with a bounded ProtocolError or decodes it", () => {
-    const random = makeRandom(seedOf() + 1)
-    let errors = 0
-    for (let i = 0; i < caseCount(); i++) {
-      const text = mutate(random, random.pick(responsesFrames))
-      if (check(decodeResponsesServerEventSync, text, `responses case ${i} (seed ${seedOf()})`) === "error")
-        errors++
-    }
-    assert.isAbove(errors, caseCount() / 4)
-  })
+  it(
+    "fails every mutated Responses frame with a bounded ProtocolError or decodes it",
+    () => {
+      const random = makeRandom(seedOf() + 1)
+      let errors = 0
+      for (let i = 0; i < caseCount(); i++) {
+        const text = mutate(random, random.pick(responsesFrames))
+        if (check(decodeResponsesServerEventSync, text, `responses case ${i} (seed ${seedOf()})`) === "error")
+          errors++
+      }
+      assert.isAbove(errors, caseCount() / 4)
+    },
+    fuzzTimeoutMs(),
+  )
 
   it("bounds the error of a type nested 10 000 levels deep and of a megabyte type", () => {
     for (const decode of [decodeRealtimeServerEventSync, decodeResponsesServerEventSync]) {
