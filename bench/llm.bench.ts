@@ -22,9 +22,9 @@ import {
   RealtimeSocket,
   type RealtimeSocketShape,
   resolveLLMOptions,
-  responsesParams,
   toResponsesInput,
 } from "../src/index.ts"
+import { responsesParams } from "../src/llm/options.ts"
 import { quantile, startChildSimulator } from "./support.ts"
 
 const TURNS = 50

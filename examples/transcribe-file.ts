@@ -105,7 +105,9 @@ console.error(
 )
 
 const session = createTranscriptionSession({
-  ...(simulator === undefined ? {} : { apiKey: simulator.apiKey ?? "sk-simulator", baseUrl: simulator.url }),
+  ...(simulator === undefined
+    ? {}
+    : { openai: { apiKey: simulator.apiKey ?? "sk-simulator", baseUrl: simulator.url } }),
   model: values.model ?? "gpt-4o-transcribe",
   turnDetection: turnDetectionOf(values["turn-detection"] ?? "server_vad"),
   includeLogprobs: values.logprobs ?? false,

@@ -4,7 +4,73 @@
  * @module
  */
 
-export * from "./responsesChain.ts"
-export * from "./sessionLifecycle.ts"
-export * from "./transcriptionSession.ts"
-export * from "./tts/synthesisStream.ts"
+export {
+  backoffDelayMs,
+  classifyServerError,
+  DEFAULT_LIFECYCLE_TIMEOUTS,
+  DEFAULT_RECONNECT_POLICY,
+  failureOfEvent,
+  initialLifecycleState,
+  type LifecycleContext,
+  type LifecycleEvent,
+  type LifecycleFailure,
+  type LifecycleHookAction,
+  type LifecycleParts,
+  type LifecycleState,
+  type LifecycleStateOptions,
+  type LifecycleTimeouts,
+  lifecycleActions,
+  lifecycleDelays,
+  lifecycleGuards,
+  nextRandom,
+  type ReconnectPolicy,
+  type RecordFailureParams,
+  type SessionSocketInput,
+  type SocketFailure,
+  sessionLifecycle,
+} from "./lifecycle/sessionLifecycle.ts"
+export {
+  type ActiveTurn,
+  type ChainTurnRequest,
+  DEFAULT_DRAIN_TIMEOUT_MS,
+  DEFAULT_ROTATE_AFTER_MS,
+  type DrainState,
+  type PrewarmRequest,
+  type RecoveryCause,
+  type ResponsesChainContext,
+  type ResponsesChainEmitted,
+  type ResponsesChainEvent,
+  type ResponsesChainInput,
+  type ResponsesChainMachine,
+  type ResponsesControlEvent,
+  type ResponsesSocketCommand,
+  type ResponsesSocketEvent,
+  type ResponsesSocketInput,
+  type ResponsesTurnParams,
+  responsesChainMachine,
+  type WarmingState,
+} from "./responses/responsesChain.ts"
+export {
+  type AudioInputActorInput,
+  type AudioInputCommand,
+  type TranscriptionAudioEvent,
+  type TranscriptionControlEvent,
+  type TranscriptionInternalEvent,
+  type TranscriptionMetrics,
+  type TranscriptionServerEvent,
+  type TranscriptionSessionContext,
+  type TranscriptionSessionEvent,
+  type TranscriptionSessionInput,
+  type TranscriptionSocketCommand,
+  transcriptionSessionMachine,
+  vadParametersOf,
+} from "./transcription/transcriptionSession.ts"
+export {
+  type SpokenSegment,
+  type SynthesisCommand,
+  type SynthesisReport,
+  type SynthesisStreamContext,
+  type SynthesisStreamEvent,
+  type SynthesisStreamOutput,
+  synthesisStreamMachine,
+} from "./tts/synthesisStream.ts"

@@ -3,4 +3,10 @@
  * advance together (and under a `TestClock` in tests).
  * @module
  */
-export * from "./EffectClock.ts"
+export {
+  type EffectClock,
+  type EffectClockRuntime,
+  effectClock,
+  makeEffectClock,
+  type XStateClock,
+} from "./EffectClock.ts"

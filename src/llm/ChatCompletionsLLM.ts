@@ -1,20 +1,20 @@
-import { Redacted } from "effect"
-import OpenAI, { APIConnectionError, APIConnectionTimeoutError, APIError, APIUserAbortError } from "openai"
+import { Duration, Effect } from "effect"
+import type OpenAI from "openai"
+import { APIUserAbortError } from "openai"
 import type { ChatCompletionChunk } from "openai/resources/chat/completions/completions"
+import { type ChatEndStatus, type TokenUsage, toolCallChunk } from "../../machines/responses/chunks.ts"
 import {
   DEFAULT_EVENT_GAP_TIMEOUT_MS,
   DEFAULT_FIRST_OUTPUT_TIMEOUT_MS,
-} from "../../machines/responsesChain.ts"
+} from "../../machines/responses/responsesChain.ts"
 import {
-  makeScrubber,
+  makeOpenAIHttp,
   noScrubbing,
   type OpenAIConfig,
+  type OpenAIHttpShape,
+  openAIHttpErrorOf,
   resolveOpenAIConfig,
-  restBaseUrl,
-  restQuery,
   type Scrubber,
-  scrubberOf,
-  secretOf,
 } from "../transport/index.ts"
 import {
   type ChatContext,
@@ -25,18 +25,15 @@ import {
   toChatItem,
 } from "./ChatContext.ts"
 import { type ChatSink, createChatStream, failedChatStream } from "./ChatStream.ts"
-import { type ChatEndStatus, type ChatStream, type TokenUsage, toolCallChunk } from "./chunks.ts"
-import type { LLM } from "./LLM.ts"
+import type { ChatStream, LLM } from "./contract.ts"
 import {
   closedError,
   DEFAULT_RATE_LIMIT_MAX_WAIT_MS,
   DEFAULT_RATE_LIMIT_WAIT_MS,
   isLLMError,
-  isRateLimit,
   LLMError,
   rateLimitWaitMs,
   serverError,
-  serverRetryAfterMs,
 } from "./LLMError.ts"
 import {
   type ChatOptions,
@@ -74,36 +71,24 @@ interface PendingCall {
   dispatched: boolean
 }
 
-const buildClient = (options: ChatCompletionsLLMOptions): { client: OpenAI; config?: OpenAIConfig } => {
-  if (options.client !== undefined) return { client: options.client }
+/** The HTTP transport of the LLM: over the given client, or one built from `openai` / `env`. */
+const buildHttp = (options: ChatCompletionsLLMOptions): { http: OpenAIHttpShape; config?: OpenAIConfig } => {
+  if (options.client !== undefined) return { http: makeOpenAIHttp({ client: options.client }) }
   const config = resolveOpenAIConfig(options.openai, options.env)
-  const key = Redacted.value(secretOf(config))
-  const azureApiKey = config.provider === "azure" && config.credential.type === "apiKey"
-  const client = new OpenAI({
-    apiKey: key,
-    baseURL: restBaseUrl(config),
-    defaultQuery: { ...restQuery(config) },
-    // Azure API keys go in `api-key`, never together with an Authorization header.
-    ...(azureApiKey ? { defaultHeaders: { "api-key": key, Authorization: null } } : {}),
-    ...(config.provider === "openai" && config.organization !== undefined
-      ? { organization: config.organization }
-      : {}),
-    ...(config.provider === "openai" && config.project !== undefined ? { project: config.project } : {}),
-    ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
-    maxRetries: 0,
-  })
-  return { client, config }
-}
-
-const headersOf = (error: APIError) => {
-  const headers = error.headers
-  return headers === undefined ? undefined : (name: string) => headers.get(name)
+  return {
+    http: makeOpenAIHttp({
+      config,
+      ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    }),
+    config,
+  }
 }
 
 /**
- * Maps a failure of the `openai` client to an {@link LLMError}; `attempts` is the number of
- * requests the turn sent (default 1). The server-supplied message goes through `scrub` (the
- * configured credential's scrubber).
+ * Maps a failure of a request (an `OpenAIHttpError`, or what the `openai` client threw) to an
+ * {@link LLMError}; `attempts` is the number of requests the turn sent (default 1). Every
+ * server-supplied text goes through `scrub` (the configured credential's scrubber).
+ * @internal
  */
 export const toLLMError = (
   error: unknown,
@@ -112,58 +97,39 @@ export const toLLMError = (
   scrub: Scrubber = noScrubbing,
 ): LLMError => {
   if (isLLMError(error)) return error
-  const mapped = mapLLMError(error, afterOutput, attempts)
-  if (scrub === noScrubbing) return mapped
-  const reason = mapped.reason
-  return new LLMError({
-    ...mapped,
-    reason:
-      reason._tag === "Server" && reason.code !== undefined
-        ? { ...reason, code: scrub(reason.code) }
-        : reason,
-    message: scrub(mapped.message),
-  })
-}
-
-const mapLLMError = (error: unknown, afterOutput: boolean, attempts: number): LLMError => {
-  if (error instanceof APIConnectionTimeoutError || error instanceof APIConnectionError) {
+  const http = openAIHttpErrorOf(error, scrub)
+  const reason = http.reason
+  if (reason._tag === "Timeout" || reason._tag === "Connection") {
     return new LLMError({
       reason: afterOutput ? { _tag: "ConnectionLost", afterOutput } : { _tag: "Connect" },
-      message: `Chat completions request failed: ${error.message}`,
+      message: `Chat completions request failed: ${(http.cause as Error | undefined)?.message ?? http.message}`,
       retryable: true,
       attempts,
     })
   }
-  if (error instanceof APIError) {
+  if (reason._tag === "Status") {
     return serverError({
-      code: error.code ?? undefined,
-      message: error.message,
-      status: error.status,
-      errorType: error.type,
-      retryAfterMs: serverRetryAfterMs(headersOf(error)),
+      code: reason.code,
+      message: http.message,
+      status: reason.status,
+      errorType: reason.errorType,
+      retryAfterMs: reason.retryAfterMs,
       attempts,
     })
   }
   return new LLMError({
     reason: { _tag: "ConnectionLost", afterOutput },
-    message: `Chat completions stream failed: ${error instanceof Error ? error.message : String(error)}`,
+    message: scrub(
+      `Chat completions stream failed: ${error instanceof Error ? error.message : String(error)}`,
+    ),
     retryable: true,
     attempts,
   })
 }
 
-/** Resolves after `ms` milliseconds, or at once when `signal` aborts (the timer is cleared). */
+/** Waits `ms` milliseconds on the Effect clock, or until `signal` aborts. */
 const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((resolve) => {
-    if (signal.aborted) return resolve()
-    const done = (): void => {
-      clearTimeout(timer)
-      signal.removeEventListener("abort", done)
-      resolve()
-    }
-    const timer = setTimeout(done, ms)
-    signal.addEventListener("abort", done, { once: true })
-  })
+  Effect.runPromiseExit(Effect.sleep(Duration.millis(ms)), { signal }).then(() => undefined)
 
 const usageOf = (usage: NonNullable<ChatCompletionChunk["usage"]>): TokenUsage => ({
   promptTokens: usage.prompt_tokens,
@@ -184,6 +150,7 @@ const endStatusOf = (finishReason: string | null): { status: ChatEndStatus; reas
  * Reads one streamed completion into `sink`. Tool calls are dispatched on
  * `finish_reason: "tool_calls"` and any left at the end; the end chunk's `output` is the
  * assistant message (when there was text) and then the tool calls, in index order.
+ * @internal
  */
 export const pumpChatCompletion = async (
   chunks: AsyncIterable<ChatCompletionChunk>,
@@ -273,10 +240,8 @@ let turnCounter = 0
 export const createChatCompletionsLLM = (
   options: ChatCompletionsLLMOptions = {},
 ): LLM & { readonly transport: "http" } => {
-  const { client, config } = buildClient(options)
-  // Every server-supplied text of an error goes through the one credential scrubber.
-  const scrub =
-    config === undefined ? makeScrubber(client.apiKey === null ? [] : [client.apiKey]) : scrubberOf(config)
+  const { http, config } = buildHttp(options)
+  const { client, scrub } = http
   const resolved = resolveTransportLLMOptions(options, "http", config)
   const firstOutputTimeoutMs = options.firstOutputTimeoutMs ?? DEFAULT_FIRST_OUTPUT_TIMEOUT_MS
   const eventGapTimeoutMs = options.eventGapTimeoutMs ?? DEFAULT_EVENT_GAP_TIMEOUT_MS
@@ -380,12 +345,10 @@ export const createChatCompletionsLLM = (
             return
           } catch (error) {
             // A refused request produced nothing: a rate limit gets one more attempt after its delay.
+            const refusal = openAIHttpErrorOf(error)
             const wait =
-              attempts === 1 &&
-              !cancelled &&
-              error instanceof APIError &&
-              isRateLimit(error.code ?? undefined, error.status)
-                ? rateLimitWaitMs(headersOf(error), rateLimits)
+              attempts === 1 && !cancelled && refusal.rateLimited
+                ? rateLimitWaitMs(refusal.headers, rateLimits)
                 : undefined
             if (wait === undefined) throw error
             clearTimeout(watchdog)

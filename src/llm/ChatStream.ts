@@ -1,14 +1,19 @@
+import type { ChatChunk, TokenUsage, ToolCall } from "../../machines/responses/chunks.ts"
+import { type Channel, createChannel } from "../runtime/channel.ts"
 import type { FunctionCallItem } from "./ChatContext.ts"
-import type { ChatChunk, ChatStream, ChatTurn, TokenUsage, ToolCall } from "./chunks.ts"
+import type { ChatStream, ChatTurn } from "./contract.ts"
 import { LLMError } from "./LLMError.ts"
 
 /**
- * The plumbing behind every {@link ChatStream}: a single-consumer buffer that a transport
+ * The plumbing behind every {@link ChatStream}: the runtime's channel, which a transport
  * fills (chunks, then an `end` chunk or a failure) and the caller drains with `for await`.
  * @module
  */
 
-/** The producer side of a chat stream. */
+/**
+ * The producer side of a chat stream.
+ * @internal
+ */
 export interface ChatSink {
   /** Adds a chunk; an `end` chunk finishes the stream. Ignored once finished. */
   push(chunk: ChatChunk): void
@@ -18,31 +23,24 @@ export interface ChatSink {
   readonly finished: boolean
 }
 
-type Waiter = {
-  readonly resolve: (result: IteratorResult<ChatChunk>) => void
-  readonly reject: (error: unknown) => void
-}
-
 /**
  * Creates a chat stream and its sink. `cancel` is called (at most once) when the caller
  * cancels the stream or stops iterating before the end; the transport then ends the stream
  * with a `cancelled` end chunk (or stops it). `detach` runs once when the stream finished,
- * to release the transport's listeners.
+ * to release the transport's listeners. The chunks flow through the runtime's one channel
+ * (`src/runtime/channel.ts`) and follow its consumer rule; a stream is iterated once.
+ * @internal
  */
 export const createChatStream = (
   turnId: string,
   hooks: { readonly cancel: () => void; readonly detach?: () => void },
   turn: { readonly toolNames?: ReadonlySet<string> } = {},
 ): { readonly stream: ChatStream; readonly sink: ChatSink } => {
-  const buffer: ChatChunk[] = []
   // A call_id the model repeats is one call: handed out once, once in the output.
   const seenCalls = new Set<string>()
-  let failure: LLMError | undefined
   let finished = false
   let consumed = false
-  let done = false
   let cancelRequested = false
-  let waiter: Waiter | undefined
 
   const finish = (): void => {
     if (finished) return
@@ -50,36 +48,11 @@ export const createChatStream = (
     hooks.detach?.()
   }
 
-  const settle = (): void => {
-    if (waiter === undefined) return
-    const current = waiter
-    const chunk = buffer.shift()
-    if (chunk !== undefined) {
-      waiter = undefined
-      if (chunk.type === "end") done = true
-      current.resolve({ value: chunk, done: false })
-      return
-    }
-    if (failure !== undefined) {
-      waiter = undefined
-      done = true
-      current.reject(failure)
-      return
-    }
-    if (done || finished) {
-      waiter = undefined
-      done = true
-      current.resolve({ value: undefined, done: true })
-    }
-  }
-
   const cancel = (): void => {
     if (finished || cancelRequested) return
     cancelRequested = true
     // Whatever the caller has not read yet is dropped: after a cancel only the end comes.
-    const end = buffer.filter((chunk) => chunk.type === "end")
-    buffer.length = 0
-    buffer.push(...end)
+    channel.retain((chunk) => chunk.type === "end")
     hooks.cancel()
   }
 
@@ -117,48 +90,26 @@ export const createChatStream = (
     return chunk
   }
 
+  const channel: Channel<ChatChunk> = createChannel<ChatChunk>({ onReturn: cancel })
+
   const sink: ChatSink = {
     push(raw) {
       if (finished || (cancelRequested && raw.type !== "end")) return
       const chunk = vet(raw)
       if (chunk === undefined) return
-      buffer.push(chunk)
-      if (chunk.type === "end") finish()
-      settle()
+      channel.push(chunk)
+      if (chunk.type === "end") {
+        finish()
+        channel.end()
+      }
     },
     fail(error) {
       if (finished) return
-      failure = error
       finish()
-      settle()
+      channel.fail(error)
     },
     get finished() {
       return finished
-    },
-  }
-
-  const iterator: AsyncIterator<ChatChunk> = {
-    next() {
-      if (done && buffer.length === 0) return Promise.resolve({ value: undefined, done: true })
-      if (waiter !== undefined) {
-        return Promise.reject(
-          new LLMError({
-            reason: { _tag: "InvalidRequest" },
-            message: "A chat stream is read by one consumer at a time",
-            retryable: false,
-          }),
-        )
-      }
-      return new Promise<IteratorResult<ChatChunk>>((resolve, reject) => {
-        waiter = { resolve, reject }
-        settle()
-      })
-    },
-    return() {
-      done = true
-      buffer.length = 0
-      cancel()
-      return Promise.resolve({ value: undefined, done: true })
     },
   }
 
@@ -174,7 +125,7 @@ export const createChatStream = (
         })
       }
       consumed = true
-      return iterator
+      return channel[Symbol.asyncIterator]()
     },
     async collect() {
       let text = ""
@@ -226,7 +177,10 @@ export const createChatStream = (
   return { stream, sink }
 }
 
-/** A stream that fails at once with `error` (e.g. a chat on a closed LLM). */
+/**
+ * A stream that fails at once with `error` (e.g. a chat on a closed LLM).
+ * @internal
+ */
 export const failedChatStream = (turnId: string, error: LLMError): ChatStream => {
   const { stream, sink } = createChatStream(turnId, { cancel: () => undefined })
   sink.fail(error)

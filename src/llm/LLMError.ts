@@ -1,21 +1,26 @@
 import { Data } from "effect"
-import { retryAfterMsFromHeaders } from "../transport/index.ts"
+import {
+  type ChainFailure,
+  type ChainFailureReason,
+  closedFailure,
+  serverFailure,
+} from "../../machines/responses/chainFailure.ts"
+
+export {
+  type ChainFailure,
+  type ChainFailureReason,
+  DEFAULT_RATE_LIMIT_MAX_WAIT_MS,
+  DEFAULT_RATE_LIMIT_WAIT_MS,
+  headerReader,
+  isRateLimit,
+  rateLimitWaitMs,
+  serverFailure,
+  serverRetryAfterMs,
+} from "../../machines/responses/chainFailure.ts"
 
 /**
- * Why an {@link LLMError} was raised.
- *
- * - `Server`: the service refused the request or failed the response: an `error` event (flat or
- *   nested), `response.failed`, or an HTTP error status. `code` is the service's code
- *   (`previous_response_not_found`, `rate_limit_exceeded`, ...), `status` its HTTP-like status,
- *   `retryAfterMs` the delay the service asked for before a new attempt (`retry-after-ms` /
- *   `retry-after`), in milliseconds.
- * - `ConnectionLost`: the socket (or the HTTP stream) ended before the response did.
- *   `afterOutput` is true when text or a tool call had already reached the caller, which is
- *   why the turn was not replayed.
- * - `Connect`: the WebSocket (or HTTP connection) could not be opened; `status` is the HTTP
- *   status of a rejected upgrade.
- * - `Busy`: a turn is already in flight and the LLM was created with `whenBusy: "reject"`.
- * - `Closed`: the LLM was closed while the turn waited or ran.
+ * Why an {@link LLMError} was raised: a {@link ChainFailureReason} (see there: `Server`,
+ * `ConnectionLost`, `Connect`, `Busy`, `Closed`), or
  * - `InvalidRequest`: the chat context or an option is malformed (a message without content,
  *   a function call without a name, an unknown role).
  * - `Timeout`: the service owed the turn an event and sent none in time: `phase`
@@ -24,24 +29,7 @@ import { retryAfterMsFromHeaders } from "../transport/index.ts"
  *   `timeoutMs` is the wait that ran out. The socket is replaced, so a late reply cannot
  *   reach the next turn.
  */
-export type LLMErrorReason =
-  | {
-      readonly _tag: "Server"
-      readonly code: string | undefined
-      readonly status?: number
-      readonly errorType?: string
-      readonly retryAfterMs?: number
-    }
-  | { readonly _tag: "ConnectionLost"; readonly afterOutput: boolean }
-  | { readonly _tag: "Connect"; readonly status?: number }
-  | { readonly _tag: "Busy" }
-  | { readonly _tag: "Closed" }
-  | { readonly _tag: "InvalidRequest" }
-  | {
-      readonly _tag: "Timeout"
-      readonly phase: "response_created" | "first_output" | "between_events"
-      readonly timeoutMs: number
-    }
+export type LLMErrorReason = ChainFailureReason | { readonly _tag: "InvalidRequest" }
 
 /**
  * The one error of the LLM layer. `retryable` says whether asking again (a new `chat()` with
@@ -59,109 +47,20 @@ export class LLMError extends Data.TaggedError("LLMError")<{
 /** True when `u` is an {@link LLMError}. */
 export const isLLMError = (u: unknown): u is LLMError => u instanceof LLMError
 
-/** Server error codes a later request can get past (rate limits, transient server faults). */
-const retryableServerCodes: ReadonlySet<string> = new Set([
-  "rate_limit_exceeded",
-  "server_error",
-  "server_is_overloaded",
-  "slow_down",
-  "websocket_connection_limit_reached",
-  "previous_response_not_found",
-])
-
-/** Codes that are final whatever the status says (a 429 for an exhausted quota is not a rate limit). */
-const permanentServerCodes: ReadonlySet<string> = new Set(["insufficient_quota"])
+/** Builds the `Server` error of an `error` event, a failed response or an HTTP error status (see {@link serverFailure}). */
+export const serverError = (info: Parameters<typeof serverFailure>[0]): LLMError =>
+  new LLMError(serverFailure(info))
 
 /**
- * Builds the `Server` error of an `error` event or a failed response. `retryable` follows the
- * code (rate limits, server faults and the two chain-recovery codes are; `insufficient_quota`
- * never is) and, failing that, the status (429 and 5xx are).
+ * The typed error of a chain failure the machine reported as data.
+ * @internal
  */
-export const serverError = (info: {
-  readonly code: string | undefined
-  readonly message: string
-  readonly status?: number | undefined
-  readonly errorType?: string | undefined
-  readonly retryAfterMs?: number | undefined
-  readonly attempts?: number
-  readonly responseId?: string | undefined
-}): LLMError =>
-  new LLMError({
-    reason: {
-      _tag: "Server",
-      code: info.code,
-      ...(info.status === undefined ? {} : { status: info.status }),
-      ...(info.errorType === undefined ? {} : { errorType: info.errorType }),
-      ...(info.retryAfterMs === undefined ? {} : { retryAfterMs: info.retryAfterMs }),
-    },
-    message: info.code === undefined ? info.message : `${info.message} (${info.code})`,
-    retryable:
-      !(info.code !== undefined && permanentServerCodes.has(info.code)) &&
-      ((info.code !== undefined && retryableServerCodes.has(info.code)) ||
-        info.errorType === "server_error" ||
-        (info.status !== undefined && (info.status === 429 || info.status >= 500))),
-    ...(info.attempts === undefined ? {} : { attempts: info.attempts }),
-    ...(info.responseId === undefined ? {} : { responseId: info.responseId }),
-  })
+export const fromChainFailure = (failure: ChainFailure): LLMError =>
+  failure instanceof LLMError ? failure : new LLMError(failure)
 
 /** An `InvalidRequest` error: bad chat items or options. Never retryable. */
 export const invalidRequest = (message: string): LLMError =>
   new LLMError({ reason: { _tag: "InvalidRequest" }, message, retryable: false })
 
 /** The `Closed` error of a chat or prewarm on an LLM that `close()` has closed. Never retryable. */
-export const closedError = (): LLMError =>
-  new LLMError({ reason: { _tag: "Closed" }, message: "The LLM is closed", retryable: false })
-
-/** Default longest rate-limit delay waited out before a turn's one retry: 5 seconds. */
-export const DEFAULT_RATE_LIMIT_MAX_WAIT_MS = 5_000
-/** Default wait before retrying a rate-limited request that named no delay: 1 second. */
-export const DEFAULT_RATE_LIMIT_WAIT_MS = 1_000
-
-/**
- * Whether a refused request hit a rate limit (worth one more attempt after a wait): code
- * `rate_limit_exceeded`, or status 429 with any code but `insufficient_quota` (an exhausted
- * quota stays exhausted) and `websocket_connection_limit_reached` (which needs a new socket,
- * not a wait).
- */
-export const isRateLimit = (code: string | undefined, status: number | undefined): boolean =>
-  code === "rate_limit_exceeded" ||
-  (status === 429 &&
-    code !== "websocket_connection_limit_reached" &&
-    !(code !== undefined && permanentServerCodes.has(code)))
-
-/**
- * How long to wait before the one retry of a rate-limited request, in milliseconds, or
- * `undefined` when it is not to be retried: the service's `retry-after-ms` / `retry-after`
- * (seconds or an HTTP date) when it names one, else `defaultWaitMs`; no retry when that is
- * longer than `maxWaitMs` (the caller is better served by the error, which carries
- * `retryAfterMs`), when `maxWaitMs` is 0, or when `x-should-retry: false` says so.
- * Header names are matched case-insensitively.
- */
-export const rateLimitWaitMs = (
-  headers: ((name: string) => string | null | undefined) | undefined,
-  limits: { readonly maxWaitMs: number; readonly defaultWaitMs: number },
-): number | undefined => {
-  if (limits.maxWaitMs <= 0) return undefined
-  if (headers?.("x-should-retry") === "false") return undefined
-  const asked = serverRetryAfterMs(headers)
-  const wait = asked ?? Math.min(limits.defaultWaitMs, limits.maxWaitMs)
-  return wait <= limits.maxWaitMs ? wait : undefined
-}
-
-/** A case-insensitive reader of a plain header record (as `error.headers` on the Responses socket). */
-export const headerReader =
-  (record: Readonly<Record<string, string>> | undefined) =>
-  (name: string): string | undefined => {
-    if (record === undefined) return undefined
-    const wanted = name.toLowerCase()
-    for (const [key, value] of Object.entries(record)) if (key.toLowerCase() === wanted) return value
-    return undefined
-  }
-
-/**
- * The delay a service asked for in `retry-after-ms` / `retry-after` (seconds or an HTTP date),
- * in milliseconds; undefined when it named none.
- */
-export const serverRetryAfterMs = (
-  headers: ((name: string) => string | null | undefined) | undefined,
-): number | undefined => (headers === undefined ? undefined : retryAfterMsFromHeaders(headers))
+export const closedError = (): LLMError => new LLMError(closedFailure())

@@ -2,10 +2,12 @@ import { Context } from "effect"
 import { type Actor, createActor } from "xstate"
 import {
   type ChainTurnRequest,
+  type PrewarmRequest,
   type ResponsesChainEmitted,
+  type ResponsesChainInput,
   type ResponsesChainMachine,
   responsesChainMachine,
-} from "../../machines/responsesChain.ts"
+} from "../../machines/responses/responsesChain.ts"
 import { makeSessionRuntime, type SessionRuntime } from "../runtime/SessionRuntime.ts"
 import {
   authHeaders,
@@ -17,9 +19,8 @@ import {
 } from "../transport/index.ts"
 import { type ChatContext, type ChatItem, type ChatItemInput, chatItemsOf } from "./ChatContext.ts"
 import { createChatStream, failedChatStream } from "./ChatStream.ts"
-import type { ChatStream } from "./chunks.ts"
-import type { LLM, PrewarmOptions } from "./LLM.ts"
-import { closedError, isLLMError, LLMError } from "./LLMError.ts"
+import type { ChatStream, LLM, PrewarmOptions } from "./contract.ts"
+import { closedError, fromChainFailure, isLLMError, LLMError } from "./LLMError.ts"
 import {
   type ChatOptions,
   type LLMOptions,
@@ -77,35 +78,59 @@ const stoppedError = (): LLMError =>
 
 let turnCounter = 0
 
-/**
- * Creates the WebSocket-transport LLM (see `createLLM`). Nothing connects until the first
- * `chat()` or `prewarm()`.
- * @throws {OpenAIConfigError} when no credentials can be found.
- */
-export const createResponsesLLM = (
-  options: ResponsesLLMOptions = {},
-): LLM & { readonly transport: "websocket" } => {
-  const config: OpenAIConfig = resolveOpenAIConfig(options.openai, options.env)
-  const resolved = resolveTransportLLMOptions(options, "websocket", config)
+/** The chain machine with its live `socket` actor, as actor logic to run as a root or a child. */
+export type ResponsesChainLogic = ReturnType<typeof responsesChainMachine.provide>
 
-  const runtime: SessionRuntime<RealtimeSocket> = makeSessionRuntime(
-    options.context ?? Context.make(RealtimeSocket, RealtimeSocket.live),
-  )
-  const connectOptions = (): RealtimeSocketConnectOptions => ({
-    url: withQuery(responsesUrl(config), options.extraQuery),
-    headers: { ...authHeaders(config), ...(options.extraHeaders ?? {}) },
-    ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
-    ...(options.heartbeatIntervalMs === undefined
-      ? {}
-      : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
-    ...(options.heartbeatTimeoutMs === undefined ? {} : { heartbeatTimeoutMs: options.heartbeatTimeoutMs }),
-  })
-  const machine = responsesChainMachine.provide({
-    actors: { socket: makeResponsesSocketActor(runtime, connectOptions) },
-  })
-  const actor: Actor<ResponsesChainMachine> = createActor(machine, {
-    clock: runtime.clock,
-    input: {
+/**
+ * The chain machine of an LLM, ready to be invoked or spawned by a parent machine (or started
+ * as a root actor, which is what `createLLM` does): the logic, the input to give it, and the
+ * builders of the events it takes. Its `socket` actor runs on `runtime`, so a parent whose
+ * actor uses `runtime.clock` runs every child on one clock.
+ */
+export interface ResponsesChainParts {
+  /** The provided machine (`invoke: { src: parts.logic, input: parts.input }`). */
+  readonly logic: ResponsesChainLogic
+  readonly input: ResponsesChainInput
+  /** The model (or Azure deployment) the requests name. */
+  readonly model: string
+  /**
+   * The request of one turn over `context`, for a `CHAT` event (`{ type: "CHAT", request }`).
+   * @throws {LLMError} `InvalidRequest` for a malformed item.
+   */
+  request(
+    context: ChatContext | readonly (ChatItemInput | ChatItem)[],
+    options?: ChatOptions,
+    turnId?: string,
+  ): ChainTurnRequest
+  /** The request of a prewarm, for a `PREWARM` event. */
+  prewarmRequest(options?: PrewarmOptions): PrewarmRequest
+}
+
+/** The Responses chain as actor logic (see {@link ResponsesChainParts}). */
+export const ResponsesChain = {
+  /**
+   * The provided chain machine on `runtime` (its services: `RealtimeSocket`, the clock).
+   * @throws {OpenAIConfigError} when no credentials can be found.
+   */
+  logic: (
+    runtime: SessionRuntime<RealtimeSocket>,
+    options: ResponsesLLMOptions = {},
+  ): ResponsesChainParts => {
+    const config: OpenAIConfig = resolveOpenAIConfig(options.openai, options.env)
+    const resolved = resolveTransportLLMOptions(options, "websocket", config)
+    const connectOptions = (): RealtimeSocketConnectOptions => ({
+      url: withQuery(responsesUrl(config), options.extraQuery),
+      headers: { ...authHeaders(config), ...(options.extraHeaders ?? {}) },
+      ...(options.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: options.connectTimeoutMs }),
+      ...(options.heartbeatIntervalMs === undefined
+        ? {}
+        : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
+      ...(options.heartbeatTimeoutMs === undefined ? {} : { heartbeatTimeoutMs: options.heartbeatTimeoutMs }),
+    })
+    const logic = responsesChainMachine.provide({
+      actors: { socket: makeResponsesSocketActor(runtime, connectOptions) },
+    })
+    const input: ResponsesChainInput = {
       store: resolved.store ?? false,
       ...(options.whenBusy === undefined ? {} : { whenBusy: options.whenBusy }),
       ...(options.rotateAfterMs === undefined ? {} : { rotateAfterMs: options.rotateAfterMs }),
@@ -119,7 +144,44 @@ export const createResponsesLLM = (
       ...(options.eventGapTimeoutMs === undefined ? {} : { eventGapTimeoutMs: options.eventGapTimeoutMs }),
       ...(options.rateLimitMaxWaitMs === undefined ? {} : { rateLimitMaxWaitMs: options.rateLimitMaxWaitMs }),
       ...(options.rateLimitWaitMs === undefined ? {} : { rateLimitWaitMs: options.rateLimitWaitMs }),
-    },
+    }
+    return {
+      logic,
+      input,
+      model: resolved.model,
+      request: (context, chatOptions = {}, turnId = `turn_${++turnCounter}`) => ({
+        turnId,
+        items: chatItemsOf(context),
+        params: responsesParams(resolved, chatOptions),
+        developerRole: resolved.reasoningModel,
+      }),
+      prewarmRequest: (prewarmOptions = {}) => ({
+        params: responsesParams(
+          resolved,
+          prewarmOptions.tools === undefined ? {} : { tools: prewarmOptions.tools },
+        ),
+        ...(prewarmOptions.instructions === undefined ? {} : { instructions: prewarmOptions.instructions }),
+        developerRole: resolved.reasoningModel,
+      }),
+    }
+  },
+} as const
+
+/**
+ * Creates the WebSocket-transport LLM (see `createLLM`): {@link ResponsesChain.logic} started
+ * as a root actor on its own runtime. Nothing connects until the first `chat()` or `prewarm()`.
+ * @throws {OpenAIConfigError} when no credentials can be found.
+ */
+export const createResponsesLLM = (
+  options: ResponsesLLMOptions = {},
+): LLM & { readonly transport: "websocket" } => {
+  const runtime: SessionRuntime<RealtimeSocket> = makeSessionRuntime(
+    options.context ?? Context.make(RealtimeSocket, RealtimeSocket.live),
+  )
+  const chain = ResponsesChain.logic(runtime, options)
+  const actor: Actor<ResponsesChainMachine> = createActor(chain.logic, {
+    clock: runtime.clock,
+    input: chain.input,
   })
 
   // Streams still open, failed together if the actor itself fails (a bug, never a server error).
@@ -147,9 +209,9 @@ export const createResponsesLLM = (
     if (closing !== undefined) return failedChatStream(turnId, closedError())
     // A stopped actor takes no events: a turn sent to it would wait forever.
     if (actor.getSnapshot().status !== "active") return failedChatStream(turnId, stoppedError())
-    let items: readonly ChatItem[]
+    let request: ChainTurnRequest
     try {
-      items = chatItemsOf(context)
+      request = chain.request(context, chatOptions, turnId)
     } catch (error) {
       if (isLLMError(error)) return failedChatStream(turnId, error)
       throw error
@@ -159,7 +221,7 @@ export const createResponsesLLM = (
     const subscription = actor.on("*", (event: ResponsesChainEmitted) => {
       if (!("turnId" in event) || event.turnId !== turnId) return
       if (event.type === "turn.chunk") sink.push(event.chunk)
-      else if (event.type === "turn.failed") sink.fail(event.error)
+      else if (event.type === "turn.failed") sink.fail(fromChainFailure(event.error))
     })
     const { stream, sink } = createChatStream(
       turnId,
@@ -174,12 +236,6 @@ export const createResponsesLLM = (
       { toolNames: toolNamesOf(chatOptions.tools ?? options.tools) },
     )
     open.set(turnId, (error) => sink.fail(error))
-    const request: ChainTurnRequest = {
-      turnId,
-      items,
-      params: responsesParams(resolved, chatOptions),
-      developerRole: resolved.reasoningModel,
-    }
     actor.send({ type: "CHAT", request })
     if (signal?.aborted === true) stream.cancel()
     else signal?.addEventListener("abort", onAbort, { once: true })
@@ -198,19 +254,9 @@ export const createResponsesLLM = (
       const failed = actor.on("prewarm.failed", (event) => {
         done.unsubscribe()
         failed.unsubscribe()
-        reject(event.error)
+        reject(fromChainFailure(event.error))
       })
-      actor.send({
-        type: "PREWARM",
-        request: {
-          params: responsesParams(
-            resolved,
-            prewarmOptions.tools === undefined ? {} : { tools: prewarmOptions.tools },
-          ),
-          ...(prewarmOptions.instructions === undefined ? {} : { instructions: prewarmOptions.instructions }),
-          developerRole: resolved.reasoningModel,
-        },
-      })
+      actor.send({ type: "PREWARM", request: chain.prewarmRequest(prewarmOptions) })
     })
   }
 
@@ -223,5 +269,5 @@ export const createResponsesLLM = (
     return closing
   }
 
-  return { transport: "websocket", model: resolved.model, chat, prewarm, close, actor }
+  return { transport: "websocket", model: chain.model, chat, prewarm, close, actor }
 }

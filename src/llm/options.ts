@@ -1,6 +1,6 @@
 import type { ChatCompletionCreateParamsStreaming } from "openai/resources/chat/completions/completions"
 import type { ReasoningEffort } from "openai/resources/shared"
-import type { ResponsesTurnParams } from "../../machines/responsesChain.ts"
+import type { ResponsesTurnParams } from "../../machines/responses/responsesChain.ts"
 import type { OpenAIConfig, OpenAIConfigOptions, OpenAIEnv } from "../transport/index.ts"
 import { type ChatItem, toChatItem } from "./ChatContext.ts"
 import {
@@ -174,6 +174,7 @@ export const resolveLLMOptions = (options: LLMOptions): ResolvedLLMOptions => {
  * The options an LLM on `transport` runs with: {@link resolveLLMOptions}, with the model
  * defaulting to the Azure deployment when `config` names one (else {@link DEFAULT_LLM_MODEL}),
  * and each dropped option reported once through `options.onWarning` (default `console.warn`).
+ * @internal
  */
 export const resolveTransportLLMOptions = (
   options: LLMOptions,
@@ -201,7 +202,10 @@ const jsonSchemaOf = (format: ResponseFormatOption) =>
     strict: format.strict ?? true,
   })
 
-/** The `response.create` parameters of a Responses turn (everything but its input and chaining). */
+/**
+ * The `response.create` parameters of a Responses turn (everything but its input and chaining).
+ * @internal
+ */
 export const responsesParams = (
   options: ResolvedLLMOptions,
   turn: { readonly tools?: readonly FunctionTool[]; readonly toolChoice?: ToolChoice } = {},
@@ -233,7 +237,10 @@ export const responsesParams = (
   return { ...params, ...(options.extraBody ?? {}) } as ResponsesTurnParams
 }
 
-/** The body of a streaming chat-completions request for `messages`. */
+/**
+ * The body of a streaming chat-completions request for `messages`.
+ * @internal
+ */
 export const chatCompletionParams = (
   options: ResolvedLLMOptions,
   messages: ChatCompletionCreateParamsStreaming["messages"],
@@ -265,7 +272,10 @@ export const chatCompletionParams = (
   return { ...params, ...(options.extraBody ?? {}) } as ChatCompletionCreateParamsStreaming
 }
 
-/** The history with the LLM's `instructions` in front (HTTP, where there is no `instructions` field). */
+/**
+ * The history with the LLM's `instructions` in front (HTTP, where there is no `instructions` field).
+ * @internal
+ */
 export const withInstructions = (
   items: readonly ChatItem[],
   instructions: string | undefined,

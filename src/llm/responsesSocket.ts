@@ -1,29 +1,28 @@
-import { Effect, Queue, Stream } from "effect"
-import { fromCallback } from "xstate"
+/**
+ * The `socket` actor of the Responses chain machine: the one socket actor of
+ * `src/runtime/socketActor.ts` on a WebSocket to `/v1/responses`, run on the LLM's
+ * {@link SessionRuntime} (so `close()` can wait for the socket to be closed). Frames are
+ * decoded and named at the edge; commands are encoded and written through the actor's wire, in order,
+ * at the pace the socket takes them. Events in {@link REDUNDANT_RESPONSES_EVENTS} are not
+ * passed on.
+ * @module
+ */
 import type {
   ResponsesSocketCommand,
   ResponsesSocketEvent,
   ResponsesSocketInput,
-  SocketEndInfo,
-} from "../../machines/responsesChain.ts"
-import { decodeResponsesServerEventSync, encodeClientEvent, isProtocolError } from "../protocol/index.ts"
+} from "../../machines/responses/responsesChain.ts"
+import { namedResponsesEvent } from "../../machines/responses/responsesServerEvents.ts"
+import { decodeResponsesServerEventSync, encodeClientEvent } from "../protocol/index.ts"
 import type { SessionRuntime } from "../runtime/SessionRuntime.ts"
-import { failureOfDefect } from "../runtime/socketActor.ts"
-import { RealtimeSocket, type RealtimeSocketConnectOptions, type TransportError } from "../transport/index.ts"
-
-/**
- * The `socket` actor of the Responses chain machine: one WebSocket to `/v1/responses`, run
- * as an Effect program on the LLM's {@link SessionRuntime} (so `close()` can wait for the
- * socket to be closed). Frames are decoded at the edge; commands are encoded and written in
- * order, at the pace the socket takes them. Events in {@link REDUNDANT_RESPONSES_EVENTS} are
- * not passed on.
- * @module
- */
+import { makeSocketActor } from "../runtime/socketActor.ts"
+import { RealtimeSocket, type RealtimeSocketConnectOptions } from "../transport/index.ts"
 
 /**
  * Server events that carry nothing the chain needs: progress markers and the `.done` events
  * whose content `response.output_item.done` repeats with authority. They are dropped at the
  * edge, which spares the machine a transition per event (about a third of a text response).
+ * @internal
  */
 export const REDUNDANT_RESPONSES_EVENTS: ReadonlySet<string> = new Set([
   "response.in_progress",
@@ -35,82 +34,32 @@ export const REDUNDANT_RESPONSES_EVENTS: ReadonlySet<string> = new Set([
 
 const eventType = (text: string): string | undefined => /^\{"type":"([^"]+)"/.exec(text)?.[1]
 
-/** What the machine learns about how a socket ended. */
-export const socketEndOf = (error: TransportError): SocketEndInfo => {
-  const reason = error.reason
-  return {
-    message: error.message,
-    retryable: error.retryable,
-    opened: reason._tag !== "Open" && !(reason._tag === "Timeout" && reason.phase === "connect"),
-    ...(reason._tag === "Close" ? { closeCode: reason.code } : {}),
-    ...(reason._tag === "Open" && reason.status !== undefined ? { status: reason.status } : {}),
-  }
-}
+const NOTHING: readonly ResponsesSocketEvent[] = []
 
 /**
  * Creates the `socket` actor logic (for `responsesChainMachine.provide({ actors: { socket } })`).
- * `connectOptions` is read for every new socket. Sends back `SOCKET.OPEN`, `SOCKET.EVENT` per
- * decoded frame, `SOCKET.PROTOCOL_ERROR` for a frame that does not decode (skipped), and one
- * `SOCKET.CLOSED` at the end (with `error` unless the socket closed normally). Nothing is sent
- * back after the actor is stopped; stopping it closes the socket.
+ * `connectOptions` is read for every new socket. Sends back what the one socket actor sends:
+ * `SOCKET.OPEN`, one named server event per decoded frame (`SERVER.RESPONSE_CREATED`,
+ * `SERVER.RESPONSE_DONE`, `SERVER.ERROR`, `SERVER.RESPONSE_OUTPUT`), `SOCKET.PROTOCOL_ERROR` for a frame that
+ * does not decode (skipped), and one `SOCKET.FAILED` at the end (`close_1000` after a normal
+ * close). Nothing is sent back after the actor is stopped; stopping it closes the socket.
+ * @internal
  */
 export const makeResponsesSocketActor = (
   runtime: SessionRuntime<RealtimeSocket>,
   connectOptions: () => RealtimeSocketConnectOptions,
 ) =>
-  fromCallback<ResponsesSocketCommand, ResponsesSocketInput>(({ sendBack, receive }) => {
-    let stopped = false
-    const back = (event: ResponsesSocketEvent): void => {
-      if (!stopped) sendBack(event)
-    }
-    let opened = false
-    const outbound = Effect.runSync(Queue.unbounded<string>())
-    receive((command) => {
-      if (!stopped) Queue.offerUnsafe(outbound, encodeClientEvent(command.event))
-    })
-
-    const program = Effect.scoped(
-      Effect.gen(function* () {
-        const socket = yield* RealtimeSocket
-        const connection = yield* socket.connect(connectOptions())
-        opened = true
-        back({ type: "SOCKET.OPEN" })
-        const writer: Effect.Effect<never, TransportError> = Effect.forever(
-          Effect.flatMap(Queue.take(outbound), (text) => connection.send(text)),
-        )
-        const reader = Stream.runForEach(connection.messages, (text) =>
-          Effect.sync(() => {
-            // A cheap look at a leading "type" skips decoding what would be dropped anyway.
-            const type = eventType(text)
-            if (type !== undefined && REDUNDANT_RESPONSES_EVENTS.has(type)) return
-            try {
-              back({ type: "SOCKET.EVENT", event: decodeResponsesServerEventSync(text) })
-            } catch (error) {
-              if (!isProtocolError(error)) throw error
-              back({ type: "SOCKET.PROTOCOL_ERROR", message: error.message })
-            }
-          }),
-        )
-        yield* Effect.raceFirst(reader, writer)
-      }),
-    ).pipe(
-      Effect.matchEffect({
-        onSuccess: () => Effect.sync(() => back({ type: "SOCKET.CLOSED" })),
-        onFailure: (error: TransportError) =>
-          Effect.sync(() => back({ type: "SOCKET.CLOSED", error: socketEndOf(error) })),
-      }),
-      // A defect in the connection's handling ends this socket as a retryable loss, never silently.
-      Effect.catchDefect((defect) =>
-        Effect.sync(() => {
-          const failure = failureOfDefect(defect)
-          back({ type: "SOCKET.CLOSED", error: { message: failure.message, retryable: true, opened } })
-        }),
-      ),
-    )
-
-    const fiber = runtime.fork(program)
-    return () => {
-      stopped = true
-      fiber.interruptUnsafe()
-    }
+  makeSocketActor<RealtimeSocket, ResponsesSocketCommand, ResponsesSocketInput>({
+    runtime,
+    connect: () => RealtimeSocket.use((socket) => socket.connect(connectOptions())),
+    decode: (text) => {
+      // A cheap look at a leading "type" skips decoding what would be dropped anyway.
+      const type = eventType(text)
+      if (type !== undefined && REDUNDANT_RESPONSES_EVENTS.has(type)) return NOTHING
+      return [namedResponsesEvent(decodeResponsesServerEventSync(text))]
+    },
+    open: (wire) => ({
+      receive: (command) => wire.send(encodeClientEvent(command.event)),
+      dispose: () => undefined,
+    }),
   })

@@ -5,13 +5,15 @@
  * and hands the machine's commands to a protocol-specific handler that writes through a
  * {@link Wire}. Stopping the actor interrupts the program, whose scope closes the socket.
  *
- * Shared by every Realtime session: the transcription session supplies its decoder and its
- * command handler; a speech-to-speech session supplies its own.
+ * The one socket actor of every WebSocket session: the transcription session, the Responses
+ * chain and any later Realtime session supply their connect, decoder and command handler;
+ * the failure mapping ({@link failureOfTransportError}) and the send path with back-pressure
+ * (the {@link Wire}) are this file's.
  * @module
  */
-import { Effect, type Scope, Stream } from "effect"
+import { Clock, Effect, type Scope, Stream } from "effect"
 import { type AnyEventObject, type EventObject, fromCallback } from "xstate"
-import type { LifecycleFailure, SessionSocketInput } from "../../machines/sessionLifecycle.ts"
+import type { SessionSocketInput, SocketFailure } from "../../machines/lifecycle/sessionLifecycle.ts"
 import { isProtocolError } from "../protocol/index.ts"
 import { closeCodeName, type SocketConnection, type TransportError } from "../transport/index.ts"
 import type { SessionRuntime } from "./SessionRuntime.ts"
@@ -49,12 +51,10 @@ export interface ConnectionHandler<TCommand> {
 }
 
 /** Options of {@link makeSocketActor}. */
-export interface SocketActorOptions<R, TCommand extends EventObject> {
+export interface SocketActorOptions<R, TCommand extends EventObject, TInput = SessionSocketInput> {
   readonly runtime: SessionRuntime<R>
   /** Opens the connection (typically `RealtimeSocket.connect` with the session's URL and headers). */
-  readonly connect: (
-    input: SessionSocketInput,
-  ) => Effect.Effect<SocketConnection, TransportError, Scope.Scope | R>
+  readonly connect: (input: TInput) => Effect.Effect<SocketConnection, TransportError, Scope.Scope | R>
   /**
    * Turns one text frame into machine events, stamped with `atMs`.
    * @throws {ProtocolError} for a frame that cannot be decoded (reported, then skipped)
@@ -66,30 +66,48 @@ export interface SocketActorOptions<R, TCommand extends EventObject> {
   readonly highWaterMarkBytes?: number
 }
 
-/** A stable code and message for a transport failure, as the lifecycle records it. */
-export const failureOfTransportError = (error: TransportError): LifecycleFailure => {
+/**
+ * The one mapping of a {@link TransportError} to the failure a session machine sees: a
+ * stable code (`connect_failed`, `http_401`, `close_1006`, `connect_timeout`,
+ * `heartbeat_timeout`, `socket_read_error`, `socket_write_error`), the message, the
+ * transport's `retryable` flag, whether the socket had opened, and the close code or
+ * upgrade status.
+ */
+export const failureOfTransportError = (error: TransportError): SocketFailure => {
   const reason = error.reason
+  const base = { message: error.message, retryable: error.retryable }
   switch (reason._tag) {
     case "Open":
       return {
+        ...base,
         code: reason.status === undefined ? "connect_failed" : `http_${reason.status}`,
-        message: error.message,
-        retryable: error.retryable,
+        opened: false,
+        ...(reason.status === undefined ? {} : { status: reason.status }),
       }
     case "Close":
-      return { code: `close_${reason.code}`, message: error.message, retryable: error.retryable }
+      return { ...base, code: `close_${reason.code}`, opened: true, closeCode: reason.code }
     case "Timeout":
-      return {
-        code: reason.phase === "connect" ? "connect_timeout" : "heartbeat_timeout",
-        message: error.message,
-        retryable: error.retryable,
-      }
+      return reason.phase === "connect"
+        ? { ...base, code: "connect_timeout", opened: false }
+        : { ...base, code: "heartbeat_timeout", opened: true }
     case "Read":
-      return { code: "socket_read_error", message: error.message, retryable: error.retryable }
+      return { ...base, code: "socket_read_error", opened: true }
     case "Write":
-      return { code: "socket_write_error", message: error.message, retryable: error.retryable }
+      return { ...base, code: "socket_write_error", opened: true }
   }
 }
+
+/**
+ * The failure of a socket the server closed normally (1000): retryable, the session did not end it.
+ * @internal
+ */
+export const normalCloseFailure = (): SocketFailure => ({
+  code: "close_1000",
+  message: `The server closed the connection (${closeCodeName(1000)})`,
+  retryable: true,
+  opened: true,
+  closeCode: 1000,
+})
 
 /** The longest description of a defect a failure carries, in characters. */
 const DEFECT_MESSAGE_LIMIT = 256
@@ -97,14 +115,16 @@ const DEFECT_MESSAGE_LIMIT = 256
 /**
  * The failure recorded when a connection's handling threw (a defect: a bug in a decoder, a
  * handler or the transport): the connection ends, reported as retryable, never silently.
+ * `opened` says whether the socket had opened before.
  */
-export const failureOfDefect = (defect: unknown): LifecycleFailure => {
+export const failureOfDefect = (defect: unknown, opened = true): SocketFailure => {
   const what = defect instanceof Error ? `${defect.name}: ${defect.message}` : String(defect)
   const bounded = what.length > DEFECT_MESSAGE_LIMIT ? `${what.slice(0, DEFECT_MESSAGE_LIMIT)}…` : what
   return {
     code: "socket_defect",
     message: `The connection's handling failed unexpectedly (${bounded})`,
     retryable: true,
+    opened,
   }
 }
 
@@ -179,8 +199,10 @@ const makeWire = <R>(runtime: SessionRuntime<R>, connection: SocketConnection, m
  * a defect in the connection's handling is `socket_defect`, retryable).
  * Nothing is sent back after the actor is stopped.
  */
-export const makeSocketActor = <R, TCommand extends EventObject>(options: SocketActorOptions<R, TCommand>) =>
-  fromCallback<TCommand, SessionSocketInput>(({ input, sendBack, receive }) => {
+export const makeSocketActor = <R, TCommand extends EventObject, TInput = SessionSocketInput>(
+  options: SocketActorOptions<R, TCommand, TInput>,
+) =>
+  fromCallback<TCommand, TInput>(({ input, sendBack, receive }) => {
     const { runtime } = options
     let stopped = false
     let handler: ConnectionHandler<TCommand> | undefined
@@ -206,9 +228,11 @@ export const makeSocketActor = <R, TCommand extends EventObject>(options: Socket
         handler = options.open(wire, back)
         for (const command of early.splice(0)) handler.receive(command)
         back({ type: "SOCKET.OPEN", atMs: runtime.now() })
+        // The fiber's own clock (a TestClock under test): no nested run per frame.
+        const clock = yield* Clock.clockWith(Effect.succeed)
         yield* Stream.runForEach(connection.messages, (text) =>
           Effect.sync(() => {
-            const atMs = runtime.now()
+            const atMs = clock.currentTimeMillisUnsafe()
             let events: readonly EventObject[]
             try {
               events = options.decode(text, atMs)
@@ -221,15 +245,7 @@ export const makeSocketActor = <R, TCommand extends EventObject>(options: Socket
             for (const event of events) back(current?.inbound === undefined ? event : current.inbound(event))
           }),
         )
-        back({
-          type: "SOCKET.FAILED",
-          failure: {
-            code: "close_1000",
-            message: `The server closed the connection (${closeCodeName(1000)})`,
-            retryable: true,
-          },
-          atMs: runtime.now(),
-        })
+        back({ type: "SOCKET.FAILED", failure: normalCloseFailure(), atMs: runtime.now() })
       }),
     ).pipe(
       Effect.catch((error: TransportError) =>
@@ -239,7 +255,11 @@ export const makeSocketActor = <R, TCommand extends EventObject>(options: Socket
       ),
       Effect.catchDefect((defect) =>
         Effect.sync(() =>
-          back({ type: "SOCKET.FAILED", failure: failureOfDefect(defect), atMs: runtime.now() }),
+          back({
+            type: "SOCKET.FAILED",
+            failure: failureOfDefect(defect, handler !== undefined),
+            atMs: runtime.now(),
+          }),
         ),
       ),
       Effect.ensuring(

@@ -67,7 +67,31 @@ export {
   type SimulatorRoutes,
   startSimulatorWith,
 } from "./server.ts"
-export type * from "./types.ts"
+export type {
+  ConnectionFault,
+  ConnectionKind,
+  ConnectionScript,
+  FaultTrigger,
+  HttpFault,
+  HttpRoute,
+  LatencyScript,
+  ModelReply,
+  RecordedEvent,
+  ReplyRequest,
+  ResolvedSimulatorOptions,
+  RestEndpoint,
+  RouteContext,
+  Scenario,
+  ScriptedFunctionCall,
+  ScriptedServerError,
+  Simulator,
+  SimulatorConnection,
+  SimulatorOptions,
+  TranscriptOutcome,
+  TranscriptRequest,
+  WebSocketContext,
+  WebSocketHandler,
+} from "./types.ts"
 
 /**
  * Starts a simulator on 127.0.0.1 (port 0 = any free port by default) serving every protocol:

@@ -15,6 +15,7 @@
  *   or `"Hello from the simulator."` when there is none.
  * @module
  */
+import { REALTIME_SAMPLE_RATE_HZ } from "../protocol/audioFormat.ts"
 import type {
   ConnectionKind,
   ConnectionScript,
@@ -29,7 +30,7 @@ import type {
 } from "./types.ts"
 
 /** Sample rate of every audio buffer the simulator keeps, in Hz. */
-const SAMPLE_RATE_HZ = 24_000
+const SAMPLE_RATE_HZ = REALTIME_SAMPLE_RATE_HZ
 
 /**
  * A deterministic pseudo-random source: the same seed gives the same sequence of numbers

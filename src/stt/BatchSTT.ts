@@ -6,13 +6,8 @@
  * @module
  */
 import { Clock, Effect, type Tracer } from "effect"
-import OpenAI, {
-  APIConnectionError,
-  APIConnectionTimeoutError,
-  APIError,
-  APIUserAbortError,
-  AzureOpenAI,
-} from "openai"
+import type OpenAI from "openai"
+import { APIConnectionError } from "openai"
 import type {
   Transcription,
   TranscriptionCreateParams,
@@ -39,24 +34,16 @@ import {
 } from "../telemetry/index.ts"
 import { recordRecognition, recordRecognitionFailure } from "../telemetry/metrics.ts"
 import {
-  makeScrubber,
+  makeOpenAIHttp,
   noScrubbing,
-  type OpenAIConfig,
   type OpenAIConfigOptions,
   type OpenAIEnv,
-  openAIClientOptions,
+  type OpenAIHttpShape,
+  openAIHttpErrorOf,
   resolveOpenAIConfig,
-  retryAfterMsFromHeaders,
   type Scrubber,
-  scrubberOf,
 } from "../transport/index.ts"
-import {
-  type APIConnectOptions,
-  isRetryableHttp,
-  resolveConnectOptions,
-  STTError,
-  withRetries,
-} from "./retry.ts"
+import { type APIConnectOptions, resolveConnectOptions, STTError, withRetries } from "./retry.ts"
 import type { RecognitionUsage, SpeechAlternative } from "./SpeechEvent.ts"
 import {
   inputFrames,
@@ -201,42 +188,19 @@ export const confidenceFromLogprobs = (
   return count === 0 ? undefined : sum / count
 }
 
-/** The `openai` client of a batch STT: the given one, or one built from the resolved config without SDK retries. */
-const buildClient = (
-  options: BatchSTTOptions,
-): { client: OpenAI; provider: OpenAIConfig["provider"]; scrub: Scrubber } => {
-  if (options.client !== undefined) {
-    return {
-      client: options.client,
-      provider: options.client instanceof AzureOpenAI ? "azure" : "openai",
-      scrub: makeScrubber(options.client.apiKey === null ? [] : [options.client.apiKey]),
-    }
-  }
-  const config = resolveOpenAIConfig(options.openai, options.env)
-  const clientOptions = openAIClientOptions(config)
-  const client = new OpenAI({
-    ...clientOptions,
-    // null, not undefined: the SDK would otherwise read OPENAI_ORG_ID / OPENAI_PROJECT_ID itself.
-    organization: clientOptions.organization ?? null,
-    project: clientOptions.project ?? null,
-    maxRetries: 0,
-  })
-  return { client, provider: config.provider, scrub: scrubberOf(config) }
-}
+/** The HTTP transport of a batch STT: over the given client, or one built from the resolved config without SDK retries. */
+const buildHttp = (options: BatchSTTOptions): OpenAIHttpShape =>
+  makeOpenAIHttp(
+    options.client !== undefined
+      ? { client: options.client }
+      : { config: resolveOpenAIConfig(options.openai, options.env) },
+  )
 
 /**
- * A failure's cause as it may be kept: the server's error (its body, its headers) goes through
- * `scrub`, as a plain `Error` with the same name and the scrubbed message.
- */
-const scrubbedCause = (error: unknown, scrub: Scrubber): Error => {
-  const copy = new Error(scrub(error instanceof Error ? error.message : String(error)))
-  copy.name = error instanceof Error ? error.name : "Error"
-  return copy
-}
-
-/**
- * Maps a failure of the `openai` client to an {@link STTError}. Every server-supplied text
- * (messages, the cause) goes through `scrub` (the configured credential's scrubber).
+ * Maps a failure of a request (an `OpenAIHttpError`, or what the `openai` client threw) to an
+ * {@link STTError}. Every server-supplied text (messages, the cause) goes through `scrub` (the
+ * configured credential's scrubber; an `OpenAIHttpError` of the transport is scrubbed already).
+ * @internal
  */
 export const toSTTError = (
   error: unknown,
@@ -246,93 +210,47 @@ export const toSTTError = (
   scrub: Scrubber = noScrubbing,
 ): STTError => {
   if (error instanceof STTError) return error
-  const mapped = mapSTTError(error, attempt, source, timeoutMs)
-  if (scrub === noScrubbing) return mapped
-  const reason = mapped.reason
-  return new STTError({
-    ...mapped,
-    reason:
-      reason._tag === "Connection"
-        ? { ...reason, detail: scrub(reason.detail) }
-        : reason._tag === "Http" && reason.code !== undefined
-          ? { ...reason, code: scrub(reason.code) }
-          : reason,
-    message: scrub(mapped.message),
-    ...(mapped.cause === undefined ? {} : { cause: scrubbedCause(mapped.cause, scrub) }),
-  })
-}
-
-const mapSTTError = (error: unknown, attempt: number, source: string, timeoutMs: number): STTError => {
-  if (error instanceof APIUserAbortError) {
-    return new STTError({
-      reason: { _tag: "Aborted" },
-      message: `${source}: request aborted`,
-      retryable: false,
-      attempts: attempt,
-      source,
-    })
+  const http = openAIHttpErrorOf(error, scrub)
+  const base = { retryable: http.retryable, attempts: attempt, source }
+  const reason = http.reason
+  switch (reason._tag) {
+    case "Aborted":
+      return new STTError({ ...base, reason: { _tag: "Aborted" }, message: `${source}: request aborted` })
+    case "Timeout":
+      return new STTError({
+        ...base,
+        reason: { _tag: "Timeout", timeoutMs },
+        message: `${source}: request timed out`,
+        cause: http.cause,
+      })
+    case "Connection":
+      return new STTError({
+        ...base,
+        reason: { _tag: "Connection", detail: reason.detail },
+        message: `${source}: ${http.message}`,
+        cause: http.cause,
+      })
+    case "Status":
+      return new STTError({
+        ...base,
+        reason: {
+          _tag: "Http",
+          status: reason.status,
+          ...(reason.code === undefined ? {} : { code: reason.code }),
+          ...(reason.requestId === undefined ? {} : { requestId: reason.requestId }),
+          ...(reason.retryAfterMs === undefined ? {} : { retryAfterMs: reason.retryAfterMs }),
+        },
+        message: `${source}: HTTP ${reason.status}${reason.code ? ` ${reason.code}` : ""}: ${http.message}`,
+        cause: http.cause,
+      })
+    case "Unreadable":
+      return new STTError({
+        ...base,
+        reason: { _tag: "InvalidResponse" },
+        message: `${source}: ${http.message}`,
+        cause: http.cause,
+      })
   }
-  if (error instanceof APIConnectionTimeoutError) {
-    return new STTError({
-      reason: { _tag: "Timeout", timeoutMs },
-      message: `${source}: request timed out`,
-      retryable: true,
-      attempts: attempt,
-      source,
-      cause: error,
-    })
-  }
-  if (error instanceof APIConnectionError) {
-    const cause = error.cause instanceof Error ? `: ${error.cause.message}` : ""
-    return new STTError({
-      reason: { _tag: "Connection", detail: `${error.message}${cause}` },
-      message: `${source}: connection error (${error.message}${cause})`,
-      retryable: true,
-      attempts: attempt,
-      source,
-      cause: error,
-    })
-  }
-  if (error instanceof APIError && typeof error.status === "number") {
-    const headers = error.headers
-    const code = typeof error.code === "string" ? error.code : undefined
-    const retryAfterMs =
-      headers === undefined ? undefined : retryAfterMsFromHeaders((name) => headers.get(name))
-    const retryable = isRetryableHttp(error.status, code, headers?.get("x-should-retry"))
-    return new STTError({
-      reason: {
-        _tag: "Http",
-        status: error.status,
-        ...(code === undefined ? {} : { code }),
-        ...(typeof error.requestID === "string" ? { requestId: error.requestID } : {}),
-        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-      },
-      message: `${source}: HTTP ${error.status}${code ? ` ${code}` : ""}: ${error.message}`,
-      retryable,
-      attempts: attempt,
-      source,
-      cause: error,
-    })
-  }
-  // Node's fetch reports resets and refusals as TypeError("fetch failed") when they escape the SDK.
-  if (error instanceof TypeError && /fetch failed|terminated|socket/i.test(error.message)) {
-    return new STTError({
-      reason: { _tag: "Connection", detail: error.message },
-      message: `${source}: connection error (${error.message})`,
-      retryable: true,
-      attempts: attempt,
-      source,
-      cause: error,
-    })
-  }
-  return new STTError({
-    reason: { _tag: "InvalidResponse" },
-    message: `${source}: unreadable answer: ${error instanceof Error ? error.message : String(error)}`,
-    retryable: false,
-    attempts: attempt,
-    source,
-    cause: error,
-  })
 }
 
 /** What one request answered, before offsets and merging. */
@@ -489,7 +407,8 @@ export const createBatchSTT = (options: BatchSTTOptions = {}): BatchSTT => {
   }
   const logprobs = !whisper && (options.logprobs ?? true)
   const streaming = !whisper && options.streaming === true
-  const { client, provider, scrub } = buildClient(options)
+  const http = buildHttp(options)
+  const { provider, scrub } = http
   const label = options.label ?? `${provider}/${model}`
   const vadOption = options.vad
   const makeVad = (): Vad =>
@@ -539,8 +458,8 @@ export const createBatchSTT = (options: BatchSTTOptions = {}): BatchSTT => {
     prompt: string | undefined,
     onInterim: ((text: string) => void) | undefined,
   ): Effect.Effect<PartResult, STTError> =>
-    Effect.tryPromise({
-      try: async (signal) => {
+    http
+      .request(async (client, signal) => {
         const params = requestParams(file, language, prompt)
         if (streaming) {
           const { data, request_id } = await client.audio.transcriptions
@@ -593,9 +512,8 @@ export const createBatchSTT = (options: BatchSTTOptions = {}): BatchSTT => {
           })
           .withResponse()
         return fromJson(data as Transcription, request_id ?? undefined, false)
-      },
-      catch: (error) => toSTTError(error, attempt, label, timeoutMs, scrub),
-    })
+      })
+      .pipe(Effect.mapError((error) => toSTTError(error, attempt, label, timeoutMs, scrub)))
 
   const recognizeEffect = (
     audio: RecognizeInput,

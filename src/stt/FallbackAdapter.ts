@@ -6,6 +6,7 @@
  * once it answers again. Every transcript names its `source`.
  * @module
  */
+import { Clock, Effect } from "effect"
 import type { AudioFrame } from "../audio/index.ts"
 import { isAudioError, validateAudioFrame } from "../audio/index.ts"
 import { isSTTError, STTError, type STTErrorReason, sttErrorCode } from "./retry.ts"
@@ -32,7 +33,7 @@ export interface FallbackAdapterOptions {
   readonly maxReplayMs?: number
   /** Default `fallback(<labels>)`. */
   readonly label?: string
-  /** The clock of the probe interval, in milliseconds. Default `performance.now`. */
+  /** The clock of the probe interval, in milliseconds. Default: the Effect clock's current time. */
   readonly now?: () => number
   /** Called when an STT becomes unavailable or recovers. */
   readonly onAvailabilityChanged?: (change: { readonly label: string; readonly available: boolean }) => void
@@ -99,7 +100,7 @@ export const createFallbackAdapter = (options: FallbackAdapterOptions): Fallback
       })
     }
   }
-  const now = options.now ?? (() => performance.now())
+  const now = options.now ?? (() => Effect.runSync(Clock.currentTimeMillis))
   const available = stts.map(() => true)
   const lastProbeAt = stts.map(() => Number.NEGATIVE_INFINITY)
   const probing = stts.map(() => false)

@@ -5,8 +5,9 @@
  * and `streamingSTT`, which turns any factory of streams into a full STT.
  * @module
  */
-import { Cause, Effect, Exit, type Tracer } from "effect"
+import { Cause, Clock, Effect, Exit, type Tracer } from "effect"
 import type { AudioFrame } from "../audio/index.ts"
+import { type Channel, createChannel } from "../runtime/channel.ts"
 import { type APIConnectOptions, describeReason, isSTTError, STTError, type STTErrorReason } from "./retry.ts"
 import type { RecognitionUsage, SpeechAlternative, SpeechEvent, SpeechStream } from "./SpeechEvent.ts"
 
@@ -122,143 +123,51 @@ export interface STT {
 }
 
 /**
- * An unbounded single-consumer queue behind a stream's async iteration (`SpeechStream`'s
- * events, a TTS stream's audio): producers `push`, then `end` (iteration finishes after the
- * buffered items) or `fail` (iteration throws after them).
+ * The queue of `SpeechEvent`s behind a `SpeechStream`'s async iteration: the runtime's one
+ * channel (`src/runtime/channel.ts`), whose consumer rule every `SpeechStream` follows.
+ * Producers `push`, then `end` (iteration finishes after the buffered events) or `fail`
+ * (a read throws once the buffer is drained).
  */
-export interface EventChannel<T> extends AsyncIterable<T> {
-  push(event: T): void
-  /** No more items: iteration ends once the buffer is drained. Later pushes are ignored. */
-  end(): void
-  /** Iteration throws `error` once the buffer is drained. Later pushes are ignored. */
-  fail(error: unknown): void
-  /** Ends now: buffered items are dropped and a waiting `next()` resolves as done. */
-  drop(): void
-  /** True after `end` or `fail`. */
-  readonly done: boolean
-}
-
-/** The {@link EventChannel} of `SpeechEvent`s behind a `SpeechStream`. */
-export type SpeechEventChannel = EventChannel<SpeechEvent>
+export type SpeechEventChannel = Channel<SpeechEvent>
 
 /** Creates a {@link SpeechEventChannel}. */
-export const createSpeechEventChannel = (): SpeechEventChannel => createEventChannel<SpeechEvent>()
+export const createSpeechEventChannel = (): SpeechEventChannel => createChannel<SpeechEvent>()
 
-/** Creates an {@link EventChannel}. */
-export const createEventChannel = <T>(): EventChannel<T> => {
-  const buffer: T[] = []
-  let head = 0
-  let finished = false
-  let failure: { readonly error: unknown } | undefined
-  let waiting: ((result: IteratorResult<T>) => void) | undefined
-  let waitingReject: ((error: unknown) => void) | undefined
-
-  const settle = (): void => {
-    if (waiting === undefined) return
-    const resolve = waiting
-    const reject = waitingReject
-    if (head < buffer.length) {
-      waiting = undefined
-      waitingReject = undefined
-      const event = buffer[head++] as T
-      if (head > 1024 && head * 2 > buffer.length) {
-        buffer.splice(0, head)
-        head = 0
-      }
-      resolve({ value: event, done: false })
-    } else if (finished) {
-      waiting = undefined
-      waitingReject = undefined
-      if (failure !== undefined) reject?.(failure.error)
-      else resolve({ value: undefined, done: true })
-    }
-  }
-
-  const next = (): Promise<IteratorResult<T>> =>
-    new Promise((resolve, reject) => {
-      if (waiting !== undefined) {
-        reject(new Error("a stream has a single consumer: await each next() before the following"))
-        return
-      }
-      waiting = resolve
-      waitingReject = reject
-      settle()
-    })
-
-  return {
-    push(event) {
-      if (finished) return
-      buffer.push(event)
-      settle()
-    },
-    end() {
-      if (finished) return
-      finished = true
-      settle()
-    },
-    fail(error) {
-      if (finished) return
-      finished = true
-      failure = { error }
-      settle()
-    },
-    drop() {
-      finished = true
-      failure = undefined
-      buffer.length = 0
-      head = 0
-      settle()
-    },
-    get done() {
-      return finished
-    },
-    [Symbol.asyncIterator]() {
-      return {
-        next,
-        return: async () => {
-          finished = true
-          buffer.length = 0
-          head = 0
-          return { value: undefined, done: true }
-        },
-      }
-    },
-  }
-}
-
-/** Shifts every time of an alternative by `offsetMs`. */
+/**
+ * Shifts every time of an alternative by `offsetMs`.
+ * @internal
+ */
 export const shiftAlternative = (alternative: SpeechAlternative, offsetMs: number): SpeechAlternative =>
   offsetMs === 0
     ? alternative
     : { ...alternative, startMs: alternative.startMs + offsetMs, endMs: alternative.endMs + offsetMs }
 
-/** Total duration of some frames, in milliseconds. */
+/**
+ * Total duration of some frames, in milliseconds.
+ * @internal
+ */
 export const framesDurationMs = (frames: readonly AudioFrame[]): number => {
   let ms = 0
   for (const frame of frames) ms += (frame.data.length / frame.channels / frame.sampleRateHz) * 1000
   return ms
 }
 
-/** The frames of a {@link RecognizeInput}, as an array. */
+/**
+ * The frames of a {@link RecognizeInput}, as an array.
+ * @internal
+ */
 export const inputFrames = (audio: RecognizeInput): readonly AudioFrame[] =>
   "data" in audio ? [audio as AudioFrame] : (audio as readonly AudioFrame[])
 
 /**
  * True for the error a `SpeechStream` throws when audio is pushed (or `flush()` called) after
  * `endInput()` or `close()`, whichever implementation threw it: an {@link STTError} with
- * reason `InputEnded` (the StreamAdapter, the FallbackAdapter), or a
- * `TranscriptionSessionError` with reason `InputEnded` or `Closed` (the Realtime
- * transcription session; recognized by its tag, so this module does not load the session).
+ * reason `InputEnded` (every implementation, after `endInput()`; the adapters also after
+ * `close()`) or `Closed` (the Realtime transcription session once it has ended).
  * False for an `AudioError` (bad audio) and anything else.
  */
-export const isInputEndedError = (u: unknown): boolean => {
-  if (isSTTError(u)) return u.reason._tag === "InputEnded"
-  if (!(u instanceof Error) || (u as { readonly _tag?: unknown })._tag !== "TranscriptionSessionError") {
-    return false
-  }
-  const reason = (u as { readonly reason?: unknown }).reason
-  return reason === "InputEnded" || reason === "Closed"
-}
+export const isInputEndedError = (u: unknown): boolean =>
+  isSTTError(u) && (u.reason._tag === "InputEnded" || u.reason._tag === "Closed")
 
 /** Options of {@link streamingSTT}. */
 export interface StreamingSTTOptions {
@@ -292,7 +201,7 @@ export const streamingSTT = (options: StreamingSTTOptions): STT => {
     const stream = options.createStream(streamOptions)
     const onAbort = () => void stream.close()
     signal?.addEventListener("abort", onAbort, { once: true })
-    const started = performance.now()
+    const started = Effect.runSync(Clock.currentTimeMillis)
     try {
       for (const frame of frames) stream.pushFrame(frame)
       stream.endInput()
@@ -338,7 +247,7 @@ export const streamingSTT = (options: StreamingSTTOptions): STT => {
         alternatives: merged,
         usage: usage ?? {
           audioDurationMs: framesDurationMs(frames),
-          latencyMs: performance.now() - started,
+          latencyMs: Effect.runSync(Clock.currentTimeMillis) - started,
           streamed: true,
         },
         requests: 1,
@@ -363,7 +272,10 @@ export const streamingSTT = (options: StreamingSTTOptions): STT => {
   }
 }
 
-/** One alternative spanning several consecutive ones (their texts joined, confidences averaged). */
+/**
+ * One alternative spanning several consecutive ones (their texts joined, confidences averaged).
+ * @internal
+ */
 export const mergeAlternatives = (
   alternatives: readonly SpeechAlternative[],
   text: string,
@@ -387,7 +299,10 @@ export const mergeAlternatives = (
   ]
 }
 
-/** Sums two usages (durations, latencies and tokens add; streamed if either was). */
+/**
+ * Sums two usages (durations, latencies and tokens add; streamed if either was).
+ * @internal
+ */
 export const addUsage = (a: RecognitionUsage, b: RecognitionUsage): RecognitionUsage => {
   const sum = (x: number | undefined, y: number | undefined) =>
     x === undefined ? y : y === undefined ? x : x + y
@@ -405,7 +320,10 @@ export const addUsage = (a: RecognitionUsage, b: RecognitionUsage): RecognitionU
   }
 }
 
-/** The `STTError` of an aborted call. */
+/**
+ * The `STTError` of an aborted call.
+ * @internal
+ */
 export const abortedError = (source: string): STTError =>
   new STTError({
     reason: { _tag: "Aborted" },
@@ -418,6 +336,7 @@ export const abortedError = (source: string): STTError =>
 /**
  * Runs a recognition Effect as a Promise: resolves with its value, rejects with its
  * {@link STTError} (or, when `signal` aborted it, with an `Aborted` one).
+ * @internal
  */
 export const runRecognition = async <A>(
   effect: Effect.Effect<A, STTError>,

@@ -4,81 +4,15 @@
  * FallbackAdapter) implements.
  * @module
  */
+import type { SpeechEvent } from "../../machines/transcription/speechEvents.ts"
 import type { AudioFrame } from "../audio/index.ts"
 
-/** One hypothesis of what was said. Times are offsets into the session's audio, in milliseconds. */
-export interface SpeechAlternative {
-  readonly text: string
-  /** ISO-639-1 code, when known. */
-  readonly language?: string
-  /** 0..1, from logprobs (mean of exp(logprob)); absent when the service gave none. */
-  readonly confidence?: number
-  readonly startMs: number
-  readonly endMs: number
-}
-
-/** What one recognition (a streamed turn or a batch request) cost and how long it took. */
-export interface RecognitionUsage {
-  /** Duration of the recognized audio, in milliseconds. */
-  readonly audioDurationMs: number
-  /** Batch: request duration; streaming: end of speech (or commit) to final transcript. In milliseconds. */
-  readonly latencyMs?: number
-  readonly inputTokens?: number
-  readonly outputTokens?: number
-  readonly totalTokens?: number
-  /** Billed seconds, for duration-billed models. */
-  readonly billedSeconds?: number
-  /** Whether the result was streamed (interim results) or returned whole. */
-  readonly streamed: boolean
-}
-
-/** A non-fatal or fatal error surfaced as an event. */
-export interface SpeechErrorInfo {
-  /** A stable code: the service's error code, or the tag of a voxstate error. */
-  readonly code: string
-  readonly message: string
-  readonly retryable: boolean
-}
-
-/** The events of a speech-to-text stream, in the order they happen. */
-export type SpeechEvent =
-  | { readonly type: "start_of_speech"; readonly itemId?: string; readonly atMs: number }
-  | {
-      readonly type: "interim_transcript"
-      readonly itemId: string
-      readonly alternatives: readonly SpeechAlternative[]
-      /** Which STT produced it (set by adapters that combine several). */
-      readonly source?: string
-    }
-  | {
-      readonly type: "final_transcript"
-      readonly itemId: string
-      readonly alternatives: readonly SpeechAlternative[]
-      readonly source?: string
-    }
-  | { readonly type: "end_of_speech"; readonly itemId?: string; readonly atMs: number }
-  | {
-      readonly type: "recognition_usage"
-      readonly itemId?: string
-      readonly usage: RecognitionUsage
-      readonly source?: string
-    }
-  | {
-      readonly type: "transcription_failed"
-      readonly itemId: string
-      /** The last interim text of the turn, if any. */
-      readonly partial: string
-      readonly error: SpeechErrorInfo
-      readonly source?: string
-    }
-  | {
-      readonly type: "reconnected"
-      /** 1-based attempt that succeeded. */
-      readonly attempt: number
-      /** Milliseconds of audio replayed after the reconnect. */
-      readonly replayedMs: number
-    }
-  | { readonly type: "error"; readonly error: SpeechErrorInfo; readonly fatal: boolean }
+export type {
+  RecognitionUsage,
+  SpeechAlternative,
+  SpeechErrorInfo,
+  SpeechEvent,
+} from "../../machines/transcription/speechEvents.ts"
 
 /**
  * A streaming recognition session: push audio, read events.
@@ -86,13 +20,18 @@ export type SpeechEvent =
  * Iteration ends after `endInput()` has drained or after `close()`; it throws only on a
  * fatal error (which is also delivered as an `error` event with `fatal: true` first).
  *
- * Misuse errors are each implementation's own typed error, and `isInputEndedError` (from
- * `voxstate/stt`) recognizes all of them:
- * - the Realtime transcription session (`createTranscriptionSession`) throws a
- *   `TranscriptionSessionError` with reason `InputEnded` after `endInput()`, `Closed` once
- *   the session has ended or was closed;
- * - the StreamAdapter and the FallbackAdapter throw an `STTError` with reason `InputEnded`
- *   after `endInput()` or `close()`.
+ * Misuse errors are the one STT error, `STTError`, and `isInputEndedError` (from
+ * `voxstate/stt`) recognizes them: reason `InputEnded` after `endInput()` (and, for the
+ * StreamAdapter and the FallbackAdapter, after `close()`); `Closed` once the Realtime
+ * transcription session has ended or was closed. A session that ended on a fatal error
+ * fails its iteration with reason `Failed`.
+ *
+ * Reading (the same rule for every implementation, checked by the conformance suite): reads
+ * share one queue. Each event goes to exactly one read, in order; reads made while nothing
+ * is queued wait in the order they were made, so two iterators reading at once split the
+ * events and neither is left pending; at the end every waiting read completes (the first
+ * with the failure, if any, once). Breaking out of a `for await` stops the reading for
+ * every iterator (the stream itself keeps running until `endInput()` or `close()`).
  */
 export interface SpeechStream extends AsyncIterable<SpeechEvent> {
   /**

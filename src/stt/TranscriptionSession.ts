@@ -12,17 +12,27 @@
  * ```
  * @module
  */
-import { Context, Data, Effect, Option, type Scope, type Tracer } from "effect"
+import { Context, Effect, Option, type Scope, type Tracer } from "effect"
 import { type Actor, createActor } from "xstate"
-import type { LifecycleTimeouts, ReconnectPolicy } from "../../machines/sessionLifecycle.ts"
+import type { LifecycleTimeouts, ReconnectPolicy } from "../../machines/lifecycle/sessionLifecycle.ts"
 import {
+  type TranscriptionControlEvent,
   type TranscriptionSessionContext,
+  type TranscriptionSessionInput,
   transcriptionSessionMachine,
   vadParametersOf,
-} from "../../machines/transcriptionSession.ts"
+} from "../../machines/transcription/transcriptionSession.ts"
+import {
+  DEFAULT_TRANSCRIPTION_SETTINGS,
+  mergeSettings,
+  REALTIME_SAMPLE_RATE_HZ,
+  type TranscriptionSchema,
+  type TranscriptionSettings,
+} from "../../machines/transcription/transcriptionSettings.ts"
+import type { LedgerOptions } from "../../machines/transcription/transcripts.ts"
 import { type AudioFrame, makeAudioFrame, pcm16FromBytes } from "../audio/index.ts"
+import { createChannel } from "../runtime/channel.ts"
 import { makeSessionRuntime, type SessionRuntime } from "../runtime/SessionRuntime.ts"
-import { makeAudioInputActor, makeTranscriptionSocketActor } from "../runtime/transcriptionActors.ts"
 import {
   type SensitiveTraceOptions,
   sensitiveTraceOptions,
@@ -39,20 +49,14 @@ import {
   resolveOpenAIConfig,
 } from "../transport/index.ts"
 import { type AudioInput, createAudioInput } from "./audioInput.ts"
-import type { SpeechErrorInfo, SpeechEvent, SpeechStream } from "./SpeechEvent.ts"
-import {
-  DEFAULT_TRANSCRIPTION_SETTINGS,
-  mergeSettings,
-  SESSION_SAMPLE_RATE_HZ,
-  type TranscriptionSchema,
-  type TranscriptionSettings,
-} from "./transcriptionSettings.ts"
-import type { LedgerOptions } from "./transcripts.ts"
+import { STTError } from "./retry.ts"
+import type { SpeechEvent, SpeechStream } from "./SpeechEvent.ts"
+import { makeAudioInputActor, makeTranscriptionSocketActor } from "./transcriptionActors.ts"
 
 export type {
   TranscriptionMetrics,
   TranscriptionSessionContext,
-} from "../../machines/transcriptionSession.ts"
+} from "../../machines/transcription/transcriptionSession.ts"
 export type {
   LocalTurnDetection,
   NoiseReductionSetting,
@@ -61,27 +65,7 @@ export type {
   TranscriptionSchema,
   TranscriptionSettings,
   TurnDetectionSetting,
-} from "./transcriptionSettings.ts"
-
-/**
- * Why a {@link TranscriptionSessionError} was raised:
- * - `InputEnded`: audio pushed (or `flush()` called) after `endInput()`;
- * - `Closed`: the session was closed or has ended;
- * - `Failed`: the session ended on a fatal error (the `error` field says which).
- */
-export type TranscriptionSessionErrorReason = "InputEnded" | "Closed" | "Failed"
-
-/** A misuse of a transcription session, or the fatal error that ended it. Never retryable as is. */
-export class TranscriptionSessionError extends Data.TaggedError("TranscriptionSessionError")<{
-  readonly reason: TranscriptionSessionErrorReason
-  readonly message: string
-  /** The error event that ended the session (`reason: "Failed"`). */
-  readonly error?: SpeechErrorInfo
-}> {}
-
-/** True when `u` is a {@link TranscriptionSessionError}. */
-export const isTranscriptionSessionError = (u: unknown): u is TranscriptionSessionError =>
-  u instanceof TranscriptionSessionError
+} from "../../machines/transcription/transcriptionSettings.ts"
 
 /**
  * Options of {@link createTranscriptionSession}. Durations in milliseconds.
@@ -94,12 +78,16 @@ export const isTranscriptionSessionError = (u: unknown): u is TranscriptionSessi
  * `traceIncludeSensitiveAudio`.
  */
 export interface TranscriptionSessionOptions extends Partial<TranscriptionSettings>, SensitiveTraceOptions {
-  /** API key (default: `OPENAI_API_KEY`). */
-  readonly apiKey?: string
-  /** API base URL, e.g. the simulator's `http://127.0.0.1:PORT/v1` (default: `OPENAI_BASE_URL` or OpenAI). */
-  readonly baseUrl?: string
-  /** Everything else about the endpoint (Azure, organization, project); `apiKey`/`baseUrl` win. */
+  /**
+   * The endpoint, as every constructor of voxstate takes it: API key, base URL (e.g. the
+   * simulator's `http://127.0.0.1:PORT/v1`), Azure, organization, project. What is missing
+   * is read from `env` (`OPENAI_API_KEY`, `OPENAI_BASE_URL`, ...).
+   */
   readonly openai?: OpenAIConfigOptions
+  /** @deprecated Use `openai: { apiKey }`; still read, and wins over `openai.apiKey`. */
+  readonly apiKey?: string
+  /** @deprecated Use `openai: { baseUrl }`; still read, and wins over `openai.baseUrl`. */
+  readonly baseUrl?: string
   /** A resolved configuration; when given, `apiKey`, `baseUrl` and `openai` are not read. */
   readonly config?: OpenAIConfig
   /** The environment read for missing settings (default `process.env`). */
@@ -152,7 +140,7 @@ export interface TranscriptionSession extends SpeechStream {
   /**
    * Pushes audio of any sample rate and channel count (resampled to 24 kHz mono inside).
    * @throws {AudioError} on an invalid frame or a format that changes mid-stream
-   * @throws {TranscriptionSessionError} `InputEnded` after `endInput()`, `Closed` after the session ended
+   * @throws {STTError} `InputEnded` after `endInput()`, `Closed` after the session ended
    */
   pushFrame(frame: AudioFrame): void
   /**
@@ -163,7 +151,7 @@ export interface TranscriptionSession extends SpeechStream {
   /**
    * Ends the current segment: with manual or local turn detection, commits it; with server
    * turn detection, ends the turn in progress (nothing happens when nobody is speaking).
-   * @throws {TranscriptionSessionError} `InputEnded`, `Closed`
+   * @throws {STTError} `InputEnded`, `Closed`
    */
   flush(): void
   /** No more audio: commits what is left, waits for outstanding transcripts, then ends. Idempotent. */
@@ -179,6 +167,9 @@ export interface TranscriptionSession extends SpeechStream {
   /** What the session holds right now: running fibers and pending clock timers (both 0 once ended). */
   readonly resources: { readonly fibers: number; readonly timers: number }
 }
+
+/** The `source` of the errors a transcription session throws. */
+const SESSION_SOURCE = "openai/realtime-transcription"
 
 const DEFAULT_APPEND_MS = 40
 const DEFAULT_MAX_BUFFERED_MS = 2_000
@@ -204,51 +195,6 @@ const configOf = (options: TranscriptionSessionOptions): OpenAIConfig =>
     },
     options.env ?? process.env,
   )
-
-/**
- * The session's events for its async iterators. Reads that arrive while the queue is empty
- * wait in order (two iterators share the events, none is left pending); at the end each
- * waiting read completes: the first with the fatal error, if any, the others as done.
- */
-const makeEventQueue = () => {
-  const events: SpeechEvent[] = []
-  const waiters: {
-    readonly resolve: (result: IteratorResult<SpeechEvent>) => void
-    readonly reject: (error: unknown) => void
-  }[] = []
-  let ended = false
-  let failure: unknown
-  const finish = (): Promise<IteratorResult<SpeechEvent>> => {
-    if (failure !== undefined) {
-      const error = failure
-      failure = undefined
-      return Promise.reject(error)
-    }
-    return Promise.resolve({ value: undefined, done: true })
-  }
-  return {
-    push(event: SpeechEvent) {
-      if (ended) return
-      const waiter = waiters.shift()
-      if (waiter !== undefined) waiter.resolve({ value: event, done: false })
-      else events.push(event)
-    },
-    end(error?: unknown) {
-      if (ended) return
-      ended = true
-      failure = error
-      for (const waiter of waiters.splice(0)) finish().then(waiter.resolve, waiter.reject)
-    },
-    next(): Promise<IteratorResult<SpeechEvent>> {
-      const event = events.shift()
-      if (event !== undefined) return Promise.resolve({ value: event, done: false })
-      if (ended) return finish()
-      return new Promise((resolve, reject) => {
-        waiters.push({ resolve, reject })
-      })
-    },
-  }
-}
 
 /** What the turn tracing needs from the running session. */
 interface TurnTracingSource {
@@ -302,7 +248,7 @@ const makeTurnTracing = (source: TurnTracingSource): TurnTracing => {
     const model: TranscriptionModelConfig = {
       model: (source.config.provider === "azure" ? source.config.deployment : undefined) ?? settings.model,
       provider: source.config.provider,
-      sampleRateHz: SESSION_SAMPLE_RATE_HZ,
+      sampleRateHz: REALTIME_SAMPLE_RATE_HZ,
       streamed: true,
       turnDetection: settings.turnDetection,
       ...(settings.language === undefined ? {} : { language: settings.language }),
@@ -330,7 +276,7 @@ const makeTurnTracing = (source: TurnTracingSource): TurnTracing => {
     if (turn.startSample < buffer.startSample || turn.endSample > buffer.endSample) return undefined
     return {
       samples: buffer.view(turn.startSample, turn.endSample).slice(),
-      sampleRateHz: SESSION_SAMPLE_RATE_HZ,
+      sampleRateHz: REALTIME_SAMPLE_RATE_HZ,
     }
   }
 
@@ -435,11 +381,35 @@ const makeTurnTracing = (source: TurnTracingSource): TurnTracing => {
   }
 }
 
-/** Creates and starts a session on `runtime` (see {@link createTranscriptionSession}). */
-const startSession = (
+/** The transcription machine with its live `socket` and `audioInput` actors, as actor logic. */
+export type TranscriptionSessionLogic = ReturnType<typeof transcriptionSessionMachine.provide>
+
+/**
+ * A transcription session as parts a parent machine invokes (or spawns) as a child, on the
+ * parent's runtime and clock: the logic, the input to give it, and the synchronous audio
+ * path. Audio never goes through the actor: push frames into `audio` (the machine hears
+ * about them from its `audioInput` actor); send the child `flushEvent()` and
+ * `endInputEvent()` to end a segment or the input. The child emits {@link SpeechEvent}s.
+ */
+export interface TranscriptionSessionParts {
+  /** The provided machine (`invoke: { src: parts.logic, input: parts.input }`). */
+  readonly logic: TranscriptionSessionLogic
+  readonly input: TranscriptionSessionInput
+  /** The input path: converter to 24 kHz mono, replay buffer, local VAD. */
+  readonly audio: AudioInput
+  /** The endpoint the socket connects to. */
+  readonly config: OpenAIConfig
+  /** Ends the current segment (drains the resampler) and returns the `FLUSH` event for it. */
+  flushEvent(): TranscriptionControlEvent
+  /** Ends the input and returns the `END_INPUT` event. */
+  endInputEvent(): TranscriptionControlEvent
+}
+
+const partsOf = (
   options: TranscriptionSessionOptions,
   runtime: SessionRuntime<RealtimeSocket>,
-): TranscriptionSession => {
+): TranscriptionSessionParts => {
+  if ((options.appendMs ?? DEFAULT_APPEND_MS) <= 0) throw new RangeError("appendMs must be > 0")
   const config = configOf(options)
   const settings = settingsOf(options)
   const schema = options.schema ?? "ga"
@@ -448,7 +418,7 @@ const startSession = (
     vad: vadParametersOf(settings),
   })
   const { connectMs, heartbeatIntervalMs, heartbeatTimeoutMs, ...lifecycleTimeouts } = options.timeouts ?? {}
-  const machine = transcriptionSessionMachine.provide({
+  const logic = transcriptionSessionMachine.provide({
     actors: {
       socket: makeTranscriptionSocketActor(runtime, input, {
         config,
@@ -464,20 +434,42 @@ const startSession = (
       audioInput: makeAudioInputActor(runtime, input),
     },
   })
-  const actor = createActor(machine, {
-    clock: runtime.clock,
-    input: {
-      settings,
-      schema,
-      ...(options.finalOrder === undefined ? {} : { finalOrder: options.finalOrder }),
-      ...(options.maxTurnAttempts === undefined ? {} : { maxTurnAttempts: options.maxTurnAttempts }),
-      lifecycle: {
-        ...(options.reconnect === undefined ? {} : { reconnect: options.reconnect }),
-        timeouts: lifecycleTimeouts,
-        seed: options.seed ?? Math.floor(Math.random() * 0x1_0000_0000),
-      },
+  const machineInput: TranscriptionSessionInput = {
+    settings,
+    schema,
+    ...(options.finalOrder === undefined ? {} : { finalOrder: options.finalOrder }),
+    ...(options.maxTurnAttempts === undefined ? {} : { maxTurnAttempts: options.maxTurnAttempts }),
+    lifecycle: {
+      ...(options.reconnect === undefined ? {} : { reconnect: options.reconnect }),
+      timeouts: lifecycleTimeouts,
+      seed: options.seed ?? Math.floor(Math.random() * 0x1_0000_0000),
     },
-  })
+  }
+  return {
+    logic,
+    input: machineInput,
+    audio: input,
+    config,
+    flushEvent: () => {
+      // The resampler's tail belongs to the turn being committed, not to the next one.
+      input.drain()
+      return { type: "FLUSH", atSample: input.buffer.endSample, atMs: runtime.now() }
+    },
+    endInputEvent: () => {
+      input.end()
+      return { type: "END_INPUT", atSample: input.buffer.endSample, atMs: runtime.now() }
+    },
+  }
+}
+
+/** Creates and starts a session on `runtime` (see {@link createTranscriptionSession}). */
+const startSession = (
+  options: TranscriptionSessionOptions,
+  runtime: SessionRuntime<RealtimeSocket>,
+): TranscriptionSession => {
+  const parts = partsOf(options, runtime)
+  const { config, audio: input } = parts
+  const actor = createActor(parts.logic, { clock: runtime.clock, input: parts.input })
 
   const tracing = makeTurnTracing({
     options,
@@ -485,7 +477,7 @@ const startSession = (
     input,
     context: () => actor.getSnapshot().context,
   })
-  const queue = makeEventQueue()
+  const queue = createChannel<SpeechEvent>()
   let inputEnded = false
   let finished = false
   let releasing: Promise<void> | undefined
@@ -516,30 +508,44 @@ const startSession = (
       tracing.onSnapshot(snapshot.context)
       if (snapshot.status !== "done") return
       const fatal = snapshot.context.fatalError
-      queue.end(
-        snapshot.value === "failed" && fatal !== undefined
-          ? new TranscriptionSessionError({ reason: "Failed", message: fatal.message, error: fatal })
-          : undefined,
-      )
+      if (snapshot.value === "failed" && fatal !== undefined) {
+        queue.fail(
+          new STTError({
+            reason: { _tag: "Failed", error: fatal },
+            message: fatal.message,
+            retryable: false,
+            attempts: 0,
+            source: SESSION_SOURCE,
+          }),
+        )
+      } else {
+        queue.end()
+      }
       void release()
     },
     error: (error) => {
-      queue.end(error)
+      queue.fail(error)
       void release()
     },
   })
 
   const ensureOpen = (): void => {
     if (finished || actor.getSnapshot().status !== "active") {
-      throw new TranscriptionSessionError({
-        reason: "Closed",
+      throw new STTError({
+        reason: { _tag: "Closed" },
         message: "The transcription session has ended",
+        retryable: false,
+        attempts: 0,
+        source: SESSION_SOURCE,
       })
     }
     if (inputEnded) {
-      throw new TranscriptionSessionError({
-        reason: "InputEnded",
+      throw new STTError({
+        reason: { _tag: "InputEnded" },
         message: "No audio can be pushed after endInput()",
+        retryable: false,
+        attempts: 0,
+        source: SESSION_SOURCE,
       })
     }
   }
@@ -567,15 +573,12 @@ const startSession = (
     },
     flush() {
       ensureOpen()
-      // The resampler's tail belongs to the turn being committed, not to the next one.
-      input.drain()
-      actor.send({ type: "FLUSH", atSample: input.buffer.endSample, atMs: runtime.now() })
+      actor.send(parts.flushEvent())
     },
     endInput() {
       if (inputEnded || finished) return
       inputEnded = true
-      input.end()
-      actor.send({ type: "END_INPUT", atSample: input.buffer.endSample, atMs: runtime.now() })
+      actor.send(parts.endInputEvent())
     },
     updateSettings(update) {
       if (finished) return
@@ -586,9 +589,7 @@ const startSession = (
       queue.end()
       await release()
     },
-    [Symbol.asyncIterator]() {
-      return { next: () => queue.next() }
-    },
+    [Symbol.asyncIterator]: () => queue[Symbol.asyncIterator](),
   }
   return session
 }
@@ -607,8 +608,20 @@ export const createTranscriptionSession = (
   return startSession(options, makeSessionRuntime(context))
 }
 
-/** The Effect form of the transcription session. */
+/** The Effect form of the transcription session, and the session as actor logic. */
 export const TranscriptionSession = {
+  /**
+   * The session as parts a parent machine invokes as a child on `runtime` (its services and
+   * its clock): see {@link TranscriptionSessionParts}. `options.context` is not read (the
+   * runtime holds the services); tracing is the plain API's (`createTranscriptionSession`).
+   * @throws {OpenAIConfigError} when no API key or a malformed base URL is configured
+   * @throws {RangeError} for a non-positive `appendMs`
+   */
+  logic: (
+    runtime: SessionRuntime<RealtimeSocket>,
+    options: Omit<TranscriptionSessionOptions, "context"> = {},
+  ): TranscriptionSessionParts => partsOf(options, runtime),
+
   /**
    * Creates a session on the current services (`RealtimeSocket`, the clock, a `TestClock`
    * under test) and closes it when the scope closes. Its `stt.turn` spans go to the current

@@ -5,6 +5,13 @@
  * I/O: the socket side reads the buffer when told that audio arrived.
  * @module
  */
+
+import {
+  REALTIME_SAMPLE_RATE_HZ,
+  type RetentionPolicy,
+  type VadParameters,
+} from "../../machines/transcription/transcriptionSettings.ts"
+import { REALTIME_SAMPLES_PER_MS } from "../../machines/transcription/transcripts.ts"
 import {
   type AudioFrame,
   createEnergyVad,
@@ -13,16 +20,8 @@ import {
   type Vad,
 } from "../audio/index.ts"
 import { createReplayBuffer, type ReplayBuffer } from "./replayBuffer.ts"
-import { SESSION_SAMPLE_RATE_HZ } from "./transcriptionSettings.ts"
-import { SAMPLES_PER_MS } from "./transcripts.ts"
 
-/** Parameters of the energy VAD (milliseconds, dBFS); see `createEnergyVad`. */
-export interface VadParameters {
-  readonly thresholdDbfs?: number
-  readonly minSpeechMs?: number
-  readonly minSilenceMs?: number
-  readonly prefixPaddingMs?: number
-}
+export type { RetentionPolicy, VadParameters } from "../../machines/transcription/transcriptionSettings.ts"
 
 /**
  * A speech boundary heard by the VAD. Samples are offsets on the session timeline;
@@ -32,17 +31,6 @@ export interface VadParameters {
 export type InputVadEvent =
   | { readonly type: "speech_start"; readonly speechStartSample: number; readonly atSample: number }
   | { readonly type: "speech_end"; readonly speechEndSample: number; readonly atSample: number }
-
-/**
- * What audio to keep. Everything before `fromSample` may go; with `keepSamples`, so may
- * audio older than that many samples behind the head; audio at or after `pinnedSample`
- * (the oldest turn still waiting for its transcript) is kept whatever the other two say.
- */
-export interface RetentionPolicy {
-  readonly fromSample: number
-  readonly keepSamples: number | undefined
-  readonly pinnedSample: number | undefined
-}
 
 /** Listeners of an {@link AudioInput}; each is optional. */
 export interface AudioInputListeners {
@@ -90,7 +78,7 @@ export interface AudioInput {
 
 /** The energy VAD's analysis window, in milliseconds, and in 24 kHz samples. */
 const VAD_WINDOW_MS = 10
-const VAD_WINDOW_SAMPLES = VAD_WINDOW_MS * SAMPLES_PER_MS
+const VAD_WINDOW_SAMPLES = VAD_WINDOW_MS * REALTIME_SAMPLES_PER_MS
 
 /** Options of {@link createAudioInput}. */
 export interface AudioInputOptions {
@@ -110,9 +98,11 @@ export const createAudioInput = (options: AudioInputOptions): AudioInput => {
   if (!(options.replayBufferMs > 0)) {
     throw new RangeError(`replayBufferMs must be > 0, got ${options.replayBufferMs}`)
   }
-  const buffer = createReplayBuffer({ capacitySamples: Math.round(options.replayBufferMs * SAMPLES_PER_MS) })
+  const buffer = createReplayBuffer({
+    capacitySamples: Math.round(options.replayBufferMs * REALTIME_SAMPLES_PER_MS),
+  })
   const converter: PcmConverter = createPcmConverter({
-    targetRateHz: SESSION_SAMPLE_RATE_HZ,
+    targetRateHz: REALTIME_SAMPLE_RATE_HZ,
     ...(options.quality === undefined ? {} : { quality: options.quality }),
   })
   const listeners = new Set<AudioInputListeners>()
@@ -127,7 +117,7 @@ export const createAudioInput = (options: AudioInputOptions): AudioInput => {
     parameters === null
       ? undefined
       : createEnergyVad({
-          sampleRateHz: SESSION_SAMPLE_RATE_HZ,
+          sampleRateHz: REALTIME_SAMPLE_RATE_HZ,
           ...(parameters.thresholdDbfs === undefined ? {} : { thresholdDbfs: parameters.thresholdDbfs }),
           ...(parameters.minSpeechMs === undefined ? {} : { minSpeechMs: parameters.minSpeechMs }),
           ...(parameters.minSilenceMs === undefined ? {} : { minSilenceMs: parameters.minSilenceMs }),

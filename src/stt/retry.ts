@@ -5,6 +5,8 @@
  * @module
  */
 import { Data, Duration, Effect, Schedule } from "effect"
+import type { SpeechErrorInfo } from "../../machines/transcription/speechEvents.ts"
+import { classifyOpenAIError } from "../protocol/openAIErrorPolicy.ts"
 
 /**
  * Why an {@link STTError} was raised.
@@ -22,6 +24,8 @@ import { Data, Duration, Effect, Schedule } from "effect"
  * - `AllFailed`: every STT of a fallback chain failed; `failures` names each one.
  * - `Aborted`: the caller aborted (an `AbortSignal`) or closed the stream.
  * - `InputEnded`: audio was pushed (or `flush()` called) after `endInput()` or `close()` of a stream.
+ * - `Closed`: audio was pushed (or `flush()` called) on a streaming session that has ended.
+ * - `Failed`: a streaming session ended on a fatal error event (`error` says which).
  */
 export type STTErrorReason =
   | {
@@ -52,6 +56,8 @@ export type STTErrorReason =
     }
   | { readonly _tag: "Aborted" }
   | { readonly _tag: "InputEnded" }
+  | { readonly _tag: "Closed" }
+  | { readonly _tag: "Failed"; readonly error: SpeechErrorInfo }
 
 /**
  * The error of every speech-to-text operation in voxstate.
@@ -77,6 +83,7 @@ export const sttErrorCode = (error: STTError): string => {
   const reason = error.reason._tag === "RetriesExhausted" ? error.reason.last : error.reason
   if (reason._tag === "Http") return reason.code ?? `http_${reason.status}`
   if (reason._tag === "Recognition") return reason.code
+  if (reason._tag === "Failed") return reason.error.code
   return error.reason._tag
 }
 
@@ -153,24 +160,22 @@ export const resolveConnectOptions = (options?: Partial<APIConnectOptions>): API
   return resolved
 }
 
-/** True for the HTTP statuses worth retrying: 408, 409, 429 and every 5xx. */
+/** True for the HTTP statuses worth retrying: 408, 409, 429 and every 5xx (see `classifyOpenAIError`). */
 export const isRetryableStatus = (status: number): boolean =>
-  status === 408 || status === 409 || status === 429 || status >= 500
+  classifyOpenAIError({ source: "http", status }).retryable
 
 /**
- * Whether an HTTP failure is retryable: the `x-should-retry` header decides when present,
- * a 429 for `insufficient_quota` never is, otherwise {@link isRetryableStatus}.
+ * Whether an HTTP failure is retryable, by `classifyOpenAIError`: never for a fatal code
+ * (`insufficient_quota`, even on a 429) or 401/403; else the `x-should-retry` header decides
+ * when present; otherwise {@link isRetryableStatus}.
  */
-export const isRetryableHttp = (
-  status: number,
-  code?: string,
-  shouldRetryHeader?: string | null,
-): boolean => {
-  if (shouldRetryHeader === "true") return true
-  if (shouldRetryHeader === "false") return false
-  if (status === 429 && code === "insufficient_quota") return false
-  return isRetryableStatus(status)
-}
+export const isRetryableHttp = (status: number, code?: string, shouldRetryHeader?: string | null): boolean =>
+  classifyOpenAIError({
+    source: "http",
+    status,
+    code,
+    headers: (name) => (name === "x-should-retry" ? shouldRetryHeader : undefined),
+  }).retryable
 
 /**
  * A failure {@link retrySchedule} can be driven by: any tagged error whose `Http` reason may
@@ -217,7 +222,10 @@ export const retrySchedule = <E extends RetryableFailure = STTError>(
   return Schedule.upTo(withServerDelay, { times: options.maxRetry })
 }
 
-/** Describes a failure reason in a few words, for messages. */
+/**
+ * Describes a failure reason in a few words, for messages.
+ * @internal
+ */
 export const describeReason = (reason: STTErrorReason): string => {
   switch (reason._tag) {
     case "Http":

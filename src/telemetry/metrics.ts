@@ -5,7 +5,7 @@
  * @module
  */
 import { Effect, Metric } from "effect"
-import type { RecognitionUsage } from "../stt/SpeechEvent.ts"
+import type { RecognitionUsage } from "../../machines/transcription/speechEvents.ts"
 
 /** Duration of one recognition (batch: the request, with retries; streaming: end of speech to final), in ms. */
 export const sttLatencyMs = Metric.histogram("voxstate.stt.latency_ms", {

@@ -9,8 +9,8 @@
  * @module
  */
 import { Clock, Effect, Exit, type Tracer } from "effect"
+import type { RecognitionUsage } from "../../machines/transcription/speechEvents.ts"
 import { encodeWav } from "../audio/index.ts"
-import type { RecognitionUsage } from "../stt/SpeechEvent.ts"
 
 /** The names of the STT spans. */
 export const SttSpanNames = {

@@ -10,9 +10,7 @@
  */
 import type { AudioFrame } from "../audio/index.ts"
 import {
-  addUsage,
   createStreamAdapter,
-  inputFrames,
   type RecognizeInput,
   type RecognizeOptions,
   type SpeechEvent,
@@ -21,6 +19,7 @@ import {
   type STT,
   STTError,
 } from "../stt/index.ts"
+import { addUsage, inputFrames } from "../stt/STT.ts"
 
 export { startSimulator } from "../simulator/index.ts"
 
@@ -300,4 +299,18 @@ export const pushAll = (stream: SpeechStream, frames: readonly AudioFrame[], end
 }
 
 export { activeHandles, handlesBackTo, settledHandles } from "./handles.ts"
-export * from "./tts.ts"
+export {
+  audioEvents,
+  collectSynthesis,
+  createFakeTTS,
+  type FakeTTS,
+  type FakeTTSCall,
+  type FakeTTSOptions,
+  fakeVoice,
+  metricsEvents,
+  synthesizedSamples,
+  type TTSConformanceCheck,
+  type TTSConformanceSubject,
+  ttsConformanceChecks,
+  ttsUnavailable,
+} from "./tts.ts"

@@ -443,26 +443,3 @@ export class RealtimeSocket extends Context.Service<RealtimeSocket, RealtimeSock
   /** A layer providing {@link RealtimeSocket.live}. */
   static readonly layer: Layer.Layer<RealtimeSocket> = Layer.succeed(RealtimeSocket, RealtimeSocket.live)
 }
-
-/**
- * The messages of `connection` decoded at the edge by `decode` (for example the protocol
- * layer's `decodeRealtimeServerEvent`): the stream fails with the decoder's error on the
- * first frame it rejects, or with the connection's {@link TransportError}.
- */
-export const decoded = <A, E>(
-  connection: SocketConnection,
-  decode: (text: string) => Effect.Effect<A, E>,
-): Stream.Stream<A, TransportError | E> => Stream.mapEffect(connection.messages, (text) => decode(text))
-
-/**
- * Like {@link decoded} for a synchronous decoder that throws (for example
- * `decodeRealtimeServerEventSync`); `onThrow` turns what it threw into a typed error.
- */
-export const decodedSync = <A, E>(
-  connection: SocketConnection,
-  decodeSync: (text: string) => A,
-  onThrow: (error: unknown, text: string) => E,
-): Stream.Stream<A, TransportError | E> =>
-  Stream.mapEffect(connection.messages, (text) =>
-    Effect.try({ try: () => decodeSync(text), catch: (error) => onThrow(error, text) }),
-  )

@@ -1,4 +1,5 @@
 import { Data } from "effect"
+import { classifyOpenAIError } from "../protocol/openAIErrorPolicy.ts"
 
 /**
  * Why a {@link TransportError} was raised.
@@ -110,8 +111,6 @@ export class TransportError extends Data.TaggedError("TransportError")<{
 /** True when `u` is a {@link TransportError}. */
 export const isTransportError = (u: unknown): u is TransportError => u instanceof TransportError
 
-const retryableCloseCodes: ReadonlySet<number> = new Set([1001, 1005, 1006, 1011, 1012, 1013, 1015])
-
 /**
  * True for WebSocket close codes after which reconnecting can succeed: 1001 (going away),
  * 1005 (no status), 1006 (abnormal: the connection dropped), 1011 (server error),
@@ -120,15 +119,17 @@ const retryableCloseCodes: ReadonlySet<number> = new Set([1001, 1005, 1006, 1011
  * are protocol or policy violations, 4000 is the Realtime API's rejection, and unknown codes
  * are treated as fatal.
  */
-export const isRetryableCloseCode = (code: number): boolean => retryableCloseCodes.has(code)
+export const isRetryableCloseCode = (code: number): boolean =>
+  classifyOpenAIError({ source: "close", code }).retryable
 
 /**
  * True for HTTP statuses of a rejected upgrade after which retrying can succeed:
- * 408 (request timeout), 429 (rate limited) and every 5xx. Other statuses (400, 401, 403,
- * 404, ...) repeat until the request or the credentials change.
+ * 408 (request timeout), 409 (conflict), 429 (rate limited) and every 5xx, as
+ * `classifyOpenAIError` says of every HTTP status. Other statuses (400, 401, 403, 404, ...)
+ * repeat until the request or the credentials change.
  */
 export const isRetryableOpenStatus = (status: number): boolean =>
-  status === 408 || status === 429 || status >= 500
+  classifyOpenAIError({ source: "http", status }).retryable
 
 const closeCodeNames: ReadonlyMap<number, string> = new Map([
   [1000, "normal closure"],

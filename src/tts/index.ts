@@ -5,13 +5,67 @@
  * @module
  */
 
-export * from "./effect.ts"
-export * from "./FallbackTTS.ts"
-export * from "./OpenAITTS.ts"
-export * from "./pipeline.ts"
-export * from "./reframe.ts"
-export * from "./StreamAdapter.ts"
-export * from "./SynthesisSession.ts"
-export * from "./sentences.ts"
-export type * from "./TTS.ts"
-export * from "./TTSError.ts"
+export { toSynthesisEffectStream } from "./effect.ts"
+export {
+  createFallbackTTS,
+  type FallbackTTS,
+  type FallbackTTSOptions,
+  type FallbackTTSStatus,
+} from "./FallbackTTS.ts"
+export {
+  BUILT_IN_VOICES,
+  createTTS,
+  OPENAI_TTS_SAMPLE_RATE_HZ,
+  type OpenAITTS,
+  type TTSModel,
+  type TTSOptions,
+} from "./OpenAITTS.ts"
+export {
+  createSegmentPipeline,
+  type SegmentOutcome,
+  type SegmentPipelineOptions,
+  type SegmentRequest,
+  type SegmentSynthesizer,
+} from "./pipeline.ts"
+export {
+  createSpeechReframer,
+  type SpeechReframer,
+} from "./reframe.ts"
+export {
+  createTTSStreamAdapter,
+  type RelayProgress,
+  relaySegment,
+  type TTSStreamAdapterOptions,
+} from "./StreamAdapter.ts"
+export {
+  SynthesisSession,
+  type SynthesisSessionLogic,
+  type SynthesisSessionOptions,
+} from "./SynthesisSession.ts"
+export {
+  createSentenceTokenizer,
+  MAX_SPEECH_INPUT_CHARS,
+  type SentenceTokenizer,
+  type SentenceTokenizerOptions,
+  splitText,
+} from "./sentences.ts"
+export type {
+  SegmentMetrics,
+  SynthesisEvent,
+  SynthesisStream,
+  SynthesizedAudio,
+  SynthesizeOptions,
+  SynthesizeStream,
+  TTS,
+  TTSCapabilities,
+  TTSVoice,
+} from "./TTS.ts"
+export {
+  describeTTSReason,
+  isTTSError,
+  TTSError,
+  type TTSErrorReason,
+  toTTSError,
+  ttsInvalid,
+  withTTSFields,
+} from "./TTSError.ts"

@@ -8,7 +8,7 @@
  * is one array push or one channel push.
  * @module
  */
-import { createEventChannel } from "../stt/STT.ts"
+import { createChannel } from "../runtime/channel.ts"
 import { createSentenceTokenizer, MAX_SPEECH_INPUT_CHARS, splitText } from "./sentences.ts"
 import type { SegmentMetrics, SynthesisEvent, SynthesizedAudio, SynthesizeStream } from "./TTS.ts"
 import { isTTSError, TTSError, ttsInvalid } from "./TTSError.ts"
@@ -86,7 +86,7 @@ export const createSegmentPipeline = (options: SegmentPipelineOptions): Synthesi
     ? createSentenceTokenizer({ minChars: options.minSentenceChars ?? 20, maxChars })
     : undefined
   let gathered = ""
-  const channel = createEventChannel<SynthesisEvent>()
+  const channel = createChannel<SynthesisEvent>()
   const segments: Segment[] = []
   let head = 0
   let nextId = 0
@@ -185,7 +185,8 @@ export const createSegmentPipeline = (options: SegmentPipelineOptions): Synthesi
     inputEnded = true
     if (!stopped) {
       stopAll()
-      channel.drop()
+      channel.retain(() => false)
+      channel.end()
     }
     await Promise.all(segments.map((s) => s.settled))
   }

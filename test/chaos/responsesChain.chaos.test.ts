@@ -19,8 +19,8 @@
  * `CHAOS_SEEDS=2005 npx vitest run test/chaos/responsesChain`.
  */
 import { assert, describe, it } from "vitest"
+import type { ChatChunk } from "../../machines/responses/chunks.ts"
 import { ChatContext } from "../../src/llm/ChatContext.ts"
-import type { ChatChunk } from "../../src/llm/chunks.ts"
 import { createLLM } from "../../src/llm/LLM.ts"
 import { isLLMError, type LLMError } from "../../src/llm/LLMError.ts"
 import {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest"
+import type { ChatChunk } from "../../machines/responses/chunks.ts"
 import { ChatContext } from "../../src/llm/ChatContext.ts"
-import type { ChatChunk } from "../../src/llm/chunks.ts"
 import { type CreateLLMOptions, createLLM, type LLM } from "../../src/llm/LLM.ts"
 import { isLLMError, type LLMError } from "../../src/llm/LLMError.ts"
 import { functionTool } from "../../src/llm/tools.ts"

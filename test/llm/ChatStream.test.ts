@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest"
+import type { ChatChunk } from "../../machines/responses/chunks.ts"
 import { createChatStream } from "../../src/llm/ChatStream.ts"
-import type { ChatChunk } from "../../src/llm/chunks.ts"
 import { isLLMError, LLMError } from "../../src/llm/LLMError.ts"
 
 const end: ChatChunk = { type: "end", responseId: "r", status: "completed", output: [] }

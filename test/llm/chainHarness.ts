@@ -4,6 +4,7 @@
  * builders of server frames (decoded by the protocol layer, as the real socket actor does).
  */
 import { type Actor, createActor, fromCallback, SimulatedClock } from "xstate"
+import type { ChatChunk } from "../../machines/responses/chunks.ts"
 import {
   type ChainTurnRequest,
   type ResponsesChainEmitted,
@@ -13,9 +14,9 @@ import {
   type ResponsesSocketInput,
   type ResponsesTurnParams,
   responsesChainMachine,
-} from "../../machines/responsesChain.ts"
+} from "../../machines/responses/responsesChain.ts"
+import { namedResponsesEvent } from "../../machines/responses/responsesServerEvents.ts"
 import { type ChatItem, type ChatItemInput, toChatItem } from "../../src/llm/ChatContext.ts"
-import type { ChatChunk } from "../../src/llm/chunks.ts"
 import {
   decodeResponsesServerEventSync,
   type ResponsesCreateClientEvent,
@@ -42,10 +43,9 @@ export const turn = (items: readonly (ChatItemInput | ChatItem)[], turnId?: stri
   developerRole: false,
 })
 
-const frame = (payload: Record<string, unknown>): ResponsesSocketEvent => ({
-  type: "SOCKET.EVENT",
-  event: decodeResponsesServerEventSync(JSON.stringify(payload)),
-})
+/** A server frame as the socket actor sends it: decoded, then named at the edge. */
+const frame = (payload: Record<string, unknown>): ResponsesSocketEvent =>
+  namedResponsesEvent(decodeResponsesServerEventSync(JSON.stringify(payload)))
 
 const response = (
   id: string,

@@ -1,8 +1,8 @@
 import type { ChatCompletionChunk } from "openai/resources/chat/completions/completions"
 import { describe, expect, it } from "vitest"
+import type { ChatChunk } from "../../machines/responses/chunks.ts"
 import { pumpChatCompletion } from "../../src/llm/ChatCompletionsLLM.ts"
 import { createChatStream } from "../../src/llm/ChatStream.ts"
-import type { ChatChunk } from "../../src/llm/chunks.ts"
 import { isLLMError } from "../../src/llm/LLMError.ts"
 
 type Delta = ChatCompletionChunk["choices"][number]["delta"]

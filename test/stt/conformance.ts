@@ -102,6 +102,30 @@ export const describeSpeechStreamConformance = (
         })
       }))
 
+    it("shares reads: two iterators reading at once split the events in order, none is left pending", () =>
+      withSubject(async (subject) => {
+        const stream = subject.open()
+        pushAll(stream, toFrames(speech(twoTurns, 16_000), 16_000))
+        const a = stream[Symbol.asyncIterator]()
+        const b = stream[Symbol.asyncIterator]()
+        const events: SpeechEvent[] = []
+        for (;;) {
+          // Both reads are made before either is answered: the first made gets the first event.
+          const [first, second] = await Promise.all([a.next(), b.next()])
+          if (!first.done) events.push(first.value)
+          if (!second.done) events.push(second.value)
+          if (first.done && second.done) break
+          if (first.done || second.done) {
+            // The queue is drained: every later read of both is done.
+            assert.isTrue((await a.next()).done)
+            assert.isTrue((await b.next()).done)
+            break
+          }
+        }
+        assert.deepStrictEqual(finals(events), ["bravo", "delta"])
+        assert.strictEqual(events.filter((e) => e.type === "start_of_speech").length, 2)
+      }))
+
     it("gives each final transcript its own item and times inside the audio, in order", () =>
       withSubject(async (subject) => {
         const stream = subject.open()

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest"
 import { isAudioError } from "../../src/audio/index.ts"
 import { type Simulator, type SimulatorOptions, startSimulator } from "../../src/simulator/index.ts"
+import { isSTTError } from "../../src/stt/retry.ts"
 import {
   createTranscriptionSession,
-  isTranscriptionSessionError,
   type TranscriptionSessionOptions,
 } from "../../src/stt/TranscriptionSession.ts"
 import {
@@ -61,6 +61,21 @@ describe("createTranscriptionSession against the simulator", () => {
         },
       },
     })
+    await session.done
+  })
+
+  it("takes its endpoint as openai: { apiKey, baseUrl } and env, like every constructor", async () => {
+    const s = await simulator({ scenario: { transcripts: ["by the convention"] } })
+    const session = createTranscriptionSession({
+      openai: { apiKey: "sk-simulator", baseUrl: s.url },
+      env: { OPENAI_API_KEY: undefined, OPENAI_BASE_URL: "http://127.0.0.1:1/v1" },
+      turnDetection: null,
+    })
+    pushAudio(session, toneAt(400))
+    session.endInput()
+    const { events, error } = await collect(session)
+    expect(error).toBeUndefined()
+    expect(finals(events)).toEqual(["by the convention"])
     await session.done
   })
 
@@ -300,7 +315,7 @@ describe("createTranscriptionSession against the simulator", () => {
       fatal: true,
       error: { code: "http_401", retryable: false },
     })
-    expect(isTranscriptionSessionError(error) && error.reason).toBe("Failed")
+    expect(isSTTError(error) && error.reason._tag).toBe("Failed")
     expect(s.connections).toHaveLength(1)
     await session.done
     expect(session.resources).toEqual({ fibers: 0, timers: 0 })
@@ -314,7 +329,7 @@ describe("createTranscriptionSession against the simulator", () => {
     const [a, b] = await Promise.allSettled([first.next(), second.next()])
     // The fatal error event goes to the first read, the error that ends the session to the second.
     expect(a).toMatchObject({ status: "fulfilled", value: { done: false, value: { type: "error" } } })
-    expect(b.status === "rejected" && isTranscriptionSessionError(b.reason) && b.reason.reason).toBe("Failed")
+    expect(b.status === "rejected" && isSTTError(b.reason) && b.reason.reason._tag).toBe("Failed")
     await expect(first.next()).resolves.toEqual({ value: undefined, done: true })
   })
 
@@ -327,7 +342,7 @@ describe("createTranscriptionSession against the simulator", () => {
       fatal: true,
       error: { code: "beta_api_shape_disabled" },
     })
-    expect(isTranscriptionSessionError(error)).toBe(true)
+    expect(isSTTError(error)).toBe(true)
     expect(transcriptionConnections(s)).toHaveLength(1)
   })
 
@@ -360,7 +375,8 @@ describe("createTranscriptionSession input errors", () => {
       try {
         f()
       } catch (error) {
-        if (isAudioError(error) || isTranscriptionSessionError(error)) return error.reason
+        if (isAudioError(error)) return error.reason
+        if (isSTTError(error)) return error.reason._tag
         throw error
       }
       return undefined

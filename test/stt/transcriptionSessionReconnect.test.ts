@@ -13,12 +13,12 @@ import {
   backoffDelayMs,
   DEFAULT_LIFECYCLE_TIMEOUTS,
   DEFAULT_RECONNECT_POLICY,
-} from "../../machines/sessionLifecycle.ts"
+} from "../../machines/lifecycle/sessionLifecycle.ts"
 import { type Simulator, startSimulator } from "../../src/simulator/index.ts"
+import { isSTTError } from "../../src/stt/retry.ts"
 import type { SpeechEvent } from "../../src/stt/SpeechEvent.ts"
 import {
   createTranscriptionSession,
-  isTranscriptionSessionError,
   TranscriptionSession,
   type TranscriptionSessionOptions,
 } from "../../src/stt/TranscriptionSession.ts"
@@ -191,7 +191,7 @@ describe("bounded, jittered reconnects", () => {
           )
           const { events, error } = await collect(session)
           await session.done
-          assert.isTrue(isTranscriptionSessionError(error) && error.reason === "Failed")
+          assert.isTrue(isSTTError(error) && error.reason._tag === "Failed")
           assert.strictEqual(transcriptionConnections(sim).length, 3)
           assert.deepStrictEqual(errorCodes(events, false), ["close_1011", "close_1011"])
           const last = events.at(-1)
@@ -360,7 +360,7 @@ describe("fatal errors end the session after one connection", () => {
             optionsFor(sim, { reconnect: { baseDelayMs: 10, jitter: 0 } }),
           )
           const { events, error } = yield* Effect.promise(() => collect(session))
-          assert.isTrue(isTranscriptionSessionError(error) && error.reason === "Failed")
+          assert.isTrue(isSTTError(error) && error.reason._tag === "Failed")
           assert.deepStrictEqual(errorCodes(events, false), [])
           assert.deepStrictEqual(errorCodes(events, true), [code])
           assert.isFalse(

@@ -1,12 +1,10 @@
 import { describe, expect, it } from "vitest"
-import { createAudioInput, type InputVadEvent } from "../../src/stt/audioInput.ts"
-import { createReplayBuffer } from "../../src/stt/replayBuffer.ts"
-import { planReplay } from "../../src/stt/replayPlan.ts"
+import { planReplay } from "../../machines/transcription/replayPlan.ts"
 import {
   DEFAULT_TRANSCRIPTION_SETTINGS,
   mergeSettings,
   sessionUpdateOf,
-} from "../../src/stt/transcriptionSettings.ts"
+} from "../../machines/transcription/transcriptionSettings.ts"
 import {
   applyCompleted,
   applyDelta,
@@ -21,7 +19,9 @@ import {
   openClientTurn,
   type TurnLedger,
   unbindPending,
-} from "../../src/stt/transcripts.ts"
+} from "../../machines/transcription/transcripts.ts"
+import { createAudioInput, type InputVadEvent } from "../../src/stt/audioInput.ts"
+import { createReplayBuffer } from "../../src/stt/replayBuffer.ts"
 import { concat, silenceAt, toneAt } from "./transcriptionSessionHelpers.ts"
 
 const options: LedgerOptions = {

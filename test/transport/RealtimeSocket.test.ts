@@ -1,11 +1,9 @@
 import { inspect } from "node:util"
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Layer, Redacted, Schema, Stream } from "effect"
+import { Effect, Exit, Fiber, Layer, Redacted, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import {
   connectWebSocket,
-  decoded,
-  decodedSync,
   RealtimeSocket,
   type SocketConnection,
   TransportError,
@@ -548,44 +546,6 @@ describe("backpressure", () => {
       assert.strictEqual(error.reason._tag, "Write")
       assert.include(error.message, "1011")
       assert.isTrue(error.retryable)
-    }),
-  )
-})
-
-describe("decoded", () => {
-  const Event = Schema.Struct({ type: Schema.String })
-  const decodeEvent = Schema.decodeUnknownEffect(Schema.fromJsonString(Event))
-
-  it.effect("maps every frame through an Effect decoder", () =>
-    Effect.gen(function* () {
-      const server = yield* testWsServer()
-      server.wss.on("connection", (socket) => {
-        socket.send('{"type":"session.created"}')
-        socket.send('{"type":"session.updated"}')
-        socket.close(1000)
-      })
-      const connection = yield* connectWebSocket({ url: server.url })
-      const events = yield* Stream.runCollect(decoded(connection, (text) => decodeEvent(text)))
-      assert.deepStrictEqual(events, [{ type: "session.created" }, { type: "session.updated" }])
-    }),
-  )
-
-  it.effect("fails with the decoder's error on a malformed frame", () =>
-    Effect.gen(function* () {
-      const server = yield* testWsServer()
-      server.wss.on("connection", (socket) => {
-        socket.send('{"type":"ok"}')
-        socket.send("not json")
-      })
-      const connection = yield* connectWebSocket({ url: server.url })
-      const malformed = new Error("malformed")
-      const stream = decodedSync(
-        connection,
-        (text) => JSON.parse(text) as unknown,
-        (_error, text) => ({ _tag: "Malformed" as const, text, cause: malformed }),
-      )
-      const error = yield* Effect.flip(Stream.runDrain(stream))
-      assert.deepStrictEqual(error, { _tag: "Malformed", text: "not json", cause: malformed })
     }),
   )
 })

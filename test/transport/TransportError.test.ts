@@ -45,7 +45,7 @@ describe("isRetryableOpenStatus", () => {
     [403, false],
     [404, false],
     [408, true],
-    [409, false],
+    [409, true],
     [422, false],
     [429, true],
     [500, true],

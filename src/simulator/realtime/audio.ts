@@ -7,10 +7,11 @@
  */
 import { Buffer } from "node:buffer"
 import { concatPcm16, pcm16ToBase64 } from "../../audio/index.ts"
+import { REALTIME_SAMPLE_RATE_HZ } from "../../protocol/audioFormat.ts"
 import { createRandom } from "../scenario.ts"
 
 /** Sample rate of all simulator audio, in Hz. */
-export const SAMPLE_RATE_HZ = 24_000
+export const SAMPLE_RATE_HZ = REALTIME_SAMPLE_RATE_HZ
 
 /** Samples in `ms` milliseconds at 24 kHz (rounded). */
 export const samplesForMs = (ms: number): number => Math.round((ms * SAMPLE_RATE_HZ) / 1000)

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto"
-import { type ChatItem, chatItemKey } from "./ChatContext.ts"
+import { type ChatItem, chatItemKey } from "./chatItems.ts"
 
 /**
  * The chain-input slicer: decides whether a Responses turn can continue the server's cached

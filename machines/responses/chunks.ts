@@ -1,4 +1,4 @@
-import type { ChatItem, FunctionCallItem } from "./ChatContext.ts"
+import type { ChatItem } from "./chatItems.ts"
 
 /**
  * What a `chat()` stream yields, on both transports: text deltas, tool calls (each once,
@@ -70,41 +70,6 @@ export type ChatChunk =
       readonly reason?: string
       readonly output: readonly ChatItem[]
     }
-
-/** The chunks of one turn gathered together (see `ChatStream.collect`). */
-export interface ChatTurn {
-  /** The reply text (all text deltas). */
-  readonly text: string
-  /** Tool calls with parseable arguments, in order. */
-  readonly toolCalls: readonly ToolCall[]
-  /** Function calls whose arguments were not JSON. */
-  readonly invalidToolCalls: readonly FunctionCallItem[]
-  readonly usage: TokenUsage | undefined
-  readonly responseId: string | undefined
-  readonly status: ChatEndStatus
-  readonly reason: string | undefined
-  /** The turn's output items, to append to the context. */
-  readonly output: readonly ChatItem[]
-}
-
-/**
- * The result of `llm.chat(...)`: an async iterable of {@link ChatChunk}s (iterate it once).
- * The request is sent as soon as `chat` is called; chunks wait in order until read. Breaking
- * out of the loop cancels the turn. The iteration throws `LLMError` when the turn fails.
- */
-export interface ChatStream extends AsyncIterable<ChatChunk> {
-  /** The id of this turn (local, for logs and inspection). */
-  readonly turnId: string
-  /**
-   * Cancels the turn: chunks not read yet are dropped and the stream ends with an `end`
-   * chunk of status `cancelled`. The service is told to stop (Responses: `response.cancel`
-   * for this response id; HTTP: the request is aborted). Safe to call at any time, also
-   * after the end.
-   */
-  cancel(): void
-  /** Reads the whole stream and gathers it into a {@link ChatTurn}. Throws `LLMError` on failure. */
-  collect(): Promise<ChatTurn>
-}
 
 /**
  * Parses tool-call arguments. Empty text is `{}`; text that is not JSON returns the

@@ -20,6 +20,7 @@
  * @module
  */
 import { assign, type EventObject, type MachineContext } from "xstate"
+import { classifyOpenAIError } from "../../src/protocol/index.ts"
 
 // ---------------------------------------------------------------------------------------
 // Policy
@@ -108,6 +109,21 @@ export interface LifecycleFailure {
   readonly message: string
   /** Whether a new connection can succeed. */
   readonly retryable: boolean
+}
+
+/**
+ * How a socket ended, as the one socket actor reports it (`SOCKET.FAILED`), for every
+ * WebSocket session (Realtime and Responses): a {@link LifecycleFailure} (`close_1000` when
+ * the server closed normally, `close_1006`, `http_401`, `connect_timeout`, ...) and what a
+ * machine needs to tell a refused connection from a lost one.
+ */
+export interface SocketFailure extends LifecycleFailure {
+  /** True when the socket had opened (false: the connection attempt failed). */
+  readonly opened: boolean
+  /** The close code the peer closed with (1000 included). */
+  readonly closeCode?: number
+  /** The HTTP status of a rejected upgrade. */
+  readonly status?: number
 }
 
 /** The lifecycle's part of a session machine's context (`context.lifecycle`). */
@@ -208,36 +224,18 @@ export interface SessionSocketInput {
 // ---------------------------------------------------------------------------------------
 // Pure rules
 
-/** Server error codes after which retrying cannot help. */
-const FATAL_SERVER_CODES: ReadonlySet<string> = new Set([
-  "beta_api_shape_disabled",
-  "invalid_api_key",
-  "insufficient_quota",
-  "model_not_found",
-])
-
-/** Server error codes that end the connection but not the session. */
-const RECONNECT_SERVER_CODES: ReadonlySet<string> = new Set([
-  "session_expired",
-  "server_error",
-  "rate_limit_exceeded",
-])
-
 /**
- * What a session does with a server `error` event:
+ * What a session does with a server `error` event, by `classifyOpenAIError`:
  * `fatal` (bad credentials, beta shape on GA, no quota: fail without retrying),
- * `reconnect` (`session_expired`, `server_error`, rate limits: new connection with backoff),
- * `report` (anything else: surface it and carry on; most errors leave the session open).
+ * `reconnect` (retryable: `session_expired`, server faults, rate limits: new connection with backoff),
+ * `report` (rejected: surface it and carry on; most errors leave the session open).
  */
 export const classifyServerError = (error: {
   readonly code: string | undefined
   readonly errorType: string | undefined
 }): "fatal" | "reconnect" | "report" => {
-  if (error.code !== undefined && FATAL_SERVER_CODES.has(error.code)) return "fatal"
-  if (error.errorType === "authentication_error" || error.errorType === "permission_error") return "fatal"
-  if (error.code !== undefined && RECONNECT_SERVER_CODES.has(error.code)) return "reconnect"
-  if (error.errorType === "server_error") return "reconnect"
-  return "report"
+  const verdict = classifyOpenAIError({ source: "event", code: error.code, errorType: error.errorType })
+  return verdict.kind === "fatal" ? "fatal" : verdict.retryable ? "reconnect" : "report"
 }
 
 /** Advances a 32-bit xorshift generator; returns the next state and a number in [0, 1). */

@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest"
-import { type ChatItemInput, chatItemsOf, toChatItem } from "../../src/llm/ChatContext.ts"
-import { chainAfterResponse, digestItems, planChainInput, visibleOutput } from "../../src/llm/chainInput.ts"
+import {
+  chainAfterResponse,
+  digestItems,
+  planChainInput,
+  visibleOutput,
+} from "../../../machines/responses/chainInput.ts"
+import { type ChatItemInput, chatItemsOf, toChatItem } from "../../../src/llm/ChatContext.ts"
 
 const items = (...inputs: ChatItemInput[]) => chatItemsOf(inputs)
 

@@ -10,13 +10,33 @@ import type * as BetaRealtime from "openai/resources/beta/realtime/realtime"
 import {
   type BetaTranscriptionSessionConfig,
   ClientEvents,
+  REALTIME_SAMPLE_RATE_HZ,
   type SessionUpdateClientEvent,
   type TranscriptionSessionConfig,
   type TranscriptionSessionUpdateClientEvent,
-} from "../protocol/index.ts"
+} from "../../src/protocol/index.ts"
 
-/** The sample rate of everything a transcription session sends, in Hz. */
-export const SESSION_SAMPLE_RATE_HZ = 24_000
+/** Everything a transcription session sends is at the Realtime rate (defined once, in src/protocol). */
+export { REALTIME_SAMPLE_RATE_HZ } from "../../src/protocol/index.ts"
+
+/** Parameters of the energy VAD (milliseconds, dBFS); see `createEnergyVad`. */
+export interface VadParameters {
+  readonly thresholdDbfs?: number
+  readonly minSpeechMs?: number
+  readonly minSilenceMs?: number
+  readonly prefixPaddingMs?: number
+}
+
+/**
+ * What audio to keep. Everything before `fromSample` may go; with `keepSamples`, so may
+ * audio older than that many samples behind the head; audio at or after `pinnedSample`
+ * (the oldest turn still waiting for its transcript) is kept whatever the other two say.
+ */
+export interface RetentionPolicy {
+  readonly fromSample: number
+  readonly keepSamples: number | undefined
+  readonly pinnedSample: number | undefined
+}
 
 /** Server-side VAD: the server detects turns by energy and commits them itself. */
 export interface ServerVadTurnDetection {
@@ -186,7 +206,7 @@ export const sessionUpdateOf = (
       type: "transcription",
       audio: {
         input: {
-          format: { type: "audio/pcm", rate: SESSION_SAMPLE_RATE_HZ },
+          format: { type: "audio/pcm", rate: REALTIME_SAMPLE_RATE_HZ },
           transcription,
           turn_detection: turnDetection,
           noise_reduction: noiseReduction,

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest"
 import { createActor, fromCallback, SimulatedClock } from "xstate"
 import { getStateNodes } from "xstate/graph"
-import { DEFAULT_LIFECYCLE_TIMEOUTS } from "../../machines/sessionLifecycle.ts"
-import { transcriptionSessionMachine } from "../../machines/transcriptionSession.ts"
-import type { SpeechEvent } from "../../src/stt/SpeechEvent.ts"
+import { DEFAULT_LIFECYCLE_TIMEOUTS } from "../../../machines/lifecycle/sessionLifecycle.ts"
+import { transcriptionSessionMachine } from "../../../machines/transcription/transcriptionSession.ts"
+import type { SpeechEvent } from "../../../src/stt/SpeechEvent.ts"
 import { startHarness } from "./transcriptionSessionHarness.ts"
 
 const MS = 24 // samples per millisecond

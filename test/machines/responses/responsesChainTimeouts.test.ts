@@ -1,19 +1,22 @@
 import { describe, expect, it } from "vitest"
-import type { ResponsesChainEmitted } from "../../machines/responsesChain.ts"
-import { isLLMError, type LLMError } from "../../src/llm/LLMError.ts"
-import { server, startChain, turn } from "../llm/chainHarness.ts"
+import type { ChainFailure } from "../../../machines/responses/chainFailure.ts"
+import type { ResponsesChainEmitted } from "../../../machines/responses/responsesChain.ts"
+import { namedResponsesEvent } from "../../../machines/responses/responsesServerEvents.ts"
+import { server, startChain, turn } from "../../llm/chainHarness.ts"
 
 const user = (content: string) => ({ role: "user", content }) as const
 
-const failureOf = (events: readonly ResponsesChainEmitted[]): LLMError | undefined => {
+const failureOf = (events: readonly ResponsesChainEmitted[]): ChainFailure | undefined => {
   const failed = events.find((e) => e.type === "turn.failed")
-  return failed?.type === "turn.failed" && isLLMError(failed.error) ? failed.error : undefined
+  return failed?.type === "turn.failed" ? failed.error : undefined
 }
 
-const unknownFrame = {
-  type: "SOCKET.EVENT",
-  event: { type: "unknown", originalType: "keepalive", raw: { type: "keepalive" } },
-} as const
+/** An unknown frame, named at the edge as the socket actor names it. */
+const unknownFrame = namedResponsesEvent({
+  type: "unknown",
+  originalType: "keepalive",
+  raw: { type: "keepalive" },
+})
 
 describe("responsesChainMachine: a turn the service owes an event never hangs", () => {
   it("fails a response.create never answered with Timeout (response_created) and runs the next turn", () => {

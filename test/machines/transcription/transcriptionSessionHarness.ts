@@ -4,7 +4,7 @@
  * emitted SpeechEvents.
  */
 import { type Actor, createActor, fromCallback, SimulatedClock } from "xstate"
-import type { SessionSocketInput } from "../../machines/sessionLifecycle.ts"
+import type { SessionSocketInput } from "../../../machines/lifecycle/sessionLifecycle.ts"
 import {
   type AudioInputActorInput,
   type AudioInputCommand,
@@ -12,8 +12,8 @@ import {
   type TranscriptionSessionInput,
   type TranscriptionSocketCommand,
   transcriptionSessionMachine,
-} from "../../machines/transcriptionSession.ts"
-import type { SpeechEvent } from "../../src/stt/SpeechEvent.ts"
+} from "../../../machines/transcription/transcriptionSession.ts"
+import type { SpeechEvent } from "../../../src/stt/SpeechEvent.ts"
 
 /** One fake connection: what the machine told it. */
 export interface FakeConnection {

@@ -4,7 +4,7 @@
  * detection off so the boundaries stay exactly as they were), then the uncommitted audio.
  * @module
  */
-import { SAMPLES_PER_MS, type TurnLedger } from "./transcripts.ts"
+import { REALTIME_SAMPLES_PER_MS, type TurnLedger } from "./transcripts.ts"
 
 /** A span of the session timeline sent again and committed as one turn. */
 export interface ReplaySegment {
@@ -53,4 +53,4 @@ export const replayedCommitSamples = (plan: ReplayPlan): number =>
   plan.commits.reduce((sum, s) => sum + (s.toSample - s.fromSample), 0)
 
 /** Milliseconds of audio in `samples` (24 kHz), rounded. */
-export const samplesToMs = (samples: number): number => Math.round(samples / SAMPLES_PER_MS)
+export const samplesToMs = (samples: number): number => Math.round(samples / REALTIME_SAMPLES_PER_MS)

@@ -13,9 +13,10 @@ import {
   type ResponsesSocketCommand,
   type ResponsesSocketInput,
   responsesChainMachine,
-} from "../../machines/responsesChain.ts"
-import { toChatItem } from "../../src/llm/ChatContext.ts"
-import { PARAMS, server, startChain } from "../llm/chainHarness.ts"
+} from "../../../machines/responses/responsesChain.ts"
+import { toChatItem } from "../../../src/llm/ChatContext.ts"
+import type { ResponsesServerEvent } from "../../../src/protocol/index.ts"
+import { PARAMS, server, startChain } from "../../llm/chainHarness.ts"
 
 // A short socket age and a long drain timeout: moving the clock by ROTATE_MS never fires the
 // drain timeout, and moving it by DRAIN_MS (which may also age the socket) leaves the machine
@@ -60,7 +61,7 @@ const chat = (turnId: string, continued: boolean): ResponsesChainEvent => ({
   request: { turnId, items: continued ? [HELLO, OK, NEXT] : [HELLO], params: PARAMS, developerRole: false },
 })
 
-const closed1006 = { message: "1006", retryable: true, opened: true, closeCode: 1006 }
+const closed1006 = { code: "close_1006", message: "1006", retryable: true, opened: true, closeCode: 1006 }
 
 /** What the model of the server and the user can do in `snapshot`. */
 const eventsFor = (snapshot: Snapshot): GraphEvent[] => {
@@ -87,10 +88,13 @@ const eventsFor = (snapshot: Snapshot): GraphEvent[] => {
   if (inState(snapshot, "online.connecting")) {
     events.push(
       { type: "SOCKET.OPEN" },
-      { type: "SOCKET.CLOSED", error: { message: "refused", retryable: true, opened: false } },
+      {
+        type: "SOCKET.FAILED",
+        failure: { code: "connect_failed", message: "refused", retryable: true, opened: false },
+      },
     )
   } else if (inState(snapshot, "online")) {
-    events.push({ type: "SOCKET.CLOSED", error: closed1006 })
+    events.push({ type: "SOCKET.FAILED", failure: closed1006 })
   }
   if (inState(snapshot, "online.ready") && !context.aged && !inState(snapshot, "online.ready.backingOff")) {
     events.push({ type: ROTATE } as GraphEvent)
@@ -278,11 +282,14 @@ const replay = (events: readonly GraphEvent[], expectedValues: readonly unknown[
         h.clock.increment(BACKOFF_MS)
         break
       case "SOCKET.OPEN":
-      case "SOCKET.CLOSED":
-      case "SOCKET.EVENT": {
+      case "SOCKET.FAILED":
+      case "SERVER.RESPONSE_CREATED":
+      case "SERVER.RESPONSE_DONE":
+      case "SERVER.ERROR":
+      case "SERVER.RESPONSE_OUTPUT": {
         const socket = h.socket()
         if (socket.stopped) problems.push(`step ${index}: ${event.type} on a stopped socket`)
-        if (event.type === "SOCKET.EVENT") {
+        if ("event" in event) {
           const type = event.event.type
           const before = h.actor.getSnapshot() as Snapshot
           // An error before response.created is a refused request: nothing is left in flight.
@@ -401,8 +408,8 @@ describe("responsesChainMachine: model-based", () => {
 })
 
 const describeEvent = (event: GraphEvent): string => {
-  if (event.type === "SOCKET.EVENT") {
-    const server = (event as Extract<ResponsesChainEvent, { type: "SOCKET.EVENT" }>).event
+  if ("event" in event && event.type.startsWith("SERVER.")) {
+    const server = (event as { readonly event: ResponsesServerEvent }).event
     return server.type === "error" ? `error(${JSON.stringify(server).slice(0, 80)})` : server.type
   }
   if (event.type === "CHAT" || event.type === "CANCEL") {

@@ -3,8 +3,8 @@ import type {
   ResponsesResponse,
   ResponsesServerEvent,
   ResponsesUsage,
-} from "../protocol/index.ts"
-import { type ChatItem, toChatItem } from "./ChatContext.ts"
+} from "../../src/protocol/index.ts"
+import { type ChatItem, trustedChatItem } from "./chatItems.ts"
 import { type ChatChunk, type TokenUsage, toolCallChunk } from "./chunks.ts"
 
 /**
@@ -219,8 +219,8 @@ export const tokenUsageOf = (usage: ResponsesUsage): TokenUsage => ({
 
 const entryItem = (entry: OutputEntry): ChatItem =>
   entry.kind === "message"
-    ? toChatItem({ type: "message", role: "assistant", content: entry.text, ...idOf(entry.itemId) })
-    : toChatItem({
+    ? trustedChatItem({ type: "message", role: "assistant", content: entry.text, ...idOf(entry.itemId) })
+    : trustedChatItem({
         type: "function_call",
         callId: entry.callId,
         name: entry.name,
@@ -246,11 +246,11 @@ export const outputItemsOf = (output: ResponsesResponse["output"]): ChatItem[] =
   for (const item of output ?? []) {
     if (item.type === "message") {
       items.push(
-        toChatItem({ type: "message", role: "assistant", content: messageText(item), ...idOf(item.id) }),
+        trustedChatItem({ type: "message", role: "assistant", content: messageText(item), ...idOf(item.id) }),
       )
     } else if (item.type === "function_call") {
       items.push(
-        toChatItem({
+        trustedChatItem({
           type: "function_call",
           callId: item.call_id,
           name: item.name,

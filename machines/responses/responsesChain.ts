@@ -17,7 +17,7 @@
  * Recoverable errors, each retried at most once per turn and always with the full context:
  * `previous_response_not_found` (the chain is reset, same socket), `websocket_connection_limit_reached`
  * (a new socket), and the socket closing before any output reached the caller (a new socket).
- * Once a text delta or a tool call has been handed out, a lost turn fails with `LLMError`
+ * Once a text delta or a tool call has been handed out, a lost turn fails (an `LLMError` at the facade)
  * (`ConnectionLost`, `afterOutput: true`) and is never replayed.
  *
  * Rate limits: a request refused with `rate_limit_exceeded` (or a 429 other than
@@ -25,7 +25,7 @@
  * the delay the service names in `error.headers` (`retry-after-ms` / `retry-after`; else
  * `rateLimitWaitMs`): the `backingOff` state. That retry is the turn's one recovery. A delay
  * longer than `rateLimitMaxWaitMs` is not waited for: the turn fails at once with a retryable
- * `LLMError` whose reason carries `retryAfterMs`.
+ * failure whose reason carries `retryAfterMs`.
  *
  * Cancel: before the request is sent it sends nothing; before `response.created` it waits for
  * the id; then it sends `response.cancel` for that id and drains: every event until the
@@ -35,48 +35,45 @@
  *
  * Pure: the one actor, `socket`, is supplied with `machine.provide({ actors })` (see
  * `src/llm/ResponsesLLM.ts`); it receives {@link ResponsesSocketCommand}s and sends back
- * `SOCKET.*` events. Waits are named delays (`rotateAfter`, `drainTimeout`, `rateLimitBackoff`,
- * and the turn's `responseCreatedTimeout`, `firstOutputTimeout`, `eventGapTimeout`: a turn the
- * service owes an event and leaves without one fails with `Timeout` and the socket is
- * replaced, so the queue moves on). Events of another response than the turn's are skipped.
+ * `SOCKET.*` events and the server's frames named at the edge (`SERVER.RESPONSE_CREATED`,
+ * `SERVER.RESPONSE_DONE`, `SERVER.ERROR`, `SERVER.RESPONSE_OUTPUT`). Waits are named delays
+ * (`rotateAfter`, `drainTimeout`, `rateLimitBackoff`, and the turn's `responseCreatedTimeout`,
+ * `firstOutputTimeout`, `eventGapTimeout`: a turn the service owes an event and leaves without
+ * one fails with `Timeout` and the socket is replaced, so the queue moves on). Events of
+ * another response than the turn's are skipped.
  * What the caller sees is emitted as {@link ResponsesChainEmitted} events
  * (`actor.on("turn.chunk", ...)`).
  * @module
  */
-import { and, assign, enqueueActions, fromCallback, setup } from "xstate"
-import { type ChatItem, toChatItem, toResponsesInput } from "../src/llm/ChatContext.ts"
-import {
-  type ChainState,
-  chainAfterResponse,
-  type FullReason,
-  planChainInput,
-} from "../src/llm/chainInput.ts"
-import type { ChatChunk, ChatEndStatus } from "../src/llm/chunks.ts"
-import {
-  DEFAULT_RATE_LIMIT_MAX_WAIT_MS,
-  DEFAULT_RATE_LIMIT_WAIT_MS,
-  headerReader,
-  isRateLimit,
-  LLMError,
-  rateLimitWaitMs,
-  serverError,
-  serverRetryAfterMs,
-} from "../src/llm/LLMError.ts"
-import {
-  advanceProgress,
-  deliveredOutput,
-  emptyProgress,
-  finishProgress,
-  type ResponseProgress,
-} from "../src/llm/responseProgress.ts"
+import { and, assertEvent, assign, enqueueActions, fromCallback, setup } from "xstate"
 import {
   ClientEvents,
   type ResponsesCreateParams,
   type ResponsesResponse,
   type ResponsesServerEvent,
   type ResponsesSocketClientEvent,
-  serverErrorOf,
-} from "../src/protocol/index.ts"
+} from "../../src/protocol/index.ts"
+import type { SocketFailure } from "../lifecycle/sessionLifecycle.ts"
+import {
+  type ChainFailure,
+  closedFailure,
+  DEFAULT_RATE_LIMIT_MAX_WAIT_MS,
+  DEFAULT_RATE_LIMIT_WAIT_MS,
+  isRateLimit,
+  rateLimitWaitMs,
+  serverFailure,
+} from "./chainFailure.ts"
+import { type ChainState, chainAfterResponse, type FullReason, planChainInput } from "./chainInput.ts"
+import { type ChatItem, toResponsesInput, trustedChatItem } from "./chatItems.ts"
+import type { ChatChunk, ChatEndStatus } from "./chunks.ts"
+import {
+  advanceProgress,
+  deliveredOutput,
+  emptyProgress,
+  finishProgress,
+  type ResponseProgress,
+} from "./responseProgress.ts"
+import type { ResponsesServerNamedEvent } from "./responsesServerEvents.ts"
 
 // ---------------------------------------------------------------------------------------
 // Requests
@@ -106,28 +103,16 @@ export interface PrewarmRequest {
 // ---------------------------------------------------------------------------------------
 // Events
 
-/** How the socket ended, as the `socket` actor reports it. */
-export interface SocketEndInfo {
-  readonly message: string
-  readonly retryable: boolean
-  /** True when the socket had opened (false: the connection attempt failed). */
-  readonly opened: boolean
-  /** The close code, when the peer closed with one other than 1000. */
-  readonly closeCode?: number
-  /** The HTTP status of a rejected upgrade. */
-  readonly status?: number
-}
-
 /** Events the `socket` actor sends back. */
 export type ResponsesSocketEvent =
   /** The handshake finished. */
-  | { readonly type: "SOCKET.OPEN" }
-  /** One decoded server frame. */
-  | { readonly type: "SOCKET.EVENT"; readonly event: ResponsesServerEvent }
+  | { readonly type: "SOCKET.OPEN"; readonly atMs?: number }
+  /** One server frame, named at the edge (see `responsesServerEvents.ts`). */
+  | ResponsesServerNamedEvent
   /** A frame that could not be decoded (skipped). */
-  | { readonly type: "SOCKET.PROTOCOL_ERROR"; readonly message: string }
-  /** The socket is gone: `error` is absent after a normal (1000) close. */
-  | { readonly type: "SOCKET.CLOSED"; readonly error?: SocketEndInfo }
+  | { readonly type: "SOCKET.PROTOCOL_ERROR"; readonly message: string; readonly atMs?: number }
+  /** The socket is gone (`close_1000` after a normal close), as the one socket actor reports it. */
+  | { readonly type: "SOCKET.FAILED"; readonly failure: SocketFailure; readonly atMs?: number }
 
 /** Events from the LLM's user. */
 export type ResponsesControlEvent =
@@ -163,7 +148,7 @@ export type ResponsesChainEmitted =
   /** A chunk of turn `turnId`; the `end` chunk is its last event. */
   | { readonly type: "turn.chunk"; readonly turnId: string; readonly chunk: ChatChunk }
   /** Turn `turnId` failed; no other event of it follows. */
-  | { readonly type: "turn.failed"; readonly turnId: string; readonly error: LLMError }
+  | { readonly type: "turn.failed"; readonly turnId: string; readonly error: ChainFailure }
   /** Turn `turnId` sent a `response.create` (`attempt` 2 after a recovery). */
   | {
       readonly type: "turn.sent"
@@ -188,7 +173,7 @@ export type ResponsesChainEmitted =
   /** A prewarm finished: connected, and `responseId` seeds the chain when a warmup was sent. */
   | { readonly type: "prewarm.done"; readonly responseId: string | undefined }
   /** A prewarm failed (the chain stays as it was). */
-  | { readonly type: "prewarm.failed"; readonly error: LLMError }
+  | { readonly type: "prewarm.failed"; readonly error: ChainFailure }
   /** A socket opened (`generation` counts sockets from 1). */
   | { readonly type: "socket.opened"; readonly generation: number }
   /** Something the machine skipped: an undecodable frame, a stray error, a drain timeout. */
@@ -300,24 +285,22 @@ export const DEFAULT_EVENT_GAP_TIMEOUT_MS = 60_000
 // ---------------------------------------------------------------------------------------
 // Helpers
 
-type SocketEventOf<E> = E extends { readonly type: "SOCKET.EVENT" } ? E : never
+const isServerEvent = (event: ResponsesChainEvent): event is ResponsesServerNamedEvent =>
+  event.type === "SERVER.RESPONSE_CREATED" ||
+  event.type === "SERVER.RESPONSE_DONE" ||
+  event.type === "SERVER.ERROR" ||
+  event.type === "SERVER.RESPONSE_OUTPUT"
 
+/** The decoded frame a named server event carries (for the rules that read its content). */
 const serverEvent = (event: ResponsesChainEvent): ResponsesServerEvent | undefined =>
-  event.type === "SOCKET.EVENT" ? (event as SocketEventOf<ResponsesChainEvent>).event : undefined
+  isServerEvent(event) ? event.event : undefined
 
-const errorCode = (event: ResponsesChainEvent): string | undefined => {
-  const server = serverEvent(event)
-  return server?.type === "error" ? serverErrorOf(server)?.code : undefined
-}
-
-const isErrorEvent = (event: ResponsesChainEvent): boolean => serverEvent(event)?.type === "error"
+const errorCode = (event: ResponsesChainEvent): string | undefined =>
+  event.type === "SERVER.ERROR" ? event.code : undefined
 
 /** The headers a refused request's error carries (`error.headers`, nested shape only). */
-const errorHeaders = (event: ResponsesChainEvent) => {
-  const server = serverEvent(event)
-  const headers = server?.type === "error" ? serverErrorOf(server)?.headers : undefined
-  return headers === undefined ? undefined : headerReader(headers)
-}
+const errorHeaders = (event: ResponsesChainEvent) =>
+  event.type === "SERVER.ERROR" ? event.headers : undefined
 
 /** The wait before retrying a rate-limited request, or undefined when it is not retried. */
 const rateLimitWaitOf = (context: ResponsesChainContext, event: ResponsesChainEvent): number | undefined =>
@@ -326,15 +309,8 @@ const rateLimitWaitOf = (context: ResponsesChainContext, event: ResponsesChainEv
     defaultWaitMs: context.rateLimitWaitMs,
   })
 
-const terminalResponse = (event: ResponsesChainEvent): ResponsesResponse | undefined => {
-  const server = serverEvent(event)
-  if (server === undefined) return undefined
-  return server.type === "response.completed" ||
-    server.type === "response.incomplete" ||
-    server.type === "response.failed"
-    ? server.response
-    : undefined
-}
+const terminalResponse = (event: ResponsesChainEvent): ResponsesResponse | undefined =>
+  event.type === "SERVER.RESPONSE_DONE" ? event.response : undefined
 
 const endStatus = (response: ResponsesResponse): ChatEndStatus =>
   response.status === "cancelled"
@@ -343,32 +319,31 @@ const endStatus = (response: ResponsesResponse): ChatEndStatus =>
       ? "incomplete"
       : "completed"
 
-const errorFromEvent = (event: ResponsesChainEvent, turn: ActiveTurn | undefined): LLMError => {
-  const server = serverEvent(event)
-  const info = server === undefined ? undefined : serverErrorOf(server)
-  return serverError({
-    code: info?.code,
-    message: info?.message ?? "The service reported an error",
-    status: info?.status,
-    errorType: info?.type,
-    retryAfterMs: serverRetryAfterMs(errorHeaders(event)),
+const errorFromEvent = (event: ResponsesChainEvent, turn: ActiveTurn | undefined): ChainFailure => {
+  const error = event.type === "SERVER.ERROR" ? event : undefined
+  return serverFailure({
+    code: error?.code,
+    message: error?.message ?? "The service reported an error",
+    status: error?.status,
+    errorType: error?.errorType,
+    retryAfterMs: error?.retryAfterMs,
     attempts: turn?.attempts ?? 0,
     responseId: turn?.progress.responseId,
   })
 }
 
-const errorFromFailedResponse = (response: ResponsesResponse, turn: ActiveTurn): LLMError =>
-  serverError({
+const errorFromFailedResponse = (response: ResponsesResponse, turn: ActiveTurn): ChainFailure =>
+  serverFailure({
     code: response.error?.code ?? undefined,
     message: response.error?.message ?? "The response failed",
     attempts: turn.attempts,
     responseId: response.id,
   })
 
-const connectionLost = (turn: ActiveTurn, end: SocketEndInfo | undefined): LLMError => {
+const connectionLost = (turn: ActiveTurn, end: SocketFailure | undefined): ChainFailure => {
   const afterOutput = turn.progress.delivered
   const why = end?.message ?? "the socket closed"
-  return new LLMError({
+  return {
     reason: { _tag: "ConnectionLost", afterOutput },
     message: afterOutput
       ? `The connection was lost after output reached the caller, so the turn is not replayed: ${why}`
@@ -378,7 +353,7 @@ const connectionLost = (turn: ActiveTurn, end: SocketEndInfo | undefined): LLMEr
     retryable: true,
     attempts: turn.attempts,
     ...(turn.progress.responseId === undefined ? {} : { responseId: turn.progress.responseId }),
-  })
+  }
 }
 
 type TimeoutPhase = "response_created" | "first_output" | "between_events"
@@ -396,15 +371,19 @@ const timeoutDescription: Record<TimeoutPhase, string> = {
   between_events: "The response fell silent before it ended",
 }
 
-const turnTimedOut = (context: ResponsesChainContext, turn: ActiveTurn, phase: TimeoutPhase): LLMError => {
+const turnTimedOut = (
+  context: ResponsesChainContext,
+  turn: ActiveTurn,
+  phase: TimeoutPhase,
+): ChainFailure => {
   const timeoutMs = timeoutMsOf(context, phase)
-  return new LLMError({
+  return {
     reason: { _tag: "Timeout", phase, timeoutMs },
     message: `${timeoutDescription[phase]} within ${timeoutMs} ms; the socket is replaced`,
     retryable: true,
     attempts: turn.attempts,
     ...(turn.progress.responseId === undefined ? {} : { responseId: turn.progress.responseId }),
-  })
+  }
 }
 
 /** The response id a `response.created` or terminal event names, if it names one. */
@@ -415,29 +394,26 @@ const responseIdOf = (event: ResponsesChainEvent): string | undefined => {
   return terminalResponse(event)?.id
 }
 
-const connectFailed = (end: SocketEndInfo | undefined): LLMError =>
-  new LLMError({
-    reason: { _tag: "Connect", ...(end?.status === undefined ? {} : { status: end.status }) },
-    message: `The Responses socket could not be opened: ${end?.message ?? "closed during the handshake"}`,
-    retryable: end?.retryable ?? true,
-  })
+const connectFailed = (end: SocketFailure | undefined): ChainFailure => ({
+  reason: { _tag: "Connect", ...(end?.status === undefined ? {} : { status: end.status }) },
+  message: `The Responses socket could not be opened: ${end?.message ?? "closed during the handshake"}`,
+  retryable: end?.retryable ?? true,
+})
 
-const closedError = (): LLMError =>
-  new LLMError({ reason: { _tag: "Closed" }, message: "The LLM was closed", retryable: false })
+const closedError = closedFailure
 
 /** The `socket` actor itself failed (threw): a defect, so nothing pending is retried. */
-const socketActorFailed = (context: ResponsesChainContext, cause: unknown): LLMError =>
-  new LLMError({
-    reason: { _tag: "ConnectionLost", afterOutput: context.current?.progress.delivered === true },
-    message: `The socket actor failed: ${cause instanceof Error ? cause.message : String(cause)}`,
-    retryable: false,
-  })
+const socketActorFailed = (context: ResponsesChainContext, cause: unknown): ChainFailure => ({
+  reason: { _tag: "ConnectionLost", afterOutput: context.current?.progress.delivered === true },
+  message: `The socket actor failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+  retryable: false,
+})
 
 /**
  * The events that fail everything pending with `error`: the current turn (unless it was
  * cancelled: its end was already emitted), the queued turns, and a prewarm waiting or in flight.
  */
-const failuresOfPending = (context: ResponsesChainContext, error: LLMError): ResponsesChainEmitted[] => {
+const failuresOfPending = (context: ResponsesChainContext, error: ChainFailure): ResponsesChainEmitted[] => {
   const events: ResponsesChainEmitted[] = []
   if (context.current !== undefined && !context.current.cancelRequested) {
     events.push({ type: "turn.failed", turnId: context.current.request.turnId, error })
@@ -458,8 +434,8 @@ const nothingPending = {
   draining: undefined,
 } as const
 
-const socketEnd = (event: ResponsesChainEvent): SocketEndInfo | undefined =>
-  event.type === "SOCKET.CLOSED" ? event.error : undefined
+const socketEnd = (event: ResponsesChainEvent): SocketFailure | undefined =>
+  event.type === "SOCKET.FAILED" ? event.failure : undefined
 
 const cancelledEnd = (turn: ActiveTurn): ChatChunk => ({
   type: "end",
@@ -470,8 +446,9 @@ const cancelledEnd = (turn: ActiveTurn): ChatChunk => ({
 
 const socketNotProvided = fromCallback<ResponsesSocketCommand, ResponsesSocketInput>(({ sendBack }) => {
   sendBack({
-    type: "SOCKET.CLOSED",
-    error: {
+    type: "SOCKET.FAILED",
+    failure: {
+      code: "socket_not_provided",
       message: "responsesChainMachine needs a `socket` actor: provide one with machine.provide({ actors })",
       retryable: false,
       opened: false,
@@ -525,23 +502,18 @@ export const responsesChainMachine = setup({
     canRecover: ({ context }) => context.current !== undefined && !context.current.recovered,
     canRecoverBeforeOutput: ({ context }) =>
       context.current !== undefined && !context.current.recovered && !context.current.progress.delivered,
-    isCreated: ({ event }) => serverEvent(event)?.type === "response.created",
-    isError: ({ event }) => isErrorEvent(event),
     isPreviousNotFound: ({ event }) => errorCode(event) === "previous_response_not_found",
     isConnectionLimit: ({ event }) => errorCode(event) === "websocket_connection_limit_reached",
-    isRateLimited: ({ event }) => {
-      const server = serverEvent(event)
-      const info = server?.type === "error" ? serverErrorOf(server) : undefined
-      return info !== undefined && isRateLimit(info.code, info.status)
-    },
+    isRateLimited: ({ event }) => event.type === "SERVER.ERROR" && isRateLimit(event.code, event.status),
     rateLimitRetryAllowed: ({ context, event }) => rateLimitWaitOf(context, event) !== undefined,
     isOwnTerminal: ({ context, event }) => {
       const response = terminalResponse(event)
       return response !== undefined && response.id === context.current?.progress.responseId
     },
     isOwnFailure: ({ context, event }) =>
-      serverEvent(event)?.type === "response.failed" &&
-      terminalResponse(event)?.id === context.current?.progress.responseId,
+      event.type === "SERVER.RESPONSE_DONE" &&
+      event.event.type === "response.failed" &&
+      event.responseId === context.current?.progress.responseId,
     isWarmupEnd: ({ context, event }) => {
       const response = terminalResponse(event)
       return (
@@ -579,26 +551,26 @@ export const responsesChainMachine = setup({
     }),
 
     enqueueOrReject: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "CHAT") return
+      assertEvent(event, "CHAT")
       const busy =
         (context.current !== undefined && !context.current.cancelRequested) || context.queue.length > 0
       if (busy && context.whenBusy === "reject") {
         enqueue.emit({
           type: "turn.failed",
           turnId: event.request.turnId,
-          error: new LLMError({
+          error: {
             reason: { _tag: "Busy" },
             message: "A turn is already in flight on this socket (whenBusy: reject)",
             retryable: true,
             attempts: 0,
-          }),
+          },
         })
         return
       }
       enqueue.assign({ queue: [...context.queue, event.request] })
     }),
     cancelQueued: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "CANCEL") return
+      assertEvent(event, "CANCEL")
       enqueue.assign({ queue: context.queue.filter((r) => r.turnId !== event.turnId) })
       enqueue.emit({
         type: "turn.chunk",
@@ -775,11 +747,11 @@ export const responsesChainMachine = setup({
       const timeoutMs = context.responseCreatedTimeoutMs
       enqueue.emit({
         type: "prewarm.failed",
-        error: new LLMError({
+        error: {
           reason: { _tag: "Timeout", phase: "response_created", timeoutMs },
           message: `The warmup response did not end within ${timeoutMs} ms; the socket is replaced`,
           retryable: true,
-        }),
+        },
       })
       enqueue.assign({ warming: undefined })
     }),
@@ -846,7 +818,7 @@ export const responsesChainMachine = setup({
       const sent =
         warmup.instructions === undefined
           ? []
-          : [toChatItem({ role: "system", content: warmup.instructions })]
+          : [trustedChatItem({ type: "message", role: "system", content: warmup.instructions })]
       const event = ClientEvents.responsesCreate({
         ...warmup.params,
         input: toResponsesInput(sent, { developerRole: warmup.developerRole }),
@@ -867,7 +839,7 @@ export const responsesChainMachine = setup({
       if (response.status === "failed" || serverEvent(event)?.type === "response.failed") {
         enqueue.emit({
           type: "prewarm.failed",
-          error: serverError({
+          error: serverFailure({
             code: response.error?.code ?? undefined,
             message: response.error?.message ?? "The warmup response failed",
           }),
@@ -886,11 +858,11 @@ export const responsesChainMachine = setup({
       const end = socketEnd(event)
       enqueue.emit({
         type: "prewarm.failed",
-        error: new LLMError({
+        error: {
           reason: { _tag: "ConnectionLost", afterOutput: false },
           message: `The connection was lost during the warmup: ${end?.message ?? "the socket closed"}`,
           retryable: true,
-        }),
+        },
       })
       enqueue.assign({ warming: undefined })
     }),
@@ -900,16 +872,14 @@ export const responsesChainMachine = setup({
     }),
 
     noteStrayEvent: enqueueActions(({ event, enqueue }) => {
-      const server = serverEvent(event)
-      if (server?.type !== "error") return
-      const info = serverErrorOf(server)
+      assertEvent(event, "SERVER.ERROR")
       enqueue.emit({
         type: "notice",
-        message: `Server error while no turn was waiting: ${info?.message ?? "unknown"} (${info?.code ?? "no code"})`,
+        message: `Server error while no turn was waiting: ${event.message} (${event.code ?? "no code"})`,
       })
     }),
     noteProtocolError: enqueueActions(({ event, enqueue }) => {
-      if (event.type !== "SOCKET.PROTOCOL_ERROR") return
+      assertEvent(event, "SOCKET.PROTOCOL_ERROR")
       enqueue.emit({ type: "notice", message: `Skipped an undecodable server frame: ${event.message}` })
     }),
     failEverything: enqueueActions(({ context, enqueue }) => {
@@ -962,7 +932,7 @@ export const responsesChainMachine = setup({
         id: "socket",
         src: "socket",
         input: ({ context }) => ({ generation: context.generation }),
-        // The actor reports a socket's end with SOCKET.CLOSED; ending or throwing on its own is a
+        // The actor reports a socket's end with SOCKET.FAILED; ending or throwing on its own is a
         // defect: everything pending fails (not retried, which would only meet the defect again).
         onDone: { target: "#responsesChain.disconnected", actions: "failOnSocketActorError" },
         onError: { target: "#responsesChain.disconnected", actions: "failOnSocketActorError" },
@@ -973,7 +943,7 @@ export const responsesChainMachine = setup({
           description: "Waiting for the WebSocket handshake.",
           on: {
             "SOCKET.OPEN": { target: "ready", actions: "announceOpen" },
-            "SOCKET.CLOSED": { target: "#responsesChain.disconnected", actions: "failOnConnect" },
+            "SOCKET.FAILED": { target: "#responsesChain.disconnected", actions: "failOnConnect" },
             CANCEL: { guard: "isLiveCurrentTurn", actions: "cancelUnsent" },
           },
         },
@@ -1009,8 +979,8 @@ export const responsesChainMachine = setup({
                 { guard: "isOld", target: "#responsesChain.online", reenter: true },
               ],
               on: {
-                "SOCKET.EVENT": { actions: "noteStrayEvent" },
-                "SOCKET.CLOSED": { target: "#responsesChain.disconnected" },
+                "SERVER.ERROR": { actions: "noteStrayEvent" },
+                "SOCKET.FAILED": { target: "#responsesChain.disconnected" },
               },
             },
             warming: {
@@ -1023,19 +993,23 @@ export const responsesChainMachine = setup({
                 },
               },
               on: {
-                "SOCKET.EVENT": [
-                  { guard: "isCreated", actions: "recordWarmupId" },
-                  { guard: "isWarmupEnd", actions: "finishWarmup", target: "dispatching" },
+                "SERVER.RESPONSE_CREATED": { actions: "recordWarmupId" },
+                "SERVER.RESPONSE_DONE": {
+                  guard: "isWarmupEnd",
+                  actions: "finishWarmup",
+                  target: "dispatching",
+                },
+                "SERVER.ERROR": [
                   {
                     // A failure after the warmup response exists: whether it is over is unknown,
                     // so the socket is replaced rather than risk a second response in flight.
-                    guard: and(["isError", "warmupCreated"]),
+                    guard: "warmupCreated",
                     actions: "failWarmupFromEvent",
                     target: "#responsesChain.disconnected",
                   },
-                  { guard: "isError", actions: "failWarmupFromEvent", target: "dispatching" },
+                  { actions: "failWarmupFromEvent", target: "dispatching" },
                 ],
-                "SOCKET.CLOSED": {
+                "SOCKET.FAILED": {
                   target: "#responsesChain.disconnected",
                   actions: "failWarmupConnectionLost",
                 },
@@ -1056,13 +1030,15 @@ export const responsesChainMachine = setup({
                     },
                   },
                   on: {
-                    "SOCKET.EVENT": [
+                    "SERVER.RESPONSE_CREATED": [
                       {
-                        guard: and(["isCreated", "cancelRequested"]),
+                        guard: "cancelRequested",
                         actions: "sendCancelAndDrain",
                         target: "#responsesChain.online.ready.draining",
                       },
-                      { guard: "isCreated", actions: "recordCreated", target: "streaming" },
+                      { actions: "recordCreated", target: "streaming" },
+                    ],
+                    "SERVER.ERROR": [
                       {
                         guard: and(["isPreviousNotFound", "cancelRequested"]),
                         actions: ["resetChain", "dropCurrent"],
@@ -1074,7 +1050,7 @@ export const responsesChainMachine = setup({
                         target: "#responsesChain.disconnected",
                       },
                       {
-                        guard: and(["isError", "cancelRequested"]),
+                        guard: "cancelRequested",
                         actions: "dropCurrent",
                         target: "#responsesChain.online.ready.dispatching",
                       },
@@ -1105,12 +1081,11 @@ export const responsesChainMachine = setup({
                         target: "#responsesChain.online.ready.backingOff",
                       },
                       {
-                        guard: "isError",
                         actions: "failTurnFromEvent",
                         target: "#responsesChain.online.ready.dispatching",
                       },
                     ],
-                    "SOCKET.CLOSED": [
+                    "SOCKET.FAILED": [
                       {
                         guard: "cancelRequested",
                         actions: "dropCurrent",
@@ -1151,7 +1126,7 @@ export const responsesChainMachine = setup({
                     },
                   },
                   on: {
-                    "SOCKET.EVENT": [
+                    "SERVER.RESPONSE_DONE": [
                       { guard: "isForeignResponse", actions: "noteForeignEvent" },
                       {
                         guard: "isOwnFailure",
@@ -1163,6 +1138,9 @@ export const responsesChainMachine = setup({
                         actions: "finishTurn",
                         target: "#responsesChain.online.ready.dispatching",
                       },
+                      { actions: "advanceTurn" },
+                    ],
+                    "SERVER.ERROR": [
                       {
                         guard: and(["isConnectionLimit", "canRecoverBeforeOutput"]),
                         actions: "markRecovery",
@@ -1170,10 +1148,19 @@ export const responsesChainMachine = setup({
                         reenter: true,
                       },
                       {
-                        guard: "isError",
                         actions: ["failTurnFromEvent", "resetChain"],
                         target: "#responsesChain.disconnected",
                       },
+                    ],
+                    "SERVER.RESPONSE_CREATED": [
+                      { guard: "isForeignResponse", actions: "noteForeignEvent" },
+                      {
+                        actions: "advanceTurn",
+                        target: "#responsesChain.online.ready.turn.streaming.producing",
+                        reenter: true,
+                      },
+                    ],
+                    "SERVER.RESPONSE_OUTPUT": [
                       {
                         guard: "isResponseProgress",
                         actions: "advanceTurn",
@@ -1183,7 +1170,7 @@ export const responsesChainMachine = setup({
                       // Anything else (an unknown event) is no answer to what is owed: the wait goes on.
                       { actions: "advanceTurn" },
                     ],
-                    "SOCKET.CLOSED": [
+                    "SOCKET.FAILED": [
                       {
                         guard: "canRecoverBeforeOutput",
                         actions: "markRecovery",
@@ -1210,8 +1197,8 @@ export const responsesChainMachine = setup({
               on: {
                 // Nothing is in flight: a cancel ends the turn without a word to the server.
                 CANCEL: { guard: "isLiveCurrentTurn", actions: "cancelUnsent", target: "dispatching" },
-                "SOCKET.EVENT": { actions: "noteStrayEvent" },
-                "SOCKET.CLOSED": { target: "#responsesChain.disconnected" },
+                "SERVER.ERROR": { actions: "noteStrayEvent" },
+                "SOCKET.FAILED": { target: "#responsesChain.disconnected" },
               },
             },
             draining: {
@@ -1220,10 +1207,12 @@ export const responsesChainMachine = setup({
                 drainTimeout: { actions: "abandonDrain", target: "#responsesChain.disconnected" },
               },
               on: {
-                "SOCKET.EVENT": [
-                  { guard: "isDrainedEnd", actions: "chainFromDrained", target: "dispatching" },
-                ],
-                "SOCKET.CLOSED": { actions: "clearDrain", target: "#responsesChain.disconnected" },
+                "SERVER.RESPONSE_DONE": {
+                  guard: "isDrainedEnd",
+                  actions: "chainFromDrained",
+                  target: "dispatching",
+                },
+                "SOCKET.FAILED": { actions: "clearDrain", target: "#responsesChain.disconnected" },
               },
             },
           },

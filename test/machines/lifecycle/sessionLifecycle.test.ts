@@ -13,7 +13,7 @@ import {
   nextRandom,
   type SessionSocketInput,
   sessionLifecycle,
-} from "../../machines/sessionLifecycle.ts"
+} from "../../../machines/lifecycle/sessionLifecycle.ts"
 
 describe("backoffDelayMs", () => {
   const policy = { maxAttempts: 5, baseDelayMs: 100, maxDelayMs: 1_000, jitter: 0 }

@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest"
-import type { ChatChunk } from "../../src/llm/chunks.ts"
+import type { ChatChunk } from "../../../machines/responses/chunks.ts"
 import {
   advanceProgress,
   deliveredOutput,
   emptyProgress,
   finishProgress,
   type ResponseProgress,
-} from "../../src/llm/responseProgress.ts"
-import { decodeResponsesServerEventSync, type ResponsesServerEvent } from "../../src/protocol/index.ts"
+} from "../../../machines/responses/responseProgress.ts"
+import { decodeResponsesServerEventSync, type ResponsesServerEvent } from "../../../src/protocol/index.ts"
 
 const ev = (payload: Record<string, unknown>): ResponsesServerEvent =>
   decodeResponsesServerEventSync(JSON.stringify(payload))

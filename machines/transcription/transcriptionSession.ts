@@ -19,22 +19,35 @@
  * What the session tells its user is emitted as {@link SpeechEvent}s (`actor.on("*", ...)`).
  * @module
  */
-import { assign, enqueueActions, fromCallback, not, setup } from "xstate"
-import { type ClientEvent, ClientEvents, type LogProb } from "../src/protocol/index.ts"
-import type { RetentionPolicy, VadParameters } from "../src/stt/audioInput.ts"
-import { planReplay, type ReplayPlan, replayedCommitSamples, samplesToMs } from "../src/stt/replayPlan.ts"
-import type { SpeechErrorInfo, SpeechEvent } from "../src/stt/SpeechEvent.ts"
+import { assertEvent, assign, enqueueActions, fromCallback, not, setup } from "xstate"
+import { type ClientEvent, ClientEvents, type LogProb } from "../../src/protocol/index.ts"
+import {
+  initialLifecycleState,
+  type LifecycleContext,
+  type LifecycleEvent,
+  type LifecycleFailure,
+  type LifecycleStateOptions,
+  lifecycleActions,
+  lifecycleDelays,
+  lifecycleGuards,
+  type SessionSocketInput,
+  sessionLifecycle,
+} from "../lifecycle/sessionLifecycle.ts"
+import { planReplay, type ReplayPlan, replayedCommitSamples, samplesToMs } from "./replayPlan.ts"
+import type { SpeechErrorInfo, SpeechEvent } from "./speechEvents.ts"
 import {
   DEFAULT_TRANSCRIPTION_SETTINGS,
   localVadOf,
   mergeSettings,
   prefixPaddingMsOf,
+  type RetentionPolicy,
   sessionUpdateOf,
   type TranscriptionSchema,
   type TranscriptionSettings,
   type TurnMode,
   turnModeOf,
-} from "../src/stt/transcriptionSettings.ts"
+  type VadParameters,
+} from "./transcriptionSettings.ts"
 import {
   applyCompleted,
   applyDelta,
@@ -56,24 +69,12 @@ import {
   oldestPendingSample,
   oldestUnbound,
   openClientTurn,
+  REALTIME_SAMPLES_PER_MS,
   retireBeforeReplay,
-  SAMPLES_PER_MS,
   type TurnLedger,
   unbindPending,
   withoutSilentUnsolicited,
-} from "../src/stt/transcripts.ts"
-import {
-  initialLifecycleState,
-  type LifecycleContext,
-  type LifecycleEvent,
-  type LifecycleFailure,
-  type LifecycleStateOptions,
-  lifecycleActions,
-  lifecycleDelays,
-  lifecycleGuards,
-  type SessionSocketInput,
-  sessionLifecycle,
-} from "./sessionLifecycle.ts"
+} from "./transcripts.ts"
 
 // ---------------------------------------------------------------------------------------
 // Events
@@ -387,7 +388,7 @@ const positiveCount = (value: number, name: string): number => {
  * never reaches transcript times or where live audio resumes.
  */
 const serverSampleOf = (ms: number, offsetSamples: number, fallbackSample: number): number => {
-  const sample = ms * SAMPLES_PER_MS + offsetSamples
+  const sample = ms * REALTIME_SAMPLES_PER_MS + offsetSamples
   return Number.isFinite(sample) ? Math.max(0, sample) : fallbackSample
 }
 
@@ -428,7 +429,7 @@ const ledgerOptions = (context: TranscriptionSessionContext): LedgerOptions => (
 })
 
 const paddingSamples = (context: TranscriptionSessionContext): number =>
-  prefixPaddingMsOf(context.settings.turnDetection) * SAMPLES_PER_MS
+  prefixPaddingMsOf(context.settings.turnDetection) * REALTIME_SAMPLES_PER_MS
 
 const foldMetrics = (metrics: TranscriptionMetrics, events: readonly SpeechEvent[]): TranscriptionMetrics => {
   let next = metrics
@@ -492,11 +493,11 @@ const retentionOf = (context: TranscriptionSessionContext): RetentionPolicy => {
   if (mode === "server" && nobodySpeaking && idle) {
     // Idle server-VAD audio is needed only as far back as a speech start could still be
     // reported: the prefix padding plus the longest the server may take to say so.
-    keepSamples = paddingSamples(context) + context.lifecycle.timeouts.inactivityMs * SAMPLES_PER_MS
+    keepSamples = paddingSamples(context) + context.lifecycle.timeouts.inactivityMs * REALTIME_SAMPLES_PER_MS
   } else if (mode === "local" && context.localSpeech === undefined) {
     // Local turns send only speech: silence between turns is never sent, so only the
     // stretch the VAD may still date a speech start back into is kept.
-    keepSamples = paddingSamples(context) + LOCAL_VAD_LOOKBACK_MS * SAMPLES_PER_MS
+    keepSamples = paddingSamples(context) + LOCAL_VAD_LOOKBACK_MS * REALTIME_SAMPLES_PER_MS
   }
   return { fromSample, keepSamples, pinnedSample: oldestPendingSample(context.ledger) }
 }
@@ -728,7 +729,7 @@ export const transcriptionSessionMachine = setup({
     }),
 
     announceResumed: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "SOCKET.RESUMED") return
+      assertEvent(event, "SOCKET.RESUMED")
       if (event.liveFromSample !== undefined) {
         // The server's audio timeline is what was actually sent: replayed turns, then live audio.
         enqueue.assign({
@@ -750,7 +751,7 @@ export const transcriptionSessionMachine = setup({
     }),
 
     handleServerError: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "SERVER.ERROR") return
+      assertEvent(event, "SERVER.ERROR")
       enqueue.raise({ type: "LIVENESS.SERVER_EVENT" })
       if (event.code === "input_audio_buffer_commit_empty") {
         // Not an error for us: the segment was silence (or the server VAD took it first).
@@ -847,7 +848,7 @@ export const transcriptionSessionMachine = setup({
     // ----- user control
 
     commitSegment: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "FLUSH") return
+      assertEvent(event, "FLUSH")
       if (event.atSample <= context.tailStartSample) return
       if (modeOf(context) === "server") {
         // The server owns turns: a flush ends the turn in progress, if any. The server
@@ -924,7 +925,7 @@ export const transcriptionSessionMachine = setup({
     onBufferCleared: assign({ drainBarrier: false }),
 
     applySettings: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "UPDATE_SETTINGS") return
+      assertEvent(event, "UPDATE_SETTINGS")
       const settings = mergeSettings(context.settings, event.settings)
       const before = modeOf(context)
       const after = turnModeOf(settings.turnDetection)
@@ -959,7 +960,7 @@ export const transcriptionSessionMachine = setup({
     // ----- local VAD
 
     onLocalSpeechStarted: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "AUDIO.SPEECH_STARTED") return
+      assertEvent(event, "AUDIO.SPEECH_STARTED")
       const mode = modeOf(context)
       enqueue.assign({ localSpeech: { startSample: event.speechStartSample }, serverHeardLocalSpeech: false })
       if (mode !== "local") return
@@ -978,7 +979,7 @@ export const transcriptionSessionMachine = setup({
     }),
 
     onLocalSpeechStopped: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "AUDIO.SPEECH_STOPPED") return
+      assertEvent(event, "AUDIO.SPEECH_STOPPED")
       const mode = modeOf(context)
       if (mode !== "local") {
         // Server modes: a whole utterance the server has not reacted to means it owes us an event.
@@ -1011,7 +1012,7 @@ export const transcriptionSessionMachine = setup({
     }),
 
     onAudioOverflow: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "AUDIO.OVERFLOW") return
+      assertEvent(event, "AUDIO.OVERFLOW")
       const droppedMs = samplesToMs(event.droppedSamples)
       enqueue.assign({
         retainedFromSample: Math.max(context.retainedFromSample, event.retainedFromSample),
@@ -1031,7 +1032,7 @@ export const transcriptionSessionMachine = setup({
     // ----- server events
 
     onServerSpeechStarted: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "SERVER.SPEECH_STARTED") return
+      assertEvent(event, "SERVER.SPEECH_STARTED")
       const startSample = serverSampleOf(
         event.audioStartMs,
         context.serverOffsetSamples,
@@ -1050,7 +1051,7 @@ export const transcriptionSessionMachine = setup({
     }),
 
     onServerSpeechStopped: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "SERVER.SPEECH_STOPPED") return
+      assertEvent(event, "SERVER.SPEECH_STOPPED")
       const endSample = serverSampleOf(event.audioEndMs, context.serverOffsetSamples, context.tailStartSample)
       const startSample =
         context.serverSpeech?.itemId === event.itemId
@@ -1069,7 +1070,7 @@ export const transcriptionSessionMachine = setup({
     }),
 
     onServerCommitted: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "SERVER.COMMITTED") return
+      assertEvent(event, "SERVER.COMMITTED")
       const speech = context.serverSpeech
       const vadTurn = speech !== undefined && speech.itemId === event.itemId
       const end = speech?.endSample ?? context.tailStartSample
@@ -1135,14 +1136,14 @@ export const transcriptionSessionMachine = setup({
     }),
 
     onTranscriptDelta: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "SERVER.TRANSCRIPT_DELTA") return
+      assertEvent(event, "SERVER.TRANSCRIPT_DELTA")
       const step = applyDelta(context.ledger, event, ledgerOptions(context))
       enqueue.assign({ ledger: step.ledger })
       for (const e of step.events) enqueue.emit(e)
     }),
 
     onTranscriptCompleted: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "SERVER.TRANSCRIPT_COMPLETED") return
+      assertEvent(event, "SERVER.TRANSCRIPT_COMPLETED")
       if (!hasItem(context.ledger, event.itemId)) {
         enqueue.assign({ earlyResults: [...context.earlyResults, event].slice(-MAX_EARLY_RESULTS) })
         return
@@ -1156,7 +1157,7 @@ export const transcriptionSessionMachine = setup({
     }),
 
     onTranscriptFailed: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "SERVER.TRANSCRIPT_FAILED") return
+      assertEvent(event, "SERVER.TRANSCRIPT_FAILED")
       if (!hasItem(context.ledger, event.itemId)) {
         enqueue.assign({ earlyResults: [...context.earlyResults, event].slice(-MAX_EARLY_RESULTS) })
         return
@@ -1183,7 +1184,7 @@ export const transcriptionSessionMachine = setup({
     onBacklogCleared: assign({ backlogReported: false }),
 
     onProtocolError: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "SOCKET.PROTOCOL_ERROR") return
+      assertEvent(event, "SOCKET.PROTOCOL_ERROR")
       const error: SpeechErrorInfo = { code: "ProtocolError", message: event.message, retryable: false }
       enqueue.emit({ type: "error", error, fatal: false })
       const itemId = event.itemId

@@ -21,7 +21,7 @@ import { getAdjacencyMap, getShortestPaths, getStateNodes, type StatePath } from
 import type {
   TranscriptionSessionEvent,
   TranscriptionSessionInput,
-} from "../../machines/transcriptionSession.ts"
+} from "../../../machines/transcription/transcriptionSession.ts"
 import { fakeMachine } from "./transcriptionSessionHarness.ts"
 
 const TIMEOUTS = {

@@ -13,7 +13,8 @@ import type {
   AudioInputCommand,
   TranscriptionSessionEvent,
   TranscriptionSocketCommand,
-} from "../../machines/transcriptionSession.ts"
+} from "../../machines/transcription/transcriptionSession.ts"
+import { REALTIME_SAMPLES_PER_MS } from "../../machines/transcription/transcripts.ts"
 import { pcm16ToBase64 } from "../audio/index.ts"
 import {
   ClientEvents,
@@ -24,8 +25,8 @@ import {
   type RealtimeServerEvent,
   serverErrorOf,
 } from "../protocol/index.ts"
-import type { AudioInput } from "../stt/audioInput.ts"
-import { SAMPLES_PER_MS } from "../stt/transcripts.ts"
+import type { SessionRuntime } from "../runtime/SessionRuntime.ts"
+import { type ConnectionHandler, makeSocketActor, type Wire } from "../runtime/socketActor.ts"
 import {
   authHeaders,
   type OpenAIConfig,
@@ -33,8 +34,7 @@ import {
   type RealtimeSocketConnectOptions,
   realtimeUrl,
 } from "../transport/index.ts"
-import type { SessionRuntime } from "./SessionRuntime.ts"
-import { type ConnectionHandler, makeSocketActor, type Wire } from "./socketActor.ts"
+import type { AudioInput } from "./audioInput.ts"
 
 /** Maps one decoded Realtime server event to the transcription machine's event (stamped `atMs`). */
 export const transcriptionEventOf = (event: RealtimeServerEvent, atMs: number): TranscriptionSessionEvent => {
@@ -152,8 +152,11 @@ const openTranscriptionConnection =
   <R>(runtime: SessionRuntime<R>, input: AudioInput, options: TranscriptionWireOptions) =>
   (wire: Wire, sendBack: (event: AnyEventObject) => void): ConnectionHandler<TranscriptionSocketCommand> => {
     const { buffer } = input
-    const appendSamples = Math.max(1, Math.round(options.appendMs * SAMPLES_PER_MS))
-    const backlogSamples = Math.max(appendSamples, Math.round(options.maxBufferedMs * SAMPLES_PER_MS))
+    const appendSamples = Math.max(1, Math.round(options.appendMs * REALTIME_SAMPLES_PER_MS))
+    const backlogSamples = Math.max(
+      appendSamples,
+      Math.round(options.maxBufferedMs * REALTIME_SAMPLES_PER_MS),
+    )
     let cursor = buffer.endSample
     let live = false
     let liveFrom = 0
@@ -174,7 +177,7 @@ const openTranscriptionConnection =
 
     /** A server offset in ms, clamped to the audio this connection sent (non-finite included). */
     const clampServerMs = (ms: number): number => {
-      const sentMs = Math.ceil(sentSamples / SAMPLES_PER_MS)
+      const sentMs = Math.ceil(sentSamples / REALTIME_SAMPLES_PER_MS)
       if (Number.isNaN(ms)) return sentMs
       return Math.max(0, Math.min(sentMs, ms))
     }
@@ -183,7 +186,11 @@ const openTranscriptionConnection =
       const backlog = live ? buffer.endSample - cursor : 0
       if (!backlogged && backlog > backlogSamples) {
         backlogged = true
-        sendBack({ type: "SOCKET.BACKLOG", backlogMs: backlog / SAMPLES_PER_MS, atMs: runtime.now() })
+        sendBack({
+          type: "SOCKET.BACKLOG",
+          backlogMs: backlog / REALTIME_SAMPLES_PER_MS,
+          atMs: runtime.now(),
+        })
       } else if (backlogged && backlog <= backlogSamples / 2) {
         backlogged = false
         sendBack({ type: "SOCKET.BACKLOG_CLEARED", atMs: runtime.now() })

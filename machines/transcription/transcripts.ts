@@ -8,11 +8,11 @@
  * turn returns the {@link SpeechEvent}s to emit.
  * @module
  */
-import type { LogProb } from "../protocol/index.ts"
-import type { SpeechAlternative, SpeechErrorInfo, SpeechEvent } from "./SpeechEvent.ts"
+import { type LogProb, REALTIME_SAMPLES_PER_MS } from "../../src/protocol/index.ts"
+import type { SpeechAlternative, SpeechErrorInfo, SpeechEvent } from "./speechEvents.ts"
 
-/** Samples per millisecond on the session timeline (24 kHz). */
-export const SAMPLES_PER_MS = 24
+/** Samples per millisecond on the session timeline (the Realtime rate, defined once in src/protocol). */
+export { REALTIME_SAMPLES_PER_MS } from "../../src/protocol/index.ts"
 
 /** Where a turn is in its life. `pending`: committed (or commit sent), transcript not final yet. */
 export type TurnStatus = "pending" | "final" | "failed"
@@ -108,7 +108,7 @@ export const confidenceOf = (
   return sum / logprobs.length
 }
 
-const msOf = (sample: number): number => Math.round(sample / SAMPLES_PER_MS)
+const msOf = (sample: number): number => Math.round(sample / REALTIME_SAMPLES_PER_MS)
 
 const findIndex = (ledger: TurnLedger, itemId: string): number =>
   ledger.turns.findIndex((t) => t.itemId === itemId)

@@ -1,15 +1,14 @@
 import { describe, expect, it } from "vitest"
 import { createActor, fromCallback, SimulatedClock } from "xstate"
+import type { ChatChunk } from "../../../machines/responses/chunks.ts"
 import {
   type ResponsesChainEmitted,
   type ResponsesSocketCommand,
   type ResponsesSocketInput,
   responsesChainMachine,
-} from "../../machines/responsesChain.ts"
-import type { ChatItem } from "../../src/llm/ChatContext.ts"
-import type { ChatChunk } from "../../src/llm/chunks.ts"
-import { isLLMError } from "../../src/llm/LLMError.ts"
-import { PARAMS, server, startChain, turn } from "../llm/chainHarness.ts"
+} from "../../../machines/responses/responsesChain.ts"
+import type { ChatItem } from "../../../src/llm/ChatContext.ts"
+import { PARAMS, server, startChain, turn } from "../../llm/chainHarness.ts"
 
 const SYSTEM = { role: "system", content: "You are terse." } as const
 const user = (content: string) => ({ role: "user", content }) as const
@@ -71,8 +70,8 @@ describe("responsesChainMachine: connection", () => {
     h.actor.send({ type: "CHAT", request: a })
     h.actor.send({ type: "CHAT", request: b })
     h.reply({
-      type: "SOCKET.CLOSED",
-      error: { message: "HTTP 401", retryable: false, opened: false, status: 401 },
+      type: "SOCKET.FAILED",
+      failure: { code: "http_401", message: "HTTP 401", retryable: false, opened: false, status: 401 },
     })
     for (const id of [a.turnId, b.turnId]) {
       const failed = h.events(id).find((e) => e.type === "turn.failed")
@@ -328,8 +327,8 @@ describe("responsesChainMachine: recoverable errors", () => {
   it("replays a turn whose socket closed before response.created", () => {
     const { h, second } = chainedSecondTurn()
     h.reply({
-      type: "SOCKET.CLOSED",
-      error: { message: "1006", retryable: true, opened: true, closeCode: 1006 },
+      type: "SOCKET.FAILED",
+      failure: { code: "close_1006", message: "1006", retryable: true, opened: true, closeCode: 1006 },
     })
     expect(h.sockets).toHaveLength(2)
     h.open()
@@ -342,8 +341,8 @@ describe("responsesChainMachine: recoverable errors", () => {
     const { h, second } = chainedSecondTurn()
     h.reply(server.created("resp_2"), server.messageAdded("m2"))
     h.reply({
-      type: "SOCKET.CLOSED",
-      error: { message: "1006", retryable: true, opened: true, closeCode: 1006 },
+      type: "SOCKET.FAILED",
+      failure: { code: "close_1006", message: "1006", retryable: true, opened: true, closeCode: 1006 },
     })
     h.open()
     expect(h.creates()).toHaveLength(3)
@@ -355,8 +354,8 @@ describe("responsesChainMachine: recoverable errors", () => {
     const { h, second } = chainedSecondTurn()
     h.reply(server.created("resp_2"), server.messageAdded("m2"), server.delta("m2", "Hel"))
     h.reply({
-      type: "SOCKET.CLOSED",
-      error: { message: "1006", retryable: true, opened: true, closeCode: 1006 },
+      type: "SOCKET.FAILED",
+      failure: { code: "close_1006", message: "1006", retryable: true, opened: true, closeCode: 1006 },
     })
     expect(h.creates()).toHaveLength(2)
     const failed = h.events(second.turnId).find((e) => e.type === "turn.failed")
@@ -370,13 +369,13 @@ describe("responsesChainMachine: recoverable errors", () => {
   it("fails a turn whose socket closes a second time before output", () => {
     const { h, second } = chainedSecondTurn()
     h.reply({
-      type: "SOCKET.CLOSED",
-      error: { message: "1006", retryable: true, opened: true, closeCode: 1006 },
+      type: "SOCKET.FAILED",
+      failure: { code: "close_1006", message: "1006", retryable: true, opened: true, closeCode: 1006 },
     })
     h.open()
     h.reply({
-      type: "SOCKET.CLOSED",
-      error: { message: "1006", retryable: true, opened: true, closeCode: 1006 },
+      type: "SOCKET.FAILED",
+      failure: { code: "close_1006", message: "1006", retryable: true, opened: true, closeCode: 1006 },
     })
     const failed = h.events(second.turnId).find((e) => e.type === "turn.failed")
     expect(failed?.type === "turn.failed" && failed.error.reason).toEqual({
@@ -391,7 +390,7 @@ describe("responsesChainMachine: recoverable errors", () => {
     h.reply(server.nestedError("invalid_value"))
     expect(h.creates()).toHaveLength(2)
     const failed = h.events(second.turnId).find((e) => e.type === "turn.failed")
-    expect(failed?.type === "turn.failed" && isLLMError(failed.error) && failed.error.reason).toMatchObject({
+    expect(failed?.type === "turn.failed" && !failed.error.retryable && failed.error.reason).toMatchObject({
       _tag: "Server",
       code: "invalid_value",
     })
