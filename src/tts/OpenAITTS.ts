@@ -11,19 +11,17 @@
  * @module
  */
 import { Cause, Duration, Effect, Exit, type Tracer } from "effect"
-import OpenAI, { AzureOpenAI } from "openai"
+import type OpenAI from "openai"
 import type { SpeechCreateParams } from "openai/resources/audio/speech"
 import { makeAudioFrame } from "../audio/index.ts"
 import { type APIConnectOptions, resolveConnectOptions, retrySchedule } from "../stt/retry.ts"
 import { type SpeechModelConfig, traceSegment } from "../telemetry/ttsSpans.ts"
 import {
-  makeScrubber,
+  makeOpenAIHttp,
   type OpenAIConfigOptions,
   type OpenAIEnv,
-  openAIClientOptions,
+  type OpenAIHttpShape,
   resolveOpenAIConfig,
-  type Scrubber,
-  scrubberOf,
 } from "../transport/index.ts"
 import { createSegmentPipeline, type SegmentOutcome, type SegmentRequest } from "./pipeline.ts"
 import { createSpeechReframer } from "./reframe.ts"
@@ -194,7 +192,7 @@ export const createTTS = (options: TTSOptions = {}): OpenAITTS => {
   }
   const baseConnect = resolveConnectOptions(options.connectOptions)
   // The server's text (error messages, headers) passes `scrub` before it can reach an error.
-  const { client, provider, scrub } = buildClient(options)
+  const { client, provider, scrub } = buildHttp(options)
   const label = options.label ?? `${provider}/${model}`
   const supportsInstructions = options.instructionsSupported ?? takesInstructions(model)
   const warn = options.onWarning ?? ((message: string) => console.warn(`voxstate: ${message}`))
@@ -559,25 +557,13 @@ export const createTTS = (options: TTSOptions = {}): OpenAITTS => {
   }
 }
 
-/** The `openai` client of a TTS: the given one, or one built from the resolved config without SDK retries. */
-const buildClient = (
-  options: TTSOptions,
-): { client: OpenAI; provider: "openai" | "azure"; scrub: Scrubber } => {
-  if (options.client !== undefined) {
-    return {
-      client: options.client,
-      provider: options.client instanceof AzureOpenAI ? "azure" : "openai",
-      scrub: makeScrubber(options.client.apiKey === null ? [] : [options.client.apiKey]),
-    }
-  }
-  const config = resolveOpenAIConfig(options.openai, options.env)
-  const clientOptions = openAIClientOptions(config)
-  const client = new OpenAI({
-    ...clientOptions,
-    // null, not undefined: the SDK would otherwise read OPENAI_ORG_ID / OPENAI_PROJECT_ID itself.
-    organization: clientOptions.organization ?? null,
-    project: clientOptions.project ?? null,
-    maxRetries: 0,
-  })
-  return { client, provider: config.provider, scrub: scrubberOf(config) }
-}
+/**
+ * The HTTP transport of a TTS: the one `OpenAIHttp` over the given client or the resolved
+ * config (no SDK retries: the segment pipeline owns retries), with its scrubber.
+ */
+const buildHttp = (options: TTSOptions): OpenAIHttpShape =>
+  makeOpenAIHttp(
+    options.client !== undefined
+      ? { client: options.client }
+      : { config: resolveOpenAIConfig(options.openai, options.env) },
+  )

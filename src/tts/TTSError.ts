@@ -1,13 +1,12 @@
 /**
  * `TTSError`, the one error of the text-to-speech layer, and the translation of a failed
- * request into it. The HTTP error policy is the STT's (`toSTTError`: statuses, `x-should-retry`,
- * `retry-after`, `insufficient_quota`), so both layers classify a failure the same way.
+ * request into it. The HTTP failure is the transport's `OpenAIHttpError` (`openAIHttpErrorOf`),
+ * classified by the one error policy (`classifyOpenAIError`: statuses, `x-should-retry`,
+ * `retry-after`, `insufficient_quota`), so every capability classifies a failure the same way.
  * @module
  */
 import { Data } from "effect"
-import { toSTTError } from "../stt/BatchSTT.ts"
-import { isSTTError, type STTError, type STTErrorReason } from "../stt/retry.ts"
-import { noScrubbing, type Scrubber } from "../transport/index.ts"
+import { noScrubbing, openAIHttpErrorOf, type Scrubber } from "../transport/index.ts"
 
 /**
  * Why a {@link TTSError} was raised.
@@ -96,19 +95,6 @@ export const ttsInvalid = (
     ...(source === undefined ? {} : { source }),
   })
 
-const fromSTTReason = (reason: STTErrorReason, timeoutMs: number): TTSErrorReason => {
-  switch (reason._tag) {
-    case "Http":
-    case "Connection":
-    case "InvalidResponse":
-      return reason
-    case "Timeout":
-      return { _tag: "Timeout", phase: "firstAudio", timeoutMs: reason.timeoutMs || timeoutMs }
-    default:
-      return { _tag: "InvalidResponse" }
-  }
-}
-
 /**
  * Translates a failure of one speech request (an `openai` client error, a fetch
  * `TypeError`, or anything else) into a {@link TTSError}, with the STT's HTTP policy; the
@@ -123,16 +109,47 @@ export const toTTSError = (
   scrub: Scrubber = noScrubbing,
 ): TTSError => {
   if (isTTSError(error)) return error
-  const stt: STTError = isSTTError(error) ? error : toSTTError(error, attempt, source, timeoutMs, scrub)
-  const cause = stt.cause ?? (scrub === noScrubbing ? error : undefined)
-  return new TTSError({
-    reason: fromSTTReason(stt.reason, timeoutMs),
-    message: stt.message,
-    retryable: stt.retryable,
-    attempts: attempt,
-    source,
-    ...(cause === undefined ? {} : { cause }),
-  })
+  const http = openAIHttpErrorOf(error, scrub)
+  const reason = http.reason
+  const base = { retryable: http.retryable, attempts: attempt, source }
+  const cause = http.cause === undefined ? {} : { cause: http.cause }
+  switch (reason._tag) {
+    case "Timeout":
+      return new TTSError({
+        ...base,
+        reason: { _tag: "Timeout", phase: "firstAudio", timeoutMs },
+        message: `${source}: request timed out`,
+        ...cause,
+      })
+    case "Connection":
+      return new TTSError({
+        ...base,
+        reason: { _tag: "Connection", detail: reason.detail },
+        message: `${source}: ${http.message}`,
+        ...cause,
+      })
+    case "Status":
+      return new TTSError({
+        ...base,
+        reason: {
+          _tag: "Http",
+          status: reason.status,
+          ...(reason.code === undefined ? {} : { code: reason.code }),
+          ...(reason.requestId === undefined ? {} : { requestId: reason.requestId }),
+          ...(reason.retryAfterMs === undefined ? {} : { retryAfterMs: reason.retryAfterMs }),
+        },
+        message: `${source}: HTTP ${reason.status}${reason.code ? ` ${reason.code}` : ""}: ${http.message}`,
+        ...cause,
+      })
+    case "Aborted":
+    case "Unreadable":
+      return new TTSError({
+        ...base,
+        reason: { _tag: "InvalidResponse" },
+        message: `${source}: ${http.message}`,
+        ...cause,
+      })
+  }
 }
 
 /** Describes a failure reason in a few words, for messages. */
