@@ -41,6 +41,7 @@ export {
   SynthesisSession,
   type SynthesisSessionLogic,
   type SynthesisSessionOptions,
+  type SynthesisSessionParts,
 } from "./SynthesisSession.ts"
 export {
   createSentenceTokenizer,

@@ -4,14 +4,19 @@
  * that leaves the invoking state, aborting the HTTP request.
  */
 import { afterEach, assert, describe, it } from "@effect/vitest"
+import { Context } from "effect"
 import { createActor, fromCallback, sendTo, setup, toPromise } from "xstate"
 import { type SynthesisCommand, type SynthesisReport, synthesisStreamMachine } from "../../machines/index.ts"
 import { concatPcm16 } from "../../src/audio/index.ts"
+import { makeSessionRuntime } from "../../src/runtime/SessionRuntime.ts"
 import { startSimulator } from "../../src/simulator/index.ts"
 import type { Simulator } from "../../src/simulator/types.ts"
 import { createFakeTTS, fakeVoice, ttsUnavailable } from "../../src/testing/index.ts"
 import { createTTS, isTTSError, SynthesisSession, type SynthesizedAudio } from "../../src/tts/index.ts"
 import { eventually } from "../stt/transcriptionSessionHelpers.ts"
+
+/** A runtime on the live clock (the TTS requests are real HTTP to the simulator). */
+const runtime = makeSessionRuntime(Context.empty())
 
 let sim: Simulator | undefined
 afterEach(async () => {
@@ -71,7 +76,7 @@ describe("SynthesisSession.logic", () => {
   it("hands the frames to the sink in order, the machine seeing only segment boundaries", async () => {
     const frames: SynthesizedAudio[] = []
     const tts = createFakeTTS()
-    const { actor, done } = SynthesisSession.start(tts, { onAudio: (a) => frames.push(a) })
+    const { actor, done } = SynthesisSession.start(runtime, { tts, onAudio: (a) => frames.push(a) })
     const states = new Set<string>()
     actor.subscribe((s) => states.add(JSON.stringify(s.value)))
     actor.send({ type: "TTS.TEXT", delta: "The first sentence is long enough. " })
@@ -95,7 +100,7 @@ describe("SynthesisSession.logic", () => {
 
   it("fails with the TTSError when a segment fails", async () => {
     const tts = createFakeTTS({ behaviour: () => ({ error: ttsUnavailable("fake-tts") }) })
-    const { actor, done } = SynthesisSession.start(tts, { onAudio: () => {} })
+    const { actor, done } = SynthesisSession.start(runtime, { tts, onAudio: () => {} })
     actor.send({ type: "TTS.TEXT", delta: "This will not be said." })
     actor.send({ type: "TTS.END" })
     const output = await done
@@ -108,10 +113,10 @@ describe("SynthesisSession.logic", () => {
     sim.scenario.nextHttp("speech", { status: 200, stream: { betweenChunksMs: 30 } })
     const tts = createTTS({ openai: { apiKey: sim.apiKey!, baseUrl: sim.httpUrl }, env: {} })
     let frames = 0
-    const reply = SynthesisSession.logic(tts, { onAudio: () => void frames++ })
+    const reply = SynthesisSession.logic(runtime, { tts, onAudio: () => void frames++ })
     const agent = setup({
       types: { events: {} as { type: "SAY"; text: string } | { type: "USER_SPEECH" } },
-      actors: { reply },
+      actors: { reply: reply.logic },
     }).createMachine({
       initial: "speaking",
       states: {
