@@ -5,8 +5,9 @@
  * closes everything on `close()`.
  *
  * Paths:
- * - Realtime (WebSocket): `/v1/realtime?intent=transcription` or `?model=...` (exactly one;
- *   both or neither is a 400), Azure GA `/openai/v1/realtime?model=<deployment>|intent=`,
+ * - Realtime (WebSocket): `/v1/realtime?intent=transcription` or `?model=...` (neither is a
+ *   400; `intent=transcription` beside a `model` is a transcription session, as OpenAI accepts
+ *   it, the `model` unused), Azure GA `/openai/v1/realtime?model=<deployment>|intent=`,
  *   Azure preview (beta protocol) `/openai/realtime?api-version=...&deployment=...`.
  * - Responses (WebSocket): `/v1/responses`, Azure `/openai/v1/responses` (`?api-version=`
  *   optional) and the dated `/openai/responses?api-version=` (without it a 404, as on Azure).
@@ -495,16 +496,6 @@ export const startSimulatorWith = async (
         badRequest = {
           status: 404,
           body: azureError("DeploymentNotFound", "The API deployment for this resource does not exist."),
-        }
-      } else if (intent !== undefined && model !== undefined) {
-        badRequest = {
-          status: 400,
-          body: openAIError(
-            "Specify either 'model' or 'intent', not both.",
-            "invalid_request_error",
-            "invalid_value",
-            "intent",
-          ),
         }
       } else if (intent !== undefined && intent !== "transcription") {
         badRequest = {
