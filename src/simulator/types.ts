@@ -168,7 +168,7 @@ export interface HttpAnswerShape {
 }
 
 /** The REST endpoints a {@link HttpFault} can be queued for (`/audio/transcriptions`, `/audio/speech`, `/chat/completions`). */
-export type RestEndpoint = "transcriptions" | "speech" | "chat"
+export type RestEndpoint = "transcriptions" | "translations" | "speech" | "chat" | "responses" | "models"
 
 /** The outcome of transcribing one turn (or one REST file): its text, or an object with more. */
 export type TranscriptOutcome =

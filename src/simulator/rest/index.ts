@@ -6,7 +6,7 @@
 import type { HttpRoute } from "../types.ts"
 import { chatCompletionsRoute } from "./chat.ts"
 import { speechRoute } from "./speech.ts"
-import { transcriptionsRoute } from "./transcriptions.ts"
+import { transcriptionsRoute, translationsRoute } from "./transcriptions.ts"
 
 export { MAX_BODY_BYTES } from "./body.ts"
 export { chatCompletionsRoute, isReasoningModel } from "./chat.ts"
@@ -14,7 +14,12 @@ export { type OpenAIErrorBody, RestError, type RestErrorReason } from "./errors.
 export { MultipartError, type MultipartErrorReason, type MultipartPart, parseMultipart } from "./multipart.ts"
 export { speechDurationMs, synthesizeSpeech } from "./signal.ts"
 export { SPEECH_CHUNK_BYTES, speechRoute } from "./speech.ts"
-export { transcriptionsRoute } from "./transcriptions.ts"
+export { transcriptionsRoute, translationsRoute } from "./transcriptions.ts"
 
 /** Every REST route of the simulator, for the server's router. */
-export const restRoutes: readonly HttpRoute[] = [transcriptionsRoute, speechRoute, chatCompletionsRoute]
+export const restRoutes: readonly HttpRoute[] = [
+  transcriptionsRoute,
+  translationsRoute,
+  speechRoute,
+  chatCompletionsRoute,
+]
