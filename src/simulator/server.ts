@@ -11,6 +11,8 @@
  *   Azure preview (beta protocol) `/openai/realtime?api-version=...&deployment=...`.
  * - Responses (WebSocket): `/v1/responses`, Azure `/openai/v1/responses` (`?api-version=`
  *   optional) and the dated `/openai/responses?api-version=` (without it a 404, as on Azure).
+ *   A request on these paths that is not an upgrade goes to the `/responses` REST route (the
+ *   Responses API over HTTP). A Realtime path asked without an upgrade is a 426.
  * - REST: `/v1/<path>`, Azure `/openai/v1/<path>` and `/openai/deployments/{d}/<path>?api-version=`
  *   (a dated path without `api-version` is a 404, as on Azure). An unknown path is a 404
  *   (`Invalid URL (METHOD /path)`); a known path asked with another method than its route's is
@@ -104,6 +106,33 @@ const classify = (url: URL): Target => {
   if (path.startsWith("/v1/"))
     return { _tag: "Rest", azure: false, path: path.slice("/v1".length), deployment: undefined }
   return { _tag: "Unknown", azure: path.startsWith("/openai/") }
+}
+
+/**
+ * Matches a request path against a route path whose `{name}` segments match any one
+ * segment: the named segments (decoded), or `undefined` when the path is another.
+ */
+export const matchRoutePath = (
+  routePath: string,
+  path: string,
+): Readonly<Record<string, string>> | undefined => {
+  const want = routePath.split("/")
+  const have = path.split("/")
+  if (want.length !== have.length) return undefined
+  const params: Record<string, string> = {}
+  for (let i = 0; i < want.length; i++) {
+    const segment = want[i]!
+    const actual = have[i]!
+    if (segment.startsWith("{") && segment.endsWith("}")) {
+      if (actual.length === 0) return undefined
+      try {
+        params[segment.slice(1, -1)] = decodeURIComponent(actual)
+      } catch {
+        return undefined
+      }
+    } else if (segment !== actual) return undefined
+  }
+  return params
 }
 
 const openAIError = (message: string, type: string, code: string | null, param: string | null = null) =>
@@ -321,7 +350,19 @@ export const startSimulatorWith = async (
             ),
       )
     }
-    if (target._tag === "Realtime" || target._tag === "Responses") {
+    const serveRest = (rest: Extract<Target, { _tag: "Rest" }>) =>
+      serveRestIn(req, res, url, connection, rest, invalidUrl)
+    if (target._tag === "Responses") {
+      // The Responses API over HTTP: the `/responses` REST route.
+      if (target.dated && !url.searchParams.has("api-version")) {
+        req.resume()
+        sendHttp(res, missingApiVersion.status, missingApiVersion.body)
+        return
+      }
+      serveRest({ _tag: "Rest", azure: target.azure, path: "/responses", deployment: undefined })
+      return
+    }
+    if (target._tag === "Realtime") {
       req.resume()
       sendHttp(
         res,
@@ -341,16 +382,30 @@ export const startSimulatorWith = async (
       invalidUrl()
       return
     }
+    serveRest(target)
+  }
+
+  const serveRestIn = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    connection: ConnectionRecord,
+    target: Extract<Target, { _tag: "Rest" }>,
+    invalidUrl: () => void,
+  ) => {
     if (target.deployment !== undefined && !url.searchParams.has("api-version")) {
       req.resume()
       sendHttp(res, missingApiVersion.status, missingApiVersion.body)
       return
     }
-    const route = routes.restRoutes.find((candidate) => candidate.path === target.path)
-    if (route === undefined) {
+    const match = routes.restRoutes
+      .map((candidate) => ({ route: candidate, params: matchRoutePath(candidate.path, target.path) }))
+      .find((candidate) => candidate.params !== undefined)
+    if (match?.params === undefined) {
       invalidUrl()
       return
     }
+    const { route, params } = { route: match.route, params: match.params }
     if (route.method !== undefined && route.method !== req.method) {
       req.resume()
       const method = req.method ?? "GET"
@@ -380,6 +435,7 @@ export const startSimulatorWith = async (
       await route.handle(req, res, {
         ...routeContext,
         connection,
+        params,
         ...(target.deployment === undefined ? {} : { deployment: target.deployment }),
         ...(fault?.stream === undefined ? {} : { shape: fault.stream }),
       })

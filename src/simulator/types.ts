@@ -291,13 +291,18 @@ export interface HttpRoute {
    * answers them itself.
    */
   readonly method?: string
-  /** Path after `/v1` (OpenAI) or after `/openai/deployments/{d}` (Azure), e.g. `/audio/speech`. */
+  /**
+   * Path after `/v1` (OpenAI) or after `/openai/deployments/{d}` (Azure), e.g. `/audio/speech`;
+   * a `{name}` segment matches any one segment, handed to `handle` as `ctx.params.name`.
+   */
   readonly path: string
   handle(
     req: IncomingMessage,
     res: ServerResponse,
     ctx: RouteContext & {
       readonly connection: SimulatorConnection
+      /** The path's `{name}` segments. */
+      readonly params?: Readonly<Record<string, string>>
       readonly deployment?: string
       /** A scripted {@link HttpAnswerShape} for this request, for routes that stream their answer. */
       readonly shape?: HttpAnswerShape
