@@ -26,6 +26,7 @@
  * @module
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
+import { createServer as createHttpsServer } from "node:https"
 import type { Socket } from "node:net"
 import type { Duplex } from "node:stream"
 import { type WebSocket, WebSocketServer } from "ws"
@@ -33,12 +34,14 @@ import { createSendFunnel, type MutableConnection, rejectUpgrade } from "./fault
 import { handleRealtimeConnection, type RealtimeRouting } from "./realtime/index.ts"
 import { sleepWhileOpen } from "./rest/sse.ts"
 import { createIdGenerator, createScenario, takeConnectionScript, takeHttpFault } from "./scenario.ts"
+import { createSelfSignedCertificate } from "./tls.ts"
 import type {
   ConnectionKind,
   ConnectionScript,
   HttpFault,
   HttpRoute,
   ResolvedSimulatorOptions,
+  RestEndpoint,
   RouteContext,
   Scenario,
   Simulator,
@@ -260,6 +263,18 @@ export const startSimulatorWith = async (
     ...(options.scenario?.transcripts === undefined ? {} : { transcripts: options.scenario.transcripts }),
     ...(options.scenario?.replies === undefined ? {} : { replies: options.scenario.replies }),
   })
+  for (const [kind, scripts] of Object.entries(options.scenario?.connections ?? {})) {
+    for (const script of scripts ?? []) scenario.nextConnection(kind as ConnectionKind, script)
+  }
+  for (const [endpoint, faults] of Object.entries(options.scenario?.http ?? {})) {
+    for (const fault of faults ?? []) scenario.nextHttp(endpoint as RestEndpoint, fault)
+  }
+  const tls =
+    options.tls === true
+      ? createSelfSignedCertificate({ hosts: [resolved.host] })
+      : options.tls === false
+        ? undefined
+        : options.tls
   const startedAt = performance.now()
   const connections: ConnectionRecord[] = []
   const sockets = new Set<Socket | Duplex>()
@@ -613,7 +628,10 @@ export const startSimulatorWith = async (
     )
   }
 
-  const server = createServer(handleRequest)
+  const server =
+    tls === undefined
+      ? createServer(handleRequest)
+      : createHttpsServer({ cert: tls.cert, key: tls.key }, handleRequest)
   server.on("connection", (socket: Socket) => {
     sockets.add(socket)
     socket.on("close", () => sockets.delete(socket))
@@ -631,9 +649,11 @@ export const startSimulatorWith = async (
   const port = typeof address === "object" && address !== null ? address.port : resolved.port
   const host = resolved.host.includes(":") ? `[${resolved.host}]` : resolved.host
 
+  const secure = tls === undefined ? "" : "s"
   return {
-    url: `ws://${host}:${port}/v1`,
-    httpUrl: `http://${host}:${port}/v1`,
+    url: `ws${secure}://${host}:${port}/v1`,
+    httpUrl: `http${secure}://${host}:${port}/v1`,
+    ...(tls === undefined ? {} : { certificate: tls.cert }),
     port,
     apiKey: resolved.apiKey,
     get connections() {

@@ -322,8 +322,18 @@ export interface SimulatorOptions {
   readonly beta?: boolean
   /** Seed of the deterministic ids and pseudo-random parts; default 1. */
   readonly seed?: number
-  /** The initial transcripts and replies (see {@link Scenario}); change them later on `simulator.scenario`. */
-  readonly scenario?: Partial<Pick<Scenario, "transcripts" | "replies">>
+  /**
+   * The initial transcripts and replies (see {@link Scenario}), and scripts queued for the first
+   * connections of each kind and the first requests to each REST endpoint (as
+   * `scenario.nextConnection` and `scenario.nextHttp` queue them); change them later on
+   * `simulator.scenario`. Plain data: the JSON of `voxstate simulate --scenario FILE`.
+   */
+  readonly scenario?: ScenarioSetup
+  /**
+   * Serve HTTPS and WSS: `true` makes a self-signed certificate at start (`simulator.certificate`
+   * is its PEM, for clients' `ca` or `NODE_EXTRA_CA_CERTS`), or give a certificate and its key.
+   */
+  readonly tls?: boolean | { readonly cert: string; readonly key: string }
   /** Realtime session cap in milliseconds (default 60 minutes): then `session_expired`. */
   readonly realtimeSessionMaxMs?: number
   /** Responses WebSocket: maximum open connections (default unlimited). */
@@ -332,9 +342,17 @@ export interface SimulatorOptions {
   readonly responsesConnectionLifetimeMs?: number
 }
 
+/** What a simulator starts with: its transcripts, replies and queued scripts (see {@link SimulatorOptions.scenario}). */
+export interface ScenarioSetup extends Partial<Pick<Scenario, "transcripts" | "replies">> {
+  /** Scripts for the next connections of each kind, in order. */
+  readonly connections?: Partial<Record<ConnectionKind, readonly ConnectionScript[]>>
+  /** Scripted answers for the next requests to each REST endpoint, in order. */
+  readonly http?: Partial<Record<RestEndpoint, readonly HttpFault[]>>
+}
+
 /** {@link SimulatorOptions} with every default filled in (`responsesMaxConnections` stays optional: no cap). */
 export type ResolvedSimulatorOptions = Required<
-  Omit<SimulatorOptions, "scenario" | "responsesMaxConnections">
+  Omit<SimulatorOptions, "scenario" | "responsesMaxConnections" | "tls">
 > & {
   readonly responsesMaxConnections: number | undefined
 }
@@ -343,8 +361,10 @@ export type ResolvedSimulatorOptions = Required<
 export interface Simulator {
   /** WebSocket base URL, `ws://127.0.0.1:PORT/v1`. */
   readonly url: string
-  /** REST base URL, `http://127.0.0.1:PORT/v1`. */
+  /** REST base URL, `http://127.0.0.1:PORT/v1` (`https://` and `wss://` with `tls`). */
   readonly httpUrl: string
+  /** With `tls`: the PEM certificate clients must trust. */
+  readonly certificate?: string
   /** The port the server listens on. */
   readonly port: number
   /** The key clients must present, or `null` when any is accepted. */
