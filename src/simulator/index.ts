@@ -60,6 +60,7 @@ export {
   type ScenarioOptions,
   type TranscriptReservation,
 } from "./scenario.ts"
+export { parseScenarioFile, ScenarioFile, ScenarioFileError } from "./scenarioFile.ts"
 export {
   DEFAULT_API_KEY,
   resolveSimulatorOptions,
@@ -67,6 +68,7 @@ export {
   type SimulatorRoutes,
   startSimulatorWith,
 } from "./server.ts"
+export { createSelfSignedCertificate, type SelfSignedCertificate, type SelfSignedOptions } from "./tls.ts"
 export type {
   ConnectionFault,
   ConnectionKind,
@@ -82,6 +84,7 @@ export type {
   RestEndpoint,
   RouteContext,
   Scenario,
+  ScenarioSetup,
   ScriptedFunctionCall,
   ScriptedServerError,
   Simulator,
