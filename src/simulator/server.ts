@@ -138,6 +138,35 @@ export const matchRoutePath = (
   return params
 }
 
+/** `code: message` of an OpenAI or Azure error body (JSON text), or its first 200 characters. */
+const errorSummary = (body: string): string => {
+  try {
+    const parsed = JSON.parse(body) as { error?: { code?: unknown; message?: unknown } }
+    const error = parsed.error
+    if (error !== undefined && typeof error.message === "string") {
+      return typeof error.code === "string" ? `${error.code}: ${error.message}` : error.message
+    }
+  } catch {
+    // Not JSON: the text itself.
+  }
+  return body.slice(0, 200)
+}
+
+/** A server event's error summary when it is an `error` event (either shape), else undefined. */
+const errorEventSummary = (payload: unknown): string | undefined => {
+  if (typeof payload !== "object" || payload === null) return undefined
+  const event = payload as {
+    type?: unknown
+    error?: { code?: unknown; message?: unknown }
+    code?: unknown
+    message?: unknown
+  }
+  if (event.type !== "error") return undefined
+  const code = event.error?.code ?? event.code
+  const message = event.error?.message ?? event.message
+  return `${typeof code === "string" ? `${code}: ` : ""}${typeof message === "string" ? message : ""}`
+}
+
 const openAIError = (message: string, type: string, code: string | null, param: string | null = null) =>
   JSON.stringify({ error: { message, type, param, code } })
 
@@ -258,6 +287,7 @@ export const startSimulatorWith = async (
   options: SimulatorOptions = {},
 ): Promise<Simulator> => {
   const resolved = resolveSimulatorOptions(options)
+  const log = options.log
   const scenario: Scenario = createScenario({
     seed: resolved.seed,
     ...(options.scenario?.transcripts === undefined ? {} : { transcripts: options.scenario.transcripts }),
@@ -341,9 +371,28 @@ export const startSimulatorWith = async (
     const target = classify(url)
     const connection = record("http", req)
     connection.open = true
+    const started = performance.now()
+    let errorBody = ""
+    if (log !== undefined) {
+      // Keep the body of an error answer for the log line.
+      const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse
+      res.end = ((...args: unknown[]) => {
+        const [chunk] = args
+        if (res.statusCode >= 400 && (typeof chunk === "string" || Buffer.isBuffer(chunk)))
+          errorBody = String(chunk)
+        return end(...args)
+      }) as typeof res.end
+    }
     res.on("close", () => {
       connection.open = false
       connection.httpStatus = res.statusCode
+      if (log === undefined) return
+      const ms = Math.round(performance.now() - started)
+      const outcome = res.writableFinished ? String(res.statusCode) : `${res.statusCode} (cut off)`
+      log(
+        `#${connection.id} ${req.method ?? "GET"} ${url.pathname}${url.search} → ${outcome} in ${ms} ms` +
+          (res.statusCode >= 400 && errorBody !== "" ? ` ${errorSummary(errorBody)}` : ""),
+      )
     })
     const refusal = authenticate(req, target.azure, resolved.apiKey)
     if (refusal !== undefined) {
@@ -492,6 +541,7 @@ export const startSimulatorWith = async (
       socket.once("close", (code: number) => {
         connection.closeCode = code
         connection.open = false
+        log?.(`#${connection.id} ${kind} closed ${code}`)
         funnel.dispose()
         wsClosed.delete(closed)
         resolve()
@@ -505,6 +555,14 @@ export const startSimulatorWith = async (
       connection,
       nextId,
       now: routeContext.now,
+      ...(log === undefined
+        ? {}
+        : {
+            onSent: (payload: unknown) => {
+              const summary = errorEventSummary(payload)
+              if (summary !== undefined) log(`#${connection.id} ${kind} sent error ${summary}`)
+            },
+          }),
       ...(kind === "responses" ? {} : { sessionMaxMs: resolved.realtimeSessionMaxMs }),
     })
     const ctx: WebSocketContext = {
@@ -537,6 +595,7 @@ export const startSimulatorWith = async (
     const url = new URL(req.url ?? "/", "http://simulator.invalid")
     const target = classify(url)
     if (target._tag !== "Realtime" && target._tag !== "Responses") {
+      log?.(`upgrade ${url.pathname}${url.search} → refused 404 (no WebSocket endpoint there)`)
       rejectUpgrade(
         socket,
         404,
@@ -596,6 +655,9 @@ export const startSimulatorWith = async (
     const connection = record(kind, req)
     const refuse = (status: number, body: string) => {
       connection.httpStatus = status
+      log?.(
+        `#${connection.id} ${kind} upgrade ${url.pathname}${url.search} → refused ${status} ${errorSummary(body)}`,
+      )
       rejectUpgrade(socket, status, body)
     }
     const refusal = authenticate(req, target.azure, resolved.apiKey)
@@ -623,9 +685,10 @@ export const startSimulatorWith = async (
       refuse(reject.status, reject.body ?? defaultFaultBody(reject.status))
       return
     }
-    wss.handleUpgrade(req, socket, head, (ws) =>
-      attach(ws, kind, connection, script, url, deployment, handler),
-    )
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      log?.(`#${connection.id} ${kind} upgrade ${url.pathname}${url.search} → open`)
+      attach(ws, kind, connection, script, url, deployment, handler)
+    })
   }
 
   const server =

@@ -334,6 +334,12 @@ export interface SimulatorOptions {
    * is its PEM, for clients' `ca` or `NODE_EXTRA_CA_CERTS`), or give a certificate and its key.
    */
   readonly tls?: boolean | { readonly cert: string; readonly key: string }
+  /**
+   * Told one line per event worth a trace: each HTTP request with its status and time (and the
+   * error's code and message for a 4xx/5xx), each WebSocket connection opened, refused (status
+   * and message) or closed (code), and each `error` event sent (`voxstate simulate --log`).
+   */
+  readonly log?: (line: string) => void
   /** Realtime session cap in milliseconds (default 60 minutes): then `session_expired`. */
   readonly realtimeSessionMaxMs?: number
   /** Responses WebSocket: maximum open connections (default unlimited). */
@@ -352,7 +358,7 @@ export interface ScenarioSetup extends Partial<Pick<Scenario, "transcripts" | "r
 
 /** {@link SimulatorOptions} with every default filled in (`responsesMaxConnections` stays optional: no cap). */
 export type ResolvedSimulatorOptions = Required<
-  Omit<SimulatorOptions, "scenario" | "responsesMaxConnections" | "tls">
+  Omit<SimulatorOptions, "scenario" | "responsesMaxConnections" | "tls" | "log">
 > & {
   readonly responsesMaxConnections: number | undefined
 }
