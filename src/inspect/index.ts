@@ -1,0 +1,10 @@
+/**
+ * The inspector's chart side: a machine's chart read from its definition, laid out with ELK,
+ * exported as SVG, Mermaid or a JSON machine config.
+ * @module
+ */
+export { type Chart, type ChartEdge, type ChartNode, type ChartNodeType, chartOf, nodesOf } from "./chart.ts"
+export { DIAGRAM_FORMATS, type DiagramFormat, diagramOf } from "./diagram.ts"
+export { type Box, type ChartLayout, type LaidEdge, type LaidNode, layoutChart } from "./layout.ts"
+export { KNOWN_MACHINES } from "./machines.ts"
+export { type MachineConfigJson, renderConfigJson, renderMermaid, renderSvg } from "./render.ts"
