@@ -7,8 +7,13 @@ import type { AddressInfo } from "node:net"
 import { createServer } from "node:net"
 import { fileURLToPath } from "node:url"
 import { afterEach, describe, expect, it } from "vitest"
-import { main, parseSimulateArgs, USAGE } from "../../src/cli.ts"
-import { connect } from "./realtimeTestClient.ts"
+import { parseCommandLine } from "../../src/cli/program.ts"
+import { simulateCommand, simulatorOptionsOf } from "../../src/cli/simulate.ts"
+import { main } from "../../src/cli.ts"
+import { connect } from "../simulator/realtimeTestClient.ts"
+
+const parseSimulateArgs = async (args: string[]) =>
+  simulatorOptionsOf(await parseCommandLine(simulateCommand, args))
 
 const CLI = fileURLToPath(new URL("../../src/cli.ts", import.meta.url))
 const children: ChildProcess[] = []
@@ -80,18 +85,23 @@ describe("voxstate simulate", () => {
     const unknown = run(["serve"], /$^/)
     unknown.ready.catch(() => undefined)
     expect(await unknown.exited).toBe(2)
-    expect(unknown.output().stderr).toContain("Unknown command 'serve'")
+    expect(unknown.output().stderr).toMatch(/Unknown subcommand "serve"/)
+    expect(unknown.output().stderr.trim().split("\n")).toHaveLength(1)
     const badPort = run(["simulate", "--port", "http"], /$^/)
     badPort.ready.catch(() => undefined)
     expect(await badPort.exited).toBe(2)
-    expect(badPort.output().stderr).toContain("--port expects an integer")
+    expect(badPort.output().stderr).toContain("--port expects an integer from 0 to 65535, got 'http'")
+    expect(badPort.output().stderr.trim().split("\n")).toHaveLength(1)
+    const contradiction = run(["simulate", "--no-auth", "--api-key", "k"], /$^/)
+    contradiction.ready.catch(() => undefined)
+    expect(await contradiction.exited).toBe(2)
+    expect(contradiction.output().stderr.trim()).toBe("--api-key and --no-auth cannot be used together")
   })
 })
 
 describe("argument parsing", () => {
-  it("defaults to port 8787 on 127.0.0.1 with the default key", () => {
-    expect(parseSimulateArgs([])).toEqual({
-      help: false,
+  it("defaults to port 8787 on 127.0.0.1 with the default key", async () => {
+    expect(await parseSimulateArgs([])).toEqual({
       port: 8787,
       host: "127.0.0.1",
       apiKey: "sk-simulator",
@@ -100,9 +110,19 @@ describe("argument parsing", () => {
     })
   })
 
-  it("reads every option and refuses contradictions", () => {
+  it("reads every option and refuses contradictions", async () => {
     expect(
-      parseSimulateArgs(["--port", "9000", "--api-key", "k", "--beta", "--seed", "5", "--host", "0.0.0.0"]),
+      await parseSimulateArgs([
+        "--port",
+        "9000",
+        "--api-key",
+        "k",
+        "--beta",
+        "--seed",
+        "5",
+        "--host",
+        "0.0.0.0",
+      ]),
     ).toMatchObject({
       port: 9000,
       apiKey: "k",
@@ -110,9 +130,12 @@ describe("argument parsing", () => {
       seed: 5,
       host: "0.0.0.0",
     })
-    expect(() => parseSimulateArgs(["--no-auth", "--api-key", "k"])).toThrow("cannot be used together")
-    expect(() => parseSimulateArgs(["--port", "70000"])).toThrow("--port expects an integer")
-    expect(() => parseSimulateArgs(["--bogus"])).toThrow()
+    await expect(parseSimulateArgs(["--no-auth", "--api-key", "k"])).rejects.toThrow(
+      "cannot be used together",
+    )
+    await expect(parseSimulateArgs(["--port", "70000"])).rejects.toThrow("--port expects an integer")
+    await expect(parseSimulateArgs(["--port", "1.5"])).rejects.toThrow("--port expects an integer")
+    await expect(parseSimulateArgs(["--bogus"])).rejects.toThrow("--bogus")
   })
 
   it("exits with code 1 and says why when the port is taken", async () => {
@@ -136,6 +159,20 @@ describe("argument parsing", () => {
     const lines: string[] = []
     const code = await main(["simulate", "--help"], { out: (l) => lines.push(l), err: (l) => lines.push(l) })
     expect(code).toBe(0)
-    expect(lines).toEqual([USAGE])
+    expect(lines).toHaveLength(1)
+    for (const flag of ["--port", "--host", "--api-key", "--no-auth", "--beta", "--seed", "--help"]) {
+      expect(lines[0]).toContain(flag)
+    }
+    expect(lines[0]).toContain("Starts the local OpenAI simulator")
+  })
+
+  it("prints the version, and the usage with exit code 2 when no command is given", async () => {
+    const lines: string[] = []
+    const capture = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(l) }
+    expect(await main(["--version"], capture)).toBe(0)
+    expect(lines).toEqual(["voxstate 0.1.0"])
+    lines.length = 0
+    expect(await main([], capture)).toBe(2)
+    expect(lines.join("\n")).toContain("simulate")
   })
 })
