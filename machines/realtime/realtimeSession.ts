@@ -951,6 +951,11 @@ export const realtimeSessionMachine = setup({
       if (context.wireReady) for (const e of events) enqueue.sendTo("socket", send(e))
       else enqueue.assign({ outbox: [...context.outbox, ...events] })
     }),
+    /** An interruption before the connection is configured: the creates asked for never go out. */
+    abandonQueued: enqueueActions(({ enqueue }) => {
+      enqueue.assign({ queued: [] })
+      enqueue.emit({ type: "interrupted", responseId: undefined, itemId: undefined, audioEndMs: 0 })
+    }),
     markOutput: assign({
       response: ({ context, event }) => {
         const response = context.response
@@ -999,6 +1004,7 @@ export const realtimeSessionMachine = setup({
       SET_CHAT_CONTEXT: { actions: "applyChatContext" },
       TOOL_OUTPUT: { guard: "isPendingCall", actions: "sendToolOutput" },
       CREATE_RESPONSE: { guard: not("wireReady"), actions: "queueCreate" },
+      INTERRUPT: { guard: not("wireReady"), actions: "abandonQueued" },
     },
     onlineOn: {
       "SERVER.ITEM_ADDED": { actions: "onItemAdded" },
