@@ -602,6 +602,7 @@ export const realtimeSessionMachine = setup({
       }
       // Asked-for creates are kept (sent on the next connection); answered calls are in the mirror.
       enqueue.assign({
+        wireReady: false,
         response: undefined,
         queued:
           response?.requestId === undefined || response.responseId !== undefined
@@ -611,12 +612,13 @@ export const realtimeSessionMachine = setup({
       })
     }),
     onSessionFailed: enqueueActions(({ context, enqueue }) => {
+      enqueue.assign({ wireReady: false })
       const failure = context.lifecycle.lastFailure
       if (failure === undefined) return
       enqueue.assign({ fatalError: failure })
       enqueue.emit({ type: "error", error: failure, fatal: true })
     }),
-    onSessionClosed: () => undefined,
+    onSessionClosed: assign({ wireReady: false }),
 
     // ---- responses ----
     sendCreate: enqueueActions(({ event, enqueue }) => {
