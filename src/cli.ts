@@ -27,6 +27,7 @@ import {
 
 /** The help text. */
 export const USAGE = `Usage: voxstate simulate [options]
+       voxstate --version
 
 Starts the local OpenAI simulator (Realtime, Responses WebSocket, REST audio and chat).
 
@@ -44,6 +45,22 @@ Options:
                    is printed, for NODE_EXTRA_CA_CERTS
   -h, --help       show this help
 `
+
+/** The package's version, from its package.json (beside src/ from source, two up from dist/src/). */
+export const packageVersion = (): string => {
+  for (const relative of ["../package.json", "../../package.json"]) {
+    try {
+      const manifest = JSON.parse(readFileSync(new URL(relative, import.meta.url), "utf8")) as {
+        name?: string
+        version?: string
+      }
+      if (manifest.name === "voxstate" && typeof manifest.version === "string") return manifest.version
+    } catch {
+      // Not at this depth: try the next.
+    }
+  }
+  return "unknown"
+}
 
 /** A command-line mistake: the message to print and exit code 2. */
 export class UsageError extends Error {
@@ -167,6 +184,10 @@ export const main = async (argv: readonly string[], output: CliOutput = stdio): 
   if (command === undefined || command === "-h" || command === "--help" || command === "help") {
     output.out(USAGE)
     return command === undefined ? 2 : 0
+  }
+  if (command === "--version" || command === "-v" || command === "version") {
+    output.out(packageVersion())
+    return 0
   }
   if (command !== "simulate") {
     output.err(`Unknown command '${command}'.\n\n${USAGE}`)

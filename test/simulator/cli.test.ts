@@ -3,7 +3,7 @@
  * serves clients and stops cleanly on SIGTERM / SIGINT; argument mistakes exit with code 2.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process"
-import { mkdtempSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import type { AddressInfo } from "node:net"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
@@ -148,6 +148,17 @@ describe("argument parsing", () => {
 /** How long the openai Realtime client process may take for its exchange. */
 const CLIENT_TIMEOUT_MS = 20_000
 const CLIENT = fileURLToPath(new URL("../support/openaiRealtimeClient.ts", import.meta.url))
+
+describe("voxstate --version", () => {
+  it("prints the package's version", async () => {
+    const lines: string[] = []
+    expect(await main(["--version"], { out: (l) => lines.push(l), err: (l) => lines.push(l) })).toBe(0)
+    const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+      version: string
+    }
+    expect(lines).toEqual([version])
+  })
+})
 
 describe("voxstate simulate --tls, --scenario, --log", () => {
   it(
