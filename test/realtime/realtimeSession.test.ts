@@ -271,6 +271,45 @@ describe("RealtimeSession against the simulator", () => {
     expect(clientEvents("conversation.item.delete")).toHaveLength(1)
   })
 
+  it("a cancel racing with response.done: a completed answer stays completed and the session goes on", async () => {
+    sim = await startSimulator({ scenario: { replies: [{ text: "Short answer." }, { text: "Next." }] } })
+    sim.scenario.nextConnection("realtime", { latency: { cancelAfterDeltas: 1_000 } })
+    const session = await open()
+    session.sendText("Hi.")
+    session.createResponse()
+    const first = await readUntil(session, (e) => e.type === "audio")
+    const audio = first.at(-1)
+    // Everything received was heard: nothing to truncate, only the cancel, which lands too late.
+    if (audio?.type === "audio") session.reportPlayback(audio.itemId, 1e9)
+    session.interrupt()
+    const events = await readUntil(session, (e) => e.type === "response_done")
+    expect(events.find((e) => e.type === "response_done")).toMatchObject({ status: "completed" })
+    expect(events.some((e) => e.type === "error")).toBe(false)
+    session.createResponse()
+    const next = await readUntil(session, (e) => e.type === "response_done")
+    expect(next.find((e) => e.type === "response_done")).toMatchObject({ status: "completed" })
+  })
+
+  it("rotates the connection at a quiet moment once it is old, re-creating the conversation", async () => {
+    const session = await open(
+      { scenario: { replies: [{ text: "First." }, { text: "Second." }] } },
+      { timeouts: { rotateAfterMs: 300 } },
+    )
+    session.sendText("Remember me.")
+    session.createResponse()
+    await readUntil(session, (e) => e.type === "response_done")
+    const events = await readUntil(session, (e) => e.type === "reconnected")
+    expect(events.at(-1)).toMatchObject({ type: "reconnected", recreatedItems: 2 })
+    expect(sim?.connections.filter((c) => c.kind === "realtime")).toHaveLength(2)
+    session.createResponse()
+    await readUntil(session, (e) => e.type === "response_done")
+    expect(session.chatContext.items.map((i) => i.type === "message" && i.content)).toEqual([
+      "Remember me.",
+      "First.",
+      "Second.",
+    ])
+  })
+
   it("after a 1006 close mid-response, reports the response interrupted and the next one knows the earlier turns", async () => {
     sim = await startSimulator({
       scenario: {
