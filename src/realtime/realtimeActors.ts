@@ -200,14 +200,28 @@ export interface RealtimeWireOptions {
   readonly socket?: Omit<RealtimeSocketConnectOptions, "url" | "headers" | "protocols">
 }
 
+/**
+ * What outlives one connection: where the audio the server has not committed begins (a new
+ * connection sends from there, so uncommitted input audio is replayed and nothing pushed
+ * while reconnecting is lost).
+ */
+interface InputProgress {
+  resumeFrom: number
+}
+
 const openConversationConnection =
-  (input: AudioInput, options: RealtimeWireOptions) =>
+  (input: AudioInput, options: RealtimeWireOptions, progress: InputProgress) =>
   (wire: Wire, _sendBack: (event: AnyEventObject) => void): ConnectionHandler<RealtimeSocketCommand> => {
     const { buffer } = input
     const appendSamples = Math.max(1, Math.round(options.appendMs * REALTIME_SAMPLES_PER_MS))
-    let cursor = buffer.endSample
+    // The server's audio timeline on this connection starts here.
+    const connectionStart = Math.max(progress.resumeFrom, buffer.startSample)
+    let cursor = connectionStart
     let live = false
     let disposed = false
+    let stoppedAt: number | undefined
+    const manualCommits: number[] = []
+    const hold = (): void => input.holdUnsent(Math.min(progress.resumeFrom, cursor))
     const pump = (): void => {
       if (!live || disposed) return
       if (cursor < buffer.startSample) cursor = buffer.startSample
@@ -216,18 +230,42 @@ const openConversationConnection =
         wire.send(encodeAudioAppend(pcm16ToBase64(buffer.view(cursor, cursor + count))))
         cursor += count
       }
-      input.holdUnsent(live ? cursor : undefined)
+      hold()
     }
     const unlisten = input.listen({ onAudio: pump })
+    hold()
     return {
+      inbound(event) {
+        const e = event as RealtimeSessionEvent
+        if (e.type === "SERVER.SPEECH_STOPPED") {
+          stoppedAt = Math.min(
+            cursor,
+            connectionStart + Math.round(Math.max(0, e.audioEndMs) * REALTIME_SAMPLES_PER_MS),
+          )
+        } else if (e.type === "SERVER.COMMITTED") {
+          // A manual commit ends where it was sent; a VAD commit where the speech stopped.
+          const end = manualCommits.shift() ?? stoppedAt ?? cursor
+          progress.resumeFrom = Math.max(progress.resumeFrom, end)
+          stoppedAt = undefined
+          hold()
+        }
+        return event
+      },
       receive(command) {
         if (disposed) return
         switch (command.type) {
           case "send":
-            if (command.event.type === "input_audio_buffer.commit" && live && cursor < buffer.endSample) {
+            if (command.event.type === "input_audio_buffer.commit") {
               // A manual commit takes the audio pushed so far, short of an append or not.
-              wire.send(encodeAudioAppend(pcm16ToBase64(buffer.view(cursor, buffer.endSample))))
-              cursor = buffer.endSample
+              if (cursor < buffer.endSample) {
+                wire.send(encodeAudioAppend(pcm16ToBase64(buffer.view(cursor, buffer.endSample))))
+                cursor = buffer.endSample
+              }
+              manualCommits.push(cursor)
+            }
+            if (command.event.type === "input_audio_buffer.clear") {
+              progress.resumeFrom = Math.max(progress.resumeFrom, cursor)
+              hold()
             }
             wire.send(JSON.stringify(command.event))
             return
@@ -237,7 +275,6 @@ const openConversationConnection =
             return
           case "audio.pause":
             live = false
-            input.holdUnsent(undefined)
             return
         }
       },
@@ -253,8 +290,9 @@ export const makeRealtimeSocketActor = <R>(
   runtime: SessionRuntime<R | RealtimeSocket>,
   input: AudioInput,
   options: RealtimeWireOptions,
-) =>
-  makeSocketActor<R | RealtimeSocket, RealtimeSocketCommand>({
+) => {
+  const progress: InputProgress = { resumeFrom: 0 }
+  return makeSocketActor<R | RealtimeSocket, RealtimeSocketCommand>({
     runtime,
     connect: () =>
       RealtimeSocket.use((socket) =>
@@ -266,5 +304,6 @@ export const makeRealtimeSocketActor = <R>(
       ),
     decode: (text, atMs): readonly EventObject[] =>
       realtimeEventOf(decodeRealtimeServerEventSync(text), atMs),
-    open: openConversationConnection(input, options),
+    open: openConversationConnection(input, options, progress),
   })
+}

@@ -310,6 +310,28 @@ describe("RealtimeSession against the simulator", () => {
     ])
   })
 
+  it("sends audio pushed before the connection is ready, and replays uncommitted audio on a new connection", async () => {
+    sim = await startSimulator()
+    sim.scenario.nextConnection("realtime", { faults: [{ type: "close", code: 1006, afterClientEvents: 6 }] })
+    const session = await open({}, { reconnect: { baseDelayMs: 10, jitter: 0 } })
+    const frame = { data: new Int16Array(480).fill(1000), sampleRateHz: 24_000, channels: 1 }
+    for (let i = 0; i < 50; i++) session.pushFrame(frame) // 1 s, pushed while connecting
+    await readUntil(session, (e) => e.type === "reconnected")
+    session.commitAudio()
+    const committed = () =>
+      (sim?.connections.filter((c) => c.kind === "realtime")[1]?.received ?? []).some(
+        (e) => (e.payload as { type?: string }).type === "input_audio_buffer.commit",
+      )
+    while (!committed()) await new Promise((resolve) => setTimeout(resolve, 5))
+    const appended = (index: number) =>
+      (sim?.connections.filter((c) => c.kind === "realtime")[index]?.received ?? [])
+        .map((e) => e.payload as { type?: string; audio?: string })
+        .filter((p) => p.type === "input_audio_buffer.append")
+        .reduce((sum, p) => sum + Buffer.from(p.audio ?? "", "base64").byteLength / 2, 0)
+    // The second connection carries the whole second of audio again, none of it committed on the first.
+    expect(appended(1)).toBe(24_000)
+  })
+
   it("after a 1006 close mid-response, reports the response interrupted and the next one knows the earlier turns", async () => {
     sim = await startSimulator({
       scenario: {
