@@ -8,14 +8,28 @@
  * {@link CommandFailed} for an error the user should read.
  * @module
  */
+import { readFileSync } from "node:fs"
 import { Cause, Effect, Exit, FileSystem, Layer, Path, Stdio, Terminal } from "effect"
 import { CliError, Command, CliOutput as EffectCliOutput, type HelpDoc } from "effect/cli"
 import { ChildProcessSpawner } from "effect/process"
 import { makeScrubber } from "../transport/scrub.ts"
 import { CliIO, type CliOutput, CommandFailed, processStopped, stdio } from "./io.ts"
 
-/** The package version `voxstate --version` prints. */
-export const VERSION = "0.1.0"
+/** The package's version, from its package.json (beside src/ from source, two up from dist/src/). */
+export const packageVersion = (): string => {
+  for (const relative of ["../../package.json", "../../../package.json"]) {
+    try {
+      const manifest = JSON.parse(readFileSync(new URL(relative, import.meta.url), "utf8")) as {
+        name?: string
+        version?: string
+      }
+      if (manifest.name === "voxstate" && typeof manifest.version === "string") return manifest.version
+    } catch {
+      // Not at this depth: try the next.
+    }
+  }
+  return "unknown"
+}
 
 /** Any command `voxstate` can register. */
 // biome-ignore lint/suspicious/noExplicitAny: a registry of commands with different inputs
@@ -90,7 +104,7 @@ export const runCli = async (
             else implicitHelp = formatHelp(event.helpDoc)
             return
           case "Version":
-            output.out(`${event.name} ${event.version}`)
+            output.out(event.version)
             return
           case "InvalidInvocation": {
             implicitHelp = undefined
@@ -102,7 +116,7 @@ export const runCli = async (
         }
       }),
   }
-  const program = Command.runWith(root, { version: VERSION })(argv).pipe(
+  const program = Command.runWith(root, { version: packageVersion() })(argv).pipe(
     Effect.provide(environment(argv)),
     Effect.provide(EffectCliOutput.layerPresenter(presenter)),
     Effect.provideService(CliIO, { output, stopped: options.stopped ?? processStopped }),

@@ -4,12 +4,22 @@
  *
  * ```sh
  * voxstate simulate [--port 8787] [--host 127.0.0.1] [--api-key KEY | --no-auth] [--beta] [--seed N]
+ *                   [--log] [--scenario FILE] [--tls]
  * ```
  * @module
  */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
-import { type Simulator, type SimulatorOptions, startSimulator } from "../simulator/index.ts"
+import {
+  parseScenarioFile,
+  ScenarioFileError,
+  type Simulator,
+  type SimulatorOptions,
+  startSimulator,
+} from "../simulator/index.ts"
 import { CliIO, CommandFailed } from "./io.ts"
 
 /** An integer flag in [min, max], with a message that names the flag and the bounds. */
@@ -49,16 +59,38 @@ export const simulateFlags = {
     Flag.withDefault(1),
     Flag.withDescription("seed of the deterministic ids"),
   ),
+  log: Flag.Boolean("log").pipe(
+    Flag.withDefault(false),
+    Flag.withDescription("print one line per request, connection and error event sent"),
+  ),
+  scenario: Flag.String("scenario").pipe(
+    Flag.optional,
+    Flag.withDescription(
+      "JSON file: transcripts, replies (tool calls too), connection scripts and REST answers, as startSimulator({ scenario }) takes them",
+    ),
+  ),
+  tls: Flag.Boolean("tls").pipe(
+    Flag.withDefault(false),
+    Flag.withDescription(
+      "serve https/wss with a self-signed certificate made at start; its file is printed, for NODE_EXTRA_CA_CERTS",
+    ),
+  ),
 } as const
 
 /** The parsed flags of `simulate`. */
 export type SimulateFlags = Command.Command.Config.Infer<typeof simulateFlags>
 
+/** What the flags of `simulate` ask for: the simulator's options, `--log` and `--scenario`'s file. */
+export type SimulateSettings = Omit<SimulatorOptions, "log" | "scenario"> & {
+  readonly log: boolean
+  readonly scenarioFile?: string
+}
+
 /**
- * The simulator options the flags ask for.
+ * The simulator settings the flags ask for.
  * @throws {CommandFailed} (exit code 2) when `--api-key` and `--no-auth` are both given
  */
-export const simulatorOptionsOf = (flags: SimulateFlags): SimulatorOptions => {
+export const simulatorOptionsOf = (flags: SimulateFlags): SimulateSettings => {
   if (flags.noAuth && Option.isSome(flags.apiKey)) {
     throw new CommandFailed({ message: "--api-key and --no-auth cannot be used together", exitCode: 2 })
   }
@@ -68,14 +100,44 @@ export const simulatorOptionsOf = (flags: SimulateFlags): SimulatorOptions => {
     apiKey: flags.noAuth ? null : Option.getOrElse(flags.apiKey, () => "sk-simulator"),
     beta: flags.beta,
     seed: flags.seed,
+    log: flags.log,
+    tls: flags.tls,
+    ...(Option.isSome(flags.scenario) ? { scenarioFile: flags.scenario.value } : {}),
   }
 }
 
+/**
+ * Reads and checks a `--scenario` file.
+ * @throws {CommandFailed} (exit code 2) naming the file and what is wrong with it
+ */
+export const readScenarioFile = (path: string): NonNullable<SimulatorOptions["scenario"]> => {
+  let text: string
+  try {
+    text = readFileSync(path, "utf8")
+  } catch (cause) {
+    throw new CommandFailed({
+      message: `--scenario ${path}: ${cause instanceof Error ? cause.message : String(cause)}`,
+      exitCode: 2,
+    })
+  }
+  try {
+    return parseScenarioFile(text)
+  } catch (error) {
+    if (error instanceof ScenarioFileError) {
+      throw new CommandFailed({ message: `--scenario ${path}: ${error.message}`, exitCode: 2 })
+    }
+    throw error
+  }
+}
+
+const asCommandFailed = (error: unknown): CommandFailed =>
+  error instanceof CommandFailed ? error : new CommandFailed({ message: String(error) })
+
 /** The lines `simulate` prints once the simulator listens. */
-export const describeSimulator = (sim: Simulator): string[] => {
+export const describeSimulator = (sim: Simulator, certificatePath?: string): string[] => {
   const pad = (label: string) => label.padEnd(26)
   return [
-    `voxstate simulator listening on ${sim.httpUrl.replace(/^http:\/\//, "").replace(/\/v1$/, "")}`,
+    `voxstate simulator listening on ${sim.httpUrl.replace(/^https?:\/\//, "").replace(/\/v1$/, "")}`,
     `  ${pad("Realtime (conversation):")}${sim.url}/realtime?model=gpt-realtime`,
     `  ${pad("Realtime (transcription):")}${sim.url}/realtime?intent=transcription`,
     `  ${pad("Responses WebSocket:")}${sim.url}/responses`,
@@ -83,6 +145,12 @@ export const describeSimulator = (sim: Simulator): string[] => {
     sim.apiKey === null
       ? `  ${pad("API key:")}any (authentication off)`
       : `  ${pad("API key:")}${sim.apiKey}  (Authorization: Bearer <key>, or api-key on Azure paths)`,
+    `  ${pad("Environment:")}OPENAI_BASE_URL=${sim.httpUrl} OPENAI_API_KEY=${sim.apiKey ?? "any"}`,
+    ...(certificatePath === undefined
+      ? []
+      : [
+          `  ${pad("TLS certificate:")}${certificatePath}  (trust it: NODE_EXTRA_CA_CERTS=${certificatePath})`,
+        ]),
     "Press Ctrl+C to stop.",
   ]
 }
@@ -91,21 +159,39 @@ export const describeSimulator = (sim: Simulator): string[] => {
 export const simulateCommand = Command.make("simulate", simulateFlags, (flags) =>
   Effect.gen(function* () {
     const { output, stopped } = yield* CliIO
-    const options = yield* Effect.try({
+    const { log, scenarioFile, ...options } = yield* Effect.try({
       try: () => simulatorOptionsOf(flags),
-      catch: (error) =>
-        error instanceof CommandFailed ? error : new CommandFailed({ message: String(error) }),
+      catch: asCommandFailed,
+    })
+    const scenario = yield* Effect.try({
+      try: () => (scenarioFile === undefined ? undefined : readScenarioFile(scenarioFile)),
+      catch: asCommandFailed,
     })
     const sim = yield* Effect.tryPromise({
-      try: () => startSimulator(options),
+      try: () =>
+        startSimulator({
+          ...options,
+          ...(scenario === undefined ? {} : { scenario }),
+          ...(log ? { log: (line: string) => output.out(line) } : {}),
+        }),
       catch: (error) =>
         new CommandFailed({
           message: `Could not start the simulator: ${error instanceof Error ? error.message : String(error)}`,
         }),
     })
-    for (const line of describeSimulator(sim)) output.out(line)
+    // The certificate as a file, for NODE_EXTRA_CA_CERTS; removed when the simulator stops.
+    const certificateDir =
+      sim.certificate === undefined ? undefined : mkdtempSync(join(tmpdir(), "voxstate-simulator-"))
+    const certificatePath = certificateDir === undefined ? undefined : join(certificateDir, "certificate.pem")
+    if (certificatePath !== undefined) writeFileSync(certificatePath, sim.certificate ?? "")
+    for (const line of describeSimulator(sim, certificatePath)) output.out(line)
     const signal = yield* Effect.promise(() => stopped()).pipe(
-      Effect.ensuring(Effect.promise(() => sim.close())),
+      Effect.ensuring(
+        Effect.promise(async () => {
+          await sim.close()
+          if (certificateDir !== undefined) rmSync(certificateDir, { recursive: true, force: true })
+        }),
+      ),
     )
     output.out(`Stopped (${signal}).`)
   }),
