@@ -12,11 +12,12 @@ import { Command } from "effect/cli"
 import type { CliOutput } from "./cli/io.ts"
 import { type AnyCommand, runCli } from "./cli/program.ts"
 import { simulateCommand } from "./cli/simulate.ts"
+import { speakCommand } from "./cli/speak.ts"
 
 export type { CliOutput } from "./cli/io.ts"
 
 /** Every `voxstate` command; adding one is one line here. */
-export const COMMANDS: ReadonlyArray<AnyCommand> = [simulateCommand]
+export const COMMANDS: ReadonlyArray<AnyCommand> = [simulateCommand, speakCommand]
 
 /** `voxstate` with its commands. */
 export const rootCommand = Command.make("voxstate").pipe(
