@@ -14,7 +14,7 @@
  * @module
  */
 import { randomUUID } from "node:crypto"
-import { Context, Effect, type Scope } from "effect"
+import { Context, Effect, Option, type Scope, type Tracer } from "effect"
 import { type Actor, createActor } from "xstate"
 import type { LifecycleTimeouts, ReconnectPolicy } from "../../machines/lifecycle/sessionLifecycle.ts"
 import { planChatContext } from "../../machines/realtime/chatContextPlan.ts"
@@ -36,6 +36,7 @@ import { REALTIME_SAMPLE_RATE_HZ, REALTIME_SAMPLES_PER_MS } from "../protocol/in
 import { createChannel } from "../runtime/channel.ts"
 import { makeSessionRuntime, type SessionRuntime } from "../runtime/SessionRuntime.ts"
 import { type AudioInput, createAudioInput } from "../stt/audioInput.ts"
+import { type ResponseTrace, traceResponse } from "../telemetry/realtimeSpans.ts"
 import {
   loadOpenAIConfig,
   type OpenAIConfig,
@@ -113,6 +114,12 @@ export interface RealtimeSessionOptions {
   /** Input audio kept (default 10 000). */
   readonly inputBufferMs?: number
   readonly seed?: number
+  /** The tracer `realtime.response` spans are recorded on; default: Effect's native tracer. */
+  readonly tracer?: Tracer.Tracer
+  /** The span the response spans are children of. */
+  readonly traceParent?: Tracer.AnySpan
+  /** Puts each response's output transcript on its span (off by default: it is the conversation). */
+  readonly traceIncludeSensitiveText?: boolean
   /** The Effect services to run on (default: the live `RealtimeSocket`); tests pass a `TestClock`. */
   readonly context?: Context.Context<RealtimeSocket>
 }
@@ -281,6 +288,8 @@ const startSession = (
       off.unsubscribe()
       subscription.unsubscribe()
       actor.stop()
+      for (const { trace, transcript } of traces.values()) trace.end({ status: "closed", transcript })
+      traces.clear()
       await runtime.shutdown()
       for (const resolve of contextWaiters.values()) resolve()
       contextWaiters.clear()
@@ -289,8 +298,42 @@ const startSession = (
     return releasing
   }
 
+  const traces = new Map<string, { readonly trace: ResponseTrace; transcript: string }>()
+  const traceEvent = (e: RealtimeEvent): void => {
+    if (e.type === "response_started") {
+      traces.set(e.responseId, {
+        trace: traceResponse({
+          model:
+            (parts.config.provider === "azure" ? parts.config.deployment : undefined) ??
+            parts.input.settings.model,
+          provider: parts.config.provider,
+          responseId: e.responseId,
+          ...(e.requestId === undefined ? {} : { requestId: e.requestId }),
+          ...(options.tracer === undefined ? {} : { tracer: options.tracer }),
+          ...(options.traceParent === undefined ? {} : { parent: options.traceParent }),
+          ...(options.traceIncludeSensitiveText === undefined
+            ? {}
+            : { traceIncludeSensitiveText: options.traceIncludeSensitiveText }),
+        }),
+        transcript: "",
+      })
+    } else if (e.type === "output_transcript") {
+      const open = traces.get(e.responseId)
+      if (open !== undefined)
+        open.transcript = e.done ? (e.transcript ?? open.transcript) : open.transcript + e.delta
+    } else if (e.type === "interrupted" && e.responseId !== undefined) {
+      traces.get(e.responseId)?.trace.event("interrupted", { "realtime.audio_end_ms": e.audioEndMs })
+    } else if (e.type === "response_done") {
+      const open = traces.get(e.responseId)
+      if (open === undefined) return
+      traces.delete(e.responseId)
+      open.trace.end({ status: e.status, usage: e.usage, transcript: open.transcript, ...e.metrics })
+    }
+  }
+
   const off = actor.on("*", (event) => {
     const e = event as RealtimeEvent
+    traceEvent(e)
     if (e.type === "audio") {
       for (let at = 0; at < e.samples.length; at += FRAME_SAMPLES) {
         const data = e.samples.subarray(at, Math.min(e.samples.length, at + FRAME_SAMPLES))
@@ -471,7 +514,15 @@ export const RealtimeSession = {
       Effect.gen(function* () {
         const context = yield* Effect.context<RealtimeSocket>()
         yield* loadOpenAIConfig(options.openai ?? {}, options.env ?? process.env)
-        return createRealtimeSession({ ...options, context })
+        const tracer = options.tracer ?? (yield* Effect.tracer)
+        const parent =
+          options.traceParent ?? Option.getOrUndefined(yield* Effect.option(Effect.currentParentSpan))
+        return createRealtimeSession({
+          ...options,
+          context,
+          tracer,
+          ...(parent === undefined ? {} : { traceParent: parent }),
+        })
       }),
       (session) => Effect.promise(() => session.close()),
     ),

@@ -197,6 +197,47 @@ describe("RealtimeSession against the simulator", () => {
     expect(clientEvents("response.cancel")).toHaveLength(1)
   })
 
+  it("interrupting after the response finished truncates at what was heard without a cancel", async () => {
+    const session = await open({ scenario: { replies: [{ text: LONG }] } })
+    session.sendText("Talk.")
+    session.createResponse()
+    let itemId = ""
+    let receivedMs = 0
+    const before = await readUntil(session, (e) => {
+      if (e.type === "audio") {
+        itemId = e.itemId
+        receivedMs += e.frame.data.length / 24
+      }
+      return e.type === "response_done"
+    })
+    expect(before.find((e) => e.type === "response_done")).toMatchObject({ status: "completed" })
+    expect(receivedMs).toBeGreaterThan(1000)
+    // The app is still playing the finished answer when the caller cuts in.
+    session.reportPlayback(itemId, 600)
+    session.interrupt()
+    const [interrupted] = await readUntil(session, (e) => e.type === "interrupted")
+    expect(interrupted).toMatchObject({ itemId, audioEndMs: 600 })
+    const assistantText = () => {
+      const item = session.chatContext.items.find((i) => i.type === "message" && i.role === "assistant")
+      return item?.type === "message" ? item.content : ""
+    }
+    // The server's conversation.item.truncated follows the truncate; the mirror then holds what was heard.
+    for (
+      let i = 0;
+      i < 100 &&
+      (clientEvents("conversation.item.truncate").length === 0 || assistantText().length >= LONG.length);
+      i++
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    expect(clientEvents("conversation.item.truncate").map((e) => e.payload)).toMatchObject([
+      { item_id: itemId, audio_end_ms: 600 },
+    ])
+    expect(clientEvents("response.cancel")).toHaveLength(0)
+    expect(assistantText().length).toBeGreaterThan(0)
+    expect(assistantText().length).toBeLessThan(LONG.length)
+  })
+
   it("clamps a playback report beyond the audio received, so the server never sees an over-long audio_end_ms", async () => {
     const session = await open({ scenario: { replies: [{ text: LONG }] } })
     session.sendText("Talk.")
