@@ -1,13 +1,14 @@
 /**
  * Batch-transcribes a long recording over REST, with a progress bar of the parts done.
  *
- *   npx node examples/batch-transcribe.ts [file.wav] [--model whisper-1] [--max-request-mb 25] [--concurrency 3]
+ *   npm run example -- examples/batch-transcribe.ts [file.wav] [--model whisper-1] [--max-request-mb 25]
+ *     [--concurrency 3] [--simulator]
  *
  * The model defaults to whisper-1 (timed segments) against the live API and to
  * gpt-4o-mini-transcribe against the simulator.
  *
- * With OPENAI_API_KEY set it talks to OpenAI (or Azure, with AZURE_OPENAI_* set); otherwise
- * it starts the voxstate simulator in this process. Without a file it generates a few
+ * With OPENAI_API_KEY set it talks to OpenAI (or Azure, with AZURE_OPENAI_* set); otherwise,
+ * or with `--simulator`, it starts the voxstate simulator in this process. Without a file it generates a few
  * minutes of demo speech (the simulator's synthetic voice, with pauses between sentences).
  * Audio longer than one request allows is cut at silences and sent in parts.
  *
@@ -24,8 +25,15 @@ import {
   isSTTError,
   MAX_TRANSCRIPTION_REQUEST_BYTES,
   type RecognitionProgress,
-} from "../src/index.ts"
-import { startSimulator, synthesizeSpeech } from "../src/simulator/index.ts"
+} from "voxstate"
+import { startSimulator, synthesizeSpeech } from "voxstate/simulator"
+
+// Bad input (an unknown option, a missing or unreadable file, a file that is not WAV) ends
+// with one line on stderr, not a stack trace.
+process.on("uncaughtException", (error) => {
+  console.error(`batch-transcribe: ${error instanceof Error ? error.message : String(error)}`)
+  process.exit(1)
+})
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -33,6 +41,7 @@ const { values, positionals } = parseArgs({
     model: { type: "string" },
     "max-request-mb": { type: "string" },
     concurrency: { type: "string", default: "3" },
+    simulator: { type: "boolean", default: false },
   },
 })
 
@@ -86,8 +95,16 @@ const positive = (name: string, text: string): number => {
   return value
 }
 
+// OpenAI when a key is exported (unless --simulator), else the simulator in this process.
+const live =
+  !values.simulator && (Boolean(process.env.OPENAI_API_KEY) || Boolean(process.env.AZURE_OPENAI_ENDPOINT))
+console.error(
+  live
+    ? `Using ${process.env.AZURE_OPENAI_ENDPOINT ? `Azure OpenAI at ${process.env.AZURE_OPENAI_ENDPOINT}` : `OpenAI at ${process.env.OPENAI_BASE_URL ?? "https://api.openai.com/v1"}`} (a key is set; --simulator uses the local simulator instead).`
+    : `Using the voxstate simulator in this process (${values.simulator ? "--simulator" : "OPENAI_API_KEY is not set"}).`,
+)
+
 const main = async (): Promise<void> => {
-  const live = process.env.OPENAI_API_KEY !== undefined || process.env.AZURE_OPENAI_ENDPOINT !== undefined
   const file = positionals[0]
   let sim: Awaited<ReturnType<typeof startSimulator>> | undefined
   try {
@@ -135,9 +152,7 @@ const main = async (): Promise<void> => {
     console.error(
       isSTTError(error)
         ? `transcription failed (${error.reason._tag}): ${error.message}`
-        : error instanceof Error
-          ? error.message
-          : error,
+        : `batch-transcribe: ${error instanceof Error ? error.message : String(error)}`,
     )
     process.exitCode = 1
   } finally {

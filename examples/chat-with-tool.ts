@@ -3,25 +3,33 @@
  * with a function output, the model replies, and the next question continues the same
  * conversation.
  *
- *   npx node examples/chat-with-tool.ts [--http] [--model gpt-4.1-mini]
+ *   npm run example -- examples/chat-with-tool.ts [--http] [--model gpt-4.1-mini] [--simulator]
  *
  * By default the turns go over the Responses API on one WebSocket: after the first turn each
  * request carries `previous_response_id` and only the new items (the user's question or the
  * tool's output), which the program prints as it goes. `--http` uses streaming chat
  * completions instead (the whole history every turn).
  *
- * With OPENAI_API_KEY set it talks to OpenAI (or Azure, with AZURE_OPENAI_* set); otherwise it
- * starts the voxstate simulator in this process, scripted here as a tiny weather model.
+ * With OPENAI_API_KEY set it talks to OpenAI (or Azure, with AZURE_OPENAI_* set); otherwise, or
+ * with `--simulator`, it starts the voxstate simulator in this process, scripted here as a tiny weather model.
  */
 import { parseArgs } from "node:util"
 import { Schema } from "effect"
-import { ChatContext, createLLM, isLLMError, schemaTool, type ToolCall } from "../src/index.ts"
-import { type ModelReply, type ReplyRequest, startSimulator } from "../src/simulator/index.ts"
+import { ChatContext, createLLM, isLLMError, schemaTool, type ToolCall } from "voxstate"
+import { type ModelReply, type ReplyRequest, startSimulator } from "voxstate/simulator"
+
+// Bad input (an unknown option, a missing or unreadable file, a file that is not WAV) ends
+// with one line on stderr, not a stack trace.
+process.on("uncaughtException", (error) => {
+  console.error(`chat-with-tool: ${error instanceof Error ? error.message : String(error)}`)
+  process.exit(1)
+})
 
 const { values } = parseArgs({
   options: {
     http: { type: "boolean", default: false },
     model: { type: "string" },
+    simulator: { type: "boolean", default: false },
   },
 })
 
@@ -105,7 +113,14 @@ const weatherBot = ({ input }: ReplyRequest): ModelReply => {
 
 // ---------------------------------------------------------------------------------------
 
-const live = process.env.OPENAI_API_KEY !== undefined || process.env.AZURE_OPENAI_ENDPOINT !== undefined
+// OpenAI when a key is exported (unless --simulator), else the simulator in this process.
+const live =
+  !values.simulator && (Boolean(process.env.OPENAI_API_KEY) || Boolean(process.env.AZURE_OPENAI_ENDPOINT))
+console.error(
+  live
+    ? `Using ${process.env.AZURE_OPENAI_ENDPOINT ? `Azure OpenAI at ${process.env.AZURE_OPENAI_ENDPOINT}` : `OpenAI at ${process.env.OPENAI_BASE_URL ?? "https://api.openai.com/v1"}`} (a key is set; --simulator uses the local simulator instead).`
+    : `Using the voxstate simulator in this process (${values.simulator ? "--simulator" : "OPENAI_API_KEY is not set"}).`,
+)
 const simulator = live ? undefined : await startSimulator({ scenario: { replies: weatherBot } })
 const llm = createLLM({
   transport: values.http ? "http" : "websocket",

@@ -3,17 +3,24 @@
  * the stream cuts it into sentences, one request each, pipelined, and writes the 20 ms frames
  * as they come, in order. Prints each segment's time to first frame.
  *
- *   npx node examples/speak.ts [out.wav] [--voice marin] [--model gpt-4o-mini-tts]
- *     [--whole] [--instructions "Speak warmly."]
+ *   npm run example -- examples/speak.ts [out.wav] [--voice marin] [--model gpt-4o-mini-tts]
+ *     [--whole] [--instructions "Speak warmly."] [--simulator]
  *
- * With OPENAI_API_KEY set it talks to OpenAI; otherwise it starts the voxstate simulator in
- * this process, whose voice is a hum that follows the words. `--whole` sends the paragraph
+ * With OPENAI_API_KEY set it talks to OpenAI (at OPENAI_BASE_URL, if set); otherwise, or with
+ * `--simulator`, it starts the voxstate simulator in this process, whose voice is a hum that follows the words. `--whole` sends the paragraph
  * as one request (the default of a stream, `chunked: false`) instead of one per sentence.
  */
 import { writeFileSync } from "node:fs"
 import { parseArgs } from "node:util"
-import { concatPcm16, createTTS, encodeWav } from "../src/index.ts"
-import { startSimulator } from "../src/simulator/index.ts"
+import { concatPcm16, createTTS, encodeWav } from "voxstate"
+import { startSimulator } from "voxstate/simulator"
+
+// Bad input (an unknown option, a missing or unreadable file, a file that is not WAV) ends
+// with one line on stderr, not a stack trace.
+process.on("uncaughtException", (error) => {
+  console.error(`speak: ${error instanceof Error ? error.message : String(error)}`)
+  process.exit(1)
+})
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -22,6 +29,7 @@ const { values, positionals } = parseArgs({
     model: { type: "string", default: "gpt-4o-mini-tts" },
     whole: { type: "boolean", default: false },
     instructions: { type: "string" },
+    simulator: { type: "boolean", default: false },
   },
 })
 
@@ -32,7 +40,13 @@ const PARAGRAPH =
   "When the listener interrupts, the requests in flight are cancelled at once."
 
 const out = positionals[0] ?? "speech.wav"
-const live = process.env.OPENAI_API_KEY !== undefined && process.env.OPENAI_API_KEY !== ""
+// OpenAI when a key is exported (unless --simulator), else the simulator in this process.
+const live = !values.simulator && Boolean(process.env.OPENAI_API_KEY)
+console.error(
+  live
+    ? `Using ${`OpenAI at ${process.env.OPENAI_BASE_URL ?? "https://api.openai.com/v1"}`} (a key is set; --simulator uses the local simulator instead).`
+    : `Using the voxstate simulator in this process (${values.simulator ? "--simulator" : "OPENAI_API_KEY is not set"}).`,
+)
 const sim = live ? undefined : await startSimulator()
 const tts = createTTS({
   model: values.model,

@@ -2,11 +2,11 @@
  * Streams a WAV file through a Realtime transcription session and prints the transcript as
  * it comes: interim text as it grows, then each turn's final text with its timing.
  *
- *   npx node examples/transcribe-file.ts [file.wav] [--model gpt-4o-transcribe]
- *     [--turn-detection server_vad|semantic_vad|local|manual] [--realtime] [--logprobs]
+ *   npm run example -- examples/transcribe-file.ts [file.wav] [--model gpt-4o-transcribe]
+ *     [--turn-detection server_vad|semantic_vad|local|manual] [--realtime] [--logprobs] [--simulator]
  *
- * With OPENAI_API_KEY set it talks to OpenAI; otherwise it starts the voxstate simulator in
- * this process. Without a file it generates a demo recording: a few sentences of the
+ * With OPENAI_API_KEY set it talks to OpenAI (at OPENAI_BASE_URL, if set); otherwise, or with
+ * `--simulator`, it starts the voxstate simulator in this process. Without a file it generates a demo recording: a few sentences of the
  * simulator's synthetic voice at 48 kHz stereo, which the session resamples to 24 kHz mono.
  * The simulator does not understand speech: it answers each turn with the demo sentence of
  * the same number (for a file of your own, with how much audio the turn had).
@@ -23,8 +23,15 @@ import {
   encodeWav,
   type SpeechEvent,
   type TurnDetectionSetting,
-} from "../src/index.ts"
-import { startSimulator, synthesizeSpeech } from "../src/simulator/index.ts"
+} from "voxstate"
+import { startSimulator, synthesizeSpeech } from "voxstate/simulator"
+
+// Bad input (an unknown option, a missing or unreadable file, a file that is not WAV) ends
+// with one line on stderr, not a stack trace.
+process.on("uncaughtException", (error) => {
+  console.error(`transcribe-file: ${error instanceof Error ? error.message : String(error)}`)
+  process.exit(1)
+})
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -33,6 +40,7 @@ const { values, positionals } = parseArgs({
     "turn-detection": { type: "string", default: "server_vad" },
     realtime: { type: "boolean", default: false },
     logprobs: { type: "boolean", default: false },
+    simulator: { type: "boolean", default: false },
   },
 })
 
@@ -87,7 +95,13 @@ const clock = (ms: number): string => {
 
 const file = positionals[0]
 const wav: AudioFrame = decodeWav(file === undefined ? demoWav() : new Uint8Array(readFileSync(file)))
-const live = process.env.OPENAI_API_KEY !== undefined && process.env.OPENAI_API_KEY !== ""
+// OpenAI when a key is exported (unless --simulator), else the simulator in this process.
+const live = !values.simulator && Boolean(process.env.OPENAI_API_KEY)
+console.error(
+  live
+    ? `Using ${`OpenAI at ${process.env.OPENAI_BASE_URL ?? "https://api.openai.com/v1"}`} (a key is set; --simulator uses the local simulator instead).`
+    : `Using the voxstate simulator in this process (${values.simulator ? "--simulator" : "OPENAI_API_KEY is not set"}).`,
+)
 const simulator = live
   ? undefined
   : await startSimulator({

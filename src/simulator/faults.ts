@@ -52,6 +52,8 @@ export interface SendFunnelOptions {
   readonly now: () => number
   /** Realtime kinds: the session cap in milliseconds (`session_expired`), if any. */
   readonly sessionMaxMs?: number
+  /** Told of every frame written, after it is recorded (the simulator's log). */
+  readonly onSent?: (payload: unknown) => void
 }
 
 /** The per-connection funnel every server frame goes through. */
@@ -223,6 +225,7 @@ export const createSendFunnel = (options: SendFunnelOptions): SendFunnel => {
   const writeNow = (text: string, payload: unknown) => {
     rawSend(text)
     connection.sent.push(payload)
+    options.onSent?.(payload)
     sentCount += 1
     check()
   }

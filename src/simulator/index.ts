@@ -10,7 +10,7 @@
  * ```
  * @module
  */
-import { handleResponsesConnection } from "./responses.ts"
+import { handleResponsesConnection, responsesRoute } from "./responses.ts"
 import { restRoutes } from "./rest/index.ts"
 import { startSimulatorWith } from "./server.ts"
 import type { Simulator, SimulatorOptions } from "./types.ts"
@@ -44,7 +44,7 @@ export {
   thresholdToDbfs,
   tone,
 } from "./realtime/index.ts"
-export { RESPONSES_STORE_CAPACITY } from "./responses.ts"
+export { RESPONSES_STORE_CAPACITY, responsesRoute } from "./responses.ts"
 export { MAX_BODY_BYTES, SPEECH_CHUNK_BYTES, speechDurationMs, synthesizeSpeech } from "./rest/index.ts"
 export {
   createIdGenerator,
@@ -60,6 +60,7 @@ export {
   type ScenarioOptions,
   type TranscriptReservation,
 } from "./scenario.ts"
+export { parseScenarioFile, ScenarioFile, ScenarioFileError } from "./scenarioFile.ts"
 export {
   DEFAULT_API_KEY,
   resolveSimulatorOptions,
@@ -67,6 +68,7 @@ export {
   type SimulatorRoutes,
   startSimulatorWith,
 } from "./server.ts"
+export { createSelfSignedCertificate, type SelfSignedCertificate, type SelfSignedOptions } from "./tls.ts"
 export type {
   ConnectionFault,
   ConnectionKind,
@@ -82,6 +84,7 @@ export type {
   RestEndpoint,
   RouteContext,
   Scenario,
+  ScenarioSetup,
   ScriptedFunctionCall,
   ScriptedServerError,
   Simulator,
@@ -99,4 +102,7 @@ export type {
  * Rejects when the port cannot be bound.
  */
 export const startSimulator = (options: SimulatorOptions = {}): Promise<Simulator> =>
-  startSimulatorWith({ restRoutes, responses: handleResponsesConnection }, options)
+  startSimulatorWith(
+    { restRoutes: [...restRoutes, responsesRoute], responses: handleResponsesConnection },
+    options,
+  )

@@ -1,5 +1,6 @@
 /**
- * The Responses API in WebSocket mode (`/v1/responses`): `response.create` streams a
+ * The Responses API in WebSocket mode (`/v1/responses`), and over HTTP (`responsesRoute`,
+ * the same streaming core, see its description): `response.create` streams a
  * response as bare JSON frames (`response.created` → `response.in_progress` →
  * `response.output_item.added` → `response.content_part.added` → `response.output_text.delta`*
  * → `.output_text.done` → `.content_part.done` → `.output_item.done` → `response.completed`,
@@ -41,11 +42,16 @@
  * @module
  */
 import type { WebSocket } from "ws"
+import { parseJsonObject } from "./rest/body.ts"
 import { isReasoningModel } from "./rest/chat.ts"
+import { restError, sendJson } from "./rest/errors.ts"
+import { makeRestRoute } from "./rest/route.ts"
 import { itemText, nextRequestIndex } from "./rest/scripted.ts"
+import { nextTick, startSse, writeSseEvent } from "./rest/sse.ts"
 import { countTextTokens, splitFragments, truncateDeltas } from "./rest/text.ts"
 import { functionCallsOf, resolveReply } from "./scenario.ts"
 import type {
+  HttpRoute,
   ModelReply,
   Scenario,
   ScriptedFunctionCall,
@@ -61,7 +67,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1
 const REASONING_TOKENS = 64
 
 /** A response the next one can chain from: what the model saw and said. */
-interface ChainedResponse {
+/** @internal */
+export interface ChainedResponse {
   readonly id: string
   /** The conversation items: chain + input + output. */
   readonly context: readonly unknown[]
@@ -151,7 +158,8 @@ const tokensOf = (items: readonly unknown[]): number =>
   items.reduce<number>((acc, item) => acc + itemTokens(item), 0)
 
 /** Validation of `response.create`: the first problem as a nested error, or the parsed request. */
-interface CreateRequest {
+/** @internal */
+export interface CreateRequest {
   readonly model: string
   readonly input: unknown[]
   readonly instructions: string | null
@@ -167,6 +175,7 @@ interface CreateRequest {
 const parseCreate = (
   event: Record<string, unknown>,
   deployment: string | undefined,
+  transport: "websocket" | "http" = "websocket",
 ): CreateRequest | ReturnType<typeof requestError> => {
   const model = event.model ?? deployment
   if (model === undefined) {
@@ -235,7 +244,7 @@ const parseCreate = (
       "max_output_tokens",
     )
   }
-  if (event.stream !== undefined || event.background !== undefined) {
+  if (transport === "websocket" && (event.stream !== undefined || event.background !== undefined)) {
     const param = event.stream !== undefined ? "stream" : "background"
     return requestError(
       400,
@@ -243,6 +252,23 @@ const parseCreate = (
       `Unknown parameter: '${param}' is not supported in WebSocket mode.`,
       param,
     )
+  }
+  if (transport === "http") {
+    for (const param of ["type", "generate", "stream_id"]) {
+      if (event[param] !== undefined)
+        return requestError(400, "unknown_parameter", `Unknown parameter: '${param}'.`, param)
+    }
+    if (event.stream !== undefined && event.stream !== null && typeof event.stream !== "boolean") {
+      return requestError(400, "invalid_type", "Invalid type for 'stream': expected a boolean.", "stream")
+    }
+    if (event.background === true) {
+      return requestError(
+        400,
+        "unsupported_value",
+        "The simulator does not run background responses; leave 'background' out.",
+        "background",
+      )
+    }
   }
   return {
     model,
@@ -258,8 +284,31 @@ const parseCreate = (
   }
 }
 
+/** @internal Where a response's events go: the socket, or an HTTP answer (SSE or one JSON body). */
+export interface ResponseSink {
+  /** Sends one event (its `sequence_number` already set). */
+  send(event: Record<string, unknown>): void
+  /** Waits before the next delta (the socket's scripted latency; a turn of the loop over HTTP). */
+  pace(): Promise<void>
+  /** False once the client is gone: the response stops without a terminal event. */
+  isOpen(): boolean
+}
+
+/** @internal What {@link streamResponse} needs: the request, its chain, and where the events go. */
+export interface ResponseRun {
+  readonly request: CreateRequest
+  readonly chain: ChainedResponse | null
+  readonly flight: InFlight
+  readonly scenario: Scenario
+  readonly nextId: (prefix: string) => string
+  readonly sink: ResponseSink
+  /** Keeps the response for chaining (the connection's latest, the store). */
+  readonly remember: (chained: ChainedResponse) => void
+}
+
 /** The response in flight on a connection. */
-interface InFlight {
+/** @internal */
+export interface InFlight {
   readonly id: string
   cancelled: boolean
   dropped: boolean
@@ -387,7 +436,18 @@ export const handleResponsesConnection: WebSocketHandler = (
     }
     const flight: InFlight = { id: ctx.nextId("resp_"), cancelled: false, dropped: false }
     inFlight = flight
-    stream(request, chain, flight)
+    streamResponse({
+      request,
+      chain,
+      flight,
+      scenario: ctx.scenario,
+      nextId: ctx.nextId,
+      sink: { send: ctx.send, pace: ctx.pace, isOpen: ctx.isOpen },
+      remember: (chained) => {
+        latest = chained
+        if (request.store) storePut(shared, chained)
+      },
+    })
       .catch((cause: unknown) => {
         // A bug of the simulator itself: reported as a flat streaming error, never unhandled.
         ctx.send({
@@ -401,234 +461,305 @@ export const handleResponsesConnection: WebSocketHandler = (
         if (inFlight === flight) inFlight = undefined
       })
   }
+}
 
-  const stream = async (
-    request: CreateRequest,
-    chain: ChainedResponse | null,
-    flight: InFlight,
-  ): Promise<void> => {
-    const chainItems = chain?.context ?? []
-    const context = [...chainItems, ...request.input]
-    let sequence = 0
-    const emit = (payload: Record<string, unknown>) => {
-      ctx.send({
-        ...payload,
-        sequence_number: sequence++,
-        ...(request.streamId === undefined ? {} : { stream_id: request.streamId }),
-      })
-    }
-    const createdAt = Math.floor(Date.now() / 1000)
-    const snapshot = (status: string, output: unknown[], usage: unknown, incomplete: unknown = null) => ({
-      id: flight.id,
-      object: "response",
-      created_at: createdAt,
-      status,
-      background: false,
-      error: null,
-      incomplete_details: incomplete,
-      instructions: request.instructions,
-      max_output_tokens: request.maxOutputTokens ?? null,
-      model: request.model,
-      output,
-      parallel_tool_calls: request.raw.parallel_tool_calls ?? true,
-      previous_response_id: request.previousResponseId,
-      reasoning: { effort: null, summary: null },
-      store: request.store,
-      temperature: request.raw.temperature ?? 1,
-      text: request.raw.text ?? { format: { type: "text" } },
-      tool_choice: request.raw.tool_choice ?? "auto",
-      tools: request.tools,
-      top_p: request.raw.top_p ?? 1,
-      truncation: "disabled",
-      usage,
-      user: null,
-      metadata: request.raw.metadata ?? {},
+/**
+ * @internal
+ * Streams one response (see the module description) to its sink: the same events, replies
+ * and tool calls over the socket and over HTTP.
+ */
+export const streamResponse = async (run: ResponseRun): Promise<void> => {
+  const { request, chain, flight, sink, scenario, nextId } = run
+  const chainItems = chain?.context ?? []
+  const context = [...chainItems, ...request.input]
+  let sequence = 0
+  const emit = (payload: Record<string, unknown>) => {
+    sink.send({
+      ...payload,
+      sequence_number: sequence++,
+      ...(request.streamId === undefined ? {} : { stream_id: request.streamId }),
     })
-    const instructionTokens = request.instructions === null ? 0 : countTextTokens(request.instructions)
-    const inputTokens = instructionTokens + tokensOf(context)
-    const cachedTokens =
-      chain === null
-        ? 0
-        : tokensOf(chainItems) +
-          (chain.instructions !== null && chain.instructions === request.instructions ? instructionTokens : 0)
-    const usageFor = (outputTokens: number) => {
-      const reasoning = isReasoningModel(request.model) && outputTokens > 0 ? REASONING_TOKENS : 0
-      return {
-        input_tokens: inputTokens,
-        input_tokens_details: { cached_tokens: cachedTokens },
-        output_tokens: outputTokens + reasoning,
-        output_tokens_details: { reasoning_tokens: reasoning },
-        total_tokens: inputTokens + outputTokens + reasoning,
-      }
+  }
+  const createdAt = Math.floor(Date.now() / 1000)
+  const snapshot = (status: string, output: unknown[], usage: unknown, incomplete: unknown = null) => ({
+    id: flight.id,
+    object: "response",
+    created_at: createdAt,
+    status,
+    background: false,
+    error: null,
+    incomplete_details: incomplete,
+    instructions: request.instructions,
+    max_output_tokens: request.maxOutputTokens ?? null,
+    model: request.model,
+    output,
+    parallel_tool_calls: request.raw.parallel_tool_calls ?? true,
+    previous_response_id: request.previousResponseId,
+    reasoning: { effort: null, summary: null },
+    store: request.store,
+    temperature: request.raw.temperature ?? 1,
+    text: request.raw.text ?? { format: { type: "text" } },
+    tool_choice: request.raw.tool_choice ?? "auto",
+    tools: request.tools,
+    top_p: request.raw.top_p ?? 1,
+    truncation: "disabled",
+    usage,
+    user: null,
+    metadata: request.raw.metadata ?? {},
+  })
+  const instructionTokens = request.instructions === null ? 0 : countTextTokens(request.instructions)
+  const inputTokens = instructionTokens + tokensOf(context)
+  const cachedTokens =
+    chain === null
+      ? 0
+      : tokensOf(chainItems) +
+        (chain.instructions !== null && chain.instructions === request.instructions ? instructionTokens : 0)
+  const usageFor = (outputTokens: number) => {
+    const reasoning = isReasoningModel(request.model) && outputTokens > 0 ? REASONING_TOKENS : 0
+    return {
+      input_tokens: inputTokens,
+      input_tokens_details: { cached_tokens: cachedTokens },
+      output_tokens: outputTokens + reasoning,
+      output_tokens_details: { reasoning_tokens: reasoning },
+      total_tokens: inputTokens + outputTokens + reasoning,
     }
-    const remember = (output: readonly unknown[]) => {
-      const chained: ChainedResponse = {
-        id: flight.id,
-        context: [...context, ...output],
-        instructions: request.instructions,
-      }
-      latest = chained
-      if (request.store) storePut(shared, chained)
+  }
+  const remember = (output: readonly unknown[]) => {
+    const chained: ChainedResponse = {
+      id: flight.id,
+      context: [...context, ...output],
+      instructions: request.instructions,
     }
-    const stopped = () => flight.dropped || !ctx.isOpen()
+    run.remember(chained)
+  }
+  const stopped = () => flight.dropped || !sink.isOpen()
 
-    emit({ type: "response.created", response: snapshot("in_progress", [], null) })
-    if (!request.generate) {
-      remember([])
-      emit({ type: "response.completed", response: snapshot("completed", [], usageFor(0)) })
-      return
-    }
-    emit({ type: "response.in_progress", response: snapshot("in_progress", [], null) })
+  emit({ type: "response.created", response: snapshot("in_progress", [], null) })
+  if (!request.generate) {
+    remember([])
+    emit({ type: "response.completed", response: snapshot("completed", [], usageFor(0)) })
+    return
+  }
+  emit({ type: "response.in_progress", response: snapshot("in_progress", [], null) })
 
-    const instructionsItem =
-      request.instructions === null
-        ? []
-        : [{ type: "message", role: "developer", content: request.instructions }]
-    let reply: ModelReply
-    let calls: readonly ScriptedFunctionCall[] | undefined
-    try {
-      reply = resolveReply(ctx.scenario, {
-        index: nextRequestIndex(ctx.scenario, "responses"),
-        input: [...instructionsItem, ...context],
-      })
-      calls = functionCallsOf(reply)
-    } catch (cause) {
-      // A scenario function that throws fails this response, as a model error would.
-      const message = `The scenario's reply failed: ${cause instanceof Error ? cause.message : String(cause)}`
+  const instructionsItem =
+    request.instructions === null
+      ? []
+      : [{ type: "message", role: "developer", content: request.instructions }]
+  let reply: ModelReply
+  let calls: readonly ScriptedFunctionCall[] | undefined
+  try {
+    reply = resolveReply(scenario, {
+      index: nextRequestIndex(scenario, "responses"),
+      input: [...instructionsItem, ...context],
+    })
+    calls = functionCallsOf(reply)
+  } catch (cause) {
+    // A scenario function that throws fails this response, as a model error would.
+    const message = `The scenario's reply failed: ${cause instanceof Error ? cause.message : String(cause)}`
+    emit({
+      type: "response.failed",
+      response: { ...snapshot("failed", [], usageFor(0)), error: { code: "server_error", message } },
+    })
+    return
+  }
+
+  const finish = (items: readonly Record<string, unknown>[], outputTokens: number, truncated: boolean) => {
+    remember(items)
+    if (flight.cancelled) {
       emit({
-        type: "response.failed",
-        response: { ...snapshot("failed", [], usageFor(0)), error: { code: "server_error", message } },
+        type: "response.incomplete",
+        response: snapshot("cancelled", [...items], usageFor(outputTokens)),
       })
-      return
+    } else if (truncated) {
+      emit({
+        type: "response.incomplete",
+        response: snapshot("incomplete", [...items], usageFor(outputTokens), {
+          reason: "max_output_tokens",
+        }),
+      })
+    } else {
+      emit({
+        type: "response.completed",
+        response: snapshot("completed", [...items], usageFor(outputTokens)),
+      })
     }
+  }
 
-    const finish = (items: readonly Record<string, unknown>[], outputTokens: number, truncated: boolean) => {
-      remember(items)
-      if (flight.cancelled) {
-        emit({
-          type: "response.incomplete",
-          response: snapshot("cancelled", [...items], usageFor(outputTokens)),
-        })
-      } else if (truncated) {
-        emit({
-          type: "response.incomplete",
-          response: snapshot("incomplete", [...items], usageFor(outputTokens), {
-            reason: "max_output_tokens",
-          }),
-        })
-      } else {
-        emit({
-          type: "response.completed",
-          response: snapshot("completed", [...items], usageFor(outputTokens)),
-        })
+  if (calls !== undefined) {
+    // Several calls (parallel tool calls) are output items one after the other.
+    const output: Record<string, unknown>[] = []
+    let tokens = 0
+    for (const [outputIndex, call] of calls.entries()) {
+      const { name, arguments: args } = call
+      const item = {
+        id: nextId("fc_"),
+        type: "function_call",
+        status: "in_progress",
+        call_id: call.callId ?? nextId("call_"),
+        name,
+        arguments: "",
       }
-    }
-
-    if (calls !== undefined) {
-      // Several calls (parallel tool calls) are output items one after the other.
-      const output: Record<string, unknown>[] = []
-      let tokens = 0
-      for (const [outputIndex, call] of calls.entries()) {
-        const { name, arguments: args } = call
-        const item = {
-          id: ctx.nextId("fc_"),
-          type: "function_call",
-          status: "in_progress",
-          call_id: call.callId ?? ctx.nextId("call_"),
-          name,
-          arguments: "",
-        }
-        emit({ type: "response.output_item.added", output_index: outputIndex, item })
-        let sent = ""
-        for (const piece of splitFragments(args, 4)) {
-          await ctx.pace()
-          if (stopped()) return
-          if (flight.cancelled) break
-          sent += piece
-          emit({
-            type: "response.function_call_arguments.delta",
-            item_id: item.id,
-            output_index: outputIndex,
-            delta: piece,
-          })
-        }
-        tokens += countTextTokens(name) + countTextTokens(sent)
-        if (flight.cancelled) {
-          output.push({ ...item, status: "incomplete", arguments: sent })
-          finish(output, tokens, false)
-          return
-        }
+      emit({ type: "response.output_item.added", output_index: outputIndex, item })
+      let sent = ""
+      for (const piece of splitFragments(args, 4)) {
+        await sink.pace()
+        if (stopped()) return
+        if (flight.cancelled) break
+        sent += piece
         emit({
-          type: "response.function_call_arguments.done",
+          type: "response.function_call_arguments.delta",
           item_id: item.id,
           output_index: outputIndex,
-          name,
-          arguments: args,
+          delta: piece,
         })
-        const done = { ...item, status: "completed", arguments: args }
-        emit({ type: "response.output_item.done", output_index: outputIndex, item: done })
-        output.push(done)
       }
-      finish(output, tokens, false)
-      return
-    }
-    if (!("text" in reply)) return
-
-    const { deltas, truncated } = truncateDeltas(reply.text, request.maxOutputTokens)
-    const itemId = ctx.nextId("msg_")
-    const message = (status: string, content: unknown[]) => ({
-      id: itemId,
-      type: "message",
-      status,
-      role: "assistant",
-      content,
-    })
-    const part = (text: string) => ({ type: "output_text", text, annotations: [], logprobs: [] })
-    emit({ type: "response.output_item.added", output_index: 0, item: message("in_progress", []) })
-    emit({
-      type: "response.content_part.added",
-      item_id: itemId,
-      output_index: 0,
-      content_index: 0,
-      part: part(""),
-    })
-    let text = ""
-    for (const delta of deltas) {
-      await ctx.pace()
-      if (stopped()) return
-      if (flight.cancelled) break
-      text += delta
+      tokens += countTextTokens(name) + countTextTokens(sent)
+      if (flight.cancelled) {
+        output.push({ ...item, status: "incomplete", arguments: sent })
+        finish(output, tokens, false)
+        return
+      }
       emit({
-        type: "response.output_text.delta",
-        item_id: itemId,
-        output_index: 0,
-        content_index: 0,
-        delta,
-        logprobs: [],
+        type: "response.function_call_arguments.done",
+        item_id: item.id,
+        output_index: outputIndex,
+        name,
+        arguments: args,
       })
+      const done = { ...item, status: "completed", arguments: args }
+      emit({ type: "response.output_item.done", output_index: outputIndex, item: done })
+      output.push(done)
     }
-    if (flight.cancelled) {
-      finish([message("incomplete", [part(text)])], countTextTokens(text), false)
-      return
-    }
+    finish(output, tokens, false)
+    return
+  }
+  if (!("text" in reply)) return
+
+  const { deltas, truncated } = truncateDeltas(reply.text, request.maxOutputTokens)
+  const itemId = nextId("msg_")
+  const message = (status: string, content: unknown[]) => ({
+    id: itemId,
+    type: "message",
+    status,
+    role: "assistant",
+    content,
+  })
+  const part = (text: string) => ({ type: "output_text", text, annotations: [], logprobs: [] })
+  emit({ type: "response.output_item.added", output_index: 0, item: message("in_progress", []) })
+  emit({
+    type: "response.content_part.added",
+    item_id: itemId,
+    output_index: 0,
+    content_index: 0,
+    part: part(""),
+  })
+  let text = ""
+  for (const delta of deltas) {
+    await sink.pace()
+    if (stopped()) return
+    if (flight.cancelled) break
+    text += delta
     emit({
-      type: "response.output_text.done",
+      type: "response.output_text.delta",
       item_id: itemId,
       output_index: 0,
       content_index: 0,
-      text,
+      delta,
       logprobs: [],
     })
-    emit({
-      type: "response.content_part.done",
-      item_id: itemId,
-      output_index: 0,
-      content_index: 0,
-      part: part(text),
-    })
-    const status = truncated ? "incomplete" : "completed"
-    const done = message(status, [part(text)])
-    emit({ type: "response.output_item.done", output_index: 0, item: done })
-    finish([done], countTextTokens(text), truncated)
   }
+  if (flight.cancelled) {
+    finish([message("incomplete", [part(text)])], countTextTokens(text), false)
+    return
+  }
+  emit({
+    type: "response.output_text.done",
+    item_id: itemId,
+    output_index: 0,
+    content_index: 0,
+    text,
+    logprobs: [],
+  })
+  emit({
+    type: "response.content_part.done",
+    item_id: itemId,
+    output_index: 0,
+    content_index: 0,
+    part: part(text),
+  })
+  const status = truncated ? "incomplete" : "completed"
+  const done = message(status, [part(text)])
+  emit({ type: "response.output_item.done", output_index: 0, item: done })
+  finish([done], countTextTokens(text), truncated)
 }
+
+/** The terminal events of a response. */
+const TERMINAL_EVENTS: ReadonlySet<unknown> = new Set([
+  "response.completed",
+  "response.incomplete",
+  "response.failed",
+])
+
+/**
+ * `POST /v1/responses` over HTTP: the same request, replies, tool calls and chaining as the
+ * socket (`store: true` responses chain across both), answered as SSE (`stream: true`:
+ * `event: <type>` and `data: <event>` per event) or as the final response object. A refused
+ * request is the REST error answer (`{ error: { message, type, param, code } }`, with the
+ * socket's status and code). Not simulated over HTTP: `background` responses (400), and the
+ * socket-only `generate` and `stream_id` (400 `unknown_parameter`).
+ */
+export const responsesRoute: HttpRoute = makeRestRoute("responses", "/responses", async (exchange) => {
+  const { res, ctx, body, record } = exchange
+  const json = parseJsonObject(body)
+  record(json)
+  const request = parseCreate(json, ctx.deployment, "http")
+  if ("type" in request) {
+    throw restError(request.status, request.error.message, {
+      type: request.error.type,
+      code: request.error.code,
+      param: request.error.param,
+    })
+  }
+  const shared = sharedStateOf(ctx.scenario)
+  const chain = request.previousResponseId === null ? null : storeGet(shared, request.previousResponseId)
+  if (chain === undefined) {
+    throw restError(400, `Previous response with id '${request.previousResponseId}' not found.`, {
+      code: "previous_response_not_found",
+      param: "previous_response_id",
+    })
+  }
+  const flight: InFlight = { id: ctx.nextId("resp_"), cancelled: false, dropped: false }
+  const open = () => !res.destroyed && !res.writableEnded
+  const run = {
+    request,
+    chain,
+    flight,
+    scenario: ctx.scenario,
+    nextId: ctx.nextId,
+    remember: (chained: ChainedResponse) => {
+      if (request.store) storePut(shared, chained)
+    },
+  }
+  if (request.raw.stream === true) {
+    startSse(res)
+    await streamResponse({
+      ...run,
+      sink: { send: (event) => writeSseEvent(res, String(event.type), event), pace: nextTick, isOpen: open },
+    })
+    res.end()
+    return
+  }
+  let terminal: Record<string, unknown> | undefined
+  await streamResponse({
+    ...run,
+    sink: {
+      send: (event) => {
+        if (TERMINAL_EVENTS.has(event.type)) terminal = event
+      },
+      pace: () => Promise.resolve(),
+      isOpen: open,
+    },
+  })
+  if (terminal !== undefined) sendJson(res, 200, terminal.response)
+})

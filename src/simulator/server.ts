@@ -5,11 +5,14 @@
  * closes everything on `close()`.
  *
  * Paths:
- * - Realtime (WebSocket): `/v1/realtime?intent=transcription` or `?model=...` (exactly one;
- *   both or neither is a 400), Azure GA `/openai/v1/realtime?model=<deployment>|intent=`,
+ * - Realtime (WebSocket): `/v1/realtime?intent=transcription` or `?model=...` (neither is a
+ *   400; `intent=transcription` beside a `model` is a transcription session, as OpenAI accepts
+ *   it, the `model` unused), Azure GA `/openai/v1/realtime?model=<deployment>|intent=`,
  *   Azure preview (beta protocol) `/openai/realtime?api-version=...&deployment=...`.
  * - Responses (WebSocket): `/v1/responses`, Azure `/openai/v1/responses` (`?api-version=`
  *   optional) and the dated `/openai/responses?api-version=` (without it a 404, as on Azure).
+ *   A request on these paths that is not an upgrade goes to the `/responses` REST route (the
+ *   Responses API over HTTP). A Realtime path asked without an upgrade is a 426.
  * - REST: `/v1/<path>`, Azure `/openai/v1/<path>` and `/openai/deployments/{d}/<path>?api-version=`
  *   (a dated path without `api-version` is a 404, as on Azure). An unknown path is a 404
  *   (`Invalid URL (METHOD /path)`); a known path asked with another method than its route's is
@@ -23,6 +26,7 @@
  * @module
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
+import { createServer as createHttpsServer } from "node:https"
 import type { Socket } from "node:net"
 import type { Duplex } from "node:stream"
 import { type WebSocket, WebSocketServer } from "ws"
@@ -30,12 +34,14 @@ import { createSendFunnel, type MutableConnection, rejectUpgrade } from "./fault
 import { handleRealtimeConnection, type RealtimeRouting } from "./realtime/index.ts"
 import { sleepWhileOpen } from "./rest/sse.ts"
 import { createIdGenerator, createScenario, takeConnectionScript, takeHttpFault } from "./scenario.ts"
+import { createSelfSignedCertificate } from "./tls.ts"
 import type {
   ConnectionKind,
   ConnectionScript,
   HttpFault,
   HttpRoute,
   ResolvedSimulatorOptions,
+  RestEndpoint,
   RouteContext,
   Scenario,
   Simulator,
@@ -103,6 +109,62 @@ const classify = (url: URL): Target => {
   if (path.startsWith("/v1/"))
     return { _tag: "Rest", azure: false, path: path.slice("/v1".length), deployment: undefined }
   return { _tag: "Unknown", azure: path.startsWith("/openai/") }
+}
+
+/**
+ * Matches a request path against a route path whose `{name}` segments match any one
+ * segment: the named segments (decoded), or `undefined` when the path is another.
+ */
+export const matchRoutePath = (
+  routePath: string,
+  path: string,
+): Readonly<Record<string, string>> | undefined => {
+  const want = routePath.split("/")
+  const have = path.split("/")
+  if (want.length !== have.length) return undefined
+  const params: Record<string, string> = {}
+  for (let i = 0; i < want.length; i++) {
+    const segment = want[i]!
+    const actual = have[i]!
+    if (segment.startsWith("{") && segment.endsWith("}")) {
+      if (actual.length === 0) return undefined
+      try {
+        params[segment.slice(1, -1)] = decodeURIComponent(actual)
+      } catch {
+        return undefined
+      }
+    } else if (segment !== actual) return undefined
+  }
+  return params
+}
+
+/** `code: message` of an OpenAI or Azure error body (JSON text), or its first 200 characters. */
+const errorSummary = (body: string): string => {
+  try {
+    const parsed = JSON.parse(body) as { error?: { code?: unknown; message?: unknown } }
+    const error = parsed.error
+    if (error !== undefined && typeof error.message === "string") {
+      return typeof error.code === "string" ? `${error.code}: ${error.message}` : error.message
+    }
+  } catch {
+    // Not JSON: the text itself.
+  }
+  return body.slice(0, 200)
+}
+
+/** A server event's error summary when it is an `error` event (either shape), else undefined. */
+const errorEventSummary = (payload: unknown): string | undefined => {
+  if (typeof payload !== "object" || payload === null) return undefined
+  const event = payload as {
+    type?: unknown
+    error?: { code?: unknown; message?: unknown }
+    code?: unknown
+    message?: unknown
+  }
+  if (event.type !== "error") return undefined
+  const code = event.error?.code ?? event.code
+  const message = event.error?.message ?? event.message
+  return `${typeof code === "string" ? `${code}: ` : ""}${typeof message === "string" ? message : ""}`
 }
 
 const openAIError = (message: string, type: string, code: string | null, param: string | null = null) =>
@@ -225,11 +287,24 @@ export const startSimulatorWith = async (
   options: SimulatorOptions = {},
 ): Promise<Simulator> => {
   const resolved = resolveSimulatorOptions(options)
+  const log = options.log
   const scenario: Scenario = createScenario({
     seed: resolved.seed,
     ...(options.scenario?.transcripts === undefined ? {} : { transcripts: options.scenario.transcripts }),
     ...(options.scenario?.replies === undefined ? {} : { replies: options.scenario.replies }),
   })
+  for (const [kind, scripts] of Object.entries(options.scenario?.connections ?? {})) {
+    for (const script of scripts ?? []) scenario.nextConnection(kind as ConnectionKind, script)
+  }
+  for (const [endpoint, faults] of Object.entries(options.scenario?.http ?? {})) {
+    for (const fault of faults ?? []) scenario.nextHttp(endpoint as RestEndpoint, fault)
+  }
+  const tls =
+    options.tls === true
+      ? createSelfSignedCertificate({ hosts: [resolved.host] })
+      : options.tls === false
+        ? undefined
+        : options.tls
   const startedAt = performance.now()
   const connections: ConnectionRecord[] = []
   const sockets = new Set<Socket | Duplex>()
@@ -296,9 +371,28 @@ export const startSimulatorWith = async (
     const target = classify(url)
     const connection = record("http", req)
     connection.open = true
+    const started = performance.now()
+    let errorBody = ""
+    if (log !== undefined) {
+      // Keep the body of an error answer for the log line.
+      const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse
+      res.end = ((...args: unknown[]) => {
+        const [chunk] = args
+        if (res.statusCode >= 400 && (typeof chunk === "string" || Buffer.isBuffer(chunk)))
+          errorBody = String(chunk)
+        return end(...args)
+      }) as typeof res.end
+    }
     res.on("close", () => {
       connection.open = false
       connection.httpStatus = res.statusCode
+      if (log === undefined) return
+      const ms = Math.round(performance.now() - started)
+      const outcome = res.writableFinished ? String(res.statusCode) : `${res.statusCode} (cut off)`
+      log(
+        `#${connection.id} ${req.method ?? "GET"} ${url.pathname}${url.search} → ${outcome} in ${ms} ms` +
+          (res.statusCode >= 400 && errorBody !== "" ? ` ${errorSummary(errorBody)}` : ""),
+      )
     })
     const refusal = authenticate(req, target.azure, resolved.apiKey)
     if (refusal !== undefined) {
@@ -320,7 +414,19 @@ export const startSimulatorWith = async (
             ),
       )
     }
-    if (target._tag === "Realtime" || target._tag === "Responses") {
+    const serveRest = (rest: Extract<Target, { _tag: "Rest" }>) =>
+      serveRestIn(req, res, url, connection, rest, invalidUrl)
+    if (target._tag === "Responses") {
+      // The Responses API over HTTP: the `/responses` REST route.
+      if (target.dated && !url.searchParams.has("api-version")) {
+        req.resume()
+        sendHttp(res, missingApiVersion.status, missingApiVersion.body)
+        return
+      }
+      serveRest({ _tag: "Rest", azure: target.azure, path: "/responses", deployment: undefined })
+      return
+    }
+    if (target._tag === "Realtime") {
       req.resume()
       sendHttp(
         res,
@@ -340,16 +446,30 @@ export const startSimulatorWith = async (
       invalidUrl()
       return
     }
+    serveRest(target)
+  }
+
+  const serveRestIn = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    connection: ConnectionRecord,
+    target: Extract<Target, { _tag: "Rest" }>,
+    invalidUrl: () => void,
+  ) => {
     if (target.deployment !== undefined && !url.searchParams.has("api-version")) {
       req.resume()
       sendHttp(res, missingApiVersion.status, missingApiVersion.body)
       return
     }
-    const route = routes.restRoutes.find((candidate) => candidate.path === target.path)
-    if (route === undefined) {
+    const match = routes.restRoutes
+      .map((candidate) => ({ route: candidate, params: matchRoutePath(candidate.path, target.path) }))
+      .find((candidate) => candidate.params !== undefined)
+    if (match?.params === undefined) {
       invalidUrl()
       return
     }
+    const { route, params } = { route: match.route, params: match.params }
     if (route.method !== undefined && route.method !== req.method) {
       req.resume()
       const method = req.method ?? "GET"
@@ -379,6 +499,7 @@ export const startSimulatorWith = async (
       await route.handle(req, res, {
         ...routeContext,
         connection,
+        params,
         ...(target.deployment === undefined ? {} : { deployment: target.deployment }),
         ...(fault?.stream === undefined ? {} : { shape: fault.stream }),
       })
@@ -420,6 +541,7 @@ export const startSimulatorWith = async (
       socket.once("close", (code: number) => {
         connection.closeCode = code
         connection.open = false
+        log?.(`#${connection.id} ${kind} closed ${code}`)
         funnel.dispose()
         wsClosed.delete(closed)
         resolve()
@@ -433,6 +555,14 @@ export const startSimulatorWith = async (
       connection,
       nextId,
       now: routeContext.now,
+      ...(log === undefined
+        ? {}
+        : {
+            onSent: (payload: unknown) => {
+              const summary = errorEventSummary(payload)
+              if (summary !== undefined) log(`#${connection.id} ${kind} sent error ${summary}`)
+            },
+          }),
       ...(kind === "responses" ? {} : { sessionMaxMs: resolved.realtimeSessionMaxMs }),
     })
     const ctx: WebSocketContext = {
@@ -465,6 +595,7 @@ export const startSimulatorWith = async (
     const url = new URL(req.url ?? "/", "http://simulator.invalid")
     const target = classify(url)
     if (target._tag !== "Realtime" && target._tag !== "Responses") {
+      log?.(`upgrade ${url.pathname}${url.search} → refused 404 (no WebSocket endpoint there)`)
       rejectUpgrade(
         socket,
         404,
@@ -496,16 +627,6 @@ export const startSimulatorWith = async (
           status: 404,
           body: azureError("DeploymentNotFound", "The API deployment for this resource does not exist."),
         }
-      } else if (intent !== undefined && model !== undefined) {
-        badRequest = {
-          status: 400,
-          body: openAIError(
-            "Specify either 'model' or 'intent', not both.",
-            "invalid_request_error",
-            "invalid_value",
-            "intent",
-          ),
-        }
       } else if (intent !== undefined && intent !== "transcription") {
         badRequest = {
           status: 400,
@@ -534,6 +655,9 @@ export const startSimulatorWith = async (
     const connection = record(kind, req)
     const refuse = (status: number, body: string) => {
       connection.httpStatus = status
+      log?.(
+        `#${connection.id} ${kind} upgrade ${url.pathname}${url.search} → refused ${status} ${errorSummary(body)}`,
+      )
       rejectUpgrade(socket, status, body)
     }
     const refusal = authenticate(req, target.azure, resolved.apiKey)
@@ -561,12 +685,16 @@ export const startSimulatorWith = async (
       refuse(reject.status, reject.body ?? defaultFaultBody(reject.status))
       return
     }
-    wss.handleUpgrade(req, socket, head, (ws) =>
-      attach(ws, kind, connection, script, url, deployment, handler),
-    )
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      log?.(`#${connection.id} ${kind} upgrade ${url.pathname}${url.search} → open`)
+      attach(ws, kind, connection, script, url, deployment, handler)
+    })
   }
 
-  const server = createServer(handleRequest)
+  const server =
+    tls === undefined
+      ? createServer(handleRequest)
+      : createHttpsServer({ cert: tls.cert, key: tls.key }, handleRequest)
   server.on("connection", (socket: Socket) => {
     sockets.add(socket)
     socket.on("close", () => sockets.delete(socket))
@@ -584,9 +712,11 @@ export const startSimulatorWith = async (
   const port = typeof address === "object" && address !== null ? address.port : resolved.port
   const host = resolved.host.includes(":") ? `[${resolved.host}]` : resolved.host
 
+  const secure = tls === undefined ? "" : "s"
   return {
-    url: `ws://${host}:${port}/v1`,
-    httpUrl: `http://${host}:${port}/v1`,
+    url: `ws${secure}://${host}:${port}/v1`,
+    httpUrl: `http${secure}://${host}:${port}/v1`,
+    ...(tls === undefined ? {} : { certificate: tls.cert }),
     port,
     apiKey: resolved.apiKey,
     get connections() {

@@ -127,6 +127,12 @@ export interface LatencyScript {
   readonly firstEventMs?: number
   /** Wait this long between the streamed deltas of a response or transcription. */
   readonly betweenDeltasMs?: number
+  /**
+   * Conversation sessions: deltas of a response still sent after its `response.cancel` before
+   * it ends `cancelled` (as the service's deltas already under way do); a response that runs out
+   * first ends `completed`. Default 0: the cancel lands at once.
+   */
+  readonly cancelAfterDeltas?: number
 }
 
 /** What happens on one connection: its faults, in order, and its latency. */
@@ -168,7 +174,7 @@ export interface HttpAnswerShape {
 }
 
 /** The REST endpoints a {@link HttpFault} can be queued for (`/audio/transcriptions`, `/audio/speech`, `/chat/completions`). */
-export type RestEndpoint = "transcriptions" | "speech" | "chat"
+export type RestEndpoint = "transcriptions" | "translations" | "speech" | "chat" | "responses" | "models"
 
 /** The outcome of transcribing one turn (or one REST file): its text, or an object with more. */
 export type TranscriptOutcome =
@@ -291,13 +297,18 @@ export interface HttpRoute {
    * answers them itself.
    */
   readonly method?: string
-  /** Path after `/v1` (OpenAI) or after `/openai/deployments/{d}` (Azure), e.g. `/audio/speech`. */
+  /**
+   * Path after `/v1` (OpenAI) or after `/openai/deployments/{d}` (Azure), e.g. `/audio/speech`;
+   * a `{name}` segment matches any one segment, handed to `handle` as `ctx.params.name`.
+   */
   readonly path: string
   handle(
     req: IncomingMessage,
     res: ServerResponse,
     ctx: RouteContext & {
       readonly connection: SimulatorConnection
+      /** The path's `{name}` segments. */
+      readonly params?: Readonly<Record<string, string>>
       readonly deployment?: string
       /** A scripted {@link HttpAnswerShape} for this request, for routes that stream their answer. */
       readonly shape?: HttpAnswerShape
@@ -317,8 +328,24 @@ export interface SimulatorOptions {
   readonly beta?: boolean
   /** Seed of the deterministic ids and pseudo-random parts; default 1. */
   readonly seed?: number
-  /** The initial transcripts and replies (see {@link Scenario}); change them later on `simulator.scenario`. */
-  readonly scenario?: Partial<Pick<Scenario, "transcripts" | "replies">>
+  /**
+   * The initial transcripts and replies (see {@link Scenario}), and scripts queued for the first
+   * connections of each kind and the first requests to each REST endpoint (as
+   * `scenario.nextConnection` and `scenario.nextHttp` queue them); change them later on
+   * `simulator.scenario`. Plain data: the JSON of `voxstate simulate --scenario FILE`.
+   */
+  readonly scenario?: ScenarioSetup
+  /**
+   * Serve HTTPS and WSS: `true` makes a self-signed certificate at start (`simulator.certificate`
+   * is its PEM, for clients' `ca` or `NODE_EXTRA_CA_CERTS`), or give a certificate and its key.
+   */
+  readonly tls?: boolean | { readonly cert: string; readonly key: string }
+  /**
+   * Told one line per event worth a trace: each HTTP request with its status and time (and the
+   * error's code and message for a 4xx/5xx), each WebSocket connection opened, refused (status
+   * and message) or closed (code), and each `error` event sent (`voxstate simulate --log`).
+   */
+  readonly log?: (line: string) => void
   /** Realtime session cap in milliseconds (default 60 minutes): then `session_expired`. */
   readonly realtimeSessionMaxMs?: number
   /** Responses WebSocket: maximum open connections (default unlimited). */
@@ -327,9 +354,17 @@ export interface SimulatorOptions {
   readonly responsesConnectionLifetimeMs?: number
 }
 
+/** What a simulator starts with: its transcripts, replies and queued scripts (see {@link SimulatorOptions.scenario}). */
+export interface ScenarioSetup extends Partial<Pick<Scenario, "transcripts" | "replies">> {
+  /** Scripts for the next connections of each kind, in order. */
+  readonly connections?: Partial<Record<ConnectionKind, readonly ConnectionScript[]>>
+  /** Scripted answers for the next requests to each REST endpoint, in order. */
+  readonly http?: Partial<Record<RestEndpoint, readonly HttpFault[]>>
+}
+
 /** {@link SimulatorOptions} with every default filled in (`responsesMaxConnections` stays optional: no cap). */
 export type ResolvedSimulatorOptions = Required<
-  Omit<SimulatorOptions, "scenario" | "responsesMaxConnections">
+  Omit<SimulatorOptions, "scenario" | "responsesMaxConnections" | "tls" | "log">
 > & {
   readonly responsesMaxConnections: number | undefined
 }
@@ -338,8 +373,10 @@ export type ResolvedSimulatorOptions = Required<
 export interface Simulator {
   /** WebSocket base URL, `ws://127.0.0.1:PORT/v1`. */
   readonly url: string
-  /** REST base URL, `http://127.0.0.1:PORT/v1`. */
+  /** REST base URL, `http://127.0.0.1:PORT/v1` (`https://` and `wss://` with `tls`). */
   readonly httpUrl: string
+  /** With `tls`: the PEM certificate clients must trust. */
+  readonly certificate?: string
   /** The port the server listens on. */
   readonly port: number
   /** The key clients must present, or `null` when any is accepted. */

@@ -2,9 +2,12 @@
  * The `voxstate simulate` command: run as a real process from source, it prints its URLs,
  * serves clients and stops cleanly on SIGTERM / SIGINT; argument mistakes exit with code 2.
  */
-import { type ChildProcess, spawn } from "node:child_process"
+import { type ChildProcess, execFile, spawn } from "node:child_process"
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
 import type { AddressInfo } from "node:net"
 import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterEach, describe, expect, it } from "vitest"
 import { main, parseSimulateArgs, USAGE } from "../../src/cli.ts"
@@ -97,6 +100,8 @@ describe("argument parsing", () => {
       apiKey: "sk-simulator",
       beta: false,
       seed: 1,
+      log: false,
+      tls: false,
     })
   })
 
@@ -137,5 +142,80 @@ describe("argument parsing", () => {
     const code = await main(["simulate", "--help"], { out: (l) => lines.push(l), err: (l) => lines.push(l) })
     expect(code).toBe(0)
     expect(lines).toEqual([USAGE])
+  })
+})
+
+/** How long the openai Realtime client process may take for its exchange. */
+const CLIENT_TIMEOUT_MS = 20_000
+const CLIENT = fileURLToPath(new URL("../support/openaiRealtimeClient.ts", import.meta.url))
+
+describe("voxstate --version", () => {
+  it("prints the package's version", async () => {
+    const lines: string[] = []
+    expect(await main(["--version"], { out: (l) => lines.push(l), err: (l) => lines.push(l) })).toBe(0)
+    const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+      version: string
+    }
+    expect(lines).toEqual([version])
+  })
+})
+
+describe("voxstate simulate --tls, --scenario, --log", () => {
+  it(
+    "serves wss with a certificate file the openai SDK's Realtime client trusts through NODE_EXTRA_CA_CERTS",
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), "voxstate-cli-"))
+      const scenario = join(dir, "scenario.json")
+      writeFileSync(scenario, JSON.stringify({ replies: [{ text: "Scripted over TLS." }] }))
+      const proc = run(["simulate", "--port", "0", "--tls", "--scenario", scenario, "--log"], READY)
+      const printed = await proc.ready
+      const rest = /REST base URL:\s+(https:\/\/127\.0\.0\.1:\d+\/v1)/.exec(printed)?.[1]
+      const certificate = /TLS certificate:\s+(\S+)\s+\(trust it: NODE_EXTRA_CA_CERTS=(\S+)\)/.exec(printed)
+      expect(printed).toMatch(
+        /Realtime \(conversation\):\s+wss:\/\/127\.0\.0\.1:\d+\/v1\/realtime\?model=gpt-realtime/,
+      )
+      expect(rest).toBeDefined()
+      expect(certificate?.[1]).toBe(certificate?.[2])
+      const answer = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(
+          process.execPath,
+          [CLIENT, rest ?? "", "sk-simulator", String(CLIENT_TIMEOUT_MS)],
+          {
+            env: { ...process.env, NODE_EXTRA_CA_CERTS: certificate?.[1] ?? "" },
+            timeout: CLIENT_TIMEOUT_MS + 5_000,
+          },
+          (error, stdout, stderr) => resolve({ code: error === null ? 0 : 1, stdout, stderr }),
+        )
+      })
+      expect(answer).toMatchObject({ code: 0, stdout: "wss: Scripted over TLS.\n" })
+      // --log traced the connection on the simulator's side.
+      expect(proc.output().stdout).toMatch(/#\d+ realtime upgrade \/v1\/realtime\?model=gpt-realtime → open/)
+      proc.child.kill("SIGTERM")
+      expect(await proc.exited).toBe(0)
+    },
+    CLIENT_TIMEOUT_MS + 20_000,
+  )
+
+  it("exits with code 2 and one line naming the problem for a bad scenario file", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "voxstate-cli-"))
+    const bad = join(dir, "bad.json")
+    writeFileSync(bad, JSON.stringify({ transcript: ["typo"] }))
+    const errors: string[] = []
+    expect(
+      await main(["simulate", "--port", "0", "--scenario", bad], {
+        out: () => {},
+        err: (l) => errors.push(l),
+      }),
+    ).toBe(2)
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toMatch(/^--scenario .*bad\.json: not a scenario: .*\["transcript"\]/)
+    const missing: string[] = []
+    expect(
+      await main(["simulate", "--scenario", join(dir, "none.json")], {
+        out: () => {},
+        err: (l) => missing.push(l),
+      }),
+    ).toBe(2)
+    expect(missing[0]).toMatch(/none\.json: ENOENT/)
   })
 })

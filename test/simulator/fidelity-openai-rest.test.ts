@@ -7,6 +7,7 @@ import OpenAI, { AzureOpenAI, type BadRequestError, toFile } from "openai"
 import { afterEach, describe, expect, it } from "vitest"
 import { decodeWav, encodeWav, makeAudioFrame } from "../../src/audio/index.ts"
 import { startSimulator } from "../../src/simulator/index.ts"
+import { decodeCompressed, encodeFlac, encodeMp3 } from "../../src/simulator/rest/codecs.ts"
 import { synthesizeSpeech } from "../../src/simulator/rest/signal.ts"
 import type { Simulator, SimulatorOptions } from "../../src/simulator/types.ts"
 
@@ -150,13 +151,140 @@ describe("openai REST client: speech", () => {
     expect(frame.data.length).toBe(synthesizeSpeech("Hello.").length)
   })
 
-  it("refuses mp3 (the default format) as the simulator's documented limit", async () => {
+  it("answers mp3 (the default format): MPEG audio at 24 kHz as long as the voice", async () => {
     const { client } = await start()
-    const error = await client.audio.speech
-      .create({ model: "gpt-4o-mini-tts", voice: "alloy", input: "Hello." })
+    const response = await client.audio.speech.create({
+      model: "gpt-4o-mini-tts",
+      voice: "alloy",
+      input: "Hello there.",
+    })
+    expect(response.headers.get("content-type")).toBe("audio/mpeg")
+    const decoded = await decodeCompressed("mp3", new Uint8Array(await response.arrayBuffer()))
+    expect(decoded.sampleRateHz).toBe(24_000)
+    const expected = synthesizeSpeech("Hello there.").length
+    // The encoder's padding: at most two 576-sample granules and the decoder's delay more.
+    expect(decoded.data.length / decoded.channels).toBeGreaterThanOrEqual(expected)
+    expect(decoded.data.length / decoded.channels).toBeLessThan(expected + 3 * 1152)
+  })
+
+  it("answers flac that decodes to exactly the pcm voice", async () => {
+    const { client } = await start()
+    const response = await client.audio.speech.create({
+      model: "gpt-4o-mini-tts",
+      voice: "alloy",
+      input: "Lossless, please.",
+      response_format: "flac",
+    })
+    expect(response.headers.get("content-type")).toBe("audio/flac")
+    const decoded = await decodeCompressed("flac", new Uint8Array(await response.arrayBuffer()))
+    expect(decoded).toMatchObject({ sampleRateHz: 24_000, channels: 1 })
+    expect(decoded.data).toEqual(synthesizeSpeech("Lossless, please.", { seed: 1 }))
+  })
+
+  it("refuses opus and aac, which it keeps no encoder for, with unsupported_value", async () => {
+    const { client } = await start()
+    for (const response_format of ["opus", "aac"] as const) {
+      const error = await client.audio.speech
+        .create({ model: "gpt-4o-mini-tts", voice: "alloy", input: "Hello.", response_format })
+        .catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(OpenAI.BadRequestError)
+      expect((error as BadRequestError).code).toBe("unsupported_value")
+      expect((error as BadRequestError).message).toContain(response_format)
+    }
+  })
+})
+
+describe("openai REST client: compressed uploads, diarization, translations", () => {
+  const samples = (): Int16Array => decodeWav(speechWav()).data
+
+  it("transcribes MP3 and FLAC uploads, at other rates too", async () => {
+    const { sim, client } = await start()
+    sim.scenario.transcripts = ["From an mp3.", "From a flac."]
+    const mp3 = await encodeMp3(samples(), RATE)
+    const fromMp3 = await client.audio.transcriptions.create({
+      file: await toFile(mp3, "turn.mp3", { type: "audio/mpeg" }),
+      model: "whisper-1",
+      response_format: "verbose_json",
+    })
+    expect(fromMp3.text).toBe("From an mp3.")
+    expect(fromMp3.duration).toBeGreaterThanOrEqual(2)
+    expect(fromMp3.duration).toBeLessThan(2.2)
+    const flac = encodeFlac(
+      samples().filter((_, i) => i % 3 === 0),
+      8_000,
+    )
+    const fromFlac = await client.audio.transcriptions.create({
+      file: await toFile(flac, "turn.flac", { type: "audio/flac" }),
+      model: "whisper-1",
+      response_format: "verbose_json",
+    })
+    expect(fromFlac.text).toBe("From a flac.")
+    expect(fromFlac.duration).toBe(2)
+    expect(fromFlac.segments?.[0]?.start).toBeCloseTo(0.4, 1)
+  })
+
+  it("answers diarized_json with gpt-4o-transcribe-diarize: timed segments with speakers", async () => {
+    const { sim, client } = await start()
+    const two = new Int16Array(4 * RATE)
+    for (const [from, to] of [
+      [0.2, 1.2],
+      [2, 3.5],
+    ] as const) {
+      for (let i = from * RATE; i < to * RATE; i++)
+        two[i] = Math.round(8000 * Math.sin((2 * Math.PI * 220 * i) / RATE))
+    }
+    sim.scenario.transcripts = ["Hello there. How are you?"]
+    const result = (await client.audio.transcriptions.create({
+      file: await toFile(encodeWav(makeAudioFrame(two, RATE, 1)), "two.wav", { type: "audio/wav" }),
+      model: "gpt-4o-transcribe-diarize",
+      response_format: "diarized_json",
+    })) as OpenAI.Audio.TranscriptionDiarized
+    expect(result.text).toBe("Hello there. How are you?")
+    expect(result.segments.map((s) => s.speaker)).toEqual(["A", "B"])
+    expect(result.segments.every((s) => s.type === "transcript.text.segment")).toBe(true)
+    expect(result.segments.map((s) => s.text).join(" ")).toBe("Hello there. How are you?")
+    expect(result.segments[1]?.start).toBeCloseTo(2, 1)
+
+    sim.scenario.transcripts = ["Hello there. How are you?"]
+    const stream = await client.audio.transcriptions.create({
+      file: await toFile(encodeWav(makeAudioFrame(two, RATE, 1)), "two.wav", { type: "audio/wav" }),
+      model: "gpt-4o-transcribe-diarize",
+      response_format: "diarized_json",
+      known_speaker_names: ["agent", "caller"],
+      known_speaker_references: ["data:audio/wav;base64,AAAA", "data:audio/wav;base64,AAAA"],
+      stream: true,
+    })
+    const types: string[] = []
+    const speakers: string[] = []
+    for await (const event of stream) {
+      types.push(event.type)
+      if (event.type === "transcript.text.segment") speakers.push(event.speaker)
+    }
+    expect(speakers).toEqual(["agent", "caller"])
+    expect(types.at(-1)).toBe("transcript.text.done")
+
+    const refused = await client.audio.transcriptions
+      .create({ file: await wavFile(), model: "gpt-4o-transcribe", response_format: "diarized_json" })
       .catch((e: unknown) => e)
-    expect(error).toBeInstanceOf(OpenAI.BadRequestError)
-    expect((error as BadRequestError).code).toBe("unsupported_value")
+    expect((refused as BadRequestError).code).toBe("unsupported_value")
+  })
+
+  it("translates with whisper-1 (json, verbose_json), and refuses other models", async () => {
+    const { sim, client } = await start()
+    sim.scenario.transcripts = ["Good morning.", "Good evening."]
+    const json = await client.audio.translations.create({ file: await wavFile(), model: "whisper-1" })
+    expect(json.text).toBe("Good morning.")
+    const verbose = await client.audio.translations.create({
+      file: await wavFile(),
+      model: "whisper-1",
+      response_format: "verbose_json",
+    })
+    expect(verbose).toMatchObject({ task: "translate", language: "english", text: "Good evening." })
+    const refused = await client.audio.translations
+      .create({ file: await wavFile(), model: "gpt-4o-transcribe" })
+      .catch((e: unknown) => e)
+    expect(refused).toBeInstanceOf(OpenAI.BadRequestError)
+    expect((refused as BadRequestError).param).toBe("model")
   })
 })
 

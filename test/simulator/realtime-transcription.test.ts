@@ -186,19 +186,35 @@ describe("transcription session config", () => {
     expect(updated.session.audio.input.turn_detection).toMatchObject({ type: "server_vad" })
   })
 
-  it("refuses server turn detection for models that need client commits", async () => {
+  it("refuses server turn detection named for models that need client commits", async () => {
     const client = await open()
     client.send({
       type: "session.update",
       session: {
         type: "transcription",
-        audio: { input: { transcription: { model: "gpt-live-transcribe" } } },
+        audio: {
+          input: { transcription: { model: "gpt-live-transcribe" }, turn_detection: { type: "server_vad" } },
+        },
       },
     })
     expect((await client.next("error")).error).toMatchObject({
       code: "invalid_value",
       param: "session.audio.input.turn_detection",
     })
+  })
+
+  it("gives no turn detection to a model that needs client commits when the update leaves it out", async () => {
+    const client = await open()
+    client.send({
+      type: "session.update",
+      session: {
+        type: "transcription",
+        audio: { input: { transcription: { model: "gpt-realtime-whisper" } } },
+      },
+    })
+    const updated = await client.next("session.updated")
+    expect(updated.session.audio.input.transcription).toMatchObject({ model: "gpt-realtime-whisper" })
+    expect(updated.session.audio.input.turn_detection).toBeNull()
   })
 
   it("answers conversation events and unknown types with invalid_value on type", async () => {

@@ -126,10 +126,15 @@ describe("authentication", () => {
 })
 
 describe("routing", () => {
-  it("refuses a realtime URL with both model and intent, with neither, or with an unknown intent", async () => {
+  it("opens a transcription session for intent=transcription beside a model, as OpenAI does", async () => {
     const s = await start()
-    const both = await refusedUpgrade(`${s.url}/realtime?model=gpt-realtime&intent=transcription`, AUTH)
-    expect(both.status).toBe(400)
+    const both = await open(`${s.url}/realtime?model=gpt-4o-transcribe&intent=transcription`, AUTH)
+    expect((await both.next("session.created")).session.type).toBe("transcription")
+    expect(s.connections[0]?.kind).toBe("transcription")
+  })
+
+  it("refuses a realtime URL with neither model nor intent, or with an unknown intent", async () => {
+    const s = await start()
     const neither = await refusedUpgrade(`${s.url}/realtime`, AUTH)
     expect(neither.status).toBe(400)
     expect(JSON.parse(neither.body).error).toMatchObject({

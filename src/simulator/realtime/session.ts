@@ -378,6 +378,18 @@ const mergeInput = (
   }
 }
 
+/**
+ * A model that takes no server turn detection, chosen by an update that leaves
+ * `turn_detection` out, gets none (as OpenAI answers such an update); only a turn detection
+ * the update names is refused for it.
+ */
+const defaultTurnDetectionForModel = (input: InputAudioConfig, given: boolean): InputAudioConfig => {
+  const model = input.transcription?.model
+  return !given && model !== undefined && MANUAL_TURN_MODELS.has(model) && input.turn_detection !== null
+    ? { ...input, turn_detection: null }
+    : input
+}
+
 /** Refuses server turn detection for the models that need client commits. */
 const checkTurnDetectionForModel = (input: InputAudioConfig, path: string): void => {
   const model = input.transcription?.model
@@ -430,11 +442,16 @@ export const updateTranscriptionSession = (
   checkSessionType(session, "transcription")
   checkKeys(session, "session", ["type", "audio", "include"])
   let input = current.input
+  let turnDetectionGiven = false
   if (session.audio !== undefined) {
     const audio = expectObject(session.audio, "session.audio")
     checkKeys(audio, "session.audio", ["input"])
-    if (audio.input !== undefined) input = mergeInput(input, audio.input, "session.audio.input", false)
+    if (audio.input !== undefined) {
+      input = mergeInput(input, audio.input, "session.audio.input", false)
+      turnDetectionGiven = expectObject(audio.input, "session.audio.input").turn_detection !== undefined
+    }
   }
+  input = defaultTurnDetectionForModel(input, turnDetectionGiven)
   checkTurnDetectionForModel(input, "session.audio.input.turn_detection")
   return {
     ...current,
@@ -549,10 +566,11 @@ export const updateBetaTranscriptionSession = (
         ? current.input.noise_reduction
         : parseNoiseReduction(session.input_audio_noise_reduction, "session.input_audio_noise_reduction"),
   }
-  checkTurnDetectionForModel(input, "session.turn_detection")
+  const resolved = defaultTurnDetectionForModel(input, session.turn_detection !== undefined)
+  checkTurnDetectionForModel(resolved, "session.turn_detection")
   return {
     ...current,
-    input,
+    input: resolved,
     include:
       session.include === undefined ? current.include : parseInclude(session.include, "session.include"),
   }

@@ -1,6 +1,6 @@
 /**
- * The frame shared by the simulator's REST routes: `POST` only (the router answers other
- * methods with a 405 and `Allow: POST`), bounded body read (413 over 25 MiB),
+ * The frame shared by the simulator's REST routes: one method each, `POST` unless told
+ * (the router answers other methods with a 405 and `Allow`), bounded body read (413 over 25 MiB),
  * recording of the request in its connection record, `x-request-id`, and translation of a
  * thrown {@link RestError} into the OpenAI error answer.
  * @module
@@ -26,7 +26,7 @@ export interface RestRequest {
 }
 
 /**
- * Builds an {@link HttpRoute} for `POST` requests: the body is read with the 25 MiB limit,
+ * Builds an {@link HttpRoute} for `method` requests (`POST` by default): the body is read with the 25 MiB limit,
  * then `answer` runs; a {@link RestError} it throws becomes the error answer, any other
  * exception a 500 `server_error`.
  */
@@ -34,9 +34,10 @@ export const makeRestRoute = (
   endpoint: RestEndpoint,
   path: string,
   answer: (request: RestRequest) => Promise<void> | void,
+  method: "POST" | "GET" = "POST",
 ): HttpRoute => ({
   endpoint,
-  method: "POST",
+  method,
   path,
   handle: async (req, res, ctx) => {
     const requestId = ctx.nextId("req_")

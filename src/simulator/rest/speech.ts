@@ -15,13 +15,16 @@
  * connection dropped mid-body (`dropAfterBytes`, mid-sample when odd). A 429 with `retry-after`
  * is a plain `HttpFault` (`{ status: 429, headers: { "retry-after": "1" } }`).
  *
- * Simulator limits: `mp3`, `opus`, `aac` and `flac` (and the default, `mp3`) are refused
- * with a 400 (`unsupported_value`), since the simulator does not encode compressed audio.
+ * Formats: `pcm`, `wav`, `mp3` (the default: MPEG-2 Layer III, 24 kHz mono, 64 kbit/s) and
+ * `flac` (lossless, so a decoder gives back the `pcm` samples exactly); see `codecs.ts`.
+ * Simulator limits: `opus` and `aac` are refused with a 400 (`unsupported_value`) naming the
+ * formats it makes, since it keeps no encoder for them.
  * @module
  */
 import { encodeWav, makeAudioFrame } from "../../audio/index.ts"
 import type { HttpAnswerShape } from "../types.ts"
 import { parseJsonObject } from "./body.ts"
+import { encodeFlac, encodeMp3 } from "./codecs.ts"
 import { invalidParam, missingParam, restError } from "./errors.ts"
 import { makeRestRoute, type RestRequest } from "./route.ts"
 import { synthesizeSpeech } from "./signal.ts"
@@ -55,13 +58,17 @@ const VOICES = [
   "cedar",
 ]
 const FORMATS = ["mp3", "opus", "aac", "flac", "wav", "pcm"]
+/** The formats the simulator makes, and their content types. */
+const MADE_FORMATS = { mp3: "audio/mpeg", flac: "audio/flac", wav: "audio/wav", pcm: "audio/pcm" } as const
+type MadeFormat = keyof typeof MADE_FORMATS
+const isMadeFormat = (format: string): format is MadeFormat => Object.hasOwn(MADE_FORMATS, format)
 
 /** The validated speech request. */
 interface SpeechParams {
   readonly model: string
   readonly input: string
   readonly instructions: string
-  readonly format: "wav" | "pcm"
+  readonly format: MadeFormat
   readonly speed: number
   readonly sse: boolean
 }
@@ -128,10 +135,10 @@ const validate = (body: Record<string, unknown>, deployment: string | undefined)
       `Invalid value: ${quoted(format)}. Supported values are: ${enumList(FORMATS)}.`,
     )
   }
-  if (format !== "wav" && format !== "pcm") {
+  if (!isMadeFormat(format)) {
     throw invalidParam(
       "response_format",
-      `The simulator produces 'wav' and 'pcm' only; '${format}' is a compressed format it does not encode.`,
+      `Unsupported value: the simulator does not encode '${format}'; it makes ${enumList(Object.keys(MADE_FORMATS))}.`,
       "unsupported_value",
     )
   }
@@ -170,6 +177,20 @@ const validate = (body: Record<string, unknown>, deployment: string | undefined)
   return { model, input, instructions: instructions ?? "", format, speed, sse: streamFormat === "sse" }
 }
 
+/** The speech samples in the asked format. */
+const encodeSpeech = async (samples: Int16Array, format: MadeFormat): Promise<Uint8Array> => {
+  switch (format) {
+    case "wav":
+      return encodeWav(makeAudioFrame(samples, SPEECH_RATE_HZ, 1))
+    case "mp3":
+      return encodeMp3(samples, SPEECH_RATE_HZ)
+    case "flac":
+      return encodeFlac(samples, SPEECH_RATE_HZ)
+    default:
+      return new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength)
+  }
+}
+
 /** Cuts `bytes` into chunks whose sizes cycle through `sizes`. */
 const chunksOf = (bytes: Uint8Array, sizes: readonly number[]): Uint8Array[] => {
   const out: Uint8Array[] = []
@@ -187,10 +208,7 @@ const answer = async ({ res, ctx, body, record }: RestRequest): Promise<void> =>
   record(json)
   const params = validate(json, ctx.deployment)
   const samples = synthesizeSpeech(params.input, { speed: params.speed, seed: ctx.scenario.seed })
-  const bytes =
-    params.format === "wav"
-      ? encodeWav(makeAudioFrame(samples, SPEECH_RATE_HZ, 1))
-      : new Uint8Array(samples.buffer, samples.byteOffset, samples.byteLength)
+  const bytes = await encodeSpeech(samples, params.format)
 
   const shape: HttpAnswerShape = ctx.shape ?? {}
   if (!(await sleepWhileOpen(res, shape.firstByteMs ?? 0))) return
@@ -240,7 +258,7 @@ const answer = async ({ res, ctx, body, record }: RestRequest): Promise<void> =>
     return
   }
 
-  res.writeHead(200, { "content-type": params.format === "wav" ? "audio/wav" : "audio/pcm" })
+  res.writeHead(200, { "content-type": MADE_FORMATS[params.format] })
   res.flushHeaders()
   for (const chunk of chunksOf(bytes, SPEECH_CHUNK_BYTES)) {
     if (!(await write(chunk))) return

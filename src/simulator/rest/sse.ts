@@ -22,6 +22,12 @@ export const writeSseData = (res: ServerResponse, payload: unknown): void => {
   res.write(`data: ${typeof payload === "string" ? payload : JSON.stringify(payload)}\n\n`)
 }
 
+/** Writes one named record: `event: <name>` then `data: <json>` (the Responses API's shape). */
+export const writeSseEvent = (res: ServerResponse, name: string, payload: unknown): void => {
+  if (res.destroyed || res.writableEnded) return
+  res.write(`event: ${name}\ndata: ${JSON.stringify(payload)}\n\n`)
+}
+
 /** Resolves after the event loop has had a turn, so consecutive writes go out as separate chunks. */
 export const nextTick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve))
 

@@ -18,14 +18,24 @@
  * Usage: whisper-1 is billed by duration (whole seconds, rounded up); the other models by
  * tokens, 10 audio tokens per second plus the prompt's text tokens (approximations).
  *
- * Simulator limits: only WAV (PCM16) files are decoded; other supported containers (mp3,
- * flac, ogg, ...) get a 400 naming the limit. `diarized_json` is not produced (400).
+ * Uploads: WAV (PCM16), MP3 and FLAC (see `codecs.ts`), told by their bytes, at any rate and
+ * channel count. Simulator limits: the other containers the service takes (m4a, mp4, ogg,
+ * webm, ...) get a 400 (`unsupported_format`) naming the limit.
+ * `gpt-4o-transcribe-diarize` answers `json`, `text` and `diarized_json`: segments timed from
+ * the voiced regions, each a `transcript.text.segment` with a speaker (the simulator's choice:
+ * each voiced region is the next speaker's turn, `A`, `B`, `A`, ...; with
+ * `known_speaker_names[]`, those names in turn); streamed, each segment's deltas carry its
+ * `segment_id` and the segment event follows them.
+ * `POST /audio/translations` (whisper-1 only, as the service) answers the same way with the
+ * scenario's text as the English translation: `json`, `text`, `srt`, `vtt` and
+ * `verbose_json` (`task: "translate"`, `language: "english"`), never streamed.
  * Audio under 0.1 s is refused (`audio_too_short`), as the service does.
  * @module
  */
 import { type AudioFrame, createPcmConverter, decodeWav } from "../../audio/index.ts"
 import type { ResolvedTranscript } from "../scenario.ts"
 import { reserveTranscript } from "../scenario.ts"
+import { decodeCompressed, sniffCompressed } from "./codecs.ts"
 import { invalidParam, missingParam, restError, sendRestError } from "./errors.ts"
 import { boundaryOf, type MultipartPart, parseMultipart } from "./multipart.ts"
 import { makeRestRoute, type RestRequest } from "./route.ts"
@@ -40,6 +50,9 @@ const RATE_HZ = 24_000
 const AUDIO_TOKENS_PER_SECOND = 10
 const SUPPORTED_EXTENSIONS = ["flac", "m4a", "mp3", "mp4", "mpeg", "mpga", "oga", "ogg", "wav", "webm"]
 const RESPONSE_FORMATS = ["json", "text", "srt", "vtt", "verbose_json", "diarized_json"]
+const TRANSLATION_FORMATS = ["json", "text", "srt", "vtt", "verbose_json"]
+/** The model that answers `diarized_json`. */
+const DIARIZE_MODEL = "gpt-4o-transcribe-diarize"
 const LANGUAGE_NAMES: Readonly<Record<string, string>> = {
   en: "english",
   fr: "french",
@@ -87,7 +100,7 @@ const first = (form: TranscriptionForm, key: string): string | undefined => form
 const isWhisper = (model: string): boolean => model.startsWith("whisper")
 
 /** Decodes the uploaded file to 24 kHz mono PCM16, or throws the 400 the service gives. */
-const decodeUpload = (file: MultipartPart): Int16Array => {
+const decodeUpload = async (file: MultipartPart): Promise<Int16Array> => {
   const name = file.filename ?? "file"
   const ext = name.includes(".") ? name.slice(name.lastIndexOf(".") + 1).toLowerCase() : ""
   const data = file.data
@@ -95,25 +108,27 @@ const decodeUpload = (file: MultipartPart): Int16Array => {
     data.length >= 12 &&
     Buffer.from(data.subarray(0, 4)).toString("latin1") === "RIFF" &&
     Buffer.from(data.subarray(8, 12)).toString("latin1") === "WAVE"
-  if (!isRiffWave) {
-    if (SUPPORTED_EXTENSIONS.includes(ext) && ext !== "wav") {
+  const compressed = isRiffWave ? undefined : sniffCompressed(data)
+  if (!isRiffWave && compressed === undefined) {
+    if (ext === "wav" || ext === "mp3" || ext === "mpga" || ext === "mpeg" || ext === "flac") {
+      throw invalidParam("file", "Audio file might be corrupted or unsupported", "invalid_value")
+    }
+    if (SUPPORTED_EXTENSIONS.includes(ext)) {
       throw invalidParam(
         "file",
-        `The simulator decodes WAV (PCM16) files only; '${name}' is not one. Wrap raw PCM in a WAV header.`,
+        `The simulator decodes WAV (PCM16), MP3 and FLAC files only; '${name}' is none of them.`,
         "unsupported_format",
       )
     }
-    if (ext !== "wav") {
-      throw invalidParam(
-        "file",
-        `Invalid file format. Supported formats: ${JSON.stringify(SUPPORTED_EXTENSIONS)}`,
-        "invalid_value",
-      )
-    }
+    throw invalidParam(
+      "file",
+      `Invalid file format. Supported formats: ${JSON.stringify(SUPPORTED_EXTENSIONS)}`,
+      "invalid_value",
+    )
   }
   let frame: AudioFrame
   try {
-    frame = decodeWav(data)
+    frame = compressed === undefined ? decodeWav(data) : await decodeCompressed(compressed, data)
   } catch {
     throw invalidParam("file", "Audio file might be corrupted or unsupported", "invalid_value")
   }
@@ -137,6 +152,7 @@ const round3 = (x: number): number => Math.round(x * 1000) / 1000
 
 /** The request, validated: what the answer depends on. */
 interface TranscriptionParams {
+  readonly task: "transcribe" | "translate"
   readonly model: string
   readonly format: string
   readonly logprobs: boolean
@@ -145,31 +161,44 @@ interface TranscriptionParams {
   readonly stream: boolean
   readonly language: string | undefined
   readonly prompt: string | undefined
+  /** Speaker labels of `diarized_json` (`known_speaker_names[]`), empty for `A`, `B`, ... */
+  readonly speakerNames: readonly string[]
 }
 
-const validate = (form: TranscriptionForm, deployment: string | undefined): TranscriptionParams => {
+const validate = (
+  form: TranscriptionForm,
+  deployment: string | undefined,
+  task: TranscriptionParams["task"],
+): TranscriptionParams => {
   const model = deployment ?? first(form, "model")
   if (model === undefined || model.length === 0) throw missingParam("model")
   if (form.file === undefined) throw missingParam("file")
+  if (task === "translate" && deployment === undefined && !isWhisper(model)) {
+    throw invalidParam(
+      "model",
+      `Invalid value: '${model}'. Translations support the model 'whisper-1' only.`,
+      "invalid_value",
+    )
+  }
   const format = first(form, "response_format") ?? "json"
-  if (!RESPONSE_FORMATS.includes(format)) {
+  const formats = task === "translate" ? TRANSLATION_FORMATS : RESPONSE_FORMATS
+  if (!formats.includes(format)) {
     throw invalidParam(
       "response_format",
-      `Invalid value: '${format}'. Supported values are: ${RESPONSE_FORMATS.join(", ")}.`,
+      `Invalid value: '${format}'. Supported values are: ${formats.join(", ")}.`,
     )
   }
   const whisper = isWhisper(model)
-  if (!whisper && format !== "json" && format !== "text") {
+  const diarize = model === DIARIZE_MODEL
+  const modelFormats = whisper
+    ? ["json", "text", "srt", "vtt", "verbose_json"]
+    : diarize
+      ? ["json", "text", "diarized_json"]
+      : ["json", "text"]
+  if (task === "transcribe" && !modelFormats.includes(format)) {
     throw invalidParam(
       "response_format",
-      `response_format '${format}' is not compatible with model '${model}'. Use 'json' or 'text' instead.`,
-      "unsupported_value",
-    )
-  }
-  if (format === "diarized_json") {
-    throw invalidParam(
-      "response_format",
-      "The simulator does not produce 'diarized_json'.",
+      `response_format '${format}' is not compatible with model '${model}'. Use ${modelFormats.map((f) => `'${f}'`).join(", ")} instead.`,
       "unsupported_value",
     )
   }
@@ -179,7 +208,7 @@ const validate = (form: TranscriptionForm, deployment: string | undefined): Tran
       throw invalidParam("include", `Invalid value: '${value}'. Supported values are: 'logprobs'.`)
   }
   const logprobs = include.includes("logprobs")
-  if (logprobs && (whisper || format !== "json")) {
+  if (logprobs && (whisper || diarize || format !== "json")) {
     throw invalidParam(
       "include",
       "logprobs are only supported with response_format 'json' and the models gpt-4o-transcribe and gpt-4o-mini-transcribe.",
@@ -215,15 +244,17 @@ const validate = (form: TranscriptionForm, deployment: string | undefined): Tran
     throw invalidParam("stream", `Invalid 'stream': expected a boolean, got '${streamText}'.`)
   }
   return {
+    task,
     model,
     format,
     logprobs,
     granularities,
     temperature,
     // whisper-1 ignores `stream` and answers in one piece, as the service does.
-    stream: streamText === "true" && !whisper,
+    stream: streamText === "true" && !whisper && task === "transcribe",
     language: first(form, "language"),
     prompt: first(form, "prompt"),
+    speakerNames: form.fields.get("known_speaker_names") ?? [],
   }
 }
 
@@ -257,7 +288,10 @@ const verboseSegments = (segments: readonly TimedSegment[], params: Transcriptio
     }
   })
 
-const answer = async ({ req, res, ctx, body, record }: RestRequest): Promise<void> => {
+const answer = async (
+  { req, res, ctx, body, record }: RestRequest,
+  task: TranscriptionParams["task"],
+): Promise<void> => {
   let parts: MultipartPart[]
   try {
     parts = parseMultipart(body, boundaryOf(req.headers["content-type"]))
@@ -278,8 +312,8 @@ const answer = async ({ req, res, ctx, body, record }: RestRequest): Promise<voi
             bytes: form.file.data.length,
           },
   })
-  const params = validate(form, ctx.deployment)
-  const audio = decodeUpload(form.file!)
+  const params = validate(form, ctx.deployment, task)
+  const audio = await decodeUpload(form.file!)
   const durationS = audio.length / RATE_HZ
   if (durationS < 0.1) {
     throw invalidParam(
@@ -315,6 +349,22 @@ const deliver = async (
   const deltas = splitTextDeltas(text)
   const logprobs = params.logprobs ? tokenLogprobs(deltas, seed) : undefined
 
+  const timed = () => timeTranscript(text, durationS, voicedRegions(audio, { sampleRateHz: RATE_HZ }))
+  if (params.stream && outcome.fail === undefined && params.format === "diarized_json") {
+    startSse(res)
+    if (!(await sleepWhileOpen(res, outcome.delayMs))) return
+    for (const segment of diarizedSegments(timed(), params.speakerNames)) {
+      for (const delta of splitTextDeltas(segment.text)) {
+        if (res.destroyed) return
+        writeSseData(res, { type: "transcript.text.delta", delta, segment_id: segment.id })
+        await nextTick()
+      }
+      writeSseData(res, segment)
+    }
+    writeSseData(res, { type: "transcript.text.done", text, usage: tokenUsage(params, durationS, text) })
+    res.end()
+    return
+  }
   if (params.stream && outcome.fail === undefined) {
     startSse(res)
     if (!(await sleepWhileOpen(res, outcome.delayMs))) return
@@ -354,7 +404,6 @@ const deliver = async (
   const usage = isWhisper(params.model)
     ? { type: "duration" as const, seconds: Math.ceil(durationS) }
     : tokenUsage(params, durationS, text)
-  const timed = () => timeTranscript(text, durationS, voicedRegions(audio, { sampleRateHz: RATE_HZ }))
   switch (params.format) {
     case "text":
       sendText(res, "text/plain; charset=utf-8", `${text}\n`)
@@ -371,8 +420,8 @@ const deliver = async (
       const wantWords = params.granularities.includes("word")
       const lang = language ?? params.language ?? "en"
       sendBody(res, {
-        task: "transcribe",
-        language: LANGUAGE_NAMES[lang] ?? lang,
+        task: params.task,
+        language: params.task === "translate" ? "english" : (LANGUAGE_NAMES[lang] ?? lang),
         duration: round3(durationS),
         text,
         ...(wantSegments ? { segments: verboseSegments(segments, params, seed) } : {}),
@@ -381,10 +430,30 @@ const deliver = async (
       })
       return
     }
+    case "diarized_json":
+      sendBody(res, {
+        task: "transcribe",
+        duration: round3(durationS),
+        text,
+        segments: diarizedSegments(timed(), params.speakerNames),
+        usage,
+      })
+      return
     default:
       sendBody(res, { text, ...(logprobs === undefined ? {} : { logprobs }), usage })
   }
 }
+
+/** The `diarized_json` segments: one per voiced region, speakers taking turns. */
+const diarizedSegments = (segments: readonly TimedSegment[], names: readonly string[]) =>
+  segments.map((segment, i) => ({
+    type: "transcript.text.segment" as const,
+    id: `seg_${i}`,
+    start: segment.start,
+    end: segment.end,
+    text: segment.text.trim(),
+    speaker: names.length > 0 ? names[i % names.length]! : String.fromCharCode(65 + (i % 2)),
+  }))
 
 const sendText = (res: RestRequest["res"], contentType: string, text: string): void => {
   res.writeHead(200, { "content-type": contentType, "content-length": String(Buffer.byteLength(text)) })
@@ -395,4 +464,11 @@ const sendBody = (res: RestRequest["res"], body: unknown): void =>
   sendText(res, "application/json", JSON.stringify(body))
 
 /** The `POST /audio/transcriptions` route. */
-export const transcriptionsRoute = makeRestRoute("transcriptions", "/audio/transcriptions", answer)
+export const transcriptionsRoute = makeRestRoute("transcriptions", "/audio/transcriptions", (request) =>
+  answer(request, "transcribe"),
+)
+
+/** The `POST /audio/translations` route (whisper-1: the scenario's text as the English translation). */
+export const translationsRoute = makeRestRoute("translations", "/audio/translations", (request) =>
+  answer(request, "translate"),
+)
