@@ -5,7 +5,9 @@
  * ```
  * online ─ connecting ─ awaitingSessionCreated ─ configuring ─ streaming ─ draining ─▶ closed
  *                                                              ├ turn:     listening ⇄ speaking ⇄ awaitingTranscript
- *                                                              └ liveness: quiet ⇄ owed ──inactivityTimeout──▶ reconnecting
+ *                                                              ├ liveness: quiet ⇄ owed ──inactivityTimeout──▶ reconnecting
+ *                                                              └ turnDetection: selecting ─▶ serverVad | semanticVad | localVad | manual
+ *                                                                               (UPDATE_SETTINGS ─▶ selecting)
  * draining: owed ──inactivityTimeout──▶ reconnecting (a stall after end of input is replayed too)
  * reconnecting ──reconnectDelay──▶ online (replays every turn without a transcript)
  * failed (fatal error, or out of attempts)
