@@ -11,19 +11,20 @@ const STYLE = `
 body{margin:0;font:13px system-ui,sans-serif;display:grid;grid-template-columns:220px 1fr 360px;grid-template-rows:40px 1fr 40%;height:100vh}
 header{grid-column:1/4;display:flex;gap:12px;align-items:center;padding:0 12px;background:#223;color:#fff}
 header .dropped{color:#fc6}
-#sessions{grid-row:2/4;overflow:auto;border-right:1px solid #ccd;margin:0;padding:0;list-style:none}
+#sessions{grid-column:1;grid-row:2/4;overflow:auto;border-right:1px solid #ccd;margin:0;padding:0;list-style:none}
 #sessions li{padding:6px 10px;cursor:pointer;border-bottom:1px solid #eee}
 #sessions li.selected{background:#e4e9ff}
-#chart{overflow:auto;padding:8px}
-#side{grid-row:2/4;border-left:1px solid #ccd;display:flex;flex-direction:column;overflow:hidden}
+#chart{grid-column:2;grid-row:2;overflow:auto;padding:8px}
+#side{grid-column:3;grid-row:2/4;border-left:1px solid #ccd;display:flex;flex-direction:column;overflow:hidden}
 #side pre{flex:1;overflow:auto;margin:0;padding:8px;font-size:11px;background:#fafafa}
-#bottom{border-top:1px solid #ccd;display:flex;flex-direction:column;overflow:hidden}
+#bottom{grid-column:2;grid-row:3;border-top:1px solid #ccd;display:flex;flex-direction:column;overflow:hidden}
 #log{flex:1;overflow:auto;margin:0;padding:0;list-style:none;font:11px ui-monospace,monospace}
 #log li{padding:1px 8px}
 #log li.at{background:#ffe9a8}
 .controls{display:flex;gap:8px;align-items:center;padding:4px 8px}
 #travel{flex:1}
-.vx-state.active>rect{fill:#cfe8ff;stroke:#1565c0;stroke-width:2.5}
+.vx-state.active>rect{stroke:#1565c0;stroke-width:2.5}
+.vx-atomic.active>rect,.vx-final.active>rect{fill:#90caf9}
 .vx-edge.fired path{stroke:#e65100;stroke-width:3;stroke-dasharray:8 4;animation:vx-dash .6s linear infinite}
 @keyframes vx-dash{to{stroke-dashoffset:-24}}
 `
@@ -41,6 +42,7 @@ async function render(){const list=ofSession();const slider=$("travel");slider.m
  if(rec){if(shownMachine!==rec.machine){$("chart").innerHTML=await chartFor(rec.machine);shownMachine=rec.machine;}
   const active=new Set([rec.machine,...paths(rec.value,rec.machine)]);
   for(const g of document.querySelectorAll("#chart .vx-state"))g.classList.toggle("active",active.has(g.dataset.state));
+  const leaf=document.querySelector("#chart .vx-atomic.active,#chart .vx-final.active");if(leaf)leaf.scrollIntoView({block:"center",inline:"center"});
   const prev=list[index-1];const before=new Set(prev?[prev.machine,...paths(prev.value,prev.machine)]:[]);
   for(const g of document.querySelectorAll("#chart .vx-edge")){const src=g.dataset.edge.split("#")[0];g.classList.toggle("fired",g.dataset.event===rec.event.type&&before.has(src));}
   $("context").textContent=JSON.stringify({state:rec.value,status:rec.status,context:rec.context},null,2);$("current").textContent=JSON.stringify(rec.value);}
