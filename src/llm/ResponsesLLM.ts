@@ -182,6 +182,7 @@ export const createResponsesLLM = (
   const actor: Actor<ResponsesChainMachine> = createActor(chain.logic, {
     clock: runtime.clock,
     input: chain.input,
+    ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
   })
 
   // Streams still open, failed together if the actor itself fails (a bug, never a server error).

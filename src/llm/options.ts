@@ -1,5 +1,6 @@
 import type { ChatCompletionCreateParamsStreaming } from "openai/resources/chat/completions/completions"
 import type { ReasoningEffort } from "openai/resources/shared"
+import type { InspectionEvent, Observer } from "xstate"
 import type { ResponsesTurnParams } from "../../machines/responses/responsesChain.ts"
 import type { OpenAIConfig, OpenAIConfigOptions, OpenAIEnv } from "../transport/index.ts"
 import { type ChatItem, toChatItem } from "./ChatContext.ts"
@@ -33,6 +34,8 @@ export interface ResponseFormatOption {
 
 /** Options of `createLLM`. */
 export interface LLMOptions {
+  /** An XState inspection observer (a voxstate inspector's `inspect`): the WebSocket chain's actor reports to it. */
+  readonly inspect?: Observer<InspectionEvent>
   /** Model name (on Azure: the deployment name). Default `gpt-4.1-mini`. */
   readonly model?: string
   /**
