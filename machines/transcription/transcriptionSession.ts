@@ -19,7 +19,7 @@
  * What the session tells its user is emitted as {@link SpeechEvent}s (`actor.on("*", ...)`).
  * @module
  */
-import { assertEvent, assign, enqueueActions, fromCallback, not, setup } from "xstate"
+import { and, assertEvent, assign, enqueueActions, fromCallback, not, sendTo, setup } from "xstate"
 import { type ClientEvent, ClientEvents, type LogProb } from "../../src/protocol/index.ts"
 import {
   initialLifecycleState,
@@ -526,6 +526,16 @@ const openTurn = (
     context.wireReady,
   )
 
+/** The turn mode `UPDATE_SETTINGS` leaves the session in. */
+const modeAfterUpdate = (context: TranscriptionSessionContext, event: TranscriptionSessionEvent): TurnMode =>
+  event.type === "UPDATE_SETTINGS"
+    ? turnModeOf(mergeSettings(context.settings, event.settings).turnDetection)
+    : modeOf(context)
+
+/** The flush ends at a sample past the start of the segment. */
+const flushPastTail = (context: TranscriptionSessionContext, event: TranscriptionSessionEvent): boolean =>
+  event.type === "FLUSH" && event.atSample > context.tailStartSample
+
 type Step = {
   readonly context: Partial<TranscriptionSessionContext>
   readonly events: readonly SpeechEvent[]
@@ -566,7 +576,119 @@ const audioInputNotProvided = fromCallback<AudioInputCommand, AudioInputActorInp
 // ---------------------------------------------------------------------------------------
 // Machine
 
+/**
+ * Binds a `committed` to its turn. `serverTurns`: the server's VAD owns turns, so a commit that
+ * came without VAD events is the one the session asked for (a flush, the final commit).
+ */
+const bindCommit = (serverTurns: boolean) =>
+  enqueueActions<
+    TranscriptionSessionContext,
+    TranscriptionSessionEvent,
+    undefined,
+    TranscriptionSessionEvent,
+    never,
+    never,
+    never,
+    never,
+    SpeechEvent
+  >(({ context, event, enqueue }) => {
+    assertEvent(event, "SERVER.COMMITTED")
+    const speech = context.serverSpeech
+    const vadTurn = speech !== undefined && speech.itemId === event.itemId
+    const end = speech?.endSample ?? context.tailStartSample
+    // A commit the session asked the server for (a flush, the final commit) that came
+    // without VAD events is the audio up to where it was asked.
+    // Replayed turns (client commits) are answered first, in order.
+    const askedFor =
+      !vadTurn &&
+      serverTurns &&
+      context.serverCommitSample !== undefined &&
+      oldestUnbound(context.ledger) === undefined
+        ? context.serverCommitSample
+        : undefined
+    const serverSpan = vadTurn
+      ? {
+          startSample: speech.startSample,
+          endSample: end,
+          endOfSpeechAtMs: speech.stoppedAtMs ?? event.atMs,
+        }
+      : askedFor !== undefined
+        ? {
+            startSample: context.tailStartSample,
+            endSample: Math.max(context.tailStartSample, askedFor),
+            endOfSpeechAtMs: event.atMs,
+          }
+        : undefined
+    const ledger = bindCommitted(
+      context.ledger,
+      { itemId: event.itemId, previousItemId: event.previousItemId },
+      serverSpan,
+      {
+        startSample: context.tailStartSample,
+        endSample: context.tailStartSample,
+        endOfSpeechAtMs: event.atMs,
+      },
+    )
+    enqueue.assign({
+      ledger,
+      vadEventOwed: false,
+      owedSpeechStartSample: undefined,
+      ...(vadTurn || askedFor !== undefined ? { serverCommitSample: undefined } : {}),
+      ...(vadTurn
+        ? {
+            serverSpeech: undefined,
+            tailStartSample: Math.max(context.tailStartSample, end),
+            speechAnnounced: false,
+          }
+        : {}),
+      ...(askedFor !== undefined ? { tailStartSample: Math.max(context.tailStartSample, askedFor) } : {}),
+    })
+    // A result that came before this commit lands on its turn now.
+    const early = context.earlyResults.find((r) => r.itemId === event.itemId)
+    if (early !== undefined) {
+      const options = ledgerOptions(context)
+      const step =
+        early.type === "SERVER.TRANSCRIPT_COMPLETED"
+          ? applyCompleted(ledger, early, early.atMs, options)
+          : applyFailed(ledger, early, options)
+      const applied = withLedger(context, step)
+      enqueue.assign({ ...applied.context, earlyResults: context.earlyResults.filter((r) => r !== early) })
+      for (const e of applied.events) enqueue.emit(e)
+    }
+  })
+
 const lifecycle = sessionLifecycle("transcriptionSession")
+
+/** `committed` while the client owns turns: the commits are the session's own. */
+const clientTurnsCommitted = {
+  actions: ["noteServerEvent", "onClientTurnCommitted", "updateRetention"],
+} as const
+
+/** A settings change from a mode that streams all audio (server VAD, manual). */
+const settingsFromStreamingAudio = [
+  {
+    guard: and(["entersLocalVad", "noLocalSpeech"]),
+    target: "selecting",
+    actions: ["applySettings", "pauseLiveAudio"],
+  },
+  { target: "selecting", actions: "applySettings" },
+] as const
+
+/** A turn detection state where the server's VAD owns turns. */
+const serverTurnsState = (description: string) =>
+  ({
+    description,
+    on: {
+      FLUSH: [
+        { guard: "flushEndsServerTurn", actions: ["requestServerCommit", "updateRetention"] },
+        { actions: "updateRetention" },
+      ],
+      UPDATE_SETTINGS: settingsFromStreamingAudio,
+      "SERVER.COMMITTED": {
+        actions: ["noteServerEvent", "onServerTurnCommitted", "updateRetention"],
+      },
+    },
+  }) as const
 
 const STALLED: LifecycleFailure = {
   code: "stalled",
@@ -626,6 +748,38 @@ export const transcriptionSessionMachine = setup({
     isServerEventOwed: ({ context }) => isOwed(context),
     nothingOwed: ({ context }) => !isOwed(context),
     drained: ({ context }) => !hasPending(context.ledger) && !context.drainBarrier,
+    // Turn detection, chosen by the settings.
+    usesServerVad: ({ context }) =>
+      typeof context.settings.turnDetection === "object" &&
+      context.settings.turnDetection?.type === "server_vad",
+    usesSemanticVad: ({ context }) =>
+      typeof context.settings.turnDetection === "object" &&
+      context.settings.turnDetection?.type === "semantic_vad",
+    usesLocalVad: ({ context }) => modeOf(context) === "local",
+    usesManualTurns: ({ context }) => context.settings.turnDetection === null,
+    serverOwnsTurns: ({ context }) => modeOf(context) === "server",
+    leavesLocalVad: ({ context, event }) =>
+      modeOf(context) === "local" && modeAfterUpdate(context, event) !== "local",
+    entersLocalVad: ({ context, event }) =>
+      modeOf(context) !== "local" && modeAfterUpdate(context, event) === "local",
+    noLocalSpeech: ({ context }) => context.localSpeech === undefined,
+    isWireReady: ({ context }) => context.wireReady,
+    flushPastTail: ({ context, event }) => flushPastTail(context, event),
+    inLocalSpeech: ({ context }) => context.localSpeech !== undefined,
+    /** A flush while the server owns turns ends speech in progress (the server's or the local VAD's). */
+    flushEndsServerTurn: ({ context, event }) =>
+      context.wireReady &&
+      flushPastTail(context, event) &&
+      (isSpeechActive(context) || context.localSpeech !== undefined),
+    /** Outside streaming: a flush ends a client turn (always in manual mode, during speech in local mode). */
+    flushEndsClientTurn: ({ context, event }) =>
+      flushPastTail(context, event) &&
+      (modeOf(context) === "manual" || (modeOf(context) === "local" && context.localSpeech !== undefined)),
+    flushEndsServerTurnOffStream: ({ context, event }) =>
+      modeOf(context) === "server" &&
+      context.wireReady &&
+      flushPastTail(context, event) &&
+      (isSpeechActive(context) || context.localSpeech !== undefined),
   },
   actions: {
     ...lifecycleActions<TranscriptionSessionContext, TranscriptionSessionEvent>(),
@@ -847,25 +1001,22 @@ export const transcriptionSessionMachine = setup({
 
     // ----- user control
 
-    commitSegment: enqueueActions(({ context, event, enqueue }) => {
+    // The server owns turns: a flush ends the turn in progress. The server answers with the
+    // turn's `committed` (bound like a VAD turn) or `commit_empty`.
+    requestServerCommit: enqueueActions(({ event, enqueue }) => {
       assertEvent(event, "FLUSH")
-      if (event.atSample <= context.tailStartSample) return
-      if (modeOf(context) === "server") {
-        // The server owns turns: a flush ends the turn in progress, if any. The server
-        // answers with the turn's `committed` (bound like a VAD turn) or `commit_empty`.
-        if (!isSpeechActive(context) && context.localSpeech === undefined) return
-        if (context.wireReady) {
-          enqueue.sendTo("socket", {
-            type: "audio.commit",
-            atSample: event.atSample,
-            pause: false,
-          } satisfies TranscriptionSocketCommand)
-          enqueue.assign({ serverCommitSample: event.atSample })
-        }
-        return
-      }
-      // Local turns: between utterances nothing is sent, so there is nothing to end.
-      if (modeOf(context) === "local" && context.localSpeech === undefined) return
+      enqueue.sendTo("socket", {
+        type: "audio.commit",
+        atSample: event.atSample,
+        pause: false,
+      } satisfies TranscriptionSocketCommand)
+      enqueue.assign({ serverCommitSample: event.atSample })
+    }),
+
+    // The client owns turns: a flush ends the segment as a turn (sent now when configured,
+    // otherwise by the next connection's replay).
+    commitClientTurn: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, "FLUSH")
       const ledger = openTurn(context, event.atSample, event.atMs)
       if (context.wireReady) {
         enqueue.sendTo("socket", {
@@ -927,8 +1078,6 @@ export const transcriptionSessionMachine = setup({
     applySettings: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, "UPDATE_SETTINGS")
       const settings = mergeSettings(context.settings, event.settings)
-      const before = modeOf(context)
-      const after = turnModeOf(settings.turnDetection)
       enqueue.assign({ settings })
       if (JSON.stringify(vadParametersOf(settings)) !== JSON.stringify(vadParametersOf(context.settings))) {
         enqueue.sendTo("audioInput", {
@@ -945,17 +1094,20 @@ export const transcriptionSessionMachine = setup({
         type: "send",
         event: sessionUpdateOf(settings, context.schema),
       } satisfies TranscriptionSocketCommand)
-      if (before === "local" && after !== "local" && context.localSpeech === undefined) {
-        // Local mode sent only speech; the other modes stream everything from the tail.
-        enqueue.sendTo("socket", {
+    }),
+
+    // Leaving local turns: local mode sent only speech; the other modes stream everything from the tail.
+    resumeLiveAudio: sendTo(
+      "socket",
+      ({ context }) =>
+        ({
           type: "audio.live",
           fromSample: context.tailStartSample,
-        } satisfies TranscriptionSocketCommand)
-      }
-      if (before !== "local" && after === "local" && context.localSpeech === undefined) {
-        enqueue.sendTo("socket", { type: "audio.pause" } satisfies TranscriptionSocketCommand)
-      }
-    }),
+        }) satisfies TranscriptionSocketCommand,
+    ),
+
+    // Entering local turns: only speech is sent from now on.
+    pauseLiveAudio: sendTo("socket", { type: "audio.pause" } satisfies TranscriptionSocketCommand),
 
     // ----- local VAD
 
@@ -1069,71 +1221,9 @@ export const transcriptionSessionMachine = setup({
       })
     }),
 
-    onServerCommitted: enqueueActions(({ context, event, enqueue }) => {
-      assertEvent(event, "SERVER.COMMITTED")
-      const speech = context.serverSpeech
-      const vadTurn = speech !== undefined && speech.itemId === event.itemId
-      const end = speech?.endSample ?? context.tailStartSample
-      // A commit the session asked the server for (a flush, the final commit) that came
-      // without VAD events is the audio up to where it was asked.
-      // Replayed turns (client commits) are answered first, in order.
-      const askedFor =
-        !vadTurn &&
-        modeOf(context) === "server" &&
-        context.serverCommitSample !== undefined &&
-        oldestUnbound(context.ledger) === undefined
-          ? context.serverCommitSample
-          : undefined
-      const serverSpan = vadTurn
-        ? {
-            startSample: speech.startSample,
-            endSample: end,
-            endOfSpeechAtMs: speech.stoppedAtMs ?? event.atMs,
-          }
-        : askedFor !== undefined
-          ? {
-              startSample: context.tailStartSample,
-              endSample: Math.max(context.tailStartSample, askedFor),
-              endOfSpeechAtMs: event.atMs,
-            }
-          : undefined
-      const ledger = bindCommitted(
-        context.ledger,
-        { itemId: event.itemId, previousItemId: event.previousItemId },
-        serverSpan,
-        {
-          startSample: context.tailStartSample,
-          endSample: context.tailStartSample,
-          endOfSpeechAtMs: event.atMs,
-        },
-      )
-      enqueue.assign({
-        ledger,
-        vadEventOwed: false,
-        owedSpeechStartSample: undefined,
-        ...(vadTurn || askedFor !== undefined ? { serverCommitSample: undefined } : {}),
-        ...(vadTurn
-          ? {
-              serverSpeech: undefined,
-              tailStartSample: Math.max(context.tailStartSample, end),
-              speechAnnounced: false,
-            }
-          : {}),
-        ...(askedFor !== undefined ? { tailStartSample: Math.max(context.tailStartSample, askedFor) } : {}),
-      })
-      // A result that came before this commit lands on its turn now.
-      const early = context.earlyResults.find((r) => r.itemId === event.itemId)
-      if (early !== undefined) {
-        const options = ledgerOptions(context)
-        const step =
-          early.type === "SERVER.TRANSCRIPT_COMPLETED"
-            ? applyCompleted(ledger, early, early.atMs, options)
-            : applyFailed(ledger, early, options)
-        const applied = withLedger(context, step)
-        enqueue.assign({ ...applied.context, earlyResults: context.earlyResults.filter((r) => r !== early) })
-        for (const e of applied.events) enqueue.emit(e)
-      }
-    }),
+    // `committed` while the server's VAD owns turns, and while the client does.
+    onServerTurnCommitted: bindCommit(true),
+    onClientTurnCommitted: bindCommit(false),
 
     onTranscriptDelta: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, "SERVER.TRANSCRIPT_DELTA")
@@ -1295,9 +1385,25 @@ export const transcriptionSessionMachine = setup({
   },
   ...lifecycle.config({
     on: {
-      FLUSH: { actions: ["commitSegment", "updateRetention"] },
+      // Outside streaming (offline, configuring, draining) the mode is read from the settings;
+      // while streaming the turn detection region answers these.
+      FLUSH: [
+        { guard: "flushEndsServerTurnOffStream", actions: ["requestServerCommit", "updateRetention"] },
+        { guard: "flushEndsClientTurn", actions: ["commitClientTurn", "updateRetention"] },
+        { actions: "updateRetention" },
+      ],
       END_INPUT: { actions: "markInputEnded" },
-      UPDATE_SETTINGS: { actions: "applySettings" },
+      UPDATE_SETTINGS: [
+        {
+          guard: and(["isWireReady", "leavesLocalVad", "noLocalSpeech"]),
+          actions: ["applySettings", "resumeLiveAudio"],
+        },
+        {
+          guard: and(["isWireReady", "entersLocalVad", "noLocalSpeech"]),
+          actions: ["applySettings", "pauseLiveAudio"],
+        },
+        { actions: "applySettings" },
+      ],
       "AUDIO.SPEECH_STARTED": { actions: ["onLocalSpeechStarted", "updateRetention"] },
       "AUDIO.SPEECH_STOPPED": { actions: ["onLocalSpeechStopped", "updateRetention"] },
       "AUDIO.OVERFLOW": { actions: "onAudioOverflow" },
@@ -1306,7 +1412,13 @@ export const transcriptionSessionMachine = setup({
       // noteServerEvent first: whether an event answers what is owed is judged before it is applied.
       "SERVER.SPEECH_STARTED": { actions: ["noteServerEvent", "onServerSpeechStarted", "updateRetention"] },
       "SERVER.SPEECH_STOPPED": { actions: ["noteServerEvent", "onServerSpeechStopped", "updateRetention"] },
-      "SERVER.COMMITTED": { actions: ["noteServerEvent", "onServerCommitted", "updateRetention"] },
+      "SERVER.COMMITTED": [
+        {
+          guard: "serverOwnsTurns",
+          actions: ["noteServerEvent", "onServerTurnCommitted", "updateRetention"],
+        },
+        { actions: ["noteServerEvent", "onClientTurnCommitted", "updateRetention"] },
+      ],
       "SERVER.TRANSCRIPT_DELTA": { actions: ["noteServerEvent", "onTranscriptDelta"] },
       "SERVER.TRANSCRIPT_COMPLETED": {
         actions: ["noteServerEvent", "onTranscriptCompleted", "updateRetention"],
@@ -1368,6 +1480,60 @@ export const transcriptionSessionMachine = setup({
                 "LIVENESS.SERVER_EVENT": { target: "owed" as const, reenter: true },
               },
               after: { inactivityTimeout: lifecycle.failOver(STALLED) },
+            },
+          },
+        },
+        turnDetection: {
+          description: "Who finds the turns, as the settings say; a settings change selects again.",
+          initial: "selecting" as const,
+          states: {
+            selecting: {
+              description: "Chooses the turn detection state from the settings.",
+              always: [
+                { guard: "usesServerVad" as const, target: "serverVad" as const },
+                { guard: "usesSemanticVad" as const, target: "semanticVad" as const },
+                { guard: "usesLocalVad" as const, target: "localVad" as const },
+                { guard: "usesManualTurns" as const, target: "manual" as const },
+              ],
+            },
+            serverVad: serverTurnsState(
+              "The server's VAD (server_vad) finds turns: its speech events and commits make the turns; a flush asks it to commit.",
+            ),
+            semanticVad: serverTurnsState(
+              "The server's semantic VAD finds turns: its speech events and commits make the turns; a flush asks it to commit.",
+            ),
+            localVad: {
+              description:
+                "The local energy VAD finds turns: only speech is sent, each utterance committed by the session.",
+              on: {
+                FLUSH: [
+                  {
+                    guard: and(["flushPastTail", "inLocalSpeech"]),
+                    actions: ["commitClientTurn", "updateRetention"],
+                  },
+                  { actions: "updateRetention" },
+                ],
+                UPDATE_SETTINGS: [
+                  {
+                    guard: and(["leavesLocalVad", "noLocalSpeech"]),
+                    target: "selecting",
+                    actions: ["applySettings", "resumeLiveAudio"],
+                  },
+                  { target: "selecting", actions: "applySettings" },
+                ],
+                "SERVER.COMMITTED": clientTurnsCommitted,
+              },
+            },
+            manual: {
+              description: "The user's flushes make the turns: audio streams and each flush commits it.",
+              on: {
+                FLUSH: [
+                  { guard: "flushPastTail", actions: ["commitClientTurn", "updateRetention"] },
+                  { actions: "updateRetention" },
+                ],
+                UPDATE_SETTINGS: settingsFromStreamingAudio,
+                "SERVER.COMMITTED": clientTurnsCommitted,
+              },
             },
           },
         },

@@ -38,6 +38,7 @@ const modes: Record<string, TranscriptionSessionInput> = {
   manual: { settings: { turnDetection: null }, lifecycle },
   local: { settings: { turnDetection: "local" }, lifecycle },
   server: { settings: { turnDetection: { type: "server_vad" } }, lifecycle },
+  semantic: { settings: { turnDetection: { type: "semantic_vad" } }, lifecycle },
   // Attempts start over once a connection is configured, so only a policy without retries
   // reaches the branches where a stall or a lost connection ends the session from streaming.
   noRetry: {
@@ -94,13 +95,21 @@ const eventsFor = (snapshot: Snapshot): TranscriptionSessionEvent[] =>
 const relevant = (snapshot: Snapshot, event: TranscriptionSessionEvent): boolean => {
   const td = snapshot.context.settings.turnDetection
   const mode = td === null ? "manual" : td === "local" ? "local" : "server"
-  if (event.type === "FLUSH") return mode !== "local"
   if (event.type.startsWith("AUDIO.")) return mode !== "manual"
   if (event.type === "SERVER.SPEECH_STARTED" || event.type === "SERVER.SPEECH_STOPPED")
     return mode === "server"
   if (event.type === "SERVER.BUFFER_CLEARED") return mode === "server"
   return true
 }
+
+/** Settings changes that switch the turn mode. */
+const switches = [null, "local", { type: "server_vad" }, { type: "semantic_vad" }].map(
+  (turnDetection) =>
+    ({ type: "UPDATE_SETTINGS", settings: { turnDetection } }) as Extract<
+      TranscriptionSessionEvent,
+      { type: "UPDATE_SETTINGS" }
+    >,
+)
 
 const all = (snapshot: Snapshot): TranscriptionSessionEvent[] => {
   const head = snapshot.context.tailStartSample + 4_800
@@ -115,6 +124,8 @@ const all = (snapshot: Snapshot): TranscriptionSessionEvent[] => {
     : [{ type: "SERVER.COMMITTED", itemId: "v", previousItemId: null, atMs: 0 }]
   return [
     ...opening,
+    // A flush with no audio after the segment's start: nothing to end.
+    { type: "FLUSH", atSample: snapshot.context.tailStartSample, atMs: 0 },
     { type: "SOCKET.OPEN", atMs: 0 },
     { type: "SERVER.SESSION_CREATED", atMs: 0 },
     { type: "SERVER.SESSION_UPDATED", atMs: 0 },
@@ -162,6 +173,11 @@ const all = (snapshot: Snapshot): TranscriptionSessionEvent[] => {
     } as unknown as TranscriptionSessionEvent,
     { type: "xstate.done.actor.audioInput", output: undefined } as unknown as TranscriptionSessionEvent,
     { type: "UPDATE_SETTINGS", settings: { language: "en" } },
+    // A turn mode switch at run time, to every mode but the current one.
+    ...switches.filter(
+      (e) =>
+        JSON.stringify(e.settings.turnDetection) !== JSON.stringify(snapshot.context.settings.turnDetection),
+    ),
     { type: "END_INPUT", atSample: head, atMs: 0 },
     { type: "CLOSE" },
     ...delayedEvents(snapshot),
@@ -352,6 +368,8 @@ describe("transcriptionSessionMachine model", () => {
     for (const { from, event, to, taken } of log) {
       for (const node of from._nodes as AnyStateNode[]) visitedStates.add(node.id)
       for (const node of to._nodes as AnyStateNode[]) visitedStates.add(node.id)
+      // A transient state (left at once by an eventless transition) is visited when that transition is taken.
+      for (const transition of taken) visitedStates.add(transition.slice(0, transition.indexOf(" ")))
       const path = shortest.get(serializeState(from))
       if (path === undefined) continue
       for (const transition of taken) {
