@@ -684,6 +684,8 @@ const serverTurnsState = (description: string) =>
         { actions: "updateRetention" },
       ],
       UPDATE_SETTINGS: settingsFromStreamingAudio,
+      "AUDIO.SPEECH_STARTED": { actions: ["noteLocalSpeech", "updateRetention"] },
+      "AUDIO.SPEECH_STOPPED": { actions: ["noteUnansweredSpeech", "updateRetention"] },
       "SERVER.COMMITTED": {
         actions: ["noteServerEvent", "onServerTurnCommitted", "updateRetention"],
       },
@@ -1111,11 +1113,15 @@ export const transcriptionSessionMachine = setup({
 
     // ----- local VAD
 
-    onLocalSpeechStarted: enqueueActions(({ context, event, enqueue }) => {
+    // Every mode: the local VAD heard speech begin (server modes watch whether the server hears it too).
+    noteLocalSpeech: assign(({ event }) => {
       assertEvent(event, "AUDIO.SPEECH_STARTED")
-      const mode = modeOf(context)
-      enqueue.assign({ localSpeech: { startSample: event.speechStartSample }, serverHeardLocalSpeech: false })
-      if (mode !== "local") return
+      return { localSpeech: { startSample: event.speechStartSample }, serverHeardLocalSpeech: false }
+    }),
+
+    // Local turns: the utterance is the turn; its audio is streamed from its (padded) start.
+    beginLocalTurn: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, "AUDIO.SPEECH_STARTED")
       // The VAD dates the start back by its prefix padding already.
       const from = Math.max(context.tailStartSample, event.speechStartSample)
       if (!context.speechAnnounced) {
@@ -1130,22 +1136,9 @@ export const transcriptionSessionMachine = setup({
       }
     }),
 
-    onLocalSpeechStopped: enqueueActions(({ context, event, enqueue }) => {
+    // Local turns: the utterance ended; it is committed and live audio pauses.
+    endLocalTurn: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, "AUDIO.SPEECH_STOPPED")
-      const mode = modeOf(context)
-      if (mode !== "local") {
-        // Server modes: a whole utterance the server has not reacted to means it owes us an event.
-        const owed = mode === "server" && !context.serverHeardLocalSpeech
-        const start = context.localSpeech?.startSample ?? event.speechEndSample
-        enqueue.assign({
-          localSpeech: undefined,
-          vadEventOwed: owed ? true : context.vadEventOwed,
-          owedSpeechStartSample: owed
-            ? Math.min(context.owedSpeechStartSample ?? start, start)
-            : context.owedSpeechStartSample,
-        })
-        return
-      }
       enqueue.emit({ type: "end_of_speech", atMs: samplesToMs(event.speechEndSample) })
       const next: Partial<TranscriptionSessionContext> = { localSpeech: undefined, speechAnnounced: false }
       if (event.atSample > context.tailStartSample) {
@@ -1162,6 +1155,23 @@ export const transcriptionSessionMachine = setup({
       }
       enqueue.assign(next)
     }),
+
+    // Server turns: a whole utterance the server has not reacted to means it owes us an event.
+    noteUnansweredSpeech: assign(({ context, event }) => {
+      assertEvent(event, "AUDIO.SPEECH_STOPPED")
+      const owed = !context.serverHeardLocalSpeech
+      const start = context.localSpeech?.startSample ?? event.speechEndSample
+      return {
+        localSpeech: undefined,
+        vadEventOwed: owed ? true : context.vadEventOwed,
+        owedSpeechStartSample: owed
+          ? Math.min(context.owedSpeechStartSample ?? start, start)
+          : context.owedSpeechStartSample,
+      }
+    }),
+
+    // Manual turns: the local VAD's speech means nothing but that it ended.
+    clearLocalSpeech: assign({ localSpeech: undefined }),
 
     onAudioOverflow: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, "AUDIO.OVERFLOW")
@@ -1404,8 +1414,15 @@ export const transcriptionSessionMachine = setup({
         },
         { actions: "applySettings" },
       ],
-      "AUDIO.SPEECH_STARTED": { actions: ["onLocalSpeechStarted", "updateRetention"] },
-      "AUDIO.SPEECH_STOPPED": { actions: ["onLocalSpeechStopped", "updateRetention"] },
+      "AUDIO.SPEECH_STARTED": [
+        { guard: "usesLocalVad", actions: ["noteLocalSpeech", "beginLocalTurn", "updateRetention"] },
+        { actions: ["noteLocalSpeech", "updateRetention"] },
+      ],
+      "AUDIO.SPEECH_STOPPED": [
+        { guard: "usesLocalVad", actions: ["endLocalTurn", "updateRetention"] },
+        { guard: "serverOwnsTurns", actions: ["noteUnansweredSpeech", "updateRetention"] },
+        { actions: ["clearLocalSpeech", "updateRetention"] },
+      ],
       "AUDIO.OVERFLOW": { actions: "onAudioOverflow" },
     },
     onlineOn: {
@@ -1521,6 +1538,8 @@ export const transcriptionSessionMachine = setup({
                   },
                   { target: "selecting", actions: "applySettings" },
                 ],
+                "AUDIO.SPEECH_STARTED": { actions: ["noteLocalSpeech", "beginLocalTurn", "updateRetention"] },
+                "AUDIO.SPEECH_STOPPED": { actions: ["endLocalTurn", "updateRetention"] },
                 "SERVER.COMMITTED": clientTurnsCommitted,
               },
             },
@@ -1532,6 +1551,8 @@ export const transcriptionSessionMachine = setup({
                   { actions: "updateRetention" },
                 ],
                 UPDATE_SETTINGS: settingsFromStreamingAudio,
+                "AUDIO.SPEECH_STARTED": { actions: ["noteLocalSpeech", "updateRetention"] },
+                "AUDIO.SPEECH_STOPPED": { actions: ["clearLocalSpeech", "updateRetention"] },
                 "SERVER.COMMITTED": clientTurnsCommitted,
               },
             },

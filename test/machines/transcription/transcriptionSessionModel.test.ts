@@ -95,7 +95,7 @@ const eventsFor = (snapshot: Snapshot): TranscriptionSessionEvent[] =>
 const relevant = (snapshot: Snapshot, event: TranscriptionSessionEvent): boolean => {
   const td = snapshot.context.settings.turnDetection
   const mode = td === null ? "manual" : td === "local" ? "local" : "server"
-  if (event.type.startsWith("AUDIO.")) return mode !== "manual"
+  if (event.type === "AUDIO.OVERFLOW") return mode !== "manual"
   if (event.type === "SERVER.SPEECH_STARTED" || event.type === "SERVER.SPEECH_STOPPED")
     return mode === "server"
   if (event.type === "SERVER.BUFFER_CLEARED") return mode === "server"
