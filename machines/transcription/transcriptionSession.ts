@@ -5,7 +5,9 @@
  * ```
  * online ─ connecting ─ awaitingSessionCreated ─ configuring ─ streaming ─ draining ─▶ closed
  *                                                              ├ turn:     listening ⇄ speaking ⇄ awaitingTranscript
- *                                                              └ liveness: quiet ⇄ owed ──inactivityTimeout──▶ reconnecting
+ *                                                              ├ liveness: quiet ⇄ owed ──inactivityTimeout──▶ reconnecting
+ *                                                              └ turnDetection: selecting ─▶ serverVad | semanticVad | localVad | manual
+ *                                                                               (UPDATE_SETTINGS ─▶ selecting)
  * draining: owed ──inactivityTimeout──▶ reconnecting (a stall after end of input is replayed too)
  * reconnecting ──reconnectDelay──▶ online (replays every turn without a transcript)
  * failed (fatal error, or out of attempts)
@@ -281,7 +283,8 @@ export interface TranscriptionSessionContext extends LifecycleContext {
   readonly drainBarrier: boolean
   /**
    * Where the session asked the server to commit (server VAD) and no `committed` has answered
-   * yet: a commit the server reports without VAD events is that turn, ending here.
+   * yet: a commit the server reports without VAD events is that turn, ending here. Always
+   * `undefined` when the server does not own turns.
    */
   readonly serverCommitSample: number | undefined
   /** Connections a turn is sent on without a transcript before it fails. */
@@ -374,6 +377,21 @@ const emptyMetrics: TranscriptionMetrics = {
 // Pure helpers
 
 const modeOf = (context: TranscriptionSessionContext): TurnMode => turnModeOf(context.settings.turnDetection)
+
+/** The mode `update` would leave the session in. */
+const modeAfter = (context: TranscriptionSessionContext, update: Partial<TranscriptionSettings>): TurnMode =>
+  turnModeOf(mergeSettings(context.settings, update).turnDetection)
+
+/** The state of the streaming session's turn detection region for `settings`. */
+export type TurnDetectionState = "serverVad" | "semanticVad" | "localVad" | "manual"
+
+/** Which turn detection state `settings` select. */
+export const turnDetectionStateOf = (settings: TranscriptionSettings): TurnDetectionState => {
+  const td = settings.turnDetection
+  if (td === null) return "manual"
+  if (td === "local" || td.type === "local") return "localVad"
+  return td.type === "semantic_vad" ? "semanticVad" : "serverVad"
+}
 
 const positiveCount = (value: number, name: string): number => {
   if (!Number.isInteger(value) || value < 1)
@@ -526,16 +544,6 @@ const openTurn = (
     context.wireReady,
   )
 
-/** The turn mode `UPDATE_SETTINGS` leaves the session in. */
-const modeAfterUpdate = (context: TranscriptionSessionContext, event: TranscriptionSessionEvent): TurnMode =>
-  event.type === "UPDATE_SETTINGS"
-    ? turnModeOf(mergeSettings(context.settings, event.settings).turnDetection)
-    : modeOf(context)
-
-/** The flush ends at a sample past the start of the segment. */
-const flushPastTail = (context: TranscriptionSessionContext, event: TranscriptionSessionEvent): boolean =>
-  event.type === "FLUSH" && event.atSample > context.tailStartSample
-
 type Step = {
   readonly context: Partial<TranscriptionSessionContext>
   readonly events: readonly SpeechEvent[]
@@ -576,121 +584,7 @@ const audioInputNotProvided = fromCallback<AudioInputCommand, AudioInputActorInp
 // ---------------------------------------------------------------------------------------
 // Machine
 
-/**
- * Binds a `committed` to its turn. `serverTurns`: the server's VAD owns turns, so a commit that
- * came without VAD events is the one the session asked for (a flush, the final commit).
- */
-const bindCommit = (serverTurns: boolean) =>
-  enqueueActions<
-    TranscriptionSessionContext,
-    TranscriptionSessionEvent,
-    undefined,
-    TranscriptionSessionEvent,
-    never,
-    never,
-    never,
-    never,
-    SpeechEvent
-  >(({ context, event, enqueue }) => {
-    assertEvent(event, "SERVER.COMMITTED")
-    const speech = context.serverSpeech
-    const vadTurn = speech !== undefined && speech.itemId === event.itemId
-    const end = speech?.endSample ?? context.tailStartSample
-    // A commit the session asked the server for (a flush, the final commit) that came
-    // without VAD events is the audio up to where it was asked.
-    // Replayed turns (client commits) are answered first, in order.
-    const askedFor =
-      !vadTurn &&
-      serverTurns &&
-      context.serverCommitSample !== undefined &&
-      oldestUnbound(context.ledger) === undefined
-        ? context.serverCommitSample
-        : undefined
-    const serverSpan = vadTurn
-      ? {
-          startSample: speech.startSample,
-          endSample: end,
-          endOfSpeechAtMs: speech.stoppedAtMs ?? event.atMs,
-        }
-      : askedFor !== undefined
-        ? {
-            startSample: context.tailStartSample,
-            endSample: Math.max(context.tailStartSample, askedFor),
-            endOfSpeechAtMs: event.atMs,
-          }
-        : undefined
-    const ledger = bindCommitted(
-      context.ledger,
-      { itemId: event.itemId, previousItemId: event.previousItemId },
-      serverSpan,
-      {
-        startSample: context.tailStartSample,
-        endSample: context.tailStartSample,
-        endOfSpeechAtMs: event.atMs,
-      },
-    )
-    enqueue.assign({
-      ledger,
-      vadEventOwed: false,
-      owedSpeechStartSample: undefined,
-      ...(vadTurn || askedFor !== undefined ? { serverCommitSample: undefined } : {}),
-      ...(vadTurn
-        ? {
-            serverSpeech: undefined,
-            tailStartSample: Math.max(context.tailStartSample, end),
-            speechAnnounced: false,
-          }
-        : {}),
-      ...(askedFor !== undefined ? { tailStartSample: Math.max(context.tailStartSample, askedFor) } : {}),
-    })
-    // A result that came before this commit lands on its turn now.
-    const early = context.earlyResults.find((r) => r.itemId === event.itemId)
-    if (early !== undefined) {
-      const options = ledgerOptions(context)
-      const step =
-        early.type === "SERVER.TRANSCRIPT_COMPLETED"
-          ? applyCompleted(ledger, early, early.atMs, options)
-          : applyFailed(ledger, early, options)
-      const applied = withLedger(context, step)
-      enqueue.assign({ ...applied.context, earlyResults: context.earlyResults.filter((r) => r !== early) })
-      for (const e of applied.events) enqueue.emit(e)
-    }
-  })
-
 const lifecycle = sessionLifecycle("transcriptionSession")
-
-/** `committed` while the client owns turns: the commits are the session's own. */
-const clientTurnsCommitted = {
-  actions: ["noteServerEvent", "onClientTurnCommitted", "updateRetention"],
-} as const
-
-/** A settings change from a mode that streams all audio (server VAD, manual). */
-const settingsFromStreamingAudio = [
-  {
-    guard: and(["entersLocalVad", "noLocalSpeech"]),
-    target: "selecting",
-    actions: ["applySettings", "pauseLiveAudio"],
-  },
-  { target: "selecting", actions: "applySettings" },
-] as const
-
-/** A turn detection state where the server's VAD owns turns. */
-const serverTurnsState = (description: string) =>
-  ({
-    description,
-    on: {
-      FLUSH: [
-        { guard: "flushEndsServerTurn", actions: ["requestServerCommit", "updateRetention"] },
-        { actions: "updateRetention" },
-      ],
-      UPDATE_SETTINGS: settingsFromStreamingAudio,
-      "AUDIO.SPEECH_STARTED": { actions: ["noteLocalSpeech", "updateRetention"] },
-      "AUDIO.SPEECH_STOPPED": { actions: ["noteUnansweredSpeech", "updateRetention"] },
-      "SERVER.COMMITTED": {
-        actions: ["noteServerEvent", "onServerTurnCommitted", "updateRetention"],
-      },
-    },
-  }) as const
 
 const STALLED: LifecycleFailure = {
   code: "stalled",
@@ -708,6 +602,43 @@ const AUDIO_INPUT_FAILED: LifecycleFailure = {
   code: "audio_input_error",
   message: "The audio input actor stopped with an error",
   retryable: false,
+}
+
+/** What a server event does, wherever it is handled (the turn region while streaming, `online` otherwise). */
+const ON_SPEECH_STARTED = ["noteServerEvent", "onServerSpeechStarted", "updateRetention"] as const
+const ON_SPEECH_STOPPED = ["noteServerEvent", "onServerSpeechStopped", "updateRetention"] as const
+// noteServerEvent first: whether an event answers what is owed is judged before it is applied.
+const ON_COMMITTED = ["noteServerEvent", "onServerCommitted", "updateRetention"] as const
+const ON_COMPLETED = ["noteServerEvent", "onTranscriptCompleted", "updateRetention"] as const
+const ON_FAILED = ["noteServerEvent", "onTranscriptFailed", "updateRetention"] as const
+
+const storeSettings = "storeSettings" as const
+
+/** A settings update from a mode that streams all audio: into local VAD, streaming pauses until speech. */
+const enterTurnDetection = [
+  {
+    guard: "settingsEnterLocalVad" as const,
+    target: "selecting" as const,
+    actions: [storeSettings, "sendSettings" as const, "pauseLiveAudio" as const],
+  },
+  { target: "selecting" as const, actions: [storeSettings, "sendSettings" as const] },
+]
+
+/** Server VAD and semantic VAD: the server owns turns. */
+const serverTurnsOn = {
+  FLUSH: {
+    guard: and(["flushAdvances", "speechInProgress"]),
+    actions: ["requestServerCommit" as const, "updateRetention" as const],
+  },
+  "AUDIO.SPEECH_STARTED": { actions: ["noteLocalSpeech" as const, "updateRetention" as const] },
+  "AUDIO.SPEECH_STOPPED": [
+    {
+      guard: not("serverHeardLocalSpeech"),
+      actions: ["markSpeechOwed" as const, "updateRetention" as const],
+    },
+    { actions: ["forgetLocalSpeech" as const, "updateRetention" as const] },
+  ],
+  UPDATE_SETTINGS: enterTurnDetection,
 }
 
 /**
@@ -750,38 +681,27 @@ export const transcriptionSessionMachine = setup({
     isServerEventOwed: ({ context }) => isOwed(context),
     nothingOwed: ({ context }) => !isOwed(context),
     drained: ({ context }) => !hasPending(context.ledger) && !context.drainBarrier,
-    // Turn detection, chosen by the settings.
-    usesServerVad: ({ context }) =>
-      typeof context.settings.turnDetection === "object" &&
-      context.settings.turnDetection?.type === "server_vad",
-    usesSemanticVad: ({ context }) =>
-      typeof context.settings.turnDetection === "object" &&
-      context.settings.turnDetection?.type === "semantic_vad",
-    usesLocalVad: ({ context }) => modeOf(context) === "local",
-    usesManualTurns: ({ context }) => context.settings.turnDetection === null,
-    serverOwnsTurns: ({ context }) => modeOf(context) === "server",
-    leavesLocalVad: ({ context, event }) =>
-      modeOf(context) === "local" && modeAfterUpdate(context, event) !== "local",
-    entersLocalVad: ({ context, event }) =>
-      modeOf(context) !== "local" && modeAfterUpdate(context, event) === "local",
-    noLocalSpeech: ({ context }) => context.localSpeech === undefined,
-    isWireReady: ({ context }) => context.wireReady,
-    flushPastTail: ({ context, event }) => flushPastTail(context, event),
-    inLocalSpeech: ({ context }) => context.localSpeech !== undefined,
-    /** A flush while the server owns turns ends speech in progress (the server's or the local VAD's). */
-    flushEndsServerTurn: ({ context, event }) =>
-      context.wireReady &&
-      flushPastTail(context, event) &&
-      (isSpeechActive(context) || context.localSpeech !== undefined),
-    /** Outside streaming: a flush ends a client turn (always in manual mode, during speech in local mode). */
-    flushEndsClientTurn: ({ context, event }) =>
-      flushPastTail(context, event) &&
-      (modeOf(context) === "manual" || (modeOf(context) === "local" && context.localSpeech !== undefined)),
-    flushEndsServerTurnOffStream: ({ context, event }) =>
-      modeOf(context) === "server" &&
-      context.wireReady &&
-      flushPastTail(context, event) &&
-      (isSpeechActive(context) || context.localSpeech !== undefined),
+    isServerVad: ({ context }) => turnDetectionStateOf(context.settings) === "serverVad",
+    isSemanticVad: ({ context }) => turnDetectionStateOf(context.settings) === "semanticVad",
+    isServerTurns: ({ context }) => modeOf(context) === "server",
+    isLocalTurns: ({ context }) => modeOf(context) === "local",
+    isManualTurns: ({ context }) => modeOf(context) === "manual",
+    wireReady: ({ context }) => context.wireReady,
+    speechInProgress: ({ context }) => isSpeechActive(context) || context.localSpeech !== undefined,
+    localSpeechInProgress: ({ context }) => context.localSpeech !== undefined,
+    serverHeardLocalSpeech: ({ context }) => context.serverHeardLocalSpeech,
+    flushAdvances: ({ context, event }) => {
+      assertEvent(event, "FLUSH")
+      return event.atSample > context.tailStartSample
+    },
+    settingsEnterLocalVad: ({ context, event }) => {
+      assertEvent(event, "UPDATE_SETTINGS")
+      return context.localSpeech === undefined && modeAfter(context, event.settings) === "local"
+    },
+    settingsLeaveLocalVad: ({ context, event }) => {
+      assertEvent(event, "UPDATE_SETTINGS")
+      return context.localSpeech === undefined && modeAfter(context, event.settings) !== "local"
+    },
   },
   actions: {
     ...lifecycleActions<TranscriptionSessionContext, TranscriptionSessionEvent>(),
@@ -915,7 +835,8 @@ export const transcriptionSessionMachine = setup({
         const applied = withLedger(context, dropEmptyCommit(context.ledger, ledgerOptions(context)))
         enqueue.assign({
           ...applied.context,
-          ...(modeOf(context) === "server" ? { serverCommitSample: undefined } : {}),
+          // A commit asked of the server (server VAD) was empty: nothing is owed for it.
+          serverCommitSample: undefined,
         })
         for (const e of applied.events) enqueue.emit(e)
         return
@@ -1003,8 +924,8 @@ export const transcriptionSessionMachine = setup({
 
     // ----- user control
 
-    // The server owns turns: a flush ends the turn in progress. The server answers with the
-    // turn's `committed` (bound like a VAD turn) or `commit_empty`.
+    // A flush the server answers (its VAD owns turns): commit what was sent; the server
+    // answers with the turn's `committed` (bound like a VAD turn) or `commit_empty`.
     requestServerCommit: enqueueActions(({ event, enqueue }) => {
       assertEvent(event, "FLUSH")
       enqueue.sendTo("socket", {
@@ -1015,9 +936,8 @@ export const transcriptionSessionMachine = setup({
       enqueue.assign({ serverCommitSample: event.atSample })
     }),
 
-    // The client owns turns: a flush ends the segment as a turn (sent now when configured,
-    // otherwise by the next connection's replay).
-    commitClientTurn: enqueueActions(({ context, event, enqueue }) => {
+    // A flush the client owns: the audio up to the head is a turn, committed now when configured.
+    commitFlushedTurn: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, "FLUSH")
       const ledger = openTurn(context, event.atSample, event.atMs)
       if (context.wireReady) {
@@ -1077,52 +997,51 @@ export const transcriptionSessionMachine = setup({
 
     onBufferCleared: assign({ drainBarrier: false }),
 
-    applySettings: enqueueActions(({ context, event, enqueue }) => {
+    storeSettings: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, "UPDATE_SETTINGS")
       const settings = mergeSettings(context.settings, event.settings)
-      enqueue.assign({ settings })
-      if (JSON.stringify(vadParametersOf(settings)) !== JSON.stringify(vadParametersOf(context.settings))) {
-        enqueue.sendTo("audioInput", {
-          type: "audio.vad",
-          vad: vadParametersOf(settings),
-        } satisfies AudioInputCommand)
+      // Only a server that owns turns is asked to commit (see serverCommitSample).
+      const serverTurns = turnModeOf(settings.turnDetection) === "server"
+      enqueue.assign({ settings, ...(serverTurns ? {} : { serverCommitSample: undefined }) })
+      const vad = vadParametersOf(settings)
+      if (JSON.stringify(vad) !== JSON.stringify(vadParametersOf(context.settings))) {
+        enqueue.sendTo("audioInput", { type: "audio.vad", vad } satisfies AudioInputCommand)
       }
-      if (!context.wireReady) {
-        // Not configured yet (or reconnecting): the next session.update carries the settings.
-        enqueue.assign({ settingsDirty: true })
-        return
-      }
-      enqueue.sendTo("socket", {
-        type: "send",
-        event: sessionUpdateOf(settings, context.schema),
-      } satisfies TranscriptionSocketCommand)
     }),
 
-    // Leaving local turns: local mode sent only speech; the other modes stream everything from the tail.
-    resumeLiveAudio: sendTo(
+    sendSettings: sendTo(
       "socket",
-      ({ context }) =>
-        ({
-          type: "audio.live",
-          fromSample: context.tailStartSample,
-        }) satisfies TranscriptionSocketCommand,
+      ({ context }): TranscriptionSocketCommand => ({
+        type: "send",
+        event: sessionUpdateOf(context.settings, context.schema),
+      }),
     ),
 
-    // Entering local turns: only speech is sent from now on.
+    // Not configured yet (or reconnecting): the next session.update carries the settings.
+    markSettingsDirty: assign({ settingsDirty: true }),
+
+    // Local turns sent only speech; the other modes stream everything from the tail.
+    resumeLiveAudio: sendTo(
+      "socket",
+      ({ context }): TranscriptionSocketCommand => ({
+        type: "audio.live",
+        fromSample: context.tailStartSample,
+      }),
+    ),
+
     pauseLiveAudio: sendTo("socket", { type: "audio.pause" } satisfies TranscriptionSocketCommand),
 
     // ----- local VAD
 
-    // Every mode: the local VAD heard speech begin (server modes watch whether the server hears it too).
     noteLocalSpeech: assign(({ event }) => {
       assertEvent(event, "AUDIO.SPEECH_STARTED")
       return { localSpeech: { startSample: event.speechStartSample }, serverHeardLocalSpeech: false }
     }),
 
-    // Local turns: the utterance is the turn; its audio is streamed from its (padded) start.
-    beginLocalTurn: enqueueActions(({ context, event, enqueue }) => {
+    // Local turns: speech begins a turn; its audio (the VAD dates the start back by its
+    // prefix padding already) streams from here.
+    startLocalTurn: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, "AUDIO.SPEECH_STARTED")
-      // The VAD dates the start back by its prefix padding already.
       const from = Math.max(context.tailStartSample, event.speechStartSample)
       if (!context.speechAnnounced) {
         enqueue.emit({ type: "start_of_speech", atMs: samplesToMs(event.speechStartSample) })
@@ -1136,42 +1055,38 @@ export const transcriptionSessionMachine = setup({
       }
     }),
 
-    // Local turns: the utterance ended; it is committed and live audio pauses.
+    forgetLocalSpeech: assign({ localSpeech: undefined }),
+
+    // Server VAD: a whole utterance the server has not reacted to means it owes us an event.
+    markSpeechOwed: assign(({ context, event }) => {
+      assertEvent(event, "AUDIO.SPEECH_STOPPED")
+      const start = context.localSpeech?.startSample ?? event.speechEndSample
+      return {
+        localSpeech: undefined,
+        vadEventOwed: true,
+        owedSpeechStartSample: Math.min(context.owedSpeechStartSample ?? start, start),
+      }
+    }),
+
+    // Local turns: the end of speech ends the turn; its audio is committed and streaming pauses.
     endLocalTurn: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, "AUDIO.SPEECH_STOPPED")
       enqueue.emit({ type: "end_of_speech", atMs: samplesToMs(event.speechEndSample) })
       const next: Partial<TranscriptionSessionContext> = { localSpeech: undefined, speechAnnounced: false }
-      if (event.atSample > context.tailStartSample) {
-        const ledger = openTurn(context, event.atSample, event.atMs)
-        if (context.wireReady) {
-          enqueue.sendTo("socket", {
-            type: "audio.commit",
-            atSample: event.atSample,
-            pause: true,
-          } satisfies TranscriptionSocketCommand)
-        }
-        enqueue.assign({ ...next, ledger, tailStartSample: event.atSample })
+      if (event.atSample <= context.tailStartSample) {
+        enqueue.assign(next)
         return
       }
-      enqueue.assign(next)
-    }),
-
-    // Server turns: a whole utterance the server has not reacted to means it owes us an event.
-    noteUnansweredSpeech: assign(({ context, event }) => {
-      assertEvent(event, "AUDIO.SPEECH_STOPPED")
-      const owed = !context.serverHeardLocalSpeech
-      const start = context.localSpeech?.startSample ?? event.speechEndSample
-      return {
-        localSpeech: undefined,
-        vadEventOwed: owed ? true : context.vadEventOwed,
-        owedSpeechStartSample: owed
-          ? Math.min(context.owedSpeechStartSample ?? start, start)
-          : context.owedSpeechStartSample,
+      const ledger = openTurn(context, event.atSample, event.atMs)
+      if (context.wireReady) {
+        enqueue.sendTo("socket", {
+          type: "audio.commit",
+          atSample: event.atSample,
+          pause: true,
+        } satisfies TranscriptionSocketCommand)
       }
+      enqueue.assign({ ...next, ledger, tailStartSample: event.atSample })
     }),
-
-    // Manual turns: the local VAD's speech means nothing but that it ended.
-    clearLocalSpeech: assign({ localSpeech: undefined }),
 
     onAudioOverflow: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, "AUDIO.OVERFLOW")
@@ -1231,9 +1146,68 @@ export const transcriptionSessionMachine = setup({
       })
     }),
 
-    // `committed` while the server's VAD owns turns, and while the client does.
-    onServerTurnCommitted: bindCommit(true),
-    onClientTurnCommitted: bindCommit(false),
+    onServerCommitted: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, "SERVER.COMMITTED")
+      const speech = context.serverSpeech
+      const vadTurn = speech !== undefined && speech.itemId === event.itemId
+      const end = speech?.endSample ?? context.tailStartSample
+      // A commit the session asked the server for (a flush, the final commit) that came
+      // without VAD events is the audio up to where it was asked.
+      // Replayed turns (client commits) are answered first, in order.
+      const askedFor =
+        !vadTurn && context.serverCommitSample !== undefined && oldestUnbound(context.ledger) === undefined
+          ? context.serverCommitSample
+          : undefined
+      const serverSpan = vadTurn
+        ? {
+            startSample: speech.startSample,
+            endSample: end,
+            endOfSpeechAtMs: speech.stoppedAtMs ?? event.atMs,
+          }
+        : askedFor !== undefined
+          ? {
+              startSample: context.tailStartSample,
+              endSample: Math.max(context.tailStartSample, askedFor),
+              endOfSpeechAtMs: event.atMs,
+            }
+          : undefined
+      const ledger = bindCommitted(
+        context.ledger,
+        { itemId: event.itemId, previousItemId: event.previousItemId },
+        serverSpan,
+        {
+          startSample: context.tailStartSample,
+          endSample: context.tailStartSample,
+          endOfSpeechAtMs: event.atMs,
+        },
+      )
+      enqueue.assign({
+        ledger,
+        vadEventOwed: false,
+        owedSpeechStartSample: undefined,
+        ...(vadTurn || askedFor !== undefined ? { serverCommitSample: undefined } : {}),
+        ...(vadTurn
+          ? {
+              serverSpeech: undefined,
+              tailStartSample: Math.max(context.tailStartSample, end),
+              speechAnnounced: false,
+            }
+          : {}),
+        ...(askedFor !== undefined ? { tailStartSample: Math.max(context.tailStartSample, askedFor) } : {}),
+      })
+      // A result that came before this commit lands on its turn now.
+      const early = context.earlyResults.find((r) => r.itemId === event.itemId)
+      if (early !== undefined) {
+        const options = ledgerOptions(context)
+        const step =
+          early.type === "SERVER.TRANSCRIPT_COMPLETED"
+            ? applyCompleted(ledger, early, early.atMs, options)
+            : applyFailed(ledger, early, options)
+        const applied = withLedger(context, step)
+        enqueue.assign({ ...applied.context, earlyResults: context.earlyResults.filter((r) => r !== early) })
+        for (const e of applied.events) enqueue.emit(e)
+      }
+    }),
 
     onTranscriptDelta: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, "SERVER.TRANSCRIPT_DELTA")
@@ -1394,53 +1368,50 @@ export const transcriptionSessionMachine = setup({
     onError: lifecycle.failOver(AUDIO_INPUT_FAILED),
   },
   ...lifecycle.config({
+    // Outside `streaming` (connecting, configuring, draining) the mode is chosen by guards;
+    // while streaming, the turnDetection region's state handles these events.
     on: {
-      // Outside streaming (offline, configuring, draining) the mode is read from the settings;
-      // while streaming the turn detection region answers these.
       FLUSH: [
-        { guard: "flushEndsServerTurnOffStream", actions: ["requestServerCommit", "updateRetention"] },
-        { guard: "flushEndsClientTurn", actions: ["commitClientTurn", "updateRetention"] },
-        { actions: "updateRetention" },
+        {
+          guard: and(["isServerTurns", "wireReady", "flushAdvances", "speechInProgress"]),
+          actions: ["requestServerCommit", "updateRetention"],
+        },
+        {
+          guard: and(["isManualTurns", "flushAdvances"]),
+          actions: ["commitFlushedTurn", "updateRetention"],
+        },
+        {
+          guard: and(["isLocalTurns", "flushAdvances", "localSpeechInProgress"]),
+          actions: ["commitFlushedTurn", "updateRetention"],
+        },
       ],
       END_INPUT: { actions: "markInputEnded" },
       UPDATE_SETTINGS: [
-        {
-          guard: and(["isWireReady", "leavesLocalVad", "noLocalSpeech"]),
-          actions: ["applySettings", "resumeLiveAudio"],
-        },
-        {
-          guard: and(["isWireReady", "entersLocalVad", "noLocalSpeech"]),
-          actions: ["applySettings", "pauseLiveAudio"],
-        },
-        { actions: "applySettings" },
+        { guard: "wireReady", actions: [storeSettings, "sendSettings"] },
+        { actions: [storeSettings, "markSettingsDirty"] },
       ],
       "AUDIO.SPEECH_STARTED": [
-        { guard: "usesLocalVad", actions: ["noteLocalSpeech", "beginLocalTurn", "updateRetention"] },
+        { guard: "isLocalTurns", actions: ["noteLocalSpeech", "startLocalTurn", "updateRetention"] },
         { actions: ["noteLocalSpeech", "updateRetention"] },
       ],
       "AUDIO.SPEECH_STOPPED": [
-        { guard: "usesLocalVad", actions: ["endLocalTurn", "updateRetention"] },
-        { guard: "serverOwnsTurns", actions: ["noteUnansweredSpeech", "updateRetention"] },
-        { actions: ["clearLocalSpeech", "updateRetention"] },
+        { guard: "isLocalTurns", actions: ["endLocalTurn", "updateRetention"] },
+        {
+          guard: and(["isServerTurns", not("serverHeardLocalSpeech")]),
+          actions: ["markSpeechOwed", "updateRetention"],
+        },
+        { actions: ["forgetLocalSpeech", "updateRetention"] },
       ],
       "AUDIO.OVERFLOW": { actions: "onAudioOverflow" },
     },
     onlineOn: {
       // noteServerEvent first: whether an event answers what is owed is judged before it is applied.
-      "SERVER.SPEECH_STARTED": { actions: ["noteServerEvent", "onServerSpeechStarted", "updateRetention"] },
-      "SERVER.SPEECH_STOPPED": { actions: ["noteServerEvent", "onServerSpeechStopped", "updateRetention"] },
-      "SERVER.COMMITTED": [
-        {
-          guard: "serverOwnsTurns",
-          actions: ["noteServerEvent", "onServerTurnCommitted", "updateRetention"],
-        },
-        { actions: ["noteServerEvent", "onClientTurnCommitted", "updateRetention"] },
-      ],
+      "SERVER.SPEECH_STARTED": { actions: ON_SPEECH_STARTED },
+      "SERVER.SPEECH_STOPPED": { actions: ON_SPEECH_STOPPED },
+      "SERVER.COMMITTED": { actions: ON_COMMITTED },
       "SERVER.TRANSCRIPT_DELTA": { actions: ["noteServerEvent", "onTranscriptDelta"] },
-      "SERVER.TRANSCRIPT_COMPLETED": {
-        actions: ["noteServerEvent", "onTranscriptCompleted", "updateRetention"],
-      },
-      "SERVER.TRANSCRIPT_FAILED": { actions: ["noteServerEvent", "onTranscriptFailed", "updateRetention"] },
+      "SERVER.TRANSCRIPT_COMPLETED": { actions: ON_COMPLETED },
+      "SERVER.TRANSCRIPT_FAILED": { actions: ON_FAILED },
       "SERVER.SESSION_UPDATED": { actions: "noteServerEvent" },
       "SERVER.BUFFER_CLEARED": { actions: ["noteServerEvent", "onBufferCleared"] },
       "SOCKET.RESUMED": { actions: ["announceResumed", "updateRetention"] },
@@ -1461,6 +1432,10 @@ export const transcriptionSessionMachine = setup({
           states: {
             listening: {
               description: "Nobody is speaking and no transcript is outstanding.",
+              on: {
+                "SERVER.SPEECH_STARTED": { target: "speaking" as const, actions: ON_SPEECH_STARTED },
+                "SERVER.COMMITTED": { target: "awaitingTranscript" as const, actions: ON_COMMITTED },
+              },
               always: [
                 { guard: "isSpeaking" as const, target: "speaking" as const },
                 { guard: "hasPendingTurns" as const, target: "awaitingTranscript" as const },
@@ -1469,10 +1444,22 @@ export const transcriptionSessionMachine = setup({
             },
             speaking: {
               description: "Speech detected (by the server's VAD or the local one), not yet ended.",
+              on: {
+                "SERVER.SPEECH_STOPPED": {
+                  target: "awaitingTranscript" as const,
+                  actions: ON_SPEECH_STOPPED,
+                },
+                "SERVER.COMMITTED": { target: "awaitingTranscript" as const, actions: ON_COMMITTED },
+              },
               always: [{ guard: not("isSpeaking"), target: "awaitingTranscript" as const }],
             },
             awaitingTranscript: {
               description: "Committed turns wait for their final transcript.",
+              on: {
+                "SERVER.SPEECH_STARTED": { target: "speaking" as const, actions: ON_SPEECH_STARTED },
+                "SERVER.TRANSCRIPT_COMPLETED": { target: "listening" as const, actions: ON_COMPLETED },
+                "SERVER.TRANSCRIPT_FAILED": { target: "listening" as const, actions: ON_FAILED },
+              },
               always: [
                 { guard: "isSpeaking" as const, target: "speaking" as const },
                 { guard: not("hasPendingTurns"), target: "listening" as const },
@@ -1501,59 +1488,61 @@ export const transcriptionSessionMachine = setup({
           },
         },
         turnDetection: {
-          description: "Who finds the turns, as the settings say; a settings change selects again.",
+          description: "Who ends turns, as the settings say: a settings update selects again.",
           initial: "selecting" as const,
           states: {
             selecting: {
               description: "Chooses the turn detection state from the settings.",
               always: [
-                { guard: "usesServerVad" as const, target: "serverVad" as const },
-                { guard: "usesSemanticVad" as const, target: "semanticVad" as const },
-                { guard: "usesLocalVad" as const, target: "localVad" as const },
-                { guard: "usesManualTurns" as const, target: "manual" as const },
+                { guard: "isServerVad" as const, target: "serverVad" as const },
+                { guard: "isSemanticVad" as const, target: "semanticVad" as const },
+                { guard: "isLocalTurns" as const, target: "localVad" as const },
+                { target: "manual" as const },
               ],
             },
-            serverVad: serverTurnsState(
-              "The server's VAD (server_vad) finds turns: its speech events and commits make the turns; a flush asks it to commit.",
-            ),
-            semanticVad: serverTurnsState(
-              "The server's semantic VAD finds turns: its speech events and commits make the turns; a flush asks it to commit.",
-            ),
-            localVad: {
+            serverVad: {
               description:
-                "The local energy VAD finds turns: only speech is sent, each utterance committed by the session.",
+                "The server's VAD ends turns (`speech_started`, `speech_stopped`, `committed`); the local VAD only notices speech it ignores.",
+              on: serverTurnsOn,
+            },
+            semanticVad: {
+              description:
+                "The server's semantic VAD ends turns, as with server VAD; the local VAD only notices speech it ignores.",
+              on: serverTurnsOn,
+            },
+            localVad: {
+              description: "The local energy VAD ends turns: only speech is sent, each utterance committed.",
               on: {
-                FLUSH: [
-                  {
-                    guard: and(["flushPastTail", "inLocalSpeech"]),
-                    actions: ["commitClientTurn", "updateRetention"],
-                  },
-                  { actions: "updateRetention" },
-                ],
+                FLUSH: {
+                  guard: and(["flushAdvances", "localSpeechInProgress"]),
+                  actions: ["commitFlushedTurn" as const, "updateRetention" as const],
+                },
+                "AUDIO.SPEECH_STARTED": {
+                  actions: [
+                    "noteLocalSpeech" as const,
+                    "startLocalTurn" as const,
+                    "updateRetention" as const,
+                  ],
+                },
+                "AUDIO.SPEECH_STOPPED": { actions: ["endLocalTurn" as const, "updateRetention" as const] },
                 UPDATE_SETTINGS: [
                   {
-                    guard: and(["leavesLocalVad", "noLocalSpeech"]),
-                    target: "selecting",
-                    actions: ["applySettings", "resumeLiveAudio"],
+                    guard: "settingsLeaveLocalVad" as const,
+                    target: "selecting" as const,
+                    actions: [storeSettings, "sendSettings" as const, "resumeLiveAudio" as const],
                   },
-                  { target: "selecting", actions: "applySettings" },
+                  { target: "selecting" as const, actions: [storeSettings, "sendSettings" as const] },
                 ],
-                "AUDIO.SPEECH_STARTED": { actions: ["noteLocalSpeech", "beginLocalTurn", "updateRetention"] },
-                "AUDIO.SPEECH_STOPPED": { actions: ["endLocalTurn", "updateRetention"] },
-                "SERVER.COMMITTED": clientTurnsCommitted,
               },
             },
             manual: {
-              description: "The user's flushes make the turns: audio streams and each flush commits it.",
+              description: "The caller ends turns: each flush commits the audio since the last one.",
               on: {
-                FLUSH: [
-                  { guard: "flushPastTail", actions: ["commitClientTurn", "updateRetention"] },
-                  { actions: "updateRetention" },
-                ],
-                UPDATE_SETTINGS: settingsFromStreamingAudio,
-                "AUDIO.SPEECH_STARTED": { actions: ["noteLocalSpeech", "updateRetention"] },
-                "AUDIO.SPEECH_STOPPED": { actions: ["clearLocalSpeech", "updateRetention"] },
-                "SERVER.COMMITTED": clientTurnsCommitted,
+                FLUSH: {
+                  guard: "flushAdvances" as const,
+                  actions: ["commitFlushedTurn" as const, "updateRetention" as const],
+                },
+                UPDATE_SETTINGS: enterTurnDetection,
               },
             },
           },

@@ -95,21 +95,12 @@ const eventsFor = (snapshot: Snapshot): TranscriptionSessionEvent[] =>
 const relevant = (snapshot: Snapshot, event: TranscriptionSessionEvent): boolean => {
   const td = snapshot.context.settings.turnDetection
   const mode = td === null ? "manual" : td === "local" ? "local" : "server"
-  if (event.type === "AUDIO.OVERFLOW") return mode !== "manual"
+  if (event.type.startsWith("AUDIO.")) return mode !== "manual"
   if (event.type === "SERVER.SPEECH_STARTED" || event.type === "SERVER.SPEECH_STOPPED")
     return mode === "server"
   if (event.type === "SERVER.BUFFER_CLEARED") return mode === "server"
   return true
 }
-
-/** Settings changes that switch the turn mode. */
-const switches = [null, "local", { type: "server_vad" }, { type: "semantic_vad" }].map(
-  (turnDetection) =>
-    ({ type: "UPDATE_SETTINGS", settings: { turnDetection } }) as Extract<
-      TranscriptionSessionEvent,
-      { type: "UPDATE_SETTINGS" }
-    >,
-)
 
 const all = (snapshot: Snapshot): TranscriptionSessionEvent[] => {
   const head = snapshot.context.tailStartSample + 4_800
@@ -124,8 +115,6 @@ const all = (snapshot: Snapshot): TranscriptionSessionEvent[] => {
     : [{ type: "SERVER.COMMITTED", itemId: "v", previousItemId: null, atMs: 0 }]
   return [
     ...opening,
-    // A flush with no audio after the segment's start: nothing to end.
-    { type: "FLUSH", atSample: snapshot.context.tailStartSample, atMs: 0 },
     { type: "SOCKET.OPEN", atMs: 0 },
     { type: "SERVER.SESSION_CREATED", atMs: 0 },
     { type: "SERVER.SESSION_UPDATED", atMs: 0 },
@@ -173,11 +162,9 @@ const all = (snapshot: Snapshot): TranscriptionSessionEvent[] => {
     } as unknown as TranscriptionSessionEvent,
     { type: "xstate.done.actor.audioInput", output: undefined } as unknown as TranscriptionSessionEvent,
     { type: "UPDATE_SETTINGS", settings: { language: "en" } },
-    // A turn mode switch at run time, to every mode but the current one.
-    ...switches.filter(
-      (e) =>
-        JSON.stringify(e.settings.turnDetection) !== JSON.stringify(snapshot.context.settings.turnDetection),
-    ),
+    // Switching turn detection at run time: into local VAD, and out of it into manual turns.
+    { type: "UPDATE_SETTINGS", settings: { turnDetection: "local" } },
+    { type: "UPDATE_SETTINGS", settings: { turnDetection: null } },
     { type: "END_INPUT", atSample: head, atMs: 0 },
     { type: "CLOSE" },
     ...delayedEvents(snapshot),
@@ -192,6 +179,7 @@ const serializeState = (snapshot: Snapshot): string => {
   const c = snapshot.context
   return JSON.stringify([
     snapshot.value,
+    c.settings.turnDetection,
     c.inputEnded,
     c.ledger.turns.length,
     c.speechAnnounced,
@@ -281,11 +269,18 @@ const declaredTransitions = (): Set<string> => {
   return declared
 }
 
-/** Collects the transitions of XState's microstep inspection events. */
-const recordTransitions = (into: Set<string>) => (event: InspectionEvent) => {
-  if (event.type !== "@xstate.microstep") return
-  for (const t of event._transitions) into.add(transitionKey(t))
-}
+/**
+ * Collects the transitions of XState's microstep inspection events, and (into `entered`) the
+ * state nodes of each microstep, so that a state left within the same macrostep counts as visited.
+ */
+const recordTransitions =
+  (into: Set<string>, entered?: Set<string>) =>
+  (event: InspectionEvent): void => {
+    if (event.type !== "@xstate.microstep") return
+    for (const t of event._transitions) into.add(transitionKey(t))
+    if (entered !== undefined)
+      for (const node of (event.snapshot as Snapshot)._nodes as AnyStateNode[]) entered.add(node.id)
+  }
 
 /** One call of the machine's `transition` during the graph traversal, with the transitions it took. */
 interface ObservedStep {
@@ -299,14 +294,16 @@ interface ObservedStep {
  * The machine with its `transition` wrapped so that every step of a graph traversal is
  * logged (into `log`) with the transitions it took, read from the microstep inspection events.
  */
-const observedMachine = (machine: Machine, log: ObservedStep[]): Machine => {
+const observedMachine = (machine: Machine, log: ObservedStep[], entered: Set<string>): Machine => {
   const observed = Object.create(machine) as Machine
   Object.defineProperty(observed, "transition", {
     value: (from: Snapshot, event: TranscriptionSessionEvent, scope: AnyActorScope) => {
       const taken = new Set<string>()
       const to = machine.transition(from, event, {
         ...scope,
-        system: Object.create(scope.system, { _sendInspectionEvent: { value: recordTransitions(taken) } }),
+        system: Object.create(scope.system, {
+          _sendInspectionEvent: { value: recordTransitions(taken, entered) },
+        }),
       })
       log.push({ from, event, to, taken })
       return to
@@ -362,14 +359,12 @@ describe("transcriptionSessionMachine model", () => {
     for (const path of getShortestPaths(machine, options)) shortest.set(serializeState(path.state), path)
     const log: ObservedStep[] = []
     getAdjacencyMap(
-      observedMachine(machine, log) as unknown as Parameters<typeof getAdjacencyMap>[0],
+      observedMachine(machine, log, visitedStates) as unknown as Parameters<typeof getAdjacencyMap>[0],
       options as unknown as Parameters<typeof getAdjacencyMap>[1],
     )
     for (const { from, event, to, taken } of log) {
       for (const node of from._nodes as AnyStateNode[]) visitedStates.add(node.id)
       for (const node of to._nodes as AnyStateNode[]) visitedStates.add(node.id)
-      // A transient state (left at once by an eventless transition) is visited when that transition is taken.
-      for (const transition of taken) visitedStates.add(transition.slice(0, transition.indexOf(" ")))
       const path = shortest.get(serializeState(from))
       if (path === undefined) continue
       for (const transition of taken) {

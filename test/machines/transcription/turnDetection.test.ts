@@ -1,166 +1,138 @@
 /**
- * The turn detection region of the streaming state: one state per mode, chosen from the
- * settings when streaming starts and again on every settings change, and the server's and the
- * user's events read differently in each.
+ * The streaming session's turn detection region: one state per mode, chosen from the
+ * settings on entry and again on every settings update, each handling the user's and the
+ * local VAD's events its own way; and the server's events as transitions of the turn region.
  */
 import { describe, expect, it } from "vitest"
-import type { TranscriptionSessionInput } from "../../../machines/transcription/transcriptionSession.ts"
+import {
+  type TurnDetectionState,
+  turnDetectionStateOf,
+} from "../../../machines/transcription/transcriptionSession.ts"
 import type { TurnDetectionSetting } from "../../../machines/transcription/transcriptionSettings.ts"
-import { type Harness, startHarness } from "./transcriptionSessionHarness.ts"
+import { startHarness } from "./transcriptionSessionHarness.ts"
 
-const MS = 24 // samples per millisecond
+const region = (states: readonly string[], name: string): string | undefined =>
+  states.find((s) => s.startsWith(`online.streaming.${name}.`))?.replace(`online.streaming.${name}.`, "")
 
-const withTurns = (turnDetection: TurnDetectionSetting): TranscriptionSessionInput => ({
-  settings: { turnDetection },
-})
-
-const region = (h: Harness): string | undefined =>
-  h.states().find((s) => s.startsWith("online.streaming.turnDetection."))
-
-const commits = (h: Harness) => h.sent("audio.commit")
+const cases: readonly [TurnDetectionSetting, TurnDetectionState][] = [
+  [{ type: "server_vad" }, "serverVad"],
+  [{ type: "semantic_vad", eagerness: "high" }, "semanticVad"],
+  ["local", "localVad"],
+  [{ type: "local", minSilenceMs: 300 }, "localVad"],
+  [null, "manual"],
+]
 
 describe("turn detection region", () => {
-  it.each([
-    [{ type: "server_vad" } as const, "serverVad"],
-    [{ type: "semantic_vad", eagerness: "low" } as const, "semanticVad"],
-    ["local" as const, "localVad"],
-    [{ type: "local", silenceDurationMs: 300 } as const, "localVad"],
-    [null, "manual"],
-  ])("streams %j turns in %s", (turnDetection, state) => {
-    const h = startHarness(withTurns(turnDetection))
-    expect(region(h)).toBeUndefined()
-    h.connect()
-    expect(region(h)).toBe(`online.streaming.turnDetection.${state}`)
-  })
+  for (const [turnDetection, state] of cases) {
+    it(`selects ${state} for ${JSON.stringify(turnDetection)} once streaming`, () => {
+      expect(
+        turnDetectionStateOf({ model: "m", turnDetection, noiseReduction: null, includeLogprobs: false }),
+      ).toBe(state)
+      const h = startHarness({ settings: { turnDetection } })
+      expect(region(h.states(), "turnDetection")).toBeUndefined()
+      h.connect()
+      expect(region(h.states(), "turnDetection")).toBe(state)
+    })
+  }
 
-  it("selects again on a settings change at run time, with the audio each mode sends", () => {
-    const h = startHarness(withTurns({ type: "server_vad" }))
+  it("selects again on a settings update: into local VAD pauses streaming, out of it resumes from the tail", () => {
+    const h = startHarness({ settings: { turnDetection: { type: "server_vad" } } })
     h.connect()
-    expect(h.sent("audio.live")).toEqual([{ type: "audio.live", fromSample: 0 }])
-
     h.send({ type: "UPDATE_SETTINGS", settings: { turnDetection: "local" } })
-    expect(region(h)).toBe("online.streaming.turnDetection.localVad")
-    // Local turns send only speech.
+    expect(region(h.states(), "turnDetection")).toBe("localVad")
     expect(h.sent("audio.pause")).toHaveLength(1)
-
+    expect(h.sent("send").at(-1)?.event).toMatchObject({
+      session: { audio: { input: { turn_detection: null } } },
+    })
+    // Local speech starts a turn that streams from its start; its end commits it.
+    h.send({ type: "AUDIO.SPEECH_STARTED", speechStartSample: 4_800, atSample: 9_600, atMs: 400 })
+    expect(h.sent("audio.live").at(-1)).toEqual({ type: "audio.live", fromSample: 4_800 })
+    h.send({ type: "AUDIO.SPEECH_STOPPED", speechEndSample: 24_000, atSample: 28_800, atMs: 1_200 })
+    expect(h.sent("audio.commit").at(-1)).toEqual({ type: "audio.commit", atSample: 28_800, pause: true })
     h.send({ type: "UPDATE_SETTINGS", settings: { turnDetection: null } })
-    expect(region(h)).toBe("online.streaming.turnDetection.manual")
-    // Leaving local turns streams everything from the tail again.
-    expect(h.sent("audio.live")).toHaveLength(2)
+    expect(region(h.states(), "turnDetection")).toBe("manual")
+    expect(h.sent("audio.live").at(-1)).toEqual({ type: "audio.live", fromSample: 28_800 })
+    // Manual turns: a flush commits everything since the last turn.
+    h.send({ type: "FLUSH", atSample: 48_000, atMs: 2_000 })
+    expect(h.sent("audio.commit").at(-1)).toEqual({ type: "audio.commit", atSample: 48_000, pause: false })
+    expect(h.actor.getSnapshot().context.tailStartSample).toBe(48_000)
+  })
 
+  it("does not pause or resume when a settings update keeps the mode's way of streaming", () => {
+    const h = startHarness({ settings: { turnDetection: { type: "server_vad" } } })
+    h.connect()
+    const live = h.sent("audio.live").length
     h.send({ type: "UPDATE_SETTINGS", settings: { turnDetection: { type: "semantic_vad" } } })
-    expect(region(h)).toBe("online.streaming.turnDetection.semanticVad")
-    // Every change is sent to the server (after the first configuration).
-    const updates = h.sent("send").filter((c) => c.event.type === "session.update")
-    expect(updates).toHaveLength(4)
-    expect(updates[3]?.event).toMatchObject({
-      session: { audio: { input: { turn_detection: { type: "semantic_vad" } } } },
-    })
-
-    // A change that keeps the mode stays in it.
-    h.send({ type: "UPDATE_SETTINGS", settings: { language: "de" } })
-    expect(region(h)).toBe("online.streaming.turnDetection.semanticVad")
-  })
-
-  it("keeps the mode state over a reconnect and picks a change made while offline", () => {
-    const h = startHarness(withTurns({ type: "server_vad" }))
-    h.connect()
-    h.send({ type: "SOCKET.FAILED", failure: { code: "close_1006", message: "x", retryable: true }, atMs: 0 })
-    expect(region(h)).toBeUndefined()
+    expect(region(h.states(), "turnDetection")).toBe("semanticVad")
     h.send({ type: "UPDATE_SETTINGS", settings: { turnDetection: null } })
-    h.clock.increment(60_000)
+    expect(region(h.states(), "turnDetection")).toBe("manual")
+    expect(h.sent("audio.pause")).toEqual([])
+    expect(h.sent("audio.live")).toHaveLength(live)
+  })
+
+  it("under semantic VAD, a flush asks the server to commit only while speech is in progress", () => {
+    const h = startHarness({ settings: { turnDetection: { type: "semantic_vad" } } })
     h.connect()
-    expect(region(h)).toBe("online.streaming.turnDetection.manual")
+    h.send({ type: "FLUSH", atSample: 4_800, atMs: 200 })
+    expect(h.sent("audio.commit")).toEqual([])
+    h.send({ type: "SERVER.SPEECH_STARTED", itemId: "a", audioStartMs: 100, atMs: 300 })
+    h.send({ type: "FLUSH", atSample: 9_600, atMs: 400 })
+    expect(h.sent("audio.commit")).toEqual([{ type: "audio.commit", atSample: 9_600, pause: false }])
+    expect(h.actor.getSnapshot().context.serverCommitSample).toBe(9_600)
+    // The server owns the turn: no client turn is opened for it.
+    expect(h.actor.getSnapshot().context.ledger.turns).toEqual([])
   })
 
-  describe.each([
-    ["serverVad", { type: "server_vad" } as const],
-    ["semanticVad", { type: "semantic_vad" } as const],
-  ])("%s", (_state, turnDetection) => {
-    it("makes the turns of the server's speech events and commits", () => {
-      const h = startHarness(withTurns(turnDetection))
-      h.connect()
-      h.send({ type: "SERVER.SPEECH_STARTED", itemId: "a", audioStartMs: 100, atMs: 150 })
-      expect(h.states()[0]).toBe("online.streaming.turn.speaking")
-      h.send({ type: "SERVER.SPEECH_STOPPED", itemId: "a", audioEndMs: 900, atMs: 950 })
-      h.send({ type: "SERVER.COMMITTED", itemId: "a", previousItemId: null, atMs: 960 })
-      expect(h.states()[0]).toBe("online.streaming.turn.awaitingTranscript")
-      const turn = h.actor.getSnapshot().context.ledger.turns[0]
-      expect(turn).toMatchObject({ startSample: 100 * MS, endSample: 900 * MS })
-      expect(h.events.map((e) => e.type)).toEqual(["start_of_speech", "end_of_speech"])
-      // The session commits nothing itself.
-      expect(commits(h)).toEqual([])
-    })
-
-    it("asks the server to commit on a flush during speech, and binds the commit to where it asked", () => {
-      const h = startHarness(withTurns(turnDetection))
-      h.connect()
-      // No speech: a flush has nothing to end.
-      h.send({ type: "FLUSH", atSample: 200 * MS, atMs: 200 })
-      expect(commits(h)).toEqual([])
-      h.send({ type: "SERVER.SPEECH_STARTED", itemId: "a", audioStartMs: 100, atMs: 150 })
-      h.send({ type: "FLUSH", atSample: 700 * MS, atMs: 700 })
-      expect(commits(h)).toEqual([{ type: "audio.commit", atSample: 700 * MS, pause: false }])
-      // The server's committed for another item (no stop event): the audio up to the flush.
-      h.send({ type: "SERVER.COMMITTED", itemId: "b", previousItemId: null, atMs: 710 })
-      const turn = h.actor.getSnapshot().context.ledger.turns[0]
-      expect(turn).toMatchObject({ itemId: "b", startSample: 0, endSample: 700 * MS })
-      expect(h.actor.getSnapshot().context.tailStartSample).toBe(700 * MS)
-    })
+  it("forgets a commit asked of the server once the server no longer owns turns", () => {
+    const h = startHarness({ settings: { turnDetection: { type: "server_vad" } } })
+    h.connect()
+    h.send({ type: "SERVER.SPEECH_STARTED", itemId: "a", audioStartMs: 0, atMs: 0 })
+    h.send({ type: "FLUSH", atSample: 9_600, atMs: 400 })
+    expect(h.actor.getSnapshot().context.serverCommitSample).toBe(9_600)
+    h.send({ type: "UPDATE_SETTINGS", settings: { turnDetection: null } })
+    expect(h.actor.getSnapshot().context.serverCommitSample).toBeUndefined()
   })
 
-  describe("localVad", () => {
-    it("commits each utterance the local VAD hears, and a flush during speech", () => {
-      const h = startHarness(withTurns("local"))
-      h.connect()
-      // Between utterances nothing is sent, so a flush ends nothing.
-      expect(h.sent("audio.live")).toEqual([])
-      h.send({ type: "FLUSH", atSample: 100 * MS, atMs: 100 })
-      expect(commits(h)).toEqual([])
-
-      h.send({ type: "AUDIO.SPEECH_STARTED", speechStartSample: 200 * MS, atSample: 300 * MS, atMs: 300 })
-      expect(h.sent("audio.live")).toEqual([{ type: "audio.live", fromSample: 200 * MS }])
-      expect(h.states()[0]).toBe("online.streaming.turn.speaking")
-      h.send({ type: "FLUSH", atSample: 500 * MS, atMs: 500 })
-      expect(commits(h)).toEqual([{ type: "audio.commit", atSample: 500 * MS, pause: false }])
-      h.send({ type: "AUDIO.SPEECH_STOPPED", speechEndSample: 800 * MS, atSample: 900 * MS, atMs: 900 })
-      expect(commits(h)[1]).toEqual({ type: "audio.commit", atSample: 900 * MS, pause: true })
-      expect(h.actor.getSnapshot().context.ledger.turns.map((t) => [t.startSample, t.endSample])).toEqual([
-        [200 * MS, 500 * MS],
-        [500 * MS, 900 * MS],
-      ])
-      // The server's commits answer the session's own, in order.
-      h.send({ type: "SERVER.COMMITTED", itemId: "x", previousItemId: null, atMs: 910 })
-      h.send({ type: "SERVER.COMMITTED", itemId: "y", previousItemId: "x", atMs: 920 })
-      expect(h.actor.getSnapshot().context.ledger.turns.map((t) => t.itemId)).toEqual(["x", "y"])
-    })
+  it("counts speech only the local VAD heard as owed under server VAD, not when the server heard it too", () => {
+    const h = startHarness({ settings: { turnDetection: { type: "server_vad" } } })
+    h.connect()
+    h.send({ type: "AUDIO.SPEECH_STARTED", speechStartSample: 2_400, atSample: 7_200, atMs: 300 })
+    h.send({ type: "AUDIO.SPEECH_STOPPED", speechEndSample: 24_000, atSample: 28_800, atMs: 1_200 })
+    expect(h.actor.getSnapshot().context).toMatchObject({ vadEventOwed: true, owedSpeechStartSample: 2_400 })
+    const heard = startHarness({ settings: { turnDetection: { type: "server_vad" } } })
+    heard.connect()
+    heard.send({ type: "AUDIO.SPEECH_STARTED", speechStartSample: 2_400, atSample: 7_200, atMs: 300 })
+    heard.send({ type: "SERVER.SPEECH_STARTED", itemId: "a", audioStartMs: 100, atMs: 300 })
+    heard.send({ type: "AUDIO.SPEECH_STOPPED", speechEndSample: 24_000, atSample: 28_800, atMs: 1_200 })
+    expect(heard.actor.getSnapshot().context).toMatchObject({ vadEventOwed: false, localSpeech: undefined })
   })
 
-  describe("manual", () => {
-    it("commits on each flush past the segment start, and only then", () => {
-      const h = startHarness(withTurns(null))
-      h.connect()
-      h.send({ type: "FLUSH", atSample: 0, atMs: 0 })
-      expect(commits(h)).toEqual([])
-      h.send({ type: "FLUSH", atSample: 400 * MS, atMs: 400 })
-      h.send({ type: "FLUSH", atSample: 400 * MS, atMs: 410 })
-      expect(commits(h)).toEqual([{ type: "audio.commit", atSample: 400 * MS, pause: false }])
-      h.send({ type: "SERVER.COMMITTED", itemId: "m", previousItemId: null, atMs: 420 })
-      expect(h.actor.getSnapshot().context.ledger.turns[0]).toMatchObject({
-        itemId: "m",
-        startSample: 0,
-        endSample: 400 * MS,
-      })
-      expect(h.states()[0]).toBe("online.streaming.turn.awaitingTranscript")
+  it("moves the turn region on the server's events: speech_started, speech_stopped, committed, completed", () => {
+    const h = startHarness({ settings: { turnDetection: { type: "server_vad" } } })
+    h.connect()
+    expect(region(h.states(), "turn")).toBe("listening")
+    h.send({ type: "SERVER.SPEECH_STARTED", itemId: "a", audioStartMs: 100, atMs: 100 })
+    expect(region(h.states(), "turn")).toBe("speaking")
+    h.send({ type: "SERVER.SPEECH_STOPPED", itemId: "a", audioEndMs: 900, atMs: 900 })
+    // Speech ended but nothing is committed yet: nothing is pending, so the turn region is back to listening.
+    expect(region(h.states(), "turn")).toBe("listening")
+    h.send({ type: "SERVER.COMMITTED", itemId: "a", previousItemId: null, atMs: 950 })
+    expect(region(h.states(), "turn")).toBe("awaitingTranscript")
+    h.send({
+      type: "SERVER.TRANSCRIPT_COMPLETED",
+      itemId: "a",
+      transcript: "hello",
+      logprobs: undefined,
+      languages: undefined,
+      usage: undefined,
+      atMs: 1_000,
     })
-
-    it("opens a flushed turn while offline and sends it with the next connection's replay", () => {
-      const h = startHarness(withTurns(null))
-      h.send({ type: "FLUSH", atSample: 300 * MS, atMs: 300 })
-      h.connect()
-      expect(h.sent("audio.replay")).toEqual([
-        { type: "audio.replay", segments: [{ fromSample: 0, toSample: 300 * MS }] },
-      ])
-    })
+    expect(region(h.states(), "turn")).toBe("listening")
+    expect(h.events.map((e) => e.type)).toEqual([
+      "start_of_speech",
+      "end_of_speech",
+      "final_transcript",
+      "recognition_usage",
+    ])
   })
 })
