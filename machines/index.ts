@@ -30,6 +30,31 @@ export {
   sessionLifecycle,
 } from "./lifecycle/sessionLifecycle.ts"
 export {
+  type ChatContextPlan,
+  type PlannedCreate,
+  planChatContext,
+  realtimeItemOf,
+} from "./realtime/chatContextPlan.ts"
+export {
+  type ConversationMirror,
+  clampTruncateMs,
+  emptyMirror,
+  heardTranscript,
+  type MirrorItem,
+  mirrorChatItems,
+} from "./realtime/conversationMirror.ts"
+export {
+  DEFAULT_RESPONSE_TIMEOUTS,
+  type RealtimeControlEvent,
+  type RealtimeEvent,
+  type RealtimeSessionContext,
+  type RealtimeSessionEvent as RealtimeMachineEvent,
+  type RealtimeSessionInput,
+  type RealtimeSocketCommand,
+  realtimeSessionMachine,
+  sessionUpdateOf as realtimeSessionUpdateOf,
+} from "./realtime/realtimeSession.ts"
+export {
   type ActiveTurn,
   type ChainTurnRequest,
   DEFAULT_DRAIN_TIMEOUT_MS,

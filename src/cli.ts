@@ -1,154 +1,37 @@
 #!/usr/bin/env node
 /**
- * The `voxstate` command line. One command for now:
- *
- * ```sh
- * voxstate simulate [--port 8787] [--host 127.0.0.1] [--api-key KEY | --no-auth] [--beta] [--seed N]
- * ```
- *
- * starts the OpenAI simulator, prints its URLs and the key to use, and runs until SIGINT or
- * SIGTERM, then closes every socket and exits with code 0. Runs from source with Node 24
- * (`node src/cli.ts simulate`) and as the package's `voxstate` bin.
+ * The `voxstate` command line. Each command lives in its own module under src/cli/ and is
+ * registered by one line in {@link COMMANDS}; src/cli/program.ts runs them on Effect's CLI
+ * module (`--help` for each, `--version`, one-line errors with a non-zero exit code).
+ * Runs from source with Node 24 (`node src/cli.ts simulate`) and as the package's `voxstate` bin.
  * @module
  */
 import { realpathSync } from "node:fs"
 import { pathToFileURL } from "node:url"
-import { parseArgs } from "node:util"
-import { type Simulator, type SimulatorOptions, startSimulator } from "./simulator/index.ts"
+import { Command } from "effect/cli"
+import type { CliOutput } from "./cli/io.ts"
+import { type AnyCommand, runCli } from "./cli/program.ts"
+import { simulateCommand } from "./cli/simulate.ts"
+import { speakCommand } from "./cli/speak.ts"
 
-/** The help text. */
-export const USAGE = `Usage: voxstate simulate [options]
+export type { CliOutput } from "./cli/io.ts"
 
-Starts the local OpenAI simulator (Realtime, Responses WebSocket, REST audio and chat).
+/** Every `voxstate` command; adding one is one line here. */
+export const COMMANDS: ReadonlyArray<AnyCommand> = [simulateCommand, speakCommand]
 
-Options:
-  --port <n>       port to listen on (default 8787; 0 picks a free port)
-  --host <addr>    address to bind (default 127.0.0.1)
-  --api-key <key>  key clients must present (default sk-simulator)
-  --no-auth        accept any key, or none
-  --beta           serve the legacy beta Realtime transcription shapes
-  --seed <n>       seed of the deterministic ids (default 1)
-  -h, --help       show this help
-`
-
-/** A command-line mistake: the message to print and exit code 2. */
-export class UsageError extends Error {
-  override readonly name = "UsageError"
-}
-
-const parseInteger = (value: string, name: string, min: number, max: number): number => {
-  const n = Number(value)
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new UsageError(`--${name} expects an integer from ${min} to ${max}, got '${value}'`)
-  }
-  return n
-}
-
-/**
- * Parses the arguments of `voxstate simulate` into simulator options.
- * @throws {UsageError} on an unknown option or a bad value
- */
-export const parseSimulateArgs = (args: readonly string[]): SimulatorOptions & { readonly help: boolean } => {
-  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; args: string[]; strict: true }>>
-  try {
-    parsed = parseArgs({ args: [...args], options: OPTIONS, strict: true, allowPositionals: false })
-  } catch (cause) {
-    throw new UsageError(cause instanceof Error ? cause.message : String(cause))
-  }
-  const { values } = parsed
-  if (values["no-auth"] === true && values["api-key"] !== undefined) {
-    throw new UsageError("--api-key and --no-auth cannot be used together")
-  }
-  return {
-    help: values.help === true,
-    port: values.port === undefined ? 8787 : parseInteger(values.port, "port", 0, 65_535),
-    host: values.host ?? "127.0.0.1",
-    apiKey: values["no-auth"] === true ? null : (values["api-key"] ?? "sk-simulator"),
-    beta: values.beta === true,
-    seed: values.seed === undefined ? 1 : parseInteger(values.seed, "seed", 0, 2 ** 32 - 1),
-  }
-}
-
-const OPTIONS = {
-  port: { type: "string" },
-  host: { type: "string" },
-  "api-key": { type: "string" },
-  "no-auth": { type: "boolean" },
-  beta: { type: "boolean" },
-  seed: { type: "string" },
-  help: { type: "boolean", short: "h" },
-} as const
-
-/** The lines `simulate` prints once the simulator listens. */
-export const describeSimulator = (sim: Simulator): string[] => {
-  const pad = (label: string) => label.padEnd(26)
-  return [
-    `voxstate simulator listening on ${sim.httpUrl.replace(/^http:\/\//, "").replace(/\/v1$/, "")}`,
-    `  ${pad("Realtime (conversation):")}${sim.url}/realtime?model=gpt-realtime`,
-    `  ${pad("Realtime (transcription):")}${sim.url}/realtime?intent=transcription`,
-    `  ${pad("Responses WebSocket:")}${sim.url}/responses`,
-    `  ${pad("REST base URL:")}${sim.httpUrl}`,
-    sim.apiKey === null
-      ? `  ${pad("API key:")}any (authentication off)`
-      : `  ${pad("API key:")}${sim.apiKey}  (Authorization: Bearer <key>, or api-key on Azure paths)`,
-    "Press Ctrl+C to stop.",
-  ]
-}
-
-/** Output of the command (stdout and stderr by default; tests may capture it). */
-export interface CliOutput {
-  out(line: string): void
-  err(line: string): void
-}
-
-const stdio: CliOutput = {
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
-}
+/** `voxstate` with its commands. */
+export const rootCommand = Command.make("voxstate").pipe(
+  Command.withDescription("A runtime for voice agents on OpenAI's speech stack, and its offline simulator."),
+  Command.withSubcommands(COMMANDS),
+)
 
 /**
  * Runs the command line with `argv` (without the node and script paths) and resolves with
- * the exit code: 0 after a clean stop or `--help`, 1 when the simulator cannot start (port
- * taken), 2 for a usage mistake.
+ * the exit code: 0 after a clean stop, `--help` or `--version`; 1 when a command fails (the
+ * simulator cannot start: port taken); 2 for a usage mistake.
  */
-export const main = async (argv: readonly string[], output: CliOutput = stdio): Promise<number> => {
-  const [command, ...rest] = argv
-  if (command === undefined || command === "-h" || command === "--help" || command === "help") {
-    output.out(USAGE)
-    return command === undefined ? 2 : 0
-  }
-  if (command !== "simulate") {
-    output.err(`Unknown command '${command}'.\n\n${USAGE}`)
-    return 2
-  }
-  let options: ReturnType<typeof parseSimulateArgs>
-  try {
-    options = parseSimulateArgs(rest)
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error
-    output.err(`${error.message}\n\n${USAGE}`)
-    return 2
-  }
-  if (options.help) {
-    output.out(USAGE)
-    return 0
-  }
-  let sim: Simulator
-  try {
-    sim = await startSimulator(options)
-  } catch (error) {
-    output.err(`Could not start the simulator: ${error instanceof Error ? error.message : String(error)}`)
-    return 1
-  }
-  for (const line of describeSimulator(sim)) output.out(line)
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once("SIGINT", () => resolve("SIGINT"))
-    process.once("SIGTERM", () => resolve("SIGTERM"))
-  })
-  await sim.close()
-  output.out(`Stopped (${signal}).`)
-  return 0
-}
+export const main = (argv: readonly string[], output?: CliOutput): Promise<number> =>
+  runCli(rootCommand, argv, output === undefined ? {} : { output })
 
 const invokedDirectly = (): boolean => {
   const script = process.argv[1]

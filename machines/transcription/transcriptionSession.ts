@@ -5,7 +5,9 @@
  * ```
  * online ─ connecting ─ awaitingSessionCreated ─ configuring ─ streaming ─ draining ─▶ closed
  *                                                              ├ turn:     listening ⇄ speaking ⇄ awaitingTranscript
- *                                                              └ liveness: quiet ⇄ owed ──inactivityTimeout──▶ reconnecting
+ *                                                              ├ liveness: quiet ⇄ owed ──inactivityTimeout──▶ reconnecting
+ *                                                              └ turnDetection: selecting ─▶ serverVad | semanticVad | localVad | manual
+ *                                                                               (UPDATE_SETTINGS ─▶ selecting)
  * draining: owed ──inactivityTimeout──▶ reconnecting (a stall after end of input is replayed too)
  * reconnecting ──reconnectDelay──▶ online (replays every turn without a transcript)
  * failed (fatal error, or out of attempts)
@@ -19,7 +21,7 @@
  * What the session tells its user is emitted as {@link SpeechEvent}s (`actor.on("*", ...)`).
  * @module
  */
-import { assertEvent, assign, enqueueActions, fromCallback, not, setup } from "xstate"
+import { and, assertEvent, assign, enqueueActions, fromCallback, not, sendTo, setup } from "xstate"
 import { type ClientEvent, ClientEvents, type LogProb } from "../../src/protocol/index.ts"
 import {
   initialLifecycleState,
@@ -281,7 +283,8 @@ export interface TranscriptionSessionContext extends LifecycleContext {
   readonly drainBarrier: boolean
   /**
    * Where the session asked the server to commit (server VAD) and no `committed` has answered
-   * yet: a commit the server reports without VAD events is that turn, ending here.
+   * yet: a commit the server reports without VAD events is that turn, ending here. Always
+   * `undefined` when the server does not own turns.
    */
   readonly serverCommitSample: number | undefined
   /** Connections a turn is sent on without a transcript before it fails. */
@@ -374,6 +377,21 @@ const emptyMetrics: TranscriptionMetrics = {
 // Pure helpers
 
 const modeOf = (context: TranscriptionSessionContext): TurnMode => turnModeOf(context.settings.turnDetection)
+
+/** The mode `update` would leave the session in. */
+const modeAfter = (context: TranscriptionSessionContext, update: Partial<TranscriptionSettings>): TurnMode =>
+  turnModeOf(mergeSettings(context.settings, update).turnDetection)
+
+/** The state of the streaming session's turn detection region for `settings`. */
+export type TurnDetectionState = "serverVad" | "semanticVad" | "localVad" | "manual"
+
+/** Which turn detection state `settings` select. */
+export const turnDetectionStateOf = (settings: TranscriptionSettings): TurnDetectionState => {
+  const td = settings.turnDetection
+  if (td === null) return "manual"
+  if (td === "local" || td.type === "local") return "localVad"
+  return td.type === "semantic_vad" ? "semanticVad" : "serverVad"
+}
 
 const positiveCount = (value: number, name: string): number => {
   if (!Number.isInteger(value) || value < 1)
@@ -586,6 +604,43 @@ const AUDIO_INPUT_FAILED: LifecycleFailure = {
   retryable: false,
 }
 
+/** What a server event does, wherever it is handled (the turn region while streaming, `online` otherwise). */
+const ON_SPEECH_STARTED = ["noteServerEvent", "onServerSpeechStarted", "updateRetention"] as const
+const ON_SPEECH_STOPPED = ["noteServerEvent", "onServerSpeechStopped", "updateRetention"] as const
+// noteServerEvent first: whether an event answers what is owed is judged before it is applied.
+const ON_COMMITTED = ["noteServerEvent", "onServerCommitted", "updateRetention"] as const
+const ON_COMPLETED = ["noteServerEvent", "onTranscriptCompleted", "updateRetention"] as const
+const ON_FAILED = ["noteServerEvent", "onTranscriptFailed", "updateRetention"] as const
+
+const storeSettings = "storeSettings" as const
+
+/** A settings update from a mode that streams all audio: into local VAD, streaming pauses until speech. */
+const enterTurnDetection = [
+  {
+    guard: "settingsEnterLocalVad" as const,
+    target: "selecting" as const,
+    actions: [storeSettings, "sendSettings" as const, "pauseLiveAudio" as const],
+  },
+  { target: "selecting" as const, actions: [storeSettings, "sendSettings" as const] },
+]
+
+/** Server VAD and semantic VAD: the server owns turns. */
+const serverTurnsOn = {
+  FLUSH: {
+    guard: and(["flushAdvances", "speechInProgress"]),
+    actions: ["requestServerCommit" as const, "updateRetention" as const],
+  },
+  "AUDIO.SPEECH_STARTED": { actions: ["noteLocalSpeech" as const, "updateRetention" as const] },
+  "AUDIO.SPEECH_STOPPED": [
+    {
+      guard: not("serverHeardLocalSpeech"),
+      actions: ["markSpeechOwed" as const, "updateRetention" as const],
+    },
+    { actions: ["forgetLocalSpeech" as const, "updateRetention" as const] },
+  ],
+  UPDATE_SETTINGS: enterTurnDetection,
+}
+
 /**
  * The streaming transcription session machine. Provide `socket` and `audioInput` actors
  * (see `src/runtime`) to run it; emitted events are {@link SpeechEvent}s.
@@ -626,6 +681,27 @@ export const transcriptionSessionMachine = setup({
     isServerEventOwed: ({ context }) => isOwed(context),
     nothingOwed: ({ context }) => !isOwed(context),
     drained: ({ context }) => !hasPending(context.ledger) && !context.drainBarrier,
+    isServerVad: ({ context }) => turnDetectionStateOf(context.settings) === "serverVad",
+    isSemanticVad: ({ context }) => turnDetectionStateOf(context.settings) === "semanticVad",
+    isServerTurns: ({ context }) => modeOf(context) === "server",
+    isLocalTurns: ({ context }) => modeOf(context) === "local",
+    isManualTurns: ({ context }) => modeOf(context) === "manual",
+    wireReady: ({ context }) => context.wireReady,
+    speechInProgress: ({ context }) => isSpeechActive(context) || context.localSpeech !== undefined,
+    localSpeechInProgress: ({ context }) => context.localSpeech !== undefined,
+    serverHeardLocalSpeech: ({ context }) => context.serverHeardLocalSpeech,
+    flushAdvances: ({ context, event }) => {
+      assertEvent(event, "FLUSH")
+      return event.atSample > context.tailStartSample
+    },
+    settingsEnterLocalVad: ({ context, event }) => {
+      assertEvent(event, "UPDATE_SETTINGS")
+      return context.localSpeech === undefined && modeAfter(context, event.settings) === "local"
+    },
+    settingsLeaveLocalVad: ({ context, event }) => {
+      assertEvent(event, "UPDATE_SETTINGS")
+      return context.localSpeech === undefined && modeAfter(context, event.settings) !== "local"
+    },
   },
   actions: {
     ...lifecycleActions<TranscriptionSessionContext, TranscriptionSessionEvent>(),
@@ -759,7 +835,8 @@ export const transcriptionSessionMachine = setup({
         const applied = withLedger(context, dropEmptyCommit(context.ledger, ledgerOptions(context)))
         enqueue.assign({
           ...applied.context,
-          ...(modeOf(context) === "server" ? { serverCommitSample: undefined } : {}),
+          // A commit asked of the server (server VAD) was empty: nothing is owed for it.
+          serverCommitSample: undefined,
         })
         for (const e of applied.events) enqueue.emit(e)
         return
@@ -847,25 +924,21 @@ export const transcriptionSessionMachine = setup({
 
     // ----- user control
 
-    commitSegment: enqueueActions(({ context, event, enqueue }) => {
+    // A flush the server answers (its VAD owns turns): commit what was sent; the server
+    // answers with the turn's `committed` (bound like a VAD turn) or `commit_empty`.
+    requestServerCommit: enqueueActions(({ event, enqueue }) => {
       assertEvent(event, "FLUSH")
-      if (event.atSample <= context.tailStartSample) return
-      if (modeOf(context) === "server") {
-        // The server owns turns: a flush ends the turn in progress, if any. The server
-        // answers with the turn's `committed` (bound like a VAD turn) or `commit_empty`.
-        if (!isSpeechActive(context) && context.localSpeech === undefined) return
-        if (context.wireReady) {
-          enqueue.sendTo("socket", {
-            type: "audio.commit",
-            atSample: event.atSample,
-            pause: false,
-          } satisfies TranscriptionSocketCommand)
-          enqueue.assign({ serverCommitSample: event.atSample })
-        }
-        return
-      }
-      // Local turns: between utterances nothing is sent, so there is nothing to end.
-      if (modeOf(context) === "local" && context.localSpeech === undefined) return
+      enqueue.sendTo("socket", {
+        type: "audio.commit",
+        atSample: event.atSample,
+        pause: false,
+      } satisfies TranscriptionSocketCommand)
+      enqueue.assign({ serverCommitSample: event.atSample })
+    }),
+
+    // A flush the client owns: the audio up to the head is a turn, committed now when configured.
+    commitFlushedTurn: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, "FLUSH")
       const ledger = openTurn(context, event.atSample, event.atMs)
       if (context.wireReady) {
         enqueue.sendTo("socket", {
@@ -924,47 +997,51 @@ export const transcriptionSessionMachine = setup({
 
     onBufferCleared: assign({ drainBarrier: false }),
 
-    applySettings: enqueueActions(({ context, event, enqueue }) => {
+    storeSettings: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, "UPDATE_SETTINGS")
       const settings = mergeSettings(context.settings, event.settings)
-      const before = modeOf(context)
-      const after = turnModeOf(settings.turnDetection)
-      enqueue.assign({ settings })
-      if (JSON.stringify(vadParametersOf(settings)) !== JSON.stringify(vadParametersOf(context.settings))) {
-        enqueue.sendTo("audioInput", {
-          type: "audio.vad",
-          vad: vadParametersOf(settings),
-        } satisfies AudioInputCommand)
-      }
-      if (!context.wireReady) {
-        // Not configured yet (or reconnecting): the next session.update carries the settings.
-        enqueue.assign({ settingsDirty: true })
-        return
-      }
-      enqueue.sendTo("socket", {
-        type: "send",
-        event: sessionUpdateOf(settings, context.schema),
-      } satisfies TranscriptionSocketCommand)
-      if (before === "local" && after !== "local" && context.localSpeech === undefined) {
-        // Local mode sent only speech; the other modes stream everything from the tail.
-        enqueue.sendTo("socket", {
-          type: "audio.live",
-          fromSample: context.tailStartSample,
-        } satisfies TranscriptionSocketCommand)
-      }
-      if (before !== "local" && after === "local" && context.localSpeech === undefined) {
-        enqueue.sendTo("socket", { type: "audio.pause" } satisfies TranscriptionSocketCommand)
+      // Only a server that owns turns is asked to commit (see serverCommitSample).
+      const serverTurns = turnModeOf(settings.turnDetection) === "server"
+      enqueue.assign({ settings, ...(serverTurns ? {} : { serverCommitSample: undefined }) })
+      const vad = vadParametersOf(settings)
+      if (JSON.stringify(vad) !== JSON.stringify(vadParametersOf(context.settings))) {
+        enqueue.sendTo("audioInput", { type: "audio.vad", vad } satisfies AudioInputCommand)
       }
     }),
 
+    sendSettings: sendTo(
+      "socket",
+      ({ context }): TranscriptionSocketCommand => ({
+        type: "send",
+        event: sessionUpdateOf(context.settings, context.schema),
+      }),
+    ),
+
+    // Not configured yet (or reconnecting): the next session.update carries the settings.
+    markSettingsDirty: assign({ settingsDirty: true }),
+
+    // Local turns sent only speech; the other modes stream everything from the tail.
+    resumeLiveAudio: sendTo(
+      "socket",
+      ({ context }): TranscriptionSocketCommand => ({
+        type: "audio.live",
+        fromSample: context.tailStartSample,
+      }),
+    ),
+
+    pauseLiveAudio: sendTo("socket", { type: "audio.pause" } satisfies TranscriptionSocketCommand),
+
     // ----- local VAD
 
-    onLocalSpeechStarted: enqueueActions(({ context, event, enqueue }) => {
+    noteLocalSpeech: assign(({ event }) => {
       assertEvent(event, "AUDIO.SPEECH_STARTED")
-      const mode = modeOf(context)
-      enqueue.assign({ localSpeech: { startSample: event.speechStartSample }, serverHeardLocalSpeech: false })
-      if (mode !== "local") return
-      // The VAD dates the start back by its prefix padding already.
+      return { localSpeech: { startSample: event.speechStartSample }, serverHeardLocalSpeech: false }
+    }),
+
+    // Local turns: speech begins a turn; its audio (the VAD dates the start back by its
+    // prefix padding already) streams from here.
+    startLocalTurn: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, "AUDIO.SPEECH_STARTED")
       const from = Math.max(context.tailStartSample, event.speechStartSample)
       if (!context.speechAnnounced) {
         enqueue.emit({ type: "start_of_speech", atMs: samplesToMs(event.speechStartSample) })
@@ -978,37 +1055,37 @@ export const transcriptionSessionMachine = setup({
       }
     }),
 
-    onLocalSpeechStopped: enqueueActions(({ context, event, enqueue }) => {
+    forgetLocalSpeech: assign({ localSpeech: undefined }),
+
+    // Server VAD: a whole utterance the server has not reacted to means it owes us an event.
+    markSpeechOwed: assign(({ context, event }) => {
       assertEvent(event, "AUDIO.SPEECH_STOPPED")
-      const mode = modeOf(context)
-      if (mode !== "local") {
-        // Server modes: a whole utterance the server has not reacted to means it owes us an event.
-        const owed = mode === "server" && !context.serverHeardLocalSpeech
-        const start = context.localSpeech?.startSample ?? event.speechEndSample
-        enqueue.assign({
-          localSpeech: undefined,
-          vadEventOwed: owed ? true : context.vadEventOwed,
-          owedSpeechStartSample: owed
-            ? Math.min(context.owedSpeechStartSample ?? start, start)
-            : context.owedSpeechStartSample,
-        })
-        return
+      const start = context.localSpeech?.startSample ?? event.speechEndSample
+      return {
+        localSpeech: undefined,
+        vadEventOwed: true,
+        owedSpeechStartSample: Math.min(context.owedSpeechStartSample ?? start, start),
       }
+    }),
+
+    // Local turns: the end of speech ends the turn; its audio is committed and streaming pauses.
+    endLocalTurn: enqueueActions(({ context, event, enqueue }) => {
+      assertEvent(event, "AUDIO.SPEECH_STOPPED")
       enqueue.emit({ type: "end_of_speech", atMs: samplesToMs(event.speechEndSample) })
       const next: Partial<TranscriptionSessionContext> = { localSpeech: undefined, speechAnnounced: false }
-      if (event.atSample > context.tailStartSample) {
-        const ledger = openTurn(context, event.atSample, event.atMs)
-        if (context.wireReady) {
-          enqueue.sendTo("socket", {
-            type: "audio.commit",
-            atSample: event.atSample,
-            pause: true,
-          } satisfies TranscriptionSocketCommand)
-        }
-        enqueue.assign({ ...next, ledger, tailStartSample: event.atSample })
+      if (event.atSample <= context.tailStartSample) {
+        enqueue.assign(next)
         return
       }
-      enqueue.assign(next)
+      const ledger = openTurn(context, event.atSample, event.atMs)
+      if (context.wireReady) {
+        enqueue.sendTo("socket", {
+          type: "audio.commit",
+          atSample: event.atSample,
+          pause: true,
+        } satisfies TranscriptionSocketCommand)
+      }
+      enqueue.assign({ ...next, ledger, tailStartSample: event.atSample })
     }),
 
     onAudioOverflow: enqueueActions(({ context, event, enqueue }) => {
@@ -1078,10 +1155,7 @@ export const transcriptionSessionMachine = setup({
       // without VAD events is the audio up to where it was asked.
       // Replayed turns (client commits) are answered first, in order.
       const askedFor =
-        !vadTurn &&
-        modeOf(context) === "server" &&
-        context.serverCommitSample !== undefined &&
-        oldestUnbound(context.ledger) === undefined
+        !vadTurn && context.serverCommitSample !== undefined && oldestUnbound(context.ledger) === undefined
           ? context.serverCommitSample
           : undefined
       const serverSpan = vadTurn
@@ -1294,24 +1368,50 @@ export const transcriptionSessionMachine = setup({
     onError: lifecycle.failOver(AUDIO_INPUT_FAILED),
   },
   ...lifecycle.config({
+    // Outside `streaming` (connecting, configuring, draining) the mode is chosen by guards;
+    // while streaming, the turnDetection region's state handles these events.
     on: {
-      FLUSH: { actions: ["commitSegment", "updateRetention"] },
+      FLUSH: [
+        {
+          guard: and(["isServerTurns", "wireReady", "flushAdvances", "speechInProgress"]),
+          actions: ["requestServerCommit", "updateRetention"],
+        },
+        {
+          guard: and(["isManualTurns", "flushAdvances"]),
+          actions: ["commitFlushedTurn", "updateRetention"],
+        },
+        {
+          guard: and(["isLocalTurns", "flushAdvances", "localSpeechInProgress"]),
+          actions: ["commitFlushedTurn", "updateRetention"],
+        },
+      ],
       END_INPUT: { actions: "markInputEnded" },
-      UPDATE_SETTINGS: { actions: "applySettings" },
-      "AUDIO.SPEECH_STARTED": { actions: ["onLocalSpeechStarted", "updateRetention"] },
-      "AUDIO.SPEECH_STOPPED": { actions: ["onLocalSpeechStopped", "updateRetention"] },
+      UPDATE_SETTINGS: [
+        { guard: "wireReady", actions: [storeSettings, "sendSettings"] },
+        { actions: [storeSettings, "markSettingsDirty"] },
+      ],
+      "AUDIO.SPEECH_STARTED": [
+        { guard: "isLocalTurns", actions: ["noteLocalSpeech", "startLocalTurn", "updateRetention"] },
+        { actions: ["noteLocalSpeech", "updateRetention"] },
+      ],
+      "AUDIO.SPEECH_STOPPED": [
+        { guard: "isLocalTurns", actions: ["endLocalTurn", "updateRetention"] },
+        {
+          guard: and(["isServerTurns", not("serverHeardLocalSpeech")]),
+          actions: ["markSpeechOwed", "updateRetention"],
+        },
+        { actions: ["forgetLocalSpeech", "updateRetention"] },
+      ],
       "AUDIO.OVERFLOW": { actions: "onAudioOverflow" },
     },
     onlineOn: {
       // noteServerEvent first: whether an event answers what is owed is judged before it is applied.
-      "SERVER.SPEECH_STARTED": { actions: ["noteServerEvent", "onServerSpeechStarted", "updateRetention"] },
-      "SERVER.SPEECH_STOPPED": { actions: ["noteServerEvent", "onServerSpeechStopped", "updateRetention"] },
-      "SERVER.COMMITTED": { actions: ["noteServerEvent", "onServerCommitted", "updateRetention"] },
+      "SERVER.SPEECH_STARTED": { actions: ON_SPEECH_STARTED },
+      "SERVER.SPEECH_STOPPED": { actions: ON_SPEECH_STOPPED },
+      "SERVER.COMMITTED": { actions: ON_COMMITTED },
       "SERVER.TRANSCRIPT_DELTA": { actions: ["noteServerEvent", "onTranscriptDelta"] },
-      "SERVER.TRANSCRIPT_COMPLETED": {
-        actions: ["noteServerEvent", "onTranscriptCompleted", "updateRetention"],
-      },
-      "SERVER.TRANSCRIPT_FAILED": { actions: ["noteServerEvent", "onTranscriptFailed", "updateRetention"] },
+      "SERVER.TRANSCRIPT_COMPLETED": { actions: ON_COMPLETED },
+      "SERVER.TRANSCRIPT_FAILED": { actions: ON_FAILED },
       "SERVER.SESSION_UPDATED": { actions: "noteServerEvent" },
       "SERVER.BUFFER_CLEARED": { actions: ["noteServerEvent", "onBufferCleared"] },
       "SOCKET.RESUMED": { actions: ["announceResumed", "updateRetention"] },
@@ -1332,6 +1432,10 @@ export const transcriptionSessionMachine = setup({
           states: {
             listening: {
               description: "Nobody is speaking and no transcript is outstanding.",
+              on: {
+                "SERVER.SPEECH_STARTED": { target: "speaking" as const, actions: ON_SPEECH_STARTED },
+                "SERVER.COMMITTED": { target: "awaitingTranscript" as const, actions: ON_COMMITTED },
+              },
               always: [
                 { guard: "isSpeaking" as const, target: "speaking" as const },
                 { guard: "hasPendingTurns" as const, target: "awaitingTranscript" as const },
@@ -1340,10 +1444,22 @@ export const transcriptionSessionMachine = setup({
             },
             speaking: {
               description: "Speech detected (by the server's VAD or the local one), not yet ended.",
+              on: {
+                "SERVER.SPEECH_STOPPED": {
+                  target: "awaitingTranscript" as const,
+                  actions: ON_SPEECH_STOPPED,
+                },
+                "SERVER.COMMITTED": { target: "awaitingTranscript" as const, actions: ON_COMMITTED },
+              },
               always: [{ guard: not("isSpeaking"), target: "awaitingTranscript" as const }],
             },
             awaitingTranscript: {
               description: "Committed turns wait for their final transcript.",
+              on: {
+                "SERVER.SPEECH_STARTED": { target: "speaking" as const, actions: ON_SPEECH_STARTED },
+                "SERVER.TRANSCRIPT_COMPLETED": { target: "listening" as const, actions: ON_COMPLETED },
+                "SERVER.TRANSCRIPT_FAILED": { target: "listening" as const, actions: ON_FAILED },
+              },
               always: [
                 { guard: "isSpeaking" as const, target: "speaking" as const },
                 { guard: not("hasPendingTurns"), target: "listening" as const },
@@ -1368,6 +1484,66 @@ export const transcriptionSessionMachine = setup({
                 "LIVENESS.SERVER_EVENT": { target: "owed" as const, reenter: true },
               },
               after: { inactivityTimeout: lifecycle.failOver(STALLED) },
+            },
+          },
+        },
+        turnDetection: {
+          description: "Who ends turns, as the settings say: a settings update selects again.",
+          initial: "selecting" as const,
+          states: {
+            selecting: {
+              description: "Chooses the turn detection state from the settings.",
+              always: [
+                { guard: "isServerVad" as const, target: "serverVad" as const },
+                { guard: "isSemanticVad" as const, target: "semanticVad" as const },
+                { guard: "isLocalTurns" as const, target: "localVad" as const },
+                { target: "manual" as const },
+              ],
+            },
+            serverVad: {
+              description:
+                "The server's VAD ends turns (`speech_started`, `speech_stopped`, `committed`); the local VAD only notices speech it ignores.",
+              on: serverTurnsOn,
+            },
+            semanticVad: {
+              description:
+                "The server's semantic VAD ends turns, as with server VAD; the local VAD only notices speech it ignores.",
+              on: serverTurnsOn,
+            },
+            localVad: {
+              description: "The local energy VAD ends turns: only speech is sent, each utterance committed.",
+              on: {
+                FLUSH: {
+                  guard: and(["flushAdvances", "localSpeechInProgress"]),
+                  actions: ["commitFlushedTurn" as const, "updateRetention" as const],
+                },
+                "AUDIO.SPEECH_STARTED": {
+                  actions: [
+                    "noteLocalSpeech" as const,
+                    "startLocalTurn" as const,
+                    "updateRetention" as const,
+                  ],
+                },
+                "AUDIO.SPEECH_STOPPED": { actions: ["endLocalTurn" as const, "updateRetention" as const] },
+                UPDATE_SETTINGS: [
+                  {
+                    guard: "settingsLeaveLocalVad" as const,
+                    target: "selecting" as const,
+                    actions: [storeSettings, "sendSettings" as const, "resumeLiveAudio" as const],
+                  },
+                  { target: "selecting" as const, actions: [storeSettings, "sendSettings" as const] },
+                ],
+              },
+            },
+            manual: {
+              description: "The caller ends turns: each flush commits the audio since the last one.",
+              on: {
+                FLUSH: {
+                  guard: "flushAdvances" as const,
+                  actions: ["commitFlushedTurn" as const, "updateRetention" as const],
+                },
+                UPDATE_SETTINGS: enterTurnDetection,
+              },
             },
           },
         },

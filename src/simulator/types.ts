@@ -127,6 +127,12 @@ export interface LatencyScript {
   readonly firstEventMs?: number
   /** Wait this long between the streamed deltas of a response or transcription. */
   readonly betweenDeltasMs?: number
+  /**
+   * Conversation sessions: deltas of a response still sent after its `response.cancel` before
+   * it ends `cancelled` (as the service's deltas already under way do); a response that runs out
+   * first ends `completed`. Default 0: the cancel lands at once.
+   */
+  readonly cancelAfterDeltas?: number
 }
 
 /** What happens on one connection: its faults, in order, and its latency. */

@@ -13,6 +13,13 @@ export {
   sttTokens,
 } from "./metrics.ts"
 export {
+  RealtimeSpanNames,
+  type ResponseTrace,
+  type ResponseTraceEnd,
+  type ResponseTraceOptions,
+  traceResponse,
+} from "./realtimeSpans.ts"
+export {
   annotateOutcome,
   audioToBase64Wav,
   modelConfigAttributes,

@@ -42,6 +42,7 @@ const ENTRY_POINTS = [
   "voxstate/stt",
   "voxstate/llm",
   "voxstate/tts",
+  "voxstate/realtime",
   "voxstate/machines",
   "voxstate/simulator",
   "voxstate/testing",

@@ -652,6 +652,50 @@ describe("cancellation and interruption", () => {
     expect(client.all("response.output_audio_transcript.done")[0]?.transcript).toBe(heard)
   })
 
+  it("still streams the deltas under way after a cancel when scripted, then ends cancelled", async () => {
+    sim = await startSimulator({ scenario: { replies: [{ text: LONG }] } })
+    sim.scenario.nextConnection("realtime", { latency: { cancelAfterDeltas: 3 } })
+    const client = await open()
+    client.send({ type: "response.create" })
+    await client.next("response.output_audio.delta")
+    const before = client.events.length
+    client.send({ type: "response.cancel" })
+    const done = await client.next("response.done")
+    expect(done.response.status).toBe("cancelled")
+    const late = client.events
+      .slice(before)
+      .filter((e) => e.type === "response.output_audio.delta" || e.type.endsWith("transcript.delta"))
+    expect(late.length).toBeGreaterThanOrEqual(3)
+  })
+
+  it("ends completed when the response runs out before a late cancel lands", async () => {
+    sim = await startSimulator({ scenario: { replies: [{ text: "Short." }] } })
+    sim.scenario.nextConnection("realtime", { latency: { cancelAfterDeltas: 1_000 } })
+    const client = await open()
+    client.send({ type: "response.create" })
+    await client.next("response.output_audio.delta")
+    client.send({ type: "response.cancel" })
+    const done = await client.next("response.done")
+    expect(done.response.status).toBe("completed")
+    client.send({ type: "response.cancel" })
+    expect((await client.next("error")).error).toMatchObject({ code: "response_cancel_not_active" })
+  })
+
+  it("changes the tools mid-session and offers them to the next response", async () => {
+    const client = await open()
+    const tool = {
+      type: "function",
+      name: "lookup",
+      description: "Looks a word up",
+      parameters: { type: "object", properties: { word: { type: "string" } }, required: ["word"] },
+    }
+    const updated = await update(client, { tools: [tool], tool_choice: "auto" })
+    expect(updated.type).toBe("session.updated")
+    expect(updated.session.tools).toEqual([tool])
+    const cleared = await update(client, { tools: [] })
+    expect(cleared.session.tools).toEqual([])
+  })
+
   it("answers a cancel with nothing active with response_cancel_not_active", async () => {
     const client = await open()
     client.send({ type: "response.cancel" })

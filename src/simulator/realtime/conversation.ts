@@ -161,6 +161,8 @@ interface ResponseRun {
   outputTextTokens: number
   outputAudioMs: number
   finished: boolean
+  /** A `response.cancel` accepted while deltas were still on their way: how many more go out first. */
+  cancelling: { remaining: number } | undefined
 }
 
 /** Serves one conversation session on an upgraded socket. */
@@ -637,6 +639,19 @@ export const handleConversationConnection = (
     return true
   }
 
+  /**
+   * Counts one delta sent after an accepted `response.cancel` (`latency.cancelAfterDeltas`):
+   * once they are out, the response ends as `cancelled`.
+   */
+  const cancelDue = (run: ResponseRun): boolean => {
+    const cancelling = run.cancelling
+    if (cancelling === undefined) return false
+    cancelling.remaining -= 1
+    if (cancelling.remaining > 0) return false
+    finishResponse(run, "cancelled", "client_cancelled")
+    return true
+  }
+
   const openItem = (run: ResponseRun, item: Json): NonNullable<ResponseRun["current"]> => {
     const stored: StoredItem = { id: item.id as string, item, streamedBy: run }
     const previousItemId = run.params.outOfBand ? null : insertItem(stored, undefined)
@@ -680,7 +695,7 @@ export const handleConversationConnection = (
         })
         current.sentText += delta
         run.outputTextTokens = earlierTokens + countTextTokens(current.sentText)
-        if (overTokenLimit(run)) return
+        if (overTokenLimit(run) || cancelDue(run)) return
         await ctx.pace()
         if (stopped(run)) return
       }
@@ -719,7 +734,7 @@ export const handleConversationConnection = (
     if (!audioMode) {
       for (let i = 0; i < pieces.length; i++) {
         sendPiece(i)
-        if (overTokenLimit(run)) return
+        if (overTokenLimit(run) || cancelDue(run)) return
         await ctx.pace()
         if (stopped(run)) return
       }
@@ -751,7 +766,7 @@ export const handleConversationConnection = (
       })
       audio.sentSamples = end
       run.outputAudioMs = msForSamples(end)
-      if (overTokenLimit(run)) return
+      if (overTokenLimit(run) || cancelDue(run)) return
       await ctx.pace()
       if (stopped(run)) return
     }
@@ -780,6 +795,7 @@ export const handleConversationConnection = (
       outputTextTokens: 0,
       outputAudioMs: 0,
       finished: false,
+      cancelling: undefined,
     }
     running.set(run.id, run)
     if (!params.outOfBand) activeDefault = run
@@ -960,10 +976,14 @@ export const handleConversationConnection = (
       let run: ResponseRun | undefined
       if (event.response_id === undefined) run = activeDefault
       else run = running.get(expectString(event.response_id, "response_id"))
-      if (run === undefined || run.finished) {
+      if (run === undefined || run.finished || run.cancelling !== undefined) {
         throw requestError("response_cancel_not_active", "Cancellation failed: no active response found")
       }
-      finishResponse(run, "cancelled", "client_cancelled")
+      const late = ctx.script.latency?.cancelAfterDeltas ?? 0
+      // The service stops the response where its cancel lands: deltas already under way still
+      // arrive, and a response that ends first ends `completed`.
+      if (late > 0 && run.current !== undefined) run.cancelling = { remaining: late }
+      else finishResponse(run, "cancelled", "client_cancelled")
     },
   }
 

@@ -40,6 +40,12 @@ describe("transcriptionSessionMachine shape", () => {
       "online.streaming.liveness",
       "online.streaming.liveness.quiet",
       "online.streaming.liveness.owed",
+      "online.streaming.turnDetection",
+      "online.streaming.turnDetection.selecting",
+      "online.streaming.turnDetection.serverVad",
+      "online.streaming.turnDetection.semanticVad",
+      "online.streaming.turnDetection.localVad",
+      "online.streaming.turnDetection.manual",
       "online.draining",
       "online.draining.owed",
       "reconnecting",
@@ -90,7 +96,11 @@ describe("transcriptionSessionMachine lifecycle", () => {
       },
     })
     h.send({ type: "SERVER.SESSION_UPDATED", atMs: 0 })
-    expect(h.states()).toEqual(["online.streaming.turn.listening", "online.streaming.liveness.quiet"])
+    expect(h.states()).toEqual([
+      "online.streaming.turn.listening",
+      "online.streaming.liveness.quiet",
+      "online.streaming.turnDetection.manual",
+    ])
     expect(h.sent("audio.live")).toEqual([{ type: "audio.live", fromSample: 0 }])
   })
 

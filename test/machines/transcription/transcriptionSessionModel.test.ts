@@ -38,6 +38,7 @@ const modes: Record<string, TranscriptionSessionInput> = {
   manual: { settings: { turnDetection: null }, lifecycle },
   local: { settings: { turnDetection: "local" }, lifecycle },
   server: { settings: { turnDetection: { type: "server_vad" } }, lifecycle },
+  semantic: { settings: { turnDetection: { type: "semantic_vad" } }, lifecycle },
   // Attempts start over once a connection is configured, so only a policy without retries
   // reaches the branches where a stall or a lost connection ends the session from streaming.
   noRetry: {
@@ -94,7 +95,6 @@ const eventsFor = (snapshot: Snapshot): TranscriptionSessionEvent[] =>
 const relevant = (snapshot: Snapshot, event: TranscriptionSessionEvent): boolean => {
   const td = snapshot.context.settings.turnDetection
   const mode = td === null ? "manual" : td === "local" ? "local" : "server"
-  if (event.type === "FLUSH") return mode !== "local"
   if (event.type.startsWith("AUDIO.")) return mode !== "manual"
   if (event.type === "SERVER.SPEECH_STARTED" || event.type === "SERVER.SPEECH_STOPPED")
     return mode === "server"
@@ -162,6 +162,9 @@ const all = (snapshot: Snapshot): TranscriptionSessionEvent[] => {
     } as unknown as TranscriptionSessionEvent,
     { type: "xstate.done.actor.audioInput", output: undefined } as unknown as TranscriptionSessionEvent,
     { type: "UPDATE_SETTINGS", settings: { language: "en" } },
+    // Switching turn detection at run time: into local VAD, and out of it into manual turns.
+    { type: "UPDATE_SETTINGS", settings: { turnDetection: "local" } },
+    { type: "UPDATE_SETTINGS", settings: { turnDetection: null } },
     { type: "END_INPUT", atSample: head, atMs: 0 },
     { type: "CLOSE" },
     ...delayedEvents(snapshot),
@@ -176,6 +179,7 @@ const serializeState = (snapshot: Snapshot): string => {
   const c = snapshot.context
   return JSON.stringify([
     snapshot.value,
+    c.settings.turnDetection,
     c.inputEnded,
     c.ledger.turns.length,
     c.speechAnnounced,
@@ -265,11 +269,18 @@ const declaredTransitions = (): Set<string> => {
   return declared
 }
 
-/** Collects the transitions of XState's microstep inspection events. */
-const recordTransitions = (into: Set<string>) => (event: InspectionEvent) => {
-  if (event.type !== "@xstate.microstep") return
-  for (const t of event._transitions) into.add(transitionKey(t))
-}
+/**
+ * Collects the transitions of XState's microstep inspection events, and (into `entered`) the
+ * state nodes of each microstep, so that a state left within the same macrostep counts as visited.
+ */
+const recordTransitions =
+  (into: Set<string>, entered?: Set<string>) =>
+  (event: InspectionEvent): void => {
+    if (event.type !== "@xstate.microstep") return
+    for (const t of event._transitions) into.add(transitionKey(t))
+    if (entered !== undefined)
+      for (const node of (event.snapshot as Snapshot)._nodes as AnyStateNode[]) entered.add(node.id)
+  }
 
 /** One call of the machine's `transition` during the graph traversal, with the transitions it took. */
 interface ObservedStep {
@@ -283,14 +294,16 @@ interface ObservedStep {
  * The machine with its `transition` wrapped so that every step of a graph traversal is
  * logged (into `log`) with the transitions it took, read from the microstep inspection events.
  */
-const observedMachine = (machine: Machine, log: ObservedStep[]): Machine => {
+const observedMachine = (machine: Machine, log: ObservedStep[], entered: Set<string>): Machine => {
   const observed = Object.create(machine) as Machine
   Object.defineProperty(observed, "transition", {
     value: (from: Snapshot, event: TranscriptionSessionEvent, scope: AnyActorScope) => {
       const taken = new Set<string>()
       const to = machine.transition(from, event, {
         ...scope,
-        system: Object.create(scope.system, { _sendInspectionEvent: { value: recordTransitions(taken) } }),
+        system: Object.create(scope.system, {
+          _sendInspectionEvent: { value: recordTransitions(taken, entered) },
+        }),
       })
       log.push({ from, event, to, taken })
       return to
@@ -346,7 +359,7 @@ describe("transcriptionSessionMachine model", () => {
     for (const path of getShortestPaths(machine, options)) shortest.set(serializeState(path.state), path)
     const log: ObservedStep[] = []
     getAdjacencyMap(
-      observedMachine(machine, log) as unknown as Parameters<typeof getAdjacencyMap>[0],
+      observedMachine(machine, log, visitedStates) as unknown as Parameters<typeof getAdjacencyMap>[0],
       options as unknown as Parameters<typeof getAdjacencyMap>[1],
     )
     for (const { from, event, to, taken } of log) {

@@ -1,0 +1,50 @@
+/**
+ * What every command reaches the outside world through: its output lines and the stop
+ * signal. Tests provide their own to capture the output and to stop a running command.
+ * @module
+ */
+import { Context, Data } from "effect"
+
+/** Output of the command line (stdout and stderr by default; tests may capture it). */
+export interface CliOutput {
+  out(line: string): void
+  err(line: string): void
+  /** Writes without a line break, for a progress bar redrawn in place (defaults to `out`). */
+  progress?(text: string): void
+}
+
+/** The command line's I/O as a service: output, and a promise that settles on SIGINT/SIGTERM. */
+export class CliIO extends Context.Service<
+  CliIO,
+  { readonly output: CliOutput; readonly stopped: () => Promise<NodeJS.Signals> }
+>()("voxstate/cli/CliIO") {}
+
+/**
+ * A command that ran and failed: `message` (one line, already scrubbed of credentials) is
+ * printed on stderr and the process exits with `exitCode` (1 unless said otherwise).
+ */
+export class CommandFailed extends Data.TaggedError("CommandFailed")<{
+  readonly message: string
+  readonly exitCode?: number
+}> {}
+
+/** The standard output streams. */
+export const stdio: CliOutput = {
+  out: (line) => process.stdout.write(`${line}\n`),
+  err: (line) => process.stderr.write(`${line}\n`),
+  progress: (text) => process.stdout.write(text),
+}
+
+/** Resolves with the first of SIGINT and SIGTERM received after the call. */
+export const processStopped = (): Promise<NodeJS.Signals> =>
+  new Promise((resolve) => {
+    const on = (signal: NodeJS.Signals) => () => {
+      process.off("SIGINT", onInt)
+      process.off("SIGTERM", onTerm)
+      resolve(signal)
+    }
+    const onInt = on("SIGINT")
+    const onTerm = on("SIGTERM")
+    process.once("SIGINT", onInt)
+    process.once("SIGTERM", onTerm)
+  })
