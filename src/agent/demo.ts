@@ -72,7 +72,9 @@ export const runDemo = async (options: DemoOptions = {}): Promise<DemoResult> =>
       instructions: "You are a brief, friendly weather assistant. Use get_weather for the weather.",
       tools: [weather],
     }),
-    ...(sim === undefined ? { env } : { openai: { apiKey: "sk-simulator", baseUrl: sim.httpUrl }, env: {} }),
+    ...(sim === undefined
+      ? { env }
+      : { openai: { apiKey: sim.apiKey ?? "", baseUrl: sim.httpUrl }, env: {} }),
     input: caller,
     minInterruptionMs: 300,
   })
