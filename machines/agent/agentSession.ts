@@ -206,11 +206,21 @@ export const agentSessionMachine = setup({
       assertEvent(event, "stt.final_transcript")
       return textOf(event.event) !== ""
     },
-    isText: ({ event }) => event.type === "llm.turn.chunk" && event.event.chunk.type === "text",
-    isToolCall: ({ event }) => event.type === "llm.turn.chunk" && event.event.chunk.type === "tool_call",
-    isEnd: ({ event }) => event.type === "llm.turn.chunk" && event.event.chunk.type === "end",
+    isText: ({ context, event }) =>
+      event.type === "llm.turn.chunk" &&
+      event.event.turnId === context.turnId &&
+      event.event.chunk.type === "text",
+    isToolCall: ({ context, event }) =>
+      event.type === "llm.turn.chunk" &&
+      event.event.turnId === context.turnId &&
+      event.event.chunk.type === "tool_call",
+    isEnd: ({ context, event }) =>
+      event.type === "llm.turn.chunk" &&
+      event.event.turnId === context.turnId &&
+      event.event.chunk.type === "end",
     isCurrentTurn: ({ context, event }) =>
-      event.type === "llm.turn.chunk" && event.event.turnId === context.turnId,
+      (event.type === "llm.turn.chunk" || event.type === "llm.turn.failed") &&
+      event.event.turnId === context.turnId,
     endsWithCalls: ({ context, event }) =>
       event.type === "llm.turn.chunk" &&
       event.event.chunk.type === "end" &&
@@ -347,6 +357,7 @@ export const agentSessionMachine = setup({
                   target: ".thinking",
                   reenter: true,
                   actions: [
+                    "clearOutput",
                     "recordUserTurn",
                     emit(({ event }) => ({ type: "user_transcript" as const, text: textOf(event.event) })),
                   ],
@@ -397,6 +408,7 @@ export const agentSessionMachine = setup({
                       },
                     ],
                     "llm.turn.failed": {
+                      guard: "isCurrentTurn",
                       target: "#agentSession.live.agent.listening",
                       actions: emit(({ event }) => ({ type: "error" as const, error: event.event.error })),
                     },
