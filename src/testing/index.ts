@@ -298,6 +298,7 @@ export const pushAll = (stream: SpeechStream, frames: readonly AudioFrame[], end
   if (end) stream.endInput()
 }
 
+export { type ScriptedCaller, scriptedCaller } from "./caller.ts"
 export { activeHandles, handlesBackTo, settledHandles } from "./handles.ts"
 export {
   audioEvents,

@@ -46,6 +46,7 @@ const ENTRY_POINTS = [
   "voxstate/machines",
   "voxstate/simulator",
   "voxstate/testing",
+  "voxstate/agent",
 ]
 
 const CONSUMER_TSCONFIG = {

@@ -1,0 +1,179 @@
+/**
+ * The call's audio: an input (a WAV file or a scripted caller, frames paced on the session's
+ * clock) and an output that places the agent's frames on the call's timeline next to the
+ * caller's, so it knows what was played when, and writes the call as a stereo WAV
+ * (left: caller, right: agent).
+ * @module
+ */
+import { readFileSync } from "node:fs"
+import { writeFile } from "node:fs/promises"
+import { type AudioFrame, decodeWav, encodeWav, makeAudioFrame, toMono } from "../audio/index.ts"
+import type { XStateClock } from "../clock/EffectClock.ts"
+
+/** The call's sample rate (the speech stack's: 24 kHz mono PCM16). */
+export const CALL_RATE_HZ = 24_000
+/** Audio per input frame, in ms. */
+export const FRAME_MS = 20
+const FRAME_SAMPLES = (CALL_RATE_HZ * FRAME_MS) / 1000
+
+/** Where the caller's audio comes from: `start` pushes frames to `sink` until `stop`. */
+export interface AudioInput {
+  start(sink: (frame: AudioFrame) => void, clock: XStateClock): void
+  stop(): void
+  /** True once the input has nothing more to play. */
+  readonly finished: boolean
+}
+
+/** Plays `samples` (24 kHz mono) as frames of {@link FRAME_MS}, one per frame of clock time, then silence. */
+export const samplesInput = (
+  samples: Int16Array,
+  options: { readonly trailingSilenceMs?: number } = {},
+): AudioInput => {
+  let timer: number | undefined
+  let clockRef: XStateClock | undefined
+  let offset = 0
+  let finished = false
+  const total = samples.length + Math.round(((options.trailingSilenceMs ?? 1500) * CALL_RATE_HZ) / 1000)
+  return {
+    get finished() {
+      return finished
+    },
+    start(sink, clock) {
+      clockRef = clock
+      const tick = () => {
+        const frame = new Int16Array(FRAME_SAMPLES)
+        if (offset < samples.length) frame.set(samples.subarray(offset, offset + FRAME_SAMPLES))
+        offset += FRAME_SAMPLES
+        sink(makeAudioFrame(frame, CALL_RATE_HZ, 1))
+        if (offset >= total) finished = true
+        else timer = clock.setTimeout(tick, FRAME_MS)
+      }
+      timer = clock.setTimeout(tick, FRAME_MS)
+    },
+    stop() {
+      if (timer !== undefined) clockRef?.clearTimeout(timer)
+      timer = undefined
+      finished = true
+    },
+  }
+}
+
+/**
+ * A WAV file as the caller, played in clock time (real time on the live clock, as fast as a
+ * test clock is moved).
+ * @throws {AudioError} for a file that is not PCM16 WAV at 24 kHz
+ */
+export const wavFileInput = (path: string): AudioInput => {
+  const frame = decodeWav(new Uint8Array(readFileSync(path)))
+  if (frame.sampleRateHz !== CALL_RATE_HZ)
+    throw new RangeError(`${path}: the call runs at ${CALL_RATE_HZ} Hz, the file is ${frame.sampleRateHz} Hz`)
+  return samplesInput(frame.channels === 1 ? frame.data : toMono(frame))
+}
+
+/** Where the agent's voice goes, on the call's timeline (ms since the call began). */
+export interface AudioOutput {
+  /** The caller's frame heard at `atMs`. */
+  caller(frame: AudioFrame, atMs: number): void
+  /** The agent's frame produced at `atMs`: queued after what is still playing. */
+  agent(frame: AudioFrame, atMs: number): void
+  /** Starts a reply: its played position counts from here. */
+  beginReply(): void
+  /** The part (0..1) of the current reply's audio played by `atMs`. */
+  playedFraction(atMs: number): number
+  /** Drops the agent's audio not played by `atMs` (an interruption). */
+  clear(atMs: number): void
+  /** When the agent's queued audio ends, in call time. */
+  agentEndMs(): number
+  /** The call as a stereo WAV (left: caller, right: agent). */
+  wav(): Uint8Array
+  /** Writes {@link wav} to `path`. */
+  save(path: string): Promise<void>
+}
+
+const msToSample = (ms: number) => Math.max(0, Math.round((ms * CALL_RATE_HZ) / 1000))
+
+/** A growable PCM16 track. */
+const track = () => {
+  let data = new Int16Array(CALL_RATE_HZ * 10)
+  let length = 0
+  return {
+    write(at: number, samples: Int16Array) {
+      const end = at + samples.length
+      if (end > data.length) {
+        const next = new Int16Array(Math.max(end, data.length * 2))
+        next.set(data.subarray(0, length))
+        data = next
+      }
+      data.set(samples, at)
+      length = Math.max(length, end)
+    },
+    truncate(at: number) {
+      if (at < length) {
+        data.fill(0, at, length)
+        length = at
+      }
+    },
+    get length() {
+      return length
+    },
+    get data() {
+      return data.subarray(0, length)
+    },
+  }
+}
+
+/** Creates the call's {@link AudioOutput}. */
+export const createCallRecorder = (): AudioOutput => {
+  const left = track()
+  const right = track()
+  let agentEnd = 0
+  let replyStart: number | undefined
+  let replySamples = 0
+  const mono = (frame: AudioFrame): Int16Array => {
+    if (frame.sampleRateHz !== CALL_RATE_HZ)
+      throw new RangeError(`The call runs at ${CALL_RATE_HZ} Hz, a frame came at ${frame.sampleRateHz} Hz`)
+    return frame.channels === 1 ? frame.data : toMono(frame)
+  }
+  const output: AudioOutput = {
+    caller(frame, atMs) {
+      left.write(msToSample(atMs), mono(frame))
+    },
+    agent(frame, atMs) {
+      const samples = mono(frame)
+      const at = Math.max(agentEnd, msToSample(atMs))
+      if (replyStart === undefined) replyStart = at
+      right.write(at, samples)
+      agentEnd = at + samples.length
+      replySamples += samples.length
+    },
+    beginReply() {
+      replyStart = undefined
+      replySamples = 0
+    },
+    playedFraction(atMs) {
+      if (replyStart === undefined || replySamples === 0) return 0
+      return Math.min(1, Math.max(0, (msToSample(atMs) - replyStart) / replySamples))
+    },
+    clear(atMs) {
+      const at = msToSample(atMs)
+      if (agentEnd > at) {
+        right.truncate(at)
+        agentEnd = at
+      }
+    },
+    agentEndMs: () => (agentEnd * 1000) / CALL_RATE_HZ,
+    wav() {
+      const n = Math.max(left.length, right.length)
+      const out = new Int16Array(n * 2)
+      const l = left.data
+      const r = right.data
+      for (let i = 0; i < n; i++) {
+        out[2 * i] = l[i] ?? 0
+        out[2 * i + 1] = r[i] ?? 0
+      }
+      return encodeWav(makeAudioFrame(out, CALL_RATE_HZ, 2))
+    },
+    save: (path) => writeFile(path, output.wav()),
+  }
+  return output
+}
