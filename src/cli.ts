@@ -10,6 +10,7 @@ import { realpathSync } from "node:fs"
 import { pathToFileURL } from "node:url"
 import { Command } from "effect/cli"
 import { demoCommand } from "./cli/demo.ts"
+import { diagramCommand } from "./cli/diagram.ts"
 import type { CliOutput } from "./cli/io.ts"
 import { type AnyCommand, runCli } from "./cli/program.ts"
 import { simulateCommand } from "./cli/simulate.ts"
@@ -18,7 +19,12 @@ import { speakCommand } from "./cli/speak.ts"
 export type { CliOutput } from "./cli/io.ts"
 
 /** Every `voxstate` command; adding one is one line here. */
-export const COMMANDS: ReadonlyArray<AnyCommand> = [simulateCommand, speakCommand, demoCommand]
+export const COMMANDS: ReadonlyArray<AnyCommand> = [
+  simulateCommand,
+  speakCommand,
+  demoCommand,
+  diagramCommand,
+]
 
 /** `voxstate` with its commands. */
 export const rootCommand = Command.make("voxstate").pipe(

@@ -674,6 +674,7 @@ export const transcriptionSessionMachine = setup({
     },
   },
   guards: {
+    backlogReported: ({ context }) => context.backlogReported,
     ...lifecycleGuards<TranscriptionSessionContext, TranscriptionSessionEvent>(),
     inputEnded: ({ context }) => context.inputEnded,
     isSpeaking: ({ context }) => isSpeechActive(context),
@@ -1241,8 +1242,9 @@ export const transcriptionSessionMachine = setup({
       for (const e of applied.events) enqueue.emit(e)
     }),
 
-    onBacklog: enqueueActions(({ context, event, enqueue }) => {
-      if (event.type !== "SOCKET.BACKLOG" || context.backlogReported) return
+    // Reported once per backlog (the transition's guard), until the socket says it cleared.
+    onBacklog: enqueueActions(({ event, enqueue }) => {
+      assertEvent(event, "SOCKET.BACKLOG")
       enqueue.assign({ backlogReported: true })
       enqueue.emit({
         type: "error",
@@ -1415,7 +1417,7 @@ export const transcriptionSessionMachine = setup({
       "SERVER.SESSION_UPDATED": { actions: "noteServerEvent" },
       "SERVER.BUFFER_CLEARED": { actions: ["noteServerEvent", "onBufferCleared"] },
       "SOCKET.RESUMED": { actions: ["announceResumed", "updateRetention"] },
-      "SOCKET.BACKLOG": { actions: "onBacklog" },
+      "SOCKET.BACKLOG": { guard: not("backlogReported"), actions: "onBacklog" },
       "SOCKET.BACKLOG_CLEARED": { actions: "onBacklogCleared" },
       "SOCKET.PROTOCOL_ERROR": { actions: ["onProtocolError", "updateRetention"] },
     },

@@ -13,7 +13,7 @@
  * @module
  */
 import { Context, Effect, Option, type Scope, type Tracer } from "effect"
-import { type Actor, createActor } from "xstate"
+import { type Actor, createActor, type InspectionEvent, type Observer } from "xstate"
 import type { LifecycleTimeouts, ReconnectPolicy } from "../../machines/lifecycle/sessionLifecycle.ts"
 import {
   type TranscriptionControlEvent,
@@ -92,6 +92,8 @@ export interface TranscriptionSessionOptions extends Partial<TranscriptionSettin
   readonly config?: OpenAIConfig
   /** The environment read for missing settings (default `process.env`). */
   readonly env?: Readonly<Record<string, string | undefined>>
+  /** An XState inspection observer, e.g. a voxstate inspector's `inspect` (see `createInspector`). */
+  readonly inspect?: Observer<InspectionEvent>
   /** `ga` (default) or `beta` (legacy `transcription_session.update`, for Azure preview deployments). */
   readonly schema?: TranscriptionSchema
   /** Reconnect policy (default: 5 attempts, 250 ms doubling to 10 s, half jittered). */
@@ -469,7 +471,11 @@ const startSession = (
 ): TranscriptionSession => {
   const parts = partsOf(options, runtime)
   const { config, audio: input } = parts
-  const actor = createActor(parts.logic, { clock: runtime.clock, input: parts.input })
+  const actor = createActor(parts.logic, {
+    clock: runtime.clock,
+    input: parts.input,
+    ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
+  })
 
   const tracing = makeTurnTracing({
     options,

@@ -1,0 +1,63 @@
+/**
+ * What the inspector shows of a session's context and events: secrets never (keys named like
+ * credentials, strings shaped like API keys or bearer tokens), and texts (transcripts,
+ * instructions, deltas) only when the inspector was opted in with `includeText`.
+ * @module
+ */
+import { REDACTED_TEXT, type Scrubber } from "../transport/scrub.ts"
+
+const SECRET_KEY = /(api[-_]?key|secret|token|password|authorization|credential|bearer)/i
+const TEXT_KEY = /^(text|transcript|delta|instructions|prompt|input|content|message|arguments)$/i
+const MAX_DEPTH = 6
+const MAX_ITEMS = 50
+const MAX_STRING = 400
+
+/** Options of {@link redact}. */
+export interface RedactOptions {
+  /** Show texts (transcripts, prompts, deltas). Secrets are removed regardless. */
+  readonly includeText: boolean
+  /** Removes the known secrets (API keys of the sessions inspected). */
+  readonly scrub: Scrubber
+}
+
+const KEY_SHAPED = /\b(sk-[A-Za-z0-9_-]{6,}|Bearer\s+[A-Za-z0-9._~+/=-]{6,})/g
+
+/** `text` with every known secret and every key-shaped string replaced. */
+export const scrubText = (text: string, scrub: Scrubber): string =>
+  scrub(text).replace(KEY_SHAPED, REDACTED_TEXT)
+
+/** A JSON-safe, redacted copy of `value`. */
+export const redact = (value: unknown, options: RedactOptions, depth = 0, key = ""): unknown => {
+  if (SECRET_KEY.test(key)) return "[redacted]"
+  if (value === null || value === undefined) return value ?? null
+  if (typeof value === "string") {
+    if (!options.includeText && TEXT_KEY.test(key)) return `[text: ${value.length} chars]`
+    const scrubbed = scrubText(value, options.scrub)
+    return scrubbed.length > MAX_STRING ? `${scrubbed.slice(0, MAX_STRING)}…` : scrubbed
+  }
+  if (typeof value === "number" || typeof value === "boolean") return value
+  if (typeof value === "bigint") return value.toString()
+  if (typeof value === "function" || typeof value === "symbol") return undefined
+  if (ArrayBuffer.isView(value)) return `[${value.constructor.name} ${value.byteLength} bytes]`
+  if (depth >= MAX_DEPTH) return "[…]"
+  if (Array.isArray(value)) {
+    const items = value.slice(0, MAX_ITEMS).map((v) => redact(v, options, depth + 1, key))
+    return value.length > MAX_ITEMS ? [...items, `[+${value.length - MAX_ITEMS} more]`] : items
+  }
+  if (value instanceof Map) return redact(Object.fromEntries(value), options, depth, key)
+  if (value instanceof Set) return redact([...value], options, depth, key)
+  if (typeof value === "object") {
+    if ("sessionId" in value && "send" in value && "getSnapshot" in value) {
+      return `[actor ${String((value as { id?: unknown }).id ?? "")}]`
+    }
+    const out: Record<string, unknown> = {}
+    let n = 0
+    for (const [k, v] of Object.entries(value)) {
+      if (n++ >= MAX_ITEMS) break
+      const r = redact(v, options, depth + 1, k)
+      if (r !== undefined) out[k] = r
+    }
+    return out
+  }
+  return String(value)
+}

@@ -1,0 +1,66 @@
+/**
+ * The inspector's server without a browser: redaction of secrets and texts, and the bounded
+ * queue of a viewer that stops reading (the session goes on; the page is told what it missed).
+ */
+import { describe, expect, it } from "vitest"
+import { WebSocket } from "ws"
+import { assign, createActor, createMachine } from "xstate"
+import { createInspector, redact } from "../../src/inspect/index.ts"
+import { noScrubbing } from "../../src/transport/scrub.ts"
+
+const WAIT_MS = 10_000
+
+describe("redact", () => {
+  it("removes credentials always and texts unless opted in", () => {
+    const value = {
+      apiKey: "abc",
+      headers: { Authorization: "Bearer abcdefgh" },
+      note: "key sk-live1234567 in a message",
+      transcript: "hello there",
+      n: 3,
+      pcm: new Int16Array(4),
+    }
+    const hidden = redact(value, { includeText: false, scrub: noScrubbing }) as Record<string, unknown>
+    expect(JSON.stringify(hidden)).not.toMatch(/abc|sk-live|hello/)
+    expect(hidden.transcript).toBe("[text: 11 chars]")
+    expect(hidden.n).toBe(3)
+    expect(hidden.pcm).toBe("[Int16Array 8 bytes]")
+    const shown = redact(value, { includeText: true, scrub: noScrubbing }) as Record<string, unknown>
+    expect(shown.transcript).toBe("hello there")
+    expect(JSON.stringify(shown)).not.toMatch(/abcdefgh|sk-live/)
+  })
+})
+
+describe("createInspector", () => {
+  it("drops records for a viewer that stops reading, never stalls the actor, and reports the count", async () => {
+    const inspector = await createInspector({ viewerBufferBytes: 64 * 1024 })
+    const viewer = new WebSocket(`${inspector.url.replace(/^http/, "ws")}ws`)
+    const messages: { type: string; count?: number }[] = []
+    viewer.on("message", (data) => messages.push(JSON.parse(String(data)) as { type: string }))
+    await new Promise((resolve) => viewer.once("open", resolve))
+    const deadline = Date.now() + WAIT_MS
+    while (inspector.viewers === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10))
+    ;(viewer as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause()
+
+    const machine = createMachine({
+      id: "noisy",
+      context: { blob: "" },
+      on: { TICK: { actions: assign({ blob: ({ event }) => (event as unknown as { blob: string }).blob }) } },
+    })
+    const actor = createActor(machine, { inspect: inspector.inspect }).start()
+    const blob = "x".repeat(390)
+    for (let i = 0; i < 20_000; i++) actor.send({ type: "TICK", blob: `${i}${blob}` } as never)
+    expect(actor.getSnapshot().status).toBe("active")
+
+    ;(viewer as unknown as { _socket: { resume(): void } })._socket.resume()
+    while (Date.now() < deadline && !messages.some((m) => m.type === "dropped")) {
+      actor.send({ type: "TICK", blob: "after" } as never)
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    const dropped = messages.find((m) => m.type === "dropped")
+    expect(dropped?.count).toBeGreaterThan(0)
+    actor.stop()
+    viewer.close()
+    await inspector.close()
+  }, 30_000)
+})
