@@ -3,9 +3,6 @@
  * simulator's voice), the simulator's transcriber hears it, the Responses chain answers, the
  * speech endpoint speaks; the agent session runs every part on one runtime.
  */
-import { mkdtempSync, readFileSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { afterEach, assert, describe, it } from "vitest"
 import { wordsHeard } from "../../machines/agent/agentSession.ts"
 import {
@@ -14,9 +11,7 @@ import {
   createAgentSession,
   defineAgent,
   defineTool,
-  runDemo,
 } from "../../src/agent/index.ts"
-import { decodeWav } from "../../src/audio/index.ts"
 import type { ModelReply, Simulator } from "../../src/simulator/index.ts"
 import { startSimulator } from "../../src/simulator/index.ts"
 import { scriptedCaller } from "../../src/testing/index.ts"
@@ -176,26 +171,4 @@ describe("agent session against the simulator", () => {
     assert.strictEqual(session.actor.getSnapshot().status, "done")
     await eventually(() => sim.connections.every((c) => !c.open), 5_000)
   }, 30_000)
-})
-
-describe("the demo call", () => {
-  it("runs against the simulator, cuts the agent off once and writes a stereo WAV", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "voxstate-demo-"))
-    const lines: string[] = []
-    const result = await runDemo({ wavPath: join(dir, "call.wav"), log: (l) => lines.push(l), env: {} })
-    assert.isTrue(result.interrupted)
-    assert.isTrue(lines.some((l) => l.includes("tool:   get_weather")))
-    assert.isTrue(lines.some((l) => l.includes("(cut off)")))
-    const wav = decodeWav(new Uint8Array(readFileSync(result.wavPath)))
-    assert.strictEqual(wav.channels, 2)
-    assert.strictEqual(wav.sampleRateHz, 24_000)
-    let left = 0
-    let right = 0
-    for (let i = 0; i < wav.data.length; i += 2) {
-      left += Math.abs(wav.data[i] ?? 0)
-      right += Math.abs(wav.data[i + 1] ?? 0)
-    }
-    assert.isAbove(left, 0)
-    assert.isAbove(right, 0)
-  }, 60_000)
 })
