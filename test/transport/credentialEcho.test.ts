@@ -21,7 +21,7 @@ import {
   startHostileServer,
 } from "../support/hostileServer.ts"
 
-const KEY = "sk-echoed-credential-0123456789abcdef"
+const KEY = "echoed-credential-for-scrub-tests"
 
 let server: HostileServer | undefined
 let llms: LLM[] = []
