@@ -5,8 +5,8 @@
  * and its output transcript only under `traceIncludeSensitiveText`.
  * @module
  */
-import { Clock, Effect, Exit, type Tracer } from "effect"
-import type { SpanAttributeValue } from "./spans.ts"
+import { Exit, type Tracer } from "effect"
+import { type SpanAttributeValue, startClientSpan } from "./spans.ts"
 
 /** The names of the Realtime spans. */
 export const RealtimeSpanNames = {
@@ -64,13 +64,7 @@ export const traceResponse = (options: ResponseTraceOptions): ResponseTrace => {
     "gen_ai.response.id": options.responseId,
   }
   if (options.requestId !== undefined) attributes["realtime.request_id"] = options.requestId
-  const make = Effect.makeSpan(RealtimeSpanNames.response, {
-    attributes,
-    kind: "client",
-    ...(options.parent === undefined ? {} : { parent: options.parent }),
-  })
-  const span = Effect.runSync(options.tracer === undefined ? make : Effect.withTracer(make, options.tracer))
-  const now = () => Effect.runSync(Clock.currentTimeNanos)
+  const { span, now } = startClientSpan(RealtimeSpanNames.response, attributes, options)
   let ended = false
   return {
     span,

@@ -194,6 +194,29 @@ const withOptionalTracer = <A, E>(effect: Effect.Effect<A, E>, tracer: Tracer.Tr
   tracer === undefined ? effect : Effect.withTracer(effect, tracer)
 
 /**
+ * Starts a client span for code that is not an Effect, on `tracer` (Effect's current tracer
+ * by default) under `parent`, and gives the clock reading its events and end are stamped with.
+ * @internal
+ */
+export const startClientSpan = (
+  name: string,
+  attributes: Record<string, SpanAttributeValue>,
+  options: { readonly tracer?: Tracer.Tracer | undefined; readonly parent?: Tracer.AnySpan | undefined },
+): { readonly span: Tracer.Span; readonly now: () => bigint } => ({
+  span: Effect.runSync(
+    withOptionalTracer(
+      Effect.makeSpan(name, {
+        attributes,
+        kind: "client",
+        ...(options.parent === undefined ? {} : { parent: options.parent }),
+      }),
+      options.tracer,
+    ),
+  ),
+  now: () => Effect.runSync(Clock.currentTimeNanos),
+})
+
+/**
  * Starts the span of one streaming turn (`stt.turn`) for code that is not an Effect: the
  * transcription session calls it when a turn starts (speech start or first audio after a
  * commit) and `end` when the final transcript (or the failure) arrives. The model
@@ -203,18 +226,8 @@ const withOptionalTracer = <A, E>(effect: Effect.Effect<A, E>, tracer: Tracer.Tr
 export const traceTurn = (options: TurnTraceOptions): TurnTrace => {
   const attributes: Record<string, SpanAttributeValue> = modelConfigAttributes(options.config, options)
   if (options.itemId !== undefined) attributes["stt.item_id"] = options.itemId
-  const span = Effect.runSync(
-    withOptionalTracer(
-      Effect.makeSpan(options.name ?? SttSpanNames.turn, {
-        attributes,
-        kind: "client",
-        ...(options.parent === undefined ? {} : { parent: options.parent }),
-      }),
-      options.tracer,
-    ),
-  )
+  const { span, now } = startClientSpan(options.name ?? SttSpanNames.turn, attributes, options)
   let ended = false
-  const now = () => Effect.runSync(Clock.currentTimeNanos)
   return {
     span,
     setAttribute(key, value) {

@@ -4,8 +4,8 @@
  * it ends, and its text only under `traceIncludeSensitiveText`.
  * @module
  */
-import { Clock, Effect, Exit, type Tracer } from "effect"
-import type { SpanAttributeValue } from "./spans.ts"
+import { Exit, type Tracer } from "effect"
+import { type SpanAttributeValue, startClientSpan } from "./spans.ts"
 
 /** The names of the TTS spans. */
 export const TtsSpanNames = {
@@ -101,13 +101,7 @@ export const traceSegment = (options: SegmentTraceOptions): SegmentTrace => {
   attributes["tts.segment_id"] = options.segmentId
   attributes["tts.characters"] = options.text.length
   if (includeText) attributes["tts.input.text"] = options.text
-  const make = Effect.makeSpan(TtsSpanNames.segment, {
-    attributes,
-    kind: "client",
-    ...(options.parent === undefined ? {} : { parent: options.parent }),
-  })
-  const span = Effect.runSync(options.tracer === undefined ? make : Effect.withTracer(make, options.tracer))
-  const now = () => Effect.runSync(Clock.currentTimeNanos)
+  const { span, now } = startClientSpan(TtsSpanNames.segment, attributes, options)
   let ended = false
   return {
     span,
