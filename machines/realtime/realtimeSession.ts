@@ -477,6 +477,18 @@ const newResponse = (requestId: string | undefined, atMs: number, responseId?: s
 const isCurrent = (context: RealtimeSessionContext, responseId: string): boolean =>
   context.response !== undefined && context.response.responseId === responseId
 
+/** The current response with its first text stamped at `atMs`, if this is its first text. */
+const withFirstText = (
+  context: RealtimeSessionContext,
+  responseId: string,
+  atMs: number,
+): RealtimeSessionContext["response"] => {
+  const response = context.response
+  return response !== undefined && response.firstTextAtMs === undefined && isCurrent(context, responseId)
+    ? { ...response, firstTextAtMs: atMs }
+    : response
+}
+
 const SAMPLES_PER_MS = 24
 
 /** The clock time an event carries (every event from outside does; `CLOSE` does not). */
@@ -728,15 +740,10 @@ export const realtimeSessionMachine = setup({
     }),
     onTranscriptDelta: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, "SERVER.TRANSCRIPT_DELTA")
-      enqueue.assign({ mirror: mirrorTranscriptDelta(context.mirror, event.itemId, event.delta) })
-      const response = context.response
-      if (
-        response !== undefined &&
-        response.firstTextAtMs === undefined &&
-        isCurrent(context, event.responseId)
-      ) {
-        enqueue.assign({ response: { ...response, firstTextAtMs: event.atMs } })
-      }
+      enqueue.assign({
+        mirror: mirrorTranscriptDelta(context.mirror, event.itemId, event.delta),
+        response: withFirstText(context, event.responseId, event.atMs),
+      })
       enqueue.emit({
         type: "output_transcript",
         responseId: event.responseId,
@@ -759,15 +766,10 @@ export const realtimeSessionMachine = setup({
     }),
     onTextDelta: enqueueActions(({ context, event, enqueue }) => {
       assertEvent(event, "SERVER.TEXT_DELTA")
-      enqueue.assign({ mirror: mirrorTranscriptDelta(context.mirror, event.itemId, event.delta) })
-      const response = context.response
-      if (
-        response !== undefined &&
-        response.firstTextAtMs === undefined &&
-        isCurrent(context, event.responseId)
-      ) {
-        enqueue.assign({ response: { ...response, firstTextAtMs: event.atMs } })
-      }
+      enqueue.assign({
+        mirror: mirrorTranscriptDelta(context.mirror, event.itemId, event.delta),
+        response: withFirstText(context, event.responseId, event.atMs),
+      })
       enqueue.emit({ type: "text", responseId: event.responseId, itemId: event.itemId, delta: event.delta })
     }),
     onFunctionCall: enqueueActions(({ context, event, enqueue }) => {
