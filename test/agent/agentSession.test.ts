@@ -12,7 +12,7 @@ import {
   defineAgent,
   defineTool,
 } from "../../src/agent/index.ts"
-import type { ModelReply, Simulator } from "../../src/simulator/index.ts"
+import type { ModelReply, ScenarioSetup, Simulator } from "../../src/simulator/index.ts"
 import { startSimulator } from "../../src/simulator/index.ts"
 import { scriptedCaller } from "../../src/testing/index.ts"
 import { eventually } from "../stt/transcriptionSessionHelpers.ts"
@@ -29,8 +29,9 @@ const call = async (
   transcripts: readonly string[],
   replies: readonly ModelReply[],
   extra: Partial<Parameters<typeof createAgentSession>[0]> = {},
+  connections: ScenarioSetup["connections"] = {},
 ) => {
-  const sim = await startSimulator({ scenario: { transcripts, replies } })
+  const sim = await startSimulator({ scenario: { transcripts, replies, connections } })
   const caller = scriptedCaller()
   const session = createAgentSession({
     agent: defineAgent({ instructions: "Be brief." }),
@@ -153,6 +154,51 @@ describe("agent session against the simulator", () => {
     assert.isBelow(session.output.agentEndMs(), cut.atMs + 50)
     await eventually(seen("agent_transcript"), 15_000)
     assert.isFalse(events.some((e) => e.type === "agent_transcript" && e.text === reply))
+  }, 30_000)
+
+  it("a turn superseded while the model still streams sends response.cancel on the Responses socket", async () => {
+    const reply = Array.from({ length: 60 }, (_, i) => `word${i}.`).join(" ")
+    const { caller, session, sim, seen, seenState } = await call(
+      ["tell me everything", "stop please"],
+      [{ text: reply }, { text: "Sure." }],
+      { minInterruptionMs: 300 },
+      { responses: [{ latency: { betweenDeltasMs: 60 } }] },
+    )
+    caller.say("tell me everything")
+    // The model streams for about 4 s (60 deltas, 60 ms apart): the caller speaks again meanwhile.
+    await eventually(seenState("thinking"), 15_000)
+    caller.say("stop please")
+    await eventually(seen("interrupted"), 15_000)
+    const responses = sim.connections.filter((c) => c.kind === "responses")
+    const received = () => responses.flatMap((c) => c.received.map((e) => e.type))
+    await eventually(() => received().includes("response.cancel"), 5_000)
+    await eventually(seen("agent_transcript", 2), 15_000)
+    assert.deepStrictEqual(received(), ["response.create", "response.cancel", "response.create"])
+    // Nothing of the superseded reply was played, so none of it stays in the chat.
+    assert.isFalse(session.chatContext.some((i) => "content" in i && i.content === reply))
+    assert.deepInclude(session.chatContext.at(-1), { role: "assistant", content: "Sure." })
+  }, 30_000)
+
+  it("a Responses socket dropped mid-reply is reported; the chain reconnects for the next turn", async () => {
+    const { caller, session, sim, seen, events } = await call(
+      ["first question", "second question"],
+      [{ text: "An answer that is cut by a dropped connection halfway through." }, { text: "Back again." }],
+      {},
+      { responses: [{ faults: [{ type: "close", code: 1006, afterEvents: 6 }] }] },
+    )
+    caller.say("first question")
+    await eventually(seen("error"), 15_000)
+    await eventually(seen("agent_transcript"), 15_000)
+    caller.say("second question")
+    await eventually(
+      () => events.some((e) => e.type === "agent_transcript" && e.text === "Back again."),
+      15_000,
+    )
+    assert.lengthOf(
+      sim.connections.filter((c) => c.kind === "responses"),
+      2,
+    )
+    assert.deepInclude(session.chatContext.at(-1), { role: "assistant", content: "Back again." })
   }, 30_000)
 
   it("does not stop for speech shorter than minInterruptionMs", async () => {
