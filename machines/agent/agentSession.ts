@@ -415,25 +415,26 @@ export const agentSessionMachine = setup({
     turnCount: 0,
     turnId: "turn_0",
   }),
-  invoke: [
-    {
-      id: "stt",
-      systemId: "stt",
-      src: "stt",
-      input: ({ context }: { context: AgentSessionContext }) => context.sttInput,
-    },
-    {
-      id: "llm",
-      systemId: "llm",
-      src: "llm",
-      input: ({ context }: { context: AgentSessionContext }) => context.llmInput,
-    },
-    { src: "relayStt" },
-  ],
   initial: "live",
   states: {
     live: {
+      description: "The call: the transcriber and the model live as long as it does.",
       type: "parallel",
+      invoke: [
+        {
+          id: "stt",
+          systemId: "stt",
+          src: "stt",
+          input: ({ context }: { context: AgentSessionContext }) => context.sttInput,
+        },
+        {
+          id: "llm",
+          systemId: "llm",
+          src: "llm",
+          input: ({ context }: { context: AgentSessionContext }) => context.llmInput,
+        },
+        { src: "relayStt" },
+      ],
       on: {
         CLOSE: { target: "closed" },
         SAY: { actions: "enqueueSay" },
@@ -533,7 +534,6 @@ export const agentSessionMachine = setup({
                       description: "Synthesis turns the reply's text into frames for the output.",
                       invoke: {
                         id: "tts",
-                        systemId: "tts",
                         src: "tts",
                         onDone: { target: "playingOut" },
                         onError: {
@@ -545,6 +545,7 @@ export const agentSessionMachine = setup({
                     playingOut: {
                       description: "Synthesis is done; the output plays the rest of the reply.",
                       invoke: {
+                        id: "playout",
                         src: "playout",
                         onDone: {
                           target: "#agentSession.live.agent.idle",
@@ -565,6 +566,7 @@ export const agentSessionMachine = setup({
                     generating: {
                       description: "A model round streams; its text goes to synthesis as it comes.",
                       invoke: {
+                        id: "llmTurn",
                         src: "llmTurn",
                         input: ({ context }) => ({
                           turnId: context.turnId,
@@ -619,6 +621,7 @@ export const agentSessionMachine = setup({
                     runningTools: {
                       description: "The round's tool calls run; their results go back to the model.",
                       invoke: {
+                        id: "runTools",
                         src: "runTools",
                         input: ({ context }) => ({ calls: context.pendingCalls }),
                         onDone: {
@@ -768,6 +771,7 @@ export const agentSessionMachine = setup({
                 "The caller (or the application) cut the agent off: the model round, the synthesis and the tools were stopped by leaving `replying`, the output is cleared, the reply is cut to the words the caller heard.",
               entry: "clearOutput",
               invoke: {
+                id: "measurePlayed",
                 src: "measurePlayed",
                 input: ({ context }) => ({ reply: context.replyText }),
                 onDone: {
