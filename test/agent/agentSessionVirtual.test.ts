@@ -539,4 +539,75 @@ describe("agent session in virtual time", () => {
       yield* finish(call)
     }).pipe(Effect.provide(RealtimeSocket.layer)),
   )
+
+  describe("teardown leaves nothing, in every state", () => {
+    const cases: readonly {
+      readonly name: string
+      readonly reached: (snapshot: ReturnType<AgentSession["actor"]["getSnapshot"]>) => boolean
+      readonly after?: string
+    }[] = [
+      { name: "the caller speaking", reached: (s) => s.matches({ live: { user: "speaking" } }) },
+      { name: "endpointing", reached: (s) => s.matches({ live: { user: "endOfTurnPending" } }) },
+      {
+        name: "thinking",
+        reached: (s) => s.matches({ live: { agent: { replying: { model: "generating" } } } }),
+      },
+      {
+        name: "running tools",
+        reached: (s) => s.matches({ live: { agent: { replying: { model: "runningTools" } } } }),
+      },
+      {
+        name: "speaking",
+        reached: (s) => s.matches({ live: { agent: { replying: { voice: "speaking" } } } }),
+      },
+      {
+        name: "paused by the caller",
+        reached: (s) => s.matches({ live: { agent: { replying: { voice: "paused" } } } }),
+        after: "uh",
+      },
+      {
+        name: "playing out",
+        reached: (s) => s.matches({ live: { agent: { replying: { synthesis: "playingOut" } } } }),
+      },
+    ]
+    for (const c of cases)
+      it.effect(`closes while ${c.name}`, () =>
+        Effect.gen(function* () {
+          const aborted: boolean[] = []
+          const wait = defineTool({
+            name: "wait",
+            execute: (_args, { signal }) =>
+              new Promise((_resolve, reject) => {
+                signal.addEventListener("abort", () => {
+                  aborted.push(signal.aborted)
+                  reject(new Error("aborted"))
+                })
+              }),
+          })
+          const call = yield* startCall(
+            {
+              stt: { transcripts: ["hello there", "uh"] },
+              llm: {
+                replies: c.name === "running tools" ? [{ toolCalls: [{ name: "wait" }] }] : [LONG],
+                wordMs: c.name === "thinking" ? 500 : 5,
+              },
+            },
+            { agent: defineAgent({ instructions: "Be brief.", tools: [wait] }) },
+          )
+          call.caller.say("hello there")
+          const reached = () => c.reached(call.session.actor.getSnapshot())
+          if (c.after !== undefined) {
+            yield* call.until(() =>
+              call.session.actor
+                .getSnapshot()
+                .matches({ live: { agent: { replying: { voice: "speaking" } } } }),
+            )
+            call.caller.say(c.after)
+          }
+          yield* call.until(reached)
+          yield* finish(call)
+          if (c.name === "running tools") assert.deepStrictEqual(aborted, [true])
+        }).pipe(Effect.provide(RealtimeSocket.layer)),
+      )
+  })
 })
