@@ -193,7 +193,8 @@ export const createAudioInput = (options: AudioInputOptions): AudioInput => {
       return ended
     },
     push(frame) {
-      store(converter.push(frame))
+      // The converter's output is reused by its next call: the buffer copies it at once.
+      store(converter.pushView(frame))
     },
     drain() {
       if (!ended) store(converter.drain())
