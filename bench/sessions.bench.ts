@@ -14,7 +14,8 @@
  * (connection warm-up and the drain are not steady state).
  *
  * `npm run bench -- sessions` (add N values, e.g. `-- sessions 10 100`, and `appendMs=20` to
- * run only some)
+ * run only some; `impl=voxstate` or `impl=raw` runs one side; `cpuprof=DIR` writes a CPU
+ * profile of each measured phase)
  */
 import { Context, Effect } from "effect"
 import type WebSocket from "ws"
@@ -37,6 +38,7 @@ import {
   fixed,
   openRawSocket,
   paced,
+  profiled,
   quantile,
   startChildSimulator,
   stereoVoice,
@@ -75,6 +77,7 @@ const recorder = (n: number): Recorder => ({ pushAt: new Float64Array(n * FRAMES
 
 /** Measures one run: `stream` pushes every frame, `drain` ends every session and resolves once all are closed. */
 const measure = async (
+  name: string,
   n: number,
   rec: Recorder,
   push: (f: number, frame: AudioFrame) => void,
@@ -84,17 +87,19 @@ const measure = async (
   const rss0 = process.memoryUsage().rss
   const elu0 = performance.eventLoopUtilization()
   const cpu0 = process.cpuUsage()
-  await paced(FRAMES, FRAME_MS, (f) => {
-    push(f, {
-      data: audio.subarray(f * FRAME_SAMPLES, (f + 1) * FRAME_SAMPLES),
-      sampleRateHz: RATE_HZ,
-      channels: CHANNELS,
-    })
-  })
+  await profiled(`${name}-stream`, () =>
+    paced(FRAMES, FRAME_MS, (f) => {
+      push(f, {
+        data: audio.subarray(f * FRAME_SAMPLES, (f + 1) * FRAME_SAMPLES),
+        sampleRateHz: RATE_HZ,
+        channels: CHANNELS,
+      })
+    }),
+  )
   const streamCpu = process.cpuUsage(cpu0)
   const elu = eluSince(elu0)
   const rss = process.memoryUsage().rss - rss0
-  await drain()
+  await profiled(`${name}-drain`, drain)
   const totalCpu = process.cpuUsage(cpu0)
   const delays = rec.delays.sort((a, b) => a - b)
   return {
@@ -173,6 +178,7 @@ const runSessions = async (url: string, n: number, appendMs: number, audio: Int1
     "every session streaming",
   )
   const figures = await measure(
+    `voxstate-${appendMs}-${n}`,
     n,
     rec,
     (f, frame) => {
@@ -283,6 +289,7 @@ const runBaseline = async (url: string, n: number, appendMs: number, audio: Int1
     client.pendingLength += samples.length
   }
   return measure(
+    `raw-${appendMs}-${n}`,
     n,
     rec,
     (f, frame) => {
@@ -321,6 +328,7 @@ export default async () => {
   const counts = countsFromArgv([10, 100, 500, 1000])
   const appendArg = argOf("appendMs")
   const appendSizes = appendArg === undefined ? [20, 40] : [Number(appendArg)]
+  const only = argOf("impl")
   const audio = stereoVoice("Concurrent sessions stream audio in real time.", RATE_HZ, AUDIO_MS, 500)
   const simulator = await startChildSimulator()
   const { httpUrl: url } = simulator
@@ -336,17 +344,19 @@ export default async () => {
     )
     for (const appendMs of appendSizes) {
       for (const n of counts) {
-        const base = await runBaseline(url, n, appendMs, audio)
-        const ours = await runSessions(url, n, appendMs, audio)
+        // `impl=voxstate` (or `raw`) runs one side alone, e.g. under --cpu-prof.
+        const base = only === "voxstate" ? undefined : await runBaseline(url, n, appendMs, audio)
+        const ours = only === "raw" ? undefined : await runSessions(url, n, appendMs, audio)
         for (const [name, f] of [
           ["raw ws", base],
           ["voxstate", ours],
         ] as const) {
-          const mine = name === "voxstate"
+          if (f === undefined) continue
+          const mine = name === "voxstate" && base !== undefined
           console.log(
             `${String(appendMs).padEnd(7)}${String(n).padEnd(6)}${name.padEnd(10)}${fixed(f.streamCpuMs, 2).padStart(15)}${fixed(f.totalCpuMs, 2).padStart(16)}` +
               `${fixed(f.elu, 2).padStart(12)}${fixed(f.p50Ms, 2).padStart(18)}${fixed(f.p99Ms, 2).padStart(18)}${fixed(f.rssMb, 3).padStart(10)}` +
-              `${(mine ? ratio(f.streamCpuMs, base.streamCpuMs) : "1.00x").padStart(14)}${(mine ? ratio(f.totalCpuMs, base.totalCpuMs) : "1.00x").padStart(13)}`,
+              `${(mine ? ratio(f.streamCpuMs, base.streamCpuMs) : "-").padStart(14)}${(mine ? ratio(f.totalCpuMs, base.totalCpuMs) : "-").padStart(13)}`,
           )
         }
         if (global.gc !== undefined) global.gc()

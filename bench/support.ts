@@ -3,6 +3,8 @@
  * `*.bench.ts` files).
  */
 import { spawn } from "node:child_process"
+import { mkdirSync, writeFileSync } from "node:fs"
+import { Session } from "node:inspector"
 import { dirname, join } from "node:path"
 import type { EventLoopUtilization } from "node:perf_hooks"
 import { fileURLToPath } from "node:url"
@@ -166,3 +168,29 @@ export const eluSince = (start: EventLoopUtilization): number =>
   performance.eventLoopUtilization(start).utilization
 
 export type { EventLoopUtilization }
+
+/**
+ * Runs `work` under the V8 CPU profiler when the command line has `cpuprof=DIR` and writes
+ * `DIR/<name>.cpuprofile` (for the phase a benchmark measures, without its set-up); otherwise
+ * just runs it.
+ */
+export const profiled = async <A>(name: string, work: () => Promise<A>): Promise<A> => {
+  const dir = argOf("cpuprof")
+  if (dir === undefined) return work()
+  const session = new Session()
+  session.connect()
+  const post = (method: string): Promise<unknown> =>
+    new Promise((resolve, reject) =>
+      session.post(method, (error, result) => (error === null ? resolve(result) : reject(error))),
+    )
+  await post("Profiler.enable")
+  await post("Profiler.start")
+  try {
+    return await work()
+  } finally {
+    const { profile } = (await post("Profiler.stop")) as { profile: unknown }
+    mkdirSync(dir, { recursive: true })
+    writeFileSync(join(dir, `${name}.cpuprofile`), JSON.stringify(profile))
+    session.disconnect()
+  }
+}
