@@ -9,13 +9,13 @@
  * @module
  */
 import { Context } from "effect"
-import { type Actor, createActor, fromPromise, sendTo } from "xstate"
+import { type Actor, createActor, fromPromise, type InspectionEvent, type Observer, sendTo } from "xstate"
 import { type AgentSessionEmitted, agentSessionMachine } from "../../machines/agent/agentSession.ts"
 import type { ChatItem, ChatItemInput } from "../../machines/responses/chatItems.ts"
 import { ResponsesChain, type ResponsesLLMOptions } from "../llm/ResponsesLLM.ts"
 import { createChannel } from "../runtime/channel.ts"
 import { relayEmitted } from "../runtime/relayEmitted.ts"
-import { makeSessionRuntime, type SessionRuntime } from "../runtime/SessionRuntime.ts"
+import { makeSessionRuntime, rootActorOptions, type SessionRuntime } from "../runtime/SessionRuntime.ts"
 import { TranscriptionSession, type TranscriptionSessionOptions } from "../stt/TranscriptionSession.ts"
 import type { OpenAIConfigOptions } from "../transport/OpenAIConfig.ts"
 import { RealtimeSocket } from "../transport/RealtimeSocket.ts"
@@ -64,6 +64,11 @@ export interface AgentSessionOptions {
   readonly tts?: Omit<SynthesisSessionOptions, "openai" | "env" | "onAudio">
   /** The services and clock the session runs on (a `TestClock` in tests); default the live ones. */
   readonly context?: Context.Context<RealtimeSocket>
+  /**
+   * An XState inspection observer (a voxstate inspector's `inspect`); the children (STT, LLM,
+   * replies) are seen through it. `false`: none even under `VOXSTATE_INSPECT=1`.
+   */
+  readonly inspect?: Observer<InspectionEvent> | false
 }
 
 /** A running agent session. */
@@ -89,7 +94,9 @@ const callRecorderOf = (options: AgentSessionOptions) => options.output ?? creat
  * @throws {OpenAIConfigError} when no credential or endpoint is configured
  */
 export const createAgentSession = (options: AgentSessionOptions): AgentSession => {
-  const runtime = makeSessionRuntime(options.context ?? Context.make(RealtimeSocket, RealtimeSocket.live))
+  const runtime = makeSessionRuntime(options.context ?? Context.make(RealtimeSocket, RealtimeSocket.live), {
+    inspect: options.inspect,
+  })
   const output = callRecorderOf(options)
   const endpoint = {
     ...(options.openai === undefined ? {} : { openai: options.openai }),
@@ -177,7 +184,7 @@ export const createAgentSession = (options: AgentSessionOptions): AgentSession =
   let transcriptAt: number | undefined
   let firstText: number | undefined
   const actor = createActor(logic, {
-    clock: runtime.clock,
+    ...rootActorOptions(runtime),
     input: {
       minInterruptionMs: options.minInterruptionMs ?? 400,
       allowInterruptions: options.allowInterruptions ?? true,
@@ -209,6 +216,7 @@ export const createAgentSession = (options: AgentSessionOptions): AgentSession =
       }
       metrics.push(m)
       push({ type: "metrics", metrics: m, atMs })
+      runtime.report(actor, { type: "voxstate.metrics", metrics: m, atMs })
       transcriptAt = undefined
       endOfSpeech = undefined
     }
