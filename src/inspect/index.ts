@@ -19,3 +19,10 @@ export { INSPECT_ENV, inspectRequested } from "./processInspector.ts"
 export { type RedactOptions, redact, scrubText } from "./redact.ts"
 export { type MachineConfigJson, renderConfigJson, renderMermaid, renderSvg } from "./render.ts"
 export { formatInspectorLog, InspectorLogError, parseInspectorLog } from "./savedLog.ts"
+export {
+  createStatelyForwarder,
+  STATELY_PROTOCOL_VERSION,
+  type StatelyForwarder,
+  type StatelyForwarderOptions,
+  type StatelyForwarderStatus,
+} from "./stately.ts"
