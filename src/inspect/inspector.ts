@@ -14,8 +14,10 @@ import type { AddressInfo } from "node:net"
 import { WebSocket, WebSocketServer } from "ws"
 import type { AnyActorLogic, AnyStateMachine, InspectionEvent, Observer } from "xstate"
 import { makeScrubber, type Scrubber } from "../transport/scrub.ts"
+import { chartOf } from "./chart.ts"
 import { PAGE_HTML } from "./page.ts"
 import { redact } from "./redact.ts"
+import { renderSvg } from "./render.ts"
 
 /** What a record is: a transition (the state after an event), an event the session emitted, or a figure its facade measured. */
 export type InspectorRecordKind = "transition" | "emitted" | "report"
@@ -102,6 +104,25 @@ const machineOf = (logic: AnyActorLogic | undefined): { id: string; logic: AnyAc
 
 /** The prefix of the events a facade reports about its root actor (see `SessionRuntime.report`). */
 const REPORT_PREFIX = "voxstate."
+
+/**
+ * Laid-out charts, shared by every inspector of the process and keyed by the chart itself (its
+ * states and transitions), so a machine is laid out once however many inspectors show it.
+ */
+const svgCache = new Map<string, Promise<string>>()
+
+const svgOfMachine = (machine: AnyStateMachine): Promise<string> => {
+  const chart = chartOf(machine)
+  const key = JSON.stringify(chart)
+  let svg = svgCache.get(key)
+  if (svg === undefined) {
+    // The layout engine loads with the first chart asked for, not with every session.
+    svg = import("./layout.ts").then(async ({ layoutChart }) => renderSvg(await layoutChart(chart)))
+    svg.catch(() => svgCache.delete(key))
+    svgCache.set(key, svg)
+  }
+  return svg
+}
 
 /** Starts an inspector (see the module's description). */
 export const createInspector = async (options: InspectorOptions = {}): Promise<Inspector> => {
@@ -233,8 +254,7 @@ export const openInspector = (options: InspectorOptions = {}): OpeningInspector 
     if (logic === undefined) return undefined
     let svg = charts.get(id)
     if (svg === undefined) {
-      // The layout engine loads with the first chart asked for, not with every session.
-      svg = import("./diagram.ts").then(({ diagramOf }) => diagramOf(logic as AnyStateMachine, "svg"))
+      svg = svgOfMachine(logic as AnyStateMachine)
       charts.set(id, svg)
     }
     return svg
