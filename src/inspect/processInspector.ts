@@ -21,7 +21,7 @@ export const inspectRequested = (env: Readonly<Record<string, string | undefined
 
 /**
  * The process-wide inspector, opened on the first call. `print` receives its address once
- * it listens (default: one line on stderr).
+ * it listens (default: one line on stderr). @internal
  */
 export const processInspector = (
   print: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
@@ -45,7 +45,7 @@ const portOf = (env: Readonly<Record<string, string | undefined>>): number => {
 
 /**
  * The observer a session starts with: `given` when one is passed, `undefined` for `false`,
- * else the process-wide inspector's when `VOXSTATE_INSPECT=1` is set in the process.
+ * else the process-wide inspector's when `VOXSTATE_INSPECT=1` is set in the process. @internal
  */
 export const defaultInspect = (
   given: Observer<InspectionEvent> | false | undefined,
