@@ -308,7 +308,14 @@ export {
   scriptedLLM,
   scriptedSTT,
 } from "./agent.ts"
-export { type ScriptedCaller, scriptedCaller } from "./caller.ts"
+export {
+  type CallerCue,
+  type CallerLine,
+  type ScriptedCaller,
+  type ScriptedCallerOptions,
+  type SpokenLine,
+  scriptedCaller,
+} from "./caller.ts"
 export { activeHandles, handlesBackTo, settledHandles } from "./handles.ts"
 export {
   audioEvents,
