@@ -170,6 +170,8 @@ export type ScriptedReply =
       readonly text?: string
       /** Tool calls after the text. */
       readonly toolCalls?: readonly { readonly name: string; readonly arguments?: unknown }[]
+      /** Tool calls whose arguments are not JSON (an `InvalidToolArguments` error chunk each). */
+      readonly invalidCalls?: readonly { readonly name: string; readonly rawArguments: string }[]
     }
   /** The turn fails with `error` after `afterWords` words of `text` (default: at once). */
   | { readonly fail: unknown; readonly text?: string; readonly afterWords?: number }
@@ -277,6 +279,26 @@ export const scriptedLLM = (options: ScriptedLLMOptions): ScriptedLLM => {
                     callId: toolCall.callId,
                     name: call.name,
                     arguments: rawArguments,
+                  })
+                }
+                const invalid =
+                  typeof reply === "object" && "invalidCalls" in reply ? (reply.invalidCalls ?? []) : []
+                for (const call of invalid) {
+                  calls++
+                  chunk(turnId, {
+                    type: "error",
+                    reason: "InvalidToolArguments",
+                    callId: `call_${calls}`,
+                    name: call.name,
+                    rawArguments: call.rawArguments,
+                    message: `The arguments of ${call.name} are not JSON`,
+                  })
+                  output.push({
+                    type: "function_call",
+                    id: `fc_${calls}`,
+                    callId: `call_${calls}`,
+                    name: call.name,
+                    arguments: call.rawArguments,
                   })
                 }
                 chunk(turnId, { type: "end", responseId: `resp_${turnId}`, status: "completed", output })

@@ -381,6 +381,58 @@ describe("agent session in virtual time", () => {
     }).pipe(Effect.provide(RealtimeSocket.layer)),
   )
 
+  it.effect("a call whose arguments are not JSON is answered as refused, beside a call that runs", () =>
+    Effect.gen(function* () {
+      const ran: unknown[] = []
+      const note = defineTool({ name: "note", execute: (args) => ran.push(args) })
+      const call = yield* startCall(
+        {
+          stt: { transcripts: ["take a note"] },
+          llm: {
+            replies: [
+              {
+                toolCalls: [{ name: "note", arguments: { text: "a" } }],
+                invalidCalls: [{ name: "note", rawArguments: "{oops" }],
+              },
+              "Noted.",
+            ],
+          },
+        },
+        { agent: defineAgent({ instructions: "Use tools.", tools: [note] }) },
+      )
+      call.caller.say("take a note")
+      yield* call.until(() => spoken(call).length === 1)
+      assert.deepStrictEqual(ran, [{ text: "a" }])
+      const outputs = (call.llm.requests[1]?.items ?? []).filter((i) => i.type === "function_call_output")
+      assert.lengthOf(outputs, 2)
+      assert.include(JSON.stringify(outputs), "not JSON")
+      yield* finish(call)
+    }).pipe(Effect.provide(RealtimeSocket.layer)),
+  )
+
+  it.effect("minInterruptionWords: enough interim words interrupt at once, before minInterruptionMs", () =>
+    Effect.gen(function* () {
+      const call = yield* startCall(
+        {
+          stt: { transcripts: ["go on", "no no stop right there"], interimEveryMs: 100 },
+          llm: { replies: [LONG, "Stopping."], wordMs: 5 },
+        },
+        { minInterruptionMs: 10_000, minInterruptionWords: 3 },
+      )
+      call.caller.say("go on")
+      yield* call.until(() => call.of("agent_state").some((e) => e.state === "speaking"))
+      yield* advance(1_000)
+      call.caller.say("no no stop right there")
+      const spokeAt = call.session.runtime.now()
+      yield* call.until(() => call.of("interrupted").length === 1)
+      const cutAt = call.of("interrupted")[0]?.atMs ?? 0
+      // Interim words come every 100 ms from 150 ms into the speech: the third cuts in, not 10 s later.
+      assert.isBelow(cutAt - spokeAt, 600)
+      yield* call.until(() => spoken(call).some((s) => s.text === "Stopping."))
+      yield* finish(call)
+    }).pipe(Effect.provide(RealtimeSocket.layer)),
+  )
+
   it.effect("maxToolSteps bounds the tool rounds of a turn; the last round has no tools", () =>
     Effect.gen(function* () {
       const ping = defineTool({ name: "ping", execute: () => "pong" })
