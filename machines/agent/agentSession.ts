@@ -309,7 +309,10 @@ export const agentSessionMachine = setup({
         assertEvent(event, "LLM.CHUNK")
         const chunk = event.chunk
         return chunk.type === "error"
-          ? [...context.refusedCalls, { callId: chunk.callId, name: chunk.name, output: { error: chunk.message } }]
+          ? [
+              ...context.refusedCalls,
+              { callId: chunk.callId, name: chunk.name, output: { error: chunk.message } },
+            ]
           : context.refusedCalls
       },
     }),
