@@ -201,6 +201,114 @@ describe("agent session against the simulator", () => {
     assert.deepInclude(session.chatContext.at(-1), { role: "assistant", content: "Back again." })
   }, 30_000)
 
+  it("runs two tools of one turn, a thrown error going back to the model as the tool's output", async () => {
+    const { caller, session, seen, events } = await call(
+      ["weather and news"],
+      [
+        {
+          functionCalls: [
+            { name: "get_weather", arguments: '{"city":"Oslo"}' },
+            { name: "get_news", arguments: "{}" },
+          ],
+        },
+        { text: "Snow in Oslo, and no news." },
+      ],
+      {
+        agent: defineAgent({
+          instructions: "Use the tools.",
+          tools: [
+            defineTool({ name: "get_weather", execute: () => ({ sky: "snow" }) }),
+            defineTool({
+              name: "get_news",
+              execute: () => {
+                throw new Error("the news service is down")
+              },
+            }),
+          ],
+        }),
+      },
+    )
+    caller.say("weather and news")
+    await eventually(seen("agent_transcript"), 15_000)
+    assert.deepStrictEqual(
+      events.flatMap((e) => (e.type === "tool_result" ? [e.name] : [])),
+      ["get_weather", "get_news"],
+    )
+    const outputs = session.chatContext.filter((i) => i.type === "function_call_output")
+    assert.lengthOf(outputs, 2)
+    assert.include(JSON.stringify(outputs), "the news service is down")
+    assert.deepInclude(session.chatContext.at(-1), {
+      role: "assistant",
+      content: "Snow in Oslo, and no news.",
+    })
+  }, 30_000)
+
+  it("a caller cutting in during a tool call aborts the execution and cancels the round", async () => {
+    const aborted: boolean[] = []
+    const { caller, session, seen, seenState } = await call(
+      ["look it up", "never mind"],
+      [{ functionCall: { name: "lookup", arguments: "{}" } }, { text: "Okay." }],
+      {
+        agent: defineAgent({
+          instructions: "Use the tool.",
+          tools: [
+            defineTool({
+              name: "lookup",
+              execute: (_args, { signal }) =>
+                new Promise((_resolve, reject) => {
+                  signal.addEventListener("abort", () => {
+                    aborted.push(signal.aborted)
+                    reject(new Error("aborted"))
+                  })
+                }),
+            }),
+          ],
+        }),
+      },
+    )
+    caller.say("look it up")
+    await eventually(seenState("runningTools"), 15_000)
+    caller.say("never mind")
+    await eventually(seen("interrupted"), 15_000)
+    assert.deepStrictEqual(aborted, [true])
+    await eventually(seen("agent_transcript", 2), 15_000)
+    assert.deepInclude(session.chatContext.at(-1), { role: "assistant", content: "Okay." })
+  }, 30_000)
+
+  it("hands the call to another agent: its instructions and tools on the socket, the chat kept", async () => {
+    const { caller, session, sim, seen } = await call(
+      ["I want a refund", "yes please"],
+      [{ text: "Transferring you." }, { text: "Refund issued." }],
+    )
+    caller.say("I want a refund")
+    await eventually(seen("agent_transcript"), 15_000)
+    session.updateAgent(
+      defineAgent({
+        instructions: "You handle billing.",
+        tools: [defineTool({ name: "refund", execute: () => "ok" })],
+        greeting: "Billing here.",
+      }),
+    )
+    await eventually(seen("agent_transcript", 2), 15_000)
+    caller.say("yes please")
+    await eventually(seen("agent_transcript", 3), 15_000)
+    const creates = sim.connections
+      .filter((c) => c.kind === "responses")
+      .flatMap((c) => c.received.filter((e) => e.type === "response.create"))
+    const last = creates.at(-1)?.payload as {
+      instructions?: string
+      tools?: { name: string }[]
+      input?: unknown[]
+    }
+    assert.strictEqual(last.instructions, "You handle billing.")
+    assert.deepStrictEqual(
+      last.tools?.map((t) => t.name),
+      ["refund"],
+    )
+    assert.include(JSON.stringify(session.chatContext), "I want a refund")
+    assert.deepInclude(session.chatContext.at(-1), { role: "assistant", content: "Refund issued." })
+  }, 30_000)
+
   it("does not stop for speech shorter than minInterruptionMs", async () => {
     const reply = "A reply long enough to be talked over for a moment by the caller without stopping."
     const { caller, events, seen, seenState } = await call(["go on"], [{ text: reply }], {
