@@ -501,7 +501,7 @@ describe("agent session in virtual time", () => {
           tools: [defineTool({ name: "refund", execute: () => "refunded" })],
           onEnter: (session) => {
             entered.push("billing")
-            ;(session as AgentSession).say("Billing here.")
+            session.say("Billing here.")
           },
         })
         const call = yield* startCall({
