@@ -309,6 +309,20 @@ describe("agent session against the simulator", () => {
     assert.deepInclude(session.chatContext.at(-1), { role: "assistant", content: "Refund issued." })
   }, 30_000)
 
+  it("a transcription socket dropped while the caller speaks reconnects; the turn is still heard and answered", async () => {
+    const { caller, session, sim, seen } = await call(
+      ["hello after a drop"],
+      [{ text: "I heard you." }],
+      {},
+      { transcription: [{ faults: [{ type: "close", code: 1006, afterClientEvents: 15 }] }] },
+    )
+    caller.say("hello after a drop")
+    await eventually(seen("agent_transcript"), 20_000)
+    assert.isAtLeast(sim.connections.filter((c) => c.kind === "transcription").length, 2)
+    assert.deepInclude(session.chatContext[0], { role: "user", content: "hello after a drop" })
+    assert.deepInclude(session.chatContext.at(-1), { role: "assistant", content: "I heard you." })
+  }, 30_000)
+
   it("does not stop for speech shorter than minInterruptionMs", async () => {
     const reply = "A reply long enough to be talked over for a moment by the caller without stopping."
     const { caller, events, seen, seenState } = await call(["go on"], [{ text: reply }], {

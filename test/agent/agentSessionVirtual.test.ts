@@ -98,6 +98,7 @@ const finish = (call: Call) =>
     assert.strictEqual(call.events[call.events.length - 1]?.type, "closed")
   })
 
+const tool = (name: string) => defineTool({ name, execute: () => null })
 const spoken = (call: Call) => call.of("agent_transcript")
 const lastItem = (call: Call) => call.session.chatContext[call.session.chatContext.length - 1]
 
@@ -561,6 +562,33 @@ describe("agent session in virtual time", () => {
       call.caller.say("second")
       yield* call.until(() => spoken(call).length === 2)
       assert.strictEqual(spoken(call)[1]?.text, "Back again.")
+      yield* finish(call)
+    }).pipe(Effect.provide(RealtimeSocket.layer)),
+  )
+
+  it.effect("bad options fail with a clear error; a second start throws", () =>
+    Effect.gen(function* () {
+      const context = yield* Effect.context<RealtimeSocket>()
+      const base = {
+        agent: defineAgent({ instructions: "x" }),
+        stt: scriptedSTT({ transcripts: [] }),
+        llm: scriptedLLM({ replies: [""] }),
+        tts: createFakeTTS(),
+        context,
+      }
+      assert.throws(
+        () => createAgentSession({ ...base, minInterruptionMs: -1 }),
+        RangeError,
+        /minInterruptionMs/,
+      )
+      assert.throws(
+        () => createAgentSession({ ...base, minEndpointingMs: 900, maxEndpointingMs: 100 }),
+        RangeError,
+        /maxEndpointingMs/,
+      )
+      assert.throws(() => defineAgent({ instructions: "x", tools: [tool("a"), tool("a")] }), TypeError, /a/)
+      const call = yield* startCall({ stt: { transcripts: [] }, llm: { replies: [""] } })
+      assert.throws(() => call.session.start(), Error, /already started/)
       yield* finish(call)
     }).pipe(Effect.provide(RealtimeSocket.layer)),
   )
