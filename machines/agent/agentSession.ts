@@ -414,6 +414,9 @@ export const agentSessionMachine = setup({
     sayQueued: ({ context }) => context.queue[0]?.kind === "say",
     generateQueued: ({ context }) => context.queue[0]?.kind === "generate",
     replyInterruptible: ({ context }) => context.replyInterruptible,
+    /** The reply's synthesis ended failed (its output says so; what was spoken plays out). */
+    synthesisFailed: ({ event }) =>
+      (event as { readonly output?: { readonly outcome?: string } }).output?.outcome === "failed",
     hasFiller: ({ context }) =>
       context.settings.toolFiller !== undefined && context.settings.toolFiller !== "",
   },
@@ -563,7 +566,17 @@ export const agentSessionMachine = setup({
                       invoke: {
                         id: "tts",
                         src: "tts",
-                        onDone: { target: "playingOut" },
+                        onDone: [
+                          {
+                            guard: "synthesisFailed",
+                            target: "playingOut",
+                            actions: emit(({ event }) => ({
+                              type: "error" as const,
+                              error: (event.output as { readonly error?: unknown }).error,
+                            })),
+                          },
+                          { target: "playingOut" },
+                        ],
                         onError: {
                           target: "playingOut",
                           actions: emit(({ event }) => ({ type: "error" as const, error: event.error })),

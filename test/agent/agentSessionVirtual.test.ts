@@ -22,6 +22,7 @@ import {
   scriptedCaller,
   scriptedLLM,
   scriptedSTT,
+  ttsUnavailable,
 } from "../../src/testing/index.ts"
 import { RealtimeSocket } from "../../src/transport/index.ts"
 
@@ -564,6 +565,29 @@ describe("agent session in virtual time", () => {
       assert.strictEqual(spoken(call)[1]?.text, "Back again.")
       yield* finish(call)
     }).pipe(Effect.provide(RealtimeSocket.layer)),
+  )
+
+  it.effect(
+    "a synthesis that fails is reported; the agent goes back to listening and answers the next turn",
+    () =>
+      Effect.gen(function* () {
+        let calls = 0
+        const call = yield* startCall(
+          { stt: { transcripts: ["first", "second"] }, llm: { replies: ["Lost words.", "Heard you."] } },
+          {
+            tts: createFakeTTS({
+              behaviour: () => (calls++ === 0 ? { error: ttsUnavailable("fake-tts") } : undefined),
+            }),
+          },
+        )
+        call.caller.say("first")
+        yield* call.until(() => call.of("error").length === 1)
+        assert.include(String(call.of("error")[0]?.error), "503")
+        yield* call.until(() => call.of("agent_state").at(-1)?.state === "idle")
+        call.caller.say("second")
+        yield* call.until(() => spoken(call).some((s) => s.text === "Heard you."))
+        yield* finish(call)
+      }).pipe(Effect.provide(RealtimeSocket.layer)),
   )
 
   it.effect("bad options fail with a clear error; a second start throws", () =>
