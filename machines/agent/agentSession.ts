@@ -66,6 +66,8 @@ export type AgentSessionEvent =
   | Relayed<"stt.interim_transcript", Transcript>
   | Relayed<"stt.final_transcript", Transcript>
   | Relayed<"stt.error", { readonly type: "error"; readonly error: unknown }>
+  /** A caller's turn the transcriber could not transcribe (after its own retries). */
+  | Relayed<"stt.transcription_failed", { readonly type: "transcription_failed"; readonly error: unknown }>
   /** A chunk of the model round `turnId` (sent back by `llmTurn`). */
   | { readonly type: "LLM.CHUNK"; readonly turnId: string; readonly chunk: ChatChunk }
   /** The model round `turnId` failed after its session's own recovery (sent back by `llmTurn`). */
@@ -472,6 +474,9 @@ export const agentSessionMachine = setup({
         GENERATE_REPLY: { actions: "enqueueGenerate" },
         "AGENT.UPDATED": { actions: "adoptInstructions" },
         "stt.error": { actions: emit(({ event }) => ({ type: "error" as const, error: event.event.error })) },
+        "stt.transcription_failed": {
+          actions: emit(({ event }) => ({ type: "error" as const, error: event.event.error })),
+        },
       },
       states: {
         user: {

@@ -38,6 +38,8 @@ export interface ScriptedSTTOptions {
     | ((utterance: { readonly index: number; readonly durationMs: number }) => string)
   /** Shorter speech transcribes to nothing (a cough); default 150. */
   readonly minWordMs?: number
+  /** Utterances (0-based) whose transcription fails (`transcription_failed` instead of the final). */
+  readonly failUtterances?: readonly number[]
   /** Silence that ends an utterance; default 300. */
   readonly endOfSpeechSilenceMs?: number
   /** End of speech to the final transcript; default 100. */
@@ -133,7 +135,16 @@ export const scriptedSTT = (options: ScriptedSTTOptions): ScriptedSTT => {
         utterances.push({ index, startMs: speechStart, endMs: lastVoice, text })
         speechStart = undefined
         sink?.({ type: "end_of_speech", itemId, atMs: lastVoice })
-        if (text !== "")
+        if (options.failUtterances?.includes(index) === true)
+          later(finalDelayMs, () =>
+            sink?.({
+              type: "transcription_failed",
+              itemId,
+              partial: "",
+              error: { code: "server_error", message: "The transcription failed", retryable: false },
+            }),
+          )
+        else if (text !== "")
           later(finalDelayMs, () =>
             sink?.({
               type: "final_transcript",

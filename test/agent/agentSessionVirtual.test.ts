@@ -590,6 +590,22 @@ describe("agent session in virtual time", () => {
       }).pipe(Effect.provide(RealtimeSocket.layer)),
   )
 
+  it.effect("a turn the transcriber fails on is reported; the next turn is answered", () =>
+    Effect.gen(function* () {
+      const call = yield* startCall({
+        stt: { transcripts: ["lost", "found"], failUtterances: [0] },
+        llm: { replies: ["Found it."] },
+      })
+      call.caller.say("lost words")
+      yield* call.until(() => call.of("error").length === 1)
+      assert.include(JSON.stringify(call.of("error")[0]?.error), "The transcription failed")
+      call.caller.say("found words")
+      yield* call.until(() => spoken(call).length === 1)
+      assert.deepInclude(call.session.chatContext[0], { role: "user", content: "found" })
+      yield* finish(call)
+    }).pipe(Effect.provide(RealtimeSocket.layer)),
+  )
+
   it.effect("bad options fail with a clear error; a second start throws", () =>
     Effect.gen(function* () {
       const context = yield* Effect.context<RealtimeSocket>()
