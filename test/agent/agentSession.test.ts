@@ -26,7 +26,7 @@ afterEach(async () => {
 })
 
 const call = async (
-  transcripts: readonly string[],
+  transcripts: NonNullable<ScenarioSetup["transcripts"]>,
   replies: readonly ModelReply[],
   extra: Partial<Parameters<typeof createAgentSession>[0]> = {},
   connections: ScenarioSetup["connections"] = {},
@@ -321,6 +321,24 @@ describe("agent session against the simulator", () => {
     assert.isAtLeast(sim.connections.filter((c) => c.kind === "transcription").length, 2)
     assert.deepInclude(session.chatContext[0], { role: "user", content: "hello after a drop" })
     assert.deepInclude(session.chatContext.at(-1), { role: "assistant", content: "I heard you." })
+  }, 30_000)
+
+  it("speech over the agent that brings no transcript pauses it, then it resumes (a false interruption)", async () => {
+    const reply =
+      "A reply long enough to be talked over by some noise for a while and then to go on to its very end without a cut."
+    const { caller, session, events, seen, seenState } = await call(
+      // The second utterance is noise: no words.
+      (request) => (request.index === 1 ? "" : (request.heard ?? "")),
+      [{ text: reply }],
+      { minInterruptionMs: 300, falseInterruptionMs: 800 },
+    )
+    caller.say("go on")
+    await eventually(seenState("speaking"), 15_000)
+    caller.say("background noise here")
+    await eventually(seen("resumed"), 15_000)
+    await eventually(seen("agent_transcript"), 20_000)
+    assert.isFalse(events.some((e) => e.type === "interrupted"))
+    assert.deepInclude(session.chatContext.at(-1), { role: "assistant", content: reply })
   }, 30_000)
 
   it("does not stop for speech shorter than minInterruptionMs", async () => {
