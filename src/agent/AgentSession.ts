@@ -279,7 +279,9 @@ export const createAgentSession = (options: AgentSessionOptions): AgentSession =
   let paused = false
   let actorRef: Actor<typeof agentSessionMachine> | undefined
   const ttsOptions = isTTS(options.tts) ? { tts: options.tts } : (options.tts ?? {})
-  const baseTTS =
+  // A TTS the session made is the session's to close; a given one stays its owner's.
+  const ownsTTS = ttsOptions.tts === undefined
+  const baseTTS: TTS =
     ttsOptions.tts ??
     createTTS({
       ...ttsOptions.speech,
@@ -405,6 +407,7 @@ export const createAgentSession = (options: AgentSessionOptions): AgentSession =
         actor.send({ type: "CLOSE" })
         actor.stop()
         await runtime.shutdown()
+        if (ownsTTS) await baseTTS.close()
         push({ type: "closed", atMs: now() })
         events.end()
       })()
