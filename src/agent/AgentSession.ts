@@ -8,7 +8,7 @@
  * turn's latencies.
  * @module
  */
-import { Context } from "effect"
+import type { Context } from "effect"
 import { type Actor, createActor, fromPromise, sendTo } from "xstate"
 import { type AgentSessionEmitted, agentSessionMachine } from "../../machines/agent/agentSession.ts"
 import type { ChatItem, ChatItemInput } from "../../machines/responses/chatItems.ts"
@@ -18,7 +18,8 @@ import { relayEmitted } from "../runtime/relayEmitted.ts"
 import { makeSessionRuntime, type SessionRuntime } from "../runtime/SessionRuntime.ts"
 import { TranscriptionSession, type TranscriptionSessionOptions } from "../stt/TranscriptionSession.ts"
 import type { OpenAIConfigOptions } from "../transport/OpenAIConfig.ts"
-import { RealtimeSocket } from "../transport/RealtimeSocket.ts"
+import type { RealtimeSocket } from "../transport/RealtimeSocket.ts"
+import { liveSocketContext } from "../transport/recording.ts"
 import { SynthesisSession, type SynthesisSessionOptions } from "../tts/SynthesisSession.ts"
 import { type AudioInput, type AudioOutput, createCallRecorder } from "./audio.ts"
 import type { Agent } from "./define.ts"
@@ -64,6 +65,12 @@ export interface AgentSessionOptions {
   readonly tts?: Omit<SynthesisSessionOptions, "openai" | "env" | "onAudio">
   /** The services and clock the session runs on (a `TestClock` in tests); default the live ones. */
   readonly context?: Context.Context<RealtimeSocket>
+  /**
+   * A folder to record every frame this session's sockets send and receive into, as one JSONL
+   * file (credentials stripped); `false` records nothing. Default: `VOXSTATE_RECORD` from `env`.
+   * Ignored when `context` is given (record with `recordingSocket` there).
+   */
+  readonly record?: string | false
 }
 
 /** A running agent session. */
@@ -89,7 +96,7 @@ const callRecorderOf = (options: AgentSessionOptions) => options.output ?? creat
  * @throws {OpenAIConfigError} when no credential or endpoint is configured
  */
 export const createAgentSession = (options: AgentSessionOptions): AgentSession => {
-  const runtime = makeSessionRuntime(options.context ?? Context.make(RealtimeSocket, RealtimeSocket.live))
+  const runtime = makeSessionRuntime(options.context ?? liveSocketContext("agent", options))
   const output = callRecorderOf(options)
   const endpoint = {
     ...(options.openai === undefined ? {} : { openai: options.openai }),

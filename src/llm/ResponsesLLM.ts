@@ -1,4 +1,4 @@
-import { Context } from "effect"
+import type { Context } from "effect"
 import { type Actor, createActor } from "xstate"
 import {
   type ChainTurnRequest,
@@ -12,11 +12,12 @@ import { makeSessionRuntime, type SessionRuntime } from "../runtime/SessionRunti
 import {
   authHeaders,
   type OpenAIConfig,
-  RealtimeSocket,
+  type RealtimeSocket,
   type RealtimeSocketConnectOptions,
   resolveOpenAIConfig,
   responsesUrl,
 } from "../transport/index.ts"
+import { liveSocketContext } from "../transport/recording.ts"
 import { type ChatContext, type ChatItem, type ChatItemInput, chatItemsOf } from "./ChatContext.ts"
 import { createChatStream, failedChatStream } from "./ChatStream.ts"
 import type { ChatStream, LLM, PrewarmOptions } from "./contract.ts"
@@ -60,6 +61,12 @@ export interface ResponsesLLMOptions extends LLMOptions {
    * a context holding a `TestClock` to move the machine's delays with `TestClock.adjust`.
    */
   readonly context?: Context.Context<RealtimeSocket>
+  /**
+   * A folder to record every frame this session's sockets send and receive into, as one JSONL
+   * file (credentials stripped); `false` records nothing. Default: `VOXSTATE_RECORD` from `env`.
+   * Ignored when `context` is given (record with `recordingSocket` there).
+   */
+  readonly record?: string | false
 }
 
 const withQuery = (url: string, query: Readonly<Record<string, string>> | undefined): string => {
@@ -176,7 +183,7 @@ export const createResponsesLLM = (
   options: ResponsesLLMOptions = {},
 ): LLM & { readonly transport: "websocket" } => {
   const runtime: SessionRuntime<RealtimeSocket> = makeSessionRuntime(
-    options.context ?? Context.make(RealtimeSocket, RealtimeSocket.live),
+    options.context ?? liveSocketContext("llm", options),
   )
   const chain = ResponsesChain.logic(runtime, options)
   const actor: Actor<ResponsesChainMachine> = createActor(chain.logic, {

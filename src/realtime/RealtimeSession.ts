@@ -14,7 +14,7 @@
  * @module
  */
 import { randomUUID } from "node:crypto"
-import { Context, Effect, Option, type Scope, type Tracer } from "effect"
+import { type Context, Effect, Option, type Scope, type Tracer } from "effect"
 import { type Actor, createActor } from "xstate"
 import type { LifecycleTimeouts, ReconnectPolicy } from "../../machines/lifecycle/sessionLifecycle.ts"
 import { planChatContext } from "../../machines/realtime/chatContextPlan.ts"
@@ -42,9 +42,10 @@ import {
   type OpenAIConfig,
   type OpenAIConfigError,
   type OpenAIConfigOptions,
-  RealtimeSocket,
+  type RealtimeSocket,
   resolveOpenAIConfig,
 } from "../transport/index.ts"
+import { liveSocketContext } from "../transport/recording.ts"
 import { RealtimeError, realtimeError } from "./RealtimeError.ts"
 import { makeRealtimeSocketActor } from "./realtimeActors.ts"
 
@@ -122,6 +123,12 @@ export interface RealtimeSessionOptions {
   readonly traceIncludeSensitiveText?: boolean
   /** The Effect services to run on (default: the live `RealtimeSocket`); tests pass a `TestClock`. */
   readonly context?: Context.Context<RealtimeSocket>
+  /**
+   * A folder to record every frame this session's sockets send and receive into, as one JSONL
+   * file (credentials stripped); `false` records nothing. Default: `VOXSTATE_RECORD` from `env`.
+   * Ignored when `context` is given (record with `recordingSocket` there).
+   */
+  readonly record?: string | false
 }
 
 /** A running Realtime session (see the module documentation). */
@@ -495,7 +502,7 @@ const startSession = (
  * @throws {OpenAIConfigError} when no API key or a malformed base URL is configured
  */
 export const createRealtimeSession = (options: RealtimeSessionOptions = {}): RealtimeSession => {
-  const context = options.context ?? Context.make(RealtimeSocket, RealtimeSocket.live)
+  const context = options.context ?? liveSocketContext("realtime", options)
   return startSession(options, makeSessionRuntime(context))
 }
 

@@ -12,7 +12,7 @@
  * ```
  * @module
  */
-import { Context, Effect, Option, type Scope, type Tracer } from "effect"
+import { type Context, Effect, Option, type Scope, type Tracer } from "effect"
 import { type Actor, createActor, type InspectionEvent, type Observer } from "xstate"
 import type { LifecycleTimeouts, ReconnectPolicy } from "../../machines/lifecycle/sessionLifecycle.ts"
 import {
@@ -45,9 +45,10 @@ import {
   type OpenAIConfig,
   type OpenAIConfigError,
   type OpenAIConfigOptions,
-  RealtimeSocket,
+  type RealtimeSocket,
   resolveOpenAIConfig,
 } from "../transport/index.ts"
+import { liveSocketContext } from "../transport/recording.ts"
 import { type AudioInput, createAudioInput } from "./audioInput.ts"
 import { STTError } from "./retry.ts"
 import type { SpeechEvent, SpeechStream } from "./SpeechEvent.ts"
@@ -133,6 +134,12 @@ export interface TranscriptionSessionOptions extends Partial<TranscriptionSettin
    * `TestClock` so machine delays follow virtual time.
    */
   readonly context?: Context.Context<RealtimeSocket>
+  /**
+   * A folder to record every frame this session's sockets send and receive into, as one JSONL
+   * file (credentials stripped); `false` records nothing. Default: `VOXSTATE_RECORD` from `env`.
+   * Ignored when `context` is given (record with `recordingSocket` there).
+   */
+  readonly record?: string | false
 }
 
 /** A streaming transcription session (see the module documentation). */
@@ -609,7 +616,7 @@ const startSession = (
 export const createTranscriptionSession = (
   options: TranscriptionSessionOptions = {},
 ): TranscriptionSession => {
-  const context = options.context ?? Context.make(RealtimeSocket, RealtimeSocket.live)
+  const context = options.context ?? liveSocketContext("transcription", options)
   if ((options.appendMs ?? DEFAULT_APPEND_MS) <= 0) throw new RangeError("appendMs must be > 0")
   return startSession(options, makeSessionRuntime(context))
 }
