@@ -13,6 +13,7 @@ import { demoCommand } from "./cli/demo.ts"
 import { diagramCommand } from "./cli/diagram.ts"
 import type { CliOutput } from "./cli/io.ts"
 import { type AnyCommand, runCli } from "./cli/program.ts"
+import { replayCommand } from "./cli/replay.ts"
 import { simulateCommand } from "./cli/simulate.ts"
 import { speakCommand } from "./cli/speak.ts"
 
@@ -24,6 +25,7 @@ export const COMMANDS: ReadonlyArray<AnyCommand> = [
   speakCommand,
   demoCommand,
   diagramCommand,
+  replayCommand,
 ]
 
 /** `voxstate` with its commands. */

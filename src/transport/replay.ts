@@ -298,6 +298,27 @@ export interface SocketReplay {
   readonly connections: () => number
 }
 
+/** The audio bytes of an `input_audio_buffer.append` frame, or undefined for any other frame. */
+const appendBytes = (frame: unknown): number | undefined => {
+  const f = frame as { type?: unknown; audio?: unknown } | undefined
+  return f?.type === "input_audio_buffer.append" && typeof f.audio === "string"
+    ? base64Bytes(f.audio)
+    : undefined
+}
+
+const parseOrUndefined = (text: string): unknown => {
+  try {
+    return JSON.parse(text)
+  } catch {
+    return undefined
+  }
+}
+
+const describeText = (text: string): string => {
+  const type = (parseOrUndefined(text) as { type?: unknown } | undefined)?.type
+  return typeof type === "string" ? type : short(text)
+}
+
 const describeSent = (entry: { readonly frame?: unknown; readonly text?: string }): string => {
   const type = (entry.frame as { type?: unknown } | undefined)?.type
   return typeof type === "string" ? type : short(entryText(entry))
@@ -321,7 +342,8 @@ export const makeSocketReplay = (recording: Recording, options: SocketReplayOpti
   let opened = 0
   const used = new Set<number>()
   let firstFailure: ReplayError | undefined
-  const pendingSends = new Map<number, Array<FrameLine>>()
+  /** Per connection, the line of the last recorded frame the session's sends have matched. */
+  const progress = new Map<number, number>()
 
   const diverge = (error: ReplayError): ReplayError => {
     firstFailure ??= error
@@ -355,14 +377,24 @@ export const makeSocketReplay = (recording: Recording, options: SocketReplayOpti
       }
       const first = entries[0]
       if (first?.dir === "refused") return yield* Effect.fail(toTransport(first.error))
-      const unsent = entries.filter((e): e is FrameLine => e.dir === "out")
-      pendingSends.set(conn, unsent)
+      progress.set(conn, 0)
 
       const messages = yield* Queue.unbounded<string, TransportError | Cause.Done>()
       const sends = yield* Queue.unbounded<string>()
       const closed = yield* Deferred.make<void>()
       let ended = false
-      let audioOffsetBytes = 0
+      let audioRecorded = 0
+      let audioSent = 0
+      const divergence = (
+        entry: RecordingLine,
+        difference: { readonly path: string; readonly expected: string; readonly actual: string },
+      ): ReplayError =>
+        diverge(
+          new ReplayError({
+            reason: { _tag: "Diverged", connection: conn, line: entry.line, ...difference },
+            message: `replay diverged at line ${entry.line} (connection ${conn}, ${describeSent(entry as FrameLine)}): ${difference.path} was ${difference.actual}, recorded ${difference.expected}`,
+          }),
+        )
 
       const failWith = (error: ReplayError): void => {
         ended = true
@@ -384,22 +416,48 @@ export const makeSocketReplay = (recording: Recording, options: SocketReplayOpti
               break
             }
             case "out": {
+              const recordedAudio = appendBytes(entry.frame)
+              if (recordedAudio !== undefined) {
+                // Audio is a stream: the session may cut it into other appends than were recorded
+                // (a live input paced in real time), so what must match is how much was sent.
+                // The server frames recorded after this append wait until that much has been.
+                audioRecorded += recordedAudio
+                while (audioSent < audioRecorded) {
+                  const text = yield* Queue.take(sends)
+                  const sentAudio = appendBytes(parseOrUndefined(text))
+                  if (sentAudio === undefined) {
+                    failWith(
+                      divergence(entry, {
+                        path: "$.type",
+                        expected: `input_audio_buffer.append (audio up to byte ${audioRecorded})`,
+                        actual: `${describeText(text)} at byte ${audioSent}`,
+                      }),
+                    )
+                    return
+                  }
+                  audioSent += sentAudio
+                }
+                progress.set(conn, entry.line)
+                break
+              }
               const text = yield* Queue.take(sends)
-              const difference = compareSent(entry, text, ids, audioOffsetBytes)
-              if (difference !== undefined) {
+              const sentAudio = appendBytes(parseOrUndefined(text))
+              if (sentAudio !== undefined || audioSent !== audioRecorded) {
                 failWith(
-                  diverge(
-                    new ReplayError({
-                      reason: { _tag: "Diverged", connection: conn, line: entry.line, ...difference },
-                      message: `replay diverged at line ${entry.line} (connection ${conn}, ${describeSent(entry)}): ${difference.path} was ${difference.actual}, recorded ${difference.expected}`,
-                    }),
-                  ),
+                  divergence(entry, {
+                    path: "$.type",
+                    expected: `${describeSent(entry)} after ${audioRecorded} bytes of audio`,
+                    actual: `${sentAudio === undefined ? describeText(text) : "input_audio_buffer.append"} after ${audioSent + (sentAudio ?? 0)} bytes of audio`,
+                  }),
                 )
                 return
               }
-              const audio = (entry.frame as { audio?: unknown } | undefined)?.audio
-              if (typeof audio === "string") audioOffsetBytes += base64Bytes(audio)
-              pendingSends.get(conn)?.shift()
+              const difference = compareSent(entry, text, ids, audioSent)
+              if (difference !== undefined) {
+                failWith(divergence(entry, difference))
+                return
+              }
+              progress.set(conn, entry.line)
               break
             }
             case "close":
@@ -458,7 +516,11 @@ export const makeSocketReplay = (recording: Recording, options: SocketReplayOpti
             }),
           )
         }
-        const missing = pendingSends.get(conn)?.[0]
+        // Audio left unsent at the end is a live input's tail; any other recorded frame is owed.
+        const reached = progress.get(conn) ?? 0
+        const missing = (byConnection.get(conn) ?? []).find(
+          (e): e is FrameLine => e.dir === "out" && e.line > reached && appendBytes(e.frame) === undefined,
+        )
         if (missing !== undefined) {
           return Effect.fail(
             new ReplayError({
