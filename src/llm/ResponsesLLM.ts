@@ -9,7 +9,7 @@ import {
   responsesChainMachine,
 } from "../../machines/responses/responsesChain.ts"
 import { decodeSnapshot, makeSnapshot, type SessionSnapshot } from "../persist/snapshot.ts"
-import { makeSessionRuntime, type SessionRuntime } from "../runtime/SessionRuntime.ts"
+import { makeSessionRuntime, rootActorOptions, type SessionRuntime } from "../runtime/SessionRuntime.ts"
 import {
   authHeaders,
   type OpenAIConfig,
@@ -213,12 +213,12 @@ export const createResponsesLLM = (
 ): ResponsesLLM => {
   const runtime: SessionRuntime<RealtimeSocket> = makeSessionRuntime(
     options.context ?? liveSocketContext("llm", options),
+    { inspect: options.inspect },
   )
   const chain = ResponsesChain.logic(runtime, options)
   const actor: Actor<ResponsesChainMachine> = createActor(chain.logic, {
-    clock: runtime.clock,
+    ...rootActorOptions(runtime),
     input: chain.input,
-    ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
   })
 
   // Streams still open, failed together if the actor itself fails (a bug, never a server error).

@@ -39,7 +39,7 @@ import {
 } from "../audio/index.ts"
 import { decodeSnapshot, makeSnapshot, type SessionSnapshot } from "../persist/snapshot.ts"
 import { createChannel } from "../runtime/channel.ts"
-import { makeSessionRuntime, type SessionRuntime } from "../runtime/SessionRuntime.ts"
+import { makeSessionRuntime, rootActorOptions, type SessionRuntime } from "../runtime/SessionRuntime.ts"
 import {
   type SensitiveTraceOptions,
   sensitiveTraceOptions,
@@ -101,8 +101,11 @@ export interface TranscriptionSessionOptions extends Partial<TranscriptionSettin
   readonly config?: OpenAIConfig
   /** The environment read for missing settings (default `process.env`). */
   readonly env?: Readonly<Record<string, string | undefined>>
-  /** An XState inspection observer, e.g. a voxstate inspector's `inspect` (see `createInspector`). */
-  readonly inspect?: Observer<InspectionEvent>
+  /**
+   * An XState inspection observer, e.g. a voxstate inspector's `inspect` (see `createInspector`);
+   * `false`: none even under `VOXSTATE_INSPECT=1`.
+   */
+  readonly inspect?: Observer<InspectionEvent> | false
   /** `ga` (default) or `beta` (legacy `transcription_session.update`, for Azure preview deployments). */
   readonly schema?: TranscriptionSchema
   /** Reconnect policy (default: 5 attempts, 250 ms doubling to 10 s, half jittered). */
@@ -281,6 +284,8 @@ const makeTurnTracing = (source: TurnTracingSource): TurnTracing => {
   let collecting: TurnTrace | undefined
   let newestTurn = 0
   let ended = false
+  /** Whether turns are manual (no turn detection), as of the latest snapshot. */
+  let manualTurns: boolean | undefined
 
   const start = (itemId?: string): TurnTrace => {
     const settings = source.context().settings
@@ -327,7 +332,9 @@ const makeTurnTracing = (source: TurnTracingSource): TurnTracing => {
   return {
     onAudio() {
       if (ended || collecting !== undefined) return
-      if (source.context().settings.turnDetection === null) collecting = start()
+      // Read from a snapshot once; kept current by onSnapshot, so a push reads no snapshot.
+      manualTurns ??= source.context().settings.turnDetection === null
+      if (manualTurns) collecting = start()
     },
     onEvent(event) {
       if (ended) return
@@ -378,6 +385,7 @@ const makeTurnTracing = (source: TurnTracingSource): TurnTracing => {
     },
     onSnapshot(context) {
       if (ended) return
+      manualTurns = context.settings.turnDetection === null
       for (const t of context.ledger.turns) {
         if (t.itemId !== undefined) itemTurns.set(t.itemId, t.turn)
         const traced = turns.get(t.turn)
@@ -509,11 +517,7 @@ const startSession = (
 ): TranscriptionSession => {
   const parts = partsOf(options, runtime)
   const { config, audio: input } = parts
-  const actor = createActor(parts.logic, {
-    clock: runtime.clock,
-    input: parts.input,
-    ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
-  })
+  const actor = createActor(parts.logic, { ...rootActorOptions(runtime), input: parts.input })
 
   const tracing = makeTurnTracing({
     options,
@@ -524,6 +528,8 @@ const startSession = (
   const queue = createChannel<SpeechEvent>()
   let inputEnded = false
   let finished = false
+  /** The actor is no longer active (kept from its snapshots, so a push reads none). */
+  let stopped = false
   let releasing: Promise<void> | undefined
   let resolveDone: () => void = () => undefined
   const done = new Promise<void>((resolve) => {
@@ -552,6 +558,7 @@ const startSession = (
   const subscription = actor.subscribe({
     next: (snapshot) => {
       tracing.onSnapshot(snapshot.context)
+      if (snapshot.status !== "active") stopped = true
       if (snapshot.status !== "done") return
       const fatal = snapshot.context.fatalError
       if (snapshot.value === "failed" && fatal !== undefined) {
@@ -569,14 +576,18 @@ const startSession = (
       }
       void release()
     },
+    complete: () => {
+      stopped = true
+    },
     error: (error) => {
+      stopped = true
       queue.fail(error)
       void release()
     },
   })
 
   const ensureOpen = (): void => {
-    if (finished || actor.getSnapshot().status !== "active") {
+    if (finished || stopped) {
       throw new STTError({
         reason: { _tag: "Closed" },
         message: "The transcription session has ended",
@@ -708,7 +719,7 @@ export const createTranscriptionSession = (
 ): TranscriptionSession => {
   const context = options.context ?? liveSocketContext("transcription", options)
   if ((options.appendMs ?? DEFAULT_APPEND_MS) <= 0) throw new RangeError("appendMs must be > 0")
-  return startSession(options, makeSessionRuntime(context))
+  return startSession(options, makeSessionRuntime(context, { inspect: options.inspect }))
 }
 
 /** The Effect form of the transcription session, and the session as actor logic. */
