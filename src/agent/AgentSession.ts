@@ -43,7 +43,7 @@ import { createTTS } from "../tts/OpenAITTS.ts"
 import { SynthesisSession, type SynthesisSessionOptions } from "../tts/SynthesisSession.ts"
 import type { SegmentMetrics, SynthesisEvent, SynthesizeStream, TTS } from "../tts/TTS.ts"
 import { type AudioInput, type AudioOutput, createCallRecorder, FRAME_MS } from "./audio.ts"
-import type { Agent } from "./define.ts"
+import type { Agent, AgentControls } from "./define.ts"
 import {
   type AgentEndpoint,
   type AgentLLM,
@@ -130,23 +130,13 @@ export interface AgentSessionOptions extends TurnOptions {
   readonly inspect?: Observer<InspectionEvent> | false
 }
 
-/** Options of a reply the application asks for. */
-export interface ReplyOptions {
-  /** Whether the caller can cut this reply off (default: the session's `allowInterruptions`). */
-  readonly allowInterruptions?: boolean
-}
-
 /** A running agent session. */
-export interface AgentSession extends AsyncIterable<AgentEvent> {
+export interface AgentSession extends AgentControls, AsyncIterable<AgentEvent> {
   /** The session's actor (for inspection). */
   readonly actor: Actor<typeof agentSessionMachine>
   readonly runtime: SessionRuntime<RealtimeSocket>
   /** The call's audio out (the given one, or the call recorder). */
   readonly output: AudioOutput
-  /** The conversation as the model sees it (an interrupted reply cut to the words heard). */
-  readonly chatContext: readonly (ChatItem | ChatItemInput)[]
-  /** The agent in charge now. */
-  readonly agent: Agent
   /** The conversation (same as {@link chatContext}). */
   chat(): readonly (ChatItem | ChatItemInput)[]
   /** Per-turn latencies so far. */
@@ -156,14 +146,6 @@ export interface AgentSession extends AsyncIterable<AgentEvent> {
    * greeting). Called once; a second call throws `Error`.
    */
   start(audio?: { readonly input?: AudioInput; readonly output?: AudioOutput }): void
-  /** Has the agent say `text` (no model turn), after what it is saying. */
-  say(text: string, options?: ReplyOptions): void
-  /** Has the model reply now, with `instructions` added for this reply. */
-  generateReply(options?: ReplyOptions & { readonly instructions?: string }): void
-  /** Stops the agent's reply now, whatever it allows; the chat keeps the words played. */
-  interrupt(): void
-  /** Hands the conversation to `agent` (its instructions and tools), keeping the chat; runs its `onEnter`. */
-  updateAgent(agent: Agent): void
   /** Ends the call: stops the input, every child, every timer and socket. Idempotent. */
   close(): Promise<void>
 }

@@ -11,7 +11,6 @@ export {
   type AgentSession,
   type AgentSessionOptions,
   createAgentSession,
-  type ReplyOptions,
   type TurnMetrics,
   type TurnOptions,
 } from "./AgentSession.ts"
@@ -24,7 +23,15 @@ export {
   samplesInput,
   wavFileInput,
 } from "./audio.ts"
-export { type Agent, type AgentTool, defineAgent, defineTool, type ToolContext } from "./define.ts"
+export {
+  type Agent,
+  type AgentControls,
+  type AgentTool,
+  defineAgent,
+  defineTool,
+  type ReplyOptions,
+  type ToolContext,
+} from "./define.ts"
 export { type DemoOptions, type DemoResult, runDemo } from "./demo.ts"
 export {
   type AgentEndpoint,
