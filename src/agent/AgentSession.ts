@@ -30,7 +30,7 @@ import {
   type UserState,
   userStateOf,
 } from "../../machines/agent/agentSession.ts"
-import { heardText, type SpokenSegment } from "../../machines/agent/turnRules.ts"
+import { heardText, type TimelineSegment } from "../../machines/agent/turnRules.ts"
 import type { ChatItem, ChatItemInput } from "../../machines/responses/chatItems.ts"
 import type { ChatChunk, ToolCall } from "../../machines/responses/chunks.ts"
 import { createChannel } from "../runtime/channel.ts"
@@ -500,7 +500,7 @@ export const createAgentSession = (options: AgentSessionOptions): AgentSession =
           }),
       ),
       measurePlayed: fromPromise<string, { readonly reply: string }>(async ({ input: { reply } }) =>
-        heardText(reply, segments as readonly SpokenSegment[], output.playedMs(now())),
+        heardText(reply, segments as readonly TimelineSegment[], output.playedMs(now())),
       ),
     },
     actions: {
