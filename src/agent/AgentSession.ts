@@ -146,6 +146,11 @@ export interface AgentSession extends AgentControls, AsyncIterable<AgentEvent> {
    * greeting). Called once; a second call throws `Error`.
    */
   start(audio?: { readonly input?: AudioInput; readonly output?: AudioOutput }): void
+  /**
+   * Ends the caller's turn now (manual turns, push-to-talk; with the STT's own turn detection
+   * off, e.g. `stt: { turnDetection: null }`): the STT transcribes what it has, the agent answers.
+   */
+  commitUserTurn(): void
   /** Ends the call: stops the input, every child, every timer and socket. Idempotent. */
   close(): Promise<void>
 }
@@ -384,6 +389,7 @@ export const createAgentSession = (options: AgentSessionOptions): AgentSession =
           : { allowInterruptions: replyOptions.allowInterruptions }),
       }),
     interrupt: () => actor.send({ type: "INTERRUPT" }),
+    commitUserTurn: () => actor.send({ type: "USER.COMMIT" }),
     updateAgent: (next) => {
       agent = next
       toolsByName = toolsFor(next)
@@ -533,6 +539,7 @@ export const createAgentSession = (options: AgentSessionOptions): AgentSession =
         replyOpen = false
         output.clear(now())
       },
+      commitSpeech: sendTo("stt", () => stt.commit()),
     },
   })
 

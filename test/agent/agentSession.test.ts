@@ -341,6 +341,23 @@ describe("agent session against the simulator", () => {
     assert.deepInclude(session.chatContext.at(-1), { role: "assistant", content: reply })
   }, 30_000)
 
+  it("manual turns: commitUserTurn commits the transcription buffer and the agent answers", async () => {
+    const { caller, session, sim, seen } = await call(["push to talk"], [{ text: "Heard you." }], {
+      stt: { turnDetection: null },
+    })
+    caller.say("push to talk")
+    await new Promise((resolve) => setTimeout(resolve, 2_500))
+    assert.isFalse(seen("agent_transcript")())
+    session.commitUserTurn()
+    await eventually(seen("agent_transcript"), 15_000)
+    const received = sim.connections
+      .filter((c) => c.kind === "transcription")
+      .flatMap((c) => c.received.map((e) => e.type))
+    assert.include(received, "input_audio_buffer.commit")
+    assert.deepInclude(session.chatContext[0], { role: "user", content: "push to talk" })
+    assert.deepInclude(session.chatContext.at(-1), { role: "assistant", content: "Heard you." })
+  }, 30_000)
+
   it("does not stop for speech shorter than minInterruptionMs", async () => {
     const reply = "A reply long enough to be talked over for a moment by the caller without stopping."
     const { caller, events, seen, seenState } = await call(["go on"], [{ text: reply }], {

@@ -187,6 +187,33 @@ describe("agent session in virtual time", () => {
       }).pipe(Effect.provide(RealtimeSocket.layer)),
   )
 
+  it.effect(
+    "manual turns: commitUserTurn ends the caller's turn at its transcript, with no endpointing wait",
+    () =>
+      Effect.gen(function* () {
+        const call = yield* startCall(
+          {
+            stt: { transcripts: ["push to talk", "again"], manual: true },
+            llm: { replies: ["Heard.", "Again."] },
+          },
+          { minEndpointingMs: 5_000 },
+        )
+        call.caller.say("push to talk")
+        yield* advance(3_000)
+        // Silence does not end a manual turn.
+        assert.lengthOf(call.llm.requests, 0)
+        assert.strictEqual(call.of("user_state").at(-1)?.state, "speaking")
+        call.session.commitUserTurn()
+        const committedAt = call.session.runtime.now()
+        yield* call.until(() => call.llm.requests.length === 1)
+        // The scripted STT's final comes 100 ms after the commit; the turn ends with it.
+        assert.isAtMost(call.session.runtime.now() - committedAt, 100 + 2 * STEP_MS)
+        assert.deepInclude(call.llm.requests[0]?.items.at(-1), { role: "user", content: "push to talk" })
+        yield* call.until(() => spoken(call).length === 1)
+        yield* finish(call)
+      }).pipe(Effect.provide(RealtimeSocket.layer)),
+  )
+
   it.effect("barge-in stops the reply and cuts the chat to the words heard", () =>
     Effect.gen(function* () {
       const call = yield* startCall(
