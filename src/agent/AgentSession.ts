@@ -43,7 +43,7 @@ import { createTTS } from "../tts/OpenAITTS.ts"
 import { SynthesisSession, type SynthesisSessionOptions } from "../tts/SynthesisSession.ts"
 import type { SegmentMetrics, SynthesisEvent, SynthesizeStream, TTS } from "../tts/TTS.ts"
 import { type AudioInput, type AudioOutput, createCallRecorder, FRAME_MS } from "./audio.ts"
-import type { Agent, AgentControls } from "./define.ts"
+import type { Agent, AgentControls, SpokenReply } from "./define.ts"
 import {
   type AgentEndpoint,
   type AgentLLM,
@@ -342,6 +342,17 @@ export const createAgentSession = (options: AgentSessionOptions): AgentSession =
     runtime.report(actor, { type: "voxstate.metrics", metrics: m, atMs: at })
   }
 
+  // The application's replies waiting to be played, by their id.
+  const replies = new Map<string, (reply: SpokenReply) => void>()
+  let replyCount = 0
+  const awaitReply = (send: (replyId: string) => void): Promise<SpokenReply> => {
+    if (closing !== undefined) return Promise.resolve({ text: "", interrupted: true })
+    const replyId = `reply_${++replyCount}`
+    const done = new Promise<SpokenReply>((resolve) => replies.set(replyId, resolve))
+    send(replyId)
+    return done
+  }
+
   const toolsFor = (a: Agent) => new Map(a.tools.map((t) => [t.tool.name, t]))
   let toolsByName = toolsFor(agent)
 
@@ -373,21 +384,27 @@ export const createAgentSession = (options: AgentSessionOptions): AgentSession =
       }, runtime.clock)
     },
     say: (text, replyOptions = {}) =>
-      actor.send({
-        type: "SAY",
-        text,
-        ...(replyOptions.allowInterruptions === undefined
-          ? {}
-          : { allowInterruptions: replyOptions.allowInterruptions }),
-      }),
+      awaitReply((replyId) =>
+        actor.send({
+          type: "SAY",
+          text,
+          replyId,
+          ...(replyOptions.allowInterruptions === undefined
+            ? {}
+            : { allowInterruptions: replyOptions.allowInterruptions }),
+        }),
+      ),
     generateReply: (replyOptions = {}) =>
-      actor.send({
-        type: "GENERATE_REPLY",
-        ...(replyOptions.instructions === undefined ? {} : { instructions: replyOptions.instructions }),
-        ...(replyOptions.allowInterruptions === undefined
-          ? {}
-          : { allowInterruptions: replyOptions.allowInterruptions }),
-      }),
+      awaitReply((replyId) =>
+        actor.send({
+          type: "GENERATE_REPLY",
+          replyId,
+          ...(replyOptions.instructions === undefined ? {} : { instructions: replyOptions.instructions }),
+          ...(replyOptions.allowInterruptions === undefined
+            ? {}
+            : { allowInterruptions: replyOptions.allowInterruptions }),
+        }),
+      ),
     interrupt: () => actor.send({ type: "INTERRUPT" }),
     commitUserTurn: () => actor.send({ type: "USER.COMMIT" }),
     updateAgent: (next) => {
@@ -402,6 +419,8 @@ export const createAgentSession = (options: AgentSessionOptions): AgentSession =
         actor.send({ type: "CLOSE" })
         actor.stop()
         await runtime.shutdown()
+        for (const resolve of replies.values()) resolve({ text: "", interrupted: true })
+        replies.clear()
         if (ownsTTS) await baseTTS.close()
         push({ type: "closed", atMs: now() })
         events.end()
@@ -551,6 +570,10 @@ export const createAgentSession = (options: AgentSessionOptions): AgentSession =
   actor.on("*", (event) => {
     const atMs = now()
     if (event.type === "user_transcript" && event.final) turn.finalAt = atMs
+    if (event.type === "agent_transcript" && event.replyId !== undefined) {
+      replies.get(event.replyId)?.({ text: event.text, interrupted: event.interrupted })
+      replies.delete(event.replyId)
+    }
     push({ ...event, atMs })
   })
   // States as events: the caller's and the agent's, on every change.

@@ -13,16 +13,23 @@ export interface ReplyOptions {
   readonly allowInterruptions?: boolean
 }
 
+/** How a reply the application asked for ended: the words the caller heard. */
+export interface SpokenReply {
+  readonly text: string
+  /** Cut off (by the caller, `interrupt()`), or never spoken (the session closed first). */
+  readonly interrupted: boolean
+}
+
 /** What an agent's code (its tools, its `onEnter`) can do with the session it runs in. */
 export interface AgentControls {
   /** The conversation as the model sees it (an interrupted reply cut to the words heard). */
   readonly chatContext: readonly (ChatItem | ChatItemInput)[]
   /** The agent in charge now. */
   readonly agent: Agent
-  /** Has the agent say `text` (no model turn), after what it is saying. */
-  say(text: string, options?: ReplyOptions): void
-  /** Has the model reply now, with `instructions` added for this reply. */
-  generateReply(options?: ReplyOptions & { readonly instructions?: string }): void
+  /** Has the agent say `text` (no model turn), after what it is saying; resolves once it played (or was cut). */
+  say(text: string, options?: ReplyOptions): Promise<SpokenReply>
+  /** Has the model reply now, with `instructions` added for this reply; resolves once it played (or was cut). */
+  generateReply(options?: ReplyOptions & { readonly instructions?: string }): Promise<SpokenReply>
   /** Stops the agent's reply now, whatever it allows; the chat keeps the words played. */
   interrupt(): void
   /** Hands the conversation to `agent` (its instructions and tools), keeping the chat; runs its `onEnter`. */
