@@ -138,6 +138,32 @@ describe("agent session in realtime mode against the simulator", () => {
     assert.isBelow(String(assistant?.[1]).length, LONG.length)
   }, 30_000)
 
+  it("is cut off mid-response: the server cancels it, the item is truncated at what was played", async () => {
+    const { caller, session, events, seen, connection } = await call(
+      ["tell me everything", "stop please"],
+      [{ text: LONG }, { text: "Sure." }],
+      { latency: { betweenDeltasMs: 60 } },
+    )
+    caller.say("tell me everything")
+    await eventually(seen("agent_speech_started"), 15_000)
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    // Still generating when the caller cuts in.
+    assert.isTrue(session.actor.getSnapshot().matches({ live: { agent: { speaking: "streaming" } } }))
+    caller.say("stop please")
+    await eventually(seen("agent_interrupted"), 15_000)
+    await eventually(() => receivedOf(connection(), "conversation.item.truncate").length > 0, 5_000)
+    const sent = (connection()?.sent ?? []) as { type?: string; response?: { status?: string } }[]
+    await eventually(
+      () => sent.some((e) => e.type === "response.done" && e.response?.status === "cancelled"),
+      5_000,
+    )
+    const cut = events.find((e) => e.type === "agent_interrupted")
+    assert(cut?.type === "agent_interrupted")
+    assert.isTrue(LONG.startsWith(cut.heard))
+    assert.isBelow(cut.heard.length, LONG.length)
+    await eventually(seen("agent_spoke"), 15_000)
+  }, 30_000)
+
   it("runs the agent's tool on the model's function call and answers with its result", async () => {
     const calls: unknown[] = []
     const { caller, session, events, seen, connection } = await call(
