@@ -26,4 +26,10 @@ export type {
   RealtimeAgentSession,
   RealtimeAgentSessionOptions,
 } from "./RealtimeAgentSession.ts"
+export {
+  type AgentServer,
+  type ServeAgentOptions,
+  type ServedSessionOptions,
+  serveAgent,
+} from "./serve.ts"
 export { createAgentSession } from "./session.ts"
