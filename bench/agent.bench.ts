@@ -67,7 +67,7 @@ const agent = async (baseUrl: string, apiKey: string): Promise<number[]> => {
       const event = next.value
       if (event.type === "metrics" && event.metrics.llmFirstTextMs !== undefined)
         times.push(event.metrics.llmFirstTextMs + (event.metrics.ttsFirstAudioMs ?? 0))
-      if (event.type === "agent_spoke") caller.say("what is the weather")
+      if (event.type === "agent_transcript") caller.say("what is the weather")
     }
   } finally {
     await session.close()

@@ -298,6 +298,16 @@ export const pushAll = (stream: SpeechStream, frames: readonly AudioFrame[], end
   if (end) stream.endInput()
 }
 
+export {
+  type HeardUtterance,
+  type ScriptedLLM,
+  type ScriptedLLMOptions,
+  type ScriptedReply,
+  type ScriptedSTT,
+  type ScriptedSTTOptions,
+  scriptedLLM,
+  scriptedSTT,
+} from "./agent.ts"
 export { type ScriptedCaller, scriptedCaller } from "./caller.ts"
 export { activeHandles, handlesBackTo, settledHandles } from "./handles.ts"
 export {
