@@ -15,6 +15,7 @@ import type { CliOutput } from "./cli/io.ts"
 import { type AnyCommand, runCli } from "./cli/program.ts"
 import { simulateCommand } from "./cli/simulate.ts"
 import { speakCommand } from "./cli/speak.ts"
+import { transcribeCommand } from "./cli/transcribe.ts"
 
 export type { CliOutput } from "./cli/io.ts"
 
@@ -24,6 +25,7 @@ export const COMMANDS: ReadonlyArray<AnyCommand> = [
   speakCommand,
   demoCommand,
   diagramCommand,
+  transcribeCommand,
 ]
 
 /** `voxstate` with its commands. */

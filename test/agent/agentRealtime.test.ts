@@ -1,0 +1,291 @@
+/**
+ * The agent in realtime mode against the simulator on real sockets: a scripted caller speaks
+ * (the simulator's voice), the simulator's server VAD takes the turn and its model answers
+ * with audio; a plain turn, barge-in truncated at what was played, a tool call, a handoff,
+ * say/generateReply, and teardown in every state of the agent.
+ */
+import { afterEach, assert, describe, it } from "vitest"
+import {
+  type AgentEvent,
+  createAgentSession,
+  defineAgent,
+  defineTool,
+  type RealtimeAgentSession,
+} from "../../src/agent/index.ts"
+import type { LatencyScript, ModelReply, Simulator } from "../../src/simulator/index.ts"
+import { startSimulator } from "../../src/simulator/index.ts"
+import { scriptedCaller } from "../../src/testing/index.ts"
+import { eventually, receivedOf } from "../stt/transcriptionSessionHelpers.ts"
+
+const open: { session: RealtimeAgentSession; sim: Simulator }[] = []
+afterEach(async () => {
+  for (const { session, sim } of open.splice(0)) {
+    await session.close()
+    await sim.close()
+  }
+})
+
+const LONG =
+  "This is a long answer that goes on and on about many things so that the caller has time to cut in before it ends."
+
+const weatherTool = (calls: unknown[]) =>
+  defineTool({
+    name: "get_weather",
+    description: "The weather in a city",
+    parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] },
+    execute: (args) => {
+      calls.push(args)
+      return { sky: "snow" }
+    },
+  })
+
+const call = async (
+  transcripts: readonly string[],
+  replies: readonly ModelReply[],
+  extra: { readonly agent?: ReturnType<typeof defineAgent>; readonly latency?: LatencyScript } = {},
+) => {
+  const sim = await startSimulator({
+    scenario: {
+      transcripts,
+      replies,
+      ...(extra.latency === undefined ? {} : { connections: { realtime: [{ latency: extra.latency }] } }),
+    },
+  })
+  const caller = scriptedCaller()
+  const session = createAgentSession({
+    agent: extra.agent ?? defineAgent({ instructions: "Be brief." }),
+    realtime: { turnDetection: { type: "server_vad", silenceDurationMs: 300 }, seed: 1 },
+    openai: { apiKey: "sk-simulator", baseUrl: sim.httpUrl },
+    env: {},
+    input: caller,
+  })
+  open.push({ session, sim })
+  const events: AgentEvent[] = []
+  void (async () => {
+    for await (const event of session) events.push(event)
+  })()
+  const seen =
+    (type: AgentEvent["type"], count = 1) =>
+    () =>
+      events.filter((e) => e.type === type).length >= count
+  const connection = () => sim.connections.find((c) => c.path.includes("realtime"))
+  return { sim, caller, session, events, seen, connection }
+}
+
+const messages = (session: RealtimeAgentSession): string[][] =>
+  session.chat().map((i) => (i.type === "message" ? [i.role, String(i.content)] : [String(i.type)]))
+
+describe("agent session in realtime mode against the simulator", () => {
+  it("answers a spoken turn with audio, plays it out, and reports the turn's latency", async () => {
+    const { caller, session, events, seen } = await call(["hello there"], [{ text: "Hi, how can I help?" }])
+    caller.say("hello there")
+    await eventually(seen("agent_spoke"), 15_000)
+    const kinds = events.map((e) => e.type)
+    assert.includeMembers(kinds, [
+      "user_speech_started",
+      "user_transcript",
+      "agent_thinking",
+      "agent_text",
+      "agent_speech_started",
+      "metrics",
+    ])
+    assert.isBelow(kinds.indexOf("user_speech_started"), kinds.indexOf("agent_speech_started"))
+    const spoke = events.find((e) => e.type === "agent_spoke")
+    assert(spoke?.type === "agent_spoke")
+    assert.strictEqual(spoke.text, "Hi, how can I help?")
+    assert.isAtLeast(spoke.atMs + 1, session.output.agentEndMs())
+    assert.deepStrictEqual(messages(session), [
+      ["user", "hello there"],
+      ["assistant", "Hi, how can I help?"],
+    ])
+    const [m] = session.metrics()
+    assert.isDefined(m)
+    assert.isAtLeast(m?.totalMs ?? -1, 0)
+    assert.isDefined(m?.ttsFirstAudioMs)
+    assert.isTrue(session.actor.getSnapshot().matches({ live: { agent: "listening" } }))
+  }, 30_000)
+
+  it("is cut off by the caller's speech: output cleared, the item truncated at what was played", async () => {
+    const { caller, session, events, seen, connection } = await call(
+      ["tell me everything", "stop please"],
+      [{ text: LONG }, { text: "Sure." }],
+    )
+    caller.say("tell me everything")
+    await eventually(seen("agent_speech_started"), 15_000)
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    caller.say("stop please")
+    await eventually(seen("agent_interrupted"), 15_000)
+    const cut = events.find((e) => e.type === "agent_interrupted")
+    assert(cut?.type === "agent_interrupted")
+    assert.isBelow(cut.heard.length, LONG.length)
+    assert.isTrue(LONG.startsWith(cut.heard))
+    // The truncate names a played position within the audio received, not the whole reply.
+    await eventually(() => receivedOf(connection(), "conversation.item.truncate").length > 0, 5_000)
+    const [truncate] = receivedOf(connection(), "conversation.item.truncate")
+    const audioEndMs = (truncate?.payload as { audio_end_ms?: number } | undefined)?.audio_end_ms ?? -1
+    assert.isAbove(audioEndMs, 500)
+    assert.isBelow(audioEndMs, 4_000)
+    // The agent's track ends where the caller cut in.
+    assert.isBelow(session.output.agentEndMs(), cut.atMs + 50)
+    await eventually(seen("agent_spoke"), 15_000)
+    assert.isFalse(events.some((e) => e.type === "agent_spoke" && e.text === LONG))
+    await eventually(
+      () => messages(session).some(([role, text]) => role === "assistant" && text !== LONG),
+      5_000,
+    )
+    const assistant = messages(session).find(([role]) => role === "assistant")
+    assert.isTrue(LONG.startsWith(String(assistant?.[1])))
+    assert.isBelow(String(assistant?.[1]).length, LONG.length)
+  }, 30_000)
+
+  it("is cut off mid-response: the server cancels it, the item is truncated at what was played", async () => {
+    const { caller, session, events, seen, connection } = await call(
+      ["tell me everything", "stop please"],
+      [{ text: LONG }, { text: "Sure." }],
+      { latency: { betweenDeltasMs: 60 } },
+    )
+    caller.say("tell me everything")
+    await eventually(seen("agent_speech_started"), 15_000)
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    // Still generating when the caller cuts in.
+    assert.isTrue(session.actor.getSnapshot().matches({ live: { agent: { speaking: "streaming" } } }))
+    caller.say("stop please")
+    await eventually(seen("agent_interrupted"), 15_000)
+    await eventually(() => receivedOf(connection(), "conversation.item.truncate").length > 0, 5_000)
+    const sent = (connection()?.sent ?? []) as { type?: string; response?: { status?: string } }[]
+    await eventually(
+      () => sent.some((e) => e.type === "response.done" && e.response?.status === "cancelled"),
+      5_000,
+    )
+    const cut = events.find((e) => e.type === "agent_interrupted")
+    assert(cut?.type === "agent_interrupted")
+    assert.isTrue(LONG.startsWith(cut.heard))
+    assert.isBelow(cut.heard.length, LONG.length)
+    await eventually(seen("agent_spoke"), 15_000)
+  }, 30_000)
+
+  it("runs the agent's tool on the model's function call and answers with its result", async () => {
+    const calls: unknown[] = []
+    const { caller, session, events, seen, connection } = await call(
+      ["weather in Oslo"],
+      [{ functionCall: { name: "get_weather", arguments: '{"city":"Oslo"}' } }, { text: "Snowing in Oslo." }],
+      { agent: defineAgent({ instructions: "Use the tool.", tools: [weatherTool(calls)] }) },
+    )
+    caller.say("weather in Oslo")
+    await eventually(seen("agent_spoke"), 15_000)
+    assert.deepStrictEqual(calls, [{ city: "Oslo" }])
+    const called = events.find((e) => e.type === "tool_called")
+    assert(called?.type === "tool_called")
+    assert.strictEqual(called.call.name, "get_weather")
+    const output = receivedOf(connection(), "conversation.item.create").find(
+      (e) => (e.payload as { item?: { type?: string } }).item?.type === "function_call_output",
+    )
+    assert.include(JSON.stringify(output?.payload), "snow")
+    // The session asked for the next response once the output was in.
+    assert.lengthOf(receivedOf(connection(), "response.create"), 1)
+    assert.deepStrictEqual(
+      messages(session).map((m) => m[0]),
+      ["user", "function_call", "function_call_output", "assistant"],
+    )
+  }, 30_000)
+
+  it("hands the call to another agent: new instructions and tools, the conversation kept", async () => {
+    const calls: unknown[] = []
+    const { caller, session, seen, connection } = await call(
+      ["hello", "weather in Oslo"],
+      [
+        { text: "Hello." },
+        { functionCall: { name: "get_weather", arguments: '{"city":"Oslo"}' } },
+        { text: "Snow." },
+      ],
+    )
+    caller.say("hello")
+    await eventually(seen("agent_spoke"), 15_000)
+    session.updateAgent(
+      defineAgent({ instructions: "You are the weather desk.", tools: [weatherTool(calls)] }),
+    )
+    await eventually(() => {
+      const updates = receivedOf(connection(), "session.update")
+      const last = updates.at(-1)?.payload as { session?: { instructions?: string; tools?: unknown[] } }
+      return last?.session?.instructions === "You are the weather desk." && last.session.tools?.length === 1
+    }, 5_000)
+    caller.say("weather in Oslo")
+    await eventually(seen("agent_spoke", 2), 15_000)
+    assert.deepStrictEqual(calls, [{ city: "Oslo" }])
+    assert.deepStrictEqual(messages(session).slice(0, 2), [
+      ["user", "hello"],
+      ["assistant", "Hello."],
+    ])
+  }, 30_000)
+
+  it("asks for replies itself: generateReply with instructions, say with the line to say", async () => {
+    const { session, seen, connection } = await call([], [{ text: "Welcome." }, { text: "Bye now." }])
+    session.generateReply({ instructions: "Greet the caller." })
+    await eventually(seen("agent_spoke"), 15_000)
+    session.say("Bye now.")
+    await eventually(seen("agent_spoke", 2), 15_000)
+    const creates = receivedOf(connection(), "response.create").map(
+      (e) => (e.payload as { response?: { instructions?: string } }).response?.instructions ?? "",
+    )
+    assert.strictEqual(creates[0], "Greet the caller.")
+    assert.include(creates[1], '"Bye now."')
+  }, 30_000)
+})
+
+describe("agent session in realtime mode: teardown", () => {
+  const states: [string, (c: Awaited<ReturnType<typeof call>>) => Promise<void>][] = [
+    [
+      "listening",
+      async ({ connection }) => eventually(() => receivedOf(connection(), "session.update").length > 0),
+    ],
+    [
+      "thinking",
+      async ({ caller, session }) => {
+        caller.say("hello")
+        await eventually(() => session.actor.getSnapshot().matches({ live: { agent: "thinking" } }), 15_000)
+      },
+    ],
+    [
+      "speaking",
+      async ({ caller, seen }) => {
+        caller.say("hello")
+        await eventually(seen("agent_speech_started"), 15_000)
+      },
+    ],
+    [
+      "runningTools",
+      async ({ caller, session }) => {
+        caller.say("weather")
+        await eventually(
+          () => session.actor.getSnapshot().matches({ live: { agent: "runningTools" } }),
+          15_000,
+        )
+      },
+    ],
+  ]
+  for (const [name, reach] of states) {
+    it(`close() while ${name} leaves no timer, fiber or socket`, async () => {
+      const held = new Promise<never>(() => {})
+      const c = await call(
+        ["hello"],
+        name === "runningTools"
+          ? [{ functionCall: { name: "slow", arguments: "{}" } }]
+          : [{ text: LONG }, { text: LONG }],
+        {
+          agent: defineAgent({
+            instructions: "Be brief.",
+            tools: [defineTool({ name: "slow", execute: () => held })],
+          }),
+          // The first audio is held back, so the agent stays a while in `thinking`.
+          ...(name === "thinking" ? { latency: { betweenDeltasMs: 2_000 } } : {}),
+        },
+      )
+      await reach(c)
+      await c.session.close()
+      await c.session.close()
+      assert.deepStrictEqual(c.session.resources, { fibers: 0, timers: 0 })
+      assert.strictEqual(c.session.actor.getSnapshot().status, "done")
+      await eventually(() => c.sim.connections.every((x) => !x.open), 5_000)
+    }, 30_000)
+  }
+})
