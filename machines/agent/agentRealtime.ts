@@ -20,10 +20,19 @@
  * only the output still plays, this machine asks the session to interrupt.
  * @module
  */
-import { type AnyActorLogic, and, assertEvent, assign, emit, fromCallback, fromPromise, setup } from "xstate"
+import {
+  type AnyActorLogic,
+  assertEvent,
+  assign,
+  emit,
+  enqueueActions,
+  fromCallback,
+  fromPromise,
+  setup,
+} from "xstate"
 import type { RealtimeToolDefinition } from "../realtime/realtimeSession.ts"
 import type { ToolCall } from "../responses/chunks.ts"
-import type { AgentSessionEmitted, ToolOutputs } from "./agentSession.ts"
+import type { AgentSessionEmitted, AgentState, ToolOutput, UserState } from "./agentSession.ts"
 
 /** A relayed child event (the parent sees `realtime.<type>` with the child's event inside). */
 interface Relayed<T extends string, E> {
@@ -152,7 +161,7 @@ export const agentRealtimeMachine = setup({
     measureHeard: fromPromise<string, { readonly itemId: string | undefined; readonly audioEndMs: number }>(
       async () => "",
     ),
-    runTools: fromPromise<ToolOutputs, { readonly calls: readonly ToolCall[] }>(async () => []),
+    runTools: fromPromise<readonly ToolOutput[], { readonly calls: readonly ToolCall[] }>(async () => []),
   },
   actions: {
     /** Plays a piece of the reply's audio (provided: to the output, on the call's timeline). */
@@ -162,7 +171,10 @@ export const agentRealtimeMachine = setup({
     /** Tells the session how much of item `itemId` was played (provided: `REPORT_PLAYBACK`). */
     reportPlayback: (_args, _params: { readonly itemId: string; readonly playedMs: number }) => {},
     /** Gives the session the calls' outputs (provided: `TOOL_OUTPUT`; `respond` asks for the next response). */
-    sendToolOutputs: (_args, _params: { readonly outputs: ToolOutputs; readonly respond: boolean }) => {},
+    sendToolOutputs: (
+      _args,
+      _params: { readonly outputs: readonly ToolOutput[]; readonly respond: boolean },
+    ) => {},
     /** Asks for a response (provided: `CREATE_RESPONSE`); `toolChoice: "none"` past the tool rounds. */
     requestReply: (
       _args,
@@ -186,10 +198,6 @@ export const agentRealtimeMachine = setup({
       assertEvent(event, "realtime.output_transcript")
       const e = event.event
       return { reply: e.done ? (e.transcript ?? context.reply) : context.reply + e.delta }
-    }),
-    emitText: emit(({ event }) => {
-      assertEvent(event, "realtime.output_transcript")
-      return { type: "agent_text" as const, delta: event.event.delta }
     }),
     collectCall: assign(({ context, event }) => {
       assertEvent(event, "realtime.function_call")
@@ -218,12 +226,10 @@ export const agentRealtimeMachine = setup({
       event.type === "realtime.response_done" &&
       event.event.responseId === context.responseId &&
       context.pendingCalls.length > 0,
-    isFinalTranscript: ({ event }) =>
-      event.type === "realtime.input_transcript" && event.event.final && event.event.text.trim() !== "",
+    hasTranscript: ({ event }) =>
+      event.type === "realtime.input_transcript" && event.event.text.trim() !== "",
     interruptionsAllowed: ({ context }) => context.allowInterruptions,
     toolStepsLeft: ({ context }) => context.toolRounds < context.maxToolSteps,
-    isTranscriptDelta: ({ event }) =>
-      event.type === "realtime.output_transcript" && !event.event.done && event.event.delta !== "",
   },
 }).createMachine({
   id: "agentRealtime",
@@ -268,20 +274,18 @@ export const agentRealtimeMachine = setup({
           initial: "silent",
           on: {
             "realtime.input_transcript": {
-              guard: "isFinalTranscript",
+              guard: "hasTranscript",
               actions: emit(({ event }) => ({
                 type: "user_transcript" as const,
                 text: event.event.text.trim(),
+                final: event.event.final,
               })),
             },
           },
           states: {
             silent: {
               on: {
-                "realtime.input_speech_started": {
-                  target: "speaking",
-                  actions: emit({ type: "user_speech_started" }),
-                },
+                "realtime.input_speech_started": { target: "speaking" },
               },
             },
             speaking: {
@@ -297,10 +301,7 @@ export const agentRealtimeMachine = setup({
             "realtime.response_started": {
               target: ".thinking",
               reenter: true,
-              actions: [
-                "beginReply",
-                emit(({ event }) => ({ type: "agent_thinking" as const, turnId: event.event.responseId })),
-              ],
+              actions: "beginReply",
             },
             "realtime.interrupted": { target: ".interrupted" },
             INTERRUPT: { actions: "interruptResponse" },
@@ -326,16 +327,9 @@ export const agentRealtimeMachine = setup({
                   actions: [
                     "noteAudioItem",
                     { type: "playAudio", params: ({ event }) => ({ samples: event.event.samples }) },
-                    emit({ type: "agent_speech_started" }),
                   ],
                 },
-                "realtime.output_transcript": [
-                  {
-                    guard: and(["isCurrentResponse", "isTranscriptDelta"]),
-                    actions: ["appendTranscript", "emitText"],
-                  },
-                  { guard: "isCurrentResponse", actions: "appendTranscript" },
-                ],
+                "realtime.output_transcript": { guard: "isCurrentResponse", actions: "appendTranscript" },
                 "realtime.function_call": {
                   guard: "isCurrentResponse",
                   actions: [
@@ -363,13 +357,7 @@ export const agentRealtimeMachine = setup({
                     }),
                   },
                 },
-                "realtime.output_transcript": [
-                  {
-                    guard: and(["isCurrentResponse", "isTranscriptDelta"]),
-                    actions: ["appendTranscript", "emitText"],
-                  },
-                  { guard: "isCurrentResponse", actions: "appendTranscript" },
-                ],
+                "realtime.output_transcript": { guard: "isCurrentResponse", actions: "appendTranscript" },
               },
               states: {
                 streaming: {
@@ -405,7 +393,11 @@ export const agentRealtimeMachine = setup({
                     onDone: {
                       target: "#agentRealtime.live.agent.listening",
                       actions: [
-                        emit(({ context }) => ({ type: "agent_spoke" as const, text: context.reply })),
+                        emit(({ context }) => ({
+                          type: "agent_transcript" as const,
+                          text: context.reply,
+                          interrupted: false,
+                        })),
                         "clearReply",
                       ],
                     },
@@ -430,6 +422,15 @@ export const agentRealtimeMachine = setup({
                     guard: "toolStepsLeft",
                     target: "thinking",
                     actions: [
+                      enqueueActions(({ event, enqueue }) => {
+                        for (const o of event.output)
+                          enqueue.emit({
+                            type: "tool_result",
+                            callId: o.callId,
+                            name: o.name,
+                            output: o.output,
+                          })
+                      }),
                       {
                         type: "sendToolOutputs",
                         params: ({ event }) => ({ outputs: event.output, respond: true }),
@@ -440,6 +441,15 @@ export const agentRealtimeMachine = setup({
                   {
                     target: "thinking",
                     actions: [
+                      enqueueActions(({ event, enqueue }) => {
+                        for (const o of event.output)
+                          enqueue.emit({
+                            type: "tool_result",
+                            callId: o.callId,
+                            name: o.name,
+                            output: o.output,
+                          })
+                      }),
                       {
                         type: "sendToolOutputs",
                         params: ({ event }) => ({ outputs: event.output, respond: false }),
@@ -473,9 +483,14 @@ export const agentRealtimeMachine = setup({
                   actions: [
                     assign({ heard: ({ event }) => event.output }),
                     emit(({ context }) => ({
-                      type: "agent_interrupted" as const,
+                      type: "interrupted" as const,
                       heard: context.heard,
                       said: context.reply,
+                    })),
+                    emit(({ context }) => ({
+                      type: "agent_transcript" as const,
+                      text: context.heard,
+                      interrupted: true,
                     })),
                     "clearReply",
                   ],
@@ -490,3 +505,17 @@ export const agentRealtimeMachine = setup({
     closed: { type: "final" },
   },
 })
+
+/** The agent's state in a snapshot of the realtime machine (the pipeline's names). */
+export const realtimeAgentStateOf = (snapshot: { matches(value: unknown): boolean }): AgentState =>
+  snapshot.matches({ live: { agent: "thinking" } })
+    ? "thinking"
+    : snapshot.matches({ live: { agent: "runningTools" } })
+      ? "runningTools"
+      : snapshot.matches({ live: { agent: "speaking" } })
+        ? "speaking"
+        : "idle"
+
+/** What the caller is doing, from the realtime machine's state (the server's VAD). */
+export const realtimeUserStateOf = (snapshot: { matches(value: unknown): boolean }): UserState =>
+  snapshot.matches({ live: { user: "speaking" } }) ? "speaking" : "silent"

@@ -11,15 +11,20 @@
 import { randomUUID } from "node:crypto"
 import { Context } from "effect"
 import { type Actor, createActor, enqueueActions, fromCallback, fromPromise, sendTo } from "xstate"
-import { agentRealtimeMachine } from "../../machines/agent/agentRealtime.ts"
+import {
+  agentRealtimeMachine,
+  realtimeAgentStateOf,
+  realtimeUserStateOf,
+} from "../../machines/agent/agentRealtime.ts"
+import type { AgentState, ToolOutput, UserState } from "../../machines/agent/agentSession.ts"
 import { heardTranscript } from "../../machines/realtime/conversationMirror.ts"
 import type {
   RealtimeSessionContext,
   RealtimeToolDefinition,
 } from "../../machines/realtime/realtimeSession.ts"
+import type { ToolCall } from "../../machines/responses/chunks.ts"
 import { makeAudioFrame } from "../audio/index.ts"
-import type { ChatItem, ChatItemInput } from "../llm/ChatContext.ts"
-import { ChatContext } from "../llm/ChatContext.ts"
+import type { ChatItem } from "../llm/ChatContext.ts"
 import { RealtimeSession, type RealtimeSessionOptions } from "../realtime/RealtimeSession.ts"
 import { createChannel } from "../runtime/channel.ts"
 import { relayEmitted } from "../runtime/relayEmitted.ts"
@@ -55,27 +60,34 @@ export interface RealtimeAgentSessionOptions {
   readonly context?: Context.Context<RealtimeSocket>
 }
 
-/** A running agent session in realtime mode. */
+/** A running agent session in realtime mode (the pipeline's surface, where it applies). */
 export interface RealtimeAgentSession extends AsyncIterable<AgentEvent> {
   readonly mode: "realtime"
   /** The session's actor (for inspection). */
   readonly actor: Actor<typeof agentRealtimeMachine>
   readonly runtime: SessionRuntime<RealtimeSocket>
+  /** The call's audio out (the given one, or the call recorder). */
   readonly output: AudioOutput
   /** The conversation as the server holds it (an interrupted reply cut to the words heard). */
-  chat(): readonly (ChatItem | ChatItemInput)[]
-  readonly chatContext: ChatContext
+  readonly chatContext: readonly ChatItem[]
+  /** The agent in charge now. */
+  readonly agent: Agent
+  /** The conversation (same as {@link chatContext}). */
+  chat(): readonly ChatItem[]
   /** Per-turn latencies so far. */
   metrics(): readonly TurnMetrics[]
-  /** Starts the caller's audio (when not given in the options). */
-  start(io: { readonly input: AudioInput }): void
+  /**
+   * Connects the call's audio and starts the conversation (the agent's `onEnter`, its
+   * greeting). Called once; a second call throws `Error`.
+   */
+  start(audio?: { readonly input?: AudioInput; readonly output?: AudioOutput }): void
   /** Has the agent say `text` (a response told to say it word for word). */
   say(text: string): void
-  /** Asks for a reply now, with extra instructions for it. */
+  /** Asks for a reply now, with `instructions` added for it. */
   generateReply(options?: { readonly instructions?: string }): void
   /** Stops the agent at once: response cancelled, output cleared, the item cut at what was played. */
   interrupt(): void
-  /** Hands the call to another agent: its instructions and tools; the conversation stays. */
+  /** Hands the call to another agent: its instructions and tools; the conversation stays; runs its `onEnter`. */
   updateAgent(agent: Agent): void
   /** Timers and fibers still running (all zero once closed). */
   readonly resources: { readonly fibers: number; readonly timers: number }
@@ -101,16 +113,21 @@ export const sayInstructions = (text: string): string =>
   `Say exactly the following, word for word, and nothing else: ${JSON.stringify(text)}`
 
 /**
- * Creates and starts an agent session in realtime mode (`createAgentSession` with `realtime`).
+ * Creates an agent session in realtime mode (`createAgentSession` with `realtime`); the
+ * Realtime session connects at once, `start` connects the call's audio (done here when
+ * `input` or `output` is given).
  * @throws {OpenAIConfigError} when no credential or endpoint is configured
  */
 export const createRealtimeAgentSession = (options: RealtimeAgentSessionOptions): RealtimeAgentSession => {
   const runtime = makeSessionRuntime(options.context ?? Context.make(RealtimeSocket, RealtimeSocket.live))
-  const output = options.output ?? createCallRecorder()
+  let output: AudioOutput = options.output ?? createCallRecorder()
+  let input: AudioInput | undefined
+  let agent = options.agent
   const allowInterruptions = options.allowInterruptions ?? true
   const startedAt = runtime.now()
   const now = () => runtime.now() - startedAt
   const events = createChannel<AgentEvent>()
+  const push = (event: AgentEvent) => events.push(event)
 
   const { turnDetection, inputTranscription, ...rest } = options.realtime
   const detection = turnDetection === undefined ? { type: "server_vad" as const } : turnDetection
@@ -118,18 +135,46 @@ export const createRealtimeAgentSession = (options: RealtimeAgentSessionOptions)
     ...rest,
     ...(options.openai === undefined ? {} : { openai: options.openai }),
     ...(options.env === undefined ? {} : { env: options.env }),
-    instructions: options.agent.instructions,
-    tools: options.agent.tools.map((t) => t.tool),
+    instructions: agent.instructions,
+    tools: agent.tools.map((t) => t.tool),
     turnDetection:
       detection === null || allowInterruptions ? detection : { ...detection, interruptResponse: false },
     inputTranscription: inputTranscription === undefined ? DEFAULT_TRANSCRIPTION : inputTranscription,
   })
-  let tools = new Map(options.agent.tools.map((t) => [t.tool.name, t]))
-  /** Milliseconds of the current reply's audio given to the output. */
-  let replyAudioMs = 0
+  const toolsFor = (a: Agent) => new Map(a.tools.map((t) => [t.tool.name, t]))
+  let toolsByName = toolsFor(agent)
+  let actorRef: Actor<typeof agentRealtimeMachine> | undefined
   const realtimeContext = (): RealtimeSessionContext | undefined =>
     actorRef?.system.get("realtime")?.getSnapshot()?.context as RealtimeSessionContext | undefined
-  const playedMs = () => output.playedFraction(now()) * replyAudioMs
+
+  // Turn timing: times between what the session and the machine go through.
+  const metrics: TurnMetrics[] = []
+  let turnCount = 0
+  const turn = {
+    endOfSpeechAt: undefined as number | undefined,
+    finalAt: undefined as number | undefined,
+    requestAt: undefined as number | undefined,
+    firstTextAt: undefined as number | undefined,
+    audible: false,
+  }
+  const since = (from: number | undefined, to: number | undefined) =>
+    from === undefined || to === undefined ? undefined : to - from
+  const firstAudio = (at: number) => {
+    turnCount += 1
+    const m: TurnMetrics = {
+      turn: turnCount,
+      transcriptMs: since(turn.endOfSpeechAt, turn.finalAt),
+      // The server's VAD ends the turn: its `speech_stopped` comes after its silence wait.
+      endpointingMs: turn.endOfSpeechAt === undefined ? undefined : 0,
+      llmFirstTextMs: since(turn.requestAt, turn.firstTextAt),
+      ttsFirstAudioMs: since(turn.firstTextAt, at),
+      totalMs: since(turn.endOfSpeechAt ?? turn.requestAt, at),
+    }
+    metrics.push(m)
+    push({ type: "metrics", metrics: m, atMs: at })
+    turn.endOfSpeechAt = undefined
+    turn.finalAt = undefined
+  }
 
   const logic = agentRealtimeMachine.provide({
     actors: {
@@ -138,7 +183,7 @@ export const createRealtimeAgentSession = (options: RealtimeAgentSessionOptions)
       playback: fromCallback(({ sendBack }) => {
         let timer: number | undefined
         const tick = () => {
-          sendBack({ type: "PLAYED", playedMs: playedMs() })
+          sendBack({ type: "PLAYED", playedMs: output.playedMs(now()) })
           timer = runtime.clock.setTimeout(tick, FRAME_MS)
         }
         timer = runtime.clock.setTimeout(tick, FRAME_MS)
@@ -147,33 +192,51 @@ export const createRealtimeAgentSession = (options: RealtimeAgentSessionOptions)
         }
       }),
       playout: fromPromise<void, void>(
-        () =>
-          new Promise<void>((resolve) => {
-            runtime.clock.setTimeout(() => resolve(), Math.max(0, output.agentEndMs() - now()))
+        ({ signal }) =>
+          new Promise<void>((resolve, reject) => {
+            const timer = runtime.clock.setTimeout(() => resolve(), Math.max(0, output.agentEndMs() - now()))
+            signal.addEventListener("abort", () => {
+              runtime.clock.clearTimeout(timer)
+              reject(signal.reason)
+            })
           }),
       ),
-      measureHeard: fromPromise(async ({ input }) => {
+      measureHeard: fromPromise(async ({ input: cut }) => {
         const mirror = realtimeContext()?.mirror ?? []
-        const item = input.itemId === undefined ? undefined : mirror.find((m) => m.id === input.itemId)
-        return item === undefined ? "" : heardTranscript(item, input.audioEndMs).trim()
+        const item = cut.itemId === undefined ? undefined : mirror.find((m) => m.id === cut.itemId)
+        return item === undefined ? "" : heardTranscript(item, cut.audioEndMs).trim()
       }),
-      runTools: fromPromise(async ({ input }) => {
-        const outputs: ChatItemInput[] = []
-        for (const call of input.calls) {
-          const tool = tools.get(call.name)
-          let result: unknown
-          try {
-            result =
-              tool === undefined
-                ? { error: `No tool named ${call.name}` }
-                : await tool.execute(call.arguments)
-          } catch (error) {
-            result = { error: error instanceof Error ? error.message : String(error) }
-          }
-          outputs.push({ type: "function_call_output", callId: call.callId, output: result ?? null })
-        }
-        return outputs
-      }),
+      runTools: fromPromise<readonly ToolOutput[], { readonly calls: readonly ToolCall[] }>(
+        ({ input: { calls }, signal }) =>
+          Promise.all(
+            calls.map(async (call): Promise<ToolOutput> => {
+              const tool = toolsByName.get(call.name)
+              if (tool === undefined)
+                return {
+                  callId: call.callId,
+                  name: call.name,
+                  output: { error: `No tool named ${call.name}` },
+                }
+              const decoded = tool.tool.decode(call.arguments)
+              if (!decoded.ok)
+                return {
+                  callId: call.callId,
+                  name: call.name,
+                  output: { error: `Invalid arguments: ${decoded.message}` },
+                }
+              try {
+                const result = await tool.execute(decoded.value, { signal, session })
+                return { callId: call.callId, name: call.name, output: result ?? null }
+              } catch (error) {
+                return {
+                  callId: call.callId,
+                  name: call.name,
+                  output: { error: error instanceof Error ? error.message : String(error) },
+                }
+              }
+            }),
+          ),
+      ),
     },
     actions: {
       playAudio: (_args, params: { readonly samples: Int16Array }) => {
@@ -182,7 +245,10 @@ export const createRealtimeAgentSession = (options: RealtimeAgentSessionOptions)
           const data = params.samples.subarray(i, Math.min(params.samples.length, i + FRAME_SAMPLES))
           output.agent(makeAudioFrame(data, CALL_RATE_HZ, 1), at)
         }
-        replyAudioMs += (params.samples.length * 1000) / CALL_RATE_HZ
+        if (!turn.audible) {
+          turn.audible = true
+          firstAudio(at)
+        }
       },
       clearOutput: () => output.clear(now()),
       reportPlayback: sendTo(
@@ -194,9 +260,8 @@ export const createRealtimeAgentSession = (options: RealtimeAgentSessionOptions)
         }),
       ),
       sendToolOutputs: enqueueActions(
-        ({ enqueue }, params: { readonly outputs: readonly ChatItemInput[]; readonly respond: boolean }) => {
+        ({ enqueue }, params: { readonly outputs: readonly ToolOutput[]; readonly respond: boolean }) => {
           for (const item of params.outputs) {
-            if (item.type !== "function_call_output") continue
             enqueue.sendTo("realtime", {
               type: "TOOL_OUTPUT",
               callId: item.callId,
@@ -243,53 +308,17 @@ export const createRealtimeAgentSession = (options: RealtimeAgentSessionOptions)
     },
   })
 
-  // Turn timing: the facade timestamps what the machine (and the session) report.
-  const metrics: TurnMetrics[] = []
-  let turn = 0
-  let endOfSpeech: number | undefined
-  let transcriptAt: number | undefined
-  let responseAt: number | undefined
-  let firstText: number | undefined
   const actor = createActor(logic, {
     clock: runtime.clock,
-    input: {
-      maxToolSteps: options.maxToolSteps ?? 3,
-      allowInterruptions,
-      realtimeInput: parts.input,
-    },
+    input: { maxToolSteps: options.maxToolSteps ?? 3, allowInterruptions, realtimeInput: parts.input },
   })
-  let actorRef: Actor<typeof agentRealtimeMachine> | undefined = actor
+  actorRef = actor
   actor.on("*", (event) => {
     const atMs = now()
-    if (event.type === "user_transcript") transcriptAt = atMs
-    else if (event.type === "agent_thinking") {
-      output.beginReply()
-      replyAudioMs = 0
-      responseAt = atMs
-      firstText = undefined
-    } else if (event.type === "agent_text" && firstText === undefined) firstText = atMs
-    events.push({ ...event, atMs })
-    if (event.type === "agent_speech_started") {
-      turn += 1
-      const m: TurnMetrics = {
-        turn,
-        transcriptMs:
-          endOfSpeech === undefined || transcriptAt === undefined || transcriptAt < endOfSpeech
-            ? undefined
-            : transcriptAt - endOfSpeech,
-        llmFirstTextMs:
-          firstText === undefined || responseAt === undefined ? undefined : firstText - responseAt,
-        ttsFirstAudioMs: responseAt === undefined ? undefined : atMs - responseAt,
-        totalMs: atMs - (endOfSpeech ?? responseAt ?? atMs),
-      }
-      metrics.push(m)
-      events.push({ type: "metrics", metrics: m, atMs })
-      endOfSpeech = undefined
-      transcriptAt = undefined
-    }
+    if (event.type === "user_transcript" && event.final) turn.finalAt = atMs
+    push({ ...event, atMs })
   })
-
-  let input: AudioInput | undefined
+  let started = false
   let closing: Promise<void> | undefined
   const release = (): Promise<void> => {
     closing ??= (async () => {
@@ -298,58 +327,108 @@ export const createRealtimeAgentSession = (options: RealtimeAgentSessionOptions)
       actor.stop()
       actorRef = undefined
       await runtime.shutdown()
+      push({ type: "closed", atMs: now() })
       events.end()
     })()
     return closing
   }
+  // States as events: the caller's and the agent's, on every change.
+  let userState: UserState = "silent"
+  let agentState: AgentState = "idle"
   actor.subscribe({
+    next: (snapshot) => {
+      const atMs = now()
+      const nextUser = realtimeUserStateOf(snapshot)
+      if (nextUser !== userState) {
+        userState = nextUser
+        push({ type: "user_state", state: nextUser, atMs })
+      }
+      const nextAgent = realtimeAgentStateOf(snapshot)
+      if (nextAgent !== agentState) {
+        agentState = nextAgent
+        push({ type: "agent_state", state: nextAgent, atMs })
+      }
+    },
     complete: () => void release(),
     error: (error) => {
-      events.push({ type: "error", error, atMs: now() })
+      push({ type: "error", error, atMs: now() })
       void release()
     },
   })
   actor.start()
-  // The caller's end of speech, as the server's VAD put it, for the turn's latency.
-  actor.system.get("realtime")?.on("input_speech_stopped", () => {
-    endOfSpeech = now()
+  // What the session reports that the turn's timing needs (before the machine hears of it).
+  const realtime = actor.system.get("realtime")
+  realtime?.on("input_speech_stopped", () => {
+    turn.endOfSpeechAt = now()
   })
-  if (options.agent.greeting !== undefined) actor.send({ type: "SAY", text: options.agent.greeting })
+  realtime?.on("response_started", () => {
+    output.beginReply()
+    turn.requestAt = now()
+    turn.firstTextAt = undefined
+    turn.audible = false
+  })
+  realtime?.on("output_transcript", () => {
+    turn.firstTextAt ??= now()
+  })
 
-  const start = (io: { readonly input: AudioInput }) => {
-    if (input !== undefined) throw new TypeError("The session's audio input is already started")
-    if (closing !== undefined) throw new TypeError("The session has ended")
-    input = io.input
-    io.input.start((frame) => {
-      output.caller(frame, now())
-      parts.audio.push(frame)
-    }, runtime.clock)
-  }
-  if (options.input !== undefined) start({ input: options.input })
-
-  const chat = () => new ChatContext(realtimeContext()?.mirror.map((m) => m.item) ?? []).items
-  return {
+  const chat = (): readonly ChatItem[] => realtimeContext()?.mirror.map((m) => m.item) ?? []
+  const session: RealtimeAgentSession = {
     mode: "realtime",
     actor,
     runtime,
-    output,
-    chat,
+    get output() {
+      return output
+    },
     get chatContext() {
-      return new ChatContext(chat())
+      return chat()
+    },
+    get agent() {
+      return agent
     },
     get resources() {
       return { fibers: runtime.activeFibers, timers: runtime.clock.pendingTimers }
     },
+    chat,
     metrics: () => metrics,
-    start,
+    start: (audio = {}) => {
+      if (started) throw new Error("The agent session is already started")
+      if (closing !== undefined) throw new Error("The agent session has ended")
+      started = true
+      if (audio.output !== undefined) output = audio.output
+      input = audio.input
+      enterAgent(agent)
+      input?.start((frame) => {
+        output.caller(frame, now())
+        parts.audio.push(frame)
+      }, runtime.clock)
+    },
     say: (text) => actor.send({ type: "SAY", text }),
-    generateReply: (reply) => actor.send({ type: "GENERATE_REPLY", instructions: reply?.instructions }),
+    generateReply: (reply = {}) => actor.send({ type: "GENERATE_REPLY", instructions: reply.instructions }),
     interrupt: () => actor.send({ type: "INTERRUPT" }),
-    updateAgent: (agent) => {
-      tools = new Map(agent.tools.map((t) => [t.tool.name, t]))
-      actor.send({ type: "UPDATE_AGENT", instructions: agent.instructions, tools: toolDefinitionsOf(agent) })
+    updateAgent: (next) => {
+      agent = next
+      toolsByName = toolsFor(next)
+      actor.send({ type: "UPDATE_AGENT", instructions: next.instructions, tools: toolDefinitionsOf(next) })
+      enterAgent(next)
     },
     close: release,
     [Symbol.asyncIterator]: () => events[Symbol.asyncIterator](),
   }
+  const enterAgent = (entering: Agent) => {
+    if (entering.greeting !== undefined) session.say(entering.greeting)
+    if (entering.onEnter === undefined) return
+    try {
+      void Promise.resolve(entering.onEnter(session)).catch((error: unknown) =>
+        push({ type: "error", error, atMs: now() }),
+      )
+    } catch (error) {
+      push({ type: "error", error, atMs: now() })
+    }
+  }
+  if (options.input !== undefined || options.output !== undefined)
+    session.start({
+      ...(options.input === undefined ? {} : { input: options.input }),
+      ...(options.output === undefined ? {} : { output: options.output }),
+    })
+  return session
 }

@@ -146,6 +146,7 @@ export const serveAgent = async (options: ServeAgentOptions): Promise<AgentServe
     let toCall: PcmConverter = createPcmConverter({ targetRateHz: CALL_RATE_HZ })
     let toClient: PcmConverter | undefined
     let session: AgentSession | RealtimeAgentSession | undefined
+    let pumping: Promise<void> | undefined
     let ending: Promise<void> | undefined
     let dropTimer: NodeJS.Timeout | undefined
     const input = socketInput()
@@ -177,9 +178,17 @@ export const serveAgent = async (options: ServeAgentOptions): Promise<AgentServe
       toClient = next === CALL_RATE_HZ ? undefined : createPcmConverter({ targetRateHz: next })
     }
 
+    // The call's timeline (what was played when) is the recorder's; the audio also goes out on
+    // the socket as it comes. No pause: the client plays what it has (a false interruption
+    // resumes nothing), and a cut-off tells it to drop the rest.
     const recorder = createCallRecorder()
     const output: AudioOutput = {
-      ...recorder,
+      caller: (frame, atMs) => recorder.caller(frame, atMs),
+      beginReply: () => recorder.beginReply(),
+      playedMs: (atMs) => recorder.playedMs(atMs),
+      agentEndMs: () => recorder.agentEndMs(),
+      wav: () => recorder.wav(),
+      save: (path) => recorder.save(path),
       agent(frame, atMs) {
         recorder.agent(frame, atMs)
         sendAudio(toClient === undefined ? frame.data : toClient.push(frame))
@@ -196,10 +205,12 @@ export const serveAgent = async (options: ServeAgentOptions): Promise<AgentServe
         input.stop()
         if (session !== undefined) {
           await session.close()
+          // The session's last events (its `closed`) go out before the socket closes.
+          await pumping
           live--
         }
         if (ws.readyState === ws.OPEN) {
-          sendText(JSON.stringify({ type: "closed" }))
+          if (session === undefined) sendText(JSON.stringify({ type: "closed" }))
           ws.close(1000, "the call ended")
           dropTimer ??= setTimeout(() => ws.terminate(), closeTimeoutMs)
         }
@@ -229,13 +240,11 @@ export const serveAgent = async (options: ServeAgentOptions): Promise<AgentServe
       live++
       sendText(JSON.stringify({ type: "started", sampleRateHz: rateHz, channels: 1 }))
       const events = session
-      void (async () => {
+      pumping = (async () => {
         for await (const event of events) sendText(eventJson(event, scrub))
-        void end()
-      })().catch((error: unknown) => {
-        refuse("session_failed", errorJson(error).message)
-        void end()
-      })
+      })().catch((error: unknown) => refuse("session_failed", errorJson(error).message))
+      // The session ended by itself (a fatal failure): the connection ends with it.
+      void pumping.then(() => end())
     }
 
     const control = (text: string) => {
@@ -271,7 +280,6 @@ export const serveAgent = async (options: ServeAgentOptions): Promise<AgentServe
             return refuse("invalid_message", "say needs a non-empty `text`")
           return session.say(m.text)
         case "interrupt":
-          if (!("interrupt" in session)) return refuse("unsupported", "This session cannot be interrupted")
           return session.interrupt()
         default:
           return refuse("unknown_message", `Unknown message type ${JSON.stringify(m.type).slice(0, 40)}`)

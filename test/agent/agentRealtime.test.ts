@@ -68,8 +68,15 @@ const call = async (
     (type: AgentEvent["type"], count = 1) =>
     () =>
       events.filter((e) => e.type === type).length >= count
+  /** The agent's reply played to its end (`count` of them). */
+  const spoke =
+    (count = 1) =>
+    () =>
+      events.filter((e) => e.type === "agent_transcript" && !e.interrupted).length >= count
+  /** The agent's audio reached the output. */
+  const speaking = () => events.some((e) => e.type === "agent_state" && e.state === "speaking")
   const connection = () => sim.connections.find((c) => c.path.includes("realtime"))
-  return { sim, caller, session, events, seen, connection }
+  return { sim, caller, session, events, seen, spoke, speaking, connection }
 }
 
 const messages = (session: RealtimeAgentSession): string[][] =>
@@ -77,23 +84,23 @@ const messages = (session: RealtimeAgentSession): string[][] =>
 
 describe("agent session in realtime mode against the simulator", () => {
   it("answers a spoken turn with audio, plays it out, and reports the turn's latency", async () => {
-    const { caller, session, events, seen } = await call(["hello there"], [{ text: "Hi, how can I help?" }])
+    const { caller, session, events, spoke } = await call(["hello there"], [{ text: "Hi, how can I help?" }])
     caller.say("hello there")
-    await eventually(seen("agent_spoke"), 15_000)
-    const kinds = events.map((e) => e.type)
-    assert.includeMembers(kinds, [
-      "user_speech_started",
-      "user_transcript",
-      "agent_thinking",
-      "agent_text",
-      "agent_speech_started",
-      "metrics",
-    ])
-    assert.isBelow(kinds.indexOf("user_speech_started"), kinds.indexOf("agent_speech_started"))
-    const spoke = events.find((e) => e.type === "agent_spoke")
-    assert(spoke?.type === "agent_spoke")
-    assert.strictEqual(spoke.text, "Hi, how can I help?")
-    assert.isAtLeast(spoke.atMs + 1, session.output.agentEndMs())
+    await eventually(spoke(), 15_000)
+    const states = events.flatMap((e) =>
+      e.type === "user_state" || e.type === "agent_state" ? [`${e.type}:${e.state}`] : [],
+    )
+    assert.includeMembers(states, ["user_state:speaking", "agent_state:thinking", "agent_state:speaking"])
+    assert.isBelow(states.indexOf("user_state:speaking"), states.indexOf("agent_state:speaking"))
+    assert.deepInclude(
+      events.find((e) => e.type === "user_transcript" && e.final),
+      { text: "hello there", final: true },
+    )
+    assert.isTrue(events.some((e) => e.type === "metrics"))
+    const said = events.find((e) => e.type === "agent_transcript")
+    assert(said?.type === "agent_transcript")
+    assert.deepInclude(said, { text: "Hi, how can I help?", interrupted: false })
+    assert.isAtLeast(said.atMs + 1, session.output.agentEndMs())
     assert.deepStrictEqual(messages(session), [
       ["user", "hello there"],
       ["assistant", "Hi, how can I help?"],
@@ -106,17 +113,17 @@ describe("agent session in realtime mode against the simulator", () => {
   }, 30_000)
 
   it("is cut off by the caller's speech: output cleared, the item truncated at what was played", async () => {
-    const { caller, session, events, seen, connection } = await call(
+    const { caller, session, events, connection, seen, spoke, speaking } = await call(
       ["tell me everything", "stop please"],
       [{ text: LONG }, { text: "Sure." }],
     )
     caller.say("tell me everything")
-    await eventually(seen("agent_speech_started"), 15_000)
+    await eventually(speaking, 15_000)
     await new Promise((resolve) => setTimeout(resolve, 1_000))
     caller.say("stop please")
-    await eventually(seen("agent_interrupted"), 15_000)
-    const cut = events.find((e) => e.type === "agent_interrupted")
-    assert(cut?.type === "agent_interrupted")
+    await eventually(seen("interrupted"), 15_000)
+    const cut = events.find((e) => e.type === "interrupted")
+    assert(cut?.type === "interrupted")
     assert.isBelow(cut.heard.length, LONG.length)
     assert.isTrue(LONG.startsWith(cut.heard))
     // The truncate names a played position within the audio received, not the whole reply.
@@ -127,8 +134,9 @@ describe("agent session in realtime mode against the simulator", () => {
     assert.isBelow(audioEndMs, 4_000)
     // The agent's track ends where the caller cut in.
     assert.isBelow(session.output.agentEndMs(), cut.atMs + 50)
-    await eventually(seen("agent_spoke"), 15_000)
-    assert.isFalse(events.some((e) => e.type === "agent_spoke" && e.text === LONG))
+    assert.isTrue(events.some((e) => e.type === "agent_transcript" && e.interrupted && e.text === cut.heard))
+    await eventually(spoke(), 15_000)
+    assert.isFalse(events.some((e) => e.type === "agent_transcript" && e.text === LONG))
     await eventually(
       () => messages(session).some(([role, text]) => role === "assistant" && text !== LONG),
       5_000,
@@ -139,44 +147,48 @@ describe("agent session in realtime mode against the simulator", () => {
   }, 30_000)
 
   it("is cut off mid-response: the server cancels it, the item is truncated at what was played", async () => {
-    const { caller, session, events, seen, connection } = await call(
+    const { caller, session, events, connection, seen, spoke, speaking } = await call(
       ["tell me everything", "stop please"],
       [{ text: LONG }, { text: "Sure." }],
       { latency: { betweenDeltasMs: 60 } },
     )
     caller.say("tell me everything")
-    await eventually(seen("agent_speech_started"), 15_000)
+    await eventually(speaking, 15_000)
     await new Promise((resolve) => setTimeout(resolve, 1_000))
     // Still generating when the caller cuts in.
     assert.isTrue(session.actor.getSnapshot().matches({ live: { agent: { speaking: "streaming" } } }))
     caller.say("stop please")
-    await eventually(seen("agent_interrupted"), 15_000)
+    await eventually(seen("interrupted"), 15_000)
     await eventually(() => receivedOf(connection(), "conversation.item.truncate").length > 0, 5_000)
     const sent = (connection()?.sent ?? []) as { type?: string; response?: { status?: string } }[]
     await eventually(
       () => sent.some((e) => e.type === "response.done" && e.response?.status === "cancelled"),
       5_000,
     )
-    const cut = events.find((e) => e.type === "agent_interrupted")
-    assert(cut?.type === "agent_interrupted")
+    const cut = events.find((e) => e.type === "interrupted")
+    assert(cut?.type === "interrupted")
     assert.isTrue(LONG.startsWith(cut.heard))
     assert.isBelow(cut.heard.length, LONG.length)
-    await eventually(seen("agent_spoke"), 15_000)
+    await eventually(spoke(), 15_000)
   }, 30_000)
 
   it("runs the agent's tool on the model's function call and answers with its result", async () => {
     const calls: unknown[] = []
-    const { caller, session, events, seen, connection } = await call(
+    const { caller, session, events, connection, spoke } = await call(
       ["weather in Oslo"],
       [{ functionCall: { name: "get_weather", arguments: '{"city":"Oslo"}' } }, { text: "Snowing in Oslo." }],
       { agent: defineAgent({ instructions: "Use the tool.", tools: [weatherTool(calls)] }) },
     )
     caller.say("weather in Oslo")
-    await eventually(seen("agent_spoke"), 15_000)
+    await eventually(spoke(), 15_000)
     assert.deepStrictEqual(calls, [{ city: "Oslo" }])
     const called = events.find((e) => e.type === "tool_called")
     assert(called?.type === "tool_called")
     assert.strictEqual(called.call.name, "get_weather")
+    assert.deepInclude(
+      events.find((e) => e.type === "tool_result"),
+      { name: "get_weather", output: { sky: "snow" } },
+    )
     const output = receivedOf(connection(), "conversation.item.create").find(
       (e) => (e.payload as { item?: { type?: string } }).item?.type === "function_call_output",
     )
@@ -191,7 +203,7 @@ describe("agent session in realtime mode against the simulator", () => {
 
   it("hands the call to another agent: new instructions and tools, the conversation kept", async () => {
     const calls: unknown[] = []
-    const { caller, session, seen, connection } = await call(
+    const { caller, session, connection, spoke } = await call(
       ["hello", "weather in Oslo"],
       [
         { text: "Hello." },
@@ -200,7 +212,7 @@ describe("agent session in realtime mode against the simulator", () => {
       ],
     )
     caller.say("hello")
-    await eventually(seen("agent_spoke"), 15_000)
+    await eventually(spoke(), 15_000)
     session.updateAgent(
       defineAgent({ instructions: "You are the weather desk.", tools: [weatherTool(calls)] }),
     )
@@ -210,7 +222,7 @@ describe("agent session in realtime mode against the simulator", () => {
       return last?.session?.instructions === "You are the weather desk." && last.session.tools?.length === 1
     }, 5_000)
     caller.say("weather in Oslo")
-    await eventually(seen("agent_spoke", 2), 15_000)
+    await eventually(spoke(2), 15_000)
     assert.deepStrictEqual(calls, [{ city: "Oslo" }])
     assert.deepStrictEqual(messages(session).slice(0, 2), [
       ["user", "hello"],
@@ -219,11 +231,11 @@ describe("agent session in realtime mode against the simulator", () => {
   }, 30_000)
 
   it("asks for replies itself: generateReply with instructions, say with the line to say", async () => {
-    const { session, seen, connection } = await call([], [{ text: "Welcome." }, { text: "Bye now." }])
+    const { session, connection, spoke } = await call([], [{ text: "Welcome." }, { text: "Bye now." }])
     session.generateReply({ instructions: "Greet the caller." })
-    await eventually(seen("agent_spoke"), 15_000)
+    await eventually(spoke(), 15_000)
     session.say("Bye now.")
-    await eventually(seen("agent_spoke", 2), 15_000)
+    await eventually(spoke(2), 15_000)
     const creates = receivedOf(connection(), "response.create").map(
       (e) => (e.payload as { response?: { instructions?: string } }).response?.instructions ?? "",
     )
@@ -247,9 +259,9 @@ describe("agent session in realtime mode: teardown", () => {
     ],
     [
       "speaking",
-      async ({ caller, seen }) => {
+      async ({ caller, speaking }) => {
         caller.say("hello")
-        await eventually(seen("agent_speech_started"), 15_000)
+        await eventually(speaking, 15_000)
       },
     ],
     [

@@ -75,6 +75,10 @@ const client = async (url: string) => {
     },
     send: (message: unknown) => ws.send(JSON.stringify(message)),
     seen: (type: string) => () => messages.some((m) => m.type === type),
+    /** The agent's reply played to its end. */
+    spoke: () => messages.some((m) => m.type === "agent_transcript" && m.interrupted === false),
+    /** The agent's voice started. */
+    speaking: () => messages.some((m) => m.type === "agent_state" && m.state === "speaking"),
     /** Speaks `text` in the simulator's voice at `rateHz`, in 20 ms binary frames. */
     speak: (text: string, rateHz: number) => {
       const speech = synthesizeSpeech(text, { sampleRateHz: rateHz })
@@ -100,9 +104,14 @@ describe("serveAgent", () => {
     assert.deepInclude(c.messages[0], { type: "started", sampleRateHz: 24_000, channels: 1 })
     assert.strictEqual(server.sessions, 1)
     c.speak("hello there", 24_000)
-    await eventually(c.seen("agent_spoke"), 15_000)
-    const types = c.messages.map((m) => m.type)
-    assert.includeMembers(types, ["user_speech_started", "agent_thinking", "agent_speech_started", "metrics"])
+    await eventually(c.spoke, 15_000)
+    const types = c.messages.map((m) => (m.type.endsWith("_state") ? `${m.type}:${String(m.state)}` : m.type))
+    assert.includeMembers(types, [
+      "user_state:speaking",
+      "agent_state:thinking",
+      "agent_state:speaking",
+      "metrics",
+    ])
     // The agent's voice as 24 kHz PCM16: as long as the reply.
     const expectedMs = speechDurationMs("Hi, how can I help?")
     assert.approximately((c.audioBytes / 2 / 24_000) * 1000, expectedMs, expectedMs * 0.05)
@@ -122,7 +131,7 @@ describe("serveAgent", () => {
     assert.deepInclude(c.messages[0], { type: "started", sampleRateHz: 16_000 })
     c.speak("hello there", 16_000)
     await eventually(c.seen("user_transcript"), 15_000)
-    await eventually(c.seen("agent_spoke"), 15_000)
+    await eventually(c.spoke, 15_000)
     const expectedMs = speechDurationMs("Sixteen thousand samples a second.")
     assert.approximately((c.audioBytes / 2 / 16_000) * 1000, expectedMs, expectedMs * 0.05)
   }, 30_000)
@@ -156,7 +165,7 @@ describe("serveAgent", () => {
     ])
     // The call goes on: the agent still speaks when asked.
     c.send({ type: "say", text: "Still here." })
-    await eventually(c.seen("agent_spoke"), 15_000)
+    await eventually(c.spoke, 15_000)
     assert.isAbove(c.audioBytes, 0)
     assert.isUndefined(c.closeCode)
   }, 30_000)
@@ -167,14 +176,14 @@ describe("serveAgent", () => {
     c.send({ type: "start" })
     await eventually(c.seen("started"), 5_000)
     c.send({ type: "say", text: LONG })
-    await eventually(c.seen("agent_speech_started"), 15_000)
+    await eventually(c.speaking, 15_000)
     await new Promise((resolve) => setTimeout(resolve, 500))
     c.send({ type: "interrupt" })
-    await eventually(c.seen("agent_interrupted"), 5_000)
+    await eventually(c.seen("interrupted"), 5_000)
     assert.isTrue(c.messages.some((m) => m.type === "clear"))
-    const cut = c.messages.find((m) => m.type === "agent_interrupted")
+    const cut = c.messages.find((m) => m.type === "interrupted")
     assert.isBelow(String(cut?.heard).length, LONG.length)
-    assert.isFalse(c.messages.some((m) => m.type === "agent_spoke"))
+    assert.isFalse(c.spoke())
   }, 30_000)
 
   it("serves the pipeline mode too: say is synthesized and streamed to the client", async () => {
@@ -189,7 +198,7 @@ describe("serveAgent", () => {
     c.send({ type: "start" })
     await eventually(c.seen("started"), 5_000)
     c.send({ type: "say", text: "Welcome to the line." })
-    await eventually(c.seen("agent_spoke"), 15_000)
+    await eventually(c.spoke, 15_000)
     assert.isAbove(c.audioBytes, 24_000)
     c.ws.close()
     await eventually(() => server.sessions === 0, 5_000)
