@@ -116,6 +116,9 @@ export interface AgentRealtimeContext extends AgentRealtimeInput {
   readonly heard: string
 }
 
+/** The output a call gets when the caller cut in while it ran. */
+export const CANCELLED_BY_CALLER = "The caller spoke before the call finished; it was cancelled."
+
 const parsedArguments = (text: string): unknown => {
   try {
     return text.trim() === "" ? {} : JSON.parse(text)
@@ -413,7 +416,30 @@ export const agentRealtimeMachine = setup({
               },
             },
             runningTools: {
-              description: "The response's function calls run; their outputs go back to the session.",
+              description:
+                "The response's function calls run; their outputs go back to the session. The caller speaking cancels them.",
+              on: {
+                // The caller takes the floor: the executions are aborted (leaving stops them), the
+                // model is told the calls were cancelled, and the caller's turn gets the next response.
+                "realtime.input_speech_started": {
+                  guard: "interruptionsAllowed",
+                  target: "listening",
+                  actions: [
+                    {
+                      type: "sendToolOutputs",
+                      params: ({ context }) => ({
+                        outputs: context.pendingCalls.map((call) => ({
+                          callId: call.callId,
+                          name: call.name,
+                          output: { error: CANCELLED_BY_CALLER },
+                        })),
+                        respond: false,
+                      }),
+                    },
+                    "clearReply",
+                  ],
+                },
+              },
               invoke: {
                 src: "runTools",
                 input: ({ context }) => ({ calls: context.pendingCalls }),

@@ -42,7 +42,11 @@ const weatherTool = (calls: unknown[]) =>
 const call = async (
   transcripts: readonly string[],
   replies: readonly ModelReply[],
-  extra: { readonly agent?: ReturnType<typeof defineAgent>; readonly latency?: LatencyScript } = {},
+  extra: {
+    readonly agent?: ReturnType<typeof defineAgent>
+    readonly latency?: LatencyScript
+    readonly maxToolSteps?: number
+  } = {},
 ) => {
   const sim = await startSimulator({
     scenario: {
@@ -58,6 +62,7 @@ const call = async (
     openai: { apiKey: "sk-simulator", baseUrl: sim.httpUrl },
     env: {},
     input: caller,
+    ...(extra.maxToolSteps === undefined ? {} : { maxToolSteps: extra.maxToolSteps }),
   })
   open.push({ session, sim })
   const events: AgentEvent[] = []
@@ -201,6 +206,83 @@ describe("agent session in realtime mode against the simulator", () => {
     )
   }, 30_000)
 
+  it("sends a throwing tool's error back to the model, and past maxToolSteps asks for an answer without tools", async () => {
+    const { caller, events, spoke, connection } = await call(
+      ["weather twice"],
+      [
+        { functionCall: { name: "get_weather", arguments: '{"city":"Oslo"}' } },
+        { functionCall: { name: "get_weather", arguments: '{"city":"Bergen"}' } },
+        { text: "I could not get the weather." },
+      ],
+      {
+        maxToolSteps: 1,
+        agent: defineAgent({
+          instructions: "Use the tool.",
+          tools: [
+            defineTool({
+              name: "get_weather",
+              parameters: { type: "object", properties: { city: { type: "string" } } },
+              execute: () => {
+                throw new Error("the weather service is down")
+              },
+            }),
+          ],
+        }),
+      },
+    )
+    caller.say("weather twice")
+    await eventually(spoke(), 15_000)
+    const results = events.filter((e) => e.type === "tool_result")
+    assert.lengthOf(results, 2)
+    assert.deepInclude(results[0], { output: { error: "the weather service is down" } })
+    const outputs = receivedOf(connection(), "conversation.item.create").filter(
+      (e) => (e.payload as { item?: { type?: string } }).item?.type === "function_call_output",
+    )
+    assert.lengthOf(outputs, 2)
+    assert.include(JSON.stringify(outputs[0]?.payload), "the weather service is down")
+    // One response after the first round; past the last round, one that may not call tools.
+    const creates = receivedOf(connection(), "response.create").map(
+      (e) => (e.payload as { response?: { tool_choice?: unknown } }).response?.tool_choice,
+    )
+    assert.deepStrictEqual(creates, [undefined, "none"])
+  }, 30_000)
+
+  it("cancels the tools when the caller speaks while they run: signal aborted, the model told", async () => {
+    let aborted = false
+    const { caller, session, spoke, connection } = await call(
+      ["weather", "never mind"],
+      [{ functionCall: { name: "slow", arguments: "{}" } }, { text: "Okay." }],
+      {
+        agent: defineAgent({
+          instructions: "Use the tool.",
+          tools: [
+            defineTool({
+              name: "slow",
+              execute: (_args, { signal }) =>
+                new Promise((resolve) => {
+                  signal.addEventListener("abort", () => {
+                    aborted = true
+                    resolve("too late")
+                  })
+                }),
+            }),
+          ],
+        }),
+      },
+    )
+    caller.say("weather")
+    await eventually(() => session.actor.getSnapshot().matches({ live: { agent: "runningTools" } }), 15_000)
+    caller.say("never mind")
+    await eventually(() => aborted, 15_000)
+    await eventually(spoke(), 15_000)
+    const output = receivedOf(connection(), "conversation.item.create").find(
+      (e) => (e.payload as { item?: { type?: string } }).item?.type === "function_call_output",
+    )
+    assert.include(JSON.stringify(output?.payload), "cancelled")
+    // The cancelled round asked for no response of its own: the caller's turn got the one.
+    assert.lengthOf(receivedOf(connection(), "response.create"), 0)
+  }, 30_000)
+
   it("hands the call to another agent: new instructions and tools, the conversation kept", async () => {
     const calls: unknown[] = []
     const { caller, session, connection, spoke } = await call(
@@ -241,6 +323,39 @@ describe("agent session in realtime mode against the simulator", () => {
     )
     assert.strictEqual(creates[0], "Greet the caller.")
     assert.include(creates[1], '"Bye now."')
+  }, 30_000)
+})
+
+describe("agent session in realtime mode: entering", () => {
+  it("greets and runs onEnter at start, and again for the agent a handoff brings in", async () => {
+    const entered: unknown[] = []
+    const { session, spoke, connection } = await call([], [{ text: "Hello." }, { text: "Weather desk." }], {
+      agent: defineAgent({
+        instructions: "Be brief.",
+        greeting: "Hello.",
+        onEnter: (s) => {
+          entered.push(s)
+        },
+      }),
+    })
+    await eventually(spoke(), 15_000)
+    assert.deepStrictEqual(entered, [session])
+    session.updateAgent(
+      defineAgent({
+        instructions: "Weather.",
+        greeting: "Weather desk.",
+        onEnter: (s) => void entered.push(s),
+      }),
+    )
+    await eventually(spoke(2), 15_000)
+    assert.lengthOf(entered, 2)
+    assert.strictEqual(session.agent.instructions, "Weather.")
+    const creates = receivedOf(connection(), "response.create").map(
+      (e) => (e.payload as { response?: { instructions?: string } }).response?.instructions ?? "",
+    )
+    assert.include(creates[0], '"Hello."')
+    assert.include(creates[1], '"Weather desk."')
+    assert.throws(() => session.start(), /already started/)
   }, 30_000)
 })
 
