@@ -411,6 +411,19 @@ export const agentRealtimeMachine = setup({
                       guard: "interruptionsAllowed",
                       actions: "interruptResponse",
                     },
+                    // The next response (the caller's turn, the agent holding the floor) is queued
+                    // after this one, which plays to its end.
+                    "realtime.response_started": {
+                      target: "#agentRealtime.live.agent.thinking",
+                      actions: [
+                        emit(({ context }) => ({
+                          type: "agent_transcript" as const,
+                          text: context.reply,
+                          interrupted: false,
+                        })),
+                        "beginReply",
+                      ],
+                    },
                   },
                 },
               },

@@ -46,6 +46,7 @@ const call = async (
     readonly agent?: ReturnType<typeof defineAgent>
     readonly latency?: LatencyScript
     readonly maxToolSteps?: number
+    readonly allowInterruptions?: boolean
   } = {},
 ) => {
   const sim = await startSimulator({
@@ -63,6 +64,7 @@ const call = async (
     env: {},
     input: caller,
     ...(extra.maxToolSteps === undefined ? {} : { maxToolSteps: extra.maxToolSteps }),
+    ...(extra.allowInterruptions === undefined ? {} : { allowInterruptions: extra.allowInterruptions }),
   })
   open.push({ session, sim })
   const events: AgentEvent[] = []
@@ -175,6 +177,27 @@ describe("agent session in realtime mode against the simulator", () => {
     assert.isTrue(LONG.startsWith(cut.heard))
     assert.isBelow(cut.heard.length, LONG.length)
     await eventually(spoke(), 15_000)
+  }, 30_000)
+
+  it("holds the floor with allowInterruptions: false: the reply plays to its end over the caller", async () => {
+    const { caller, events, spoke, speaking, connection } = await call(
+      ["tell me everything", "wait"],
+      [{ text: LONG }, { text: "Yes?" }],
+      { allowInterruptions: false },
+    )
+    caller.say("tell me everything")
+    await eventually(speaking, 15_000)
+    await new Promise((resolve) => setTimeout(resolve, 800))
+    caller.say("wait")
+    await eventually(spoke(2), 20_000)
+    assert.isFalse(events.some((e) => e.type === "interrupted"))
+    assert.lengthOf(receivedOf(connection(), "conversation.item.truncate"), 0)
+    const said = events.flatMap((e) => (e.type === "agent_transcript" ? [e.text] : []))
+    assert.deepStrictEqual(said, [LONG, "Yes?"])
+    const update = receivedOf(connection(), "session.update")[0]?.payload as {
+      session?: { audio?: { input?: { turn_detection?: { interrupt_response?: boolean } } } }
+    }
+    assert.strictEqual(update.session?.audio?.input?.turn_detection?.interrupt_response, false)
   }, 30_000)
 
   it("runs the agent's tool on the model's function call and answers with its result", async () => {
