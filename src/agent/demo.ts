@@ -5,6 +5,7 @@
  * stereo WAV (left: caller, right: agent).
  * @module
  */
+import type { InspectionEvent, Observer } from "xstate"
 import { startSimulator } from "../simulator/index.ts"
 import { scriptedCaller } from "../testing/caller.ts"
 import { type AgentEvent, createAgentSession } from "./AgentSession.ts"
@@ -19,6 +20,8 @@ export interface DemoOptions {
   readonly env?: Record<string, string | undefined>
   /** Longest the call may last before it is ended (default 60 000 ms). */
   readonly timeoutMs?: number
+  /** An inspection observer for the call's agent session (a voxstate inspector's `inspect`). */
+  readonly inspect?: Observer<InspectionEvent>
 }
 
 /** What the demo call did. */
@@ -77,6 +80,7 @@ export const runDemo = async (options: DemoOptions = {}): Promise<DemoResult> =>
       : { openai: { apiKey: sim.apiKey ?? "", baseUrl: sim.httpUrl }, env: {} }),
     input: caller,
     minInterruptionMs: 300,
+    ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
   })
   const events: AgentEvent[] = []
   let interrupted = false
