@@ -12,7 +12,7 @@ import {
   defineTool,
   type RealtimeAgentSession,
 } from "../../src/agent/index.ts"
-import type { LatencyScript, ModelReply, Simulator } from "../../src/simulator/index.ts"
+import type { ConnectionFault, LatencyScript, ModelReply, Simulator } from "../../src/simulator/index.ts"
 import { startSimulator } from "../../src/simulator/index.ts"
 import { scriptedCaller } from "../../src/testing/index.ts"
 import { eventually, receivedOf } from "../stt/transcriptionSessionHelpers.ts"
@@ -47,13 +47,25 @@ const call = async (
     readonly latency?: LatencyScript
     readonly maxToolSteps?: number
     readonly allowInterruptions?: boolean
+    readonly faults?: readonly ConnectionFault[]
   } = {},
 ) => {
   const sim = await startSimulator({
     scenario: {
       transcripts,
       replies,
-      ...(extra.latency === undefined ? {} : { connections: { realtime: [{ latency: extra.latency }] } }),
+      ...(extra.latency === undefined && extra.faults === undefined
+        ? {}
+        : {
+            connections: {
+              realtime: [
+                {
+                  ...(extra.latency === undefined ? {} : { latency: extra.latency }),
+                  ...(extra.faults === undefined ? {} : { faults: extra.faults }),
+                },
+              ],
+            },
+          }),
     },
   })
   const caller = scriptedCaller()
@@ -304,6 +316,53 @@ describe("agent session in realtime mode against the simulator", () => {
     assert.include(JSON.stringify(output?.payload), "cancelled")
     // The cancelled round asked for no response of its own: the caller's turn got the one.
     assert.lengthOf(receivedOf(connection(), "response.create"), 0)
+  }, 30_000)
+
+  it("runs two tools of one response and answers once both are in", async () => {
+    const calls: unknown[] = []
+    const { caller, events, spoke, connection } = await call(
+      ["weather in two cities"],
+      [
+        {
+          functionCalls: [
+            { name: "get_weather", arguments: '{"city":"Oslo"}' },
+            { name: "get_weather", arguments: '{"city":"Rome"}' },
+          ],
+        },
+        { text: "Snow and snow." },
+      ],
+      { agent: defineAgent({ instructions: "Use the tool.", tools: [weatherTool(calls)] }) },
+    )
+    caller.say("weather in two cities")
+    await eventually(spoke(), 15_000)
+    assert.sameDeepMembers(calls, [{ city: "Oslo" }, { city: "Rome" }])
+    assert.lengthOf(
+      events.filter((e) => e.type === "tool_result"),
+      2,
+    )
+    // Both outputs in, then one response.
+    assert.lengthOf(receivedOf(connection(), "response.create"), 1)
+  }, 30_000)
+
+  it("recovers when the connection drops as a reply begins: the session reconnects, the call goes on", async () => {
+    const { session, events, sim } = await call([], [{ text: "Lost." }, { text: "Back again." }], {
+      faults: [{ type: "close", code: 1006, onType: "response.create" }],
+    })
+    await eventually(() => sim.connections.some((c) => c.path.includes("realtime") && c.open), 5_000)
+    session.say("Lost.")
+    await eventually(() => sim.connections.filter((c) => c.path.includes("realtime")).length >= 2, 15_000)
+    await eventually(() => session.actor.getSnapshot().matches({ live: { agent: "listening" } }), 15_000)
+    // The reply lost with the connection is reported cut off (nothing of it was heard).
+    assert.deepInclude(
+      events.find((e) => e.type === "interrupted"),
+      { heard: "" },
+    )
+    session.say("Back again.")
+    await eventually(
+      () => events.some((e) => e.type === "agent_transcript" && e.text === "Back again."),
+      15_000,
+    )
+    assert.isFalse(events.some((e) => e.type === "closed"))
   }, 30_000)
 
   it("hands the call to another agent: new instructions and tools, the conversation kept", async () => {
