@@ -392,6 +392,7 @@ export const agentRealtimeMachine = setup({
                 playingOut: {
                   description: "The response is done; the output is still playing it.",
                   invoke: {
+                    id: "playout",
                     src: "playout",
                     onDone: {
                       target: "#agentRealtime.live.agent.listening",
@@ -454,6 +455,7 @@ export const agentRealtimeMachine = setup({
                 },
               },
               invoke: {
+                id: "runTools",
                 src: "runTools",
                 input: ({ context }) => ({ calls: context.pendingCalls }),
                 onDone: [
@@ -512,6 +514,7 @@ export const agentRealtimeMachine = setup({
                 "The caller cut the agent off: the response is cancelled, the output cleared, the item cut at what was played.",
               entry: "clearOutput",
               invoke: {
+                id: "measureHeard",
                 src: "measureHeard",
                 input: ({ event }) => {
                   assertEvent(event, "realtime.interrupted")
