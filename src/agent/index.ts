@@ -1,19 +1,18 @@
 /**
- * Voice agents on a call (pipeline mode): define an agent and its tools, run it on a call's
- * audio with {@link createAgentSession} over an STT, an LLM and a TTS (OpenAI's by default,
- * or any part that meets {@link AgentSTT} / {@link AgentLLM}), read what happens as
- * {@link AgentEvent}s.
+ * Voice agents on a call: define an agent and its tools, run it on a call's audio with
+ * {@link createAgentSession}, over an STT, an LLM and a TTS (OpenAI's by default, or any part
+ * that meets {@link AgentSTT} / {@link AgentLLM}), or over one Realtime session; read what
+ * happens as {@link AgentEvent}s. {@link serveAgent} puts agents behind a WebSocket audio endpoint.
  * @module
  */
 export type { AgentState, UserState } from "../../machines/agent/agentSession.ts"
-export {
-  type AgentEvent,
-  type AgentSession,
-  type AgentSessionOptions,
-  createAgentSession,
-  type ReplyOptions,
-  type TurnMetrics,
-  type TurnOptions,
+export type {
+  AgentEvent,
+  AgentSession,
+  AgentSessionOptions,
+  ReplyOptions,
+  TurnMetrics,
+  TurnOptions,
 } from "./AgentSession.ts"
 export {
   type AudioInput,
@@ -24,7 +23,14 @@ export {
   samplesInput,
   wavFileInput,
 } from "./audio.ts"
-export { type Agent, type AgentTool, defineAgent, defineTool, type ToolContext } from "./define.ts"
+export {
+  type Agent,
+  type AgentCall,
+  type AgentTool,
+  defineAgent,
+  defineTool,
+  type ToolContext,
+} from "./define.ts"
 export { type DemoOptions, type DemoResult, runDemo } from "./demo.ts"
 export {
   type AgentEndpoint,
@@ -38,3 +44,15 @@ export {
   openaiLLM,
   openaiSTT,
 } from "./pipeline.ts"
+export type {
+  AgentRealtimeOptions,
+  RealtimeAgentSession,
+  RealtimeAgentSessionOptions,
+} from "./RealtimeAgentSession.ts"
+export {
+  type AgentServer,
+  type ServeAgentOptions,
+  type ServedSessionOptions,
+  serveAgent,
+} from "./serve.ts"
+export { createAgentSession } from "./session.ts"
