@@ -6,8 +6,9 @@
  *
  * Per turn: from the end of the caller's voice to the agent's first audio, minus the one delay
  * the simulator is configured to take (server VAD's silence wait, `SILENCE_MS`): the runtime's
- * own share. p50/p99 over 200 turns (N calls × 200/N turns), and the CPU time this process
- * spent per call-second, at N = 10 and 50.
+ * own share. p50/p99 over 200 turns (N calls × 200/N turns, after each call's first turn,
+ * which also opens its connections and is shown apart), and the CPU time this process spent
+ * per call-second, at N = 10 and 50.
  *
  * Baseline, in the same run and on the same simulator: the sum of the parts driven directly by
  * hand, doing the same work for the same callers: a transcription session fed the caller's
@@ -65,15 +66,25 @@ const stamping = (output: AudioOutput, stamps: number[]): AudioOutput => ({
   },
 })
 
-/** Per turn: first agent audio after the end of the caller's voice, minus that end and the VAD's wait. */
-const runtimeShares = (caller: ScriptedCaller, agentStamps: readonly number[]): number[] => {
-  const shares: number[] = []
-  for (const line of caller.spoken) {
+/** One turn's times, in ms: the runtime's share, and its part up to the final transcript. */
+interface TurnTimes {
+  /** End of the caller's voice to the agent's first audio, minus the VAD's wait. */
+  readonly share: number
+  /** End of the caller's voice to the final transcript, minus the VAD's wait. */
+  readonly transcript: number
+}
+
+/** Per turn: first agent audio (and final transcript) after the end of the caller's voice, minus that end and the VAD's wait. */
+const turnTimes = (call: Call): TurnTimes[] => {
+  const times: TurnTimes[] = []
+  for (const line of call.caller.spoken) {
     const voiceEnd = line.startMs + (VOICED_MS.get(line.text) ?? 0)
-    const first = agentStamps.find((t) => t >= voiceEnd)
-    if (first !== undefined) shares.push(first - voiceEnd - SILENCE_MS)
+    const first = call.stamps.find((t) => t >= voiceEnd)
+    const transcript = call.transcripts.find((t) => t >= voiceEnd)
+    if (first !== undefined && transcript !== undefined)
+      times.push({ share: first - voiceEnd - SILENCE_MS, transcript: transcript - voiceEnd - SILENCE_MS })
   }
-  return shares
+  return times
 }
 
 /** Resolves once every caller has said its lines and heard the agent's answer, or rejects after `timeoutMs`. */
@@ -86,7 +97,10 @@ const waitForCalls = async (done: () => boolean, timeoutMs: number): Promise<voi
 }
 
 interface Run {
-  readonly shares: number[]
+  /** Each turn after the first of each call. */
+  readonly turns: TurnTimes[]
+  /** Each call's first turn. */
+  readonly firstTurns: TurnTimes[]
   /** CPU time of this process per second of each call, in ms. */
   readonly cpuMsPerCallSecond: number
   readonly wallMs: number
@@ -100,7 +114,10 @@ const liveClock: XStateClock = {
 
 interface Call {
   readonly caller: ScriptedCaller
+  /** When the agent's frames reached the output (call time, ms). */
   readonly stamps: number[]
+  /** When final transcripts came (call time, ms). */
+  readonly transcripts: number[]
   readonly answered: () => boolean
   close(): Promise<void>
 }
@@ -108,6 +125,7 @@ interface Call {
 const agentCall = (baseUrl: string, call: number, turns: number): Call => {
   const caller = callerFor(call, turns)
   const stamps: number[] = []
+  const transcripts: number[] = []
   const session: AgentSession = createAgentSession({
     agent: defineAgent({ instructions: "Be brief." }),
     openai: { apiKey: "sk-simulator", baseUrl },
@@ -117,11 +135,18 @@ const agentCall = (baseUrl: string, call: number, turns: number): Call => {
     stt: { turnDetection },
   })
   void (async () => {
-    for await (const _ of session) {
-      // Draining the events, as an application does.
+    for await (const event of session) {
+      const seen = event as { readonly type: string; readonly atMs: number; readonly final?: boolean }
+      if (seen.type === "user_transcript" && seen.final !== false) transcripts.push(seen.atMs)
     }
   })()
-  return { caller, stamps, answered: () => answeredAll(caller, stamps, turns), close: () => session.close() }
+  return {
+    caller,
+    stamps,
+    transcripts,
+    answered: () => answeredAll(caller, stamps, turns),
+    close: () => session.close(),
+  }
 }
 
 const answeredAll = (caller: ScriptedCaller, stamps: readonly number[], turns: number): boolean => {
@@ -134,6 +159,7 @@ const byHandCall = (baseUrl: string, call: number, turns: number): Call => {
   const openai = { apiKey: "sk-simulator", baseUrl }
   const caller = callerFor(call, turns)
   const stamps: number[] = []
+  const transcripts: number[] = []
   const output = caller.listen(stamping(createCallRecorder(), stamps))
   const stt = createTranscriptionSession({ openai, env: {}, turnDetection })
   const llm = createLLM({ openai, env: {}, transport: "websocket", instructions: "Be brief." })
@@ -165,6 +191,7 @@ const byHandCall = (baseUrl: string, call: number, turns: number): Call => {
   void (async () => {
     for await (const event of stt) {
       if (event.type !== "final_transcript") continue
+      transcripts.push(now())
       chat.addMessage("user", event.alternatives[0]?.text ?? "")
       replies = replies.then(answer)
     }
@@ -172,6 +199,7 @@ const byHandCall = (baseUrl: string, call: number, turns: number): Call => {
   return {
     caller,
     stamps,
+    transcripts,
     answered: () => answeredAll(caller, stamps, turns),
     close: async () => {
       caller.stop()
@@ -195,39 +223,92 @@ const runCalls = async (open: (call: number) => Call, calls: number, turns: numb
   }
   const wallMs = performance.now() - started
   const used = process.cpuUsage(cpu)
-  const shares = running.flatMap((c) => runtimeShares(c.caller, c.stamps))
-  return { shares, cpuMsPerCallSecond: (used.user + used.system) / 1000 / calls / (wallMs / 1000), wallMs }
+  const perCall = running.map(turnTimes)
+  return {
+    turns: perCall.flatMap((s) => s.slice(1)),
+    firstTurns: perCall.flatMap((s) => s.slice(0, 1)),
+    cpuMsPerCallSecond: (used.user + used.system) / 1000 / calls / (wallMs / 1000),
+    wallMs,
+  }
 }
 
 const sorted = (values: readonly number[]) => [...values].sort((a, b) => a - b)
-const ms = (v: number) => `${v.toFixed(1).padStart(7)} ms`
+const q = (values: readonly number[], at: number) => quantile(sorted(values), at)
+const ms = (v: number) => `${v.toFixed(1)} ms`
+const times = (v: number) => `${v.toFixed(2)}x`
+
+/** Both sides' runs of one size, alternated over `ROUNDS` rounds so that a change in the machine's load falls on both. */
+const ROUNDS = Number(process.env.AGENT_BENCH_ROUNDS ?? 2)
+
+const merge = (runs: readonly Run[]) => ({
+  turns: runs.flatMap((r) => r.turns),
+  firstTurns: runs.flatMap((r) => r.firstTurns),
+  cpu:
+    runs.reduce((sum, r) => sum + r.cpuMsPerCallSecond * r.wallMs, 0) /
+    runs.reduce((sum, r) => sum + r.wallMs, 0),
+})
+type Side = ReturnType<typeof merge>
+
+/** The figures of one side: share p50 and p99, its parts before and after the final transcript (p50), first turns (p50), CPU. */
+const figures = (side: Side): number[] => [
+  q(
+    side.turns.map((t) => t.share),
+    0.5,
+  ),
+  q(
+    side.turns.map((t) => t.share),
+    0.99,
+  ),
+  q(
+    side.turns.map((t) => t.transcript),
+    0.5,
+  ),
+  q(
+    side.turns.map((t) => t.share - t.transcript),
+    0.5,
+  ),
+  q(
+    side.firstTurns.map((t) => t.share),
+    0.5,
+  ),
+  side.cpu,
+]
+const HEADER = ["share p50", "share p99", "to final", "final→audio", "first turn", "CPU ms/s"]
+const line = (label: string, cells: readonly string[]) =>
+  `  ${label.padEnd(22)}${cells.map((c) => c.padStart(12)).join(" ")}`
 
 export default async (): Promise<void> => {
   const sim = await startChildSimulator()
   try {
     console.log(
-      `voice-to-voice: end of the caller's voice to the agent's first audio, minus the simulator's ${SILENCE_MS} ms VAD wait`,
+      `The runtime's share of voice-to-voice latency: end of the caller's voice to the agent's first audio, minus the simulator's ${SILENCE_MS} ms VAD wait.`,
     )
     console.log(
-      "CPU: this process's CPU time per second of each call (the simulator runs in a child process)",
+      "Split at the final transcript; first turns (connections opening) apart; CPU: this process's CPU ms per second of each call (the simulator runs in a child process).",
     )
     for (const calls of CALLS) {
-      const turns = Math.max(1, Math.round(TURNS / calls))
-      const base = await runCalls((i) => byHandCall(sim.httpUrl, i, turns), calls, turns)
-      const agent = await runCalls((i) => agentCall(sim.httpUrl, i, turns), calls, turns)
-      const b = sorted(base.shares)
-      const a = sorted(agent.shares)
-      const p = (values: number[], q: number) => quantile(values, q)
-      console.log(`\nN = ${calls} calls, ${turns} turns each (${a.length} agent turns, ${b.length} by hand)`)
-      console.log("                                   p50          p99      CPU ms per call-second")
+      const turnsPerCall = Math.max(1, Math.round(TURNS / calls / ROUNDS)) + 1
+      const baseRuns: Run[] = []
+      const agentRuns: Run[] = []
+      for (let round = 0; round < ROUNDS; round++) {
+        baseRuns.push(await runCalls((i) => byHandCall(sim.httpUrl, i, turnsPerCall), calls, turnsPerCall))
+        agentRuns.push(await runCalls((i) => agentCall(sim.httpUrl, i, turnsPerCall), calls, turnsPerCall))
+      }
+      const base = merge(baseRuns)
+      const agent = merge(agentRuns)
+      const a = figures(agent)
+      const b = figures(base)
       console.log(
-        `  by hand (STT → LLM → TTS):  ${ms(p(b, 0.5))}   ${ms(p(b, 0.99))}   ${base.cpuMsPerCallSecond.toFixed(2).padStart(8)}`,
+        `\nN = ${calls} concurrent calls: ${agent.turns.length} agent turns, ${base.turns.length} by hand (${ROUNDS} rounds of ${turnsPerCall} turns a call, the first apart)`,
       )
+      console.log(line("", HEADER))
+      console.log(line("by hand (STT→LLM→TTS)", [...b.slice(0, 5).map(ms), b[5]?.toFixed(2) ?? "-"]))
+      console.log(line("agent session", [...a.slice(0, 5).map(ms), a[5]?.toFixed(2) ?? "-"]))
       console.log(
-        `  agent session:              ${ms(p(a, 0.5))}   ${ms(p(a, 0.99))}   ${agent.cpuMsPerCallSecond.toFixed(2).padStart(8)}`,
-      )
-      console.log(
-        `  ratio (agent / by hand):    ${(p(a, 0.5) / p(b, 0.5)).toFixed(2).padStart(7)}x     ${(p(a, 0.99) / p(b, 0.99)).toFixed(2).padStart(7)}x   ${(agent.cpuMsPerCallSecond / base.cpuMsPerCallSecond).toFixed(2).padStart(7)}x`,
+        line(
+          "agent / by hand",
+          a.map((v, i) => times(v / (b[i] ?? Number.NaN))),
+        ),
       )
     }
   } finally {
