@@ -11,8 +11,10 @@ import { pathToFileURL } from "node:url"
 import { Command } from "effect/cli"
 import { demoCommand } from "./cli/demo.ts"
 import { diagramCommand } from "./cli/diagram.ts"
+import { inspectCommand } from "./cli/inspect.ts"
 import type { CliOutput } from "./cli/io.ts"
 import { type AnyCommand, runCli } from "./cli/program.ts"
+import { replayCommand } from "./cli/replay.ts"
 import { simulateCommand } from "./cli/simulate.ts"
 import { speakCommand } from "./cli/speak.ts"
 
@@ -24,6 +26,8 @@ export const COMMANDS: ReadonlyArray<AnyCommand> = [
   speakCommand,
   demoCommand,
   diagramCommand,
+  inspectCommand,
+  replayCommand,
 ]
 
 /** `voxstate` with its commands. */

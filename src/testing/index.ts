@@ -299,6 +299,16 @@ export const pushAll = (stream: SpeechStream, frames: readonly AudioFrame[], end
 }
 
 export {
+  type HeardUtterance,
+  type ScriptedLLM,
+  type ScriptedLLMOptions,
+  type ScriptedReply,
+  type ScriptedSTT,
+  type ScriptedSTTOptions,
+  scriptedLLM,
+  scriptedSTT,
+} from "./agent.ts"
+export {
   type CallerCue,
   type CallerLine,
   type ScriptedCaller,

@@ -173,13 +173,15 @@ describe("scriptedCaller in a call against the simulator", () => {
     void (async () => {
       for await (const event of session) events.push(event)
     })()
-    await eventually(() => events.some((e) => e.type === "agent_interrupted"), 20_000)
-    await eventually(() => events.filter((e) => e.type === "user_transcript").length >= 2, 20_000)
-    const users = session
-      .chat()
-      .filter((i) => "role" in i && i.role === "user")
-      .map((i) => (i as { content: string }).content)
-    expect(users).toEqual(["What is the weather tomorrow?", "Thanks, that is enough."])
+    await eventually(() => events.some((e) => e.type === "interrupted"), 20_000)
+    const users = () =>
+      session
+        .chat()
+        .filter((i) => "role" in i && i.role === "user")
+        .map((i) => (i as { content: string }).content)
+    // The caller's second line reaches the chat once its turn has ended (endpointing), after its final transcript.
+    await eventually(() => users().length >= 2, 20_000)
+    expect(users()).toEqual(["What is the weather tomorrow?", "Thanks, that is enough."])
     const heard = caller.heard()
     expect(heard.length).toBeGreaterThan(0)
     expect(reply.startsWith(heard)).toBe(true)
