@@ -6,7 +6,8 @@
  *
  * Per turn: from the end of the caller's voice to the agent's first audio, minus the one delay
  * the simulator is configured to take (server VAD's silence wait, `SILENCE_MS`): the runtime's
- * own share. p50/p99 over 200 turns (N calls × 200/N turns, after each call's first turn,
+ * own share. The agent's own endpointing wait (`minEndpointingMs`) is set to 0, so that both
+ * sides answer on the final transcript. p50/p99 over 200 turns (N calls × 200/N turns, after each call's first turn,
  * which also opens its connections and is shown apart), and the CPU time this process spent
  * per call-second, at N = 10 and 50.
  *
@@ -133,6 +134,9 @@ const agentCall = (baseUrl: string, call: number, turns: number): Call => {
     input: caller,
     output: caller.listen(stamping(createCallRecorder(), stamps)),
     stt: { turnDetection },
+    // The turn ends as soon as the transcript is final, as the by-hand pipeline does (the
+    // default waits 500 ms more by design: a configured delay, not the runtime's work).
+    minEndpointingMs: 0,
   })
   void (async () => {
     for await (const event of session) {
