@@ -7,16 +7,18 @@
  * Per turn: from the end of the caller's voice to the agent's first audio, minus the one delay
  * the simulator is configured to take (server VAD's silence wait, `SILENCE_MS`): the runtime's
  * own share. The agent's own endpointing wait (`minEndpointingMs`) is set to 0, so that both
- * sides answer on the final transcript. p50/p99 over 200 turns (N calls × 200/N turns, after each call's first turn,
- * which also opens its connections and is shown apart), and the CPU time this process spent
- * per call-second, at N = 10 and 50.
+ * sides answer on the final transcript. p50/p99 over 200 turns a side, with N calls at once
+ * (half agent sessions, half by hand, so that the machine's load falls on both alike; each
+ * call's first turn, which also opens its connections, is shown apart), and the CPU time this
+ * process spends per second of a call with N calls of one side at once, at N = 10 and 50.
  *
  * Baseline, in the same run and on the same simulator: the sum of the parts driven directly by
  * hand, doing the same work for the same callers: a transcription session fed the caller's
  * frames, on each final transcript a Responses LLM turn (same socket transport) whose text is
  * pushed into a TTS stream, its frames placed on the same kind of call recorder.
  *
- * `npm run bench agent`; `AGENT_BENCH_CALLS=10,50` and `AGENT_BENCH_TURNS=200` change the sizes.
+ * `npm run bench agent`; `AGENT_BENCH_CALLS=10,50`, `AGENT_BENCH_TURNS=200` (a side) and
+ * `AGENT_BENCH_CPU_TURNS=4` (a call of the CPU runs) change the sizes.
  */
 
 import { type AudioOutput, CALL_RATE_HZ, createCallRecorder } from "../src/agent/audio.ts"
@@ -98,13 +100,14 @@ const waitForCalls = async (done: () => boolean, timeoutMs: number): Promise<voi
 }
 
 interface Run {
-  /** Each turn after the first of each call. */
-  readonly turns: TurnTimes[]
-  /** Each call's first turn. */
-  readonly firstTurns: TurnTimes[]
+  /** Each call's turns after its first (which also opens its connections), and its first. */
+  readonly perCall: {
+    readonly side: Call["side"]
+    readonly turns: TurnTimes[]
+    readonly first: TurnTimes[]
+  }[]
   /** CPU time of this process per second of each call, in ms. */
   readonly cpuMsPerCallSecond: number
-  readonly wallMs: number
 }
 
 /** The live clock, for the by-hand baseline's caller. */
@@ -114,6 +117,7 @@ const liveClock: XStateClock = {
 } as XStateClock
 
 interface Call {
+  readonly side: "agent" | "by hand"
   readonly caller: ScriptedCaller
   /** When the agent's frames reached the output (call time, ms). */
   readonly stamps: number[]
@@ -145,6 +149,7 @@ const agentCall = (baseUrl: string, call: number, turns: number): Call => {
     }
   })()
   return {
+    side: "agent",
     caller,
     stamps,
     transcripts,
@@ -201,6 +206,7 @@ const byHandCall = (baseUrl: string, call: number, turns: number): Call => {
     }
   })()
   return {
+    side: "by hand",
     caller,
     stamps,
     transcripts,
@@ -227,12 +233,12 @@ const runCalls = async (open: (call: number) => Call, calls: number, turns: numb
   }
   const wallMs = performance.now() - started
   const used = process.cpuUsage(cpu)
-  const perCall = running.map(turnTimes)
   return {
-    turns: perCall.flatMap((s) => s.slice(1)),
-    firstTurns: perCall.flatMap((s) => s.slice(0, 1)),
+    perCall: running.map((c) => {
+      const times = turnTimes(c)
+      return { side: c.side, turns: times.slice(1), first: times.slice(0, 1) }
+    }),
     cpuMsPerCallSecond: (used.user + used.system) / 1000 / calls / (wallMs / 1000),
-    wallMs,
   }
 }
 
@@ -241,42 +247,34 @@ const q = (values: readonly number[], at: number) => quantile(sorted(values), at
 const ms = (v: number) => `${v.toFixed(1)} ms`
 const times = (v: number) => `${v.toFixed(2)}x`
 
-/** Both sides' runs of one size, alternated over `ROUNDS` rounds so that a change in the machine's load falls on both. */
-const ROUNDS = Number(process.env.AGENT_BENCH_ROUNDS ?? 2)
+/** Turns a call of the CPU runs (each side alone, N calls at once). */
+const CPU_TURNS = Number(process.env.AGENT_BENCH_CPU_TURNS ?? 4)
 
-const merge = (runs: readonly Run[]) => ({
-  turns: runs.flatMap((r) => r.turns),
-  firstTurns: runs.flatMap((r) => r.firstTurns),
-  cpu:
-    runs.reduce((sum, r) => sum + r.cpuMsPerCallSecond * r.wallMs, 0) /
-    runs.reduce((sum, r) => sum + r.wallMs, 0),
-})
-type Side = ReturnType<typeof merge>
-
-/** The figures of one side: share p50 and p99, its parts before and after the final transcript (p50), first turns (p50), CPU. */
-const figures = (side: Side): number[] => [
-  q(
-    side.turns.map((t) => t.share),
-    0.5,
-  ),
-  q(
-    side.turns.map((t) => t.share),
-    0.99,
-  ),
-  q(
-    side.turns.map((t) => t.transcript),
-    0.5,
-  ),
-  q(
-    side.turns.map((t) => t.share - t.transcript),
-    0.5,
-  ),
-  q(
-    side.firstTurns.map((t) => t.share),
-    0.5,
-  ),
-  side.cpu,
-]
+/** One side's figures: share p50 and p99, its parts before and after the final transcript (p50), first turns (p50), CPU. */
+const figures = (run: Run, side: Call["side"], cpu: Run): number[] => {
+  const calls = run.perCall.filter((c) => c.side === side)
+  const turns = calls.flatMap((c) => c.turns)
+  const shares = turns.map((t) => t.share)
+  return [
+    q(shares, 0.5),
+    q(shares, 0.99),
+    q(
+      turns.map((t) => t.transcript),
+      0.5,
+    ),
+    q(
+      turns.map((t) => t.share - t.transcript),
+      0.5,
+    ),
+    q(
+      calls.flatMap((c) => c.first.map((t) => t.share)),
+      0.5,
+    ),
+    cpu.cpuMsPerCallSecond,
+  ]
+}
+const turnCount = (run: Run, side: Call["side"]) =>
+  run.perCall.filter((c) => c.side === side).reduce((n, c) => n + c.turns.length, 0)
 const HEADER = ["share p50", "share p99", "to final", "final→audio", "first turn", "CPU ms/s"]
 const line = (label: string, cells: readonly string[]) =>
   `  ${label.padEnd(22)}${cells.map((c) => c.padStart(12)).join(" ")}`
@@ -291,19 +289,21 @@ export default async (): Promise<void> => {
       "Split at the final transcript; first turns (connections opening) apart; CPU: this process's CPU ms per second of each call (the simulator runs in a child process).",
     )
     for (const calls of CALLS) {
-      const turnsPerCall = Math.max(1, Math.round(TURNS / calls / ROUNDS)) + 1
-      const baseRuns: Run[] = []
-      const agentRuns: Run[] = []
-      for (let round = 0; round < ROUNDS; round++) {
-        baseRuns.push(await runCalls((i) => byHandCall(sim.httpUrl, i, turnsPerCall), calls, turnsPerCall))
-        agentRuns.push(await runCalls((i) => agentCall(sim.httpUrl, i, turnsPerCall), calls, turnsPerCall))
-      }
-      const base = merge(baseRuns)
-      const agent = merge(agentRuns)
-      const a = figures(agent)
-      const b = figures(base)
+      // Latency: both sides at once, every other call, so the machine's load falls on both alike.
+      const turnsPerCall = Math.max(1, Math.round((2 * TURNS) / calls)) + 1
+      const mixed = await runCalls(
+        (i) =>
+          i % 2 === 0 ? agentCall(sim.httpUrl, i, turnsPerCall) : byHandCall(sim.httpUrl, i, turnsPerCall),
+        calls,
+        turnsPerCall,
+      )
+      // CPU: each side alone, N calls of it at once.
+      const baseCpu = await runCalls((i) => byHandCall(sim.httpUrl, i, CPU_TURNS), calls, CPU_TURNS)
+      const agentCpu = await runCalls((i) => agentCall(sim.httpUrl, i, CPU_TURNS), calls, CPU_TURNS)
+      const a = figures(mixed, "agent", agentCpu)
+      const b = figures(mixed, "by hand", baseCpu)
       console.log(
-        `\nN = ${calls} concurrent calls: ${agent.turns.length} agent turns, ${base.turns.length} by hand (${ROUNDS} rounds of ${turnsPerCall} turns a call, the first apart)`,
+        `\nN = ${calls} concurrent calls. Latency: ${calls / 2} agent and ${calls / 2} by-hand calls at once, ${turnCount(mixed, "agent")} and ${turnCount(mixed, "by hand")} turns (each call's first apart); CPU: ${calls} calls of one side at once`,
       )
       console.log(line("", HEADER))
       console.log(line("by hand (STT→LLM→TTS)", [...b.slice(0, 5).map(ms), b[5]?.toFixed(2) ?? "-"]))
