@@ -61,8 +61,15 @@ const callerFor = (call: number, turns: number): ScriptedCaller =>
   })
 
 /** Records when the agent's frames reached the call's output (call time, ms). */
+/** Caller frames that reached an output, over every call (50 a second per call keeps real time). */
+let callerFrames = 0
+
 const stamping = (output: AudioOutput, stamps: number[]): AudioOutput => ({
   ...output,
+  caller(frame, atMs) {
+    callerFrames += 1
+    output.caller(frame, atMs)
+  },
   agent(frame, atMs) {
     stamps.push(atMs)
     output.agent(frame, atMs)
@@ -108,6 +115,8 @@ interface Run {
   }[]
   /** CPU time of this process per second of each call, in ms. */
   readonly cpuMsPerCallSecond: number
+  /** Caller frames per second of each call: 50 when the process keeps real time. */
+  readonly framesPerCallSecond: number
 }
 
 /** The live clock, for the by-hand baseline's caller. */
@@ -224,6 +233,7 @@ const byHandCall = (baseUrl: string, call: number, turns: number): Call => {
 const runCalls = async (open: (call: number) => Call, calls: number, turns: number): Promise<Run> => {
   globalThis.gc?.()
   const cpu = process.cpuUsage()
+  const frames = callerFrames
   const started = performance.now()
   const running = Array.from({ length: calls }, (_, i) => open(i))
   try {
@@ -239,6 +249,7 @@ const runCalls = async (open: (call: number) => Call, calls: number, turns: numb
       return { side: c.side, turns: times.slice(1), first: times.slice(0, 1) }
     }),
     cpuMsPerCallSecond: (used.user + used.system) / 1000 / calls / (wallMs / 1000),
+    framesPerCallSecond: (callerFrames - frames) / calls / (wallMs / 1000),
   }
 }
 
@@ -313,6 +324,9 @@ export default async (): Promise<void> => {
           "agent / by hand",
           a.map((v, i) => times(v / (b[i] ?? Number.NaN))),
         ),
+      )
+      console.log(
+        `  caller frames per call-second (50 keeps real time): ${mixed.framesPerCallSecond.toFixed(1)} at once, ${baseCpu.framesPerCallSecond.toFixed(1)} by hand alone, ${agentCpu.framesPerCallSecond.toFixed(1)} agent alone`,
       )
     }
   } finally {

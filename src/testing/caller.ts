@@ -72,6 +72,8 @@ export interface ScriptedCaller extends AudioInput {
 }
 
 const DEFAULT_REPLY_GAP_MS = 600
+/** Frames a late timer may send at once to catch up with the call's clock. */
+const MAX_CATCH_UP_FRAMES = 5
 /** A pause in the agent's audio longer than this ends a run of its speech, in ms. */
 const RUN_GAP_MS = 200
 
@@ -96,6 +98,12 @@ export const scriptedCaller = (options: ScriptedCallerOptions = {}): ScriptedCal
   let agentRunStartMs = 0
   let agentNotedEndMs: number | undefined
 
+  // The first stamp: the call time and frame count the caller's audio is measured from.
+  let origin: { readonly atMs: number; readonly tick: number } | undefined
+  const lagMs = () =>
+    stamp === undefined || origin === undefined
+      ? 0
+      : stamp.atMs - origin.atMs - (stamp.tick - origin.tick) * FRAME_MS
   const nowMs = () => (stamp === undefined ? ticks * FRAME_MS : stamp.atMs + (ticks - stamp.tick) * FRAME_MS)
   const agentEndMs = () => output?.agentEndMs() ?? 0
   const speaking = () => offset < queue.length
@@ -181,6 +189,7 @@ export const scriptedCaller = (options: ScriptedCallerOptions = {}): ScriptedCal
         ...inner,
         caller(frame, atMs) {
           stamp = { atMs, tick: ticks }
+          origin ??= stamp
           inner.caller(frame, atMs)
         },
         agent(frame, atMs) {
@@ -207,8 +216,7 @@ export const scriptedCaller = (options: ScriptedCallerOptions = {}): ScriptedCal
     },
     start(sink: (frame: AudioFrame) => void, clock: XStateClock) {
       clockRef = clock
-      const tick = () => {
-        if (stopped) return
+      const emit = () => {
         ticks += 1
         follow()
         const frame = new Int16Array(FRAME_SAMPLES)
@@ -217,6 +225,13 @@ export const scriptedCaller = (options: ScriptedCallerOptions = {}): ScriptedCal
           offset += FRAME_SAMPLES
         }
         sink(makeAudioFrame(frame, CALL_RATE_HZ, 1))
+      }
+      const tick = () => {
+        if (stopped) return
+        emit()
+        // Timers fire late: when the call's clock (the session's stamps) has run a frame or
+        // more ahead of the audio sent, the caller catches up, so its audio keeps real time.
+        for (let extra = 0; extra < MAX_CATCH_UP_FRAMES && !stopped && lagMs() >= FRAME_MS; extra++) emit()
         timer = clock.setTimeout(tick, FRAME_MS)
       }
       timer = clock.setTimeout(tick, FRAME_MS)
