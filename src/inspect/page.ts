@@ -168,7 +168,7 @@ async function render(){
  renderTranscripts(upTo);renderLatency(upTo);
  const ul=$("log");
  ul.replaceChildren(...logLines(list,index).map(l=>{
-  const text=new Date(l.r.at).toISOString().slice(11,23)+"  "+(l.kind==="emitted"?"⇢ ":l.kind==="report"?"◆ ":"")+l.type+(l.count>1?"  ×"+l.count+" (audio, folded)":"")+(l.kind==="transition"||l.kind===undefined?"  → "+leaves(l.r.value).join(", "):"");
+  const text=new Date(l.r.at).toISOString().slice(11,23)+"  "+(l.kind==="emitted"?"⇢ ":l.kind==="report"?"◆ ":"")+l.type+(typeof l.r.event.code==="string"?" "+l.r.event.code:"")+(l.count>1?"  ×"+l.count+" (audio, folded)":"")+(l.kind==="transition"||l.kind===undefined?"  → "+leaves(l.r.value).join(", "):"");
   const li=el("li",{textContent:text,className:[l.kind||"transition",l.count>1?"folded":"",l.at?"at":""].join(" ")});
   li.dataset.seq=String(l.r.seq);li.dataset.type=l.type;li.onclick=()=>{state.at=l.last;render();};return li;}));
  if(state.at===null)ul.scrollTop=ul.scrollHeight;else{const at=ul.querySelector("li.at");if(at)at.scrollIntoView({block:"nearest"});}
