@@ -86,7 +86,6 @@ export const runDemo = async (options: DemoOptions = {}): Promise<DemoResult> =>
   let interrupted = false
   let spoken = 0
   const stamp = (ms: number) => `[${(ms / 1000).toFixed(2).padStart(6)}s]`
-  let agentLine = ""
   const deadline = setTimeout(() => void session.close(), options.timeoutMs ?? 60_000)
   caller.say(FIRST)
   try {
@@ -94,13 +93,10 @@ export const runDemo = async (options: DemoOptions = {}): Promise<DemoResult> =>
       events.push(event)
       switch (event.type) {
         case "user_transcript":
-          log(`${stamp(event.atMs)} caller: ${event.text}`)
+          if (event.final) log(`${stamp(event.atMs)} caller: ${event.text}`)
           break
         case "tool_called":
           log(`${stamp(event.atMs)} tool:   ${event.call.name}(${event.call.rawArguments})`)
-          break
-        case "agent_text":
-          agentLine += event.delta
           break
         case "metrics":
           log(
@@ -110,14 +106,13 @@ export const runDemo = async (options: DemoOptions = {}): Promise<DemoResult> =>
           )
           if (event.metrics.turn === 1) setTimeout(() => caller.say(INTERRUPT), 1_500)
           break
-        case "agent_interrupted":
-          interrupted = true
-          log(`${stamp(event.atMs)} agent (cut off): ${event.heard} ...`)
-          agentLine = ""
-          break
-        case "agent_spoke":
-          log(`${stamp(event.atMs)} agent:  ${agentLine || event.text}`)
-          agentLine = ""
+        case "agent_transcript":
+          if (event.interrupted) {
+            interrupted = true
+            log(`${stamp(event.atMs)} agent (cut off): ${event.text} ...`)
+            break
+          }
+          log(`${stamp(event.atMs)} agent:  ${event.text}`)
           spoken += 1
           if (interrupted && spoken === 1) setTimeout(() => caller.say(LAST), 500)
           else if (interrupted) setTimeout(() => void session.close(), 500)

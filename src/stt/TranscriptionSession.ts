@@ -247,6 +247,8 @@ const makeTurnTracing = (source: TurnTracingSource): TurnTracing => {
   let collecting: TurnTrace | undefined
   let newestTurn = 0
   let ended = false
+  /** Whether turns are manual (no turn detection), as of the latest snapshot. */
+  let manualTurns: boolean | undefined
 
   const start = (itemId?: string): TurnTrace => {
     const settings = source.context().settings
@@ -293,7 +295,9 @@ const makeTurnTracing = (source: TurnTracingSource): TurnTracing => {
   return {
     onAudio() {
       if (ended || collecting !== undefined) return
-      if (source.context().settings.turnDetection === null) collecting = start()
+      // Read from a snapshot once; kept current by onSnapshot, so a push reads no snapshot.
+      manualTurns ??= source.context().settings.turnDetection === null
+      if (manualTurns) collecting = start()
     },
     onEvent(event) {
       if (ended) return
@@ -344,6 +348,7 @@ const makeTurnTracing = (source: TurnTracingSource): TurnTracing => {
     },
     onSnapshot(context) {
       if (ended) return
+      manualTurns = context.settings.turnDetection === null
       for (const t of context.ledger.turns) {
         if (t.itemId !== undefined) itemTurns.set(t.itemId, t.turn)
         const traced = turns.get(t.turn)
@@ -485,6 +490,8 @@ const startSession = (
   const queue = createChannel<SpeechEvent>()
   let inputEnded = false
   let finished = false
+  /** The actor is no longer active (kept from its snapshots, so a push reads none). */
+  let stopped = false
   let releasing: Promise<void> | undefined
   let resolveDone: () => void = () => undefined
   const done = new Promise<void>((resolve) => {
@@ -511,6 +518,7 @@ const startSession = (
   const subscription = actor.subscribe({
     next: (snapshot) => {
       tracing.onSnapshot(snapshot.context)
+      if (snapshot.status !== "active") stopped = true
       if (snapshot.status !== "done") return
       const fatal = snapshot.context.fatalError
       if (snapshot.value === "failed" && fatal !== undefined) {
@@ -528,14 +536,18 @@ const startSession = (
       }
       void release()
     },
+    complete: () => {
+      stopped = true
+    },
     error: (error) => {
+      stopped = true
       queue.fail(error)
       void release()
     },
   })
 
   const ensureOpen = (): void => {
-    if (finished || actor.getSnapshot().status !== "active") {
+    if (finished || stopped) {
       throw new STTError({
         reason: { _tag: "Closed" },
         message: "The transcription session has ended",
