@@ -172,8 +172,8 @@ describe("voxstate demo --inspect", () => {
 
       // Live: the agent session is listed, listening lights first, then the reply is spoken.
       await page.locator("#sessions li", { hasText: "agentSession" }).waitFor()
-      await lit(page, `${AGENT}.listening`).waitFor({ timeout: PAGE_TIMEOUT_MS * 2 })
-      await lit(page, `${AGENT}.responding.speaking`).waitFor({ timeout: PAGE_TIMEOUT_MS * 2 })
+      await lit(page, `${AGENT}.idle`).waitFor({ timeout: PAGE_TIMEOUT_MS * 2 })
+      await lit(page, `${AGENT}.replying.voice.speaking`).waitFor({ timeout: PAGE_TIMEOUT_MS * 2 })
       const logWhileSpeaking = await page.locator("#log li").count()
       mkdirSync(SHOTS, { recursive: true })
       await page.screenshot({ path: join(SHOTS, "agent-speaking.png") })
@@ -196,7 +196,8 @@ describe("voxstate demo --inspect", () => {
       await page.screenshot({ path: join(SHOTS, "agent-call.png") })
 
       // Time travel: a past event in each state shows that state lit, and not the live one.
-      for (const state of ["responding.thinking", "interrupted", "listening"]) {
+      // listening is the agent's `idle`, thinking its model `generating` while its voice is silent.
+      for (const state of ["replying.model.generating", "interrupted", "idle"]) {
         await page
           .locator("#log li", { hasText: `agent.${state}` })
           .first()
