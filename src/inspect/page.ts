@@ -63,12 +63,12 @@ const paths=(v,prefix)=>typeof v==="string"?[prefix+"."+v]:v&&typeof v==="object
 const leaves=(v)=>typeof v==="string"?[v]:v&&typeof v==="object"?Object.entries(v).flatMap(([k,c])=>leaves(c).map(l=>k+"."+l)):[];
 const ofSession=()=>state.records.filter(r=>r.session===state.selected);
 const isAudio=(t)=>/audio/i.test(t)&&!/started|stopped|done|committed|cleared/i.test(t);
-const findKey=(v,key,depth)=>{if(!v||typeof v!=="object"||depth>4)return undefined;if(typeof v[key]==="string")return v[key];for(const c of Object.values(v)){const f=findKey(c,key,depth+1);if(f!==undefined)return f;}return undefined;};
+const findAll=(v,key,depth,out)=>{if(!v||typeof v!=="object"||depth>4)return out;if(typeof v[key]==="string"&&!out.includes(v[key]))out.push(v[key]);for(const c of Object.values(v))findAll(c,key,depth+1,out);return out;};
 function add(r){
  state.records.push(r);
  let s=state.sessions.get(r.session);
  if(!s){s={machine:r.machine,model:undefined,value:null,status:"active"};state.sessions.set(r.session,s);if(state.selected===null)state.selected=r.session;}
- if(r.kind!=="emitted"&&r.kind!=="report"){s.value=r.value;s.status=r.status;const m=findKey(r.context,"model",0);if(m!==undefined)s.model=m;}
+ if(r.kind!=="emitted"&&r.kind!=="report"){s.value=r.value;s.status=r.status;if(s.model===undefined){const m=findAll(r.context,"model",0,[]);if(m.length>0)s.model=m.join(", ");}}
  if(!state.types.has(r.event.type)){state.types.add(r.event.type);state.typesChanged=true;}
  state.sessionsChanged=true;
 }
