@@ -64,8 +64,11 @@ const leaves=(v)=>typeof v==="string"?[v]:v&&typeof v==="object"?Object.entries(
 const ofSession=()=>state.records.filter(r=>r.session===state.selected);
 const isAudio=(t)=>/audio/i.test(t)&&!/started|stopped|done|committed|cleared/i.test(t);
 const findAll=(v,key,depth,out)=>{if(!v||typeof v!=="object"||depth>4)return out;if(typeof v[key]==="string"&&!out.includes(v[key]))out.push(v[key]);for(const c of Object.values(v))findAll(c,key,depth+1,out);return out;};
+const PAGE_RECORDS=20000;
 function add(r){
  state.records.push(r);
+ // The page keeps a bounded log too: the oldest records go first (and are counted).
+ if(state.records.length>PAGE_RECORDS){const gone=state.records.splice(0,state.records.length-PAGE_RECORDS+1000);state.trimmed=(state.trimmed||0)+gone.length;$("trimmed").textContent=state.trimmed+" oldest events let go";}
  let s=state.sessions.get(r.session);
  if(!s){s={machine:r.machine,model:undefined,value:null,status:"active"};state.sessions.set(r.session,s);if(state.selected===null)state.selected=r.session;}
  if(r.kind!=="emitted"&&r.kind!=="report"){s.value=r.value;s.status=r.status;if(s.model===undefined){const m=findAll(r.context,"model",0,[]);if(m.length>0)s.model=m.join(", ");}}
@@ -193,7 +196,7 @@ connect();
 export const PAGE_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>voxstate inspector</title><style>${STYLE}</style></head>
 <body>
-<header><strong>voxstate inspector</strong><span id="status">connecting</span><span id="current"></span><span class="dropped" id="dropped"></span>
+<header><strong>voxstate inspector</strong><span id="status">connecting</span><span id="current"></span><span class="dropped" id="dropped"></span><span id="trimmed"></span>
 <span style="flex:1"></span><button id="save">Save session as JSONL</button><label>Open <input type="file" id="open" accept=".jsonl,.ndjson"></label></header>
 <ul id="sessions"></ul>
 <div id="chart"></div>

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type BrowserContext, chromium, type Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { assign, createActor, createMachine } from "xstate"
 import { runCli } from "../../src/cli/program.ts"
 import { rootCommand } from "../../src/cli.ts"
 import { createInspector, type Inspector, parseInspectorLog } from "../../src/inspect/index.ts"
@@ -253,4 +254,46 @@ describe("voxstate demo --inspect", () => {
     }
     expect(await demo.exit).toBe(0)
   }, 150_000)
+})
+
+describe("a page that cannot keep up", () => {
+  it("is told how many events were dropped for it while the session went on", async () => {
+    const inspector = await createInspector({ viewerBufferBytes: 64 * 1024, historyLimit: 100 })
+    const page = await browser!.newPage()
+    page.setDefaultTimeout(PAGE_TIMEOUT_MS)
+    try {
+      await page.goto(inspector.url)
+      await page.locator("#status", { hasText: "connected" }).waitFor()
+      const machine = createMachine({
+        id: "noisy",
+        context: { blob: "" },
+        on: {
+          TICK: { actions: assign({ blob: ({ event }) => (event as unknown as { blob: string }).blob }) },
+        },
+      })
+      const actor = createActor(machine, { inspect: inspector.inspect }).start()
+      // A burst no reader drains while it is being written: one synchronous run of 20 000 events.
+      const blob = "x".repeat(390)
+      for (let i = 0; i < 20_000; i++) actor.send({ type: "TICK", blob: `${i}${blob}` } as never)
+      expect(actor.getSnapshot().status).toBe("active")
+      const deadline = Date.now() + PAGE_TIMEOUT_MS
+      while (inspector.dropped === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+      expect(inspector.dropped).toBeGreaterThan(0)
+      // Once the page has caught up, the next record brings the count with it.
+      const dropped = page.locator("#dropped", { hasText: /\d+ events dropped/ })
+      while ((await dropped.count()) === 0 && Date.now() < deadline) {
+        actor.send({ type: "TICK", blob: "after" } as never)
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      await dropped.waitFor()
+      const shown = Number(/(\d+) events dropped/.exec((await dropped.textContent()) ?? "")?.[1])
+      expect(shown).toBeGreaterThan(0)
+      expect(shown).toBeLessThanOrEqual(inspector.dropped)
+      await page.screenshot({ path: join(SHOTS, "dropped.png") })
+      actor.stop()
+    } finally {
+      await page.close()
+      await inspector.close()
+    }
+  }, 60_000)
 })
