@@ -171,7 +171,7 @@ describe("voxstate demo --inspect", () => {
       await page.goto(url)
       await page.locator("#status", { hasText: "connected" }).waitFor()
 
-      // Live: the agent session is listed, listening lights first, then the reply is spoken.
+      // Live: the agent session is listed, idle lights first, then the reply is spoken.
       await page.locator("#sessions li", { hasText: "agentSession" }).waitFor()
       await lit(page, `${AGENT}.idle`).waitFor({ timeout: PAGE_TIMEOUT_MS * 2 })
       await lit(page, `${AGENT}.replying.voice.speaking`).waitFor({ timeout: PAGE_TIMEOUT_MS * 2 })
