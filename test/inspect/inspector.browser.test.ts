@@ -272,13 +272,21 @@ describe("a page that cannot keep up", () => {
         },
       })
       const actor = createActor(machine, { inspect: inspector.inspect }).start()
-      // A burst no reader drains while it is being written: one synchronous run of 20 000 events.
+      // The page is busy (its script runs for seconds) while a burst of 20 000 events is written.
+      const busy = page.evaluate(() => {
+        const end = Date.now() + 4000
+        while (Date.now() < end) {
+          // Busy: the page reads nothing meanwhile.
+        }
+      })
+      await new Promise((r) => setTimeout(r, 300))
       const blob = "x".repeat(390)
       for (let i = 0; i < 20_000; i++) actor.send({ type: "TICK", blob: `${i}${blob}` } as never)
       expect(actor.getSnapshot().status).toBe("active")
       const deadline = Date.now() + PAGE_TIMEOUT_MS
       while (inspector.dropped === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
       expect(inspector.dropped).toBeGreaterThan(0)
+      await busy
       // Once the page has caught up, the next record brings the count with it.
       const dropped = page.locator("#dropped", { hasText: /\d+ events dropped/ })
       while ((await dropped.count()) === 0 && Date.now() < deadline) {

@@ -31,6 +31,26 @@ describe("redact", () => {
     expect(JSON.stringify(shown)).not.toMatch(/abcdefgh|sk-live/)
   })
 
+  it("hides a session's texts under their many names, and tool results, unless opted in", () => {
+    const value = {
+      userText: "my card number",
+      replyText: "your balance",
+      pendingTurn: "and my address",
+      heard: "you said",
+      items: [{ type: "function_call_output", callId: "c1", output: { city: "Paris" } }],
+      call: { name: "get_weather", arguments: { city: "Lyon" }, rawArguments: '{"city":"Lyon"}' },
+      settings: { model: "gpt-4o-transcribe" },
+    }
+    const hidden = JSON.stringify(redact(value, { includeText: false, scrub: noScrubbing }))
+    expect(hidden).not.toMatch(/card|balance|address|you said|Paris|Lyon/)
+    expect(hidden).toContain("get_weather")
+    expect(hidden).toContain("gpt-4o-transcribe")
+    expect(hidden).toContain('"callId":"c1"')
+    const shown = JSON.stringify(redact(value, { includeText: true, scrub: noScrubbing }))
+    expect(shown).toContain("Paris")
+    expect(shown).toContain("my card number")
+  })
+
   it("keeps usage counts, removes token-named credentials and summarizes base64 audio", () => {
     const audio = Buffer.from(new Uint8Array(960)).toString("base64")
     const value = {
