@@ -16,7 +16,8 @@ const STYLE = `
 body{margin:0;font:13px system-ui,sans-serif;color:#1b1d2a;display:grid;grid-template-columns:230px minmax(0,1fr) 380px;grid-template-rows:40px minmax(0,1fr) 36%;height:100vh}
 header{grid-column:1/4;display:flex;gap:12px;align-items:center;padding:0 12px;background:#223;color:#fff}
 header .dropped{color:#fc6;font-weight:bold}
-header #current{font:12px ui-monospace,monospace;color:#bcd}
+header #current{font:12px ui-monospace,monospace;color:#bcd;flex:0 1 auto;min-width:0;overflow:hidden;white-space:nowrap;text-overflow:ellipsis}
+header button,header label,header strong,header #status{white-space:nowrap;flex:none}
 #sessions{grid-column:1;grid-row:2/4;overflow:auto;border-right:1px solid #ccd;margin:0;padding:0;list-style:none}
 #sessions li{padding:6px 10px;cursor:pointer;border-bottom:1px solid #eee;line-height:1.35}
 #sessions li .id{font:10px ui-monospace,monospace;color:#667}
@@ -135,8 +136,9 @@ function logLines(list,index){
   if(type!==""&&r.event.type!==type)return;
   if(filter!==""&&!r.event.type.toLowerCase().includes(filter))return;
   const last=lines[lines.length-1];
-  if(isAudio(r.event.type)&&last&&last.type===r.event.type&&last.kind===r.kind){last.count++;last.last=i;last.at=last.at||i===index;return;}
-  lines.push({type:r.event.type,kind:r.kind,first:i,last:i,count:1,r,at:i===index});});
+  // A run of audio records (frames received, emitted, sent) is one line: how many, of which types.
+  if(isAudio(r.event.type)&&last&&last.audio){last.count++;last.last=i;last.at=last.at||i===index;if(!last.types.includes(r.event.type))last.types.push(r.event.type);return;}
+  lines.push({type:r.event.type,kind:r.kind,first:i,last:i,count:1,r,at:i===index,audio:isAudio(r.event.type),types:[r.event.type]});});
  return lines.slice(-2000);
 }
 let shownMachine=null;
@@ -170,7 +172,7 @@ async function render(){
  renderTranscripts(upTo);renderLatency(upTo);
  const ul=$("log");
  ul.replaceChildren(...logLines(list,index).map(l=>{
-  const text=new Date(l.r.at).toISOString().slice(11,23)+"  "+(l.kind==="emitted"?"⇢ ":l.kind==="report"?"◆ ":"")+l.type+(typeof l.r.event.code==="string"?" "+l.r.event.code:"")+(l.count>1?"  ×"+l.count+" (audio, folded)":"")+(l.kind==="transition"||l.kind===undefined?"  → "+leaves(l.r.value).join(", "):"");
+  const text=new Date(l.r.at).toISOString().slice(11,23)+"  "+(l.kind==="emitted"?"⇢ ":l.kind==="report"?"◆ ":"")+(l.count>1?"audio ×"+l.count+" ("+l.types.join(", ")+")":l.type+(typeof l.r.event.code==="string"?" "+l.r.event.code:""))+(l.count===1&&(l.kind==="transition"||l.kind===undefined)?"  → "+leaves(l.r.value).join(", "):"");
   const li=el("li",{textContent:text,className:[l.kind||"transition",l.count>1?"folded":"",l.at?"at":""].join(" ")});
   li.dataset.seq=String(l.r.seq);li.dataset.type=l.type;li.onclick=()=>{state.at=l.last;render();};return li;}));
  if(state.at===null)ul.scrollTop=ul.scrollHeight;else{const at=ul.querySelector("li.at");if(at)at.scrollIntoView({block:"nearest"});}

@@ -16,6 +16,7 @@ import { assign, createActor, createMachine } from "xstate"
 import { runCli } from "../../src/cli/program.ts"
 import { rootCommand } from "../../src/cli.ts"
 import { createInspector, type Inspector, parseInspectorLog } from "../../src/inspect/index.ts"
+import { createRealtimeSession } from "../../src/realtime/index.ts"
 import { type Simulator, startSimulator } from "../../src/simulator/index.ts"
 import { createTranscriptionSession } from "../../src/stt/index.ts"
 import { collect, concat, finals, pushAudio, silenceAt, toneAt } from "../stt/transcriptionSessionHelpers.ts"
@@ -302,6 +303,54 @@ describe("a page that cannot keep up", () => {
     } finally {
       await page.close()
       await inspector.close()
+    }
+  }, 60_000)
+})
+
+describe("a realtime session in the page", () => {
+  it("shows the response region lit, the reply's transcript, and its audio folded in the log", async () => {
+    const sim = await startSimulator({ port: 0, scenario: { replies: [{ text: "Hello there, friend." }] } })
+    const inspector = await createInspector({ includeText: true })
+    const page = await browser!.newPage()
+    page.setDefaultTimeout(PAGE_TIMEOUT_MS)
+    const session = createRealtimeSession({
+      openai: { apiKey: "sk-simulator", baseUrl: sim.httpUrl },
+      env: {},
+      turnDetection: null,
+      inspect: inspector.inspect,
+    })
+    try {
+      await page.goto(inspector.url)
+      await page.locator("#sessions li", { hasText: "realtime" }).waitFor()
+      await lit(page, "realtime.online.streaming.response.idle").waitFor()
+      const iterator = session[Symbol.asyncIterator]()
+      const next = async (type: string) => {
+        for (;;) {
+          const e = await iterator.next()
+          if (e.done === true) throw new Error(`ended before ${type}`)
+          if (e.value.type === type) return
+        }
+      }
+      await next("session_ready")
+      session.sendText("Hi!")
+      session.createResponse()
+      await next("response_done")
+      await page.locator("#transcripts li.agent", { hasText: "Hello there, friend." }).waitFor()
+      // Audio arrives as many frames: the log shows each run of them as one folded line.
+      const folded = page.locator("#log li.folded", { hasText: "audio" })
+      await folded.first().waitFor()
+      expect(await folded.first().textContent()).toMatch(/×\d+/)
+      expect(await page.content()).not.toContain("sk-simulator")
+      // Time travel to a record while the response was producing lights that state.
+      await page.locator("#log li", { hasText: "response.responding.producing" }).first().click()
+      await lit(page, "realtime.online.streaming.response.responding.producing").waitFor()
+      mkdirSync(SHOTS, { recursive: true })
+      await page.screenshot({ path: join(SHOTS, "realtime.png") })
+    } finally {
+      await session.close()
+      await page.close()
+      await inspector.close()
+      await sim.close()
     }
   }, 60_000)
 })
