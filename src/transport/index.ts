@@ -66,6 +66,7 @@ export {
 } from "./RealtimeSocket.ts"
 export {
   type HttpEntry,
+  layerRecordingSocket,
   makeFileRecorder,
   RECORDING_FORMAT,
   RECORDING_VERSION,
@@ -81,6 +82,7 @@ export {
 export {
   type HttpRecordingLine,
   isReplayError,
+  layerReplaySocket,
   makeSocketReplay,
   parseRecording,
   type Recording,

@@ -8,7 +8,7 @@
  */
 import { appendFileSync, mkdirSync } from "node:fs"
 import { join } from "node:path"
-import { Clock, Context, Effect, Stream } from "effect"
+import { Clock, Context, Effect, Layer, Stream } from "effect"
 import { RealtimeSocket, type RealtimeSocketShape, type SocketConnection } from "./RealtimeSocket.ts"
 import { scrubberOfConnection } from "./scrub.ts"
 import type { TransportError } from "./TransportError.ts"
@@ -244,3 +244,10 @@ export const liveSocketContext = (
   options: RecordOptions = {},
 ): Context.Context<RealtimeSocket> =>
   Context.make(RealtimeSocket, socketFromEnvironment(RealtimeSocket.live, label, options))
+
+/**
+ * A layer providing {@link RealtimeSocket} as the live socket recorded into the JSONL file
+ * `path` (every connection of every session run on it).
+ */
+export const layerRecordingSocket = (path: string): Layer.Layer<RealtimeSocket> =>
+  Layer.succeed(RealtimeSocket, recordingSocket(RealtimeSocket.live, makeFileRecorder(path)))

@@ -8,8 +8,8 @@
  * The first difference is a {@link ReplayError} naming the recorded frame.
  * @module
  */
-import { Cause, Data, Deferred, Effect, Queue, Stream } from "effect"
-import type { RealtimeSocketShape, SocketConnection } from "./RealtimeSocket.ts"
+import { Cause, Clock, Data, Deferred, Effect, Layer, Queue, Stream } from "effect"
+import { RealtimeSocket, type RealtimeSocketShape, type SocketConnection } from "./RealtimeSocket.ts"
 import {
   type HttpEntry,
   RECORDING_FORMAT,
@@ -415,12 +415,15 @@ export const makeSocketReplay = (recording: Recording, options: SocketReplayOpti
       }
 
       const walk = Effect.gen(function* () {
-        let lastT = first?.t ?? 0
+        // The recorded times are kept relative to an anchor: the connection's opening, moved to
+        // a sent frame that came later than it was recorded (the frames after it keep their gaps).
+        let anchorMs = yield* Clock.currentTimeMillis
+        let anchorT = first?.t ?? 0
         for (const entry of entries) {
           if (ended) return
           switch (entry.dir) {
             case "in": {
-              const wait = entry.t - lastT
+              const wait = anchorMs + (entry.t - anchorT) - (yield* Clock.currentTimeMillis)
               if (pace === "recorded" && wait > 0) yield* Effect.sleep(wait)
               if (ended) return
               const frame = entry.frame === undefined ? undefined : rewriteIds(entry.frame, ids)
@@ -487,7 +490,13 @@ export const makeSocketReplay = (recording: Recording, options: SocketReplayOpti
             default:
               break
           }
-          lastT = entry.t
+          if (entry.dir === "out") {
+            const now = yield* Clock.currentTimeMillis
+            if (now > anchorMs + (entry.t - anchorT)) {
+              anchorMs = now
+              anchorT = entry.t
+            }
+          }
         }
       })
       yield* Effect.forkScoped(walk)
@@ -552,3 +561,7 @@ export const makeSocketReplay = (recording: Recording, options: SocketReplayOpti
     }),
   }
 }
+
+/** A layer providing {@link RealtimeSocket} as `replay`'s socket (see {@link makeSocketReplay}). */
+export const layerReplaySocket = (replay: SocketReplay): Layer.Layer<RealtimeSocket> =>
+  Layer.succeed(RealtimeSocket, replay.socket)
