@@ -6,13 +6,16 @@
  * @module
  */
 export type { AgentState, UserState } from "../../machines/agent/agentSession.ts"
-export type {
-  AgentEvent,
-  AgentSession,
-  AgentSessionOptions,
-  ReplyOptions,
-  TurnMetrics,
-  TurnOptions,
+export {
+  type AgentEvent,
+  type AgentSession,
+  type AgentSessionOptions,
+  type AgentSnapshot,
+  type AgentSnapshotData,
+  type ReplyOptions,
+  resumeAgentSession,
+  type TurnMetrics,
+  type TurnOptions,
 } from "./AgentSession.ts"
 export {
   type AudioInput,
