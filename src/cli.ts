@@ -11,6 +11,7 @@ import { pathToFileURL } from "node:url"
 import { Command } from "effect/cli"
 import { demoCommand } from "./cli/demo.ts"
 import { diagramCommand } from "./cli/diagram.ts"
+import { inspectCommand } from "./cli/inspect.ts"
 import type { CliOutput } from "./cli/io.ts"
 import { type AnyCommand, runCli } from "./cli/program.ts"
 import { simulateCommand } from "./cli/simulate.ts"
@@ -24,6 +25,7 @@ export const COMMANDS: ReadonlyArray<AnyCommand> = [
   speakCommand,
   demoCommand,
   diagramCommand,
+  inspectCommand,
 ]
 
 /** `voxstate` with its commands. */

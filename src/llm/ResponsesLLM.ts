@@ -8,7 +8,7 @@ import {
   type ResponsesChainMachine,
   responsesChainMachine,
 } from "../../machines/responses/responsesChain.ts"
-import { makeSessionRuntime, type SessionRuntime } from "../runtime/SessionRuntime.ts"
+import { makeSessionRuntime, rootActorOptions, type SessionRuntime } from "../runtime/SessionRuntime.ts"
 import {
   authHeaders,
   type OpenAIConfig,
@@ -177,12 +177,12 @@ export const createResponsesLLM = (
 ): LLM & { readonly transport: "websocket" } => {
   const runtime: SessionRuntime<RealtimeSocket> = makeSessionRuntime(
     options.context ?? Context.make(RealtimeSocket, RealtimeSocket.live),
+    { inspect: options.inspect },
   )
   const chain = ResponsesChain.logic(runtime, options)
   const actor: Actor<ResponsesChainMachine> = createActor(chain.logic, {
-    clock: runtime.clock,
+    ...rootActorOptions(runtime),
     input: chain.input,
-    ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
   })
 
   // Streams still open, failed together if the actor itself fails (a bug, never a server error).

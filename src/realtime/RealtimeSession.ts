@@ -15,7 +15,7 @@
  */
 import { randomUUID } from "node:crypto"
 import { Context, Effect, Option, type Scope, type Tracer } from "effect"
-import { type Actor, createActor } from "xstate"
+import { type Actor, createActor, type InspectionEvent, type Observer } from "xstate"
 import type { LifecycleTimeouts, ReconnectPolicy } from "../../machines/lifecycle/sessionLifecycle.ts"
 import { planChatContext } from "../../machines/realtime/chatContextPlan.ts"
 import { mirrorChatItems } from "../../machines/realtime/conversationMirror.ts"
@@ -34,7 +34,7 @@ import { ChatContext, type ChatItem, type ChatItemInput } from "../llm/ChatConte
 import type { FunctionTool, ToolChoice } from "../llm/tools.ts"
 import { REALTIME_SAMPLE_RATE_HZ, REALTIME_SAMPLES_PER_MS } from "../protocol/index.ts"
 import { createChannel } from "../runtime/channel.ts"
-import { makeSessionRuntime, type SessionRuntime } from "../runtime/SessionRuntime.ts"
+import { makeSessionRuntime, rootActorOptions, type SessionRuntime } from "../runtime/SessionRuntime.ts"
 import { type AudioInput, createAudioInput } from "../stt/audioInput.ts"
 import { type ResponseTrace, traceResponse } from "../telemetry/realtimeSpans.ts"
 import {
@@ -83,6 +83,11 @@ export type RealtimeSessionEvent =
 export interface RealtimeSessionOptions {
   /** Default `gpt-realtime`. */
   readonly model?: string
+  /**
+   * An XState inspection observer (a voxstate inspector's `inspect`); `false`: none even
+   * under `VOXSTATE_INSPECT=1`.
+   */
+  readonly inspect?: Observer<InspectionEvent> | false
   readonly openai?: OpenAIConfigOptions
   readonly env?: Readonly<Record<string, string | undefined>>
   readonly instructions?: string
@@ -272,7 +277,7 @@ const startSession = (
   runtime: SessionRuntime<RealtimeSocket>,
 ): RealtimeSession => {
   const parts = partsOf(options, runtime)
-  const actor = createActor(parts.logic, { clock: runtime.clock, input: parts.input })
+  const actor = createActor(parts.logic, { ...rootActorOptions(runtime), input: parts.input })
   const queue = createChannel<RealtimeSessionEvent>()
   const contextWaiters = new Map<string, () => void>()
   let finished = false
@@ -496,7 +501,7 @@ const startSession = (
  */
 export const createRealtimeSession = (options: RealtimeSessionOptions = {}): RealtimeSession => {
   const context = options.context ?? Context.make(RealtimeSocket, RealtimeSocket.live)
-  return startSession(options, makeSessionRuntime(context))
+  return startSession(options, makeSessionRuntime(context, { inspect: options.inspect }))
 }
 
 /** The Effect form of the Realtime session, and the session as actor logic. */

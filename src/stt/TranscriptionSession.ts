@@ -32,7 +32,7 @@ import {
 import type { LedgerOptions } from "../../machines/transcription/transcripts.ts"
 import { type AudioFrame, makeAudioFrame, pcm16FromBytes } from "../audio/index.ts"
 import { createChannel } from "../runtime/channel.ts"
-import { makeSessionRuntime, type SessionRuntime } from "../runtime/SessionRuntime.ts"
+import { makeSessionRuntime, rootActorOptions, type SessionRuntime } from "../runtime/SessionRuntime.ts"
 import {
   type SensitiveTraceOptions,
   sensitiveTraceOptions,
@@ -92,8 +92,11 @@ export interface TranscriptionSessionOptions extends Partial<TranscriptionSettin
   readonly config?: OpenAIConfig
   /** The environment read for missing settings (default `process.env`). */
   readonly env?: Readonly<Record<string, string | undefined>>
-  /** An XState inspection observer, e.g. a voxstate inspector's `inspect` (see `createInspector`). */
-  readonly inspect?: Observer<InspectionEvent>
+  /**
+   * An XState inspection observer, e.g. a voxstate inspector's `inspect` (see `createInspector`);
+   * `false`: none even under `VOXSTATE_INSPECT=1`.
+   */
+  readonly inspect?: Observer<InspectionEvent> | false
   /** `ga` (default) or `beta` (legacy `transcription_session.update`, for Azure preview deployments). */
   readonly schema?: TranscriptionSchema
   /** Reconnect policy (default: 5 attempts, 250 ms doubling to 10 s, half jittered). */
@@ -508,11 +511,7 @@ const startSession = (
   const writes: PendingWrite[] = []
   let acceptScheduled = false
   let endAfterWrites = false
-  const actor = createActor(parts.logic, {
-    clock: runtime.clock,
-    input: parts.input,
-    ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
-  })
+  const actor = createActor(parts.logic, { ...rootActorOptions(runtime), input: parts.input })
 
   const tracing = makeTurnTracing({
     options,
@@ -745,7 +744,7 @@ export const createTranscriptionSession = (
 ): TranscriptionSession => {
   const context = options.context ?? Context.make(RealtimeSocket, RealtimeSocket.live)
   if ((options.appendMs ?? DEFAULT_APPEND_MS) <= 0) throw new RangeError("appendMs must be > 0")
-  return startSession(options, makeSessionRuntime(context))
+  return startSession(options, makeSessionRuntime(context, { inspect: options.inspect }))
 }
 
 /** The Effect form of the transcription session, and the session as actor logic. */
