@@ -8,10 +8,13 @@
  * 2. The runtime's time per turn (from `chat()` to the `end` chunk: chain machine, socket
  *    actor, decoding, chunk stream) against a raw `ws` client that sends the very same
  *    payloads to the same simulator and waits for `response.completed` (a ratio of medians).
+ * 3. The client's own work per turn, in-process: the server frames of that conversation,
+ *    recorded, are replayed by an in-memory connection (no network, no simulator), so the
+ *    time per turn is the runtime's alone; the baseline is `JSON.parse` of the same frames.
  *
- * `npm run bench -- llm`
+ * `npm run bench -- llm` (`cpuprof=DIR` writes a CPU profile of the in-process turns)
  */
-import { Context, Effect } from "effect"
+import { Context, Effect, Queue, Stream } from "effect"
 import WebSocket from "ws"
 import {
   ChatContext,
@@ -22,10 +25,11 @@ import {
   RealtimeSocket,
   type RealtimeSocketShape,
   resolveLLMOptions,
+  type SocketConnection,
   toResponsesInput,
 } from "../src/index.ts"
 import { responsesParams } from "../src/llm/options.ts"
-import { quantile, startChildSimulator } from "./support.ts"
+import { profiled, quantile, startChildSimulator } from "./support.ts"
 
 const TURNS = 50
 const ROUNDS = 3
@@ -46,6 +50,8 @@ const median = (values: readonly number[]): number =>
 interface RuntimeRun {
   /** The `response.create` frames as sent, per turn. */
   readonly frames: string[]
+  /** The server frames received after each `response.create`, per turn. */
+  readonly replies: string[][]
   /** Milliseconds from `chat()` to the `end` chunk, per turn. */
   readonly turnMs: number[]
 }
@@ -53,13 +59,28 @@ interface RuntimeRun {
 /** A 50-turn conversation through `createLLM`; a RealtimeSocket wrapper records the frames sent. */
 const runRuntime = async (httpUrl: string): Promise<RuntimeRun> => {
   const frames: string[] = []
+  const replies: string[][] = []
+  const record = (text: string): void => {
+    if (!text.startsWith('{"type":"response.create"')) return
+    frames.push(text)
+    replies.push([])
+  }
   const recording: RealtimeSocketShape = {
     connect: (options) =>
       Effect.map(connectWebSocket(options), (connection) => ({
         ...connection,
+        messages: Stream.map(connection.messages, (text) => {
+          replies[replies.length - 1]?.push(text)
+          return text
+        }),
         send: (text: string) => {
-          if (text.startsWith('{"type":"response.create"')) frames.push(text)
+          record(text)
           return connection.send(text)
+        },
+        sendNow: (text: string) => {
+          const sent = connection.sendNow?.(text) ?? false
+          if (sent) record(text)
+          return sent
         },
       })),
   }
@@ -80,8 +101,66 @@ const runRuntime = async (httpUrl: string): Promise<RuntimeRun> => {
     context.addOutput(result.output)
   }
   await llm.close()
-  return { frames, turnMs }
+  return { frames, replies, turnMs }
 }
+
+/**
+ * A connection in memory: each `response.create` it is sent answers with the next turn's
+ * recorded frames, at once. Its first turn is the prewarm (`generate: false`).
+ */
+const replayingSocket = (replies: readonly (readonly string[])[]): RealtimeSocketShape => ({
+  connect: () =>
+    Effect.gen(function* () {
+      const messages = yield* Queue.unbounded<string>()
+      let turn = 0
+      const answer = (text: string): void => {
+        if (!text.startsWith('{"type":"response.create"')) return
+        for (const frame of replies[turn++] ?? []) Queue.offerUnsafe(messages, frame)
+      }
+      const connection: SocketConnection = {
+        url: "ws://in-memory/v1/responses",
+        messages: Stream.fromQueue(messages),
+        send: (text) => Effect.sync(() => answer(text)),
+        sendNow: (text) => {
+          answer(text)
+          return true
+        },
+        close: () => Effect.void,
+        bufferedAmount: () => 0,
+      }
+      return connection
+    }),
+})
+
+/** The same conversation with the recorded frames replayed in memory: the client's work per turn, in µs. */
+const runInProcess = async (run: RuntimeRun): Promise<number[]> => {
+  const llm = createLLM({
+    model: MODEL,
+    openai: { apiKey: API_KEY, baseUrl: "http://in-memory/v1" },
+    env: {},
+    context: Context.make(RealtimeSocket, replayingSocket(run.replies)),
+  })
+  const context = new ChatContext([{ role: "system", content: SYSTEM }])
+  const turnUs: number[] = []
+  await llm.prewarm()
+  for (let turn = 1; turn <= TURNS; turn++) {
+    context.addUser(question(turn))
+    const started = performance.now()
+    const result = await llm.chat(context).collect()
+    turnUs.push((performance.now() - started) * 1000)
+    context.addOutput(result.output)
+  }
+  await llm.close()
+  return turnUs
+}
+
+/** The baseline of the in-process figure: `JSON.parse` of every frame of a turn, in µs per turn. */
+const parseTurns = (replies: readonly (readonly string[])[]): number[] =>
+  replies.slice(1).map((frames) => {
+    const started = performance.now()
+    for (const frame of frames) JSON.parse(frame)
+    return (performance.now() - started) * 1000
+  })
 
 /**
  * Sends `frames` in order on one raw `ws` socket, each after the previous response completed,
@@ -170,6 +249,17 @@ export default async function main(): Promise<void> {
     console.log(
       `  whole conversation: ${totalChained} B chained, ${totalFull} B full (${(totalFull / totalChained).toFixed(1)}×)`,
     )
+    // In process: warm up, then keep the turns of the later rounds.
+    const inProcessUs: number[] = []
+    const parseUs: number[] = []
+    const recorded = runtime
+    await runInProcess(recorded)
+    await profiled("llm-in-process", async () => {
+      for (let round = 0; round < 5; round++) {
+        inProcessUs.push(...(await runInProcess(recorded)).slice(1))
+        parseUs.push(...parseTurns(recorded.replies).slice(1))
+      }
+    })
     const rt = median(runtimeMs)
     const raw = median(rawMs)
     console.log(
@@ -178,6 +268,14 @@ export default async function main(): Promise<void> {
     console.log(`  createLLM (machine + socket actor + chunk stream): ${rt.toFixed(3)} ms`)
     console.log(`  raw ws client:                                     ${raw.toFixed(3)} ms`)
     console.log(`  runtime / raw: ${(rt / raw).toFixed(2)}×, added ${(rt - raw).toFixed(3)} ms per turn`)
+    const framesPerTurn = median(recorded.replies.slice(1).map((r) => r.length))
+    const work = median(inProcessUs)
+    const parse = median(parseUs)
+    console.log(
+      `client work per turn, in process (the recorded frames replayed from memory, ${framesPerTurn} frames a turn), median of turns 2-${TURNS} over 5 rounds:`,
+    )
+    console.log(`  createLLM: ${work.toFixed(1)} µs; JSON.parse of the same frames: ${parse.toFixed(1)} µs`)
+    console.log(`  createLLM / JSON.parse: ${(work / parse).toFixed(1)}×`)
   } finally {
     await simulator.stop()
   }
