@@ -2,6 +2,7 @@ import { Context } from "effect"
 import { type Actor, createActor } from "xstate"
 import {
   type ChainTurnRequest,
+  DEFAULT_EVENT_GAP_TIMEOUT_MS,
   type PrewarmRequest,
   type ResponsesChainEmitted,
   type ResponsesChainInput,
@@ -28,7 +29,7 @@ import {
   responsesParams,
   toolNamesOf,
 } from "./options.ts"
-import { makeResponsesSocketActor } from "./responsesSocket.ts"
+import { createTurnLanes, makeResponsesSocketActor, type TurnLanes } from "./responsesSocket.ts"
 
 /**
  * The Responses API over a WebSocket: the chain machine run with a real socket actor on an
@@ -94,6 +95,12 @@ export interface ResponsesChainParts {
   /** The model (or Azure deployment) the requests name. */
   readonly model: string
   /**
+   * Where the socket hands a turn's text straight to its stream (the facade's; a parent reads
+   * `turn.chunk` events and opens none).
+   * @internal
+   */
+  readonly lanes: TurnLanes
+  /**
    * The request of one turn over `context`, for a `CHAT` event (`{ type: "CHAT", request }`).
    * @throws {LLMError} `InvalidRequest` for a malformed item.
    */
@@ -127,8 +134,9 @@ export const ResponsesChain = {
         : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
       ...(options.heartbeatTimeoutMs === undefined ? {} : { heartbeatTimeoutMs: options.heartbeatTimeoutMs }),
     })
+    const lanes = createTurnLanes(options.eventGapTimeoutMs ?? DEFAULT_EVENT_GAP_TIMEOUT_MS)
     const logic = responsesChainMachine.provide({
-      actors: { socket: makeResponsesSocketActor(runtime, connectOptions) },
+      actors: { socket: makeResponsesSocketActor(runtime, connectOptions, lanes) },
     })
     const input: ResponsesChainInput = {
       store: resolved.store ?? false,
@@ -149,6 +157,7 @@ export const ResponsesChain = {
       logic,
       input,
       model: resolved.model,
+      lanes,
       request: (context, chatOptions = {}, turnId = `turn_${++turnCounter}`) => ({
         turnId,
         items: chatItemsOf(context),
@@ -224,11 +233,18 @@ export const createResponsesLLM = (
       if (event.type === "turn.chunk") sink.push(event.chunk)
       else if (event.type === "turn.failed") sink.fail(fromChainFailure(event.error))
     })
+    // Once the turn streams, its text comes from the socket's edge straight to the sink.
+    const closeLane = chain.lanes.open(turnId, (chunk) => sink.push(chunk))
     const { stream, sink } = createChatStream(
       turnId,
       {
-        cancel: () => actor.send({ type: "CANCEL", turnId }),
+        cancel: () => {
+          // The machine must know the text handed out so far: the cancelled end carries it.
+          chain.lanes.flush()
+          actor.send({ type: "CANCEL", turnId })
+        },
         detach: () => {
+          closeLane()
           subscription.unsubscribe()
           signal?.removeEventListener("abort", onAbort)
           open.delete(turnId)

@@ -43,9 +43,12 @@ export interface ConnectionHandler<TCommand> {
   receive(command: TCommand): void
   /**
    * What the connection knows about a decoded event before the machine gets it (for example
-   * a server offset clamped to the audio this connection actually sent). Optional.
+   * a server offset clamped to the audio this connection actually sent); `undefined` when
+   * the connection handled the event itself (it reaches the machine later, or never). Optional.
    */
-  inbound?(event: EventObject): EventObject
+  inbound?(event: EventObject): EventObject | undefined
+  /** The connection ended (the socket's end is reported right after): hand on what is held back. Optional. */
+  ending?(): void
   /** The connection is ending; release timers and listeners. Called once. */
   dispose(): void
 }
@@ -244,16 +247,21 @@ export const makeSocketActor = <R, TCommand extends EventObject, TInput = Sessio
               return
             }
             const current = handler
-            for (const event of events) back(current?.inbound === undefined ? event : current.inbound(event))
+            for (const event of events) {
+              const passed = current?.inbound === undefined ? event : current.inbound(event)
+              if (passed !== undefined) back(passed)
+            }
           }),
         )
+        handler.ending?.()
         back({ type: "SOCKET.FAILED", failure: normalCloseFailure(), atMs: runtime.now() })
       }),
     ).pipe(
       Effect.catch((error: TransportError) =>
-        Effect.sync(() =>
-          back({ type: "SOCKET.FAILED", failure: failureOfTransportError(error), atMs: runtime.now() }),
-        ),
+        Effect.sync(() => {
+          handler?.ending?.()
+          back({ type: "SOCKET.FAILED", failure: failureOfTransportError(error), atMs: runtime.now() })
+        }),
       ),
       Effect.catchDefect((defect) =>
         Effect.sync(() =>
