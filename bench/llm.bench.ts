@@ -67,7 +67,8 @@ const runRuntime = async (httpUrl: string): Promise<RuntimeRun> => {
   }
   const recording: RealtimeSocketShape = {
     connect: (options) =>
-      Effect.map(connectWebSocket(options), (connection) => ({
+      Effect.map(connectWebSocket(options), ({ deliver: _direct, ...connection }) => ({
+        // `messages` is wrapped, so the direct delivery that would bypass it is left out.
         ...connection,
         messages: Stream.map(connection.messages, (text) => {
           replies[replies.length - 1]?.push(text)
@@ -113,9 +114,16 @@ const replayingSocket = (replies: readonly (readonly string[])[]): RealtimeSocke
     Effect.gen(function* () {
       const messages = yield* Queue.unbounded<string>()
       let turn = 0
+      let direct: ((text: string) => void) | undefined
       const answer = (text: string): void => {
         if (!text.startsWith('{"type":"response.create"')) return
-        for (const frame of replies[turn++] ?? []) Queue.offerUnsafe(messages, frame)
+        const frames = replies[turn++] ?? []
+        // As a socket's callbacks do, the frames come on a later tick than the send.
+        if (direct === undefined) for (const frame of frames) Queue.offerUnsafe(messages, frame)
+        else
+          queueMicrotask(() => {
+            for (const frame of frames) direct?.(frame)
+          })
       }
       const connection: SocketConnection = {
         url: "ws://in-memory/v1/responses",
@@ -124,6 +132,9 @@ const replayingSocket = (replies: readonly (readonly string[])[]): RealtimeSocke
         sendNow: (text) => {
           answer(text)
           return true
+        },
+        deliver: (listener) => {
+          direct = listener
         },
         close: () => Effect.void,
         bufferedAmount: () => 0,
