@@ -54,6 +54,14 @@ interface RuntimeRun {
   readonly replies: string[][]
   /** Milliseconds from `chat()` to the `end` chunk, per turn. */
   readonly turnMs: number[]
+  /** This process's CPU time per turn over turns 2 to the last, µs. */
+  readonly cpuUsPerTurn: number
+}
+
+/** CPU µs of this process since `start`. */
+const cpuSince = (start: NodeJS.CpuUsage): number => {
+  const used = process.cpuUsage(start)
+  return used.user + used.system
 }
 
 /** A 50-turn conversation through `createLLM`; a RealtimeSocket wrapper records the frames sent. */
@@ -67,13 +75,22 @@ const runRuntime = async (httpUrl: string): Promise<RuntimeRun> => {
   }
   const recording: RealtimeSocketShape = {
     connect: (options) =>
-      Effect.map(connectWebSocket(options), ({ deliver: _direct, ...connection }) => ({
-        // `messages` is wrapped, so the direct delivery that would bypass it is left out.
+      Effect.map(connectWebSocket(options), (connection) => ({
         ...connection,
+        // Frames are recorded on whichever path the socket actor reads them.
         messages: Stream.map(connection.messages, (text) => {
           replies[replies.length - 1]?.push(text)
           return text
         }),
+        ...(connection.deliver === undefined
+          ? {}
+          : {
+              deliver: (listener: (text: string) => void) =>
+                connection.deliver?.((text) => {
+                  replies[replies.length - 1]?.push(text)
+                  listener(text)
+                }),
+            }),
         send: (text: string) => {
           record(text)
           return connection.send(text)
@@ -94,15 +111,18 @@ const runRuntime = async (httpUrl: string): Promise<RuntimeRun> => {
   const context = new ChatContext([{ role: "system", content: SYSTEM }])
   const turnMs: number[] = []
   await llm.prewarm()
+  let cpu0 = process.cpuUsage()
   for (let turn = 1; turn <= TURNS; turn++) {
+    if (turn === 2) cpu0 = process.cpuUsage()
     context.addUser(question(turn))
     const started = performance.now()
     const result = await llm.chat(context).collect()
     turnMs.push(performance.now() - started)
     context.addOutput(result.output)
   }
+  const cpuUsPerTurn = cpuSince(cpu0) / (TURNS - 1)
   await llm.close()
-  return { frames, replies, turnMs }
+  return { frames, replies, turnMs, cpuUsPerTurn }
 }
 
 /**
@@ -178,7 +198,10 @@ const parseTurns = (replies: readonly (readonly string[])[]): number[] =>
  * with `previous_response_id` (when present) pointing at that response; returns the time per
  * turn from send to `response.completed`. Ids have the same length, so each frame keeps its size.
  */
-const runRaw = async (httpUrl: string, frames: readonly string[]): Promise<number[]> => {
+const runRaw = async (
+  httpUrl: string,
+  frames: readonly string[],
+): Promise<{ readonly turnMs: number[]; readonly cpuUsPerTurn: number }> => {
   const socket = new WebSocket(`${httpUrl.replace(/^http/, "ws")}/responses`, {
     headers: { Authorization: `Bearer ${API_KEY}` },
     perMessageDeflate: false,
@@ -189,7 +212,9 @@ const runRaw = async (httpUrl: string, frames: readonly string[]): Promise<numbe
   })
   const turnMs: number[] = []
   let lastId: string | undefined
-  for (const frame of frames) {
+  let cpu0 = process.cpuUsage()
+  for (const [turn, frame] of frames.entries()) {
+    if (turn === 1) cpu0 = process.cpuUsage()
     const text =
       lastId === undefined
         ? frame
@@ -208,8 +233,9 @@ const runRaw = async (httpUrl: string, frames: readonly string[]): Promise<numbe
     })
     turnMs.push(performance.now() - started)
   }
+  const cpuUsPerTurn = cpuSince(cpu0) / (frames.length - 1)
   socket.close()
-  return turnMs
+  return { turnMs, cpuUsPerTurn }
 }
 
 /** The full-context `response.create` of every turn of the same conversation (no chaining). */
@@ -237,11 +263,16 @@ export default async function main(): Promise<void> {
     let runtime: RuntimeRun | undefined
     const runtimeMs: number[] = []
     const rawMs: number[] = []
+    const runtimeCpu: number[] = []
+    const rawCpu: number[] = []
     // Alternate the two clients so that warm-up and drift hit both alike; keep every round's turns.
     for (let round = 0; round < ROUNDS; round++) {
-      runtime = await runRuntime(httpUrl)
+      runtime = await profiled(`llm-network-${round}`, () => runRuntime(httpUrl))
       runtimeMs.push(...runtime.turnMs.slice(1))
-      rawMs.push(...(await runRaw(httpUrl, runtime.frames)).slice(1))
+      runtimeCpu.push(runtime.cpuUsPerTurn)
+      const raw = await runRaw(httpUrl, runtime.frames)
+      rawMs.push(...raw.turnMs.slice(1))
+      rawCpu.push(raw.cpuUsPerTurn)
     }
     if (runtime === undefined) return
     const chained = runtime.frames.map((f) => Buffer.byteLength(f))
@@ -279,6 +310,11 @@ export default async function main(): Promise<void> {
     console.log(`  createLLM (machine + socket actor + chunk stream): ${rt.toFixed(3)} ms`)
     console.log(`  raw ws client:                                     ${raw.toFixed(3)} ms`)
     console.log(`  runtime / raw: ${(rt / raw).toFixed(2)}×, added ${(rt - raw).toFixed(3)} ms per turn`)
+    const rtCpu = median(runtimeCpu)
+    const rawCpuUs = median(rawCpu)
+    console.log(
+      `  client CPU per turn (median of ${ROUNDS} rounds): createLLM ${rtCpu.toFixed(0)} µs, raw ws ${rawCpuUs.toFixed(0)} µs, ${(rtCpu / rawCpuUs).toFixed(2)}× (less sensitive to a loaded machine than the time)`,
+    )
     const framesPerTurn = median(recorded.replies.slice(1).map((r) => r.length))
     const work = median(inProcessUs)
     const parse = median(parseUs)
