@@ -14,6 +14,7 @@ import { diagramCommand } from "./cli/diagram.ts"
 import { inspectCommand } from "./cli/inspect.ts"
 import type { CliOutput } from "./cli/io.ts"
 import { type AnyCommand, runCli } from "./cli/program.ts"
+import { replayCommand } from "./cli/replay.ts"
 import { simulateCommand } from "./cli/simulate.ts"
 import { speakCommand } from "./cli/speak.ts"
 
@@ -26,6 +27,7 @@ export const COMMANDS: ReadonlyArray<AnyCommand> = [
   demoCommand,
   diagramCommand,
   inspectCommand,
+  replayCommand,
 ]
 
 /** `voxstate` with its commands. */

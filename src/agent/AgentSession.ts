@@ -8,7 +8,7 @@
  * time; every reply to the caller carries its turn's latencies.
  * @module
  */
-import { Context } from "effect"
+import type { Context } from "effect"
 import {
   type Actor,
   type AnyEventObject,
@@ -37,7 +37,8 @@ import { createChannel } from "../runtime/channel.ts"
 import { relayEmitted } from "../runtime/relayEmitted.ts"
 import { makeSessionRuntime, rootActorOptions, type SessionRuntime } from "../runtime/SessionRuntime.ts"
 import type { OpenAIConfigOptions } from "../transport/OpenAIConfig.ts"
-import { RealtimeSocket } from "../transport/RealtimeSocket.ts"
+import type { RealtimeSocket } from "../transport/RealtimeSocket.ts"
+import { liveSocketContext } from "../transport/recording.ts"
 import { createTTS } from "../tts/OpenAITTS.ts"
 import { SynthesisSession, type SynthesisSessionOptions } from "../tts/SynthesisSession.ts"
 import type { SegmentMetrics, SynthesisEvent, SynthesizeStream, TTS } from "../tts/TTS.ts"
@@ -116,6 +117,12 @@ export interface AgentSessionOptions extends TurnOptions {
   readonly output?: AudioOutput
   /** The services and clock the session runs on (a `TestClock` in tests); default the live ones. */
   readonly context?: Context.Context<RealtimeSocket>
+  /**
+   * A folder to record every frame this session's sockets send and receive into, as one JSONL
+   * file (credentials stripped); `false` records nothing. Default: `VOXSTATE_RECORD` from `env`.
+   * Ignored when `context` is given (record with `recordingSocket` there).
+   */
+  readonly record?: string | false
   /**
    * An XState inspection observer (a voxstate inspector's `inspect`); the children (STT, LLM,
    * replies) are seen through it. `false`: none even under `VOXSTATE_INSPECT=1`.
@@ -248,7 +255,7 @@ const errorMessage = (error: unknown): string => (error instanceof Error ? error
  */
 export const createAgentSession = (options: AgentSessionOptions): AgentSession => {
   const settings = settingsOf(options)
-  const runtime = makeSessionRuntime(options.context ?? Context.make(RealtimeSocket, RealtimeSocket.live), {
+  const runtime = makeSessionRuntime(options.context ?? liveSocketContext("agent", options), {
     inspect: options.inspect,
   })
   const endpoint: AgentEndpoint = {

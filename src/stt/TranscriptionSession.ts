@@ -12,7 +12,7 @@
  * ```
  * @module
  */
-import { Context, Effect, Option, type Scope, type Tracer } from "effect"
+import { type Context, Effect, Option, Redacted, type Scope, type Tracer } from "effect"
 import { type Actor, createActor, type InspectionEvent, type Observer } from "xstate"
 import type { LifecycleTimeouts, ReconnectPolicy } from "../../machines/lifecycle/sessionLifecycle.ts"
 import {
@@ -30,7 +30,14 @@ import {
   type TranscriptionSettings,
 } from "../../machines/transcription/transcriptionSettings.ts"
 import type { LedgerOptions } from "../../machines/transcription/transcripts.ts"
-import { type AudioFrame, makeAudioFrame, pcm16FromBytes } from "../audio/index.ts"
+import {
+  type AudioFrame,
+  base64ToPcm16,
+  makeAudioFrame,
+  pcm16FromBytes,
+  pcm16ToBase64,
+} from "../audio/index.ts"
+import { decodeSnapshot, makeSnapshot, type SessionSnapshot } from "../persist/snapshot.ts"
 import { createChannel } from "../runtime/channel.ts"
 import { makeSessionRuntime, rootActorOptions, type SessionRuntime } from "../runtime/SessionRuntime.ts"
 import {
@@ -45,9 +52,11 @@ import {
   type OpenAIConfig,
   type OpenAIConfigError,
   type OpenAIConfigOptions,
-  RealtimeSocket,
+  type RealtimeSocket,
   resolveOpenAIConfig,
+  secretOf,
 } from "../transport/index.ts"
+import { liveSocketContext } from "../transport/recording.ts"
 import { type AudioInput, createAudioInput } from "./audioInput.ts"
 import { STTError } from "./retry.ts"
 import type { SpeechEvent, SpeechStream } from "./SpeechEvent.ts"
@@ -136,6 +145,12 @@ export interface TranscriptionSessionOptions extends Partial<TranscriptionSettin
    * `TestClock` so machine delays follow virtual time.
    */
   readonly context?: Context.Context<RealtimeSocket>
+  /**
+   * A folder to record every frame this session's sockets send and receive into, as one JSONL
+   * file (credentials stripped); `false` records nothing. Default: `VOXSTATE_RECORD` from `env`.
+   * Ignored when `context` is given (record with `recordingSocket` there).
+   */
+  readonly record?: string | false
 }
 
 /** A streaming transcription session (see the module documentation). */
@@ -184,7 +199,29 @@ export interface TranscriptionSession extends SpeechStream {
   readonly pushedSamples: number
   /** What the session holds right now: running fibers and pending clock timers (both 0 once ended). */
   readonly resources: { readonly fibers: number; readonly timers: number }
+  /**
+   * The session as a JSON value for {@link resumeTranscriptionSession}: the settings, the audio
+   * of every turn still waiting for its transcript and the audio not yet part of a turn.
+   * Never the credential.
+   */
+  persist(): TranscriptionSnapshot
 }
+
+/** What a transcription snapshot keeps beside the machine's persisted snapshot. */
+export interface TranscriptionSnapshotData {
+  readonly settings: TranscriptionSettings
+  readonly schema: TranscriptionSchema
+  /** Turns without their transcript yet: each one's 24 kHz mono PCM16 audio as base64, in order. */
+  readonly pendingTurns: readonly { readonly turn: number; readonly audio: string }[]
+  /** Audio after the last turn, not committed yet (base64 PCM16, 24 kHz mono). */
+  readonly tail: string
+  readonly inputEnded: boolean
+  /** Final transcripts emitted so far (they are not sent again). */
+  readonly finals: number
+}
+
+/** A snapshot of a transcription session (see {@link TranscriptionSession.persist}). */
+export type TranscriptionSnapshot = SessionSnapshot<"transcription", TranscriptionSnapshotData>
 
 /** The `source` of the errors a transcription session throws. */
 const SESSION_SOURCE = "openai/realtime-transcription"
@@ -496,6 +533,7 @@ interface PendingWrite {
 const startSession = (
   options: TranscriptionSessionOptions,
   runtime: SessionRuntime<RealtimeSocket>,
+  resume?: TranscriptionSnapshotData,
 ): TranscriptionSession => {
   const parts = partsOf(options, runtime)
   const { config, audio: input } = parts
@@ -613,7 +651,9 @@ const startSession = (
     return releasing
   }
 
+  let finals = resume?.finals ?? 0
   const unsubscribeEvents = actor.on("*", (event) => {
+    if (event.type === "final_transcript") finals++
     tracing.onEvent(event as SpeechEvent)
     queue.push(event as SpeechEvent)
   })
@@ -723,6 +763,33 @@ const startSession = (
       if (finished) return
       actor.send({ type: "UPDATE_SETTINGS", settings: update })
     },
+    persist() {
+      const { context } = actor.getSnapshot()
+      const { buffer } = input
+      const audioOf = (from: number, to: number): string => {
+        const start = Math.max(from, buffer.startSample)
+        const end = Math.min(to, buffer.endSample)
+        return start < end ? pcm16ToBase64(buffer.view(start, end)) : ""
+      }
+      return makeSnapshot(
+        "transcription",
+        {
+          savedAtMs: runtime.now(),
+          machine: actor.getPersistedSnapshot(),
+          data: {
+            settings: context.settings,
+            schema: context.schema,
+            pendingTurns: context.ledger.turns
+              .filter((t) => t.status === "pending")
+              .map((t) => ({ turn: t.turn, audio: audioOf(t.startSample, t.endSample) })),
+            tail: audioOf(context.tailStartSample, buffer.endSample),
+            inputEnded,
+            finals,
+          },
+        },
+        [Redacted.value(secretOf(config))],
+      )
+    },
     async close() {
       if (!finished && actor.getSnapshot().status === "active") actor.send({ type: "CLOSE" })
       queue.end()
@@ -730,7 +797,37 @@ const startSession = (
     },
     [Symbol.asyncIterator]: () => queue[Symbol.asyncIterator](),
   }
+  if (resume !== undefined) {
+    // Each unfinished turn is sent again and ended where it ended; then the audio after them.
+    for (const turn of resume.pendingTurns) {
+      if (turn.audio.length === 0) continue
+      input.pushSamples(base64ToPcm16(turn.audio))
+      actor.send(parts.flushEvent())
+    }
+    if (resume.tail.length > 0) input.pushSamples(base64ToPcm16(resume.tail))
+    if (resume.inputEnded) session.endInput()
+  }
   return session
+}
+
+/**
+ * Continues a persisted transcription session on a new connection, in this or another
+ * process: every turn that had no transcript is sent again from the snapshot's audio and
+ * ended where it ended, then the audio after them; finished turns are not sent again. The
+ * settings are the snapshot's unless `options` overrides them; the credential comes from
+ * `options` or the environment.
+ * @throws {SnapshotError} for a snapshot of another version or kind, or a malformed one
+ * @throws {OpenAIConfigError} when no API key is configured
+ */
+export const resumeTranscriptionSession = (
+  snapshot: unknown,
+  options: TranscriptionSessionOptions = {},
+): TranscriptionSession => {
+  const { data } = decodeSnapshot(snapshot, "transcription") as TranscriptionSnapshot
+  const merged: TranscriptionSessionOptions = { ...data.settings, schema: data.schema, ...options }
+  const context = merged.context ?? liveSocketContext("transcription", merged)
+  if ((merged.appendMs ?? DEFAULT_APPEND_MS) <= 0) throw new RangeError("appendMs must be > 0")
+  return startSession(merged, makeSessionRuntime(context), data)
 }
 
 /**
@@ -742,7 +839,7 @@ const startSession = (
 export const createTranscriptionSession = (
   options: TranscriptionSessionOptions = {},
 ): TranscriptionSession => {
-  const context = options.context ?? Context.make(RealtimeSocket, RealtimeSocket.live)
+  const context = options.context ?? liveSocketContext("transcription", options)
   if ((options.appendMs ?? DEFAULT_APPEND_MS) <= 0) throw new RangeError("appendMs must be > 0")
   return startSession(options, makeSessionRuntime(context, { inspect: options.inspect }))
 }

@@ -59,6 +59,12 @@ export interface AudioInput {
    * (a later frame of another rate or channel count is still `FormatChanged`). No-op after `end`.
    */
   drain(): void
+  /**
+   * Stores samples already at 24 kHz mono (a resumed session's own audio), through the VAD
+   * and the listeners but not the converter, so the caller's input format is still free.
+   * @internal
+   */
+  pushSamples(samples: Int16Array): void
   /** No more audio: flushes the resampler and closes an open VAD segment. Idempotent. */
   end(): void
   /** Replaces the VAD (`null` turns it off). An open segment is closed first. */
@@ -216,6 +222,9 @@ export const createAudioInput = (options: AudioInputOptions): AudioInput => {
     },
     drain() {
       if (!ended) store(converter.drain())
+    },
+    pushSamples(samples) {
+      if (!ended) store(samples)
     },
     end() {
       if (ended) return
