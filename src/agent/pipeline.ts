@@ -32,6 +32,8 @@ export interface AgentSTTParts {
   readonly input: unknown
   /** The caller's audio, straight to the part (never through an actor). */
   push(frame: AudioFrame): void
+  /** The event that makes the part end its current segment now and transcribe it (manual turns). */
+  commit(): AnyEventObject
 }
 
 /** The speech-to-text of a pipeline agent. */
@@ -81,7 +83,12 @@ export type OpenAISTTOptions = Omit<TranscriptionSessionOptions, "openai" | "env
 export const openaiSTT = (options: OpenAISTTOptions = {}): AgentSTT => ({
   parts: (runtime, endpoint) => {
     const stt = TranscriptionSession.logic(runtime, { ...options, ...endpoint })
-    return { logic: stt.logic, input: stt.input, push: (frame) => stt.audio.push(frame) }
+    return {
+      logic: stt.logic,
+      input: stt.input,
+      push: (frame) => stt.audio.push(frame),
+      commit: () => stt.flushEvent(),
+    }
   },
 })
 
