@@ -112,10 +112,18 @@ const socketInput = () => {
   return input
 }
 
-const parseRate = (value: unknown): number | undefined =>
-  typeof value === "number" && Number.isInteger(value) && value >= 8_000 && value <= MAX_RATE_HZ
-    ? value
-    : undefined
+/** Why `value` cannot be the connection's rate (an integer the resampler converts both ways), or undefined. */
+const rateProblem = (value: unknown): string | undefined => {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 8_000 || value > MAX_RATE_HZ)
+    return `sampleRateHz must be an integer in 8000..${MAX_RATE_HZ}`
+  try {
+    createPcmConverter({ targetRateHz: CALL_RATE_HZ }).push(makeAudioFrame(new Int16Array(1), value, 1))
+    createPcmConverter({ targetRateHz: value }).push(makeAudioFrame(new Int16Array(1), CALL_RATE_HZ, 1))
+    return undefined
+  } catch (error) {
+    return `sampleRateHz ${value} cannot be converted: ${errorJson(error).message}`
+  }
+}
 
 /**
  * Starts the endpoint. Resolves once it listens.
@@ -222,10 +230,9 @@ export const serveAgent = async (options: ServeAgentOptions): Promise<AgentServe
     const start = (message: { readonly sampleRateHz?: unknown }) => {
       if (session !== undefined) return refuse("already_started", "This connection already has a session")
       if (message.sampleRateHz !== undefined) {
-        const rate = parseRate(message.sampleRateHz)
-        if (rate === undefined)
-          return refuse("invalid_rate", `sampleRateHz must be an integer in 8000..${MAX_RATE_HZ}`)
-        setRate(rate)
+        const problem = rateProblem(message.sampleRateHz)
+        if (problem !== undefined) return refuse("invalid_rate", problem)
+        setRate(message.sampleRateHz as number)
       }
       try {
         session =
@@ -265,10 +272,9 @@ export const serveAgent = async (options: ServeAgentOptions): Promise<AgentServe
         case "start":
           return start(m)
         case "format": {
-          const rate = parseRate(m.sampleRateHz)
-          if (rate === undefined)
-            return refuse("invalid_rate", `sampleRateHz must be an integer in 8000..${MAX_RATE_HZ}`)
-          return setRate(rate)
+          const problem = rateProblem(m.sampleRateHz)
+          if (problem !== undefined) return refuse("invalid_rate", problem)
+          return setRate(m.sampleRateHz as number)
         }
         case "end":
           return void end()
@@ -286,10 +292,7 @@ export const serveAgent = async (options: ServeAgentOptions): Promise<AgentServe
       }
     }
 
-    ws.on("message", (data, isBinary) => {
-      if (ending !== undefined) return
-      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer)
-      if (!isBinary) return control(bytes.toString("utf8"))
+    const audio = (bytes: Buffer) => {
       if (session === undefined) return refuse("not_started", `Send {"type":"start"} before audio`)
       if (bytes.length % 2 !== 0)
         return refuse(
@@ -300,6 +303,18 @@ export const serveAgent = async (options: ServeAgentOptions): Promise<AgentServe
       new Uint8Array(samples.buffer).set(bytes)
       const mono = toCall.push(makeAudioFrame(samples, rateHz, 1))
       if (mono.length > 0) input.push(makeAudioFrame(mono, CALL_RATE_HZ, 1))
+    }
+    ws.on("message", (data, isBinary) => {
+      if (ending !== undefined) return
+      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer)
+      // Whatever a message makes the session throw is the client's answer, never the server's crash.
+      try {
+        if (isBinary) audio(bytes)
+        else control(bytes.toString("utf8"))
+      } catch (error) {
+        const e = errorJson(error)
+        refuse(isBinary ? "invalid_audio" : "refused", e.message)
+      }
     })
     ws.on("close", () => {
       if (dropTimer !== undefined) clearTimeout(dropTimer)

@@ -144,19 +144,21 @@ describe("serveAgent", () => {
     c.send([1, 2])
     c.send({ type: "say", text: "too early" })
     c.send({ type: "start", sampleRateHz: 12.5 })
+    c.send({ type: "start", sampleRateHz: 191_999 })
     c.send({ type: "start" })
     await eventually(c.seen("started"), 5_000)
     c.ws.send(new Uint8Array([1, 2, 3]))
     c.send({ type: "dance" })
     c.send({ type: "say", text: 42 })
     c.send({ type: "start" })
-    await eventually(() => c.messages.filter((m) => m.type === "error").length >= 9, 5_000)
+    await eventually(() => c.messages.filter((m) => m.type === "error").length >= 10, 5_000)
     const codes = c.messages.filter((m) => m.type === "error").map((m) => (m.error as { code: string }).code)
     assert.deepStrictEqual(codes, [
       "not_started",
       "invalid_json",
       "invalid_message",
       "not_started",
+      "invalid_rate",
       "invalid_rate",
       "invalid_audio",
       "unknown_message",
