@@ -1,14 +1,21 @@
 /**
  * Voice agents on a call: define an agent and its tools, run it on a call's audio with
- * {@link createAgentSession} (the pipeline, or one Realtime session), read what happens as
- * {@link AgentEvent}s.
+ * {@link createAgentSession}, over an STT, an LLM and a TTS (OpenAI's by default, or any part
+ * that meets {@link AgentSTT} / {@link AgentLLM}), or over one Realtime session; read what
+ * happens as {@link AgentEvent}s. {@link serveAgent} puts agents behind a WebSocket audio endpoint.
  * @module
  */
-export type {
-  AgentEvent,
-  AgentSession,
-  AgentSessionOptions,
-  TurnMetrics,
+export type { AgentState, UserState } from "../../machines/agent/agentSession.ts"
+export {
+  type AgentEvent,
+  type AgentSession,
+  type AgentSessionOptions,
+  type AgentSnapshot,
+  type AgentSnapshotData,
+  type ReplyOptions,
+  resumeAgentSession,
+  type TurnMetrics,
+  type TurnOptions,
 } from "./AgentSession.ts"
 export {
   type AudioInput,
@@ -19,8 +26,27 @@ export {
   samplesInput,
   wavFileInput,
 } from "./audio.ts"
-export { type Agent, type AgentTool, defineAgent, defineTool } from "./define.ts"
+export {
+  type Agent,
+  type AgentCall,
+  type AgentTool,
+  defineAgent,
+  defineTool,
+  type ToolContext,
+} from "./define.ts"
 export { type DemoOptions, type DemoResult, runDemo } from "./demo.ts"
+export {
+  type AgentEndpoint,
+  type AgentLLM,
+  type AgentLLMParts,
+  type AgentSTT,
+  type AgentSTTParts,
+  type AgentTurnRequest,
+  type OpenAILLMOptions,
+  type OpenAISTTOptions,
+  openaiLLM,
+  openaiSTT,
+} from "./pipeline.ts"
 export type {
   AgentRealtimeOptions,
   RealtimeAgentSession,
