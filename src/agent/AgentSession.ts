@@ -180,6 +180,8 @@ export interface AgentSession extends AsyncIterable<AgentEvent> {
 /** What an agent snapshot keeps beside the machine's persisted snapshot. */
 export interface AgentSnapshotData {
   readonly restore: AgentRestore
+  /** The caller's audio the STT had not transcribed yet (as its part keeps it), or none. */
+  readonly speech?: unknown
   readonly instructions: string
   readonly metrics: readonly TurnMetrics[]
 }
@@ -448,6 +450,11 @@ const startAgentSession = (options: AgentSessionOptions, resume?: AgentSnapshotD
     },
     persist: () => {
       const snapshot = actor.getSnapshot()
+      const speechOf = (): { readonly speech?: unknown } => {
+        const child = actor.system.get("stt")
+        const pending = child === undefined ? undefined : stt.pendingSpeech?.(child.getSnapshot().context)
+        return pending === undefined ? {} : { speech: pending }
+      }
       return makeSnapshot(
         "agent",
         {
@@ -455,6 +462,7 @@ const startAgentSession = (options: AgentSessionOptions, resume?: AgentSnapshotD
           machine: actor.getPersistedSnapshot(),
           data: {
             restore: agentRestoreOf(snapshot.context, agentStateOf(snapshot) !== "idle"),
+            ...speechOf(),
             instructions: snapshot.context.instructions,
             metrics,
           },
@@ -648,6 +656,10 @@ const startAgentSession = (options: AgentSessionOptions, resume?: AgentSnapshotD
   })
   actor.start()
   const sttChild = actor.system.get("stt")
+  // The caller's audio that was not transcribed when the snapshot was taken is heard again.
+  if (resume?.speech !== undefined && sttChild !== undefined) {
+    stt.replaySpeech?.(resume.speech, (event) => sttChild.send(event))
+  }
   sttChild?.on("end_of_speech", () => {
     turn.endOfSpeechAt = now()
   })
