@@ -17,6 +17,7 @@ import { type AnyCommand, runCli } from "./cli/program.ts"
 import { replayCommand } from "./cli/replay.ts"
 import { simulateCommand } from "./cli/simulate.ts"
 import { speakCommand } from "./cli/speak.ts"
+import { transcribeCommand } from "./cli/transcribe.ts"
 
 export type { CliOutput } from "./cli/io.ts"
 
@@ -28,6 +29,7 @@ export const COMMANDS: ReadonlyArray<AnyCommand> = [
   diagramCommand,
   inspectCommand,
   replayCommand,
+  transcribeCommand,
 ]
 
 /** `voxstate` with its commands. */
