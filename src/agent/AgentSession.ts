@@ -122,7 +122,7 @@ export interface AgentSessionOptions extends TurnOptions {
   readonly context?: Context.Context<RealtimeSocket>
   /**
    * A folder to record every frame this session's sockets send and receive into, as one JSONL
-   * file (credentials stripped); `false` records nothing. Default: `VOXSTATE_RECORD` from `env`.
+   * file (credentials stripped); `false` records nothing. Default: `VOXSTATE_RECORD` (from `env`, else the process environment).
    * Ignored when `context` is given (record with `recordingSocket` there).
    */
   readonly record?: string | false
@@ -167,6 +167,8 @@ export interface AgentSession extends AgentControls, AsyncIterable<AgentEvent> {
 /** What an agent snapshot keeps beside the machine's persisted snapshot. */
 export interface AgentSnapshotData {
   readonly restore: AgentRestore
+  /** The caller's audio the STT had not transcribed yet (as its part keeps it), or none. */
+  readonly speech?: unknown
   readonly instructions: string
   readonly metrics: readonly TurnMetrics[]
 }
@@ -438,6 +440,11 @@ const startAgentSession = (options: AgentSessionOptions, resume?: AgentSnapshotD
     },
     persist: () => {
       const snapshot = actor.getSnapshot()
+      const speechOf = (): { readonly speech?: unknown } => {
+        const child = actor.system.get("stt")
+        const pending = child === undefined ? undefined : stt.pendingSpeech?.(child.getSnapshot().context)
+        return pending === undefined ? {} : { speech: pending }
+      }
       return makeSnapshot(
         "agent",
         {
@@ -445,6 +452,7 @@ const startAgentSession = (options: AgentSessionOptions, resume?: AgentSnapshotD
           machine: actor.getPersistedSnapshot(),
           data: {
             restore: agentRestoreOf(snapshot.context, agentStateOf(snapshot) !== "idle"),
+            ...speechOf(),
             instructions: snapshot.context.instructions,
             metrics,
           },
@@ -640,6 +648,10 @@ const startAgentSession = (options: AgentSessionOptions, resume?: AgentSnapshotD
   })
   actor.start()
   const sttChild = actor.system.get("stt")
+  // The caller's audio that was not transcribed when the snapshot was taken is heard again.
+  if (resume?.speech !== undefined && sttChild !== undefined) {
+    stt.replaySpeech?.(resume.speech, (event) => sttChild.send(event))
+  }
   sttChild?.on("end_of_speech", () => {
     turn.endOfSpeechAt = now()
   })
