@@ -74,6 +74,8 @@ export interface AgentSessionInput {
   /** The inputs of the `stt` and `llm` children (the facades' `input`). */
   readonly sttInput: unknown
   readonly llmInput: unknown
+  /** The conversation so far when the call resumes elsewhere (default none). */
+  readonly history?: readonly (ChatItem | ChatItemInput)[]
 }
 
 /** The machine's context. */
@@ -237,7 +239,7 @@ export const agentSessionMachine = setup({
   id: "agentSession",
   context: ({ input }) => ({
     ...input,
-    items: [],
+    items: input.history ?? [],
     reply: "",
     heard: "",
     audible: false,

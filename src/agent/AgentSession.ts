@@ -62,6 +62,8 @@ export interface AgentSessionOptions {
   readonly llm?: Omit<ResponsesLLMOptions, "openai" | "env" | "instructions" | "tools" | "context">
   /** Synthesis options besides the endpoint and the sink (voice, a ready `tts`...). */
   readonly tts?: Omit<SynthesisSessionOptions, "openai" | "env" | "onAudio">
+  /** The conversation so far, for a call resumed from a checkpoint (default none). */
+  readonly history?: readonly (ChatItem | ChatItemInput)[]
   /** The services and clock the session runs on (a `TestClock` in tests); default the live ones. */
   readonly context?: Context.Context<RealtimeSocket>
 }
@@ -184,6 +186,7 @@ export const createAgentSession = (options: AgentSessionOptions): AgentSession =
       maxToolRounds: options.maxToolRounds ?? 3,
       sttInput: stt.input,
       llmInput: llm.input,
+      ...(options.history === undefined ? {} : { history: options.history }),
     },
   })
   actorRef = actor

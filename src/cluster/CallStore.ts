@@ -1,0 +1,184 @@
+/**
+ * What the cluster keeps beside the engine's own tables, on the same SQL database: each
+ * call's checkpoint (the conversation at its last turn end, so a call resumes on another
+ * runner with what was said) and each runner's load (calls, budget, the shards it owns, its
+ * media address), which placement reads. Plain SQL through `effect/sql`, so any database the
+ * cluster's storage supports holds it.
+ * @module
+ */
+import { Context, Effect, Layer } from "effect"
+import { SqlClient } from "effect/sql"
+import type { ChatItem, ChatItemInput } from "../../machines/responses/chatItems.ts"
+import { ClusterError } from "./ClusterError.ts"
+
+/** The version of {@link CallCheckpoint}'s shape. */
+export const CHECKPOINT_VERSION = 1
+
+/** A call at its last turn end: enough to resume it elsewhere. Never holds a credential. */
+export interface CallCheckpoint {
+  readonly version: typeof CHECKPOINT_VERSION
+  readonly callId: string
+  /** The conversation as the model sees it (an interrupted reply cut to the words heard). */
+  readonly items: readonly (ChatItem | ChatItemInput)[]
+  /** Completed caller turns. */
+  readonly turns: number
+  /** The agent's instructions (changed by a hand-off). */
+  readonly instructions: string
+  /** How many times the call has been resumed on a new runner. */
+  readonly resumes: number
+}
+
+/** A runner as placement sees it. */
+export interface RunnerLoad {
+  /** The runner's cluster address, `host:port`. */
+  readonly address: string
+  /** Where the runner accepts calls' media, `ws://host:port`. */
+  readonly mediaUrl: string
+  readonly calls: number
+  /** Calls the runner takes at most. */
+  readonly budget: number
+  /** The shards the runner owns. */
+  readonly shards: readonly number[]
+  readonly draining: boolean
+  /** When the runner last reported, in ms since the epoch. */
+  readonly seenAtMs: number
+}
+
+/** The store's operations. */
+export interface CallStoreShape {
+  readonly load: (callId: string) => Effect.Effect<CallCheckpoint | undefined, ClusterError>
+  readonly save: (checkpoint: CallCheckpoint, runner: string) => Effect.Effect<void, ClusterError>
+  readonly remove: (callId: string) => Effect.Effect<void, ClusterError>
+  /** Every call with a checkpoint (running or waiting to resume). */
+  readonly calls: Effect.Effect<readonly { readonly callId: string; readonly runner: string }[], ClusterError>
+  readonly report: (load: RunnerLoad) => Effect.Effect<void, ClusterError>
+  readonly unregister: (address: string) => Effect.Effect<void, ClusterError>
+  /** Runners that reported within `freshMs`. */
+  readonly runners: (freshMs: number) => Effect.Effect<readonly RunnerLoad[], ClusterError>
+}
+
+/** The store of checkpoints and runner loads. */
+export class CallStore extends Context.Service<CallStore, CallStoreShape>()("voxstate/cluster/CallStore") {}
+
+const storageError = (what: string) => (cause: unknown) =>
+  new ClusterError({
+    reason: "Storage",
+    message: `${what}: ${cause instanceof Error ? cause.message : String(cause)}`,
+  })
+
+const decodeCheckpoint = (callId: string, text: string): CallCheckpoint => {
+  const value = JSON.parse(text) as Partial<CallCheckpoint>
+  if (value.version !== CHECKPOINT_VERSION)
+    throw new ClusterError({
+      reason: "Storage",
+      message: `The checkpoint of ${callId} has version ${String(value.version)}, this runner reads ${CHECKPOINT_VERSION}`,
+    })
+  return value as CallCheckpoint
+}
+
+/** Makes the store on the current `SqlClient`, creating its tables when missing. */
+export const makeCallStore = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE IF NOT EXISTS voxstate_calls (
+    call_id TEXT PRIMARY KEY,
+    runner TEXT NOT NULL,
+    checkpoint TEXT NOT NULL,
+    updated_at BIGINT NOT NULL
+  )`.pipe(Effect.mapError(storageError("creating voxstate_calls")))
+  yield* sql`CREATE TABLE IF NOT EXISTS voxstate_runners (
+    address TEXT PRIMARY KEY,
+    media_url TEXT NOT NULL,
+    calls INTEGER NOT NULL,
+    budget INTEGER NOT NULL,
+    shards TEXT NOT NULL,
+    draining BOOLEAN NOT NULL,
+    seen_at BIGINT NOT NULL
+  )`.pipe(Effect.mapError(storageError("creating voxstate_runners")))
+
+  const store: CallStoreShape = {
+    load: (callId) =>
+      sql<{ checkpoint: string }>`SELECT checkpoint FROM voxstate_calls WHERE call_id = ${callId}`.pipe(
+        Effect.mapError(storageError(`loading ${callId}`)),
+        Effect.flatMap((rows) =>
+          rows[0] === undefined
+            ? Effect.succeed(undefined)
+            : Effect.try({
+                try: () => decodeCheckpoint(callId, rows[0]?.checkpoint ?? ""),
+                catch: (e) => (e instanceof ClusterError ? e : storageError(`decoding ${callId}`)(e)),
+              }),
+        ),
+      ),
+    save: (checkpoint, runner) => {
+      const text = JSON.stringify(checkpoint)
+      const now = Date.now()
+      return sql`INSERT INTO voxstate_calls (call_id, runner, checkpoint, updated_at)
+        VALUES (${checkpoint.callId}, ${runner}, ${text}, ${now})
+        ON CONFLICT (call_id) DO UPDATE SET runner = ${runner}, checkpoint = ${text}, updated_at = ${now}`.pipe(
+        Effect.asVoid,
+        Effect.mapError(storageError(`saving ${checkpoint.callId}`)),
+      )
+    },
+    remove: (callId) =>
+      sql`DELETE FROM voxstate_calls WHERE call_id = ${callId}`.pipe(
+        Effect.asVoid,
+        Effect.mapError(storageError(`removing ${callId}`)),
+      ),
+    calls: sql<{
+      call_id: string
+      runner: string
+    }>`SELECT call_id, runner FROM voxstate_calls ORDER BY call_id`.pipe(
+      Effect.map((rows) => rows.map((r) => ({ callId: r.call_id, runner: r.runner }))),
+      Effect.mapError(storageError("listing calls")),
+    ),
+    report: (load) => {
+      const shards = JSON.stringify(load.shards)
+      return sql`INSERT INTO voxstate_runners (address, media_url, calls, budget, shards, draining, seen_at)
+        VALUES (${load.address}, ${load.mediaUrl}, ${load.calls}, ${load.budget}, ${shards}, ${load.draining}, ${load.seenAtMs})
+        ON CONFLICT (address) DO UPDATE SET media_url = ${load.mediaUrl}, calls = ${load.calls},
+          budget = ${load.budget}, shards = ${shards}, draining = ${load.draining}, seen_at = ${load.seenAtMs}`.pipe(
+        Effect.asVoid,
+        Effect.mapError(storageError(`reporting ${load.address}`)),
+      )
+    },
+    unregister: (address) =>
+      sql`DELETE FROM voxstate_runners WHERE address = ${address}`.pipe(
+        Effect.asVoid,
+        Effect.mapError(storageError(`unregistering ${address}`)),
+      ),
+    runners: (freshMs) => {
+      const since = Date.now() - freshMs
+      return sql<{
+        address: string
+        media_url: string
+        calls: number
+        budget: number
+        shards: string
+        draining: boolean
+        seen_at: string | number
+      }>`SELECT address, media_url, calls, budget, shards, draining, seen_at FROM voxstate_runners
+        WHERE seen_at >= ${since} ORDER BY address`.pipe(
+        Effect.map((rows) =>
+          rows.map(
+            (r): RunnerLoad => ({
+              address: r.address,
+              mediaUrl: r.media_url,
+              calls: Number(r.calls),
+              budget: Number(r.budget),
+              shards: JSON.parse(r.shards) as number[],
+              draining: Boolean(r.draining),
+              seenAtMs: Number(r.seen_at),
+            }),
+          ),
+        ),
+        Effect.mapError(storageError("listing runners")),
+      )
+    },
+  }
+  return store
+})
+
+/** The store as a layer on the current `SqlClient`. */
+export const layerCallStore: Layer.Layer<CallStore, ClusterError, SqlClient.SqlClient> = Layer.effect(
+  CallStore,
+  makeCallStore,
+)
