@@ -9,10 +9,12 @@
 import { realpathSync } from "node:fs"
 import { pathToFileURL } from "node:url"
 import { Command } from "effect/cli"
+import { clusterCommand } from "./cli/cluster.ts"
 import { demoCommand } from "./cli/demo.ts"
 import { diagramCommand } from "./cli/diagram.ts"
 import type { CliOutput } from "./cli/io.ts"
 import { type AnyCommand, runCli } from "./cli/program.ts"
+import { runnerCommand } from "./cli/runner.ts"
 import { simulateCommand } from "./cli/simulate.ts"
 import { speakCommand } from "./cli/speak.ts"
 
@@ -24,6 +26,8 @@ export const COMMANDS: ReadonlyArray<AnyCommand> = [
   speakCommand,
   demoCommand,
   diagramCommand,
+  runnerCommand,
+  clusterCommand,
 ]
 
 /** `voxstate` with its commands. */
