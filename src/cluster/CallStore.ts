@@ -53,6 +53,8 @@ export interface CallStoreShape {
   readonly calls: Effect.Effect<readonly { readonly callId: string; readonly runner: string }[], ClusterError>
   readonly report: (load: RunnerLoad) => Effect.Effect<void, ClusterError>
   readonly unregister: (address: string) => Effect.Effect<void, ClusterError>
+  /** Removes the rows of runners that have not reported for `staleMs` (killed ones). */
+  readonly forgetRunners: (staleMs: number) => Effect.Effect<void, ClusterError>
   /** Runners that reported within `freshMs`. */
   readonly runners: (freshMs: number) => Effect.Effect<readonly RunnerLoad[], ClusterError>
 }
@@ -145,34 +147,43 @@ export const makeCallStore = Effect.gen(function* () {
         Effect.asVoid,
         Effect.mapError(storageError(`unregistering ${address}`)),
       ),
-    runners: (freshMs) => {
-      const since = Date.now() - freshMs
-      return sql<{
-        address: string
-        media_url: string
-        calls: number
-        budget: number
-        shards: string
-        draining: boolean
-        seen_at: string | number
-      }>`SELECT address, media_url, calls, budget, shards, draining, seen_at FROM voxstate_runners
-        WHERE seen_at >= ${since} ORDER BY address`.pipe(
-        Effect.map((rows) =>
-          rows.map(
-            (r): RunnerLoad => ({
-              address: r.address,
-              mediaUrl: r.media_url,
-              calls: Number(r.calls),
-              budget: Number(r.budget),
-              shards: JSON.parse(r.shards) as number[],
-              draining: Boolean(r.draining),
-              seenAtMs: Number(r.seen_at),
-            }),
-          ),
+    // The cut-offs are read when the statement runs (a repeated effect runs it again).
+    forgetRunners: (staleMs) =>
+      Effect.suspend(() =>
+        sql`DELETE FROM voxstate_runners WHERE seen_at < ${Date.now() - staleMs}`.pipe(
+          Effect.asVoid,
+          Effect.mapError(storageError("forgetting stale runners")),
         ),
-        Effect.mapError(storageError("listing runners")),
-      )
-    },
+      ),
+    runners: (freshMs) =>
+      Effect.suspend(() => {
+        const since = Date.now() - freshMs
+        return sql<{
+          address: string
+          media_url: string
+          calls: number
+          budget: number
+          shards: string
+          draining: boolean
+          seen_at: string | number
+        }>`SELECT address, media_url, calls, budget, shards, draining, seen_at FROM voxstate_runners
+        WHERE seen_at >= ${since} ORDER BY address`.pipe(
+          Effect.map((rows) =>
+            rows.map(
+              (r): RunnerLoad => ({
+                address: r.address,
+                mediaUrl: r.media_url,
+                calls: Number(r.calls),
+                budget: Number(r.budget),
+                shards: JSON.parse(r.shards) as number[],
+                draining: Boolean(r.draining),
+                seenAtMs: Number(r.seen_at),
+              }),
+            ),
+          ),
+          Effect.mapError(storageError("listing runners")),
+        )
+      }),
   }
   return store
 })

@@ -104,14 +104,17 @@ export const connectCluster = async (options: ClusterClientOptions): Promise<Clu
   }
   await run(Effect.void)
   const freshMs = options.runnerFreshMs ?? 3000
-  // Placements not yet in a runner's report: address → times of placement.
-  const recent = new Map<string, number[]>()
+  // Placements a runner's report may not hold yet: address → placements, each in flight
+  // (`startedAtMs` undefined) or running since `startedAtMs`; a report made after that has it.
+  const recent = new Map<string, { startedAtMs: number | undefined }[]>()
   const pendingOf = (runners: readonly RunnerLoad[]) => {
     const pending = new Map<string, number>()
     for (const r of runners) {
-      const times = (recent.get(r.address) ?? []).filter((t) => t > r.seenAtMs)
-      recent.set(r.address, times)
-      pending.set(r.address, times.length)
+      const placements = (recent.get(r.address) ?? []).filter(
+        (p) => p.startedAtMs === undefined || p.startedAtMs >= r.seenAtMs,
+      )
+      recent.set(r.address, placements)
+      pending.set(r.address, placements.length)
     }
     return pending
   }
@@ -131,7 +134,11 @@ export const connectCluster = async (options: ClusterClientOptions): Promise<Clu
 
   return {
     place: async (placeOptions) => {
-      const callId = await run(
+      const {
+        id: callId,
+        placement,
+        target,
+      } = await run(
         Effect.gen(function* () {
           const store = yield* CallStore
           const sharding = yield* Sharding.Sharding
@@ -149,8 +156,9 @@ export const connectCluster = async (options: ClusterClientOptions): Promise<Clu
           for (let attempt = 0; attempt < 100_000; attempt++) {
             const id = `call_${randomBytes(8).toString("hex")}`
             if (owned.has(sharding.getShardId(id as never, "default").id)) {
-              recent.set(target.address, [...(recent.get(target.address) ?? []), Date.now()])
-              return id
+              const placement = { startedAtMs: undefined as number | undefined }
+              recent.set(target.address, [...(recent.get(target.address) ?? []), placement])
+              return { id, placement, target: target.address }
             }
           }
           return yield* new ClusterError({
@@ -159,7 +167,20 @@ export const connectCluster = async (options: ClusterClientOptions): Promise<Clu
           })
         }),
       )
-      return start(callId, placeOptions)
+      try {
+        const status = await start(callId, placeOptions)
+        // While shards move, a call can land beside its target: count it where it runs.
+        if (status.runner !== target) {
+          recent.set(
+            target,
+            (recent.get(target) ?? []).filter((p) => p !== placement),
+          )
+          recent.set(status.runner, [...(recent.get(status.runner) ?? []), placement])
+        }
+        return status
+      } finally {
+        placement.startedAtMs = Date.now()
+      }
     },
     start,
     say: (callId, text) => run(Effect.flatMap(entity(callId), (c) => c.Say({ text }))),

@@ -54,6 +54,38 @@ const callIdOf = (url: string | undefined): string | undefined => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 
+/** How long the front door waits for a runner to take a media connection, in ms. */
+const ATTACH_TIMEOUT_MS = 5000
+
+/**
+ * Connects to a runner's media endpoint and waits for its first message (`call_attached`);
+ * a runner that does not hold the call closes with 4404 instead. The listener is there from
+ * the start: the runner's first frame can arrive in the same read as the handshake.
+ */
+const attachTo = (url: string) =>
+  new Promise<{ socket: WebSocket; early: { data: WebSocket.RawData; binary: boolean }[] }>(
+    (resolve, reject) => {
+      const socket = new WebSocket(url, { perMessageDeflate: false })
+      const early: { data: WebSocket.RawData; binary: boolean }[] = []
+      const timer = setTimeout(() => {
+        socket.terminate()
+        reject(new Error("the runner did not take the media connection in time"))
+      }, ATTACH_TIMEOUT_MS)
+      socket.on("error", () => {})
+      socket.on("message", (data: WebSocket.RawData, binary: boolean) => {
+        early.push({ data, binary })
+        if (early.length === 1) {
+          clearTimeout(timer)
+          resolve({ socket, early })
+        }
+      })
+      socket.once("close", (code) => {
+        clearTimeout(timer)
+        reject(new Error(`the runner closed the media connection (${code})`))
+      })
+    },
+  )
+
 /**
  * Starts a front door.
  * @throws {ClusterError} `Media` when the port is taken
@@ -126,40 +158,16 @@ export const startFrontDoor = async (options: FrontDoorOptions): Promise<FrontDo
       while (!callerGone && !closing) {
         try {
           const status = await client.status(callId)
-          const socket = await new Promise<WebSocket>((resolve, reject) => {
-            const ws = new WebSocket(status.mediaUrl, { perMessageDeflate: false })
-            ws.once("open", () => resolve(ws))
-            ws.once("error", reject)
-            ws.once("close", (code) => reject(new Error(`closed ${code}`)))
-          })
-          // The runner answers a call it does not hold with 4404 at once; wait for a message
-          // or a short moment to know the attach held.
-          // Messages of the attach (several may come in one read) go to the caller after it.
-          const early: { data: WebSocket.RawData; binary: boolean }[] = []
-          const attached = await new Promise<boolean>((resolve) => {
-            const timer = setTimeout(() => resolve(true), 200)
-            socket.on("message", (data: WebSocket.RawData, binary: boolean) => {
-              early.push({ data, binary })
-              clearTimeout(timer)
-              resolve(true)
-            })
-            socket.once("close", () => {
-              clearTimeout(timer)
-              resolve(false)
-            })
-          })
-          if (!attached) throw new Error("the runner does not hold the call")
+          const { socket, early } = await attachTo(status.mediaUrl)
           if (callerGone || closing) {
             socket.close(1000)
             return
           }
           upstream = socket
           upstreams.add(socket)
-          socket.removeAllListeners("error")
           socket.removeAllListeners("close")
-          socket.on("error", () => {})
           socket.removeAllListeners("message")
-          for (const m of early.splice(0)) toCaller(m.data, m.binary)
+          for (const m of early) toCaller(m.data, m.binary)
           socket.on("message", toCaller)
           socket.on("close", (code) => {
             upstreams.delete(socket)

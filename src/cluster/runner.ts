@@ -24,7 +24,7 @@ import {
   Schedule,
   Scope,
 } from "effect"
-import { Entity, RunnerAddress, ShardId, Sharding } from "effect/cluster"
+import { Entity, type EntityAddress, MessageStorage, RunnerAddress, ShardId, Sharding } from "effect/cluster"
 import { Rpc } from "effect/rpc"
 import { WebSocketServer } from "ws"
 import type { Agent } from "../agent/define.ts"
@@ -77,11 +77,16 @@ interface RunnerContextShape {
   readonly quietBoundMs: number
   readonly callWaitMs: number
   readonly defaultInstructions: string
+  /** The call at `address` has ended: its messages go from storage once its reply is written. */
+  readonly ended: (address: EntityAddress.EntityAddress) => void
 }
 
 class RunnerContext extends Context.Service<RunnerContext, RunnerContextShape>()(
   "voxstate/cluster/RunnerContext",
 ) {}
+
+/** A runner that has not reported for this long is forgotten by the others, in ms. */
+const STALE_RUNNER_MS = 5000
 
 const notHere = (callId: string) =>
   new ClusterError({ reason: "CallNotFound", message: `The call ${callId} is not running` })
@@ -89,8 +94,8 @@ const notHere = (callId: string) =>
 /** The `VoiceCall` entity's handlers on this runner. */
 const voiceCallLayer = VoiceCall.toLayer(
   Effect.gen(function* () {
-    const { entityId } = yield* Entity.CurrentAddress
-    const callId = String(entityId)
+    const address = yield* Entity.CurrentAddress
+    const callId = String(address.entityId)
     const ctx = yield* RunnerContext
     const store = yield* CallStore
     const running = yield* Deferred.make<LiveCall>()
@@ -123,6 +128,7 @@ const voiceCallLayer = VoiceCall.toLayer(
               Effect.promise(() => live.quiet(ctx.quietBoundMs).then(() => live.leave())),
             ),
           )
+          ctx.ended(address)
         }),
       Say: ({ payload }) =>
         call.pipe(
@@ -220,12 +226,27 @@ const loadReporter = (options: {
   readonly host: CallHost
   readonly shardsPerGroup: number
   readonly intervalMs: number
+  /** Ended calls whose messages are to be cleared, with when they ended. */
+  readonly ended: Map<EntityAddress.EntityAddress, number>
 }) =>
   Layer.effectDiscard(
     Effect.gen(function* () {
       const store = yield* CallStore
       const sharding = yield* Sharding.Sharding
-      let draining = false
+      const messages = yield* MessageStorage.MessageStorage
+      // An ended call's messages and replies leave storage a moment after its reply is written.
+      const clearEnded = (olderThanMs: number) =>
+        Effect.suspend(() =>
+          Effect.forEach(
+            [...options.ended].filter(([, at]) => Date.now() - at >= olderThanMs),
+            ([address]) =>
+              messages.clearAddress(address).pipe(
+                Effect.andThen(Effect.sync(() => options.ended.delete(address))),
+                Effect.catch(() => Effect.void),
+              ),
+            { discard: true },
+          ),
+        )
       const report = Effect.suspend(() => {
         const shards: number[] = []
         for (let i = 0; i <= options.shardsPerGroup; i++)
@@ -236,17 +257,26 @@ const loadReporter = (options: {
           calls: options.host.size(),
           budget: options.budget,
           shards,
-          draining,
+          draining: false,
           seenAtMs: Date.now(),
         })
-      }).pipe(Effect.catch(() => Effect.void))
-      yield* report.pipe(
+      }).pipe(
+        Effect.andThen(store.forgetRunners(STALE_RUNNER_MS)),
+        Effect.andThen(clearEnded(1000)),
+        Effect.catch(() => Effect.void),
+      )
+      const reporting = yield* report.pipe(
         Effect.repeat(Schedule.spaced(Duration.millis(options.intervalMs))),
         Effect.forkScoped,
       )
       yield* Effect.addFinalizer(() =>
         Effect.gen(function* () {
-          draining = true
+          // Stop reporting first, so no report lands after the runner's row is removed.
+          yield* Fiber.interrupt(reporting)
+          // A call that ended just now may have its reply written after the first clear.
+          yield* clearEnded(0)
+          yield* Effect.sleep(Duration.millis(250))
+          yield* clearEnded(0)
           yield* store.unregister(options.address).pipe(Effect.catch(() => Effect.void))
         }),
       )
@@ -286,6 +316,7 @@ export const runnerLayer = (
         remove: (callId) => Effect.runPromise(store.remove(callId)),
       })
       const media = yield* mediaServer(host, hostname, options.mediaPort).pipe(Scope.provide(scope))
+      const ended = new Map<EntityAddress.EntityAddress, number>()
       const context = Layer.succeed(RunnerContext, {
         host,
         address,
@@ -293,8 +324,12 @@ export const runnerLayer = (
         quietBoundMs: options.quietBoundMs ?? 3000,
         callWaitMs: options.callWaitMs ?? 15_000,
         defaultInstructions: options.agent.instructions,
+        ended: (address) => {
+          ended.set(address, Date.now())
+        },
       })
       const reporter = loadReporter({
+        ended,
         address,
         mediaUrl: media.url,
         budget: options.budget ?? 20,
