@@ -10,7 +10,7 @@
  * `npm run bench -- realtime` (add `-- 10` etc. to run only some N)
  */
 import { Context, Effect, Stream } from "effect"
-import WebSocket from "ws"
+import type WebSocket from "ws"
 import {
   base64ToPcm16,
   connectWebSocket,
@@ -21,8 +21,16 @@ import {
   RealtimeSocket,
   type RealtimeSocketShape,
 } from "../src/index.ts"
-import { synthesizeSpeech } from "../src/simulator/index.ts"
-import { quantile, startChildSimulator } from "./support.ts"
+import {
+  closeRawSockets,
+  countsFromArgv,
+  fixed,
+  openRawSocket,
+  paced,
+  quantile,
+  startChildSimulator,
+  stereoVoice,
+} from "./support.ts"
 
 const RATE_HZ = 48_000
 const CHANNELS = 2
@@ -33,32 +41,6 @@ const API_KEY = "sk-simulator"
 const QUESTION =
   "Please tell me a long story about a lighthouse keeper who counts the ships that pass by at night and writes each one down."
 const DELTA = '"response.output_audio.delta"'
-
-const makeAudio = (): Int16Array => {
-  const voice = synthesizeSpeech("Concurrent conversations stream audio in real time.", {
-    sampleRateHz: RATE_HZ,
-  })
-  const mono = new Int16Array((RATE_HZ * AUDIO_MS) / 1000)
-  mono.set(voice.subarray(0, Math.min(voice.length, mono.length)))
-  const stereo = new Int16Array(mono.length * CHANNELS)
-  for (let i = 0; i < mono.length; i++) {
-    stereo[2 * i] = mono[i] ?? 0
-    stereo[2 * i + 1] = mono[i] ?? 0
-  }
-  return stereo
-}
-
-const paced = (count: number, periodMs: number, tick: (i: number) => void): Promise<void> =>
-  new Promise((resolve) => {
-    const start = performance.now()
-    let i = 0
-    const step = (): void => {
-      while (i < count && performance.now() >= start + i * periodMs) tick(i++)
-      if (i >= count) resolve()
-      else setTimeout(step, Math.max(0, start + i * periodMs - performance.now()))
-    }
-    step()
-  })
 
 interface Figures {
   readonly cpuMsPerSession: number
@@ -148,44 +130,33 @@ const runBaseline = async (url: string, n: number, audio: Int16Array): Promise<F
     appends.push(encodeAudioAppend(pcm16ToBase64(mono24k.subarray(i, i + 960))))
   const delays: number[] = []
   const wsUrl = `${url.replace(/^http/, "ws")}/realtime?model=gpt-realtime`
-  const sockets: WebSocket[] = []
   const finished: Promise<void>[] = []
-  await Promise.all(
-    Array.from(
-      { length: n },
-      () =>
-        new Promise<void>((resolve, reject) => {
-          const ws = new WebSocket(wsUrl, {
-            headers: { Authorization: `Bearer ${API_KEY}` },
-            perMessageDeflate: false,
-          })
-          sockets.push(ws)
-          const frames: Int16Array[] = []
-          finished.push(
-            new Promise<void>((end) => {
-              ws.on("message", (data) => {
-                const at = performance.now()
-                const event = JSON.parse(String(data)) as { type: string; delta?: string }
-                if (event.type === "session.created") {
-                  ws.send(
-                    JSON.stringify({
-                      type: "session.update",
-                      session: { type: "realtime", audio: { input: { turn_detection: null } } },
-                    }),
-                  )
-                } else if (event.type === "session.updated") resolve()
-                else if (event.type === "response.output_audio.delta" && event.delta !== undefined) {
-                  const samples = base64ToPcm16(event.delta)
-                  for (let i = 0; i < samples.length; i += 480) frames.push(samples.subarray(i, i + 480))
-                  frames.length = 0
-                  delays.push(performance.now() - at)
-                } else if (event.type === "response.done") end()
-              })
-            }),
-          )
-          ws.once("error", reject)
+  const sockets: WebSocket[] = await Promise.all(
+    Array.from({ length: n }, () => {
+      const frames: Int16Array[] = []
+      let end: () => void = () => undefined
+      finished.push(
+        new Promise<void>((resolve) => {
+          end = resolve
         }),
-    ),
+      )
+      return openRawSocket({
+        url: wsUrl,
+        apiKey: API_KEY,
+        sessionUpdate: {
+          type: "session.update",
+          session: { type: "realtime", audio: { input: { turn_detection: null } } },
+        },
+        onEvent: (event, at) => {
+          if (event.type === "response.output_audio.delta" && typeof event.delta === "string") {
+            const samples = base64ToPcm16(event.delta)
+            for (let i = 0; i < samples.length; i += 480) frames.push(samples.subarray(i, i + 480))
+            frames.length = 0
+            delays.push(performance.now() - at)
+          } else if (event.type === "response.done") end()
+        },
+      })
+    }),
   )
   const cpu0 = process.cpuUsage()
   for (const ws of sockets) {
@@ -204,27 +175,13 @@ const runBaseline = async (url: string, n: number, audio: Int16Array): Promise<F
   })
   await Promise.all(finished)
   const cpu = process.cpuUsage(cpu0)
-  await Promise.all(
-    sockets.map(
-      (ws) =>
-        new Promise<void>((resolve) => {
-          ws.once("close", () => resolve())
-          ws.close(1000)
-        }),
-    ),
-  )
+  await closeRawSockets(sockets)
   return figuresOf(n, cpu, delays)
 }
 
-const fixed = (v: number, digits: number): string => (Number.isFinite(v) ? v.toFixed(digits) : "-")
-
 export default async () => {
-  const wanted = process.argv
-    .slice(2)
-    .map(Number)
-    .filter((v) => Number.isInteger(v) && v > 0)
-  const counts = wanted.length > 0 ? wanted : [10, 100]
-  const audio = makeAudio()
+  const counts = countsFromArgv([10, 100])
+  const audio = stereoVoice("Concurrent conversations stream audio in real time.", RATE_HZ, AUDIO_MS)
   const simulator = await startChildSimulator()
   try {
     console.log(

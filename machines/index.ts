@@ -47,11 +47,13 @@ export {
   DEFAULT_RESPONSE_TIMEOUTS,
   type RealtimeControlEvent,
   type RealtimeEvent,
+  type RealtimeRestore,
   type RealtimeSessionContext,
   type RealtimeSessionEvent as RealtimeMachineEvent,
   type RealtimeSessionInput,
   type RealtimeSocketCommand,
   realtimeSessionMachine,
+  restoreOf as realtimeRestoreOf,
   sessionUpdateOf as realtimeSessionUpdateOf,
 } from "./realtime/realtimeSession.ts"
 export {

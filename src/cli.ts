@@ -12,8 +12,10 @@ import { Command } from "effect/cli"
 import { clusterCommand } from "./cli/cluster.ts"
 import { demoCommand } from "./cli/demo.ts"
 import { diagramCommand } from "./cli/diagram.ts"
+import { inspectCommand } from "./cli/inspect.ts"
 import type { CliOutput } from "./cli/io.ts"
 import { type AnyCommand, runCli } from "./cli/program.ts"
+import { replayCommand } from "./cli/replay.ts"
 import { runnerCommand } from "./cli/runner.ts"
 import { simulateCommand } from "./cli/simulate.ts"
 import { speakCommand } from "./cli/speak.ts"
@@ -26,6 +28,8 @@ export const COMMANDS: ReadonlyArray<AnyCommand> = [
   speakCommand,
   demoCommand,
   diagramCommand,
+  inspectCommand,
+  replayCommand,
   runnerCommand,
   clusterCommand,
 ]

@@ -7,6 +7,7 @@
 export * from "./audio/index.ts"
 export * from "./clock/index.ts"
 export * from "./llm/index.ts"
+export * from "./persist/index.ts"
 export * from "./protocol/index.ts"
 export * from "./realtime/index.ts"
 export * from "./runtime/index.ts"

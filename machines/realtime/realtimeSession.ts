@@ -412,6 +412,39 @@ export interface RealtimeSessionContext extends LifecycleContext {
   readonly wireReady: boolean
   /** Client events held while not configured, sent once the connection is. */
   readonly outbox: readonly Readonly<Record<string, unknown>>[]
+  /** Resumed from a snapshot: the first connection re-creates the mirror, as a reconnection does. */
+  readonly recreateOnConnect: boolean
+}
+
+/**
+ * What a session resumed from a snapshot starts with; everything else starts fresh on the new
+ * connection. Built by {@link restoreOf} from a persisted context.
+ */
+export interface RealtimeRestore {
+  readonly mirror: ConversationMirror
+  readonly calls: readonly PendingCall[]
+  readonly queued: RealtimeSessionContext["queued"]
+  readonly played: Readonly<Record<string, number>>
+  readonly lastAudioItemId: string | undefined
+}
+
+/**
+ * The part of a session's context that outlives its connection, by the rule of a lost
+ * connection: a response asked for but not yet created is asked for again, a response in
+ * flight keeps what the mirror received, answered calls are in the mirror.
+ */
+export const restoreOf = (context: RealtimeSessionContext): RealtimeRestore => {
+  const response = context.response
+  return {
+    mirror: context.mirror,
+    calls: context.calls.filter((c) => !c.answered),
+    queued:
+      response?.requestId === undefined || response.responseId !== undefined
+        ? context.queued
+        : [{ requestId: response.requestId, request: {} }, ...context.queued],
+    played: context.played,
+    lastAudioItemId: context.lastAudioItemId,
+  }
 }
 
 export interface RealtimeSessionInput {
@@ -420,6 +453,8 @@ export interface RealtimeSessionInput {
   readonly lifecycle?: LifecycleStateOptions
   /** The named response waits, in ms. */
   readonly responseTimeouts?: Partial<ResponseTimeouts>
+  /** Resume from a snapshot's {@link RealtimeRestore} (the first connection re-creates the conversation). */
+  readonly restore?: RealtimeRestore
 }
 
 /** The named waits of a response. */
@@ -545,7 +580,7 @@ export const realtimeSessionMachine = setup({
       enqueue.assign({ settingsDirty: false })
     }),
     startStreaming: enqueueActions(({ context, enqueue }) => {
-      if (context.lifecycle.recovering || context.lifecycle.connections > 1) {
+      if (context.lifecycle.recovering || context.lifecycle.connections > 1 || context.recreateOnConnect) {
         // A new connection holds an empty conversation: re-create it from the mirror, in order.
         // Messages without text (a user turn whose transcript never came) carry nothing to re-create.
         const items = mirrorChatItems(context.mirror).filter(
@@ -575,7 +610,7 @@ export const realtimeSessionMachine = setup({
       if (context.settingsDirty) {
         enqueue.sendTo("socket", send({ type: "session.update", session: sessionUpdateOf(context.settings) }))
       }
-      enqueue.assign({ wireReady: true, outbox: [], settingsDirty: false })
+      enqueue.assign({ wireReady: true, outbox: [], settingsDirty: false, recreateOnConnect: false })
       enqueue.sendTo("socket", { type: "audio.live" })
       enqueue.emit({ type: "session_ready", connection: context.lifecycle.connections })
     }),
@@ -983,12 +1018,12 @@ export const realtimeSessionMachine = setup({
       lifecycle: initialLifecycleState(input.lifecycle),
       settings: input.settings,
       onDuplicate: input.onDuplicate ?? "cancel_existing",
-      mirror: emptyMirror,
+      mirror: input.restore?.mirror ?? emptyMirror,
       response: undefined,
-      queued: [],
-      calls: [],
-      played: {},
-      lastAudioItemId: undefined,
+      queued: input.restore?.queued ?? [],
+      calls: input.restore?.calls ?? [],
+      played: input.restore?.played ?? {},
+      lastAudioItemId: input.restore?.lastAudioItemId,
       speaking: false,
       awaitingTranscripts: [],
       settingsDirty: false,
@@ -996,6 +1031,7 @@ export const realtimeSessionMachine = setup({
       responseTimeouts: { ...DEFAULT_RESPONSE_TIMEOUTS, ...input.responseTimeouts },
       wireReady: false,
       outbox: [],
+      recreateOnConnect: (input.restore?.mirror.length ?? 0) > 0,
     }) satisfies RealtimeSessionContext,
   ...lifecycle.config({
     on: {

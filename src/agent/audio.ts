@@ -78,10 +78,17 @@ export interface AudioOutput {
   agent(frame: AudioFrame, atMs: number): void
   /** Starts a reply: its played position counts from here. */
   beginReply(): void
-  /** The part (0..1) of the current reply's audio played by `atMs`. */
-  playedFraction(atMs: number): number
+  /** Milliseconds of the current reply's audio played by `atMs`. */
+  playedMs(atMs: number): number
   /** Drops the agent's audio not played by `atMs` (an interruption). */
   clear(atMs: number): void
+  /**
+   * Holds the agent's audio not played by `atMs` (the caller may be cutting in); frames that
+   * come meanwhile are held too. Optional: an output that cannot pause keeps playing.
+   */
+  pause?(atMs: number): void
+  /** Plays the held audio from `atMs` on (a false interruption). */
+  resume?(atMs: number): void
   /** When the agent's queued audio ends, in call time. */
   agentEndMs(): number
   /** The call as a stereo WAV (left: caller, right: agent). */
@@ -107,6 +114,10 @@ const track = () => {
       data.set(samples, at)
       length = Math.max(length, end)
     },
+    /** A copy of the samples from `at` to the end. */
+    tail(at: number): Int16Array {
+      return data.slice(Math.min(at, length), length)
+    },
     truncate(at: number) {
       if (at < length) {
         data.fill(0, at, length)
@@ -127,12 +138,29 @@ export const createCallRecorder = (): AudioOutput => {
   const left = track()
   const right = track()
   let agentEnd = 0
-  let replyStart: number | undefined
-  let replySamples = 0
+  // Where the current reply's samples lie on the agent's track, in order.
+  let spans: { start: number; end: number }[] = []
+  // Audio held by `pause` (and frames that came while paused); undefined when playing.
+  let held: Int16Array[] | undefined
   const mono = (frame: AudioFrame): Int16Array => {
     if (frame.sampleRateHz !== CALL_RATE_HZ)
       throw new RangeError(`The call runs at ${CALL_RATE_HZ} Hz, a frame came at ${frame.sampleRateHz} Hz`)
     return frame.channels === 1 ? frame.data : toMono(frame)
+  }
+  const place = (samples: Int16Array, atMs: number) => {
+    const at = Math.max(agentEnd, msToSample(atMs))
+    right.write(at, samples)
+    const last = spans[spans.length - 1]
+    if (last !== undefined && last.end === at) last.end = at + samples.length
+    else spans.push({ start: at, end: at + samples.length })
+    agentEnd = at + samples.length
+  }
+  const cutAt = (at: number) => {
+    if (agentEnd > at) {
+      right.truncate(at)
+      agentEnd = at
+    }
+    spans = spans.flatMap((s) => (s.start >= at ? [] : [{ start: s.start, end: Math.min(s.end, at) }]))
   }
   const output: AudioOutput = {
     caller(frame, atMs) {
@@ -140,26 +168,32 @@ export const createCallRecorder = (): AudioOutput => {
     },
     agent(frame, atMs) {
       const samples = mono(frame)
-      const at = Math.max(agentEnd, msToSample(atMs))
-      if (replyStart === undefined) replyStart = at
-      right.write(at, samples)
-      agentEnd = at + samples.length
-      replySamples += samples.length
+      if (held !== undefined) held.push(samples)
+      else place(samples, atMs)
     },
     beginReply() {
-      replyStart = undefined
-      replySamples = 0
+      spans = []
     },
-    playedFraction(atMs) {
-      if (replyStart === undefined || replySamples === 0) return 0
-      return Math.min(1, Math.max(0, (msToSample(atMs) - replyStart) / replySamples))
+    playedMs(atMs) {
+      const at = msToSample(atMs)
+      let played = 0
+      for (const s of spans) played += Math.max(0, Math.min(s.end, at) - s.start)
+      return (played * 1000) / CALL_RATE_HZ
     },
     clear(atMs) {
+      if (held !== undefined) held = []
+      cutAt(msToSample(atMs))
+    },
+    pause(atMs) {
+      if (held !== undefined) return
       const at = msToSample(atMs)
-      if (agentEnd > at) {
-        right.truncate(at)
-        agentEnd = at
-      }
+      held = agentEnd > at ? [right.tail(at)] : []
+      cutAt(at)
+    },
+    resume(atMs) {
+      const pending = held
+      held = undefined
+      for (const samples of pending ?? []) if (samples.length > 0) place(samples, atMs)
     },
     agentEndMs: () => (agentEnd * 1000) / CALL_RATE_HZ,
     wav() {

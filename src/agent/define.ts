@@ -1,37 +1,67 @@
 /**
  * An agent as data: its instructions, its tools (each a function tool and the code that runs
- * it), an optional greeting.
+ * it), an optional greeting and an `onEnter` hook run when it takes the conversation.
  * @module
  */
-import { type FunctionTool, functionTool, type JsonSchema } from "../llm/tools.ts"
+import { Schema } from "effect"
+import { type FunctionTool, functionTool, type JsonSchema, schemaTool } from "../llm/tools.ts"
+
+/** What a tool execution gets besides its arguments. */
+export interface ToolContext<S = unknown> {
+  /** Aborted when the caller interrupts the turn (or the session closes): stop the work. */
+  readonly signal: AbortSignal
+  /** The session the tool runs in (an `AgentSession`). */
+  readonly session: S
+}
 
 /** A tool the agent may call: the model sees `tool`, the session runs `execute`. */
 export interface AgentTool {
   readonly tool: FunctionTool
-  /** Runs the call with its parsed arguments; the result is sent back to the model (JSON). */
-  readonly execute: (args: unknown) => unknown
+  /**
+   * Runs the call with its decoded arguments; the result (or the thrown error's message, as
+   * `{ error }`) goes back to the model as JSON.
+   */
+  readonly execute: (args: unknown, context: ToolContext) => unknown
 }
 
-/** Defines a tool; `parameters` is a JSON Schema of the arguments object. */
-export const defineTool = (definition: {
+/**
+ * Defines a tool. `parameters` is an Effect Schema of the arguments object (arguments are
+ * decoded with it, so `execute` gets typed values) or a JSON Schema (arguments are passed as
+ * the model wrote them); none: no arguments.
+ * @throws {LLMError} `InvalidRequest` for an invalid name or parameters that are not an object schema
+ */
+export const defineTool = <S extends Schema.Codec<unknown, unknown, never, never>>(definition: {
   readonly name: string
   readonly description?: string
-  readonly parameters?: JsonSchema
-  readonly execute: (args: unknown) => unknown
-}): AgentTool => ({
-  tool: functionTool({
+  readonly parameters?: S | JsonSchema
+  readonly execute: (args: S["Type"], context: ToolContext) => unknown
+}): AgentTool => {
+  const common = {
     name: definition.name,
     ...(definition.description === undefined ? {} : { description: definition.description }),
-    ...(definition.parameters === undefined ? {} : { parameters: definition.parameters }),
-  }),
-  execute: definition.execute,
-})
+  }
+  const parameters = definition.parameters
+  const tool: FunctionTool =
+    parameters !== undefined && Schema.isSchema(parameters)
+      ? (schemaTool({ ...common, schema: parameters as S }) as FunctionTool)
+      : functionTool({
+          ...common,
+          ...(parameters === undefined ? {} : { parameters: parameters as JsonSchema }),
+        })
+  return { tool, execute: definition.execute as AgentTool["execute"] }
+}
 
-/** An agent: what it is told, what it can do, what it says first. */
+/** An agent: what it is told, what it can do, what it says first, what it does on taking over. */
 export interface Agent {
   readonly instructions: string
   readonly tools: readonly AgentTool[]
   readonly greeting?: string
+  /**
+   * Runs when the agent takes the conversation: at `start`, and on `session.updateAgent` (a
+   * handoff), with the session (say a line, generate a reply). A thrown error or rejection
+   * becomes the session's `error` event.
+   */
+  readonly onEnter?: (session: unknown) => void | Promise<void>
 }
 
 /**
@@ -42,6 +72,7 @@ export const defineAgent = (definition: {
   readonly instructions: string
   readonly tools?: readonly AgentTool[]
   readonly greeting?: string
+  readonly onEnter?: (session: unknown) => void | Promise<void>
 }): Agent => {
   const tools = definition.tools ?? []
   const names = new Set<string>()
@@ -53,5 +84,6 @@ export const defineAgent = (definition: {
     instructions: definition.instructions,
     tools,
     ...(definition.greeting === undefined ? {} : { greeting: definition.greeting }),
+    ...(definition.onEnter === undefined ? {} : { onEnter: definition.onEnter }),
   }
 }

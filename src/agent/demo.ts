@@ -5,6 +5,7 @@
  * stereo WAV (left: caller, right: agent).
  * @module
  */
+import type { InspectionEvent, Observer } from "xstate"
 import { startSimulator } from "../simulator/index.ts"
 import { scriptedCaller } from "../testing/caller.ts"
 import { type AgentEvent, createAgentSession } from "./AgentSession.ts"
@@ -19,6 +20,8 @@ export interface DemoOptions {
   readonly env?: Record<string, string | undefined>
   /** Longest the call may last before it is ended (default 60 000 ms). */
   readonly timeoutMs?: number
+  /** An inspection observer for the call's agent session (a voxstate inspector's `inspect`). */
+  readonly inspect?: Observer<InspectionEvent>
 }
 
 /** What the demo call did. */
@@ -77,12 +80,12 @@ export const runDemo = async (options: DemoOptions = {}): Promise<DemoResult> =>
       : { openai: { apiKey: sim.apiKey ?? "", baseUrl: sim.httpUrl }, env: {} }),
     input: caller,
     minInterruptionMs: 300,
+    ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
   })
   const events: AgentEvent[] = []
   let interrupted = false
   let spoken = 0
   const stamp = (ms: number) => `[${(ms / 1000).toFixed(2).padStart(6)}s]`
-  let agentLine = ""
   const deadline = setTimeout(() => void session.close(), options.timeoutMs ?? 60_000)
   caller.say(FIRST)
   try {
@@ -90,13 +93,10 @@ export const runDemo = async (options: DemoOptions = {}): Promise<DemoResult> =>
       events.push(event)
       switch (event.type) {
         case "user_transcript":
-          log(`${stamp(event.atMs)} caller: ${event.text}`)
+          if (event.final) log(`${stamp(event.atMs)} caller: ${event.text}`)
           break
         case "tool_called":
           log(`${stamp(event.atMs)} tool:   ${event.call.name}(${event.call.rawArguments})`)
-          break
-        case "agent_text":
-          agentLine += event.delta
           break
         case "metrics":
           log(
@@ -106,14 +106,13 @@ export const runDemo = async (options: DemoOptions = {}): Promise<DemoResult> =>
           )
           if (event.metrics.turn === 1) setTimeout(() => caller.say(INTERRUPT), 1_500)
           break
-        case "agent_interrupted":
-          interrupted = true
-          log(`${stamp(event.atMs)} agent (cut off): ${event.heard} ...`)
-          agentLine = ""
-          break
-        case "agent_spoke":
-          log(`${stamp(event.atMs)} agent:  ${agentLine || event.text}`)
-          agentLine = ""
+        case "agent_transcript":
+          if (event.interrupted) {
+            interrupted = true
+            log(`${stamp(event.atMs)} agent (cut off): ${event.text} ...`)
+            break
+          }
+          log(`${stamp(event.atMs)} agent:  ${event.text}`)
           spoken += 1
           if (interrupted && spoken === 1) setTimeout(() => caller.say(LAST), 500)
           else if (interrupted) setTimeout(() => void session.close(), 500)

@@ -7,7 +7,10 @@ export {
   type AgentEvent,
   type AgentSession,
   type AgentSessionOptions,
+  type AgentSnapshot,
+  type AgentSnapshotData,
   createAgentSession,
+  resumeAgentSession,
   type TurnMetrics,
 } from "./AgentSession.ts"
 export {

@@ -28,6 +28,12 @@ export interface PcmConverter {
    */
   push(frame: AudioFrame): Int16Array
   /**
+   * As `push`, but returns a view of an array the converter reuses, valid until its next
+   * call: for a caller that copies the samples on at once (a session's replay buffer), so
+   * that a steady stream allocates no output per frame.
+   */
+  pushView(frame: AudioFrame): Int16Array
+  /**
    * Ends a segment but not the stream: returns the resampler's held-back tail (the input
    * continued with silence, as `flush` does) and restarts the filter, while the stream's
    * format stays fixed. Use it where a caller cuts the audio into segments (a manual
@@ -49,7 +55,7 @@ const empty = new Int16Array(0)
  * Creates a {@link PcmConverter}: format guard, mono mixdown (rounded mean of the
  * channels) and streaming resampling in one pass; the input path of every session
  * (any rate and channel count → 24 kHz mono). The mixdown writes straight into the
- * resampler's input buffer, so a push allocates only its output array.
+ * resampler's input buffer, so a push allocates only its output array (`pushView` not even that).
  *
  * The output equals `createResampler` applied to `toMono` of each frame, bit for bit.
  *
@@ -63,40 +69,43 @@ export const createPcmConverter = (options: PcmConverterOptions): PcmConverter =
   let core: ResamplerCore | undefined
   let coreRateHz = 0
 
+  const convert = (frame: AudioFrame, reuse: boolean): Int16Array => {
+    guard.check(frame)
+    const { data, sampleRateHz, channels } = frame
+    if (core === undefined || coreRateHz !== sampleRateHz) {
+      // Only the first frame of a stream gets here. If its rate is refused, the stream has
+      // not started: the next frame may have any format.
+      try {
+        core = createResamplerCore(sampleRateHz, targetRateHz, quality)
+      } catch (error) {
+        guard.reset()
+        throw error
+      }
+      coreRateHz = sampleRateHz
+    }
+    const n = data.length / channels
+    const at = core.reserve(n)
+    const buf = core.buffer
+    if (channels === 1) {
+      buf.set(data, at)
+    } else if (channels === 2) {
+      for (let i = 0, j = 0, w = at; i < n; i++, j += 2, w++)
+        buf[w] = halfAwayFromZero(data[j]! + data[j + 1]!)
+    } else {
+      for (let i = 0, j = 0, w = at; i < n; i++, w++) {
+        let s = 0
+        for (let c = 0; c < channels; c++, j++) s += data[j]!
+        const m = s / channels
+        buf[w] = m >= 0 ? Math.floor(m + 0.5) : -Math.floor(0.5 - m)
+      }
+    }
+    return reuse ? core.commitView(n) : core.commit(n)
+  }
+
   return {
     targetRateHz,
-    push(frame) {
-      guard.check(frame)
-      const { data, sampleRateHz, channels } = frame
-      if (core === undefined || coreRateHz !== sampleRateHz) {
-        // Only the first frame of a stream gets here. If its rate is refused, the stream has
-        // not started: the next frame may have any format.
-        try {
-          core = createResamplerCore(sampleRateHz, targetRateHz, quality)
-        } catch (error) {
-          guard.reset()
-          throw error
-        }
-        coreRateHz = sampleRateHz
-      }
-      const n = data.length / channels
-      const at = core.reserve(n)
-      const buf = core.buffer
-      if (channels === 1) {
-        buf.set(data, at)
-      } else if (channels === 2) {
-        for (let i = 0, j = 0, w = at; i < n; i++, j += 2, w++)
-          buf[w] = halfAwayFromZero(data[j]! + data[j + 1]!)
-      } else {
-        for (let i = 0, j = 0, w = at; i < n; i++, w++) {
-          let s = 0
-          for (let c = 0; c < channels; c++, j++) s += data[j]!
-          const m = s / channels
-          buf[w] = m >= 0 ? Math.floor(m + 0.5) : -Math.floor(0.5 - m)
-        }
-      }
-      return core.commit(n)
-    },
+    push: (frame) => convert(frame, false),
+    pushView: (frame) => convert(frame, true),
     drain() {
       return core === undefined ? empty : core.flush()
     },

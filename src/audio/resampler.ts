@@ -58,6 +58,11 @@ export interface ResamplerCore {
   reserve(n: number): number
   /** Declares `n` samples written at the index `reserve` returned, and returns the ready output. */
   commit(n: number): Int16Array
+  /**
+   * As `commit`, but the output is a view of an array the core reuses: valid until the next
+   * call of the core. The steady path of a session allocates no output array this way.
+   */
+  commitView(n: number): Int16Array
   /** As `Resampler.flush`. */
   flush(): Int16Array
   /** As `Resampler.reset`. */
@@ -323,10 +328,22 @@ export const createResamplerCore = (
     core.buffer = grown
   }
 
-  const run = (kEnd: number): Int16Array => {
+  // The reused output of `commitView`, and its last view (a steady frame size reuses it too).
+  let scratch = new Int16Array(0)
+  let scratchView = scratch
+
+  const outputOf = (n: number, reuse: boolean): Int16Array => {
+    if (!reuse) return new Int16Array(n)
+    if (scratchView.length === n) return scratchView
+    if (scratch.length < n) scratch = new Int16Array(Math.max(n, 2 * scratch.length))
+    scratchView = scratch.subarray(0, n)
+    return scratchView
+  }
+
+  const run = (kEnd: number, reuse = false): Int16Array => {
     const n = kEnd - k
     if (n <= 0) return emptyOutput
-    const out = new Int16Array(n)
+    const out = outputOf(n, reuse)
     kernel(buffer, base, out, n)
     k = kEnd
     // Drop input no later output can reach.
@@ -362,6 +379,12 @@ export const createResamplerCore = (
       total += n
       reserved = 0
       return run(outputsBefore(total - look))
+    },
+    commitView(n) {
+      if (n > reserved) throw new RangeError(`committed ${n} samples, reserved ${reserved}`)
+      total += n
+      reserved = 0
+      return run(outputsBefore(total - look), true)
     },
     flush() {
       const kEnd = outputsBefore(total)

@@ -24,6 +24,20 @@ export interface Vad {
   reset(): void
 }
 
+/**
+ * A {@link Vad} that can also analyse part of an array and stop at the first decision, so a
+ * caller that must act exactly where a boundary was decided needs no copy or view per window.
+ * @internal
+ */
+export interface ScanningVad extends Vad {
+  /**
+   * Analyses `samples[from, to)` up to the end of the first window that decides an event
+   * (or to `to`), appends the decided events to `events`, and returns the index it reached.
+   * The same analysis as `push`: chunking never changes the result.
+   */
+  scan(samples: Int16Array, from: number, to: number, events: VadEvent[]): number
+}
+
 /** Options of {@link createEnergyVad}. Durations in milliseconds. */
 export interface EnergyVadOptions {
   /** Sample rate of the pushed mono samples, Hz. */
@@ -56,7 +70,13 @@ export interface EnergyVadOptions {
  *   `InvalidOption` when `thresholdDbfs` is not a finite number ≤ 0 dBFS, a duration is
  *   not a finite number ≥ 0 ms, `windowMs` is not > 0, or a window would hold no sample
  */
-export const createEnergyVad = (options: EnergyVadOptions): Vad => {
+export const createEnergyVad = (options: EnergyVadOptions): Vad => createScanningEnergyVad(options)
+
+/**
+ * The energy VAD of {@link createEnergyVad} with its `scan` (the input path of a session).
+ * @internal
+ */
+export const createScanningEnergyVad = (options: EnergyVadOptions): ScanningVad => {
   const {
     sampleRateHz,
     thresholdDbfs = -40,
@@ -133,31 +153,38 @@ export const createEnergyVad = (options: EnergyVadOptions): Vad => {
     lastEnd = 0
   }
 
+  const scan = (samples: Int16Array, from: number, to: number, events: VadEvent[], stop: boolean): number => {
+    const before = events.length
+    let i = from
+    while (i < to) {
+      const take = Math.min(to - i, window - filled)
+      const end = i + take
+      let e = energy
+      for (; i < end; i++) {
+        const s = samples[i]!
+        e += s * s
+      }
+      filled += take
+      if (filled === window) {
+        decide(e / window >= thresholdMeanSquare, events)
+        windowStart += window
+        filled = 0
+        energy = 0
+        if (stop && events.length > before) return i
+      } else {
+        energy = e
+      }
+    }
+    return i
+  }
+
   return {
     push(samples) {
       const events: VadEvent[] = []
-      const n = samples.length
-      let i = 0
-      while (i < n) {
-        const take = Math.min(n - i, window - filled)
-        const end = i + take
-        let e = energy
-        for (; i < end; i++) {
-          const s = samples[i]!
-          e += s * s
-        }
-        filled += take
-        if (filled === window) {
-          decide(e / window >= thresholdMeanSquare, events)
-          windowStart += window
-          filled = 0
-          energy = 0
-        } else {
-          energy = e
-        }
-      }
+      scan(samples, 0, samples.length, events, false)
       return events
     },
+    scan: (samples, from, to, events) => scan(samples, from, to, events, true),
     flush() {
       const events: VadEvent[] = []
       if (speaking) {

@@ -1,13 +1,20 @@
 /**
  * `voxstate demo` (and `npm start`): the demo call of src/agent/demo.ts, printed live, the
  * call written as a stereo WAV. With OPENAI_API_KEY set it talks to OpenAI; otherwise the
- * simulator runs in this process.
+ * simulator runs in this process. With `--inspect` (or `VOXSTATE_INSPECT=1`) it starts the
+ * live inspector first, prints its address, starts the call once a page is watching (or after
+ * {@link VIEWER_WAIT_MS}) and keeps the page served after the call until Ctrl+C.
  * @module
  */
 import { Effect } from "effect"
 import { Command, Flag } from "effect/cli"
 import { runDemo } from "../agent/demo.ts"
+import { createInspector, type Inspector } from "../inspect/inspector.ts"
+import { inspectRequested } from "../inspect/processInspector.ts"
 import { CliIO, CommandFailed } from "./io.ts"
+
+/** How long the call waits for a page to open the inspector before it starts anyway. */
+export const VIEWER_WAIT_MS = 15_000
 
 /** The flags of `demo`. */
 export const demoConfig = {
@@ -20,18 +27,58 @@ export const demoConfig = {
     Flag.withDefault(false),
     Flag.withDescription("use the simulator in this process even when OPENAI_API_KEY is set"),
   ),
+  inspect: Flag.Boolean("inspect").pipe(
+    Flag.withDefault(false),
+    Flag.withDescription("watch the call in the live inspector (also VOXSTATE_INSPECT=1)"),
+  ),
+  inspectText: Flag.Boolean("inspect-text").pipe(
+    Flag.withDefault(false),
+    Flag.withDescription("show the call's texts in the inspector (redacted otherwise)"),
+  ),
 } as const
+
+const failed = (error: unknown) =>
+  new CommandFailed({ message: `demo: ${error instanceof Error ? error.message : String(error)}` })
+
+const waitForViewer = async (inspector: Inspector, ms: number): Promise<void> => {
+  const deadline = Date.now() + ms
+  while (inspector.viewers === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+}
 
 /** `voxstate demo`. */
 export const demoCommand = Command.make("demo", demoConfig, (config) =>
   Effect.gen(function* () {
-    const { output } = yield* CliIO
+    const { output, stopped } = yield* CliIO
     const env = config.simulator ? {} : process.env
-    yield* Effect.tryPromise({
-      try: () => runDemo({ wavPath: config.output, env, log: (line) => output.out(line) }),
-      catch: (error) =>
-        new CommandFailed({ message: `demo: ${error instanceof Error ? error.message : String(error)}` }),
+    const watched = config.inspect || inspectRequested(process.env)
+    const inspector = watched
+      ? yield* Effect.tryPromise({
+          try: () => createInspector({ includeText: config.inspectText }),
+          catch: failed,
+        })
+      : undefined
+    const run = Effect.gen(function* () {
+      if (inspector !== undefined) {
+        output.out(`Inspector: ${inspector.url}`)
+        output.out(`The call starts when the page is open (at most ${VIEWER_WAIT_MS / 1000} s).`)
+        yield* Effect.promise(() => waitForViewer(inspector, VIEWER_WAIT_MS))
+      }
+      yield* Effect.tryPromise({
+        try: () =>
+          runDemo({
+            wavPath: config.output,
+            env,
+            log: (line) => output.out(line),
+            ...(inspector === undefined ? {} : { inspect: inspector.inspect }),
+          }),
+        catch: failed,
+      })
+      if (inspector !== undefined) {
+        output.out(`The call is over; the inspector stays at ${inspector.url} until Ctrl+C.`)
+        yield* Effect.promise(() => stopped())
+      }
     })
+    yield* inspector === undefined ? run : run.pipe(Effect.ensuring(Effect.promise(() => inspector.close())))
   }),
 ).pipe(
   Command.withDescription(

@@ -8,7 +8,6 @@
  */
 import { Context, Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
-import type { ChatItem, ChatItemInput } from "../../machines/responses/chatItems.ts"
 import { ClusterError } from "./ClusterError.ts"
 
 /** The version of {@link CallCheckpoint}'s shape. */
@@ -18,8 +17,11 @@ export const CHECKPOINT_VERSION = 1
 export interface CallCheckpoint {
   readonly version: typeof CHECKPOINT_VERSION
   readonly callId: string
-  /** The conversation as the model sees it (an interrupted reply cut to the words heard). */
-  readonly items: readonly (ChatItem | ChatItemInput)[]
+  /**
+   * The agent session's snapshot (`session.persist()`: the chat, the caller's words not yet
+   * answered, the metrics); undefined before the call's first turn.
+   */
+  readonly session?: unknown
   /** Completed caller turns. */
   readonly turns: number
   /** The agent's instructions (changed by a hand-off). */
@@ -35,6 +37,8 @@ export interface RunnerLoad {
   /** Where the runner accepts calls' media, `ws://host:port`. */
   readonly mediaUrl: string
   readonly calls: number
+  /** The ids of those calls. */
+  readonly callIds: readonly string[]
   /** Calls the runner takes at most. */
   readonly budget: number
   /** The shards the runner owns. */
@@ -91,6 +95,7 @@ export const makeCallStore = Effect.gen(function* () {
     address TEXT PRIMARY KEY,
     media_url TEXT NOT NULL,
     calls INTEGER NOT NULL,
+    call_ids TEXT NOT NULL,
     budget INTEGER NOT NULL,
     shards TEXT NOT NULL,
     draining BOOLEAN NOT NULL,
@@ -134,9 +139,10 @@ export const makeCallStore = Effect.gen(function* () {
     ),
     report: (load) => {
       const shards = JSON.stringify(load.shards)
-      return sql`INSERT INTO voxstate_runners (address, media_url, calls, budget, shards, draining, seen_at)
-        VALUES (${load.address}, ${load.mediaUrl}, ${load.calls}, ${load.budget}, ${shards}, ${load.draining}, ${load.seenAtMs})
-        ON CONFLICT (address) DO UPDATE SET media_url = ${load.mediaUrl}, calls = ${load.calls},
+      const callIds = JSON.stringify(load.callIds)
+      return sql`INSERT INTO voxstate_runners (address, media_url, calls, call_ids, budget, shards, draining, seen_at)
+        VALUES (${load.address}, ${load.mediaUrl}, ${load.calls}, ${callIds}, ${load.budget}, ${shards}, ${load.draining}, ${load.seenAtMs})
+        ON CONFLICT (address) DO UPDATE SET media_url = ${load.mediaUrl}, calls = ${load.calls}, call_ids = ${callIds},
           budget = ${load.budget}, shards = ${shards}, draining = ${load.draining}, seen_at = ${load.seenAtMs}`.pipe(
         Effect.asVoid,
         Effect.mapError(storageError(`reporting ${load.address}`)),
@@ -162,11 +168,12 @@ export const makeCallStore = Effect.gen(function* () {
           address: string
           media_url: string
           calls: number
+          call_ids: string
           budget: number
           shards: string
           draining: boolean
           seen_at: string | number
-        }>`SELECT address, media_url, calls, budget, shards, draining, seen_at FROM voxstate_runners
+        }>`SELECT address, media_url, calls, call_ids, budget, shards, draining, seen_at FROM voxstate_runners
         WHERE seen_at >= ${since} ORDER BY address`.pipe(
           Effect.map((rows) =>
             rows.map(
@@ -174,6 +181,7 @@ export const makeCallStore = Effect.gen(function* () {
                 address: r.address,
                 mediaUrl: r.media_url,
                 calls: Number(r.calls),
+                callIds: JSON.parse(r.call_ids) as string[],
                 budget: Number(r.budget),
                 shards: JSON.parse(r.shards) as number[],
                 draining: Boolean(r.draining),

@@ -24,7 +24,7 @@ export const CallStatus = Schema.Struct({
   resumes: Schema.Number,
   /** Whether a media connection is attached on the runner. */
   mediaAttached: Schema.Boolean,
-  /** The agent's state: `listening`, `responding`, `interrupted`. */
+  /** The agent's state: `idle`, `thinking`, `runningTools`, `speaking`. */
   agent: Schema.String,
 })
 /** Where a call lives and how far it has got. */

@@ -9,8 +9,13 @@
  * @module
  */
 import type WebSocket from "ws"
-import type { ChatItem, ChatItemInput } from "../../machines/responses/chatItems.ts"
-import { type AgentEvent, type AgentSession, createAgentSession } from "../agent/AgentSession.ts"
+import {
+  type AgentEvent,
+  type AgentSession,
+  type AgentSessionOptions,
+  createAgentSession,
+  resumeAgentSession,
+} from "../agent/AgentSession.ts"
 import { type AudioInput, type AudioOutput, CALL_RATE_HZ, createCallRecorder } from "../agent/audio.ts"
 import type { Agent } from "../agent/define.ts"
 import { type AudioFrame, makeAudioFrame, pcm16FromBytes } from "../audio/index.ts"
@@ -26,14 +31,14 @@ export interface LiveCall {
   readonly callId: string
   readonly turns: () => number
   readonly resumes: number
-  /** The agent region's state: `listening`, `responding`, `interrupted`. */
+  /** The agent's state: `idle`, `thinking`, `runningTools`, `speaking`. */
   readonly agentState: () => string
   readonly mediaAttached: () => boolean
   attach(socket: WebSocket): void
   say(text: string): void
   interrupt(): void
   handOff(instructions: string, greeting: string | undefined): Promise<void>
-  /** Resolves once the caller is silent and the agent listening, or after `boundMs`. */
+  /** Resolves once the caller is silent and the agent idle, or after `boundMs`. */
   quiet(boundMs: number): Promise<void>
   /** Ends the call for good (its checkpoint goes). */
   end(): Promise<void>
@@ -69,22 +74,6 @@ export interface CallHost {
   leaveAll(): Promise<void>
 }
 
-/** The agent region's state value. */
-const agentStateOf = (session: AgentSession): string => {
-  const value = session.actor.getSnapshot().value
-  if (typeof value === "string") return value
-  const live = (value as { live?: { agent?: unknown } }).live
-  const agent = live?.agent
-  if (typeof agent === "string") return agent
-  if (typeof agent === "object" && agent !== null) return Object.keys(agent)[0] ?? "responding"
-  return "closed"
-}
-
-const userSilent = (session: AgentSession): boolean => {
-  const value = session.actor.getSnapshot().value as { live?: { user?: unknown } }
-  return value.live?.user === "silent"
-}
-
 /** Creates the call host of a runner. */
 export const createCallHost = (options: CallHostOptions): CallHost => {
   const calls = new Map<string, LiveCall>()
@@ -96,8 +85,7 @@ export const createCallHost = (options: CallHostOptions): CallHost => {
     let media: WebSocket | undefined
     let sink: ((frame: AudioFrame) => void) | undefined
     let instructions = checkpoint?.instructions ?? options.agent.instructions
-    let baseTurns = checkpoint?.turns ?? 0
-    let sessionTurns = 0
+    let turns = checkpoint?.turns ?? 0
     const resumes = checkpoint === undefined ? 0 : checkpoint.resumes + 1
     let saving: Promise<void> = Promise.resolve()
     let finished = false
@@ -140,11 +128,13 @@ export const createCallHost = (options: CallHostOptions): CallHost => {
       }
     }
 
+    let agentState = "idle"
+    let userState = "silent"
     const checkpointOf = (session: AgentSession): CallCheckpoint => ({
       version: CHECKPOINT_VERSION,
       callId,
-      items: session.chat() as readonly (ChatItem | ChatItemInput)[],
-      turns: baseTurns + sessionTurns,
+      session: session.persist(),
+      turns,
       instructions,
       resumes,
     })
@@ -154,47 +144,45 @@ export const createCallHost = (options: CallHostOptions): CallHost => {
       return saving
     }
 
-    const startSession = (history: readonly (ChatItem | ChatItemInput)[], line: string | undefined) => {
-      const session = createAgentSession({
-        agent: {
-          instructions,
-          tools: options.agent.tools,
-          ...(line === undefined ? {} : { greeting: line }),
-        },
-        env: options.env,
-        input: inputOf(),
-        output: outputOf(),
-        history,
-        ...(options.minInterruptionMs === undefined ? {} : { minInterruptionMs: options.minInterruptionMs }),
-      })
-      void (async () => {
-        for await (const event of session as AsyncIterable<AgentEvent>) {
-          if (event.type === "user_transcript") {
-            sessionTurns += 1
-            sendJson({ type: "user_transcript", text: event.text })
-            void save(session)
-          } else if (event.type === "agent_spoke") {
-            sendJson({ type: "agent_spoke", text: event.text })
-            void save(session)
-          } else if (event.type === "agent_interrupted") {
-            sendJson({ type: "agent_interrupted", heard: event.heard })
-            void save(session)
-          } else if (event.type === "error") {
-            sendJson({
-              type: "error",
-              message: event.error instanceof Error ? event.error.message : String(event.error),
-            })
-          }
+    const { greeting: _greeting, ...agentWithoutGreeting } = options.agent
+    const sessionOptions = (line: string | undefined): AgentSessionOptions => ({
+      agent: {
+        ...agentWithoutGreeting,
+        instructions,
+        ...(line === undefined ? {} : { greeting: line }),
+      },
+      env: options.env,
+      input: inputOf(),
+      output: outputOf(),
+      ...(options.minInterruptionMs === undefined ? {} : { minInterruptionMs: options.minInterruptionMs }),
+    })
+    // A resumed call does not greet again, whether or not it got to a turn's end.
+    const session =
+      checkpoint?.session === undefined
+        ? createAgentSession(
+            sessionOptions(checkpoint === undefined ? (greeting ?? options.agent.greeting) : undefined),
+          )
+        : resumeAgentSession(checkpoint.session, sessionOptions(undefined))
+    void (async () => {
+      for await (const event of session as AsyncIterable<AgentEvent>) {
+        if (event.type === "agent_state") agentState = event.state
+        else if (event.type === "user_state") userState = event.state
+        else if (event.type === "user_transcript" && event.final) {
+          turns += 1
+          sendJson({ type: "user_transcript", text: event.text })
+          void save(session)
+        } else if (event.type === "agent_transcript") {
+          // A reply's end (played to its end or cut off): the turn's checkpoint.
+          sendJson({ type: "agent_transcript", text: event.text, interrupted: event.interrupted })
+          void save(session)
+        } else if (event.type === "error") {
+          sendJson({
+            type: "error",
+            message: event.error instanceof Error ? event.error.message : String(event.error),
+          })
         }
-      })()
-      return session
-    }
-
-    const history = checkpoint?.items ?? []
-    let session = startSession(
-      history,
-      checkpoint === undefined ? (greeting ?? options.agent.greeting) : undefined,
-    )
+      }
+    })()
 
     const close = async (forGood: boolean) => {
       if (finished) return
@@ -215,9 +203,9 @@ export const createCallHost = (options: CallHostOptions): CallHost => {
 
     const call: LiveCall = {
       callId,
-      turns: () => baseTurns + sessionTurns,
+      turns: () => turns,
       resumes,
-      agentState: () => agentStateOf(session),
+      agentState: () => agentState,
       mediaAttached: () => media !== undefined && media.readyState === media.OPEN,
       attach(socket) {
         if (media !== undefined && media !== socket) media.close(4000, "replaced")
@@ -244,22 +232,21 @@ export const createCallHost = (options: CallHostOptions): CallHost => {
         session.say(text)
       },
       interrupt() {
-        session.actor.send({ type: "BARGE_IN" })
+        session.interrupt()
       },
       async handOff(next, line) {
-        const items = session.chat() as readonly (ChatItem | ChatItemInput)[]
-        const previous = session
         instructions = next
-        baseTurns += sessionTurns
-        sessionTurns = 0
-        session = startSession(items, line)
-        await previous.close()
+        session.updateAgent({
+          ...agentWithoutGreeting,
+          instructions,
+          ...(line === undefined ? {} : { greeting: line }),
+        })
         await save(session)
       },
       async quiet(boundMs) {
         const until = Date.now() + boundMs
         while (Date.now() < until) {
-          if (agentStateOf(session) === "listening" && userSilent(session)) return
+          if (agentState === "idle" && userState === "silent") return
           await new Promise((resolve) => setTimeout(resolve, 20))
         }
       },

@@ -52,6 +52,9 @@ export interface ClusterClient {
   close(): Promise<void>
 }
 
+/** How long a placement counts against its runner before the runner reports the call, in ms. */
+const PENDING_PLACEMENT_MS = 10_000
+
 const asClusterError = (error: unknown): ClusterError =>
   error instanceof ClusterError
     ? error
@@ -104,19 +107,28 @@ export const connectCluster = async (options: ClusterClientOptions): Promise<Clu
   }
   await run(Effect.void)
   const freshMs = options.runnerFreshMs ?? 3000
-  // Placements a runner's report may not hold yet: address → placements, each in flight
-  // (`startedAtMs` undefined) or running since `startedAtMs`; a report made after that has it.
-  const recent = new Map<string, { startedAtMs: number | undefined }[]>()
+  // Placements a runner's report does not hold yet (by call id), for a while at most.
+  const recent = new Map<string, { callId: string; atMs: number }[]>()
   const pendingOf = (runners: readonly RunnerLoad[]) => {
     const pending = new Map<string, number>()
     for (const r of runners) {
+      const reported = new Set(r.callIds)
       const placements = (recent.get(r.address) ?? []).filter(
-        (p) => p.startedAtMs === undefined || p.startedAtMs >= r.seenAtMs,
+        (p) => !reported.has(p.callId) && Date.now() - p.atMs < PENDING_PLACEMENT_MS,
       )
       recent.set(r.address, placements)
       pending.set(r.address, placements.length)
     }
     return pending
+  }
+  const placed = (address: string, callId: string) =>
+    recent.set(address, [...(recent.get(address) ?? []), { callId, atMs: Date.now() }])
+  const forget = (callId: string) => {
+    for (const [address, placements] of recent)
+      recent.set(
+        address,
+        placements.filter((p) => p.callId !== callId),
+      )
   }
   const entity = (callId: string) => Effect.map(VoiceCall.client, (clientFor) => clientFor(callId))
 
@@ -134,11 +146,7 @@ export const connectCluster = async (options: ClusterClientOptions): Promise<Clu
 
   return {
     place: async (placeOptions) => {
-      const {
-        id: callId,
-        placement,
-        target,
-      } = await run(
+      const { id: callId, target } = await run(
         Effect.gen(function* () {
           const store = yield* CallStore
           const sharding = yield* Sharding.Sharding
@@ -156,9 +164,8 @@ export const connectCluster = async (options: ClusterClientOptions): Promise<Clu
           for (let attempt = 0; attempt < 100_000; attempt++) {
             const id = `call_${randomBytes(8).toString("hex")}`
             if (owned.has(sharding.getShardId(id as never, "default").id)) {
-              const placement = { startedAtMs: undefined as number | undefined }
-              recent.set(target.address, [...(recent.get(target.address) ?? []), placement])
-              return { id, placement, target: target.address }
+              placed(target.address, id)
+              return { id, target: target.address }
             }
           }
           return yield* new ClusterError({
@@ -167,20 +174,16 @@ export const connectCluster = async (options: ClusterClientOptions): Promise<Clu
           })
         }),
       )
-      try {
-        const status = await start(callId, placeOptions)
-        // While shards move, a call can land beside its target: count it where it runs.
-        if (status.runner !== target) {
-          recent.set(
-            target,
-            (recent.get(target) ?? []).filter((p) => p !== placement),
-          )
-          recent.set(status.runner, [...(recent.get(status.runner) ?? []), placement])
-        }
-        return status
-      } finally {
-        placement.startedAtMs = Date.now()
+      const status = await start(callId, placeOptions).catch((error: unknown) => {
+        forget(callId)
+        throw error
+      })
+      // While shards move, a call can land beside its target: count it where it runs.
+      if (status.runner !== target) {
+        forget(callId)
+        placed(status.runner, callId)
       }
+      return status
     },
     start,
     say: (callId, text) => run(Effect.flatMap(entity(callId), (c) => c.Say({ text }))),
@@ -191,7 +194,10 @@ export const connectCluster = async (options: ClusterClientOptions): Promise<Clu
           c.HandOff(greeting === undefined ? { instructions } : { instructions, greeting }),
         ),
       ),
-    end: (callId) => run(Effect.flatMap(entity(callId), (c) => c.End())),
+    end: async (callId) => {
+      forget(callId)
+      await run(Effect.flatMap(entity(callId), (c) => c.End()))
+    },
     status,
     runners: () => run(Effect.flatMap(CallStore, (s) => s.runners(freshMs))),
     calls: () => run(Effect.flatMap(CallStore, (s) => s.calls)),

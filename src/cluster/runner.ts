@@ -115,7 +115,6 @@ const voiceCallLayer = VoiceCall.toLayer(
               {
                 version: CHECKPOINT_VERSION,
                 callId,
-                items: [],
                 turns: 0,
                 instructions: ctx.defaultInstructions,
                 resumes: 0,
@@ -255,6 +254,7 @@ const loadReporter = (options: {
           address: options.address,
           mediaUrl: options.mediaUrl,
           calls: options.host.size(),
+          callIds: options.host.callIds(),
           budget: options.budget,
           shards,
           draining: false,

@@ -30,6 +30,8 @@ export interface ChartEdge {
   readonly target: string
   /** The event type (`xstate.after.…` delays and `always` are labelled as such). */
   readonly event: string
+  /** The event type the machine receives (`xstate.done.actor.…`, `xstate.after.…`; `""` for `always`). */
+  readonly eventType: string
   /** The guard's name, when the transition is guarded. */
   readonly guard: string | undefined
   /** The label drawn on the edge: `event [guard]`. */
@@ -77,6 +79,10 @@ const eventLabel = (eventType: string): string => {
   return eventType.replace(/^xstate\.done\.actor\./, "done: ").replace(/^xstate\.error\.actor\./, "error: ")
 }
 
+/** The label drawn for an event: an unnamed invoke's `done: 0.machine.a.b` is shown as `done: b`. */
+const shortLabel = (event: string): string =>
+  event.replace(/^(done|error): \d+\.(?:[^.]+\.)*([^.]+)$/, "$1: $2")
+
 const readNode = (node: StateNodeLike): ChartNode => ({
   id: node.id,
   key: node.key,
@@ -99,8 +105,9 @@ const collectEdges = (node: StateNodeLike, edges: ChartEdge[]): void => {
         source: node.id,
         target: target.id,
         event,
+        eventType: t.eventType,
         guard,
-        label: guard === undefined ? event : `${event} [${guard}]`,
+        label: guard === undefined ? shortLabel(event) : `${shortLabel(event)} [${guard}]`,
       })
     }
   })

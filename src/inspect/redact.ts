@@ -1,16 +1,22 @@
 /**
  * What the inspector shows of a session's context and events: secrets never (keys named like
  * credentials, strings shaped like API keys or bearer tokens), and texts (transcripts,
- * instructions, deltas) only when the inspector was opted in with `includeText`.
+ * instructions, deltas) only when the inspector was opted in with `includeText`. Audio (typed
+ * arrays, base64 audio deltas) is summarized by its size, never dumped.
  * @module
  */
 import { REDACTED_TEXT, type Scrubber } from "../transport/scrub.ts"
 
-const SECRET_KEY = /(api[-_]?key|secret|token|password|authorization|credential|bearer)/i
+/** Keys that hold credentials (`token`, `accessToken`, `id_token`; not the `input_tokens` of a usage report). */
+const SECRET_KEY = /(api[-_]?key|secret|token$|password|authorization|credential|bearer)/i
 const TEXT_KEY = /^(text|transcript|delta|instructions|prompt|input|content|message|arguments)$/i
 const MAX_DEPTH = 6
 const MAX_ITEMS = 50
 const MAX_STRING = 400
+/** Keys whose long base64 strings are audio, summarized by their size. */
+const AUDIO_KEY = /^(audio|delta|data|chunk|pcm)$/i
+const MIN_AUDIO_BASE64 = 64
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/
 
 /** Options of {@link redact}. */
 export interface RedactOptions {
@@ -31,6 +37,9 @@ export const redact = (value: unknown, options: RedactOptions, depth = 0, key = 
   if (SECRET_KEY.test(key)) return "[redacted]"
   if (value === null || value === undefined) return value ?? null
   if (typeof value === "string") {
+    if (AUDIO_KEY.test(key) && value.length >= MIN_AUDIO_BASE64 && BASE64.test(value)) {
+      return `[audio: ${Math.floor((value.length * 3) / 4)} bytes]`
+    }
     if (!options.includeText && TEXT_KEY.test(key)) return `[text: ${value.length} chars]`
     const scrubbed = scrubText(value, options.scrub)
     return scrubbed.length > MAX_STRING ? `${scrubbed.slice(0, MAX_STRING)}…` : scrubbed

@@ -47,7 +47,7 @@ export const renderSvg = (layout: ChartLayout): string => {
     if (e.points.length < 2) continue
     const d = e.points.map((p, i) => `${i === 0 ? "M" : "L"}${round(p.x)},${round(p.y)}`).join(" ")
     out.push(
-      `<g class="vx-edge" data-edge="${escapeXml(e.edge.id)}" data-event="${escapeXml(e.edge.event)}"><path d="${d}" fill="none" stroke="#555" marker-end="url(#vx-arrow)"/>`,
+      `<g class="vx-edge" data-edge="${escapeXml(e.edge.id)}" data-event="${escapeXml(e.edge.eventType)}"><path d="${d}" fill="none" stroke="#555" marker-end="url(#vx-arrow)"/>`,
     )
     if (e.labelBox !== undefined) {
       out.push(

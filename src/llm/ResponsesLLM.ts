@@ -1,4 +1,4 @@
-import { Context } from "effect"
+import { type Context, Redacted } from "effect"
 import { type Actor, createActor } from "xstate"
 import {
   type ChainTurnRequest,
@@ -8,16 +8,19 @@ import {
   type ResponsesChainMachine,
   responsesChainMachine,
 } from "../../machines/responses/responsesChain.ts"
-import { makeSessionRuntime, type SessionRuntime } from "../runtime/SessionRuntime.ts"
+import { decodeSnapshot, makeSnapshot, type SessionSnapshot } from "../persist/snapshot.ts"
+import { makeSessionRuntime, rootActorOptions, type SessionRuntime } from "../runtime/SessionRuntime.ts"
 import {
   authHeaders,
   type OpenAIConfig,
-  RealtimeSocket,
+  type RealtimeSocket,
   type RealtimeSocketConnectOptions,
   resolveOpenAIConfig,
   responsesUrl,
+  secretOf,
 } from "../transport/index.ts"
-import { type ChatContext, type ChatItem, type ChatItemInput, chatItemsOf } from "./ChatContext.ts"
+import { liveSocketContext } from "../transport/recording.ts"
+import { ChatContext, type ChatItem, type ChatItemInput, chatItemsOf } from "./ChatContext.ts"
 import { createChatStream, failedChatStream } from "./ChatStream.ts"
 import type { ChatStream, LLM, PrewarmOptions } from "./contract.ts"
 import { closedError, fromChainFailure, isLLMError, LLMError } from "./LLMError.ts"
@@ -60,6 +63,12 @@ export interface ResponsesLLMOptions extends LLMOptions {
    * a context holding a `TestClock` to move the machine's delays with `TestClock.adjust`.
    */
   readonly context?: Context.Context<RealtimeSocket>
+  /**
+   * A folder to record every frame this session's sockets send and receive into, as one JSONL
+   * file (credentials stripped); `false` records nothing. Default: `VOXSTATE_RECORD` from `env`.
+   * Ignored when `context` is given (record with `recordingSocket` there).
+   */
+  readonly record?: string | false
 }
 
 const withQuery = (url: string, query: Readonly<Record<string, string>> | undefined): string => {
@@ -167,6 +176,32 @@ export const ResponsesChain = {
   },
 } as const
 
+/** What an LLM snapshot keeps beside the chain machine's persisted snapshot. */
+export interface LLMSnapshotData {
+  readonly model: string
+  /**
+   * The conversation as the chain last held it: the last finished turn's context and its
+   * output, or the context of the turn in flight (what the caller said is never dropped).
+   */
+  readonly context: readonly ChatItem[]
+  /** A turn was in flight: its answer did not arrive and is asked for again by the next `chat`. */
+  readonly turnInFlight: boolean
+  /** Turns finished so far. */
+  readonly turns: number
+}
+
+/** A snapshot of the WebSocket-transport LLM (see {@link ResponsesLLM.persist}). */
+export type LLMSnapshot = SessionSnapshot<"llm", LLMSnapshotData>
+
+/** The WebSocket-transport LLM: the `LLM` contract, its conversation so far, and `persist`. */
+export interface ResponsesLLM extends LLM {
+  readonly transport: "websocket"
+  /** The conversation the chain holds (see {@link LLMSnapshotData.context}). */
+  readonly context: ChatContext
+  /** The LLM as a JSON value for {@link resumeLLM}; never the credential. */
+  persist(): LLMSnapshot
+}
+
 /**
  * Creates the WebSocket-transport LLM (see `createLLM`): {@link ResponsesChain.logic} started
  * as a root actor on its own runtime. Nothing connects until the first `chat()` or `prewarm()`.
@@ -174,15 +209,16 @@ export const ResponsesChain = {
  */
 export const createResponsesLLM = (
   options: ResponsesLLMOptions = {},
-): LLM & { readonly transport: "websocket" } => {
+  resume?: LLMSnapshotData,
+): ResponsesLLM => {
   const runtime: SessionRuntime<RealtimeSocket> = makeSessionRuntime(
-    options.context ?? Context.make(RealtimeSocket, RealtimeSocket.live),
+    options.context ?? liveSocketContext("llm", options),
+    { inspect: options.inspect },
   )
   const chain = ResponsesChain.logic(runtime, options)
   const actor: Actor<ResponsesChainMachine> = createActor(chain.logic, {
-    clock: runtime.clock,
+    ...rootActorOptions(runtime),
     input: chain.input,
-    ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
   })
 
   // Streams still open, failed together if the actor itself fails (a bug, never a server error).
@@ -201,6 +237,9 @@ export const createResponsesLLM = (
   })
   actor.start()
   let closing: Promise<void> | undefined
+  let held: readonly ChatItem[] = resume?.context ?? []
+  let inFlight = 0
+  let turns = resume?.turns ?? 0
 
   const chat = (
     context: ChatContext | readonly (ChatItemInput | ChatItem)[],
@@ -219,16 +258,34 @@ export const createResponsesLLM = (
     }
     const signal = chatOptions.signal
     const onAbort = (): void => stream.cancel()
+    held = request.items
+    inFlight++
+    let settled = false
+    const settle = (): void => {
+      if (settled) return
+      settled = true
+      inFlight--
+    }
     const subscription = actor.on("*", (event: ResponsesChainEmitted) => {
       if (!("turnId" in event) || event.turnId !== turnId) return
-      if (event.type === "turn.chunk") sink.push(event.chunk)
-      else if (event.type === "turn.failed") sink.fail(fromChainFailure(event.error))
+      if (event.type === "turn.chunk") {
+        if (event.chunk.type === "end") {
+          settle()
+          turns++
+          held = [...request.items, ...event.chunk.output]
+        }
+        sink.push(event.chunk)
+      } else if (event.type === "turn.failed") {
+        settle()
+        sink.fail(fromChainFailure(event.error))
+      }
     })
     const { stream, sink } = createChatStream(
       turnId,
       {
         cancel: () => actor.send({ type: "CANCEL", turnId }),
         detach: () => {
+          settle()
           subscription.unsubscribe()
           signal?.removeEventListener("abort", onAbort)
           open.delete(turnId)
@@ -270,5 +327,42 @@ export const createResponsesLLM = (
     return closing
   }
 
-  return { transport: "websocket", model: chain.model, chat, prewarm, close, actor }
+  const secrets = [Redacted.value(secretOf(resolveOpenAIConfig(options.openai, options.env)))]
+  const persist = (): LLMSnapshot =>
+    makeSnapshot(
+      "llm",
+      {
+        savedAtMs: runtime.now(),
+        machine: actor.getPersistedSnapshot(),
+        data: { model: chain.model, context: held, turnInFlight: inFlight > 0, turns },
+      },
+      secrets,
+    )
+
+  return {
+    transport: "websocket",
+    model: chain.model,
+    chat,
+    prewarm,
+    close,
+    actor,
+    persist,
+    get context() {
+      return new ChatContext(held)
+    },
+  }
+}
+
+/**
+ * Continues a persisted LLM in this or another process: a new socket and a fresh chain, so
+ * the next `chat` sends its whole context once and the turns after it are chained again.
+ * `context` holds the conversation the snapshot kept (give it, plus what is new, to `chat`).
+ * The model comes from the snapshot unless `options.model` is given; the credential from
+ * `options` or the environment.
+ * @throws {SnapshotError} for a snapshot of another version or kind, or a malformed one
+ * @throws {OpenAIConfigError} when no credentials can be found
+ */
+export const resumeLLM = (snapshot: unknown, options: ResponsesLLMOptions = {}): ResponsesLLM => {
+  const decoded = decodeSnapshot(snapshot, "llm") as LLMSnapshot
+  return createResponsesLLM({ ...options, model: options.model ?? decoded.data.model }, decoded.data)
 }

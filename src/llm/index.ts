@@ -93,10 +93,14 @@ export {
 } from "./options.ts"
 export {
   createResponsesLLM,
+  type LLMSnapshot,
+  type LLMSnapshotData,
   ResponsesChain,
   type ResponsesChainLogic,
   type ResponsesChainParts,
+  type ResponsesLLM,
   type ResponsesLLMOptions,
+  resumeLLM,
 } from "./ResponsesLLM.ts"
 
 export {

@@ -34,8 +34,11 @@ export interface ResponseFormatOption {
 
 /** Options of `createLLM`. */
 export interface LLMOptions {
-  /** An XState inspection observer (a voxstate inspector's `inspect`): the WebSocket chain's actor reports to it. */
-  readonly inspect?: Observer<InspectionEvent>
+  /**
+   * An XState inspection observer (a voxstate inspector's `inspect`): the WebSocket chain's
+   * actor reports to it. `false`: none even under `VOXSTATE_INSPECT=1`.
+   */
+  readonly inspect?: Observer<InspectionEvent> | false
   /** Model name (on Azure: the deployment name). Default `gpt-4.1-mini`. */
   readonly model?: string
   /**

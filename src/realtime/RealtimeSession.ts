@@ -14,27 +14,30 @@
  * @module
  */
 import { randomUUID } from "node:crypto"
-import { Context, Effect, Option, type Scope, type Tracer } from "effect"
-import { type Actor, createActor } from "xstate"
+import { type Context, Effect, Option, Redacted, type Scope, type Tracer } from "effect"
+import { type Actor, createActor, type InspectionEvent, type Observer } from "xstate"
 import type { LifecycleTimeouts, ReconnectPolicy } from "../../machines/lifecycle/sessionLifecycle.ts"
 import { planChatContext } from "../../machines/realtime/chatContextPlan.ts"
 import { mirrorChatItems } from "../../machines/realtime/conversationMirror.ts"
 import {
   type DuplicateCreatePolicy,
   type RealtimeEvent,
+  type RealtimeRestore,
   type RealtimeSessionInput,
   type RealtimeSettings,
   type RealtimeTurnDetection,
   type ResponseRequest,
   type ResponseTimeouts,
   realtimeSessionMachine,
+  restoreOf,
 } from "../../machines/realtime/realtimeSession.ts"
-import { type AudioFrame, makeAudioFrame } from "../audio/index.ts"
+import { type AudioFrame, base64ToPcm16, makeAudioFrame, pcm16ToBase64 } from "../audio/index.ts"
 import { ChatContext, type ChatItem, type ChatItemInput } from "../llm/ChatContext.ts"
 import type { FunctionTool, ToolChoice } from "../llm/tools.ts"
+import { decodeSnapshot, makeSnapshot, type SessionSnapshot } from "../persist/snapshot.ts"
 import { REALTIME_SAMPLE_RATE_HZ, REALTIME_SAMPLES_PER_MS } from "../protocol/index.ts"
 import { createChannel } from "../runtime/channel.ts"
-import { makeSessionRuntime, type SessionRuntime } from "../runtime/SessionRuntime.ts"
+import { makeSessionRuntime, rootActorOptions, type SessionRuntime } from "../runtime/SessionRuntime.ts"
 import { type AudioInput, createAudioInput } from "../stt/audioInput.ts"
 import { type ResponseTrace, traceResponse } from "../telemetry/realtimeSpans.ts"
 import {
@@ -42,11 +45,13 @@ import {
   type OpenAIConfig,
   type OpenAIConfigError,
   type OpenAIConfigOptions,
-  RealtimeSocket,
+  type RealtimeSocket,
   resolveOpenAIConfig,
+  secretOf,
 } from "../transport/index.ts"
+import { liveSocketContext } from "../transport/recording.ts"
 import { RealtimeError, realtimeError } from "./RealtimeError.ts"
-import { makeRealtimeSocketActor } from "./realtimeActors.ts"
+import { type InputProgress, makeRealtimeSocketActor } from "./realtimeActors.ts"
 
 export type {
   DuplicateCreatePolicy,
@@ -83,6 +88,11 @@ export type RealtimeSessionEvent =
 export interface RealtimeSessionOptions {
   /** Default `gpt-realtime`. */
   readonly model?: string
+  /**
+   * An XState inspection observer (a voxstate inspector's `inspect`); `false`: none even
+   * under `VOXSTATE_INSPECT=1`.
+   */
+  readonly inspect?: Observer<InspectionEvent> | false
   readonly openai?: OpenAIConfigOptions
   readonly env?: Readonly<Record<string, string | undefined>>
   readonly instructions?: string
@@ -122,6 +132,12 @@ export interface RealtimeSessionOptions {
   readonly traceIncludeSensitiveText?: boolean
   /** The Effect services to run on (default: the live `RealtimeSocket`); tests pass a `TestClock`. */
   readonly context?: Context.Context<RealtimeSocket>
+  /**
+   * A folder to record every frame this session's sockets send and receive into, as one JSONL
+   * file (credentials stripped); `false` records nothing. Default: `VOXSTATE_RECORD` from `env`.
+   * Ignored when `context` is given (record with `recordingSocket` there).
+   */
+  readonly record?: string | false
 }
 
 /** A running Realtime session (see the module documentation). */
@@ -157,9 +173,28 @@ export interface RealtimeSession extends AsyncIterable<RealtimeSessionEvent> {
   /** Makes the server's conversation equal to `context` with the fewest deletes and creates; resolves once acknowledged. */
   setChatContext(context: ChatContext | Iterable<ChatItemInput | ChatItem>): Promise<void>
   close(): Promise<void>
+  /**
+   * The session as a JSON value to continue from with {@link resumeRealtimeSession}, in this
+   * or another process: the conversation mirror, calls waiting for their output, responses
+   * asked for and not yet created, the input audio the server has not committed, and the
+   * settings. Never the credential.
+   */
+  persist(): RealtimeSnapshot
   readonly done: Promise<void>
   readonly resources: { readonly fibers: number; readonly timers: number }
 }
+
+/** What a Realtime snapshot keeps beside the machine's persisted snapshot. */
+export interface RealtimeSnapshotData {
+  readonly settings: RealtimeSettings
+  readonly onDuplicate: DuplicateCreatePolicy
+  readonly restore: RealtimeRestore
+  /** Input audio the server had not committed, 24 kHz mono PCM16 as base64. */
+  readonly pendingAudio: string
+}
+
+/** A snapshot of a Realtime session (see {@link RealtimeSession.persist}). */
+export type RealtimeSnapshot = SessionSnapshot<"realtime", RealtimeSnapshotData>
 
 /** The machine with its live socket actor. */
 export type RealtimeSessionLogic = ReturnType<typeof realtimeSessionMachine.provide>
@@ -173,6 +208,11 @@ export interface RealtimeSessionParts {
   readonly config: OpenAIConfig
   /** The tools offered, by name (to parse a call's arguments). */
   readonly tools: ReadonlyMap<string, FunctionTool>
+  /**
+   * Where the input audio the server has not committed begins (a sample of `audio.buffer`).
+   * @internal
+   */
+  readonly uncommittedFrom: () => number
 }
 
 const DEFAULT_MODEL = "gpt-realtime"
@@ -202,10 +242,15 @@ const newClientItemId = (): string => `item_${randomUUID().replaceAll("-", "").s
 const partsOf = (
   options: Omit<RealtimeSessionOptions, "context">,
   runtime: SessionRuntime<RealtimeSocket>,
+  resume?: RealtimeSnapshotData,
 ): RealtimeSessionParts => {
   const config = resolveOpenAIConfig(options.openai ?? {}, options.env ?? process.env)
-  const model = options.model ?? DEFAULT_MODEL
+  const model = options.model ?? resume?.settings.model ?? DEFAULT_MODEL
   const audio = createAudioInput({ replayBufferMs: options.inputBufferMs ?? 10_000, vad: null })
+  // Audio the server had not committed when the snapshot was taken goes out on the first connection.
+  if (resume !== undefined && resume.pendingAudio.length > 0)
+    audio.buffer.push(base64ToPcm16(resume.pendingAudio))
+  const progress: InputProgress = { resumeFrom: 0 }
   const {
     connectMs,
     heartbeatIntervalMs,
@@ -217,26 +262,37 @@ const partsOf = (
   } = options.timeouts ?? {}
   const logic = realtimeSessionMachine.provide({
     actors: {
-      socket: makeRealtimeSocketActor(runtime, audio, {
-        config,
-        model,
-        appendMs: options.appendMs ?? 40,
-        socket: {
-          ...(connectMs === undefined ? {} : { connectTimeoutMs: connectMs }),
-          ...(heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs }),
-          ...(heartbeatTimeoutMs === undefined ? {} : { heartbeatTimeoutMs }),
+      socket: makeRealtimeSocketActor(
+        runtime,
+        audio,
+        {
+          config,
+          model,
+          appendMs: options.appendMs ?? 40,
+          socket: {
+            ...(connectMs === undefined ? {} : { connectTimeoutMs: connectMs }),
+            ...(heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs }),
+            ...(heartbeatTimeoutMs === undefined ? {} : { heartbeatTimeoutMs }),
+          },
         },
-      }),
+        progress,
+      ),
     },
   })
   const input: RealtimeSessionInput = {
     settings: {
-      model,
       tools: [],
       turnDetection: { type: "server_vad" },
+      ...resume?.settings,
       ...settingsOf(options),
+      model,
     },
-    ...(options.onDuplicate === undefined ? {} : { onDuplicate: options.onDuplicate }),
+    ...(options.onDuplicate === undefined
+      ? resume === undefined
+        ? {}
+        : { onDuplicate: resume.onDuplicate }
+      : { onDuplicate: options.onDuplicate }),
+    ...(resume === undefined ? {} : { restore: resume.restore }),
     responseTimeouts: {
       ...(createdMs === undefined ? {} : { createdMs }),
       ...(firstDeltaMs === undefined ? {} : { firstDeltaMs }),
@@ -248,7 +304,14 @@ const partsOf = (
       seed: options.seed ?? Math.floor(Math.random() * 0x1_0000_0000),
     },
   }
-  return { logic, input, audio, config, tools: new Map((options.tools ?? []).map((t) => [t.name, t])) }
+  return {
+    logic,
+    input,
+    audio,
+    config,
+    tools: new Map((options.tools ?? []).map((t) => [t.name, t])),
+    uncommittedFrom: () => progress.resumeFrom,
+  }
 }
 
 const FRAME_SAMPLES = 20 * REALTIME_SAMPLES_PER_MS
@@ -270,9 +333,10 @@ const parseArguments = (tool: FunctionTool | undefined, text: string) => {
 const startSession = (
   options: Omit<RealtimeSessionOptions, "context">,
   runtime: SessionRuntime<RealtimeSocket>,
+  resume?: RealtimeSnapshotData,
 ): RealtimeSession => {
-  const parts = partsOf(options, runtime)
-  const actor = createActor(parts.logic, { clock: runtime.clock, input: parts.input })
+  const parts = partsOf(options, runtime, resume)
+  const actor = createActor(parts.logic, { ...rootActorOptions(runtime), input: parts.input })
   const queue = createChannel<RealtimeSessionEvent>()
   const contextWaiters = new Map<string, () => void>()
   let finished = false
@@ -480,6 +544,25 @@ const startSession = (
       actor.send({ type: "SET_CHAT_CONTEXT", requestId, plan })
       return applied
     },
+    persist() {
+      const snapshot = actor.getSnapshot()
+      const { buffer } = parts.audio
+      const from = Math.min(buffer.endSample, Math.max(buffer.startSample, parts.uncommittedFrom()))
+      return makeSnapshot(
+        "realtime",
+        {
+          savedAtMs: runtime.now(),
+          machine: actor.getPersistedSnapshot(),
+          data: {
+            settings: snapshot.context.settings,
+            onDuplicate: snapshot.context.onDuplicate,
+            restore: restoreOf(snapshot.context),
+            pendingAudio: from < buffer.endSample ? pcm16ToBase64(buffer.view(from, buffer.endSample)) : "",
+          },
+        },
+        [Redacted.value(secretOf(parts.config))],
+      )
+    },
     async close() {
       if (!finished && actor.getSnapshot().status === "active") actor.send({ type: "CLOSE" })
       queue.end()
@@ -495,8 +578,27 @@ const startSession = (
  * @throws {OpenAIConfigError} when no API key or a malformed base URL is configured
  */
 export const createRealtimeSession = (options: RealtimeSessionOptions = {}): RealtimeSession => {
-  const context = options.context ?? Context.make(RealtimeSocket, RealtimeSocket.live)
-  return startSession(options, makeSessionRuntime(context))
+  const context = options.context ?? liveSocketContext("realtime", options)
+  return startSession(options, makeSessionRuntime(context, { inspect: options.inspect }))
+}
+
+/**
+ * Continues a persisted Realtime session on a new connection (in this or another process):
+ * the conversation is re-created on the server from the snapshot's mirror, responses asked
+ * for and not yet created are asked for again, calls waiting for their output still take
+ * `sendToolOutput`, and the input audio the server had not committed is sent again. The
+ * credential comes from `options` or the environment; other options override the
+ * snapshot's settings (give `tools` again to parse call arguments with their schemas).
+ * @throws {SnapshotError} for a snapshot of another version or kind, or a malformed one
+ * @throws {OpenAIConfigError} when no API key is configured
+ */
+export const resumeRealtimeSession = (
+  snapshot: unknown,
+  options: RealtimeSessionOptions = {},
+): RealtimeSession => {
+  const decoded = decodeSnapshot(snapshot, "realtime") as RealtimeSnapshot
+  const context = options.context ?? liveSocketContext("realtime", options)
+  return startSession(options, makeSessionRuntime(context, { inspect: options.inspect }), decoded.data)
 }
 
 /** The Effect form of the Realtime session, and the session as actor logic. */

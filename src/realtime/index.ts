@@ -13,8 +13,11 @@ export {
   type RealtimeSessionOptions,
   type RealtimeSessionParts,
   type RealtimeSettings,
+  type RealtimeSnapshot,
+  type RealtimeSnapshotData,
   type RealtimeTurnDetection,
   type ResponseMetrics,
   type ResponseRequest,
   type ResponseTimeouts,
+  resumeRealtimeSession,
 } from "./RealtimeSession.ts"

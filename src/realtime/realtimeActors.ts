@@ -203,9 +203,10 @@ export interface RealtimeWireOptions {
 /**
  * What outlives one connection: where the audio the server has not committed begins (a new
  * connection sends from there, so uncommitted input audio is replayed and nothing pushed
- * while reconnecting is lost).
+ * while reconnecting is lost). A snapshot keeps the audio from there on.
+ * @internal
  */
-interface InputProgress {
+export interface InputProgress {
   resumeFrom: number
 }
 
@@ -290,8 +291,8 @@ export const makeRealtimeSocketActor = <R>(
   runtime: SessionRuntime<R | RealtimeSocket>,
   input: AudioInput,
   options: RealtimeWireOptions,
+  progress: InputProgress = { resumeFrom: 0 },
 ) => {
-  const progress: InputProgress = { resumeFrom: 0 }
   return makeSocketActor<R | RealtimeSocket, RealtimeSocketCommand>({
     runtime,
     connect: () =>

@@ -19,6 +19,7 @@ export {
 export {
   makeSessionRuntime,
   type SessionRuntime,
+  type SessionRuntimeOptions,
 } from "./SessionRuntime.ts"
 export {
   type ConnectionHandler,

@@ -162,8 +162,10 @@ const makeWire = <R>(runtime: SessionRuntime<R>, connection: SocketConnection, m
     },
     send(text) {
       if (wire.ready) {
+        // Under the mark the frame leaves synchronously: through the transport's direct send
+        // when it has one (no Effect run per frame), else its Effect, which completes at once.
+        if (connection.sendNow?.(text) === true) return
         try {
-          // Under the mark the transport writes synchronously.
           runtime.runSync(connection.send(text))
         } catch {
           // Closing or closed: the message stream reports why.

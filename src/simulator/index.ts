@@ -95,6 +95,7 @@ export type {
   WebSocketContext,
   WebSocketHandler,
 } from "./types.ts"
+export { decodeSpeech, type HeardWord, heardText, wordCodeMs } from "./voice.ts"
 
 /**
  * Starts a simulator on 127.0.0.1 (port 0 = any free port by default) serving every protocol:

@@ -2,6 +2,11 @@
  * The simulator's scenario: what the simulated models say (transcripts, replies), the
  * per-connection and per-request scripts, and the seeded pseudo-random source behind ids.
  *
+ * Audio in the simulated voice (`synthesizeSpeech`: the simulator's TTS, Realtime output
+ * audio, the scripted caller of voxstate/testing) carries its words: a turn or REST request
+ * whose audio carries words is transcribed to those words (`TranscriptRequest.heard`) and
+ * takes nothing from a transcript list; a transcript function is called with them and decides.
+ *
  * Lists (`transcripts`, `replies`) are consumed in order across the whole simulator: each
  * response takes the next reply; each committed turn (or REST transcription) takes the next
  * transcript and keeps it only once the transcript is delivered: a turn whose connection (or
@@ -28,6 +33,7 @@ import type {
   TranscriptOutcome,
   TranscriptRequest,
 } from "./types.ts"
+import { heardText } from "./voice.ts"
 
 /** Sample rate of every audio buffer the simulator keeps, in Hz. */
 const SAMPLE_RATE_HZ = REALTIME_SAMPLE_RATE_HZ
@@ -205,13 +211,17 @@ export interface TranscriptReservation {
 }
 
 /**
- * Takes the transcript of one turn: the scenario's function, or the next element of its list
- * (the earliest given back first), or the fallback. The caller reports `delivered` or
- * `release`. Used by the Realtime handlers and the REST transcription route alike.
+ * Takes the transcript of one turn: the scenario's function (called with the words the audio
+ * carries, if any), else the words the audio carries, else the next element of its list (the
+ * earliest given back first), else the fallback. The caller reports `delivered` or `release`.
+ * Used by the Realtime handlers and the REST transcription route alike.
  */
 export const reserveTranscript = (scenario: Scenario, request: TranscriptRequest): TranscriptReservation => {
+  const heard = request.heard ?? heardText(request.audio, SAMPLE_RATE_HZ)
   const source = scenario.transcripts
-  if (typeof source === "function") return settled(normalizeTranscript(source(request)))
+  if (typeof source === "function")
+    return settled(normalizeTranscript(source(heard === undefined ? request : { ...request, heard })))
+  if (heard !== undefined) return settled(normalizeTranscript(heard))
   const cursor = cursorsOf(scenario).transcripts
   const index = takeIndex(cursor, source)
   const outcome = index === undefined ? undefined : source[index]

@@ -207,6 +207,11 @@ export interface TranscriptRequest {
   readonly audio: Int16Array
   /** The transcription model of the session or request (an Azure deployment name on Azure paths). */
   readonly model: string
+  /**
+   * The words the audio carries when it is the simulated voice (`synthesizeSpeech`), joined
+   * by spaces: what a listener heard. Absent for audio that carries none (a recording, noise).
+   */
+  readonly heard?: string
 }
 
 /** One function call of a scripted {@link ModelReply}. */
@@ -248,7 +253,9 @@ export interface Scenario {
    * and gives it back if its connection closes (or its request ends) before its `completed`
    * (or `failed`, or REST answer) was sent; the next turn then takes the earliest element given
    * back. So a turn replayed after a reconnect gets the text its lost original would have had.
-   * Replacing the list starts again from its first element.
+   * Replacing the list starts again from its first element. A turn whose audio is the simulated
+   * voice is transcribed to the words it carries and takes no element; a function is called
+   * with those words ({@link TranscriptRequest.heard}) and decides.
    */
   transcripts: readonly TranscriptOutcome[] | ((request: TranscriptRequest) => TranscriptOutcome)
   /**

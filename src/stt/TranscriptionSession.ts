@@ -12,7 +12,7 @@
  * ```
  * @module
  */
-import { Context, Effect, Option, type Scope, type Tracer } from "effect"
+import { type Context, Effect, Option, Redacted, type Scope, type Tracer } from "effect"
 import { type Actor, createActor, type InspectionEvent, type Observer } from "xstate"
 import type { LifecycleTimeouts, ReconnectPolicy } from "../../machines/lifecycle/sessionLifecycle.ts"
 import {
@@ -30,9 +30,16 @@ import {
   type TranscriptionSettings,
 } from "../../machines/transcription/transcriptionSettings.ts"
 import type { LedgerOptions } from "../../machines/transcription/transcripts.ts"
-import { type AudioFrame, makeAudioFrame, pcm16FromBytes } from "../audio/index.ts"
+import {
+  type AudioFrame,
+  base64ToPcm16,
+  makeAudioFrame,
+  pcm16FromBytes,
+  pcm16ToBase64,
+} from "../audio/index.ts"
+import { decodeSnapshot, makeSnapshot, type SessionSnapshot } from "../persist/snapshot.ts"
 import { createChannel } from "../runtime/channel.ts"
-import { makeSessionRuntime, type SessionRuntime } from "../runtime/SessionRuntime.ts"
+import { makeSessionRuntime, rootActorOptions, type SessionRuntime } from "../runtime/SessionRuntime.ts"
 import {
   type SensitiveTraceOptions,
   sensitiveTraceOptions,
@@ -45,9 +52,11 @@ import {
   type OpenAIConfig,
   type OpenAIConfigError,
   type OpenAIConfigOptions,
-  RealtimeSocket,
+  type RealtimeSocket,
   resolveOpenAIConfig,
+  secretOf,
 } from "../transport/index.ts"
+import { liveSocketContext } from "../transport/recording.ts"
 import { type AudioInput, createAudioInput } from "./audioInput.ts"
 import { STTError } from "./retry.ts"
 import type { SpeechEvent, SpeechStream } from "./SpeechEvent.ts"
@@ -92,8 +101,11 @@ export interface TranscriptionSessionOptions extends Partial<TranscriptionSettin
   readonly config?: OpenAIConfig
   /** The environment read for missing settings (default `process.env`). */
   readonly env?: Readonly<Record<string, string | undefined>>
-  /** An XState inspection observer, e.g. a voxstate inspector's `inspect` (see `createInspector`). */
-  readonly inspect?: Observer<InspectionEvent>
+  /**
+   * An XState inspection observer, e.g. a voxstate inspector's `inspect` (see `createInspector`);
+   * `false`: none even under `VOXSTATE_INSPECT=1`.
+   */
+  readonly inspect?: Observer<InspectionEvent> | false
   /** `ga` (default) or `beta` (legacy `transcription_session.update`, for Azure preview deployments). */
   readonly schema?: TranscriptionSchema
   /** Reconnect policy (default: 5 attempts, 250 ms doubling to 10 s, half jittered). */
@@ -133,6 +145,12 @@ export interface TranscriptionSessionOptions extends Partial<TranscriptionSettin
    * `TestClock` so machine delays follow virtual time.
    */
   readonly context?: Context.Context<RealtimeSocket>
+  /**
+   * A folder to record every frame this session's sockets send and receive into, as one JSONL
+   * file (credentials stripped); `false` records nothing. Default: `VOXSTATE_RECORD` from `env`.
+   * Ignored when `context` is given (record with `recordingSocket` there).
+   */
+  readonly record?: string | false
 }
 
 /** A streaming transcription session (see the module documentation). */
@@ -168,7 +186,29 @@ export interface TranscriptionSession extends SpeechStream {
   readonly pushedSamples: number
   /** What the session holds right now: running fibers and pending clock timers (both 0 once ended). */
   readonly resources: { readonly fibers: number; readonly timers: number }
+  /**
+   * The session as a JSON value for {@link resumeTranscriptionSession}: the settings, the audio
+   * of every turn still waiting for its transcript and the audio not yet part of a turn.
+   * Never the credential.
+   */
+  persist(): TranscriptionSnapshot
 }
+
+/** What a transcription snapshot keeps beside the machine's persisted snapshot. */
+export interface TranscriptionSnapshotData {
+  readonly settings: TranscriptionSettings
+  readonly schema: TranscriptionSchema
+  /** Turns without their transcript yet: each one's 24 kHz mono PCM16 audio as base64, in order. */
+  readonly pendingTurns: readonly { readonly turn: number; readonly audio: string }[]
+  /** Audio after the last turn, not committed yet (base64 PCM16, 24 kHz mono). */
+  readonly tail: string
+  readonly inputEnded: boolean
+  /** Final transcripts emitted so far (they are not sent again). */
+  readonly finals: number
+}
+
+/** A snapshot of a transcription session (see {@link TranscriptionSession.persist}). */
+export type TranscriptionSnapshot = SessionSnapshot<"transcription", TranscriptionSnapshotData>
 
 /** The `source` of the errors a transcription session throws. */
 const SESSION_SOURCE = "openai/realtime-transcription"
@@ -244,6 +284,8 @@ const makeTurnTracing = (source: TurnTracingSource): TurnTracing => {
   let collecting: TurnTrace | undefined
   let newestTurn = 0
   let ended = false
+  /** Whether turns are manual (no turn detection), as of the latest snapshot. */
+  let manualTurns: boolean | undefined
 
   const start = (itemId?: string): TurnTrace => {
     const settings = source.context().settings
@@ -290,7 +332,9 @@ const makeTurnTracing = (source: TurnTracingSource): TurnTracing => {
   return {
     onAudio() {
       if (ended || collecting !== undefined) return
-      if (source.context().settings.turnDetection === null) collecting = start()
+      // Read from a snapshot once; kept current by onSnapshot, so a push reads no snapshot.
+      manualTurns ??= source.context().settings.turnDetection === null
+      if (manualTurns) collecting = start()
     },
     onEvent(event) {
       if (ended) return
@@ -341,6 +385,7 @@ const makeTurnTracing = (source: TurnTracingSource): TurnTracing => {
     },
     onSnapshot(context) {
       if (ended) return
+      manualTurns = context.settings.turnDetection === null
       for (const t of context.ledger.turns) {
         if (t.itemId !== undefined) itemTurns.set(t.itemId, t.turn)
         const traced = turns.get(t.turn)
@@ -468,14 +513,11 @@ const partsOf = (
 const startSession = (
   options: TranscriptionSessionOptions,
   runtime: SessionRuntime<RealtimeSocket>,
+  resume?: TranscriptionSnapshotData,
 ): TranscriptionSession => {
   const parts = partsOf(options, runtime)
   const { config, audio: input } = parts
-  const actor = createActor(parts.logic, {
-    clock: runtime.clock,
-    input: parts.input,
-    ...(options.inspect === undefined ? {} : { inspect: options.inspect }),
-  })
+  const actor = createActor(parts.logic, { ...rootActorOptions(runtime), input: parts.input })
 
   const tracing = makeTurnTracing({
     options,
@@ -486,6 +528,8 @@ const startSession = (
   const queue = createChannel<SpeechEvent>()
   let inputEnded = false
   let finished = false
+  /** The actor is no longer active (kept from its snapshots, so a push reads none). */
+  let stopped = false
   let releasing: Promise<void> | undefined
   let resolveDone: () => void = () => undefined
   const done = new Promise<void>((resolve) => {
@@ -505,13 +549,16 @@ const startSession = (
     return releasing
   }
 
+  let finals = resume?.finals ?? 0
   const unsubscribeEvents = actor.on("*", (event) => {
+    if (event.type === "final_transcript") finals++
     tracing.onEvent(event as SpeechEvent)
     queue.push(event as SpeechEvent)
   })
   const subscription = actor.subscribe({
     next: (snapshot) => {
       tracing.onSnapshot(snapshot.context)
+      if (snapshot.status !== "active") stopped = true
       if (snapshot.status !== "done") return
       const fatal = snapshot.context.fatalError
       if (snapshot.value === "failed" && fatal !== undefined) {
@@ -529,14 +576,18 @@ const startSession = (
       }
       void release()
     },
+    complete: () => {
+      stopped = true
+    },
     error: (error) => {
+      stopped = true
       queue.fail(error)
       void release()
     },
   })
 
   const ensureOpen = (): void => {
-    if (finished || actor.getSnapshot().status !== "active") {
+    if (finished || stopped) {
       throw new STTError({
         reason: { _tag: "Closed" },
         message: "The transcription session has ended",
@@ -590,6 +641,33 @@ const startSession = (
       if (finished) return
       actor.send({ type: "UPDATE_SETTINGS", settings: update })
     },
+    persist() {
+      const { context } = actor.getSnapshot()
+      const { buffer } = input
+      const audioOf = (from: number, to: number): string => {
+        const start = Math.max(from, buffer.startSample)
+        const end = Math.min(to, buffer.endSample)
+        return start < end ? pcm16ToBase64(buffer.view(start, end)) : ""
+      }
+      return makeSnapshot(
+        "transcription",
+        {
+          savedAtMs: runtime.now(),
+          machine: actor.getPersistedSnapshot(),
+          data: {
+            settings: context.settings,
+            schema: context.schema,
+            pendingTurns: context.ledger.turns
+              .filter((t) => t.status === "pending")
+              .map((t) => ({ turn: t.turn, audio: audioOf(t.startSample, t.endSample) })),
+            tail: audioOf(context.tailStartSample, buffer.endSample),
+            inputEnded,
+            finals,
+          },
+        },
+        [Redacted.value(secretOf(config))],
+      )
+    },
     async close() {
       if (!finished && actor.getSnapshot().status === "active") actor.send({ type: "CLOSE" })
       queue.end()
@@ -597,7 +675,37 @@ const startSession = (
     },
     [Symbol.asyncIterator]: () => queue[Symbol.asyncIterator](),
   }
+  if (resume !== undefined) {
+    // Each unfinished turn is sent again and ended where it ended; then the audio after them.
+    for (const turn of resume.pendingTurns) {
+      if (turn.audio.length === 0) continue
+      input.pushSamples(base64ToPcm16(turn.audio))
+      actor.send(parts.flushEvent())
+    }
+    if (resume.tail.length > 0) input.pushSamples(base64ToPcm16(resume.tail))
+    if (resume.inputEnded) session.endInput()
+  }
   return session
+}
+
+/**
+ * Continues a persisted transcription session on a new connection, in this or another
+ * process: every turn that had no transcript is sent again from the snapshot's audio and
+ * ended where it ended, then the audio after them; finished turns are not sent again. The
+ * settings are the snapshot's unless `options` overrides them; the credential comes from
+ * `options` or the environment.
+ * @throws {SnapshotError} for a snapshot of another version or kind, or a malformed one
+ * @throws {OpenAIConfigError} when no API key is configured
+ */
+export const resumeTranscriptionSession = (
+  snapshot: unknown,
+  options: TranscriptionSessionOptions = {},
+): TranscriptionSession => {
+  const { data } = decodeSnapshot(snapshot, "transcription") as TranscriptionSnapshot
+  const merged: TranscriptionSessionOptions = { ...data.settings, schema: data.schema, ...options }
+  const context = merged.context ?? liveSocketContext("transcription", merged)
+  if ((merged.appendMs ?? DEFAULT_APPEND_MS) <= 0) throw new RangeError("appendMs must be > 0")
+  return startSession(merged, makeSessionRuntime(context), data)
 }
 
 /**
@@ -609,9 +717,9 @@ const startSession = (
 export const createTranscriptionSession = (
   options: TranscriptionSessionOptions = {},
 ): TranscriptionSession => {
-  const context = options.context ?? Context.make(RealtimeSocket, RealtimeSocket.live)
+  const context = options.context ?? liveSocketContext("transcription", options)
   if ((options.appendMs ?? DEFAULT_APPEND_MS) <= 0) throw new RangeError("appendMs must be > 0")
-  return startSession(options, makeSessionRuntime(context))
+  return startSession(options, makeSessionRuntime(context, { inspect: options.inspect }))
 }
 
 /** The Effect form of the transcription session, and the session as actor logic. */

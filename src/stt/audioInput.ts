@@ -12,13 +12,8 @@ import {
   type VadParameters,
 } from "../../machines/transcription/transcriptionSettings.ts"
 import { REALTIME_SAMPLES_PER_MS } from "../../machines/transcription/transcripts.ts"
-import {
-  type AudioFrame,
-  createEnergyVad,
-  createPcmConverter,
-  type PcmConverter,
-  type Vad,
-} from "../audio/index.ts"
+import { type AudioFrame, createPcmConverter, type PcmConverter, type VadEvent } from "../audio/index.ts"
+import { createScanningEnergyVad, type ScanningVad } from "../audio/vad.ts"
 import { createReplayBuffer, type ReplayBuffer } from "./replayBuffer.ts"
 
 export type { RetentionPolicy, VadParameters } from "../../machines/transcription/transcriptionSettings.ts"
@@ -59,6 +54,12 @@ export interface AudioInput {
    * (a later frame of another rate or channel count is still `FormatChanged`). No-op after `end`.
    */
   drain(): void
+  /**
+   * Stores samples already at 24 kHz mono (a resumed session's own audio), through the VAD
+   * and the listeners but not the converter, so the caller's input format is still free.
+   * @internal
+   */
+  pushSamples(samples: Int16Array): void
   /** No more audio: flushes the resampler and closes an open VAD segment. Idempotent. */
   end(): void
   /** Replaces the VAD (`null` turns it off). An open segment is closed first. */
@@ -76,9 +77,8 @@ export interface AudioInput {
   listen(listeners: AudioInputListeners): () => void
 }
 
-/** The energy VAD's analysis window, in milliseconds, and in 24 kHz samples. */
+/** The energy VAD's analysis window, in milliseconds. */
 const VAD_WINDOW_MS = 10
-const VAD_WINDOW_SAMPLES = VAD_WINDOW_MS * REALTIME_SAMPLES_PER_MS
 
 /** Options of {@link createAudioInput}. */
 export interface AudioInputOptions {
@@ -106,17 +106,19 @@ export const createAudioInput = (options: AudioInputOptions): AudioInput => {
     ...(options.quality === undefined ? {} : { quality: options.quality }),
   })
   const listeners = new Set<AudioInputListeners>()
-  let vad: Vad | undefined
+  let vad: ScanningVad | undefined
+  /** The events of the VAD's current decision (reused). */
+  const decided: VadEvent[] = []
   // The VAD counts samples from its creation; this is the session sample it started at.
   let vadBase = 0
   let retention: RetentionPolicy = { fromSample: 0, keepSamples: undefined, pinnedSample: undefined }
   let unsentFrom: number | undefined
   let ended = false
 
-  const makeVad = (parameters: VadParameters | null): Vad | undefined =>
+  const makeVad = (parameters: VadParameters | null): ScanningVad | undefined =>
     parameters === null
       ? undefined
-      : createEnergyVad({
+      : createScanningEnergyVad({
           sampleRateHz: REALTIME_SAMPLE_RATE_HZ,
           ...(parameters.thresholdDbfs === undefined ? {} : { thresholdDbfs: parameters.thresholdDbfs }),
           ...(parameters.minSpeechMs === undefined ? {} : { minSpeechMs: parameters.minSpeechMs }),
@@ -166,23 +168,23 @@ export const createAudioInput = (options: AudioInputOptions): AudioInput => {
    */
   const store = (samples: Int16Array): void => {
     if (samples.length === 0) return
-    const first = buffer.endSample
     let stored = 0
     const current = vad
     if (current !== undefined) {
+      // The VAD stops at each window that decides a boundary; most pushes decide none and
+      // go through in one call, with no view or array made.
       for (let at = 0; at < samples.length; ) {
-        const intoWindow = (first + at - vadBase) % VAD_WINDOW_SAMPLES
-        const end = Math.min(samples.length, at + VAD_WINDOW_SAMPLES - intoWindow)
-        const events = current.push(samples.subarray(at, end))
-        if (events.length > 0) {
+        const end = current.scan(samples, at, samples.length, decided)
+        if (decided.length > 0) {
           append(samples.subarray(stored, end))
           stored = end
+          const events = decided.splice(0)
           tellVad(events)
         }
         at = end
       }
     }
-    append(samples.subarray(stored))
+    append(stored === 0 ? samples : samples.subarray(stored))
     applyRetention()
     for (const l of listeners) l.onAudio?.()
   }
@@ -193,10 +195,14 @@ export const createAudioInput = (options: AudioInputOptions): AudioInput => {
       return ended
     },
     push(frame) {
-      store(converter.push(frame))
+      // The converter's output is reused by its next call: the buffer copies it at once.
+      store(converter.pushView(frame))
     },
     drain() {
       if (!ended) store(converter.drain())
+    },
+    pushSamples(samples) {
+      if (!ended) store(samples)
     },
     end() {
       if (ended) return

@@ -73,6 +73,7 @@ export {
   createTranscriptionSession,
   type LocalTurnDetection,
   type NoiseReductionSetting,
+  resumeTranscriptionSession,
   type SemanticVadTurnDetection,
   type ServerVadTurnDetection,
   type TranscriptionMetrics,
@@ -83,5 +84,7 @@ export {
   type TranscriptionSessionOptions,
   type TranscriptionSessionParts,
   type TranscriptionSettings,
+  type TranscriptionSnapshot,
+  type TranscriptionSnapshotData,
   type TurnDetectionSetting,
 } from "./TranscriptionSession.ts"

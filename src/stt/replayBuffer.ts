@@ -4,6 +4,11 @@
  * replay buffer (audio a reconnect must send again) and the send queue (audio not yet on
  * the wire) in one: a single copy of each sample, kept until the session says it is no
  * longer needed.
+ *
+ * Storage is a ring of fixed-size chunks: sample `s` lives in chunk `⌊s / chunk⌋` at
+ * `s mod chunk`. A chunk is taken when the head enters it and given back to the buffer's
+ * free list when the tail leaves it, so the steady state allocates nothing and memory never
+ * exceeds the capacity plus two chunks; nothing is ever copied to grow.
  * @module
  */
 
@@ -11,7 +16,9 @@
 export interface ReplayBufferOptions {
   /** Most samples retained; older samples are dropped first when a push exceeds it. */
   readonly capacitySamples: number
-  /** Samples allocated up front (default 1 s at 24 kHz, or the capacity if smaller); grows by doubling. */
+  /** Samples per storage chunk (default 200 ms at 24 kHz, or the capacity if smaller). */
+  readonly chunkSamples?: number
+  /** @deprecated Storage is chunked: read as `chunkSamples` when that is not given. */
   readonly initialSamples?: number
 }
 
@@ -22,7 +29,7 @@ export interface ReplayPushResult {
 }
 
 /**
- * A growable ring of PCM16 samples over an absolute sample timeline.
+ * A chunked ring of PCM16 samples over an absolute sample timeline.
  *
  * `startSample ≤ endSample`; `endSample − startSample ≤ capacitySamples`. Offsets are plain
  * numbers (exact up to 2^53 samples, about 12 000 years at 24 kHz).
@@ -40,64 +47,82 @@ export interface ReplayBuffer {
    */
   push(samples: Int16Array): ReplayPushResult
   /**
-   * The samples `[from, to)`. Returns a view into the ring when the range is contiguous,
+   * The samples `[from, to)`. Returns a view into the ring when the range lies in one chunk,
    * otherwise a copy in a scratch array reused by the next call: consume it before the next
    * `view` or `push`.
    *
    * @throws {RangeError} when `[from, to)` is not inside `[startSample, endSample]`
    */
   view(from: number, to: number): Int16Array
+  /**
+   * A copy of the samples `[from, to)` that stays valid (for keeping, e.g. audio not yet
+   * acknowledged by the server, saved with a session).
+   *
+   * @throws {RangeError} when `[from, to)` is not inside `[startSample, endSample]`
+   */
+  copy(from: number, to: number): Int16Array
   /** Drops every retained sample before `sample` (clamped to the window); never moves backwards. */
   release(sample: number): void
   /** Drops everything retained; `endSample` stays, so offsets remain comparable. */
   clear(): void
 }
 
-const DEFAULT_INITIAL_SAMPLES = 24_000
+const DEFAULT_CHUNK_SAMPLES = 4_800
 
 /**
- * Creates a {@link ReplayBuffer}. Memory grows with use, up to `capacitySamples × 2` bytes.
+ * Creates a {@link ReplayBuffer}. Memory grows with use, one chunk at a time, up to about
+ * `capacitySamples × 2` bytes.
  *
- * @throws {RangeError} when `capacitySamples` is not a positive integer
+ * @throws {RangeError} when `capacitySamples` or `chunkSamples` is not a positive integer
  */
 export const createReplayBuffer = (options: ReplayBufferOptions): ReplayBuffer => {
   const capacity = options.capacitySamples
   if (!Number.isInteger(capacity) || capacity <= 0) {
     throw new RangeError(`capacitySamples must be a positive integer, got ${capacity}`)
   }
-  let ring = new Int16Array(
-    Math.max(1, Math.min(capacity, options.initialSamples ?? DEFAULT_INITIAL_SAMPLES)),
-  )
-  let scratch = new Int16Array(0)
+  const chunk = options.chunkSamples ?? Math.min(capacity, options.initialSamples ?? DEFAULT_CHUNK_SAMPLES)
+  if (!Number.isInteger(chunk) || chunk <= 0) {
+    throw new RangeError(`chunkSamples must be a positive integer, got ${chunk}`)
+  }
+  // chunks[j] holds chunk number firstChunk + j; it covers [start, end) and nothing else.
+  const chunks: Int16Array[] = []
+  const free: Int16Array[] = []
+  let firstChunk = 0
   let start = 0
   let end = 0
+  let scratch = new Int16Array(0)
 
-  const indexOf = (sample: number): number => sample % ring.length
+  const take = (): Int16Array => free.pop() ?? new Int16Array(chunk)
 
-  const grow = (needed: number): void => {
-    let size = ring.length
-    while (size < needed) size *= 2
-    size = Math.min(size, capacity)
-    if (size === ring.length) return
-    const count = end - start
-    const window = new Int16Array(count)
-    copyOut(start, end, window)
-    ring = new Int16Array(size)
-    // Sample `s` lives at index `s % size`, so the window is re-homed, not copied to 0.
-    const at = start % size
-    const first = Math.min(count, size - at)
-    ring.set(window.subarray(0, first), at)
-    if (first < count) ring.set(window.subarray(first), 0)
+  /** Gives back the chunks wholly before `start`. */
+  const trim = (): void => {
+    const keepFrom = Math.floor(start / chunk)
+    while (firstChunk < keepFrom && chunks.length > 0) {
+      free.push(chunks.shift() as Int16Array)
+      firstChunk++
+    }
+    if (chunks.length === 0) firstChunk = Math.floor(end / chunk)
   }
 
-  /** Copies `[from, to)` out of the ring into `target` (from index 0). */
-  const copyOut = (from: number, to: number, target: Int16Array): void => {
-    const count = to - from
-    if (count <= 0) return
-    const at = indexOf(from)
-    const first = Math.min(count, ring.length - at)
-    target.set(ring.subarray(at, at + first), 0)
-    if (first < count) target.set(ring.subarray(0, count - first), first)
+  /** Copies `[from, to)` into `target` from index 0. */
+  const copyInto = (from: number, to: number, target: Int16Array): void => {
+    let s = from
+    let o = 0
+    while (s < to) {
+      const c = Math.floor(s / chunk)
+      const at = s - c * chunk
+      const n = Math.min(to - s, chunk - at)
+      const data = chunks[c - firstChunk] as Int16Array
+      target.set(n === chunk ? data : data.subarray(at, at + n), o)
+      s += n
+      o += n
+    }
+  }
+
+  const check = (from: number, to: number): void => {
+    if (!(from >= start && to <= end && from <= to)) {
+      throw new RangeError(`samples [${from}, ${to}) are outside the retained window [${start}, ${end})`)
+    }
   }
 
   return {
@@ -112,46 +137,68 @@ export const createReplayBuffer = (options: ReplayBufferOptions): ReplayBuffer =
       const n = samples.length
       if (n === 0) return { droppedSamples: 0 }
       let dropped = 0
+      let skip = 0
       // More than the whole capacity in one push: only its tail can be kept.
-      let input = samples
       if (n > capacity) {
-        const skip = n - capacity
+        skip = n - capacity
         dropped += end - start + skip
         end += skip
         start = end
-        input = samples.subarray(skip)
+        trim()
       }
-      const retained = end - start
-      if (retained + input.length > ring.length) grow(retained + input.length)
-      const overflow = end - start + input.length - capacity
+      const length = n - skip
+      const overflow = end - start + length - capacity
       if (overflow > 0) {
         start += overflow
         dropped += overflow
+        trim()
       }
-      const at = indexOf(end)
-      const first = Math.min(input.length, ring.length - at)
-      ring.set(input.subarray(0, first), at)
-      if (first < input.length) ring.set(input.subarray(first), 0)
-      end += input.length
+      let s = end
+      let i = skip
+      while (i < n) {
+        const c = Math.floor(s / chunk)
+        const at = s - c * chunk
+        if (c - firstChunk === chunks.length) chunks.push(take())
+        const m = Math.min(n - i, chunk - at)
+        ;(chunks[c - firstChunk] as Int16Array).set(
+          i === 0 && m === n ? samples : samples.subarray(i, i + m),
+          at,
+        )
+        s += m
+        i += m
+      }
+      end = s
       return { droppedSamples: dropped }
     },
     view(from, to) {
-      if (!(from >= start && to <= end && from <= to)) {
-        throw new RangeError(`samples [${from}, ${to}) are outside the retained window [${start}, ${end})`)
-      }
+      check(from, to)
       const count = to - from
-      const at = indexOf(from)
-      if (at + count <= ring.length) return ring.subarray(at, at + count)
+      const c = Math.floor(from / chunk)
+      const at = from - c * chunk
+      if (at + count <= chunk) {
+        const data = chunks[c - firstChunk]
+        if (data === undefined) return scratch.subarray(0, 0)
+        return data.subarray(at, at + count)
+      }
       if (scratch.length < count) scratch = new Int16Array(count)
       const out = scratch.subarray(0, count)
-      copyOut(from, to, out)
+      copyInto(from, to, out)
+      return out
+    },
+    copy(from, to) {
+      check(from, to)
+      const out = new Int16Array(to - from)
+      copyInto(from, to, out)
       return out
     },
     release(sample) {
-      if (sample > start) start = Math.min(sample, end)
+      if (sample <= start) return
+      start = Math.min(sample, end)
+      trim()
     },
     clear() {
       start = end
+      trim()
     },
   }
 }

@@ -147,8 +147,9 @@ const COMMIT = encodeClientEvent(ClientEvents.inputAudioBufferCommit())
  * The command handler of one connection: sends configuration, replays, live audio in
  * appends of at least `appendMs` (audio waits in the replay buffer while the socket is
  * congested, never in an unbounded queue), commits.
+ * @internal
  */
-const openTranscriptionConnection =
+export const openTranscriptionConnection =
   <R>(runtime: SessionRuntime<R>, input: AudioInput, options: TranscriptionWireOptions) =>
   (wire: Wire, sendBack: (event: AnyEventObject) => void): ConnectionHandler<TranscriptionSocketCommand> => {
     const { buffer } = input

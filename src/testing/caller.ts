@@ -1,53 +1,221 @@
 /**
  * A scripted caller for agent sessions: an `AudioInput` that streams silence in clock time
- * and speaks a line (the simulator's voice for its text, so the simulator's transcriber hears
- * speech where it was said) when told to.
+ * and speaks lines in the simulator's voice, whose words the simulator's transcription hears
+ * (`voxstate/simulator`'s `heardText`). A line is said when told to (`say`), at a moment of the
+ * call, or in reply to the agent: once the agent has stopped speaking for a while, or after
+ * some milliseconds of the agent's speech (a barge-in). For the cues that follow the agent the
+ * caller listens to the call's output (`listen(output)`), which also lets it report the
+ * agent's words it heard.
  * @module
  */
 
-import type { AudioInput } from "../agent/audio.ts"
+import type { AudioInput, AudioOutput } from "../agent/audio.ts"
 import { CALL_RATE_HZ, FRAME_MS } from "../agent/audio.ts"
-import { type AudioFrame, makeAudioFrame } from "../audio/index.ts"
+import { type AudioFrame, makeAudioFrame, toMono } from "../audio/index.ts"
 import type { XStateClock } from "../clock/EffectClock.ts"
-import { synthesizeSpeech } from "../simulator/index.ts"
+import { heardText, synthesizeSpeech } from "../simulator/index.ts"
 
 const FRAME_SAMPLES = (CALL_RATE_HZ * FRAME_MS) / 1000
 
-/** A caller whose lines the test or demo triggers. */
+/** When a scripted line is said. Times in milliseconds of the call. */
+export type CallerCue =
+  /** At this moment of the call (ms since the caller started), or at once if it has passed. */
+  | { readonly atMs: number }
+  /** Once the agent has spoken and then been silent for this long (a reply). */
+  | { readonly afterAgentMs: number }
+  /** Once the agent has been speaking for this long (cutting in). */
+  | { readonly intoAgentMs: number }
+
+/** A line of the caller's script: its text and its cue (none: right after the previous line). */
+export interface CallerLine {
+  readonly text: string
+  readonly cue?: CallerCue
+}
+
+/** A line as it was said: its text and when, in milliseconds of the call. */
+export interface SpokenLine {
+  readonly text: string
+  readonly startMs: number
+  readonly endMs: number
+}
+
+/** Options of {@link scriptedCaller}. */
+export interface ScriptedCallerOptions {
+  /**
+   * The script, said in order: each line waits for the previous one to be said, then for its
+   * cue. A plain string is a line said once the agent has replied ({ afterAgentMs: 600 }),
+   * except the first, said at once.
+   */
+  readonly lines?: readonly (string | CallerLine)[]
+}
+
+/** A caller whose lines the test or demo triggers or scripts. */
 export interface ScriptedCaller extends AudioInput {
   /** Starts saying `text` now (after what the caller is still saying). */
   say(text: string): void
+  /** Adds a line to the end of the script. */
+  line(text: string, cue?: CallerCue): void
+  /**
+   * Wraps the call's output so that the caller hears the agent: the replies and barge-ins of
+   * its script follow the agent's audio, and {@link heard} reports its words. Pass the result
+   * as the session's output.
+   */
+  listen<O extends AudioOutput>(output: O): O
+  /** The agent's words the caller has heard so far (the agent's audio played by now), joined by spaces. */
+  heard(): string
+  /** The lines said so far (the one being said included), with their times. */
+  readonly spoken: readonly SpokenLine[]
+  /** Lines of the script not yet said. */
+  readonly pending: number
   /** True while a line is being spoken. */
   readonly speaking: boolean
 }
 
+const DEFAULT_REPLY_GAP_MS = 600
+/** A pause in the agent's audio longer than this (200 ms) ends a run of its speech. */
+const RUN_GAP_SAMPLES = CALL_RATE_HZ / 5
+
 /** Creates a {@link ScriptedCaller}. */
-export const scriptedCaller = (): ScriptedCaller => {
+export const scriptedCaller = (options: ScriptedCallerOptions = {}): ScriptedCaller => {
   let queue: Int16Array = new Int16Array(0)
   let offset = 0
   let timer: number | undefined
   let clockRef: XStateClock | undefined
   let stopped = false
+  let ticks = 0
+  // The call's time: from the stamp the session put on the caller's last frame (when
+  // listening) on by the frames since, else the caller's own count of frames.
+  let stamp: { readonly atMs: number; readonly tick: number } | undefined
+  const script: CallerLine[] = []
+  const spoken: SpokenLine[] = []
+  // When the line at the head of the script was armed (the previous one said), in call time.
+  let armedAtMs = 0
+  // The agent's audio as the caller hears it: the output's own timeline, and the frames.
+  let output: AudioOutput | undefined
+  let agentRunStartMs = 0
+  let agentTrack = new Int16Array(0)
+  let agentTrackLength = 0
+
+  const nowMs = () => (stamp === undefined ? ticks * FRAME_MS : stamp.atMs + (ticks - stamp.tick) * FRAME_MS)
+  const agentEndMs = () => output?.agentEndMs() ?? 0
+  const speaking = () => offset < queue.length
+
+  const speak = (text: string) => {
+    const speech = synthesizeSpeech(text, { sampleRateHz: CALL_RATE_HZ })
+    const rest = queue.subarray(offset)
+    const next = new Int16Array(rest.length + speech.length)
+    next.set(rest)
+    next.set(speech, rest.length)
+    queue = next
+    offset = 0
+    const startMs = nowMs() + (rest.length * 1000) / CALL_RATE_HZ
+    spoken.push({ text, startMs, endMs: startMs + (speech.length * 1000) / CALL_RATE_HZ })
+  }
+
+  const due = (cue: CallerCue | undefined): boolean => {
+    const now = nowMs()
+    if (cue === undefined) return true
+    if ("atMs" in cue) return now >= cue.atMs
+    const end = agentEndMs()
+    // A reply follows agent speech that began after the previous line was said.
+    if ("afterAgentMs" in cue)
+      return agentRunStartMs >= armedAtMs && end > agentRunStartMs && now >= end + cue.afterAgentMs
+    return now < end && now - Math.max(agentRunStartMs, armedAtMs) >= cue.intoAgentMs
+  }
+
+  /** Says the head of the script when the caller is silent and its cue has come. */
+  const follow = () => {
+    const head = script[0]
+    if (head === undefined || speaking() || !due(head.cue)) return
+    script.shift()
+    speak(head.text)
+    const last = spoken[spoken.length - 1]
+    armedAtMs = last?.endMs ?? nowMs()
+  }
+
+  for (const [i, line] of (options.lines ?? []).entries()) {
+    script.push(
+      typeof line === "string"
+        ? i === 0
+          ? { text: line }
+          : { text: line, cue: { afterAgentMs: DEFAULT_REPLY_GAP_MS } }
+        : line,
+    )
+  }
+
+  /** Notes an agent frame the output placed on the call's timeline, ending where its audio now ends. */
+  const hearAgent = (frame: AudioFrame, endBeforeMs: number) => {
+    if (output === undefined) return
+    const samples = frame.channels === 1 ? frame.data : toMono(frame)
+    const end = Math.round((output.agentEndMs() * CALL_RATE_HZ) / 1000)
+    // An output holding the agent's audio (paused) has not placed the frame.
+    if (end - Math.round((endBeforeMs * CALL_RATE_HZ) / 1000) < samples.length) return
+    const start = Math.max(0, end - samples.length)
+    // A frame placed after a silence starts a new run of agent speech.
+    if (agentTrackLength === 0 || start > agentTrackLength + RUN_GAP_SAMPLES)
+      agentRunStartMs = (start * 1000) / CALL_RATE_HZ
+    if (end > agentTrack.length) {
+      const grown = new Int16Array(Math.max(end, agentTrack.length * 2, CALL_RATE_HZ * 10))
+      grown.set(agentTrack.subarray(0, agentTrackLength))
+      agentTrack = grown
+    }
+    agentTrack.set(samples.subarray(0, end - start), start)
+    agentTrackLength = end
+  }
+
   return {
     get speaking() {
-      return offset < queue.length
+      return speaking()
     },
     get finished() {
       return stopped
     },
+    get spoken() {
+      return spoken
+    },
+    get pending() {
+      return script.length
+    },
     say(text) {
-      const speech = synthesizeSpeech(text, { sampleRateHz: CALL_RATE_HZ })
-      const rest = queue.subarray(offset)
-      const next = new Int16Array(rest.length + speech.length)
-      next.set(rest)
-      next.set(speech, rest.length)
-      queue = next
-      offset = 0
+      speak(text)
+    },
+    line(text, cue) {
+      script.push(cue === undefined ? { text } : { text, cue })
+    },
+    listen(inner) {
+      output = inner
+      const wrapped: AudioOutput = {
+        ...inner,
+        caller(frame, atMs) {
+          stamp = { atMs, tick: ticks }
+          inner.caller(frame, atMs)
+        },
+        agent(frame, atMs) {
+          const before = inner.agentEndMs()
+          inner.agent(frame, atMs)
+          hearAgent(frame, before)
+        },
+        clear(atMs) {
+          inner.clear(atMs)
+          const end = Math.round((inner.agentEndMs() * CALL_RATE_HZ) / 1000)
+          if (end < agentTrackLength) {
+            agentTrack.fill(0, end, agentTrackLength)
+            agentTrackLength = end
+          }
+        },
+      }
+      return wrapped as typeof inner
+    },
+    heard() {
+      const played = Math.min(agentTrackLength, Math.round((nowMs() * CALL_RATE_HZ) / 1000))
+      return heardText(agentTrack.subarray(0, played), CALL_RATE_HZ) ?? ""
     },
     start(sink: (frame: AudioFrame) => void, clock: XStateClock) {
       clockRef = clock
       const tick = () => {
         if (stopped) return
+        ticks += 1
+        follow()
         const frame = new Int16Array(FRAME_SAMPLES)
         if (offset < queue.length) {
           frame.set(queue.subarray(offset, offset + FRAME_SAMPLES))

@@ -298,7 +298,24 @@ export const pushAll = (stream: SpeechStream, frames: readonly AudioFrame[], end
   if (end) stream.endInput()
 }
 
-export { type ScriptedCaller, scriptedCaller } from "./caller.ts"
+export {
+  type HeardUtterance,
+  type ScriptedLLM,
+  type ScriptedLLMOptions,
+  type ScriptedReply,
+  type ScriptedSTT,
+  type ScriptedSTTOptions,
+  scriptedLLM,
+  scriptedSTT,
+} from "./agent.ts"
+export {
+  type CallerCue,
+  type CallerLine,
+  type ScriptedCaller,
+  type ScriptedCallerOptions,
+  type SpokenLine,
+  scriptedCaller,
+} from "./caller.ts"
 export { activeHandles, handlesBackTo, settledHandles } from "./handles.ts"
 export {
   audioEvents,

@@ -59,6 +59,29 @@ export {
   type SocketConnection,
 } from "./RealtimeSocket.ts"
 export {
+  makeFileRecorder,
+  RECORDING_FORMAT,
+  RECORDING_VERSION,
+  type RecordedFailure,
+  type Recorder,
+  type RecordingHeader,
+  type RecordOptions,
+  recordingPathIn,
+  recordingSocket,
+  type SocketEntry,
+} from "./recording.ts"
+export {
+  isReplayError,
+  makeSocketReplay,
+  parseRecording,
+  type Recording,
+  type RecordingLine,
+  ReplayError,
+  type ReplayErrorReason,
+  type SocketReplay,
+  type SocketReplayOptions,
+} from "./replay.ts"
+export {
   makeScrubber,
   noScrubbing,
   REDACTED_TEXT,

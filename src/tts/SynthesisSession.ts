@@ -14,7 +14,7 @@ import {
   type SynthesisStreamOutput,
   synthesisStreamMachine,
 } from "../../machines/tts/synthesisStream.ts"
-import type { SessionRuntime } from "../runtime/SessionRuntime.ts"
+import { rootActorOptions, type SessionRuntime } from "../runtime/SessionRuntime.ts"
 import { createTTS, type TTSOptions } from "./OpenAITTS.ts"
 import type { SynthesizedAudio, SynthesizeOptions, TTS } from "./TTS.ts"
 
@@ -110,13 +110,14 @@ export const SynthesisSession = {
     partsOf(options),
   /**
    * Starts a reply actor alone; `done` resolves with its output (`done`, `cancelled` or
-   * `failed` with the `TTSError`) once final.
+   * `failed` with the `TTSError`) once final. It reports to the runtime's inspection observer
+   * (`makeSessionRuntime(context, { inspect })`, or the process-wide one of `VOXSTATE_INSPECT=1`).
    */
   start: <R>(
     runtime: SessionRuntime<R>,
     options: SynthesisSessionOptions,
   ): { readonly actor: Actor<SynthesisSessionLogic>; readonly done: Promise<SynthesisStreamOutput> } => {
-    const actor = createActor(partsOf(options).logic, { clock: runtime.clock })
+    const actor = createActor(partsOf(options).logic, rootActorOptions(runtime))
     const done = toPromise(actor)
     actor.start()
     return { actor, done }

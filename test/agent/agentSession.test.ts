@@ -48,7 +48,8 @@ const call = async (
     (type: AgentEvent["type"], count = 1) =>
     () =>
       events.filter((e) => e.type === type).length >= count
-  return { sim, caller, session, events, seen }
+  const seenState = (state: string) => () => events.some((e) => e.type === "agent_state" && e.state === state)
+  return { sim, caller, session, events, seen, seenState }
 }
 
 describe("wordsHeard", () => {
@@ -65,16 +66,20 @@ describe("agent session against the simulator", () => {
   it("answers a plain turn and plays the reply to its end", async () => {
     const { caller, session, events, seen } = await call(["hello there"], [{ text: "Hi, how can I help?" }])
     caller.say("hello there")
-    await eventually(seen("agent_spoke"), 15_000)
-    const kinds = events.map((e) => e.type)
+    await eventually(seen("agent_transcript"), 15_000)
+    const kinds = events.map((e) =>
+      e.type === "agent_state" || e.type === "user_state" ? `${e.type}:${e.state}` : e.type,
+    )
     assert.includeMembers(kinds, [
-      "user_speech_started",
+      "user_state:speaking",
+      "user_state:endOfTurnPending",
       "user_transcript",
-      "agent_thinking",
-      "agent_speech_started",
+      "agent_state:thinking",
+      "agent_state:speaking",
+      "agent_state:idle",
       "metrics",
     ])
-    assert.isBelow(kinds.indexOf("user_transcript"), kinds.indexOf("agent_speech_started"))
+    assert.isBelow(kinds.indexOf("user_transcript"), kinds.indexOf("agent_state:speaking"))
     const chat = session.chat()
     assert.deepInclude(chat[0], { role: "user", content: "hello there" })
     const last = chat[chat.length - 1] as { role?: string; content?: string }
@@ -84,9 +89,12 @@ describe("agent session against the simulator", () => {
     assert.lengthOf(metrics, 1)
     assert.isAtLeast(metrics[0]?.totalMs ?? -1, 0)
     // The reply was played out before it counted as spoken.
-    const spoke = events.find((e) => e.type === "agent_spoke")
-    assert.isAtLeast((spoke?.atMs ?? 0) + 1, session.output.agentEndMs())
-    assert.isTrue(session.actor.getSnapshot().matches({ live: { agent: "listening" } }))
+    const spoke = events.find((e) => e.type === "agent_transcript")
+    assert(spoke?.type === "agent_transcript")
+    assert.strictEqual(spoke.text, "Hi, how can I help?")
+    assert.isFalse(spoke.interrupted)
+    assert.isAtLeast(spoke.atMs + 1, session.output.agentEndMs())
+    assert.isTrue(session.actor.getSnapshot().matches({ live: { agent: "idle" } }))
   }, 30_000)
 
   it("runs a tool and answers with its result in the context", async () => {
@@ -111,7 +119,7 @@ describe("agent session against the simulator", () => {
       },
     )
     caller.say("weather in Oslo")
-    await eventually(seen("agent_spoke"), 15_000)
+    await eventually(seen("agent_transcript"), 15_000)
     assert.deepStrictEqual(calls, [{ city: "Oslo" }])
     assert.isTrue(events.some((e) => e.type === "tool_called" && e.call.name === "get_weather"))
     const chat = session.chat()
@@ -124,18 +132,18 @@ describe("agent session against the simulator", () => {
   it("stops speaking when the caller cuts in and keeps only the words heard", async () => {
     const reply =
       "This is a long answer that goes on and on about many things so that the caller has time to cut in before it ends."
-    const { caller, session, events, seen } = await call(
+    const { caller, session, events, seen, seenState } = await call(
       ["tell me everything", "stop please"],
       [{ text: reply }, { text: "Sure." }],
       { minInterruptionMs: 300 },
     )
     caller.say("tell me everything")
-    await eventually(seen("agent_speech_started"), 15_000)
+    await eventually(seenState("speaking"), 15_000)
     await new Promise((resolve) => setTimeout(resolve, 800))
     caller.say("stop please")
-    await eventually(seen("agent_interrupted"), 15_000)
-    const cut = events.find((e) => e.type === "agent_interrupted")
-    assert(cut?.type === "agent_interrupted")
+    await eventually(seen("interrupted"), 15_000)
+    const cut = events.find((e) => e.type === "interrupted")
+    assert(cut?.type === "interrupted")
     assert.isAbove(cut.heard.length, 0)
     assert.isBelow(cut.heard.length, reply.length)
     assert.isTrue(reply.startsWith(cut.heard))
@@ -143,27 +151,29 @@ describe("agent session against the simulator", () => {
     assert.strictEqual(assistant.content, cut.heard)
     // The agent's track ends where the caller cut in, not where the reply would have.
     assert.isBelow(session.output.agentEndMs(), cut.atMs + 50)
-    await eventually(seen("agent_spoke"), 15_000)
-    assert.isFalse(events.some((e) => e.type === "agent_spoke" && e.text === reply))
+    await eventually(seen("agent_transcript"), 15_000)
+    assert.isFalse(events.some((e) => e.type === "agent_transcript" && e.text === reply))
   }, 30_000)
 
   it("does not stop for speech shorter than minInterruptionMs", async () => {
     const reply = "A reply long enough to be talked over for a moment by the caller without stopping."
-    const { caller, events, seen } = await call(["go on"], [{ text: reply }], { minInterruptionMs: 3_000 })
+    const { caller, events, seen, seenState } = await call(["go on"], [{ text: reply }], {
+      minInterruptionMs: 3_000,
+    })
     caller.say("go on")
-    await eventually(seen("agent_speech_started"), 15_000)
+    await eventually(seenState("speaking"), 15_000)
     caller.say("mm")
-    await eventually(seen("agent_spoke"), 20_000)
-    assert.isFalse(events.some((e) => e.type === "agent_interrupted"))
+    await eventually(seen("agent_transcript"), 20_000)
+    assert.isFalse(events.some((e) => e.type === "interrupted"))
   }, 30_000)
 
   it("tears down mid-reply: no timer, fiber or socket is left", async () => {
-    const { caller, session, sim, seen } = await call(
+    const { caller, session, sim, seenState } = await call(
       ["hello"],
       [{ text: "A reply that is still being spoken when the call ends, long enough to be cut." }],
     )
     caller.say("hello")
-    await eventually(seen("agent_speech_started"), 15_000)
+    await eventually(seenState("speaking"), 15_000)
     await session.close()
     await session.close()
     assert.strictEqual(session.runtime.activeFibers, 0)

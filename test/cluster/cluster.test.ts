@@ -3,7 +3,7 @@
  * package in a temporary directory, the simulator in this process: calls placed across the
  * runners, one runner killed mid-call (SIGKILL) and its calls resumed elsewhere with their
  * conversation, a graceful drain, control messages wherever a call lives, and a teardown that
- * leaves no process, socket or row. `CLUSTER_CALLS` sets the number of calls (default 12:
+ * leaves no process, socket or row. `CLUSTER_CALLS` sets the number of calls (default 9:
  * the machine is shared; the issue's 60 is `CLUSTER_CALLS=60`).
  */
 import { PgClient } from "@effect/sql-pg"
@@ -21,7 +21,7 @@ import { type Simulator, startSimulator } from "../../src/simulator/index.ts"
 import { settledHandles, wordsIn } from "../../src/testing/index.ts"
 import { connectCaller, type MediaCaller, userTextsOf } from "./mediaCaller.ts"
 
-const CALLS = Number(process.env.CLUSTER_CALLS ?? 12)
+const CALLS = Number(process.env.CLUSTER_CALLS ?? 9)
 const BUDGET = Math.ceil(CALLS / 3) + 1
 
 /** Rows in every table of the database. */
@@ -92,17 +92,17 @@ beforeAll(async () => {
     if (Date.now() > deadline) throw new Error(`runners not ready: ${view}`)
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
-}, 60_000)
+}, 120_000)
 
 afterAll(async () => {
   await Promise.all(calls.map((c) => c.caller.hangUp()))
   await cluster?.stop()
   await sim?.close()
   await postgres?.stop()
-}, 60_000)
+}, 120_000)
 
 const heard = (caller: MediaCaller) =>
-  caller.events.filter((e) => e.type === "agent_spoke").map((e) => e.text)
+  caller.events.filter((e) => e.type === "agent_transcript").map((e) => e.text)
 const transcripts = (caller: MediaCaller) =>
   caller.events.filter((e) => e.type === "user_transcript").map((e) => e.text)
 
@@ -134,7 +134,7 @@ describe("a local cluster of three runner processes", () => {
     } finally {
       await Promise.all(extra.map((id) => cluster.client.end(id)))
     }
-  }, 120_000)
+  }, 240_000)
 
   it("runs a turn on every call over media handed to its runner by the front door", async () => {
     await Promise.all(
@@ -149,7 +149,7 @@ describe("a local cluster of three runner processes", () => {
       assert.deepStrictEqual(heard(c.caller), ["Heard alpha."])
       assert.isAbove(c.caller.audioBytes(), 0)
     }
-  }, 120_000)
+  }, 240_000)
 
   it("resumes every call of a killed runner elsewhere with its conversation intact", async () => {
     const victim = cluster.runners()[0]
@@ -175,7 +175,7 @@ describe("a local cluster of three runner processes", () => {
       assert.deepStrictEqual(heard(c.caller), ["Heard alpha.", "Heard alpha, bravo."])
       assert.deepStrictEqual(transcripts(c.caller), ["alpha", "bravo"])
     }
-  }, 120_000)
+  }, 240_000)
 
   it("reaches a call with its control messages wherever it lives", async () => {
     // One call on each runner alive, wherever the moves have put them.
@@ -190,7 +190,7 @@ describe("a local cluster of three runner processes", () => {
       await c.caller.until(() => heard(c.caller).includes("One moment please."))
       const status = await cluster.client.status(c.callId)
       assert.isTrue(status.mediaAttached)
-      assert.strictEqual(status.agent, "listening")
+      assert.strictEqual(status.agent, "idle")
     }
     const [first] = calls
     if (first === undefined) return
@@ -198,7 +198,7 @@ describe("a local cluster of three runner processes", () => {
     await first.caller.until(() => heard(first.caller).includes("Billing here."))
     await first.caller.speak("charlie")
     await first.caller.until(() => heard(first.caller).includes("Heard alpha, bravo, charlie."))
-  }, 60_000)
+  }, 120_000)
 
   it("drains a runner: its calls move at a quiet moment with a bounded gap", async () => {
     const drained = cluster.runners()[0]
@@ -222,7 +222,7 @@ describe("a local cluster of three runner processes", () => {
       moved.map((c) => c.caller.until(() => heard(c.caller).some((t) => t?.endsWith("delta.")))),
     )
     for (const c of moved) assert.deepStrictEqual(transcripts(c.caller).slice(-1), ["delta"])
-  }, 120_000)
+  }, 240_000)
 
   it("ends every call and leaves no process, socket or row behind", async () => {
     await Promise.all(calls.map((c) => cluster.client.end(c.callId)))
@@ -240,5 +240,5 @@ describe("a local cluster of three runner processes", () => {
     assert.isFalse(alive(postgres.pid))
     const now = await settledHandles()
     assert.isAtMost(now.sockets, baseline.sockets)
-  }, 60_000)
+  }, 120_000)
 })

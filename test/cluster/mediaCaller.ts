@@ -71,7 +71,7 @@ export const connectCaller = async (url: string): Promise<MediaCaller> => {
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
       }
     },
-    async until(predicate, timeoutMs = 20_000) {
+    async until(predicate, timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs
       while (!predicate(events)) {
         if (Date.now() > deadline)

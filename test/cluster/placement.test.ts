@@ -11,6 +11,7 @@ const runner = (
   address,
   mediaUrl: `ws://${address}`,
   calls,
+  callIds: [],
   budget,
   shards: [1, 2, 3],
   draining: false,

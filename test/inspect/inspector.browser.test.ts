@@ -1,15 +1,20 @@
 /**
  * The inspector as a person sees it, in Debian's chromium driven by playwright-core: a
  * transcription session against the simulator is listed, its states light up as it moves,
- * the log grows, the slider shows an earlier state, and the API key is never in the page.
+ * the log grows, the slider shows an earlier state, and the API key is never in the page;
+ * `voxstate demo --inspect` prints the page's address and the page shows the agent's call
+ * live (listening, thinking, speaking, interrupted), both sides' transcripts and the latency
+ * plot; the session saved as JSONL opens again with `voxstate inspect FILE`.
  * Without /usr/bin/chromium this fails (it does not skip): CI installs it.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs"
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { type BrowserContext, chromium } from "playwright-core"
+import { type BrowserContext, chromium, type Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { createInspector, type Inspector } from "../../src/inspect/index.ts"
+import { runCli } from "../../src/cli/program.ts"
+import { rootCommand } from "../../src/cli.ts"
+import { createInspector, type Inspector, parseInspectorLog } from "../../src/inspect/index.ts"
 import { type Simulator, startSimulator } from "../../src/simulator/index.ts"
 import { createTranscriptionSession } from "../../src/stt/index.ts"
 import { collect, concat, finals, pushAudio, silenceAt, toneAt } from "../stt/transcriptionSessionHelpers.ts"
@@ -112,4 +117,139 @@ describe("the inspector page", () => {
     expect(JSON.stringify(inspector.records())).not.toContain("sk-simulator")
     await page.close()
   }, 60_000)
+})
+
+/** Runs `voxstate ARGS` in this process until `stop()`; `url()` waits for the printed inspector address. */
+const runCommand = (args: readonly string[]) => {
+  const lines: string[] = []
+  let stop: (signal: NodeJS.Signals) => void = () => undefined
+  const stopped = new Promise<NodeJS.Signals>((resolve) => {
+    stop = resolve
+  })
+  const exit = runCli(rootCommand, args, {
+    output: { out: (l) => lines.push(l), err: (l) => lines.push(`ERR ${l}`) },
+    stopped: () => stopped,
+  })
+  const waitForLine = async (pattern: RegExp, timeoutMs = PAGE_TIMEOUT_MS * 3): Promise<string> => {
+    const deadline = Date.now() + timeoutMs
+    for (;;) {
+      const line = lines.find((l) => pattern.test(l))
+      if (line !== undefined) return line
+      if (Date.now() > deadline) throw new Error(`no line ${pattern} in:\n${lines.join("\n")}`)
+      await new Promise((r) => setTimeout(r, 25))
+    }
+  }
+  return {
+    lines,
+    exit,
+    stop: () => stop("SIGTERM"),
+    waitForLine,
+    url: async () => /Inspector: (\S+)/.exec(await waitForLine(/^Inspector: /))?.[1] ?? "",
+  }
+}
+
+const AGENT = "agentSession.live.agent"
+const lit = (page: Page, state: string) => page.locator(`#chart .vx-state.active[data-state="${state}"]`)
+
+describe("voxstate demo --inspect", () => {
+  it("shows the demo call live: states lit as it moves, transcripts, latency plot, time travel, no secret", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "voxstate-demo-inspect-"))
+    const demo = runCommand([
+      "demo",
+      "--inspect",
+      "--inspect-text",
+      "--simulator",
+      "-o",
+      join(dir, "call.wav"),
+    ])
+    const page = await browser!.newPage()
+    page.setDefaultTimeout(PAGE_TIMEOUT_MS)
+    try {
+      const url = await demo.url()
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/)
+      await page.goto(url)
+      await page.locator("#status", { hasText: "connected" }).waitFor()
+
+      // Live: the agent session is listed, listening lights first, then the reply is spoken.
+      await page.locator("#sessions li", { hasText: "agentSession" }).waitFor()
+      await lit(page, `${AGENT}.listening`).waitFor({ timeout: PAGE_TIMEOUT_MS * 2 })
+      await lit(page, `${AGENT}.responding.speaking`).waitFor({ timeout: PAGE_TIMEOUT_MS * 2 })
+      const logWhileSpeaking = await page.locator("#log li").count()
+      mkdirSync(SHOTS, { recursive: true })
+      await page.screenshot({ path: join(SHOTS, "agent-speaking.png") })
+
+      await demo.waitForLine(/^The call is over/, 90_000)
+      await page.locator("#current", { hasText: "closed" }).waitFor()
+      expect(await page.locator("#log li").count()).toBeGreaterThan(logWhileSpeaking)
+
+      // Both sides of the conversation, the interruption marked.
+      await page.locator("#transcripts li.user", { hasText: "What is the weather in Paris today?" }).waitFor()
+      await page.locator("#transcripts li.agent.cut").first().waitFor()
+      await page.locator("#transcripts li.agent", { hasText: "London is cloudy" }).waitFor()
+
+      // The latency plot: one bar per measured turn, each with its segments.
+      const turns = page.locator("#latency-plot g.turn")
+      expect(await turns.count()).toBeGreaterThanOrEqual(2)
+      expect(await page.locator("#latency-plot g.turn rect.segment").count()).toBeGreaterThanOrEqual(
+        await turns.count(),
+      )
+      await page.screenshot({ path: join(SHOTS, "agent-call.png") })
+
+      // Time travel: a past event in each state shows that state lit, and not the live one.
+      for (const state of ["responding.thinking", "interrupted", "listening"]) {
+        await page
+          .locator("#log li", { hasText: `agent.${state}` })
+          .first()
+          .click()
+        await lit(page, `${AGENT}.${state}`).waitFor()
+        expect(await page.locator("#position").textContent()).not.toContain("live")
+        expect(await lit(page, "agentSession.closed").count()).toBe(0)
+      }
+      await page.screenshot({ path: join(SHOTS, "agent-travel.png") })
+      await page.locator("#travel").fill("0")
+      await page.locator("#position", { hasText: /^1 \// }).waitFor()
+      expect(await page.locator("#transcripts li").count()).toBe(0)
+
+      // The event log filtered by one type shows only that type.
+      await page.locator("#types").selectOption("OUTPUT.STARTED")
+      const filtered = await page.locator("#log li").allTextContents()
+      expect(filtered.length).toBeGreaterThanOrEqual(2)
+      expect(filtered.every((line) => line.includes("OUTPUT.STARTED"))).toBe(true)
+      await page.locator("#types").selectOption("")
+
+      expect(await page.content()).not.toContain("sk-simulator")
+
+      // Saved as JSONL, opened again with `voxstate inspect FILE`.
+      const download = page.waitForEvent("download")
+      await page.locator("#save").click()
+      const file = join(dir, "session.jsonl")
+      await (await download).saveAs(file)
+      const saved = parseInspectorLog(readFileSync(file, "utf8"))
+      expect(saved.length).toBeGreaterThan(10)
+      expect(new Set(saved.map((r) => r.machine))).toEqual(new Set(["agentSession"]))
+      expect(readFileSync(file, "utf8")).not.toContain("sk-simulator")
+
+      const reopened = runCommand(["inspect", file])
+      try {
+        const again = await browser!.newPage()
+        again.setDefaultTimeout(PAGE_TIMEOUT_MS)
+        await again.goto(await reopened.url())
+        await again.locator("#sessions li", { hasText: "agentSession" }).waitFor()
+        await lit(again, "agentSession.closed").waitFor()
+        await again.locator("#latency-plot g.turn").first().waitFor()
+        await again.locator("#log li", { hasText: `agent.interrupted` }).first().click()
+        await lit(again, `${AGENT}.interrupted`).waitFor()
+        await again.screenshot({ path: join(SHOTS, "reopened.png") })
+        await again.close()
+      } finally {
+        reopened.stop()
+        expect(await reopened.exit).toBe(0)
+      }
+    } finally {
+      await page.close()
+      demo.stop()
+      rmSync(dir, { recursive: true, force: true })
+    }
+    expect(await demo.exit).toBe(0)
+  }, 150_000)
 })

@@ -29,6 +29,25 @@ describe("redact", () => {
     expect(shown.transcript).toBe("hello there")
     expect(JSON.stringify(shown)).not.toMatch(/abcdefgh|sk-live/)
   })
+
+  it("keeps usage counts, removes token-named credentials and summarizes base64 audio", () => {
+    const audio = Buffer.from(new Uint8Array(960)).toString("base64")
+    const value = {
+      usage: { input_tokens: 12, total_tokens: 30 },
+      accessToken: "opaque-credential-value",
+      id_token: "another-credential-value",
+      event: { type: "response.output_audio.delta", delta: audio },
+    }
+    for (const includeText of [false, true]) {
+      const out = redact(value, { includeText, scrub: noScrubbing }) as {
+        usage: Record<string, unknown>
+        event: Record<string, unknown>
+      }
+      expect(out.usage).toEqual({ input_tokens: 12, total_tokens: 30 })
+      expect(JSON.stringify(out)).not.toMatch(/credential-value/)
+      expect(out.event.delta).toBe("[audio: 960 bytes]")
+    }
+  })
 })
 
 describe("createInspector", () => {

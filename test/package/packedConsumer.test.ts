@@ -47,6 +47,7 @@ const ENTRY_POINTS = [
   "voxstate/simulator",
   "voxstate/testing",
   "voxstate/agent",
+  "voxstate/inspect",
 ]
 
 const CONSUMER_TSCONFIG = {

@@ -1,13 +1,14 @@
 /**
  * The simulated voice: a deterministic 24 kHz mono PCM16 signal for a text, whose length
  * follows the text (about 60 ms per character at speed 1, words separated by short
- * silences, longer pauses after punctuation). Each word is a voiced tone (a fundamental
- * between 100 and 250 Hz chosen from the word, with two harmonics and a smooth envelope),
- * loud enough (about -14 dBFS RMS) that an energy VAD hears it as speech, so the output of
- * the simulated TTS can be fed back to the simulated STT.
+ * silences, longer pauses after punctuation). Each word is a run of four-tone chords that
+ * carry the word's text (`../voice.ts`), loud enough (about -14 dBFS RMS) that an energy VAD
+ * hears it as speech, so the output of the simulated TTS fed back to the simulated STT is
+ * transcribed to the words it says. A word is never shorter than its code: at high speeds
+ * a word keeps 15 ms per UTF-8 byte and 30 ms more.
  * @module
  */
-import { hashString } from "./text.ts"
+import { speakWord, wordCodeMs } from "../voice.ts"
 
 /** Options of {@link synthesizeSpeech}. */
 export interface SpeechSignalOptions {
@@ -15,7 +16,7 @@ export interface SpeechSignalOptions {
   readonly sampleRateHz?: number
   /** Speaking speed, 0.25 to 4 (default 1): durations are divided by it. */
   readonly speed?: number
-  /** Seed mixed into each word's pitch (default 0). */
+  /** Seed mixed into the tones' phases (default 0). */
   readonly seed?: number
 }
 
@@ -24,7 +25,6 @@ export const MS_PER_CHARACTER = 60
 const MIN_WORD_MS = 120
 const WORD_GAP_MS = 40
 const PUNCTUATION_PAUSE_MS = 160
-const PEAK = 0.28 * 32767
 
 /** The duration in milliseconds of the signal {@link synthesizeSpeech} makes for `text`. */
 export const speechDurationMs = (text: string, speed = 1): number => {
@@ -35,7 +35,7 @@ export const speechDurationMs = (text: string, speed = 1): number => {
 
 const wordsOf = (text: string): string[] => text.split(/\s+/).filter((w) => w.length > 0)
 const wordMs = (word: string, speed: number): number =>
-  Math.max(MIN_WORD_MS, word.length * MS_PER_CHARACTER) / speed
+  Math.max(Math.max(MIN_WORD_MS, word.length * MS_PER_CHARACTER) / speed, wordCodeMs(word))
 const gapMs = (word: string, speed: number): number =>
   (/[.!?,;:]$/.test(word) ? PUNCTUATION_PAUSE_MS : WORD_GAP_MS) / speed
 
@@ -55,15 +55,7 @@ export const synthesizeSpeech = (text: string, options: SpeechSignalOptions = {}
   for (const word of words) {
     const voiced = Math.round((wordMs(word, speed) * rate) / 1000)
     const gap = Math.round((gapMs(word, speed) * rate) / 1000)
-    const f0 = 100 + (hashString(word, seed) % 150)
-    const ramp = Math.max(1, Math.round(rate * 0.015))
-    for (let i = 0; i < voiced; i++) {
-      const t = i / rate
-      const phase = 2 * Math.PI * f0 * t
-      const tone = 0.6 * Math.sin(phase) + 0.3 * Math.sin(2 * phase) + 0.1 * Math.sin(3 * phase)
-      const envelope = Math.min(1, i / ramp, (voiced - 1 - i) / ramp)
-      out[offset + i] = Math.round(PEAK * tone * envelope)
-    }
+    speakWord(out, word, { sampleRateHz: rate, offset, samples: voiced, seed })
     offset += voiced + gap
   }
   return out
