@@ -94,6 +94,11 @@ if (values.worker === "first") {
   await session.close()
 } else {
   const live = !values.simulator && Boolean(process.env.OPENAI_API_KEY)
+  console.error(
+    live
+      ? `Using OpenAI at ${process.env.OPENAI_BASE_URL ?? "https://api.openai.com/v1"} (a key is set; --simulator uses the local simulator instead).`
+      : `Using the voxstate simulator in this process (${values.simulator ? "--simulator" : "OPENAI_API_KEY is not set"}).`,
+  )
   const sim = live
     ? undefined
     : await startSimulator({

@@ -4,6 +4,7 @@
  * Every session is an XState actor; every transport, codec and clock is an Effect service.
  * @module
  */
+export * from "./agent/index.ts"
 export * from "./audio/index.ts"
 export * from "./clock/index.ts"
 export * from "./llm/index.ts"

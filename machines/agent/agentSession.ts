@@ -5,18 +5,21 @@
  * - `user`: silent, speaking, endOfTurnPending (endpointing: the turn ends `minEndpointing`
  *   after the end of speech and the last final transcript, and at most `maxEndpointing`
  *   after the end of speech), raising `USER_TURN_ENDED`.
- * - `agent`: idle, replying (three regions: `model` generating / runningTools / done,
- *   `synthesis` synthesizing / playingOut, `voice` silent / speaking / paused), interrupted.
+ * - `agent`: idle, replying (three regions: `synthesis` synthesizing / playingOut, `model`
+ *   generating / runningTools / saying / done, `voice` silent / speaking / paused), interrupted.
  *
- * The children: `stt` and `llm` live for the session; a reply invokes `tts` (its synthesis),
- * each model round invokes `llmTurn` (stopping it cancels the model's response), running
- * tools invokes `runTools` (stopping it aborts the executions' signal), playing out invokes
- * `playout`. Leaving a state stops what it invoked, so an interruption is one transition out
- * of `replying`. Barge-in is a policy of named guards and delays: the caller's speech over the
- * agent pauses the output; `minInterruption` of speech, or `minInterruptionWords` words,
- * interrupts; shorter speech, or no transcript within `falseInterruption`, resumes the output
- * where it paused. A reply that does not allow interruptions holds the floor: what the caller
- * says meanwhile is kept and answered once the reply has played out.
+ * The children: `stt` and `llm` live as long as the call (`live`); a reply invokes `tts` (its
+ * synthesis), each model round invokes `llmTurn` (stopping it cancels the model's response),
+ * running tools invokes `runTools` (stopping it aborts the executions' signal), playing out
+ * invokes `playout`. Leaving a state stops what it invoked, so an interruption is one
+ * transition out of `replying`. Barge-in is a policy of named guards and delays: the caller's
+ * speech over the agent pauses the output; speech that ends before `minInterruption` resumes
+ * it where it paused (a cough); longer speech interrupts once a transcript confirms it, and
+ * resumes the output when none comes within `falseInterruption`; `minInterruptionWords` words
+ * interrupt at once. Before any audio, a caller's turn that ends supersedes the reply. A reply
+ * that does not allow interruptions holds the floor: a turn the caller ends meanwhile (like the
+ * words of speech that only paused the agent) waits in `pendingTurn` and is answered once the
+ * agent is idle, never by restarting the reply.
  * @module
  */
 import {
@@ -63,6 +66,8 @@ export type AgentSessionEvent =
   | Relayed<"stt.interim_transcript", Transcript>
   | Relayed<"stt.final_transcript", Transcript>
   | Relayed<"stt.error", { readonly type: "error"; readonly error: unknown }>
+  /** A caller's turn the transcriber could not transcribe (after its own retries). */
+  | Relayed<"stt.transcription_failed", { readonly type: "transcription_failed"; readonly error: unknown }>
   /** A chunk of the model round `turnId` (sent back by `llmTurn`). */
   | { readonly type: "LLM.CHUNK"; readonly turnId: string; readonly chunk: ChatChunk }
   /** The model round `turnId` failed after its session's own recovery (sent back by `llmTurn`). */
@@ -173,6 +178,8 @@ export interface AgentSessionContext extends AgentSessionInput {
   /** Extra instructions of the reply (`generateReply`). */
   readonly replyInstructions: string | undefined
   readonly pendingCalls: readonly ToolCall[]
+  /** Calls of the round that cannot run (arguments that are not JSON, an unknown tool), answered as such. */
+  readonly refusedCalls: readonly ToolOutput[]
   /** Tool rounds run in this turn. */
   readonly toolSteps: number
   readonly turnCount: number
@@ -308,6 +315,19 @@ export const agentSessionMachine = setup({
           : context.pendingCalls
       },
     }),
+    /** A call the model wrote that cannot run: its answer says why (the model sees it). */
+    collectRefusal: assign({
+      refusedCalls: ({ context, event }) => {
+        assertEvent(event, "LLM.CHUNK")
+        const chunk = event.chunk
+        return chunk.type === "error"
+          ? [
+              ...context.refusedCalls,
+              { callId: chunk.callId, name: chunk.name, output: { error: chunk.message } },
+            ]
+          : context.refusedCalls
+      },
+    }),
     emitToolCalled: emit(({ event }) => {
       assertEvent(event, "LLM.CHUNK")
       return {
@@ -332,19 +352,26 @@ export const agentSessionMachine = setup({
             error: `Not run: the turn reached its limit of ${context.settings.maxToolSteps} tool steps`,
           },
         })),
+        ...context.refusedCalls.map((o) => ({
+          type: "function_call_output" as const,
+          callId: o.callId,
+          output: o.output,
+        })),
       ],
       pendingCalls: [],
+      refusedCalls: [],
     })),
     recordToolOutputs: assign(({ context }, params: { readonly outputs: readonly ToolOutput[] }) => ({
       items: [
         ...context.items,
-        ...params.outputs.map((o) => ({
+        ...[...context.refusedCalls, ...params.outputs].map((o) => ({
           type: "function_call_output" as const,
           callId: o.callId,
           output: o.output ?? null,
         })),
       ],
       pendingCalls: [],
+      refusedCalls: [],
     })),
     sayFiller: assign(({ context }) => {
       const filler = context.settings.toolFiller ?? ""
@@ -364,7 +391,7 @@ export const agentSessionMachine = setup({
       items: ({ context }, params: { readonly heard: string }) =>
         cutReplyToHeard(context.items, context.replyFrom, params.heard),
     }),
-    clearReply: assign({ replyText: "", pendingCalls: [], replyInstructions: undefined }),
+    clearReply: assign({ replyText: "", pendingCalls: [], refusedCalls: [], replyInstructions: undefined }),
   },
   guards: {
     isText: ({ context, event }) =>
@@ -374,7 +401,9 @@ export const agentSessionMachine = setup({
     isEnd: ({ context, event }) =>
       event.type === "LLM.CHUNK" && event.turnId === context.turnId && event.chunk.type === "end",
     isCurrentFailure: ({ context, event }) => event.type === "LLM.FAILED" && event.turnId === context.turnId,
-    hasCalls: ({ context }) => context.pendingCalls.length > 0,
+    hasCalls: ({ context }) => context.pendingCalls.length + context.refusedCalls.length > 0,
+    isRefusedCall: ({ context, event }) =>
+      event.type === "LLM.CHUNK" && event.turnId === context.turnId && event.chunk.type === "error",
     toolStepsLeft: ({ context }) => context.toolSteps < context.settings.maxToolSteps,
     heardWords: ({ event }) =>
       (event.type === "stt.final_transcript" || event.type === "stt.interim_transcript") &&
@@ -397,6 +426,9 @@ export const agentSessionMachine = setup({
     sayQueued: ({ context }) => context.queue[0]?.kind === "say",
     generateQueued: ({ context }) => context.queue[0]?.kind === "generate",
     replyInterruptible: ({ context }) => context.replyInterruptible,
+    /** The reply's synthesis ended failed (its output says so; what was spoken plays out). */
+    synthesisFailed: ({ event }) =>
+      (event as { readonly output?: { readonly outcome?: string } }).output?.outcome === "failed",
     hasFiller: ({ context }) =>
       context.settings.toolFiller !== undefined && context.settings.toolFiller !== "",
   },
@@ -421,35 +453,40 @@ export const agentSessionMachine = setup({
     replySource: "caller",
     replyInstructions: undefined,
     pendingCalls: [],
+    refusedCalls: [],
     toolSteps: 0,
     turnCount: input.restore?.turnCount ?? 0,
     turnId: `turn_${input.restore?.turnCount ?? 0}`,
   }),
-  invoke: [
-    {
-      id: "stt",
-      systemId: "stt",
-      src: "stt",
-      input: ({ context }: { context: AgentSessionContext }) => context.sttInput,
-    },
-    {
-      id: "llm",
-      systemId: "llm",
-      src: "llm",
-      input: ({ context }: { context: AgentSessionContext }) => context.llmInput,
-    },
-    { src: "relayStt" },
-  ],
   initial: "live",
   states: {
     live: {
+      description: "The call: the transcriber and the model live as long as it does.",
       type: "parallel",
+      invoke: [
+        {
+          id: "stt",
+          systemId: "stt",
+          src: "stt",
+          input: ({ context }: { context: AgentSessionContext }) => context.sttInput,
+        },
+        {
+          id: "llm",
+          systemId: "llm",
+          src: "llm",
+          input: ({ context }: { context: AgentSessionContext }) => context.llmInput,
+        },
+        { src: "relayStt" },
+      ],
       on: {
         CLOSE: { target: "closed" },
         SAY: { actions: "enqueueSay" },
         GENERATE_REPLY: { actions: "enqueueGenerate" },
         "AGENT.UPDATED": { actions: "adoptInstructions" },
         "stt.error": { actions: emit(({ event }) => ({ type: "error" as const, error: event.event.error })) },
+        "stt.transcription_failed": {
+          actions: emit(({ event }) => ({ type: "error" as const, error: event.event.error })),
+        },
       },
       states: {
         user: {
@@ -543,9 +580,18 @@ export const agentSessionMachine = setup({
                       description: "Synthesis turns the reply's text into frames for the output.",
                       invoke: {
                         id: "tts",
-                        systemId: "tts",
                         src: "tts",
-                        onDone: { target: "playingOut" },
+                        onDone: [
+                          {
+                            guard: "synthesisFailed",
+                            target: "playingOut",
+                            actions: emit(({ event }) => ({
+                              type: "error" as const,
+                              error: (event.output as { readonly error?: unknown }).error,
+                            })),
+                          },
+                          { target: "playingOut" },
+                        ],
                         onError: {
                           target: "playingOut",
                           actions: emit(({ event }) => ({ type: "error" as const, error: event.error })),
@@ -555,6 +601,7 @@ export const agentSessionMachine = setup({
                     playingOut: {
                       description: "Synthesis is done; the output plays the rest of the reply.",
                       invoke: {
+                        id: "playout",
                         src: "playout",
                         onDone: {
                           target: "#agentSession.live.agent.idle",
@@ -575,6 +622,7 @@ export const agentSessionMachine = setup({
                     generating: {
                       description: "A model round streams; its text goes to synthesis as it comes.",
                       invoke: {
+                        id: "llmTurn",
                         src: "llmTurn",
                         input: ({ context }) => ({
                           turnId: context.turnId,
@@ -604,6 +652,7 @@ export const agentSessionMachine = setup({
                             ],
                           },
                           { guard: "isToolCall", actions: ["collectCall", "emitToolCalled"] },
+                          { guard: "isRefusedCall", actions: "collectRefusal" },
                           {
                             guard: and(["isEnd", "hasCalls", "toolStepsLeft"]),
                             target: "runningTools",
@@ -629,6 +678,7 @@ export const agentSessionMachine = setup({
                     runningTools: {
                       description: "The round's tool calls run; their results go back to the model.",
                       invoke: {
+                        id: "runTools",
                         src: "runTools",
                         input: ({ context }) => ({ calls: context.pendingCalls }),
                         onDone: {
@@ -778,6 +828,7 @@ export const agentSessionMachine = setup({
                 "The caller (or the application) cut the agent off: the model round, the synthesis and the tools were stopped by leaving `replying`, the output is cleared, the reply is cut to the words the caller heard.",
               entry: "clearOutput",
               invoke: {
+                id: "measurePlayed",
                 src: "measurePlayed",
                 input: ({ context }) => ({ reply: context.replyText }),
                 onDone: {
@@ -814,6 +865,7 @@ const newTurn = (context: AgentSessionContext) => ({
   turnId: `turn_${context.turnCount + 1}`,
   toolSteps: 0,
   pendingCalls: [],
+  refusedCalls: [],
   replyText: "",
 })
 

@@ -99,36 +99,57 @@ export interface AudioOutput {
 
 const msToSample = (ms: number) => Math.max(0, Math.round((ms * CALL_RATE_HZ) / 1000))
 
-/** A growable PCM16 track. */
+/** Samples per chunk of a track (one second): a long call grows by chunks, never by copies. */
+const CHUNK = CALL_RATE_HZ
+
+/** A growable PCM16 track, stored in one-second chunks. */
 const track = () => {
-  let data = new Int16Array(CALL_RATE_HZ * 10)
+  const chunks: Int16Array[] = []
   let length = 0
+  const chunkAt = (index: number): Int16Array => {
+    while (chunks.length <= index) chunks.push(new Int16Array(CHUNK))
+    return chunks[index] as Int16Array
+  }
+  const copy = (from: number, to: number): Int16Array => {
+    const out = new Int16Array(Math.max(0, to - from))
+    for (let at = from; at < to; ) {
+      const index = Math.floor(at / CHUNK)
+      const offset = at - index * CHUNK
+      const n = Math.min(CHUNK - offset, to - at)
+      const chunk = chunks[index]
+      if (chunk !== undefined) out.set(chunk.subarray(offset, offset + n), at - from)
+      at += n
+    }
+    return out
+  }
   return {
     write(at: number, samples: Int16Array) {
-      const end = at + samples.length
-      if (end > data.length) {
-        const next = new Int16Array(Math.max(end, data.length * 2))
-        next.set(data.subarray(0, length))
-        data = next
+      for (let done = 0; done < samples.length; ) {
+        const position = at + done
+        const index = Math.floor(position / CHUNK)
+        const offset = position - index * CHUNK
+        const n = Math.min(CHUNK - offset, samples.length - done)
+        chunkAt(index).set(samples.subarray(done, done + n), offset)
+        done += n
       }
-      data.set(samples, at)
-      length = Math.max(length, end)
+      length = Math.max(length, at + samples.length)
     },
     /** A copy of the samples from `at` to the end. */
     tail(at: number): Int16Array {
-      return data.slice(Math.min(at, length), length)
+      return copy(Math.min(at, length), length)
     },
     truncate(at: number) {
-      if (at < length) {
-        data.fill(0, at, length)
-        length = at
-      }
+      if (at >= length) return
+      const index = Math.floor(at / CHUNK)
+      chunks[index]?.fill(0, at - index * CHUNK)
+      chunks.length = Math.min(chunks.length, index + 1)
+      length = at
     },
     get length() {
       return length
     },
     get data() {
-      return data.subarray(0, length)
+      return copy(0, length)
     },
   }
 }

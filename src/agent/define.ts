@@ -5,13 +5,14 @@
  */
 import { Schema } from "effect"
 import { type FunctionTool, functionTool, type JsonSchema, schemaTool } from "../llm/tools.ts"
+import type { AgentSession } from "./AgentSession.ts"
 
 /** What a tool execution gets besides its arguments. */
-export interface ToolContext<S = unknown> {
+export interface ToolContext {
   /** Aborted when the caller interrupts the turn (or the session closes): stop the work. */
   readonly signal: AbortSignal
-  /** The session the tool runs in (an `AgentSession`). */
-  readonly session: S
+  /** The session the tool runs in. */
+  readonly session: AgentSession
 }
 
 /** A tool the agent may call: the model sees `tool`, the session runs `execute`. */
@@ -61,7 +62,7 @@ export interface Agent {
    * handoff), with the session (say a line, generate a reply). A thrown error or rejection
    * becomes the session's `error` event.
    */
-  readonly onEnter?: (session: unknown) => void | Promise<void>
+  readonly onEnter?: (session: AgentSession) => void | Promise<void>
 }
 
 /**
@@ -72,7 +73,7 @@ export const defineAgent = (definition: {
   readonly instructions: string
   readonly tools?: readonly AgentTool[]
   readonly greeting?: string
-  readonly onEnter?: (session: unknown) => void | Promise<void>
+  readonly onEnter?: (session: AgentSession) => void | Promise<void>
 }): Agent => {
   const tools = definition.tools ?? []
   const names = new Set<string>()

@@ -1,8 +1,11 @@
 /**
  * Voice agents on a call (pipeline mode): define an agent and its tools, run it on a call's
- * audio with {@link createAgentSession}, read what happens as {@link AgentEvent}s.
+ * audio with {@link createAgentSession} over an STT, an LLM and a TTS (OpenAI's by default,
+ * or any part that meets {@link AgentSTT} / {@link AgentLLM}), read what happens as
+ * {@link AgentEvent}s.
  * @module
  */
+export type { AgentState, UserState } from "../../machines/agent/agentSession.ts"
 export {
   type AgentEvent,
   type AgentSession,
@@ -10,8 +13,10 @@ export {
   type AgentSnapshot,
   type AgentSnapshotData,
   createAgentSession,
+  type ReplyOptions,
   resumeAgentSession,
   type TurnMetrics,
+  type TurnOptions,
 } from "./AgentSession.ts"
 export {
   type AudioInput,
@@ -22,5 +27,17 @@ export {
   samplesInput,
   wavFileInput,
 } from "./audio.ts"
-export { type Agent, type AgentTool, defineAgent, defineTool } from "./define.ts"
+export { type Agent, type AgentTool, defineAgent, defineTool, type ToolContext } from "./define.ts"
 export { type DemoOptions, type DemoResult, runDemo } from "./demo.ts"
+export {
+  type AgentEndpoint,
+  type AgentLLM,
+  type AgentLLMParts,
+  type AgentSTT,
+  type AgentSTTParts,
+  type AgentTurnRequest,
+  type OpenAILLMOptions,
+  type OpenAISTTOptions,
+  openaiLLM,
+  openaiSTT,
+} from "./pipeline.ts"

@@ -90,10 +90,9 @@ async function chartFor(machine){if(!state.charts.has(machine)){state.charts.set
 function transcriptsOf(list){
  const out=[];
  for(const r of list){if(r.kind!=="emitted")continue;const e=r.event;
-  if(e.type==="user_transcript"||(e.type==="input_transcript"&&e.final))out.push({who:"user",text:e.text,at:r.at});
+  if((e.type==="user_transcript"&&e.final!==false)||(e.type==="input_transcript"&&e.final))out.push({who:"user",text:e.text,at:r.at});
   else if(e.type==="final_transcript")out.push({who:"user",text:(e.alternatives&&e.alternatives[0]&&e.alternatives[0].text)||"",at:r.at});
-  else if(e.type==="agent_spoke")out.push({who:"agent",text:e.text,at:r.at});
-  else if(e.type==="agent_interrupted")out.push({who:"agent",text:e.heard+" …",cut:true,at:r.at});
+  else if(e.type==="agent_transcript")out.push(e.interrupted?{who:"agent",text:e.text+" …",cut:true,at:r.at}:{who:"agent",text:e.text,at:r.at});
   else if(e.type==="output_transcript"&&e.done)out.push({who:"agent",text:e.transcript,at:r.at});}
  return out;
 }

@@ -38,6 +38,8 @@ export interface ScriptedSTTOptions {
     | ((utterance: { readonly index: number; readonly durationMs: number }) => string)
   /** Shorter speech transcribes to nothing (a cough); default 150. */
   readonly minWordMs?: number
+  /** Utterances (0-based) whose transcription fails (`transcription_failed` instead of the final). */
+  readonly failUtterances?: readonly number[]
   /** Silence that ends an utterance; default 300. */
   readonly endOfSpeechSilenceMs?: number
   /** End of speech to the final transcript; default 100. */
@@ -133,7 +135,16 @@ export const scriptedSTT = (options: ScriptedSTTOptions): ScriptedSTT => {
         utterances.push({ index, startMs: speechStart, endMs: lastVoice, text })
         speechStart = undefined
         sink?.({ type: "end_of_speech", itemId, atMs: lastVoice })
-        if (text !== "")
+        if (options.failUtterances?.includes(index) === true)
+          later(finalDelayMs, () =>
+            sink?.({
+              type: "transcription_failed",
+              itemId,
+              partial: "",
+              error: { code: "server_error", message: "The transcription failed", retryable: false },
+            }),
+          )
+        else if (text !== "")
           later(finalDelayMs, () =>
             sink?.({
               type: "final_transcript",
@@ -170,6 +181,8 @@ export type ScriptedReply =
       readonly text?: string
       /** Tool calls after the text. */
       readonly toolCalls?: readonly { readonly name: string; readonly arguments?: unknown }[]
+      /** Tool calls whose arguments are not JSON (an `InvalidToolArguments` error chunk each). */
+      readonly invalidCalls?: readonly { readonly name: string; readonly rawArguments: string }[]
     }
   /** The turn fails with `error` after `afterWords` words of `text` (default: at once). */
   | { readonly fail: unknown; readonly text?: string; readonly afterWords?: number }
@@ -277,6 +290,26 @@ export const scriptedLLM = (options: ScriptedLLMOptions): ScriptedLLM => {
                     callId: toolCall.callId,
                     name: call.name,
                     arguments: rawArguments,
+                  })
+                }
+                const invalid =
+                  typeof reply === "object" && "invalidCalls" in reply ? (reply.invalidCalls ?? []) : []
+                for (const call of invalid) {
+                  calls++
+                  chunk(turnId, {
+                    type: "error",
+                    reason: "InvalidToolArguments",
+                    callId: `call_${calls}`,
+                    name: call.name,
+                    rawArguments: call.rawArguments,
+                    message: `The arguments of ${call.name} are not JSON`,
+                  })
+                  output.push({
+                    type: "function_call",
+                    id: `fc_${calls}`,
+                    callId: `call_${calls}`,
+                    name: call.name,
+                    arguments: call.rawArguments,
                   })
                 }
                 chunk(turnId, { type: "end", responseId: `resp_${turnId}`, status: "completed", output })

@@ -12,7 +12,7 @@ import {
   defineAgent,
   defineTool,
 } from "../../src/agent/index.ts"
-import type { ModelReply, Simulator } from "../../src/simulator/index.ts"
+import type { ModelReply, ScenarioSetup, Simulator } from "../../src/simulator/index.ts"
 import { startSimulator } from "../../src/simulator/index.ts"
 import { scriptedCaller } from "../../src/testing/index.ts"
 import { eventually } from "../stt/transcriptionSessionHelpers.ts"
@@ -26,11 +26,12 @@ afterEach(async () => {
 })
 
 const call = async (
-  transcripts: readonly string[],
+  transcripts: NonNullable<ScenarioSetup["transcripts"]>,
   replies: readonly ModelReply[],
   extra: Partial<Parameters<typeof createAgentSession>[0]> = {},
+  connections: ScenarioSetup["connections"] = {},
 ) => {
-  const sim = await startSimulator({ scenario: { transcripts, replies } })
+  const sim = await startSimulator({ scenario: { transcripts, replies, connections } })
   const caller = scriptedCaller()
   const session = createAgentSession({
     agent: defineAgent({ instructions: "Be brief." }),
@@ -153,6 +154,191 @@ describe("agent session against the simulator", () => {
     assert.isBelow(session.output.agentEndMs(), cut.atMs + 50)
     await eventually(seen("agent_transcript"), 15_000)
     assert.isFalse(events.some((e) => e.type === "agent_transcript" && e.text === reply))
+  }, 30_000)
+
+  it("a turn superseded while the model still streams sends response.cancel on the Responses socket", async () => {
+    const reply = Array.from({ length: 60 }, (_, i) => `word${i}.`).join(" ")
+    const { caller, session, sim, seen, seenState } = await call(
+      ["tell me everything", "stop please"],
+      [{ text: reply }, { text: "Sure." }],
+      { minInterruptionMs: 300 },
+      { responses: [{ latency: { betweenDeltasMs: 60 } }] },
+    )
+    caller.say("tell me everything")
+    // The model streams for about 4 s (60 deltas, 60 ms apart): the caller speaks again meanwhile.
+    await eventually(seenState("thinking"), 15_000)
+    caller.say("stop please")
+    await eventually(seen("interrupted"), 15_000)
+    const responses = sim.connections.filter((c) => c.kind === "responses")
+    const received = () => responses.flatMap((c) => c.received.map((e) => e.type))
+    await eventually(() => received().includes("response.cancel"), 5_000)
+    await eventually(seen("agent_transcript", 2), 15_000)
+    assert.deepStrictEqual(received(), ["response.create", "response.cancel", "response.create"])
+    // Nothing of the superseded reply was played, so none of it stays in the chat.
+    assert.isFalse(session.chatContext.some((i) => "content" in i && i.content === reply))
+    assert.deepInclude(session.chatContext.at(-1), { role: "assistant", content: "Sure." })
+  }, 30_000)
+
+  it("a Responses socket dropped mid-reply is reported; the chain reconnects for the next turn", async () => {
+    const { caller, session, sim, seen, events } = await call(
+      ["first question", "second question"],
+      [{ text: "An answer that is cut by a dropped connection halfway through." }, { text: "Back again." }],
+      {},
+      { responses: [{ faults: [{ type: "close", code: 1006, afterEvents: 6 }] }] },
+    )
+    caller.say("first question")
+    await eventually(seen("error"), 15_000)
+    await eventually(seen("agent_transcript"), 15_000)
+    caller.say("second question")
+    await eventually(
+      () => events.some((e) => e.type === "agent_transcript" && e.text === "Back again."),
+      15_000,
+    )
+    assert.lengthOf(
+      sim.connections.filter((c) => c.kind === "responses"),
+      2,
+    )
+    assert.deepInclude(session.chatContext.at(-1), { role: "assistant", content: "Back again." })
+  }, 30_000)
+
+  it("runs two tools of one turn, a thrown error going back to the model as the tool's output", async () => {
+    const { caller, session, seen, events } = await call(
+      ["weather and news"],
+      [
+        {
+          functionCalls: [
+            { name: "get_weather", arguments: '{"city":"Oslo"}' },
+            { name: "get_news", arguments: "{}" },
+          ],
+        },
+        { text: "Snow in Oslo, and no news." },
+      ],
+      {
+        agent: defineAgent({
+          instructions: "Use the tools.",
+          tools: [
+            defineTool({ name: "get_weather", execute: () => ({ sky: "snow" }) }),
+            defineTool({
+              name: "get_news",
+              execute: () => {
+                throw new Error("the news service is down")
+              },
+            }),
+          ],
+        }),
+      },
+    )
+    caller.say("weather and news")
+    await eventually(seen("agent_transcript"), 15_000)
+    assert.deepStrictEqual(
+      events.flatMap((e) => (e.type === "tool_result" ? [e.name] : [])),
+      ["get_weather", "get_news"],
+    )
+    const outputs = session.chatContext.filter((i) => i.type === "function_call_output")
+    assert.lengthOf(outputs, 2)
+    assert.include(JSON.stringify(outputs), "the news service is down")
+    assert.deepInclude(session.chatContext.at(-1), {
+      role: "assistant",
+      content: "Snow in Oslo, and no news.",
+    })
+  }, 30_000)
+
+  it("a caller cutting in during a tool call aborts the execution and cancels the round", async () => {
+    const aborted: boolean[] = []
+    const { caller, session, seen, seenState } = await call(
+      ["look it up", "never mind"],
+      [{ functionCall: { name: "lookup", arguments: "{}" } }, { text: "Okay." }],
+      {
+        agent: defineAgent({
+          instructions: "Use the tool.",
+          tools: [
+            defineTool({
+              name: "lookup",
+              execute: (_args, { signal }) =>
+                new Promise((_resolve, reject) => {
+                  signal.addEventListener("abort", () => {
+                    aborted.push(signal.aborted)
+                    reject(new Error("aborted"))
+                  })
+                }),
+            }),
+          ],
+        }),
+      },
+    )
+    caller.say("look it up")
+    await eventually(seenState("runningTools"), 15_000)
+    caller.say("never mind")
+    await eventually(seen("interrupted"), 15_000)
+    assert.deepStrictEqual(aborted, [true])
+    await eventually(seen("agent_transcript", 2), 15_000)
+    assert.deepInclude(session.chatContext.at(-1), { role: "assistant", content: "Okay." })
+  }, 30_000)
+
+  it("hands the call to another agent: its instructions and tools on the socket, the chat kept", async () => {
+    const { caller, session, sim, seen } = await call(
+      ["I want a refund", "yes please"],
+      [{ text: "Transferring you." }, { text: "Refund issued." }],
+    )
+    caller.say("I want a refund")
+    await eventually(seen("agent_transcript"), 15_000)
+    session.updateAgent(
+      defineAgent({
+        instructions: "You handle billing.",
+        tools: [defineTool({ name: "refund", execute: () => "ok" })],
+        greeting: "Billing here.",
+      }),
+    )
+    await eventually(seen("agent_transcript", 2), 15_000)
+    caller.say("yes please")
+    await eventually(seen("agent_transcript", 3), 15_000)
+    const creates = sim.connections
+      .filter((c) => c.kind === "responses")
+      .flatMap((c) => c.received.filter((e) => e.type === "response.create"))
+    const last = creates.at(-1)?.payload as {
+      instructions?: string
+      tools?: { name: string }[]
+      input?: unknown[]
+    }
+    assert.strictEqual(last.instructions, "You handle billing.")
+    assert.deepStrictEqual(
+      last.tools?.map((t) => t.name),
+      ["refund"],
+    )
+    assert.include(JSON.stringify(session.chatContext), "I want a refund")
+    assert.deepInclude(session.chatContext.at(-1), { role: "assistant", content: "Refund issued." })
+  }, 30_000)
+
+  it("a transcription socket dropped while the caller speaks reconnects; the turn is still heard and answered", async () => {
+    const { caller, session, sim, seen } = await call(
+      ["hello after a drop"],
+      [{ text: "I heard you." }],
+      {},
+      { transcription: [{ faults: [{ type: "close", code: 1006, afterClientEvents: 15 }] }] },
+    )
+    caller.say("hello after a drop")
+    await eventually(seen("agent_transcript"), 20_000)
+    assert.isAtLeast(sim.connections.filter((c) => c.kind === "transcription").length, 2)
+    assert.deepInclude(session.chatContext[0], { role: "user", content: "hello after a drop" })
+    assert.deepInclude(session.chatContext.at(-1), { role: "assistant", content: "I heard you." })
+  }, 30_000)
+
+  it("speech over the agent that brings no transcript pauses it, then it resumes (a false interruption)", async () => {
+    const reply =
+      "A reply long enough to be talked over by some noise for a while and then to go on to its very end without a cut."
+    const { caller, session, events, seen, seenState } = await call(
+      // The second utterance is noise: no words.
+      (request) => (request.index === 1 ? "" : (request.heard ?? "")),
+      [{ text: reply }],
+      { minInterruptionMs: 300, falseInterruptionMs: 800 },
+    )
+    caller.say("go on")
+    await eventually(seenState("speaking"), 15_000)
+    caller.say("background noise here")
+    await eventually(seen("resumed"), 15_000)
+    await eventually(seen("agent_transcript"), 20_000)
+    assert.isFalse(events.some((e) => e.type === "interrupted"))
+    assert.deepInclude(session.chatContext.at(-1), { role: "assistant", content: reply })
   }, 30_000)
 
   it("does not stop for speech shorter than minInterruptionMs", async () => {

@@ -22,6 +22,7 @@ import {
   scriptedCaller,
   scriptedLLM,
   scriptedSTT,
+  ttsUnavailable,
 } from "../../src/testing/index.ts"
 import { RealtimeSocket } from "../../src/transport/index.ts"
 
@@ -98,6 +99,7 @@ const finish = (call: Call) =>
     assert.strictEqual(call.events[call.events.length - 1]?.type, "closed")
   })
 
+const tool = (name: string) => defineTool({ name, execute: () => null })
 const spoken = (call: Call) => call.of("agent_transcript")
 const lastItem = (call: Call) => call.session.chatContext[call.session.chatContext.length - 1]
 
@@ -381,6 +383,58 @@ describe("agent session in virtual time", () => {
     }).pipe(Effect.provide(RealtimeSocket.layer)),
   )
 
+  it.effect("a call whose arguments are not JSON is answered as refused, beside a call that runs", () =>
+    Effect.gen(function* () {
+      const ran: unknown[] = []
+      const note = defineTool({ name: "note", execute: (args) => ran.push(args) })
+      const call = yield* startCall(
+        {
+          stt: { transcripts: ["take a note"] },
+          llm: {
+            replies: [
+              {
+                toolCalls: [{ name: "note", arguments: { text: "a" } }],
+                invalidCalls: [{ name: "note", rawArguments: "{oops" }],
+              },
+              "Noted.",
+            ],
+          },
+        },
+        { agent: defineAgent({ instructions: "Use tools.", tools: [note] }) },
+      )
+      call.caller.say("take a note")
+      yield* call.until(() => spoken(call).length === 1)
+      assert.deepStrictEqual(ran, [{ text: "a" }])
+      const outputs = (call.llm.requests[1]?.items ?? []).filter((i) => i.type === "function_call_output")
+      assert.lengthOf(outputs, 2)
+      assert.include(JSON.stringify(outputs), "not JSON")
+      yield* finish(call)
+    }).pipe(Effect.provide(RealtimeSocket.layer)),
+  )
+
+  it.effect("minInterruptionWords: enough interim words interrupt at once, before minInterruptionMs", () =>
+    Effect.gen(function* () {
+      const call = yield* startCall(
+        {
+          stt: { transcripts: ["go on", "no no stop right there"], interimEveryMs: 100 },
+          llm: { replies: [LONG, "Stopping."], wordMs: 5 },
+        },
+        { minInterruptionMs: 10_000, minInterruptionWords: 3 },
+      )
+      call.caller.say("go on")
+      yield* call.until(() => call.of("agent_state").some((e) => e.state === "speaking"))
+      yield* advance(1_000)
+      call.caller.say("no no stop right there")
+      const spokeAt = call.session.runtime.now()
+      yield* call.until(() => call.of("interrupted").length === 1)
+      const cutAt = call.of("interrupted")[0]?.atMs ?? 0
+      // Interim words come every 100 ms from 150 ms into the speech: the third cuts in, not 10 s later.
+      assert.isBelow(cutAt - spokeAt, 600)
+      yield* call.until(() => spoken(call).some((s) => s.text === "Stopping."))
+      yield* finish(call)
+    }).pipe(Effect.provide(RealtimeSocket.layer)),
+  )
+
   it.effect("maxToolSteps bounds the tool rounds of a turn; the last round has no tools", () =>
     Effect.gen(function* () {
       const ping = defineTool({ name: "ping", execute: () => "pong" })
@@ -449,7 +503,7 @@ describe("agent session in virtual time", () => {
           tools: [defineTool({ name: "refund", execute: () => "refunded" })],
           onEnter: (session) => {
             entered.push("billing")
-            ;(session as AgentSession).say("Billing here.")
+            session.say("Billing here.")
           },
         })
         const call = yield* startCall({
@@ -513,6 +567,72 @@ describe("agent session in virtual time", () => {
     }).pipe(Effect.provide(RealtimeSocket.layer)),
   )
 
+  it.effect(
+    "a synthesis that fails is reported; the agent goes back to listening and answers the next turn",
+    () =>
+      Effect.gen(function* () {
+        let calls = 0
+        const call = yield* startCall(
+          { stt: { transcripts: ["first", "second"] }, llm: { replies: ["Lost words.", "Heard you."] } },
+          {
+            tts: createFakeTTS({
+              behaviour: () => (calls++ === 0 ? { error: ttsUnavailable("fake-tts") } : undefined),
+            }),
+          },
+        )
+        call.caller.say("first")
+        yield* call.until(() => call.of("error").length === 1)
+        assert.include(String(call.of("error")[0]?.error), "503")
+        yield* call.until(() => call.of("agent_state").at(-1)?.state === "idle")
+        call.caller.say("second")
+        yield* call.until(() => spoken(call).some((s) => s.text === "Heard you."))
+        yield* finish(call)
+      }).pipe(Effect.provide(RealtimeSocket.layer)),
+  )
+
+  it.effect("a turn the transcriber fails on is reported; the next turn is answered", () =>
+    Effect.gen(function* () {
+      const call = yield* startCall({
+        stt: { transcripts: ["lost", "found"], failUtterances: [0] },
+        llm: { replies: ["Found it."] },
+      })
+      call.caller.say("lost words")
+      yield* call.until(() => call.of("error").length === 1)
+      assert.include(JSON.stringify(call.of("error")[0]?.error), "The transcription failed")
+      call.caller.say("found words")
+      yield* call.until(() => spoken(call).length === 1)
+      assert.deepInclude(call.session.chatContext[0], { role: "user", content: "found" })
+      yield* finish(call)
+    }).pipe(Effect.provide(RealtimeSocket.layer)),
+  )
+
+  it.effect("bad options fail with a clear error; a second start throws", () =>
+    Effect.gen(function* () {
+      const context = yield* Effect.context<RealtimeSocket>()
+      const base = {
+        agent: defineAgent({ instructions: "x" }),
+        stt: scriptedSTT({ transcripts: [] }),
+        llm: scriptedLLM({ replies: [""] }),
+        tts: createFakeTTS(),
+        context,
+      }
+      assert.throws(
+        () => createAgentSession({ ...base, minInterruptionMs: -1 }),
+        RangeError,
+        /minInterruptionMs/,
+      )
+      assert.throws(
+        () => createAgentSession({ ...base, minEndpointingMs: 900, maxEndpointingMs: 100 }),
+        RangeError,
+        /maxEndpointingMs/,
+      )
+      assert.throws(() => defineAgent({ instructions: "x", tools: [tool("a"), tool("a")] }), TypeError, /a/)
+      const call = yield* startCall({ stt: { transcripts: [] }, llm: { replies: [""] } })
+      assert.throws(() => call.session.start(), Error, /already started/)
+      yield* finish(call)
+    }).pipe(Effect.provide(RealtimeSocket.layer)),
+  )
+
   it.effect("a ten-minute call runs in virtual time", () =>
     Effect.gen(function* () {
       const call = yield* startCall({
@@ -539,4 +659,75 @@ describe("agent session in virtual time", () => {
       yield* finish(call)
     }).pipe(Effect.provide(RealtimeSocket.layer)),
   )
+
+  describe("teardown leaves nothing, in every state", () => {
+    const cases: readonly {
+      readonly name: string
+      readonly reached: (snapshot: ReturnType<AgentSession["actor"]["getSnapshot"]>) => boolean
+      readonly after?: string
+    }[] = [
+      { name: "the caller speaking", reached: (s) => s.matches({ live: { user: "speaking" } }) },
+      { name: "endpointing", reached: (s) => s.matches({ live: { user: "endOfTurnPending" } }) },
+      {
+        name: "thinking",
+        reached: (s) => s.matches({ live: { agent: { replying: { model: "generating" } } } }),
+      },
+      {
+        name: "running tools",
+        reached: (s) => s.matches({ live: { agent: { replying: { model: "runningTools" } } } }),
+      },
+      {
+        name: "speaking",
+        reached: (s) => s.matches({ live: { agent: { replying: { voice: "speaking" } } } }),
+      },
+      {
+        name: "paused by the caller",
+        reached: (s) => s.matches({ live: { agent: { replying: { voice: "paused" } } } }),
+        after: "uh",
+      },
+      {
+        name: "playing out",
+        reached: (s) => s.matches({ live: { agent: { replying: { synthesis: "playingOut" } } } }),
+      },
+    ]
+    for (const c of cases)
+      it.effect(`closes while ${c.name}`, () =>
+        Effect.gen(function* () {
+          const aborted: boolean[] = []
+          const wait = defineTool({
+            name: "wait",
+            execute: (_args, { signal }) =>
+              new Promise((_resolve, reject) => {
+                signal.addEventListener("abort", () => {
+                  aborted.push(signal.aborted)
+                  reject(new Error("aborted"))
+                })
+              }),
+          })
+          const call = yield* startCall(
+            {
+              stt: { transcripts: ["hello there", "uh"] },
+              llm: {
+                replies: c.name === "running tools" ? [{ toolCalls: [{ name: "wait" }] }] : [LONG],
+                wordMs: c.name === "thinking" ? 500 : 5,
+              },
+            },
+            { agent: defineAgent({ instructions: "Be brief.", tools: [wait] }) },
+          )
+          call.caller.say("hello there")
+          const reached = () => c.reached(call.session.actor.getSnapshot())
+          if (c.after !== undefined) {
+            yield* call.until(() =>
+              call.session.actor
+                .getSnapshot()
+                .matches({ live: { agent: { replying: { voice: "speaking" } } } }),
+            )
+            call.caller.say(c.after)
+          }
+          yield* call.until(reached)
+          yield* finish(call)
+          if (c.name === "running tools") assert.deepStrictEqual(aborted, [true])
+        }).pipe(Effect.provide(RealtimeSocket.layer)),
+      )
+  })
 })

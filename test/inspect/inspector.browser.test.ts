@@ -170,10 +170,10 @@ describe("voxstate demo --inspect", () => {
       await page.goto(url)
       await page.locator("#status", { hasText: "connected" }).waitFor()
 
-      // Live: the agent session is listed, listening lights first, then the reply is spoken.
+      // Live: the agent session is listed, idle lights first, then the reply is spoken.
       await page.locator("#sessions li", { hasText: "agentSession" }).waitFor()
-      await lit(page, `${AGENT}.listening`).waitFor({ timeout: PAGE_TIMEOUT_MS * 2 })
-      await lit(page, `${AGENT}.responding.speaking`).waitFor({ timeout: PAGE_TIMEOUT_MS * 2 })
+      await lit(page, `${AGENT}.idle`).waitFor({ timeout: PAGE_TIMEOUT_MS * 2 })
+      await lit(page, `${AGENT}.replying.voice.speaking`).waitFor({ timeout: PAGE_TIMEOUT_MS * 2 })
       const logWhileSpeaking = await page.locator("#log li").count()
       mkdirSync(SHOTS, { recursive: true })
       await page.screenshot({ path: join(SHOTS, "agent-speaking.png") })
@@ -196,7 +196,7 @@ describe("voxstate demo --inspect", () => {
       await page.screenshot({ path: join(SHOTS, "agent-call.png") })
 
       // Time travel: a past event in each state shows that state lit, and not the live one.
-      for (const state of ["responding.thinking", "interrupted", "listening"]) {
+      for (const state of ["replying.model.generating", "interrupted", "idle"]) {
         await page
           .locator("#log li", { hasText: `agent.${state}` })
           .first()
