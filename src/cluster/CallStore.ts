@@ -44,6 +44,8 @@ export interface RunnerLoad {
   /** The shards the runner owns. */
   readonly shards: readonly number[]
   readonly draining: boolean
+  /** The runner's event-loop utilization (0..1) over its last report interval. */
+  readonly elu: number
   /** When the runner last reported, in ms since the epoch. */
   readonly seenAtMs: number
 }
@@ -99,6 +101,7 @@ export const makeCallStore = Effect.gen(function* () {
     budget INTEGER NOT NULL,
     shards TEXT NOT NULL,
     draining BOOLEAN NOT NULL,
+    elu DOUBLE PRECISION NOT NULL,
     seen_at BIGINT NOT NULL
   )`.pipe(Effect.mapError(storageError("creating voxstate_runners")))
 
@@ -140,10 +143,10 @@ export const makeCallStore = Effect.gen(function* () {
     report: (load) => {
       const shards = JSON.stringify(load.shards)
       const callIds = JSON.stringify(load.callIds)
-      return sql`INSERT INTO voxstate_runners (address, media_url, calls, call_ids, budget, shards, draining, seen_at)
-        VALUES (${load.address}, ${load.mediaUrl}, ${load.calls}, ${callIds}, ${load.budget}, ${shards}, ${load.draining}, ${load.seenAtMs})
+      return sql`INSERT INTO voxstate_runners (address, media_url, calls, call_ids, budget, shards, draining, elu, seen_at)
+        VALUES (${load.address}, ${load.mediaUrl}, ${load.calls}, ${callIds}, ${load.budget}, ${shards}, ${load.draining}, ${load.elu}, ${load.seenAtMs})
         ON CONFLICT (address) DO UPDATE SET media_url = ${load.mediaUrl}, calls = ${load.calls}, call_ids = ${callIds},
-          budget = ${load.budget}, shards = ${shards}, draining = ${load.draining}, seen_at = ${load.seenAtMs}`.pipe(
+          budget = ${load.budget}, shards = ${shards}, draining = ${load.draining}, elu = ${load.elu}, seen_at = ${load.seenAtMs}`.pipe(
         Effect.asVoid,
         Effect.mapError(storageError(`reporting ${load.address}`)),
       )
@@ -172,8 +175,9 @@ export const makeCallStore = Effect.gen(function* () {
           budget: number
           shards: string
           draining: boolean
+          elu: number | string
           seen_at: string | number
-        }>`SELECT address, media_url, calls, call_ids, budget, shards, draining, seen_at FROM voxstate_runners
+        }>`SELECT address, media_url, calls, call_ids, budget, shards, draining, elu, seen_at FROM voxstate_runners
         WHERE seen_at >= ${since} ORDER BY address`.pipe(
           Effect.map((rows) =>
             rows.map(
@@ -185,6 +189,7 @@ export const makeCallStore = Effect.gen(function* () {
                 budget: Number(r.budget),
                 shards: JSON.parse(r.shards) as number[],
                 draining: Boolean(r.draining),
+                elu: Number(r.elu),
                 seenAtMs: Number(r.seen_at),
               }),
             ),

@@ -246,7 +246,10 @@ const loadReporter = (options: {
             { discard: true },
           ),
         )
+      let eluMark = performance.eventLoopUtilization()
       const report = Effect.suspend(() => {
+        const elu = performance.eventLoopUtilization(eluMark).utilization
+        eluMark = performance.eventLoopUtilization()
         const shards: number[] = []
         for (let i = 0; i <= options.shardsPerGroup; i++)
           if (sharding.hasShardId(ShardId.make("default", i))) shards.push(i)
@@ -258,6 +261,7 @@ const loadReporter = (options: {
           budget: options.budget,
           shards,
           draining: false,
+          elu,
           seenAtMs: Date.now(),
         })
       }).pipe(

@@ -15,6 +15,7 @@ const runner = (
   budget,
   shards: [1, 2, 3],
   draining: false,
+  elu: 0,
   seenAtMs: 0,
   ...extra,
 })
