@@ -24,6 +24,8 @@ export interface MediaCaller {
   /** Bytes of agent audio received. */
   readonly audioBytes: () => number
   readonly closed: () => { code: number } | undefined
+  /** Sends binary frames as they are, at once. */
+  sendRaw(frames: readonly Buffer[]): Promise<void>
   /** Speaks one tone word (by its name in WORDS) with silence around it, in real time. */
   speak(word: string): Promise<void>
   /** Resolves when `predicate` holds over the events; rejects after `timeoutMs`. */
@@ -57,6 +59,9 @@ export const connectCaller = async (url: string): Promise<MediaCaller> => {
     events,
     audioBytes: () => audioBytes,
     closed: () => closed,
+    async sendRaw(frames) {
+      for (const f of frames) ws.send(f, { binary: true })
+    },
     async speak(word) {
       const samples = speech(
         [{ silenceMs: 200 }, { word: toneOf(word), ms: 400 }, { silenceMs: 1000 }],
