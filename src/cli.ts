@@ -19,6 +19,7 @@ import { replayCommand } from "./cli/replay.ts"
 import { runnerCommand } from "./cli/runner.ts"
 import { simulateCommand } from "./cli/simulate.ts"
 import { speakCommand } from "./cli/speak.ts"
+import { transcribeCommand } from "./cli/transcribe.ts"
 
 export type { CliOutput } from "./cli/io.ts"
 
@@ -30,6 +31,7 @@ export const COMMANDS: ReadonlyArray<AnyCommand> = [
   diagramCommand,
   inspectCommand,
   replayCommand,
+  transcribeCommand,
   runnerCommand,
   clusterCommand,
 ]

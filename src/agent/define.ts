@@ -4,15 +4,36 @@
  * @module
  */
 import { Schema } from "effect"
+import type { ChatItem, ChatItemInput } from "../../machines/responses/chatItems.ts"
 import { type FunctionTool, functionTool, type JsonSchema, schemaTool } from "../llm/tools.ts"
-import type { AgentSession } from "./AgentSession.ts"
+
+/**
+ * What a tool or an agent's `onEnter` can do with the session it runs in, in either mode (an
+ * `AgentSession` or a `RealtimeAgentSession` meets it).
+ */
+export interface AgentCall {
+  /** The agent in charge now. */
+  readonly agent: Agent
+  /** The conversation so far. */
+  chat(): readonly (ChatItem | ChatItemInput)[]
+  /** Has the agent say `text`, after what it is saying. */
+  say(text: string): void
+  /** Has the model reply now, with `instructions` added for this reply. */
+  generateReply(options?: { readonly instructions?: string }): void
+  /** Stops the agent's reply now. */
+  interrupt(): void
+  /** Hands the conversation to `agent`, keeping the chat. */
+  updateAgent(agent: Agent): void
+  /** Ends the call. */
+  close(): Promise<void>
+}
 
 /** What a tool execution gets besides its arguments. */
 export interface ToolContext {
   /** Aborted when the caller interrupts the turn (or the session closes): stop the work. */
   readonly signal: AbortSignal
-  /** The session the tool runs in. */
-  readonly session: AgentSession
+  /** The session the tool runs in (the pipeline's, or the realtime mode's). */
+  readonly session: AgentCall
 }
 
 /** A tool the agent may call: the model sees `tool`, the session runs `execute`. */
@@ -62,7 +83,7 @@ export interface Agent {
    * handoff), with the session (say a line, generate a reply). A thrown error or rejection
    * becomes the session's `error` event.
    */
-  readonly onEnter?: (session: AgentSession) => void | Promise<void>
+  readonly onEnter?: (session: AgentCall) => void | Promise<void>
 }
 
 /**
@@ -73,7 +94,7 @@ export const defineAgent = (definition: {
   readonly instructions: string
   readonly tools?: readonly AgentTool[]
   readonly greeting?: string
-  readonly onEnter?: (session: AgentSession) => void | Promise<void>
+  readonly onEnter?: (session: AgentCall) => void | Promise<void>
 }): Agent => {
   const tools = definition.tools ?? []
   const names = new Set<string>()

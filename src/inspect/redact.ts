@@ -9,7 +9,13 @@ import { REDACTED_TEXT, type Scrubber } from "../transport/scrub.ts"
 
 /** Keys that hold credentials (`token`, `accessToken`, `id_token`; not the `input_tokens` of a usage report). */
 const SECRET_KEY = /(api[-_]?key|secret|token$|password|authorization|credential|bearer)/i
-const TEXT_KEY = /^(text|transcript|delta|instructions|prompt|input|content|message|arguments)$/i
+/** Keys of texts: a transcript, a prompt, a reply (`userText`, `replyText`, `heard`...), a tool call's arguments. */
+const TEXT_KEY =
+  /^(text|transcript|delta|instructions|prompt|input|content|message|arguments|rawArguments|heard|said|pendingTurn|output)$|(Text|Transcript)$/i
+/** Keys whose value, of any shape, is a tool call's arguments (parsed or not). */
+const ARGUMENTS_KEY = /^(raw)?arguments$/i
+/** Objects whose `output` is a tool's result (they, or any object with a `callId`): data about the user, shown only with the texts. */
+const TOOL_OUTPUT_TYPES = new Set(["function_call_output", "tool_result"])
 const MAX_DEPTH = 6
 const MAX_ITEMS = 50
 const MAX_STRING = 400
@@ -35,6 +41,9 @@ export const scrubText = (text: string, scrub: Scrubber): string =>
 /** A JSON-safe, redacted copy of `value`. */
 export const redact = (value: unknown, options: RedactOptions, depth = 0, key = ""): unknown => {
   if (SECRET_KEY.test(key)) return "[redacted]"
+  if (!options.includeText && ARGUMENTS_KEY.test(key) && value !== null && typeof value === "object") {
+    return `[arguments: ${JSON.stringify(value).length} chars]`
+  }
   if (value === null || value === undefined) return value ?? null
   if (typeof value === "string") {
     if (AUDIO_KEY.test(key) && value.length >= MIN_AUDIO_BASE64 && BASE64.test(value)) {
@@ -61,8 +70,15 @@ export const redact = (value: unknown, options: RedactOptions, depth = 0, key = 
     }
     const out: Record<string, unknown> = {}
     let n = 0
+    const toolOutput =
+      !options.includeText &&
+      ("callId" in value || TOOL_OUTPUT_TYPES.has(String((value as { type?: unknown }).type)))
     for (const [k, v] of Object.entries(value)) {
       if (n++ >= MAX_ITEMS) break
+      if (toolOutput && k === "output") {
+        out[k] = `[tool output: ${JSON.stringify(v ?? null).length} chars]`
+        continue
+      }
       const r = redact(v, options, depth + 1, k)
       if (r !== undefined) out[k] = r
     }
