@@ -3,8 +3,8 @@
  * package in a temporary directory, the simulator in this process: calls placed across the
  * runners, one runner killed mid-call (SIGKILL) and its calls resumed elsewhere with their
  * conversation, a graceful drain, control messages wherever a call lives, and a teardown that
- * leaves no process, socket or row. `CLUSTER_CALLS` sets the number of calls (default 9:
- * the machine is shared; the issue's 60 is `CLUSTER_CALLS=60`).
+ * leaves no process, socket or row. `CLUSTER_CALLS` sets the number of calls (default 60, the issue's
+ * figure; about a minute on a loaded 2-core machine, most of it start-up).
  */
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Redacted } from "effect"
@@ -21,7 +21,7 @@ import { type Simulator, startSimulator } from "../../src/simulator/index.ts"
 import { settledHandles, wordsIn } from "../../src/testing/index.ts"
 import { connectCaller, type MediaCaller, userTextsOf } from "./mediaCaller.ts"
 
-const CALLS = Number(process.env.CLUSTER_CALLS ?? 9)
+const CALLS = Number(process.env.CLUSTER_CALLS ?? 60)
 const BUDGET = Math.ceil(CALLS / 3) + 1
 
 /** Rows in every table of the database. */
