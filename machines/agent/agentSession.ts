@@ -171,6 +171,16 @@ export interface AgentSessionInput {
   /** The inputs of the `stt` and `llm` children. */
   readonly sttInput: unknown
   readonly llmInput: unknown
+  /** Resume from a snapshot's {@link AgentRestore}: the chat so far, and the caller's words to answer first. */
+  readonly restore?: AgentRestore
+}
+
+/** What an agent resumed from a snapshot starts with (see {@link agentRestoreOf}). */
+export interface AgentRestore {
+  readonly items: readonly (ChatItem | ChatItemInput)[]
+  /** The caller's words not answered yet: the resumed session answers them first. */
+  readonly pendingTurn: string
+  readonly turnCount: number
 }
 
 /** The machine's context. */
@@ -479,9 +489,9 @@ export const agentSessionMachine = setup({
   id: "agentSession",
   context: ({ input }) => ({
     ...input,
-    items: [],
+    items: input.restore?.items ?? [],
     userText: "",
-    pendingTurn: "",
+    pendingTurn: input.restore?.pendingTurn ?? "",
     queue: [],
     replyText: "",
     replyFrom: 0,
@@ -492,8 +502,8 @@ export const agentSessionMachine = setup({
     pendingCalls: [],
     refusedCalls: [],
     toolSteps: 0,
-    turnCount: 0,
-    turnId: "turn_0",
+    turnCount: input.restore?.turnCount ?? 0,
+    turnId: `turn_${input.restore?.turnCount ?? 0}`,
   }),
   initial: "live",
   states: {
@@ -968,3 +978,28 @@ export const userStateOf = (snapshot: { matches(value: unknown): boolean }): Use
       : "silent"
 
 export { wordsHeard } from "./turnRules.ts"
+
+/**
+ * The part of an agent's context a resumed session starts from. The caller's words are never
+ * dropped: final transcripts of a turn still being spoken, a turn not answered yet and the
+ * turn whose reply was in progress (`replying`) all become the turn the resumed session
+ * answers first; the unfinished reply itself is dropped (it is generated again).
+ */
+export const agentRestoreOf = (context: AgentSessionContext, replying: boolean): AgentRestore => {
+  const waiting = joinUtterances(context.pendingTurn, context.userText)
+  if (!replying) return { items: context.items, pendingTurn: waiting, turnCount: context.turnCount }
+  if (context.replySource !== "caller") {
+    return {
+      items: context.items.slice(0, context.replyFrom),
+      pendingTurn: waiting,
+      turnCount: context.turnCount,
+    }
+  }
+  const turn = context.items[context.replyFrom - 1] as { readonly content?: unknown } | undefined
+  const said = typeof turn?.content === "string" ? turn.content : ""
+  return {
+    items: context.items.slice(0, Math.max(0, context.replyFrom - 1)),
+    pendingTurn: joinUtterances(said, waiting),
+    turnCount: Math.max(0, context.turnCount - 1),
+  }
+}

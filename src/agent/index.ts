@@ -1,8 +1,8 @@
 /**
- * Voice agents on a call (pipeline mode): define an agent and its tools, run it on a call's
- * audio with {@link createAgentSession} over an STT, an LLM and a TTS (OpenAI's by default,
- * or any part that meets {@link AgentSTT} / {@link AgentLLM}), read what happens as
- * {@link AgentEvent}s.
+ * Voice agents on a call: define an agent and its tools, run it on a call's audio with
+ * {@link createAgentSession}, over an STT, an LLM and a TTS (OpenAI's by default, or any part
+ * that meets {@link AgentSTT} / {@link AgentLLM}), or over one Realtime session; read what
+ * happens as {@link AgentEvent}s. {@link serveAgent} puts agents behind a WebSocket audio endpoint.
  * @module
  */
 export type { AgentState, UserState } from "../../machines/agent/agentSession.ts"
@@ -10,7 +10,9 @@ export {
   type AgentEvent,
   type AgentSession,
   type AgentSessionOptions,
-  createAgentSession,
+  type AgentSnapshot,
+  type AgentSnapshotData,
+  resumeAgentSession,
   type TurnMetrics,
   type TurnOptions,
 } from "./AgentSession.ts"
@@ -46,3 +48,15 @@ export {
   openaiLLM,
   openaiSTT,
 } from "./pipeline.ts"
+export type {
+  AgentRealtimeOptions,
+  RealtimeAgentSession,
+  RealtimeAgentSessionOptions,
+} from "./RealtimeAgentSession.ts"
+export {
+  type AgentServer,
+  type ServeAgentOptions,
+  type ServedSessionOptions,
+  serveAgent,
+} from "./serve.ts"
+export { createAgentSession } from "./session.ts"
