@@ -46,7 +46,7 @@ import { createTTS } from "../tts/OpenAITTS.ts"
 import { SynthesisSession, type SynthesisSessionOptions } from "../tts/SynthesisSession.ts"
 import type { SegmentMetrics, SynthesisEvent, SynthesizeStream, TTS } from "../tts/TTS.ts"
 import { type AudioInput, type AudioOutput, createCallRecorder, FRAME_MS } from "./audio.ts"
-import type { Agent, AgentControls, SpokenReply } from "./define.ts"
+import type { Agent, AgentControls, ReplyOptions, SpokenReply } from "./define.ts"
 import {
   type AgentEndpoint,
   type AgentLLM,
@@ -149,6 +149,10 @@ export interface AgentSession extends AgentControls, AsyncIterable<AgentEvent> {
    * greeting). Called once; a second call throws `Error`.
    */
   start(audio?: { readonly input?: AudioInput; readonly output?: AudioOutput }): void
+  /** Has the agent say `text` (no model turn), after what it is saying; resolves once it played (or was cut). */
+  say(text: string, options?: ReplyOptions): Promise<SpokenReply>
+  /** Has the model reply now, with `instructions` added for this reply; resolves once it played (or was cut). */
+  generateReply(options?: ReplyOptions & { readonly instructions?: string }): Promise<SpokenReply>
   /**
    * Ends the caller's turn now (manual turns, push-to-talk; with the STT's own turn detection
    * off, e.g. `stt: { turnDetection: null }`): the STT transcribes what it has, the agent answers.

@@ -26,10 +26,10 @@ export interface AgentControls {
   readonly chatContext: readonly (ChatItem | ChatItemInput)[]
   /** The agent in charge now. */
   readonly agent: Agent
-  /** Has the agent say `text` (no model turn), after what it is saying; resolves once it played (or was cut). */
-  say(text: string, options?: ReplyOptions): Promise<SpokenReply>
-  /** Has the model reply now, with `instructions` added for this reply; resolves once it played (or was cut). */
-  generateReply(options?: ReplyOptions & { readonly instructions?: string }): Promise<SpokenReply>
+  /** Has the agent say `text` (no model turn), after what it is saying. */
+  say(text: string, options?: ReplyOptions): void
+  /** Has the model reply now, with `instructions` added for this reply. */
+  generateReply(options?: ReplyOptions & { readonly instructions?: string }): void
   /** Stops the agent's reply now, whatever it allows; the chat keeps the words played. */
   interrupt(): void
   /** Hands the conversation to `agent` (its instructions and tools), keeping the chat; runs its `onEnter`. */
