@@ -31,9 +31,9 @@ import { relayEmitted } from "../runtime/relayEmitted.ts"
 import { makeSessionRuntime, type SessionRuntime } from "../runtime/SessionRuntime.ts"
 import type { OpenAIConfigOptions } from "../transport/OpenAIConfig.ts"
 import { RealtimeSocket } from "../transport/RealtimeSocket.ts"
-import type { AgentEvent, ReplyOptions, TurnMetrics } from "./AgentSession.ts"
+import type { AgentEvent, TurnMetrics } from "./AgentSession.ts"
 import { type AudioInput, type AudioOutput, CALL_RATE_HZ, createCallRecorder, FRAME_MS } from "./audio.ts"
-import type { Agent } from "./define.ts"
+import type { Agent, ReplyOptions } from "./define.ts"
 
 /** Realtime session options the agent mode takes (instructions and tools come from the agent). */
 export type AgentRealtimeOptions = Omit<

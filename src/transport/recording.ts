@@ -212,7 +212,9 @@ export const recordingSocket = (inner: RealtimeSocketShape, recorder: Recorder):
 export interface RecordOptions {
   /**
    * A folder to record this session's traffic into (one JSONL file per session), or `false`
-   * to record nothing even when `VOXSTATE_RECORD` is set. Default: `env.VOXSTATE_RECORD`.
+   * to record nothing even when `VOXSTATE_RECORD` is set. Default: `VOXSTATE_RECORD` from `env`,
+   * else from the process environment (a debugging switch: it applies even when `env` is given
+   * to keep the shell's credentials out).
    */
   readonly record?: string | false
   /** Where `VOXSTATE_RECORD` is read (default `process.env`). */
@@ -229,7 +231,7 @@ export const socketFromEnvironment = (
   label: string,
   options: RecordOptions = {},
 ): RealtimeSocketShape => {
-  const directory = options.record ?? (options.env ?? process.env).VOXSTATE_RECORD
+  const directory = options.record ?? options.env?.VOXSTATE_RECORD ?? process.env.VOXSTATE_RECORD
   if (directory === undefined || directory === false || directory === "") return live
   return recordingSocket(live, makeFileRecorder(recordingPathIn(directory, label)))
 }

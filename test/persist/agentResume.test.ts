@@ -108,3 +108,31 @@ describe("agent persist and resume", () => {
     expect(second.events.some((e) => e.type === "user_transcript")).toBe(false)
   }, 40_000)
 })
+
+describe("agent persist and resume of the caller's audio", () => {
+  it("hears in the new session what the caller said before the move and was not transcribed yet", async () => {
+    const sim = await startSimulator({
+      scenario: { transcripts: ["hello there"], replies: [{ text: "Hello again." }] },
+    })
+    const first = start(sim)
+    first.caller.say("hello there")
+    await eventually(
+      () => first.events.some((e) => e.type === "user_state" && e.state === "speaking"),
+      15_000,
+    )
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    const snapshot = JSON.parse(JSON.stringify(first.session.persist()))
+    expect(first.events.some((e) => e.type === "user_transcript")).toBe(false)
+    expect(snapshot.data.speech.tail.length).toBeGreaterThan(0)
+    await first.session.close()
+
+    // The new session's caller says nothing: the words come from the snapshot.
+    const second = start(sim, snapshot)
+    await eventually(() => second.events.some((e) => e.type === "agent_transcript"), 15_000)
+    await eventually(() => said(second.session).length === 2, 5_000)
+    // The simulator hears the tone words: the ones spoken before the move, and no others.
+    const [user, reply] = said(second.session)
+    expect(user).toMatch(/^user:hello/)
+    expect(reply).toBe("assistant:Hello again.")
+  }, 40_000)
+})
