@@ -58,8 +58,8 @@ export const runDemo = async (options: DemoOptions = {}): Promise<DemoResult> =>
   const sim = live
     ? undefined
     : await startSimulator({
+        // No transcripts: the simulator hears the caller's words in its voice.
         scenario: {
-          transcripts: [FIRST, INTERRUPT, LAST],
           replies: [
             { functionCall: { name: "get_weather", arguments: JSON.stringify({ city: "Paris" }) } },
             { text: LONG_REPLY },

@@ -93,6 +93,11 @@ const tonesOf = (byte: number): number[] => {
 const rise = (i: number, ramp: number): number =>
   i >= ramp ? 1 : 0.5 - 0.5 * Math.cos((Math.PI * (i + 0.5)) / ramp)
 
+const re = new Float64Array(GROUPS)
+const im = new Float64Array(GROUPS)
+const turnCos = new Float64Array(GROUPS)
+const turnSin = new Float64Array(GROUPS)
+
 /** Options of {@link speakWord}. */
 export interface SpeakWordOptions {
   readonly sampleRateHz: number
@@ -131,17 +136,38 @@ export const speakWord = (out: Int16Array, word: string, options: SpeakWordOptio
     const byte = slot < fillers || slot === slots ? 0 : (code[slot - fillers] ?? 0)
     const tones = tonesOf(byte)
     const length = to - from
+    // Each tone as a phasor turned by its step per sample (no sine per sample).
+    const t0 = from - offset
+    for (let j = 0; j < GROUPS; j++) {
+      const k = tones[j] ?? 0
+      const phase = (steps[k] ?? 0) * t0 + (phases[k] ?? 0)
+      re[j] = Math.cos(phase)
+      im[j] = Math.sin(phase)
+      turnCos[j] = Math.cos(steps[k] ?? 0)
+      turnSin[j] = Math.sin(steps[k] ?? 0)
+    }
     for (let n = from; n < to && n < end; n++) {
       const i = n - from
       const t = n - offset
-      const gain = Math.min(
-        rise(i, symbolRamp),
-        rise(length - 1 - i, symbolRamp),
-        rise(t, wordRamp),
-        rise(samples - 1 - t, wordRamp),
-      )
+      const edge = i < symbolRamp || length - 1 - i < symbolRamp || t < wordRamp || samples - 1 - t < wordRamp
+      const gain = edge
+        ? Math.min(
+            rise(i, symbolRamp),
+            rise(length - 1 - i, symbolRamp),
+            rise(t, wordRamp),
+            rise(samples - 1 - t, wordRamp),
+          )
+        : 1
       let value = 0
-      for (const k of tones) value += Math.sin(steps[k]! * t + phases[k]!)
+      for (let j = 0; j < GROUPS; j++) {
+        const r = re[j] ?? 0
+        const m = im[j] ?? 0
+        value += m
+        const c = turnCos[j] ?? 1
+        const sn = turnSin[j] ?? 0
+        re[j] = r * c - m * sn
+        im[j] = r * sn + m * c
+      }
       out[n] = Math.round(TONE_AMPLITUDE * gain * value)
     }
   }

@@ -147,7 +147,7 @@ export interface TranscriptionSessionOptions extends Partial<TranscriptionSettin
   readonly context?: Context.Context<RealtimeSocket>
   /**
    * A folder to record every frame this session's sockets send and receive into, as one JSONL
-   * file (credentials stripped); `false` records nothing. Default: `VOXSTATE_RECORD` from `env`.
+   * file (credentials stripped); `false` records nothing. Default: `VOXSTATE_RECORD` (from `env`, else the process environment).
    * Ignored when `context` is given (record with `recordingSocket` there).
    */
   readonly record?: string | false
@@ -222,6 +222,47 @@ export interface TranscriptionSnapshotData {
 
 /** A snapshot of a transcription session (see {@link TranscriptionSession.persist}). */
 export type TranscriptionSnapshot = SessionSnapshot<"transcription", TranscriptionSnapshotData>
+
+/** The caller's audio a session has not turned into transcripts yet, as a snapshot keeps it. */
+export type PendingSpeech = Pick<TranscriptionSnapshotData, "pendingTurns" | "tail">
+
+/**
+ * The audio of every turn of `context` still waiting for its transcript, and the audio after
+ * the last turn, read from the session's `input` buffer.
+ * @internal
+ */
+export const pendingSpeechOf = (context: TranscriptionSessionContext, input: AudioInput): PendingSpeech => {
+  const { buffer } = input
+  const audioOf = (from: number, to: number): string => {
+    const start = Math.max(from, buffer.startSample)
+    const end = Math.min(to, buffer.endSample)
+    return start < end ? pcm16ToBase64(buffer.view(start, end)) : ""
+  }
+  return {
+    pendingTurns: context.ledger.turns
+      .filter((t) => t.status === "pending")
+      .map((t) => ({ turn: t.turn, audio: audioOf(t.startSample, t.endSample) })),
+    tail: audioOf(context.tailStartSample, buffer.endSample),
+  }
+}
+
+/**
+ * Sends `pending` again through a running session's parts: each turn's audio then a flush
+ * (`send` takes the `FLUSH` event to the session's actor), then the tail.
+ * @internal
+ */
+export const replayPendingSpeech = (
+  parts: Pick<TranscriptionSessionParts, "audio" | "flushEvent">,
+  pending: PendingSpeech,
+  send: (event: TranscriptionControlEvent) => void,
+): void => {
+  for (const turn of pending.pendingTurns) {
+    if (turn.audio.length === 0) continue
+    parts.audio.pushSamples(base64ToPcm16(turn.audio))
+    send(parts.flushEvent())
+  }
+  if (pending.tail.length > 0) parts.audio.pushSamples(base64ToPcm16(pending.tail))
+}
 
 /** The `source` of the errors a transcription session throws. */
 const SESSION_SOURCE = "openai/realtime-transcription"
@@ -765,12 +806,6 @@ const startSession = (
     },
     persist() {
       const { context } = actor.getSnapshot()
-      const { buffer } = input
-      const audioOf = (from: number, to: number): string => {
-        const start = Math.max(from, buffer.startSample)
-        const end = Math.min(to, buffer.endSample)
-        return start < end ? pcm16ToBase64(buffer.view(start, end)) : ""
-      }
       return makeSnapshot(
         "transcription",
         {
@@ -779,10 +814,7 @@ const startSession = (
           data: {
             settings: context.settings,
             schema: context.schema,
-            pendingTurns: context.ledger.turns
-              .filter((t) => t.status === "pending")
-              .map((t) => ({ turn: t.turn, audio: audioOf(t.startSample, t.endSample) })),
-            tail: audioOf(context.tailStartSample, buffer.endSample),
+            ...pendingSpeechOf(context, input),
             inputEnded,
             finals,
           },
@@ -799,12 +831,7 @@ const startSession = (
   }
   if (resume !== undefined) {
     // Each unfinished turn is sent again and ended where it ended; then the audio after them.
-    for (const turn of resume.pendingTurns) {
-      if (turn.audio.length === 0) continue
-      input.pushSamples(base64ToPcm16(turn.audio))
-      actor.send(parts.flushEvent())
-    }
-    if (resume.tail.length > 0) input.pushSamples(base64ToPcm16(resume.tail))
+    replayPendingSpeech(parts, resume, (event) => actor.send(event))
     if (resume.inputEnded) session.endInput()
   }
   return session

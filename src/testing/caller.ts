@@ -11,7 +11,7 @@
 
 import type { AudioInput, AudioOutput } from "../agent/audio.ts"
 import { CALL_RATE_HZ, FRAME_MS } from "../agent/audio.ts"
-import { type AudioFrame, makeAudioFrame, toMono } from "../audio/index.ts"
+import { type AudioFrame, decodeWav, makeAudioFrame } from "../audio/index.ts"
 import type { XStateClock } from "../clock/EffectClock.ts"
 import { heardText, synthesizeSpeech } from "../simulator/index.ts"
 
@@ -72,8 +72,10 @@ export interface ScriptedCaller extends AudioInput {
 }
 
 const DEFAULT_REPLY_GAP_MS = 600
-/** A pause in the agent's audio longer than this (200 ms) ends a run of its speech. */
-const RUN_GAP_SAMPLES = CALL_RATE_HZ / 5
+/** Frames a late timer may send at once to catch up with the call's clock. */
+const MAX_CATCH_UP_FRAMES = 5
+/** A pause in the agent's audio longer than this ends a run of its speech, in ms. */
+const RUN_GAP_MS = 200
 
 /** Creates a {@link ScriptedCaller}. */
 export const scriptedCaller = (options: ScriptedCallerOptions = {}): ScriptedCaller => {
@@ -90,12 +92,18 @@ export const scriptedCaller = (options: ScriptedCallerOptions = {}): ScriptedCal
   const spoken: SpokenLine[] = []
   // When the line at the head of the script was armed (the previous one said), in call time.
   let armedAtMs = 0
-  // The agent's audio as the caller hears it: the output's own timeline, and the frames.
+  // The output the caller listens to, where the current run of agent speech began, and where
+  // the agent's audio ended when the caller last noted a frame (all call time).
   let output: AudioOutput | undefined
   let agentRunStartMs = 0
-  let agentTrack = new Int16Array(0)
-  let agentTrackLength = 0
+  let agentNotedEndMs: number | undefined
 
+  // The first stamp: the call time and frame count the caller's audio is measured from.
+  let origin: { readonly atMs: number; readonly tick: number } | undefined
+  const lagMs = () =>
+    stamp === undefined || origin === undefined
+      ? 0
+      : stamp.atMs - origin.atMs - (stamp.tick - origin.tick) * FRAME_MS
   const nowMs = () => (stamp === undefined ? ticks * FRAME_MS : stamp.atMs + (ticks - stamp.tick) * FRAME_MS)
   const agentEndMs = () => output?.agentEndMs() ?? 0
   const speaking = () => offset < queue.length
@@ -146,21 +154,14 @@ export const scriptedCaller = (options: ScriptedCallerOptions = {}): ScriptedCal
   /** Notes an agent frame the output placed on the call's timeline, ending where its audio now ends. */
   const hearAgent = (frame: AudioFrame, endBeforeMs: number) => {
     if (output === undefined) return
-    const samples = frame.channels === 1 ? frame.data : toMono(frame)
-    const end = Math.round((output.agentEndMs() * CALL_RATE_HZ) / 1000)
+    const endMs = output.agentEndMs()
+    const frameMs = ((frame.data.length / frame.channels) * 1000) / frame.sampleRateHz
     // An output holding the agent's audio (paused) has not placed the frame.
-    if (end - Math.round((endBeforeMs * CALL_RATE_HZ) / 1000) < samples.length) return
-    const start = Math.max(0, end - samples.length)
+    if (endMs - endBeforeMs < frameMs - 0.5) return
+    const startMs = endMs - frameMs
     // A frame placed after a silence starts a new run of agent speech.
-    if (agentTrackLength === 0 || start > agentTrackLength + RUN_GAP_SAMPLES)
-      agentRunStartMs = (start * 1000) / CALL_RATE_HZ
-    if (end > agentTrack.length) {
-      const grown = new Int16Array(Math.max(end, agentTrack.length * 2, CALL_RATE_HZ * 10))
-      grown.set(agentTrack.subarray(0, agentTrackLength))
-      agentTrack = grown
-    }
-    agentTrack.set(samples.subarray(0, end - start), start)
-    agentTrackLength = end
+    if (agentNotedEndMs === undefined || startMs > agentNotedEndMs + RUN_GAP_MS) agentRunStartMs = startMs
+    agentNotedEndMs = endMs
   }
 
   return {
@@ -188,6 +189,7 @@ export const scriptedCaller = (options: ScriptedCallerOptions = {}): ScriptedCal
         ...inner,
         caller(frame, atMs) {
           stamp = { atMs, tick: ticks }
+          origin ??= stamp
           inner.caller(frame, atMs)
         },
         agent(frame, atMs) {
@@ -197,23 +199,24 @@ export const scriptedCaller = (options: ScriptedCallerOptions = {}): ScriptedCal
         },
         clear(atMs) {
           inner.clear(atMs)
-          const end = Math.round((inner.agentEndMs() * CALL_RATE_HZ) / 1000)
-          if (end < agentTrackLength) {
-            agentTrack.fill(0, end, agentTrackLength)
-            agentTrackLength = end
-          }
+          agentNotedEndMs = Math.min(agentNotedEndMs ?? 0, inner.agentEndMs())
         },
       }
       return wrapped as typeof inner
     },
     heard() {
-      const played = Math.min(agentTrackLength, Math.round((nowMs() * CALL_RATE_HZ) / 1000))
-      return heardText(agentTrack.subarray(0, played), CALL_RATE_HZ) ?? ""
+      if (output === undefined) return ""
+      // The agent's channel of the call as the output placed it (cuts, pauses and resumes
+      // included), up to now.
+      const call = decodeWav(output.wav())
+      const played = Math.min(call.data.length / call.channels, Math.round((nowMs() * CALL_RATE_HZ) / 1000))
+      const agent = new Int16Array(played)
+      for (let i = 0; i < played; i++) agent[i] = call.data[i * call.channels + (call.channels - 1)] ?? 0
+      return heardText(agent, CALL_RATE_HZ) ?? ""
     },
     start(sink: (frame: AudioFrame) => void, clock: XStateClock) {
       clockRef = clock
-      const tick = () => {
-        if (stopped) return
+      const emit = () => {
         ticks += 1
         follow()
         const frame = new Int16Array(FRAME_SAMPLES)
@@ -222,6 +225,13 @@ export const scriptedCaller = (options: ScriptedCallerOptions = {}): ScriptedCal
           offset += FRAME_SAMPLES
         }
         sink(makeAudioFrame(frame, CALL_RATE_HZ, 1))
+      }
+      const tick = () => {
+        if (stopped) return
+        emit()
+        // Timers fire late: when the call's clock (the session's stamps) has run a frame or
+        // more ahead of the audio sent, the caller catches up, so its audio keeps real time.
+        for (let extra = 0; extra < MAX_CATCH_UP_FRAMES && !stopped && lagMs() >= FRAME_MS; extra++) emit()
         timer = clock.setTimeout(tick, FRAME_MS)
       }
       timer = clock.setTimeout(tick, FRAME_MS)

@@ -135,6 +135,36 @@ describe("the simulator transcribes the words its voice carries", () => {
     expect(response.status).toBe(200)
     expect(((await response.json()) as { text: string }).text).toBe(wordsSaidBy(TEXT, 800))
   })
+
+  it("REST verbose_json times each heard word where it was spoken", async () => {
+    sim = await startSimulator()
+    const text = "Meet me at noon, by the old bridge."
+    const lead = 700
+    const audio = concatPcm(silence(lead), synthesizeSpeech(text), silence(300))
+    const form = new FormData()
+    form.append("model", "whisper-1")
+    form.append("response_format", "verbose_json")
+    form.append("timestamp_granularities[]", "word")
+    form.append("file", new Blob([encodeWav(makeAudioFrame(audio, RATE, 1))], { type: "audio/wav" }), "a.wav")
+    const response = await fetch(`${sim.httpUrl}/audio/transcriptions`, {
+      method: "POST",
+      headers: AUTH,
+      body: form,
+    })
+    const body = (await response.json()) as {
+      text: string
+      words: { word: string; start: number; end: number }[]
+    }
+    expect(body.text).toBe(text)
+    const words = text.split(" ")
+    expect(body.words.map((w) => w.word)).toEqual(words)
+    // Each word starts where the voice says it: after the words before it and their pauses.
+    body.words.forEach((w, i) => {
+      const before = i === 0 ? 0 : speechDurationMs(words.slice(0, i).join(" "))
+      expect(Math.abs(w.start * 1000 - (lead + before))).toBeLessThan(3)
+      expect(w.end).toBeGreaterThan(w.start)
+    })
+  })
 })
 
 describe("one agent's TTS into another's STT", () => {

@@ -4,7 +4,9 @@
  * silences under 300 ms bridged, voiced runs under 60 ms ignored); the words of the transcript are spread over the regions in
  * proportion to their durations (one segment per region that receives words), and inside a
  * segment each word gets a share of its span proportional to its length in characters.
- * Audio with no voiced region spreads the text over the whole file.
+ * Audio with no voiced region spreads the text over the whole file. Audio in the simulated
+ * voice whose words are the transcript has them timed where they were spoken instead
+ * ({@link timeHeardWords}).
  * @module
  */
 import { createEnergyVad } from "../../audio/index.ts"
@@ -109,6 +111,40 @@ export const timeTranscript = (
       return { word, start: round3(start), end: round3(t) }
     })
     segments.push({ start: span.start, end: span.end, text: ` ${group.join(" ")}`, words: timed })
+  })
+  return segments
+}
+
+/**
+ * Times words read from the simulated voice where they were spoken (`start`/`end` in seconds):
+ * one segment per voiced region that holds a word's midpoint (the last region for a word past
+ * them all), each word with its own span.
+ */
+export const timeHeardWords = (
+  words: readonly (TimeSpan & { readonly text: string })[],
+  regions: readonly TimeSpan[],
+): TimedSegment[] => {
+  const first = words[0]
+  const last = words[words.length - 1]
+  if (first === undefined || last === undefined) return []
+  const spans: readonly TimeSpan[] = regions.length > 0 ? regions : [{ start: first.start, end: last.end }]
+  const groups: (TimeSpan & { readonly word: string })[][] = spans.map(() => [])
+  for (const w of words) {
+    const mid = (w.start + w.end) / 2
+    let target = spans.findIndex((span) => mid <= span.end)
+    if (target < 0) target = spans.length - 1
+    groups[target]?.push({ word: w.text, start: round3(w.start), end: round3(w.end) })
+  }
+  const segments: TimedSegment[] = []
+  spans.forEach((span, i) => {
+    const group = groups[i] ?? []
+    if (group.length === 0) return
+    segments.push({
+      start: span.start,
+      end: span.end,
+      text: ` ${group.map((w) => w.word).join(" ")}`,
+      words: group,
+    })
   })
   return segments
 }

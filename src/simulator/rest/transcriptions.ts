@@ -35,6 +35,7 @@
 import { type AudioFrame, createPcmConverter, decodeWav } from "../../audio/index.ts"
 import type { ResolvedTranscript } from "../scenario.ts"
 import { reserveTranscript } from "../scenario.ts"
+import { decodeSpeech } from "../voice.ts"
 import { decodeCompressed, sniffCompressed } from "./codecs.ts"
 import { invalidParam, missingParam, restError, sendRestError } from "./errors.ts"
 import { boundaryOf, type MultipartPart, parseMultipart } from "./multipart.ts"
@@ -42,7 +43,7 @@ import { makeRestRoute, type RestRequest } from "./route.ts"
 import { nextRequestIndex } from "./scripted.ts"
 import { nextTick, sleepWhileOpen, startSse, writeSseData } from "./sse.ts"
 import { countTextTokens, hashString, splitTextDeltas, tokenLogprobs } from "./text.ts"
-import { type TimedSegment, timeTranscript, toSrt, toVtt, voicedRegions } from "./timing.ts"
+import { type TimedSegment, timeHeardWords, timeTranscript, toSrt, toVtt, voicedRegions } from "./timing.ts"
 
 /** The sample rate the simulator transcribes at (Hz). */
 const RATE_HZ = 24_000
@@ -349,7 +350,23 @@ const deliver = async (
   const deltas = splitTextDeltas(text)
   const logprobs = params.logprobs ? tokenLogprobs(deltas, seed) : undefined
 
-  const timed = () => timeTranscript(text, durationS, voicedRegions(audio, { sampleRateHz: RATE_HZ }))
+  const timed = () => {
+    const regions = voicedRegions(audio, { sampleRateHz: RATE_HZ })
+    // Words the audio carries, when they are the transcript, are timed where they were said.
+    const heard = decodeSpeech(audio, RATE_HZ)
+    if (
+      heard.length > 0 &&
+      heard.map((w) => w.text).join(" ") === text.split(/\s+/).filter(Boolean).join(" ")
+    ) {
+      const seconds = heard.map((w) => ({
+        text: w.text,
+        start: w.startSample / RATE_HZ,
+        end: w.endSample / RATE_HZ,
+      }))
+      return timeHeardWords(seconds, regions)
+    }
+    return timeTranscript(text, durationS, regions)
+  }
   if (params.stream && outcome.fail === undefined && params.format === "diarized_json") {
     startSse(res)
     if (!(await sleepWhileOpen(res, outcome.delayMs))) return
