@@ -21,12 +21,11 @@
  * `AGENT_BENCH_CPU_TURNS=4` (a call of the CPU runs) change the sizes.
  */
 
-import { type AudioOutput, CALL_RATE_HZ, createCallRecorder } from "../src/agent/audio.ts"
+import { type AudioOutput, createCallRecorder } from "../src/agent/audio.ts"
 import { type AgentSession, createAgentSession, defineAgent } from "../src/agent/index.ts"
 import type { AudioFrame } from "../src/audio/index.ts"
 import type { XStateClock } from "../src/clock/EffectClock.ts"
 import { ChatContext, createLLM } from "../src/llm/index.ts"
-import { synthesizeSpeech } from "../src/simulator/index.ts"
 import { createTranscriptionSession } from "../src/stt/index.ts"
 import { type ScriptedCaller, scriptedCaller } from "../src/testing/index.ts"
 import { createTTS } from "../src/tts/index.ts"
@@ -41,15 +40,6 @@ const TURNS = Number(process.env.AGENT_BENCH_TURNS ?? 200)
 const CALLS = (process.env.AGENT_BENCH_CALLS ?? "10,50").split(",").map(Number)
 
 const turnDetection = { type: "server_vad" as const, silenceDurationMs: SILENCE_MS }
-
-/** Where a line's voice ends within its audio, in ms (the voice closes with a pause). */
-const voicedMs = (text: string): number => {
-  const samples = synthesizeSpeech(text, { sampleRateHz: CALL_RATE_HZ })
-  let last = samples.length - 1
-  while (last > 0 && samples[last] === 0) last -= 1
-  return ((last + 1) * 1000) / CALL_RATE_HZ
-}
-const VOICED_MS = new Map(LINES.map((line) => [line, voicedMs(line)]))
 
 /** One call's caller: `turns` lines, each in reply to the agent. */
 const callerFor = (call: number, turns: number): ScriptedCaller =>
@@ -88,7 +78,7 @@ interface TurnTimes {
 const turnTimes = (call: Call): TurnTimes[] => {
   const times: TurnTimes[] = []
   for (const line of call.caller.spoken) {
-    const voiceEnd = line.startMs + (VOICED_MS.get(line.text) ?? 0)
+    const voiceEnd = line.voiceEndMs
     const first = call.stamps.find((t) => t >= voiceEnd)
     const transcript = call.transcripts.find((t) => t >= voiceEnd)
     if (first !== undefined && transcript !== undefined)
@@ -142,6 +132,10 @@ interface Call {
   readonly stamps: number[]
   /** When final transcripts came (call time, ms). */
   readonly transcripts: number[]
+  /** Errors the call reported. */
+  readonly errors: string[]
+  /** Where the agent's audio ends on the call's timeline, in ms. */
+  agentEndMs(): number
   readonly answered: () => boolean
   close(): Promise<void>
 }
@@ -150,12 +144,14 @@ const agentCall = (baseUrl: string, call: number, turns: number): Call => {
   const caller = callerFor(call, turns)
   const stamps: number[] = []
   const transcripts: number[] = []
+  const errors: string[] = []
+  const recorder = createCallRecorder()
   const session: AgentSession = createAgentSession({
     agent: defineAgent({ instructions: "Be brief." }),
     openai: { apiKey: "sk-simulator", baseUrl },
     env: {},
     input: caller,
-    output: caller.listen(stamping(createCallRecorder(), stamps)),
+    output: caller.listen(stamping(recorder, stamps)),
     stt: { turnDetection },
     // The turn ends as soon as the transcript is final, as the by-hand pipeline does (the
     // default waits 500 ms more by design: a configured delay, not the runtime's work).
@@ -165,6 +161,7 @@ const agentCall = (baseUrl: string, call: number, turns: number): Call => {
     for await (const event of session) {
       const seen = event as { readonly type: string; readonly atMs: number; readonly final?: boolean }
       if (seen.type === "user_transcript" && seen.final !== false) transcripts.push(seen.atMs)
+      if (event.type === "error") errors.push(String(event.error))
     }
   })()
   return {
@@ -172,7 +169,9 @@ const agentCall = (baseUrl: string, call: number, turns: number): Call => {
     caller,
     stamps,
     transcripts,
+    errors,
     answered: () => answeredAll(caller, stamps, turns),
+    agentEndMs: () => recorder.agentEndMs(),
     close: () => session.close(),
   }
 }
@@ -188,6 +187,7 @@ const byHandCall = (baseUrl: string, call: number, turns: number): Call => {
   const caller = callerFor(call, turns)
   const stamps: number[] = []
   const transcripts: number[] = []
+  const errors: string[] = []
   const output = caller.listen(stamping(createCallRecorder(), stamps))
   const stt = createTranscriptionSession({ openai, env: {}, turnDetection })
   const llm = createLLM({ openai, env: {}, transport: "websocket", instructions: "Be brief." })
@@ -221,7 +221,9 @@ const byHandCall = (baseUrl: string, call: number, turns: number): Call => {
       if (event.type !== "final_transcript") continue
       transcripts.push(now())
       chat.addMessage("user", event.alternatives[0]?.text ?? "")
-      replies = replies.then(answer)
+      replies = replies.then(answer).catch((error: unknown) => {
+        errors.push(String(error))
+      })
     }
   })()
   return {
@@ -229,7 +231,9 @@ const byHandCall = (baseUrl: string, call: number, turns: number): Call => {
     caller,
     stamps,
     transcripts,
+    errors,
     answered: () => answeredAll(caller, stamps, turns),
+    agentEndMs: () => output.agentEndMs(),
     close: async () => {
       caller.stop()
       await replies
@@ -256,7 +260,7 @@ const runCalls = async (open: (call: number) => Call, calls: number): Promise<Ru
           .filter((c) => !c.answered())
           .map(
             (c) =>
-              `${c.side} call: ${c.caller.spoken.length} lines said, ${c.caller.pending} to say, ${c.stamps.length} agent frames, ${c.transcripts.length} transcripts`,
+              `${c.side} call: ${c.caller.spoken.length} lines said, ${c.caller.pending} to say, ${c.stamps.length} agent frames, ${c.transcripts.length} transcripts, last line ended ${c.caller.spoken.at(-1)?.endMs.toFixed(0)} ms, last agent frame came ${c.stamps.at(-1)?.toFixed(0)} ms, agent audio ends ${c.agentEndMs().toFixed(0)} ms, last transcript ${c.transcripts.at(-1)?.toFixed(0)} ms, errors: ${c.errors.join(" | ") || "none"}`,
           )
           .join("; "),
     )
