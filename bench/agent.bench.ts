@@ -21,7 +21,7 @@
  * `AGENT_BENCH_CPU_TURNS=4` (a call of the CPU runs) change the sizes.
  */
 
-import { type AudioOutput, createCallRecorder } from "../src/agent/audio.ts"
+import { type AudioOutput, createCallRecorder, FRAME_MS } from "../src/agent/audio.ts"
 import { type AgentSession, createAgentSession, defineAgent } from "../src/agent/index.ts"
 import type { AudioFrame } from "../src/audio/index.ts"
 import type { XStateClock } from "../src/clock/EffectClock.ts"
@@ -113,7 +113,7 @@ interface Run {
     readonly turns: TurnTimes[]
     readonly first: TurnTimes[]
   }[]
-  /** CPU time of this process per second of each call, in ms. */
+  /** CPU time of this process per second of a call's audio (caller frames sent), in ms. */
   readonly cpuMsPerCallSecond: number
   /** Caller frames per second of each call: 50 when the process keeps real time. */
   readonly framesPerCallSecond: number
@@ -274,7 +274,9 @@ const runCalls = async (open: (call: number) => Call, calls: number): Promise<Ru
       const times = turnTimes(c)
       return { side: c.side, turns: times.slice(1), first: times.slice(0, 1) }
     }),
-    cpuMsPerCallSecond: (used.user + used.system) / 1000 / calls / (wallMs / 1000),
+    // Per second of the callers' audio: a process that falls behind real time sends less.
+    cpuMsPerCallSecond:
+      (used.user + used.system) / 1000 / Math.max(1, ((callerFrames - frames) * FRAME_MS) / 1000),
     framesPerCallSecond: (callerFrames - frames) / calls / (wallMs / 1000),
   }
 }
@@ -312,7 +314,7 @@ const figures = (run: Run, side: Call["side"], cpu: Run): number[] => {
 }
 const turnCount = (run: Run, side: Call["side"]) =>
   run.perCall.filter((c) => c.side === side).reduce((n, c) => n + c.turns.length, 0)
-const HEADER = ["share p50", "share p99", "to final", "final→audio", "first turn", "CPU ms/s"]
+const HEADER = ["share p50", "share p99", "to final", "final→audio", "first turn", "CPU ms/audio-s"]
 const line = (label: string, cells: readonly string[]) =>
   `  ${label.padEnd(22)}${cells.map((c) => c.padStart(12)).join(" ")}`
 
@@ -323,7 +325,7 @@ export default async (): Promise<void> => {
       `The runtime's share of voice-to-voice latency: end of the caller's voice to the agent's first audio, minus the simulator's ${SILENCE_MS} ms VAD wait.`,
     )
     console.log(
-      "Split at the final transcript; first turns (connections opening) apart; CPU: this process's CPU ms per second of each call (the simulator runs in a child process).",
+      "Split at the final transcript; first turns (connections opening) apart; CPU: this process's CPU ms per second of a call's audio (the simulator runs in a child process).",
     )
     for (const calls of CALLS) {
       // Latency: both sides at once, every other call, so the machine's load falls on both alike.
