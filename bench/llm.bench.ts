@@ -8,10 +8,13 @@
  * 2. The runtime's time per turn (from `chat()` to the `end` chunk: chain machine, socket
  *    actor, decoding, chunk stream) against a raw `ws` client that sends the very same
  *    payloads to the same simulator and waits for `response.completed` (a ratio of medians).
+ * 3. The client's own work per turn, in-process: the server frames of that conversation,
+ *    recorded, are replayed by an in-memory connection (no network, no simulator), so the
+ *    time per turn is the runtime's alone; the baseline is `JSON.parse` of the same frames.
  *
- * `npm run bench -- llm`
+ * `npm run bench -- llm` (`cpuprof=DIR` writes a CPU profile of the in-process turns)
  */
-import { Context, Effect } from "effect"
+import { Context, Effect, Queue, Stream } from "effect"
 import WebSocket from "ws"
 import {
   ChatContext,
@@ -22,10 +25,11 @@ import {
   RealtimeSocket,
   type RealtimeSocketShape,
   resolveLLMOptions,
+  type SocketConnection,
   toResponsesInput,
 } from "../src/index.ts"
 import { responsesParams } from "../src/llm/options.ts"
-import { quantile, startChildSimulator } from "./support.ts"
+import { profiled, quantile, startChildSimulator } from "./support.ts"
 
 const TURNS = 50
 const ROUNDS = 3
@@ -46,20 +50,55 @@ const median = (values: readonly number[]): number =>
 interface RuntimeRun {
   /** The `response.create` frames as sent, per turn. */
   readonly frames: string[]
+  /** The server frames received after each `response.create`, per turn. */
+  readonly replies: string[][]
   /** Milliseconds from `chat()` to the `end` chunk, per turn. */
   readonly turnMs: number[]
+  /** This process's CPU time per turn over turns 2 to the last, µs. */
+  readonly cpuUsPerTurn: number
+}
+
+/** CPU µs of this process since `start`. */
+const cpuSince = (start: NodeJS.CpuUsage): number => {
+  const used = process.cpuUsage(start)
+  return used.user + used.system
 }
 
 /** A 50-turn conversation through `createLLM`; a RealtimeSocket wrapper records the frames sent. */
 const runRuntime = async (httpUrl: string): Promise<RuntimeRun> => {
   const frames: string[] = []
+  const replies: string[][] = []
+  const record = (text: string): void => {
+    if (!text.startsWith('{"type":"response.create"')) return
+    frames.push(text)
+    replies.push([])
+  }
   const recording: RealtimeSocketShape = {
     connect: (options) =>
       Effect.map(connectWebSocket(options), (connection) => ({
         ...connection,
+        // Frames are recorded on whichever path the socket actor reads them.
+        messages: Stream.map(connection.messages, (text) => {
+          replies[replies.length - 1]?.push(text)
+          return text
+        }),
+        ...(connection.deliver === undefined
+          ? {}
+          : {
+              deliver: (listener: (text: string) => void) =>
+                connection.deliver?.((text) => {
+                  replies[replies.length - 1]?.push(text)
+                  listener(text)
+                }),
+            }),
         send: (text: string) => {
-          if (text.startsWith('{"type":"response.create"')) frames.push(text)
+          record(text)
           return connection.send(text)
+        },
+        sendNow: (text: string) => {
+          const sent = connection.sendNow?.(text) ?? false
+          if (sent) record(text)
+          return sent
         },
       })),
   }
@@ -72,23 +111,97 @@ const runRuntime = async (httpUrl: string): Promise<RuntimeRun> => {
   const context = new ChatContext([{ role: "system", content: SYSTEM }])
   const turnMs: number[] = []
   await llm.prewarm()
+  let cpu0 = process.cpuUsage()
   for (let turn = 1; turn <= TURNS; turn++) {
+    if (turn === 2) cpu0 = process.cpuUsage()
     context.addUser(question(turn))
     const started = performance.now()
     const result = await llm.chat(context).collect()
     turnMs.push(performance.now() - started)
     context.addOutput(result.output)
   }
+  const cpuUsPerTurn = cpuSince(cpu0) / (TURNS - 1)
   await llm.close()
-  return { frames, turnMs }
+  return { frames, replies, turnMs, cpuUsPerTurn }
 }
+
+/**
+ * A connection in memory: each `response.create` it is sent answers with the next turn's
+ * recorded frames, at once. Its first turn is the prewarm (`generate: false`).
+ */
+const replayingSocket = (replies: readonly (readonly string[])[]): RealtimeSocketShape => ({
+  connect: () =>
+    Effect.gen(function* () {
+      const messages = yield* Queue.unbounded<string>()
+      let turn = 0
+      let direct: ((text: string) => void) | undefined
+      const answer = (text: string): void => {
+        if (!text.startsWith('{"type":"response.create"')) return
+        const frames = replies[turn++] ?? []
+        // As a socket's callbacks do, the frames come on a later tick than the send.
+        if (direct === undefined) for (const frame of frames) Queue.offerUnsafe(messages, frame)
+        else
+          queueMicrotask(() => {
+            for (const frame of frames) direct?.(frame)
+          })
+      }
+      const connection: SocketConnection = {
+        url: "ws://in-memory/v1/responses",
+        messages: Stream.fromQueue(messages),
+        send: (text) => Effect.sync(() => answer(text)),
+        sendNow: (text) => {
+          answer(text)
+          return true
+        },
+        deliver: (listener) => {
+          direct = listener
+        },
+        close: () => Effect.void,
+        bufferedAmount: () => 0,
+      }
+      return connection
+    }),
+})
+
+/** The same conversation with the recorded frames replayed in memory: the client's work per turn, in µs. */
+const runInProcess = async (run: RuntimeRun): Promise<number[]> => {
+  const llm = createLLM({
+    model: MODEL,
+    openai: { apiKey: API_KEY, baseUrl: "http://in-memory/v1" },
+    env: {},
+    context: Context.make(RealtimeSocket, replayingSocket(run.replies)),
+  })
+  const context = new ChatContext([{ role: "system", content: SYSTEM }])
+  const turnUs: number[] = []
+  await llm.prewarm()
+  for (let turn = 1; turn <= TURNS; turn++) {
+    context.addUser(question(turn))
+    const started = performance.now()
+    const result = await llm.chat(context).collect()
+    turnUs.push((performance.now() - started) * 1000)
+    context.addOutput(result.output)
+  }
+  await llm.close()
+  return turnUs
+}
+
+/** The baseline of the in-process figure: `JSON.parse` of every frame of a turn, in µs per turn. */
+const parseTurns = (replies: readonly (readonly string[])[]): number[] =>
+  replies.slice(1).map((frames) => {
+    const started = performance.now()
+    for (const frame of frames) JSON.parse(frame)
+    return (performance.now() - started) * 1000
+  })
 
 /**
  * Sends `frames` in order on one raw `ws` socket, each after the previous response completed,
  * with `previous_response_id` (when present) pointing at that response; returns the time per
  * turn from send to `response.completed`. Ids have the same length, so each frame keeps its size.
  */
-const runRaw = async (httpUrl: string, frames: readonly string[]): Promise<number[]> => {
+const runRaw = async (
+  httpUrl: string,
+  frames: readonly string[],
+): Promise<{ readonly turnMs: number[]; readonly cpuUsPerTurn: number }> => {
   const socket = new WebSocket(`${httpUrl.replace(/^http/, "ws")}/responses`, {
     headers: { Authorization: `Bearer ${API_KEY}` },
     perMessageDeflate: false,
@@ -99,7 +212,9 @@ const runRaw = async (httpUrl: string, frames: readonly string[]): Promise<numbe
   })
   const turnMs: number[] = []
   let lastId: string | undefined
-  for (const frame of frames) {
+  let cpu0 = process.cpuUsage()
+  for (const [turn, frame] of frames.entries()) {
+    if (turn === 1) cpu0 = process.cpuUsage()
     const text =
       lastId === undefined
         ? frame
@@ -118,8 +233,9 @@ const runRaw = async (httpUrl: string, frames: readonly string[]): Promise<numbe
     })
     turnMs.push(performance.now() - started)
   }
+  const cpuUsPerTurn = cpuSince(cpu0) / (frames.length - 1)
   socket.close()
-  return turnMs
+  return { turnMs, cpuUsPerTurn }
 }
 
 /** The full-context `response.create` of every turn of the same conversation (no chaining). */
@@ -147,11 +263,16 @@ export default async function main(): Promise<void> {
     let runtime: RuntimeRun | undefined
     const runtimeMs: number[] = []
     const rawMs: number[] = []
+    const runtimeCpu: number[] = []
+    const rawCpu: number[] = []
     // Alternate the two clients so that warm-up and drift hit both alike; keep every round's turns.
     for (let round = 0; round < ROUNDS; round++) {
-      runtime = await runRuntime(httpUrl)
+      runtime = await profiled(`llm-network-${round}`, () => runRuntime(httpUrl))
       runtimeMs.push(...runtime.turnMs.slice(1))
-      rawMs.push(...(await runRaw(httpUrl, runtime.frames)).slice(1))
+      runtimeCpu.push(runtime.cpuUsPerTurn)
+      const raw = await runRaw(httpUrl, runtime.frames)
+      rawMs.push(...raw.turnMs.slice(1))
+      rawCpu.push(raw.cpuUsPerTurn)
     }
     if (runtime === undefined) return
     const chained = runtime.frames.map((f) => Buffer.byteLength(f))
@@ -170,6 +291,17 @@ export default async function main(): Promise<void> {
     console.log(
       `  whole conversation: ${totalChained} B chained, ${totalFull} B full (${(totalFull / totalChained).toFixed(1)}×)`,
     )
+    // In process: warm up, then keep the turns of the later rounds.
+    const inProcessUs: number[] = []
+    const parseUs: number[] = []
+    const recorded = runtime
+    await runInProcess(recorded)
+    await profiled("llm-in-process", async () => {
+      for (let round = 0; round < 5; round++) {
+        inProcessUs.push(...(await runInProcess(recorded)).slice(1))
+        parseUs.push(...parseTurns(recorded.replies).slice(1))
+      }
+    })
     const rt = median(runtimeMs)
     const raw = median(rawMs)
     console.log(
@@ -178,6 +310,19 @@ export default async function main(): Promise<void> {
     console.log(`  createLLM (machine + socket actor + chunk stream): ${rt.toFixed(3)} ms`)
     console.log(`  raw ws client:                                     ${raw.toFixed(3)} ms`)
     console.log(`  runtime / raw: ${(rt / raw).toFixed(2)}×, added ${(rt - raw).toFixed(3)} ms per turn`)
+    const rtCpu = median(runtimeCpu)
+    const rawCpuUs = median(rawCpu)
+    console.log(
+      `  client CPU per turn (median of ${ROUNDS} rounds): createLLM ${rtCpu.toFixed(0)} µs, raw ws ${rawCpuUs.toFixed(0)} µs, ${(rtCpu / rawCpuUs).toFixed(2)}× (less sensitive to a loaded machine than the time)`,
+    )
+    const framesPerTurn = median(recorded.replies.slice(1).map((r) => r.length))
+    const work = median(inProcessUs)
+    const parse = median(parseUs)
+    console.log(
+      `client work per turn, in process (the recorded frames replayed from memory, ${framesPerTurn} frames a turn), median of turns 2-${TURNS} over 5 rounds:`,
+    )
+    console.log(`  createLLM: ${work.toFixed(1)} µs; JSON.parse of the same frames: ${parse.toFixed(1)} µs`)
+    console.log(`  createLLM / JSON.parse: ${(work / parse).toFixed(1)}×`)
   } finally {
     await simulator.stop()
   }

@@ -68,7 +68,8 @@ const runSessions = async (url: string, n: number, audio: Int16Array): Promise<F
     arrivals.push(arrived)
     const timed: RealtimeSocketShape = {
       connect: (options) =>
-        Effect.map(connectWebSocket(options), (connection) => ({
+        Effect.map(connectWebSocket(options), ({ deliver: _direct, ...connection }) => ({
+          // `messages` is wrapped, so the direct delivery that would bypass it is left out.
           ...connection,
           messages: Stream.map(connection.messages, (text) => {
             if (text.includes(DELTA)) arrived.push(performance.now())

@@ -12,7 +12,9 @@
  * the same number (for a file of your own, with how much audio the turn had).
  *
  * `--realtime` paces the audio as a microphone would (20 ms frames, in real time); by default
- * the whole file is pushed at once and the session streams it as fast as the socket allows.
+ * the file is written as fast as the session accepts it (`await session.write(frame)`), so it
+ * streams as fast as the socket allows and nothing is dropped. A lost turn or dropped audio
+ * makes the exit code 1.
  */
 import { readFileSync } from "node:fs"
 import { parseArgs } from "node:util"
@@ -147,21 +149,24 @@ const printEvents = (async () => {
       }
       case "transcription_failed":
         console.log(`[turn failed: ${event.error.code}] ${event.partial}`)
+        process.exitCode = 1
         break
       case "reconnected":
         console.error(`(reconnected on attempt ${event.attempt}, ${event.replayedMs} ms of audio sent again)`)
         break
       case "error":
         console.error(`(${event.fatal ? "fatal " : ""}error ${event.error.code}: ${event.error.message})`)
+        if (event.error.code === "replay_buffer_overflow") process.exitCode = 1
         break
     }
   }
 })()
 
-// 20 ms frames, the way a microphone delivers them.
+// 20 ms frames, the way a microphone delivers them; each write resolves once the session has
+// accepted the frame (back-pressure), so a file faster than real time loses nothing.
 const frameSamples = Math.round(wav.sampleRateHz / 50) * wav.channels
 for (let i = 0; i < wav.data.length; i += frameSamples) {
-  session.pushFrame({
+  await session.write({
     data: wav.data.subarray(i, i + frameSamples),
     sampleRateHz: wav.sampleRateHz,
     channels: wav.channels,

@@ -82,6 +82,8 @@ export type AgentSessionEvent =
   | { readonly type: "GENERATE_REPLY"; readonly instructions?: string; readonly allowInterruptions?: boolean }
   /** Stops the agent's reply now (the application's call, whatever the reply allows). */
   | { readonly type: "INTERRUPT" }
+  /** The application ends the caller's turn now (manual turns, push-to-talk). */
+  | { readonly type: "USER.COMMIT" }
   /** Another agent takes the conversation (a handoff): its instructions from now on. */
   | { readonly type: "AGENT.UPDATED"; readonly instructions: string }
   | { readonly type: "CLOSE" }
@@ -146,6 +148,16 @@ export interface AgentSessionInput {
   /** The inputs of the `stt` and `llm` children. */
   readonly sttInput: unknown
   readonly llmInput: unknown
+  /** Resume from a snapshot's {@link AgentRestore}: the chat so far, and the caller's words to answer first. */
+  readonly restore?: AgentRestore
+}
+
+/** What an agent resumed from a snapshot starts with (see {@link agentRestoreOf}). */
+export interface AgentRestore {
+  readonly items: readonly (ChatItem | ChatItemInput)[]
+  /** The caller's words not answered yet: the resumed session answers them first. */
+  readonly pendingTurn: string
+  readonly turnCount: number
 }
 
 /** The machine's context. */
@@ -224,6 +236,8 @@ export const agentSessionMachine = setup({
     resumeOutput: () => {},
     /** Drops what the output has not played yet (provided). */
     clearOutput: () => {},
+    /** Ends the transcriber's current segment now (provided: the STT's commit event to `stt`). */
+    commitSpeech: () => {},
     hearFinal: assign({
       userText: ({ context, event }) => {
         assertEvent(event, "stt.final_transcript")
@@ -433,9 +447,9 @@ export const agentSessionMachine = setup({
   id: "agentSession",
   context: ({ input }) => ({
     ...input,
-    items: [],
+    items: input.restore?.items ?? [],
     userText: "",
-    pendingTurn: "",
+    pendingTurn: input.restore?.pendingTurn ?? "",
     queue: [],
     replyText: "",
     replyFrom: 0,
@@ -445,8 +459,8 @@ export const agentSessionMachine = setup({
     pendingCalls: [],
     refusedCalls: [],
     toolSteps: 0,
-    turnCount: 0,
-    turnId: "turn_0",
+    turnCount: input.restore?.turnCount ?? 0,
+    turnId: `turn_${input.restore?.turnCount ?? 0}`,
   }),
   initial: "live",
   states: {
@@ -481,6 +495,7 @@ export const agentSessionMachine = setup({
       states: {
         user: {
           initial: "silent",
+          on: { "USER.COMMIT": { target: ".committing" } },
           states: {
             silent: {
               description: "The caller is not speaking.",
@@ -499,6 +514,28 @@ export const agentSessionMachine = setup({
                 "stt.interim_transcript": { guard: "heardWords", actions: "emitInterim" },
                 "stt.final_transcript": { guard: "heardWords", actions: ["hearFinal", "emitFinal"] },
                 "stt.end_of_speech": { target: "endOfTurnPending" },
+              },
+            },
+            committing: {
+              description:
+                "The application ended the caller's turn (manual turns): the transcriber's segment is committed; its final transcript ends the turn at once, `maxEndpointing` at the latest.",
+              entry: "commitSpeech",
+              on: {
+                "stt.final_transcript": {
+                  guard: "heardWords",
+                  target: "silent",
+                  actions: ["hearFinal", "emitFinal", "endUserTurn", raise({ type: "USER_TURN_ENDED" })],
+                },
+              },
+              after: {
+                maxEndpointing: [
+                  {
+                    guard: "userTranscriptPending",
+                    target: "silent",
+                    actions: ["endUserTurn", raise({ type: "USER_TURN_ENDED" })],
+                  },
+                  { target: "silent" },
+                ],
               },
             },
             endOfTurnPending: {
@@ -888,3 +925,28 @@ export const userStateOf = (snapshot: { matches(value: unknown): boolean }): Use
       : "silent"
 
 export { wordsHeard } from "./turnRules.ts"
+
+/**
+ * The part of an agent's context a resumed session starts from. The caller's words are never
+ * dropped: final transcripts of a turn still being spoken, a turn not answered yet and the
+ * turn whose reply was in progress (`replying`) all become the turn the resumed session
+ * answers first; the unfinished reply itself is dropped (it is generated again).
+ */
+export const agentRestoreOf = (context: AgentSessionContext, replying: boolean): AgentRestore => {
+  const waiting = joinUtterances(context.pendingTurn, context.userText)
+  if (!replying) return { items: context.items, pendingTurn: waiting, turnCount: context.turnCount }
+  if (context.replySource !== "caller") {
+    return {
+      items: context.items.slice(0, context.replyFrom),
+      pendingTurn: waiting,
+      turnCount: context.turnCount,
+    }
+  }
+  const turn = context.items[context.replyFrom - 1] as { readonly content?: unknown } | undefined
+  const said = typeof turn?.content === "string" ? turn.content : ""
+  return {
+    items: context.items.slice(0, Math.max(0, context.replyFrom - 1)),
+    pendingTurn: joinUtterances(said, waiting),
+    turnCount: Math.max(0, context.turnCount - 1),
+  }
+}

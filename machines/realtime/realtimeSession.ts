@@ -426,6 +426,8 @@ export interface RealtimeRestore {
   readonly queued: RealtimeSessionContext["queued"]
   readonly played: Readonly<Record<string, number>>
   readonly lastAudioItemId: string | undefined
+  /** Client events made while not configured (a text, a tool output): sent on the new connection. */
+  readonly outbox: RealtimeSessionContext["outbox"]
 }
 
 /**
@@ -444,6 +446,7 @@ export const restoreOf = (context: RealtimeSessionContext): RealtimeRestore => {
         : [{ requestId: response.requestId, request: {} }, ...context.queued],
     played: context.played,
     lastAudioItemId: context.lastAudioItemId,
+    outbox: context.outbox,
   }
 }
 
@@ -1030,7 +1033,7 @@ export const realtimeSessionMachine = setup({
       fatalError: undefined,
       responseTimeouts: { ...DEFAULT_RESPONSE_TIMEOUTS, ...input.responseTimeouts },
       wireReady: false,
-      outbox: [],
+      outbox: input.restore?.outbox ?? [],
       recreateOnConnect: (input.restore?.mirror.length ?? 0) > 0,
     }) satisfies RealtimeSessionContext,
   ...lifecycle.config({

@@ -129,7 +129,12 @@ export type ResponsesControlEvent =
 export type ResponsesChainEvent = ResponsesSocketEvent | ResponsesControlEvent
 
 /** What the machine tells the `socket` actor. */
-export type ResponsesSocketCommand = { readonly type: "SEND"; readonly event: ResponsesSocketClientEvent }
+export type ResponsesSocketCommand = {
+  readonly type: "SEND"
+  readonly event: ResponsesSocketClientEvent
+  /** The turn a `response.create` is for, so the socket's edge can route its text to the turn's stream. */
+  readonly turnId?: string
+}
 
 /** Input of the `socket` actor: the socket's generation (1 for the first connection). */
 export interface ResponsesSocketInput {
@@ -606,7 +611,11 @@ export const responsesChainMachine = setup({
         input,
         ...(plan.mode === "chained" ? { previous_response_id: plan.previousResponseId } : {}),
       })
-      enqueue.sendTo("socket", { type: "SEND", event } satisfies ResponsesSocketCommand)
+      enqueue.sendTo("socket", {
+        type: "SEND",
+        event,
+        turnId: request.turnId,
+      } satisfies ResponsesSocketCommand)
       const attempts = turn.attempts + 1
       enqueue.assign({
         current: { ...turn, attempts, awaitingSend: false, progress: emptyProgress },
@@ -664,8 +673,11 @@ export const responsesChainMachine = setup({
       if (turn === undefined || server === undefined) return
       const step = advanceProgress(turn.progress, server)
       if (step.progress !== turn.progress) enqueue.assign({ current: { ...turn, progress: step.progress } })
+      // Text the edge already handed to the turn's stream is progress only, not a chunk again.
+      const delivered = event.type === "SERVER.RESPONSE_OUTPUT" && event.delivered === true
       for (const chunk of step.chunks)
-        enqueue.emit({ type: "turn.chunk", turnId: turn.request.turnId, chunk })
+        if (!(delivered && chunk.type === "text"))
+          enqueue.emit({ type: "turn.chunk", turnId: turn.request.turnId, chunk })
     }),
     finishTurn: enqueueActions(({ context, event, enqueue }) => {
       const turn = context.current

@@ -44,8 +44,15 @@ export type ResponsesServerNamedEvent =
       readonly headers: ((name: string) => string | undefined) | undefined
       readonly event: ResponsesServerEvent
     }
-  /** Anything else: output items, text and argument deltas, unknown events. */
-  | { readonly type: "SERVER.RESPONSE_OUTPUT"; readonly event: ResponsesServerEvent }
+  /**
+   * Anything else: output items, text and argument deltas, unknown events. `delivered`: text
+   * deltas the edge already handed to the turn's stream, coalesced into one (progress only).
+   */
+  | {
+      readonly type: "SERVER.RESPONSE_OUTPUT"
+      readonly event: ResponsesServerEvent
+      readonly delivered?: true
+    }
 
 /** Names one decoded Responses server frame (see {@link ResponsesServerNamedEvent}). */
 export const namedResponsesEvent = (event: ResponsesServerEvent): ResponsesServerNamedEvent => {

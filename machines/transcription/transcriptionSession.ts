@@ -170,11 +170,16 @@ export type TranscriptionAudioEvent =
       readonly atSample: number
       readonly atMs: number
     }
-  /** The replay buffer overflowed: audio before `retainedFromSample` is gone. */
+  /**
+   * The replay buffer overflowed: audio before `retainedFromSample` is gone. `unsentSamples`
+   * of the dropped samples had never been sent (lost to the server too); the rest had been
+   * sent and is lost only for a replay (absent: none unsent).
+   */
   | {
       readonly type: "AUDIO.OVERFLOW"
       readonly droppedSamples: number
       readonly retainedFromSample: number
+      readonly unsentSamples?: number
       readonly atMs: number
     }
 
@@ -1096,11 +1101,15 @@ export const transcriptionSessionMachine = setup({
         retainedFromSample: Math.max(context.retainedFromSample, event.retainedFromSample),
         metrics: { ...context.metrics, droppedMs: context.metrics.droppedMs + droppedMs },
       })
+      const unsentMs = samplesToMs(event.unsentSamples ?? 0)
       enqueue.emit({
         type: "error",
         error: {
           code: "replay_buffer_overflow",
-          message: `The replay buffer is full: ${droppedMs} ms of the oldest unconfirmed audio was dropped (raise replayBufferMs)`,
+          message:
+            unsentMs > 0
+              ? `The replay buffer is full: ${unsentMs} ms of audio was dropped before it was sent and is lost (push no faster than the session accepts: await write(); or raise replayBufferMs)`
+              : `The replay buffer is full: ${droppedMs} ms of sent, unconfirmed audio was dropped; the server has it, but a reconnect could not send it again (raise replayBufferMs)`,
           retryable: false,
         },
         fatal: false,

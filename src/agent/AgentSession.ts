@@ -8,7 +8,7 @@
  * time; every reply to the caller carries its turn's latencies.
  * @module
  */
-import type { Context } from "effect"
+import { type Context, Redacted } from "effect"
 import {
   type Actor,
   type AnyEventObject,
@@ -20,8 +20,10 @@ import {
   sendTo,
 } from "xstate"
 import {
+  type AgentRestore,
   type AgentSessionEmitted,
   type AgentState,
+  agentRestoreOf,
   agentSessionMachine,
   agentStateOf,
   type LlmTurnInput,
@@ -30,20 +32,21 @@ import {
   type UserState,
   userStateOf,
 } from "../../machines/agent/agentSession.ts"
-import { heardText, type SpokenSegment } from "../../machines/agent/turnRules.ts"
+import { heardText, type TimelineSegment } from "../../machines/agent/turnRules.ts"
 import type { ChatItem, ChatItemInput } from "../../machines/responses/chatItems.ts"
 import type { ChatChunk, ToolCall } from "../../machines/responses/chunks.ts"
+import { decodeSnapshot, makeSnapshot, type SessionSnapshot } from "../persist/snapshot.ts"
 import { createChannel } from "../runtime/channel.ts"
 import { relayEmitted } from "../runtime/relayEmitted.ts"
 import { makeSessionRuntime, rootActorOptions, type SessionRuntime } from "../runtime/SessionRuntime.ts"
-import type { OpenAIConfigOptions } from "../transport/OpenAIConfig.ts"
+import { type OpenAIConfigOptions, resolveOpenAIConfig, secretOf } from "../transport/OpenAIConfig.ts"
 import type { RealtimeSocket } from "../transport/RealtimeSocket.ts"
 import { liveSocketContext } from "../transport/recording.ts"
 import { createTTS } from "../tts/OpenAITTS.ts"
 import { SynthesisSession, type SynthesisSessionOptions } from "../tts/SynthesisSession.ts"
 import type { SegmentMetrics, SynthesisEvent, SynthesizeStream, TTS } from "../tts/TTS.ts"
 import { type AudioInput, type AudioOutput, createCallRecorder, FRAME_MS } from "./audio.ts"
-import type { Agent } from "./define.ts"
+import type { Agent, AgentControls } from "./define.ts"
 import {
   type AgentEndpoint,
   type AgentLLM,
@@ -119,7 +122,7 @@ export interface AgentSessionOptions extends TurnOptions {
   readonly context?: Context.Context<RealtimeSocket>
   /**
    * A folder to record every frame this session's sockets send and receive into, as one JSONL
-   * file (credentials stripped); `false` records nothing. Default: `VOXSTATE_RECORD` from `env`.
+   * file (credentials stripped); `false` records nothing. Default: `VOXSTATE_RECORD` (from `env`, else the process environment).
    * Ignored when `context` is given (record with `recordingSocket` there).
    */
   readonly record?: string | false
@@ -130,23 +133,13 @@ export interface AgentSessionOptions extends TurnOptions {
   readonly inspect?: Observer<InspectionEvent> | false
 }
 
-/** Options of a reply the application asks for. */
-export interface ReplyOptions {
-  /** Whether the caller can cut this reply off (default: the session's `allowInterruptions`). */
-  readonly allowInterruptions?: boolean
-}
-
 /** A running agent session. */
-export interface AgentSession extends AsyncIterable<AgentEvent> {
+export interface AgentSession extends AgentControls, AsyncIterable<AgentEvent> {
   /** The session's actor (for inspection). */
   readonly actor: Actor<typeof agentSessionMachine>
   readonly runtime: SessionRuntime<RealtimeSocket>
   /** The call's audio out (the given one, or the call recorder). */
   readonly output: AudioOutput
-  /** The conversation as the model sees it (an interrupted reply cut to the words heard). */
-  readonly chatContext: readonly (ChatItem | ChatItemInput)[]
-  /** The agent in charge now. */
-  readonly agent: Agent
   /** The conversation (same as {@link chatContext}). */
   chat(): readonly (ChatItem | ChatItemInput)[]
   /** Per-turn latencies so far. */
@@ -156,17 +149,32 @@ export interface AgentSession extends AsyncIterable<AgentEvent> {
    * greeting). Called once; a second call throws `Error`.
    */
   start(audio?: { readonly input?: AudioInput; readonly output?: AudioOutput }): void
-  /** Has the agent say `text` (no model turn), after what it is saying. */
-  say(text: string, options?: ReplyOptions): void
-  /** Has the model reply now, with `instructions` added for this reply. */
-  generateReply(options?: ReplyOptions & { readonly instructions?: string }): void
-  /** Stops the agent's reply now, whatever it allows; the chat keeps the words played. */
-  interrupt(): void
-  /** Hands the conversation to `agent` (its instructions and tools), keeping the chat; runs its `onEnter`. */
-  updateAgent(agent: Agent): void
+  /**
+   * Ends the caller's turn now (manual turns, push-to-talk; with the STT's own turn detection
+   * off, e.g. `stt: { turnDetection: null }`): the STT transcribes what it has, the agent answers.
+   */
+  commitUserTurn(): void
   /** Ends the call: stops the input, every child, every timer and socket. Idempotent. */
   close(): Promise<void>
+  /**
+   * The call as a JSON value for {@link resumeAgentSession}: the chat so far, the caller's
+   * words not answered yet (a reply in progress is dropped and its turn answered again), the
+   * instructions and the metrics so far. Never a credential.
+   */
+  persist(): AgentSnapshot
 }
+
+/** What an agent snapshot keeps beside the machine's persisted snapshot. */
+export interface AgentSnapshotData {
+  readonly restore: AgentRestore
+  /** The caller's audio the STT had not transcribed yet (as its part keeps it), or none. */
+  readonly speech?: unknown
+  readonly instructions: string
+  readonly metrics: readonly TurnMetrics[]
+}
+
+/** A snapshot of an agent session (see {@link AgentSession.persist}). */
+export type AgentSnapshot = SessionSnapshot<"agent", AgentSnapshotData>
 
 const DEFAULTS = {
   minEndpointingMs: 500,
@@ -245,6 +253,24 @@ const withSegmentReports = (tts: TTS, onSegment: (metrics: SegmentMetrics) => vo
   },
 })
 
+/** The credentials a snapshot must not hold: the endpoint's key, when one is configured. */
+const secretsOf = (options: AgentSessionOptions): string[] => {
+  try {
+    return [Redacted.value(secretOf(resolveOpenAIConfig(options.openai, options.env)))]
+  } catch {
+    return []
+  }
+}
+
+/**
+ * Continues a persisted call in this or another process on new connections: the chat is the
+ * snapshot's, and the caller's words it had not answered are answered first. The agent (its
+ * tools), the parts and the credential come from `options` as for {@link createAgentSession}.
+ * @throws {SnapshotError} for a snapshot of another version or kind, or a malformed one
+ */
+export const resumeAgentSession = (snapshot: unknown, options: AgentSessionOptions): AgentSession =>
+  startAgentSession(options, (decodeSnapshot(snapshot, "agent") as AgentSnapshot).data)
+
 const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
 /**
@@ -253,7 +279,10 @@ const errorMessage = (error: unknown): string => (error instanceof Error ? error
  * @throws {OpenAIConfigError} when an OpenAI part has no credential or endpoint configured
  * @throws {RangeError} for a negative time or count in the turn options
  */
-export const createAgentSession = (options: AgentSessionOptions): AgentSession => {
+export const createAgentSession = (options: AgentSessionOptions): AgentSession => startAgentSession(options)
+
+/** Creates an agent session, resumed from `resume` when given. */
+const startAgentSession = (options: AgentSessionOptions, resume?: AgentSnapshotData): AgentSession => {
   const settings = settingsOf(options)
   const runtime = makeSessionRuntime(options.context ?? liveSocketContext("agent", options), {
     inspect: options.inspect,
@@ -286,7 +315,9 @@ export const createAgentSession = (options: AgentSessionOptions): AgentSession =
   let paused = false
   let actorRef: Actor<typeof agentSessionMachine> | undefined
   const ttsOptions = isTTS(options.tts) ? { tts: options.tts } : (options.tts ?? {})
-  const baseTTS =
+  // A TTS the session made is the session's to close; a given one stays its owner's.
+  const ownsTTS = ttsOptions.tts === undefined
+  const baseTTS: TTS =
     ttsOptions.tts ??
     createTTS({
       ...ttsOptions.speech,
@@ -317,8 +348,8 @@ export const createAgentSession = (options: AgentSessionOptions): AgentSession =
   })
 
   // Turn timing: the facade timestamps the states the machine goes through.
-  const metrics: TurnMetrics[] = []
-  let turnCount = 0
+  const metrics: TurnMetrics[] = [...(resume?.metrics ?? [])]
+  let turnCount = resume?.restore.turnCount ?? 0
   const turn: {
     endOfSpeechAt: number | undefined
     finalAt: number | undefined
@@ -400,11 +431,34 @@ export const createAgentSession = (options: AgentSessionOptions): AgentSession =
           : { allowInterruptions: replyOptions.allowInterruptions }),
       }),
     interrupt: () => actor.send({ type: "INTERRUPT" }),
+    commitUserTurn: () => actor.send({ type: "USER.COMMIT" }),
     updateAgent: (next) => {
       agent = next
       toolsByName = toolsFor(next)
       actor.send({ type: "AGENT.UPDATED", instructions: next.instructions })
       enterAgent(next)
+    },
+    persist: () => {
+      const snapshot = actor.getSnapshot()
+      const speechOf = (): { readonly speech?: unknown } => {
+        const child = actor.system.get("stt")
+        const pending = child === undefined ? undefined : stt.pendingSpeech?.(child.getSnapshot().context)
+        return pending === undefined ? {} : { speech: pending }
+      }
+      return makeSnapshot(
+        "agent",
+        {
+          savedAtMs: runtime.now(),
+          machine: actor.getPersistedSnapshot(),
+          data: {
+            restore: agentRestoreOf(snapshot.context, agentStateOf(snapshot) !== "idle"),
+            ...speechOf(),
+            instructions: snapshot.context.instructions,
+            metrics,
+          },
+        },
+        secretsOf(options),
+      )
     },
     close: () => {
       closing ??= (async () => {
@@ -412,6 +466,7 @@ export const createAgentSession = (options: AgentSessionOptions): AgentSession =
         actor.send({ type: "CLOSE" })
         actor.stop()
         await runtime.shutdown()
+        if (ownsTTS) await baseTTS.close()
         push({ type: "closed", atMs: now() })
         events.end()
       })()
@@ -515,7 +570,7 @@ export const createAgentSession = (options: AgentSessionOptions): AgentSession =
           }),
       ),
       measurePlayed: fromPromise<string, { readonly reply: string }>(async ({ input: { reply } }) =>
-        heardText(reply, segments as readonly SpokenSegment[], output.playedMs(now())),
+        heardText(reply, segments as readonly TimelineSegment[], output.playedMs(now())),
       ),
     },
     actions: {
@@ -548,12 +603,19 @@ export const createAgentSession = (options: AgentSessionOptions): AgentSession =
         replyOpen = false
         output.clear(now())
       },
+      commitSpeech: sendTo("stt", () => stt.commit()),
     },
   })
 
   const actor = createActor(logic, {
     ...rootActorOptions(runtime),
-    input: { settings, instructions: agent.instructions, sttInput: stt.input, llmInput: llm.input },
+    input: {
+      settings,
+      instructions: agent.instructions,
+      sttInput: stt.input,
+      llmInput: llm.input,
+      ...(resume === undefined ? {} : { restore: resume.restore }),
+    },
   })
   actorRef = actor
   actor.on("*", (event) => {
@@ -586,6 +648,10 @@ export const createAgentSession = (options: AgentSessionOptions): AgentSession =
   })
   actor.start()
   const sttChild = actor.system.get("stt")
+  // The caller's audio that was not transcribed when the snapshot was taken is heard again.
+  if (resume?.speech !== undefined && sttChild !== undefined) {
+    stt.replaySpeech?.(resume.speech, (event) => sttChild.send(event))
+  }
   sttChild?.on("end_of_speech", () => {
     turn.endOfSpeechAt = now()
   })

@@ -1,8 +1,8 @@
 /**
- * Voice agents on a call (pipeline mode): define an agent and its tools, run it on a call's
- * audio with {@link createAgentSession} over an STT, an LLM and a TTS (OpenAI's by default,
- * or any part that meets {@link AgentSTT} / {@link AgentLLM}), read what happens as
- * {@link AgentEvent}s.
+ * Voice agents on a call: define an agent and its tools, run it on a call's audio with
+ * {@link createAgentSession}, over an STT, an LLM and a TTS (OpenAI's by default, or any part
+ * that meets {@link AgentSTT} / {@link AgentLLM}), or over one Realtime session; read what
+ * happens as {@link AgentEvent}s. {@link serveAgent} puts agents behind a WebSocket audio endpoint.
  * @module
  */
 export type { AgentState, UserState } from "../../machines/agent/agentSession.ts"
@@ -10,8 +10,9 @@ export {
   type AgentEvent,
   type AgentSession,
   type AgentSessionOptions,
-  createAgentSession,
-  type ReplyOptions,
+  type AgentSnapshot,
+  type AgentSnapshotData,
+  resumeAgentSession,
   type TurnMetrics,
   type TurnOptions,
 } from "./AgentSession.ts"
@@ -24,7 +25,15 @@ export {
   samplesInput,
   wavFileInput,
 } from "./audio.ts"
-export { type Agent, type AgentTool, defineAgent, defineTool, type ToolContext } from "./define.ts"
+export {
+  type Agent,
+  type AgentControls,
+  type AgentTool,
+  defineAgent,
+  defineTool,
+  type ReplyOptions,
+  type ToolContext,
+} from "./define.ts"
 export { type DemoOptions, type DemoResult, runDemo } from "./demo.ts"
 export {
   type AgentEndpoint,
@@ -38,3 +47,15 @@ export {
   openaiLLM,
   openaiSTT,
 } from "./pipeline.ts"
+export type {
+  AgentRealtimeOptions,
+  RealtimeAgentSession,
+  RealtimeAgentSessionOptions,
+} from "./RealtimeAgentSession.ts"
+export {
+  type AgentServer,
+  type ServeAgentOptions,
+  type ServedSessionOptions,
+  serveAgent,
+} from "./serve.ts"
+export { createAgentSession } from "./session.ts"

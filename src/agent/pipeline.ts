@@ -12,7 +12,14 @@ import type { AudioFrame } from "../audio/index.ts"
 import { ResponsesChain, type ResponsesLLMOptions } from "../llm/ResponsesLLM.ts"
 import type { FunctionTool } from "../llm/tools.ts"
 import type { SessionRuntime } from "../runtime/SessionRuntime.ts"
-import { TranscriptionSession, type TranscriptionSessionOptions } from "../stt/TranscriptionSession.ts"
+import {
+  type PendingSpeech,
+  pendingSpeechOf,
+  replayPendingSpeech,
+  TranscriptionSession,
+  type TranscriptionSessionContext,
+  type TranscriptionSessionOptions,
+} from "../stt/TranscriptionSession.ts"
 import type { OpenAIConfigOptions } from "../transport/OpenAIConfig.ts"
 import type { RealtimeSocket } from "../transport/RealtimeSocket.ts"
 
@@ -32,6 +39,15 @@ export interface AgentSTTParts {
   readonly input: unknown
   /** The caller's audio, straight to the part (never through an actor). */
   push(frame: AudioFrame): void
+  /** The event that makes the part end its current segment now and transcribe it (manual turns). */
+  commit(): AnyEventObject
+  /**
+   * For a snapshot: the caller's audio not transcribed yet, from the child's snapshot context
+   * (JSON). A part without it keeps no audio across a resume.
+   */
+  pendingSpeech?(childContext: unknown): unknown
+  /** On resume: sends what {@link pendingSpeech} kept again (`send` reaches the child). */
+  replaySpeech?(pending: unknown, send: (event: AnyEventObject) => void): void
 }
 
 /** The speech-to-text of a pipeline agent. */
@@ -81,7 +97,14 @@ export type OpenAISTTOptions = Omit<TranscriptionSessionOptions, "openai" | "env
 export const openaiSTT = (options: OpenAISTTOptions = {}): AgentSTT => ({
   parts: (runtime, endpoint) => {
     const stt = TranscriptionSession.logic(runtime, { ...options, ...endpoint })
-    return { logic: stt.logic, input: stt.input, push: (frame) => stt.audio.push(frame) }
+    return {
+      logic: stt.logic,
+      input: stt.input,
+      push: (frame) => stt.audio.push(frame),
+      commit: () => stt.flushEvent(),
+      pendingSpeech: (context) => pendingSpeechOf(context as TranscriptionSessionContext, stt.audio),
+      replaySpeech: (pending, send) => replayPendingSpeech(stt, pending as PendingSpeech, send),
+    }
   },
 })
 

@@ -11,6 +11,8 @@ export interface CliOutput {
   err(line: string): void
   /** Writes without a line break, for a progress bar redrawn in place (defaults to `out`). */
   progress?(text: string): void
+  /** Writes to stderr without a line break (a progress bar on stderr); absent: plain lines on `err`. */
+  status?(text: string): void
 }
 
 /** The command line's I/O as a service: output, and a promise that settles on SIGINT/SIGTERM. */
@@ -33,6 +35,7 @@ export const stdio: CliOutput = {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
   progress: (text) => process.stdout.write(text),
+  status: (text) => process.stderr.write(text),
 }
 
 /** Resolves with the first of SIGINT and SIGTERM received after the call. */

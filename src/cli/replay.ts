@@ -2,9 +2,11 @@
  * `voxstate replay FILE [--frames]`: prints a recorded session (a JSONL recording made with
  * the `record` option or `VOXSTATE_RECORD`) as the conversation it was: what the caller said
  * or sent as audio, transcripts, the model's replies, tool calls and their outputs,
- * interruptions and errors, each at its time. `--frames` lists every frame instead.
+ * interruptions and errors, each at its time (and each REST request with its answer).
+ * `--frames` lists every frame instead.
  * @module
  */
+import { Buffer } from "node:buffer"
 import { readFile } from "node:fs/promises"
 import { Effect } from "effect"
 import { Argument, Command, Flag } from "effect/cli"
@@ -135,6 +137,31 @@ export const conversationLines = (recording: Recording, frames = false): string[
     lines.push(`${at(entry.t)}  ${line}`)
   }
   flushAudio()
+  const answered = new Map<number, number>()
+  for (const entry of recording.http) {
+    if (entry.dir === "request") {
+      const body = (entry.frame ?? {}) as Frame
+      const said = str(body.input) || contentText((body.messages as Frame[] | undefined)?.at(-1)?.content)
+      const size = entry.bodyBytes === undefined ? "" : ` (${entry.bodyBytes} bytes)`
+      let path = entry.url
+      try {
+        path = new URL(entry.url).pathname
+      } catch {}
+      lines.push(
+        `${at(entry.t)}  #${entry.conn} ${entry.method} ${path}${size}${said === "" ? "" : `  ${said}`}`,
+      )
+    } else if (entry.dir === "response") {
+      lines.push(
+        `${at(entry.t)}  #${entry.conn} answered ${entry.status} ${entry.headers["content-type"] ?? ""}`.trimEnd(),
+      )
+    } else if (entry.dir === "chunk") {
+      answered.set(entry.conn, (answered.get(entry.conn) ?? 0) + Buffer.from(entry.base64, "base64").length)
+    } else if (entry.dir === "done") {
+      lines.push(`${at(entry.t)}  #${entry.conn} body ended after ${answered.get(entry.conn) ?? 0} bytes`)
+    } else {
+      lines.push(`${at(entry.t)}  #${entry.conn} failed: ${entry.message}`)
+    }
+  }
   return lines
 }
 

@@ -124,6 +124,17 @@ const svgOfMachine = (machine: AnyStateMachine): Promise<string> => {
   return svg
 }
 
+/**
+ * Whether a request's `Host` names a loopback address (a DNS name made to point at 127.0.0.1
+ * by another site does not).
+ */
+const localHost = (host: string | undefined): boolean => {
+  if (host === undefined) return false
+  if (host === "::1") return true
+  const name = /^\[.*\]$|^[^:]*$/.test(host) ? host : host.replace(/:\d+$/, "")
+  return name === "localhost" || name === "[::1]" || /^127(\.\d{1,3}){3}$/.test(name)
+}
+
 /** Starts an inspector (see the module's description). */
 export const createInspector = async (options: InspectorOptions = {}): Promise<Inspector> => {
   const opening = openInspector(options)
@@ -260,7 +271,16 @@ export const openInspector = (options: InspectorOptions = {}): OpeningInspector 
     return svg
   }
 
+  // Bound to loopback (the default), it answers only requests naming a loopback host.
+  const loopbackBound = localHost(options.host ?? "127.0.0.1")
+  const hostAllowed = (host: string | undefined): boolean => !loopbackBound || localHost(host)
+
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    if (!hostAllowed(req.headers.host)) {
+      res.writeHead(421, { "content-type": "text/plain" })
+      res.end("the inspector answers only to its own address")
+      return
+    }
     const url = new URL(req.url ?? "/", "http://inspector")
     if (url.pathname === "/") {
       res.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" })
@@ -287,7 +307,14 @@ export const openInspector = (options: InspectorOptions = {}): OpeningInspector 
   }
 
   const server: Server = createServer(handle)
-  const wss = new WebSocketServer({ server, path: "/ws" })
+  // Another site open in the same browser may not read the sessions: a page's socket must come
+  // from the inspector's own page (a program without an Origin header is let in).
+  const wss = new WebSocketServer({
+    server,
+    path: "/ws",
+    verifyClient: ({ origin, req }: { origin: string | undefined; req: IncomingMessage }) =>
+      hostAllowed(req.headers.host) && (origin === undefined || origin === `http://${req.headers.host}`),
+  })
   if (options.unref === true) {
     server.unref()
     server.on("connection", (socket) => socket.unref())

@@ -16,7 +16,8 @@ const STYLE = `
 body{margin:0;font:13px system-ui,sans-serif;color:#1b1d2a;display:grid;grid-template-columns:230px minmax(0,1fr) 380px;grid-template-rows:40px minmax(0,1fr) 36%;height:100vh}
 header{grid-column:1/4;display:flex;gap:12px;align-items:center;padding:0 12px;background:#223;color:#fff}
 header .dropped{color:#fc6;font-weight:bold}
-header #current{font:12px ui-monospace,monospace;color:#bcd}
+header #current{font:12px ui-monospace,monospace;color:#bcd;flex:0 1 auto;min-width:0;overflow:hidden;white-space:nowrap;text-overflow:ellipsis}
+header button,header label,header strong,header #status{white-space:nowrap;flex:none}
 #sessions{grid-column:1;grid-row:2/4;overflow:auto;border-right:1px solid #ccd;margin:0;padding:0;list-style:none}
 #sessions li{padding:6px 10px;cursor:pointer;border-bottom:1px solid #eee;line-height:1.35}
 #sessions li .id{font:10px ui-monospace,monospace;color:#667}
@@ -63,12 +64,15 @@ const paths=(v,prefix)=>typeof v==="string"?[prefix+"."+v]:v&&typeof v==="object
 const leaves=(v)=>typeof v==="string"?[v]:v&&typeof v==="object"?Object.entries(v).flatMap(([k,c])=>leaves(c).map(l=>k+"."+l)):[];
 const ofSession=()=>state.records.filter(r=>r.session===state.selected);
 const isAudio=(t)=>/audio/i.test(t)&&!/started|stopped|done|committed|cleared/i.test(t);
-const findKey=(v,key,depth)=>{if(!v||typeof v!=="object"||depth>4)return undefined;if(typeof v[key]==="string")return v[key];for(const c of Object.values(v)){const f=findKey(c,key,depth+1);if(f!==undefined)return f;}return undefined;};
+const findAll=(v,key,depth,out)=>{if(!v||typeof v!=="object"||depth>4)return out;if(typeof v[key]==="string"&&!out.includes(v[key]))out.push(v[key]);for(const c of Object.values(v))findAll(c,key,depth+1,out);return out;};
+const PAGE_RECORDS=20000;
 function add(r){
  state.records.push(r);
+ // The page keeps a bounded log too: the oldest records go first (and are counted).
+ if(state.records.length>PAGE_RECORDS){const gone=state.records.splice(0,state.records.length-PAGE_RECORDS+1000);state.trimmed=(state.trimmed||0)+gone.length;$("trimmed").textContent=state.trimmed+" oldest events let go";}
  let s=state.sessions.get(r.session);
  if(!s){s={machine:r.machine,model:undefined,value:null,status:"active"};state.sessions.set(r.session,s);if(state.selected===null)state.selected=r.session;}
- if(r.kind!=="emitted"&&r.kind!=="report"){s.value=r.value;s.status=r.status;const m=findKey(r.context,"model",0);if(m!==undefined)s.model=m;}
+ if(r.kind!=="emitted"&&r.kind!=="report"){s.value=r.value;s.status=r.status;if(s.model===undefined){const m=findAll(r.context,"model",0,[]);if(m.length>0)s.model=m.join(", ");}}
  if(!state.types.has(r.event.type)){state.types.add(r.event.type);state.typesChanged=true;}
  state.sessionsChanged=true;
 }
@@ -132,8 +136,9 @@ function logLines(list,index){
   if(type!==""&&r.event.type!==type)return;
   if(filter!==""&&!r.event.type.toLowerCase().includes(filter))return;
   const last=lines[lines.length-1];
-  if(isAudio(r.event.type)&&last&&last.type===r.event.type&&last.kind===r.kind){last.count++;last.last=i;last.at=last.at||i===index;return;}
-  lines.push({type:r.event.type,kind:r.kind,first:i,last:i,count:1,r,at:i===index});});
+  // A run of audio records (frames received, emitted, sent) is one line: how many, of which types.
+  if(isAudio(r.event.type)&&last&&last.audio){last.count++;last.last=i;last.at=last.at||i===index;if(!last.types.includes(r.event.type))last.types.push(r.event.type);return;}
+  lines.push({type:r.event.type,kind:r.kind,first:i,last:i,count:1,r,at:i===index,audio:isAudio(r.event.type),types:[r.event.type]});});
  return lines.slice(-2000);
 }
 let shownMachine=null;
@@ -167,7 +172,7 @@ async function render(){
  renderTranscripts(upTo);renderLatency(upTo);
  const ul=$("log");
  ul.replaceChildren(...logLines(list,index).map(l=>{
-  const text=new Date(l.r.at).toISOString().slice(11,23)+"  "+(l.kind==="emitted"?"⇢ ":l.kind==="report"?"◆ ":"")+l.type+(l.count>1?"  ×"+l.count+" (audio, folded)":"")+(l.kind==="transition"||l.kind===undefined?"  → "+leaves(l.r.value).join(", "):"");
+  const text=new Date(l.r.at).toISOString().slice(11,23)+"  "+(l.kind==="emitted"?"⇢ ":l.kind==="report"?"◆ ":"")+(l.count>1?"audio ×"+l.count+" ("+l.types.join(", ")+")":l.type+(typeof l.r.event.code==="string"?" "+l.r.event.code:""))+(l.count===1&&(l.kind==="transition"||l.kind===undefined)?"  → "+leaves(l.r.value).join(", "):"");
   const li=el("li",{textContent:text,className:[l.kind||"transition",l.count>1?"folded":"",l.at?"at":""].join(" ")});
   li.dataset.seq=String(l.r.seq);li.dataset.type=l.type;li.onclick=()=>{state.at=l.last;render();};return li;}));
  if(state.at===null)ul.scrollTop=ul.scrollHeight;else{const at=ul.querySelector("li.at");if(at)at.scrollIntoView({block:"nearest"});}
@@ -193,7 +198,7 @@ connect();
 export const PAGE_HTML = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>voxstate inspector</title><style>${STYLE}</style></head>
 <body>
-<header><strong>voxstate inspector</strong><span id="status">connecting</span><span id="current"></span><span class="dropped" id="dropped"></span>
+<header><strong>voxstate inspector</strong><span id="status">connecting</span><span id="current"></span><span class="dropped" id="dropped"></span><span id="trimmed"></span>
 <span style="flex:1"></span><button id="save">Save session as JSONL</button><label>Open <input type="file" id="open" accept=".jsonl,.ndjson"></label></header>
 <ul id="sessions"></ul>
 <div id="chart"></div>

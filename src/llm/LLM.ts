@@ -1,6 +1,6 @@
 import { type ChatCompletionsLLMOptions, createChatCompletionsLLM } from "./ChatCompletionsLLM.ts"
 import type { LLM } from "./contract.ts"
-import { createResponsesLLM, type ResponsesLLMOptions } from "./ResponsesLLM.ts"
+import { createResponsesLLM, type ResponsesLLM, type ResponsesLLMOptions } from "./ResponsesLLM.ts"
 
 /**
  * `createLLM`: one chat API over two transports, the Responses API on a WebSocket kept across
@@ -20,5 +20,10 @@ export type CreateLLMOptions = ResponsesLLMOptions & ChatCompletionsLLMOptions
  * with the `openai` SDK. Both yield the same chunks.
  * @throws {OpenAIConfigError} when no API key or Azure endpoint can be found.
  */
-export const createLLM = (options: CreateLLMOptions = {}): LLM =>
-  options.transport === "http" ? createChatCompletionsLLM(options) : createResponsesLLM(options)
+export function createLLM(options: CreateLLMOptions & { readonly transport: "http" }): LLM
+/** The WebSocket transport (the default) also has `context` and `persist()` (see `resumeLLM`). */
+export function createLLM(options?: CreateLLMOptions & { readonly transport?: "websocket" }): ResponsesLLM
+export function createLLM(options?: CreateLLMOptions): LLM
+export function createLLM(options: CreateLLMOptions = {}): LLM {
+  return options.transport === "http" ? createChatCompletionsLLM(options) : createResponsesLLM(options)
+}

@@ -2,6 +2,7 @@ import { type Context, Redacted } from "effect"
 import { type Actor, createActor } from "xstate"
 import {
   type ChainTurnRequest,
+  DEFAULT_EVENT_GAP_TIMEOUT_MS,
   type PrewarmRequest,
   type ResponsesChainEmitted,
   type ResponsesChainInput,
@@ -31,7 +32,7 @@ import {
   responsesParams,
   toolNamesOf,
 } from "./options.ts"
-import { makeResponsesSocketActor } from "./responsesSocket.ts"
+import { createTurnLanes, makeResponsesSocketActor, type TurnLanes } from "./responsesSocket.ts"
 
 /**
  * The Responses API over a WebSocket: the chain machine run with a real socket actor on an
@@ -65,7 +66,7 @@ export interface ResponsesLLMOptions extends LLMOptions {
   readonly context?: Context.Context<RealtimeSocket>
   /**
    * A folder to record every frame this session's sockets send and receive into, as one JSONL
-   * file (credentials stripped); `false` records nothing. Default: `VOXSTATE_RECORD` from `env`.
+   * file (credentials stripped); `false` records nothing. Default: `VOXSTATE_RECORD` (from `env`, else the process environment).
    * Ignored when `context` is given (record with `recordingSocket` there).
    */
   readonly record?: string | false
@@ -103,6 +104,12 @@ export interface ResponsesChainParts {
   /** The model (or Azure deployment) the requests name. */
   readonly model: string
   /**
+   * Where the socket hands a turn's text straight to its stream (the facade's; a parent reads
+   * `turn.chunk` events and opens none).
+   * @internal
+   */
+  readonly lanes: TurnLanes
+  /**
    * The request of one turn over `context`, for a `CHAT` event (`{ type: "CHAT", request }`).
    * @throws {LLMError} `InvalidRequest` for a malformed item.
    */
@@ -136,8 +143,9 @@ export const ResponsesChain = {
         : { heartbeatIntervalMs: options.heartbeatIntervalMs }),
       ...(options.heartbeatTimeoutMs === undefined ? {} : { heartbeatTimeoutMs: options.heartbeatTimeoutMs }),
     })
+    const lanes = createTurnLanes(options.eventGapTimeoutMs ?? DEFAULT_EVENT_GAP_TIMEOUT_MS)
     const logic = responsesChainMachine.provide({
-      actors: { socket: makeResponsesSocketActor(runtime, connectOptions) },
+      actors: { socket: makeResponsesSocketActor(runtime, connectOptions, lanes) },
     })
     const input: ResponsesChainInput = {
       store: resolved.store ?? false,
@@ -158,6 +166,7 @@ export const ResponsesChain = {
       logic,
       input,
       model: resolved.model,
+      lanes,
       request: (context, chatOptions = {}, turnId = `turn_${++turnCounter}`) => ({
         turnId,
         items: chatItemsOf(context),
@@ -280,11 +289,18 @@ export const createResponsesLLM = (
         sink.fail(fromChainFailure(event.error))
       }
     })
+    // Once the turn streams, its text comes from the socket's edge straight to the sink.
+    const closeLane = chain.lanes.open(turnId, (chunk) => sink.push(chunk))
     const { stream, sink } = createChatStream(
       turnId,
       {
-        cancel: () => actor.send({ type: "CANCEL", turnId }),
+        cancel: () => {
+          // The machine must know the text handed out so far: the cancelled end carries it.
+          chain.lanes.flush()
+          actor.send({ type: "CANCEL", turnId })
+        },
         detach: () => {
+          closeLane()
           settle()
           subscription.unsubscribe()
           signal?.removeEventListener("abort", onAbort)

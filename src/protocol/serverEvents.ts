@@ -1,5 +1,6 @@
 import type { Effect } from "effect"
 import { effectFromFrameDecoder, makeFrameDecoder, type UnknownServerEvent } from "./decode.ts"
+import { realtimeFastDecoders, responsesFastDecoders } from "./fastDecoders.ts"
 import type { ProtocolError } from "./ProtocolError.ts"
 import { type KnownRealtimeServerEvent, realtimeServerEventSchemas } from "./realtimeEvents.ts"
 import { type KnownResponsesServerEvent, responsesServerEventSchemas } from "./responsesEvents.ts"
@@ -14,22 +15,27 @@ export type ResponsesServerEvent = KnownResponsesServerEvent | UnknownServerEven
  * Decodes one Realtime WebSocket text frame (GA transcription and conversation events,
  * beta `transcription_session.*` and beta response event names, `error`).
  *
- * For the hot path: one `JSON.parse`, one per-type decoder; base64 stays a string.
+ * For the hot path: one `JSON.parse`, one per-type decoder (hand-written for the deltas,
+ * held equal to their schemas by tests); base64 stays a string.
  * An unknown `type` returns `{ type: "unknown", originalType, raw }`.
  * @throws {ProtocolError} `MalformedJson` for text that is not JSON; `InvalidEvent` for a
  * frame without a string `type` or a known `type` with bad fields (the message and `path`
  * name the first bad field, e.g. `["delta"]`).
  */
-export const decodeRealtimeServerEventSync: (text: string) => RealtimeServerEvent =
-  makeFrameDecoder(realtimeServerEventSchemas)
+export const decodeRealtimeServerEventSync: (text: string) => RealtimeServerEvent = makeFrameDecoder(
+  realtimeServerEventSchemas,
+  realtimeFastDecoders,
+)
 
 /**
  * Decodes one Responses WebSocket text frame (lifecycle, output item, text, function call
  * arguments and both shapes of `error`). An unknown `type` returns an {@link UnknownServerEvent}.
  * @throws {ProtocolError} as {@link decodeRealtimeServerEventSync}.
  */
-export const decodeResponsesServerEventSync: (text: string) => ResponsesServerEvent =
-  makeFrameDecoder(responsesServerEventSchemas)
+export const decodeResponsesServerEventSync: (text: string) => ResponsesServerEvent = makeFrameDecoder(
+  responsesServerEventSchemas,
+  responsesFastDecoders,
+)
 
 /**
  * The Effect form of {@link decodeRealtimeServerEventSync}: fails with {@link ProtocolError},

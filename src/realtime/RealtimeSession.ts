@@ -134,7 +134,7 @@ export interface RealtimeSessionOptions {
   readonly context?: Context.Context<RealtimeSocket>
   /**
    * A folder to record every frame this session's sockets send and receive into, as one JSONL
-   * file (credentials stripped); `false` records nothing. Default: `VOXSTATE_RECORD` from `env`.
+   * file (credentials stripped); `false` records nothing. Default: `VOXSTATE_RECORD` (from `env`, else the process environment).
    * Ignored when `context` is given (record with `recordingSocket` there).
    */
   readonly record?: string | false

@@ -61,7 +61,8 @@ export const makeSessionRuntime = <R>(
   const clock = makeEffectClock(context as Context.Context<never>)
   const runFork = Effect.runForkWith(context)
   const runSync = Effect.runSyncWith(context)
-  const currentTime = Clock.currentTimeMillis
+  // The context's clock service, read once (a TestClock under test): `now()` runs no Effect.
+  const clockService = runSync(Clock.clockWith(Effect.succeed))
   let closing: Promise<void> | undefined
   const inspect = defaultInspect(options.inspect)
 
@@ -92,7 +93,7 @@ export const makeSessionRuntime = <R>(
       return runSync(effect)
     },
     now() {
-      return runSync(currentTime)
+      return clockService.currentTimeMillisUnsafe()
     },
     get activeFibers() {
       return fibers.size

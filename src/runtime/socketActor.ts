@@ -43,9 +43,12 @@ export interface ConnectionHandler<TCommand> {
   receive(command: TCommand): void
   /**
    * What the connection knows about a decoded event before the machine gets it (for example
-   * a server offset clamped to the audio this connection actually sent). Optional.
+   * a server offset clamped to the audio this connection actually sent); `undefined` when
+   * the connection handled the event itself (it reaches the machine later, or never). Optional.
    */
-  inbound?(event: EventObject): EventObject
+  inbound?(event: EventObject): EventObject | undefined
+  /** The connection ended (the socket's end is reported right after): hand on what is held back. Optional. */
+  ending?(): void
   /** The connection is ending; release timers and listeners. Called once. */
   dispose(): void
 }
@@ -232,28 +235,50 @@ export const makeSocketActor = <R, TCommand extends EventObject, TInput = Sessio
         back({ type: "SOCKET.OPEN", atMs: runtime.now() })
         // The fiber's own clock (a TestClock under test): no nested run per frame.
         const clock = yield* Clock.clockWith(Effect.succeed)
-        yield* Stream.runForEach(connection.messages, (text) =>
-          Effect.sync(() => {
-            const atMs = clock.currentTimeMillisUnsafe()
-            let events: readonly EventObject[]
+        const onFrame = (text: string): void => {
+          const atMs = clock.currentTimeMillisUnsafe()
+          let events: readonly EventObject[]
+          try {
+            events = options.decode(text, atMs)
+          } catch (error) {
+            if (!isProtocolError(error)) throw error
+            back({ type: "SOCKET.PROTOCOL_ERROR", message: error.message, atMs })
+            return
+          }
+          const current = handler
+          for (const event of events) {
+            const passed = current?.inbound === undefined ? event : current.inbound(event)
+            if (passed !== undefined) back(passed)
+          }
+        }
+        if (connection.deliver === undefined) {
+          yield* Stream.runForEach(connection.messages, (text) => Effect.sync(() => onFrame(text)))
+        } else {
+          // Frames come straight from the socket's callback (no queue, no fiber hop); the
+          // stream still says how the connection ended. A defect in the handling ends it
+          // as it would in the stream: nothing after it is handled, the socket is closed.
+          let defect: { readonly cause: unknown } | undefined
+          connection.deliver((text) => {
+            if (defect !== undefined || stopped) return
             try {
-              events = options.decode(text, atMs)
-            } catch (error) {
-              if (!isProtocolError(error)) throw error
-              back({ type: "SOCKET.PROTOCOL_ERROR", message: error.message, atMs })
-              return
+              onFrame(text)
+            } catch (cause) {
+              defect = { cause }
+              runtime.fork(connection.close(1011))
             }
-            const current = handler
-            for (const event of events) back(current?.inbound === undefined ? event : current.inbound(event))
-          }),
-        )
+          })
+          yield* Stream.runDrain(connection.messages)
+          if (defect !== undefined) return yield* Effect.die(defect.cause)
+        }
+        handler.ending?.()
         back({ type: "SOCKET.FAILED", failure: normalCloseFailure(), atMs: runtime.now() })
       }),
     ).pipe(
       Effect.catch((error: TransportError) =>
-        Effect.sync(() =>
-          back({ type: "SOCKET.FAILED", failure: failureOfTransportError(error), atMs: runtime.now() }),
-        ),
+        Effect.sync(() => {
+          handler?.ending?.()
+          back({ type: "SOCKET.FAILED", failure: failureOfTransportError(error), atMs: runtime.now() })
+        }),
       ),
       Effect.catchDefect((defect) =>
         Effect.sync(() =>

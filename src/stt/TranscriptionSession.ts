@@ -147,7 +147,7 @@ export interface TranscriptionSessionOptions extends Partial<TranscriptionSettin
   readonly context?: Context.Context<RealtimeSocket>
   /**
    * A folder to record every frame this session's sockets send and receive into, as one JSONL
-   * file (credentials stripped); `false` records nothing. Default: `VOXSTATE_RECORD` from `env`.
+   * file (credentials stripped); `false` records nothing. Default: `VOXSTATE_RECORD` (from `env`, else the process environment).
    * Ignored when `context` is given (record with `recordingSocket` there).
    */
   readonly record?: string | false
@@ -163,6 +163,19 @@ export interface TranscriptionSession extends SpeechStream {
    * @throws {STTError} `InputEnded` after `endInput()`, `Closed` after the session ended
    */
   pushFrame(frame: AudioFrame): void
+  /**
+   * Pushes audio as {@link TranscriptionSession.pushFrame} does, honouring back-pressure:
+   * resolves once the frame is accepted, that is stored with the audio waiting to be sent
+   * under half of `maxBufferedMs` (before the first connection, and while reconnecting,
+   * audio waits for the socket). A caller faster than real time (a file) that awaits each
+   * write loses nothing to the replay buffer's bound. Frames are accepted in the order
+   * written; the frame's data must not change until its write resolves. `endInput()` after
+   * writes still in progress ends the input once they are accepted.
+   * Rejects with what `pushFrame` throws, and with `STTError` `Closed` when the session ends first.
+   */
+  write(frame: AudioFrame): Promise<void>
+  /** The session's input as a `WritableStream` of frames: each chunk is a `write`, closing it is `endInput()`, aborting it `close()`. */
+  readonly writable: WritableStream<AudioFrame>
   /**
    * Pushes little-endian PCM16 bytes of the given format.
    * @throws {AudioError} `OddByteLength` for an odd byte count, or as {@link TranscriptionSession.pushFrame}
@@ -209,6 +222,47 @@ export interface TranscriptionSnapshotData {
 
 /** A snapshot of a transcription session (see {@link TranscriptionSession.persist}). */
 export type TranscriptionSnapshot = SessionSnapshot<"transcription", TranscriptionSnapshotData>
+
+/** The caller's audio a session has not turned into transcripts yet, as a snapshot keeps it. */
+export type PendingSpeech = Pick<TranscriptionSnapshotData, "pendingTurns" | "tail">
+
+/**
+ * The audio of every turn of `context` still waiting for its transcript, and the audio after
+ * the last turn, read from the session's `input` buffer.
+ * @internal
+ */
+export const pendingSpeechOf = (context: TranscriptionSessionContext, input: AudioInput): PendingSpeech => {
+  const { buffer } = input
+  const audioOf = (from: number, to: number): string => {
+    const start = Math.max(from, buffer.startSample)
+    const end = Math.min(to, buffer.endSample)
+    return start < end ? pcm16ToBase64(buffer.view(start, end)) : ""
+  }
+  return {
+    pendingTurns: context.ledger.turns
+      .filter((t) => t.status === "pending")
+      .map((t) => ({ turn: t.turn, audio: audioOf(t.startSample, t.endSample) })),
+    tail: audioOf(context.tailStartSample, buffer.endSample),
+  }
+}
+
+/**
+ * Sends `pending` again through a running session's parts: each turn's audio then a flush
+ * (`send` takes the `FLUSH` event to the session's actor), then the tail.
+ * @internal
+ */
+export const replayPendingSpeech = (
+  parts: Pick<TranscriptionSessionParts, "audio" | "flushEvent">,
+  pending: PendingSpeech,
+  send: (event: TranscriptionControlEvent) => void,
+): void => {
+  for (const turn of pending.pendingTurns) {
+    if (turn.audio.length === 0) continue
+    parts.audio.pushSamples(base64ToPcm16(turn.audio))
+    send(parts.flushEvent())
+  }
+  if (pending.tail.length > 0) parts.audio.pushSamples(base64ToPcm16(pending.tail))
+}
 
 /** The `source` of the errors a transcription session throws. */
 const SESSION_SOURCE = "openai/realtime-transcription"
@@ -509,6 +563,13 @@ const partsOf = (
   }
 }
 
+/** A frame written and not yet accepted. */
+interface PendingWrite {
+  readonly frame: AudioFrame
+  readonly resolve: () => void
+  readonly reject: (error: unknown) => void
+}
+
 /** Creates and starts a session on `runtime` (see {@link createTranscriptionSession}). */
 const startSession = (
   options: TranscriptionSessionOptions,
@@ -517,6 +578,18 @@ const startSession = (
 ): TranscriptionSession => {
   const parts = partsOf(options, runtime)
   const { config, audio: input } = parts
+  // A write is accepted while the audio waiting to be sent is under half the backlog mark
+  // (so `audio_backlog` is not reported to a caller who waits) and a quarter of the buffer.
+  const writeLimitSamples = Math.max(
+    1,
+    Math.min(
+      Math.round(((options.maxBufferedMs ?? DEFAULT_MAX_BUFFERED_MS) * REALTIME_SAMPLE_RATE_HZ) / 2000),
+      Math.floor(input.buffer.capacitySamples / 4),
+    ),
+  )
+  const writes: PendingWrite[] = []
+  let acceptScheduled = false
+  let endAfterWrites = false
   const actor = createActor(parts.logic, { ...rootActorOptions(runtime), input: parts.input })
 
   const tracing = makeTurnTracing({
@@ -536,9 +609,79 @@ const startSession = (
     resolveDone = resolve
   })
 
+  const closedError = (): STTError =>
+    new STTError({
+      reason: { _tag: "Closed" },
+      message: "The transcription session has ended",
+      retryable: false,
+      attempts: 0,
+      source: SESSION_SOURCE,
+    })
+
+  /**
+   * Whether the buffer holds so much that the machine must catch up before more is written:
+   * a writer whose every write resolves at once never lets the socket's events in, so the
+   * retention could not move. Past a quarter of the buffer each write waits one turn of the
+   * event loop (server events are handled, the retention moves); audio that can only be
+   * released by more audio (a very long turn) still flows, a turn at a time.
+   */
+  const retainedHigh = (): boolean =>
+    input.buffer.endSample - input.buffer.startSample >= input.buffer.capacitySamples / 4
+
+  const acceptOne = (write: PendingWrite): void => {
+    if (finished || stopped) {
+      write.reject(closedError())
+      return
+    }
+    try {
+      input.push(write.frame)
+      tracing.onAudio()
+      write.resolve()
+    } catch (error) {
+      write.reject(error)
+    }
+  }
+
+  /** Accepts queued writes, in order, while the audio waiting to be sent is under the limit. */
+  const acceptWrites = (): void => {
+    acceptScheduled = false
+    while (writes.length > 0) {
+      // Woken again by the socket sending (onSent below).
+      if (input.unsentSamples >= writeLimitSamples) return
+      acceptOne(writes.shift() as PendingWrite)
+      if (writes.length > 0 && retainedHigh()) {
+        scheduleTurn()
+        return
+      }
+    }
+    if (endAfterWrites) {
+      endAfterWrites = false
+      if (!finished) actor.send(parts.endInputEvent())
+    }
+  }
+  let turnScheduled = false
+  const scheduleTurn = (): void => {
+    if (turnScheduled) return
+    turnScheduled = true
+    setImmediate(() => {
+      turnScheduled = false
+      acceptWrites()
+    })
+  }
+  // Told from inside the socket's send path: the queue is served on the next microtask.
+  const unlistenInput = input.listen({
+    onSent: () => {
+      if (writes.length === 0 || acceptScheduled) return
+      acceptScheduled = true
+      queueMicrotask(acceptWrites)
+    },
+  })
+
   const release = (): Promise<void> => {
     releasing ??= (async () => {
       finished = true
+      unlistenInput()
+      for (const write of writes.splice(0)) write.reject(closedError())
       unsubscribeEvents.unsubscribe()
       subscription.unsubscribe()
       actor.stop()
@@ -587,15 +730,7 @@ const startSession = (
   })
 
   const ensureOpen = (): void => {
-    if (finished || stopped) {
-      throw new STTError({
-        reason: { _tag: "Closed" },
-        message: "The transcription session has ended",
-        retryable: false,
-        attempts: 0,
-        source: SESSION_SOURCE,
-      })
-    }
+    if (finished || stopped) throw closedError()
     if (inputEnded) {
       throw new STTError({
         reason: { _tag: "InputEnded" },
@@ -609,6 +744,7 @@ const startSession = (
 
   actor.start()
 
+  let writable: WritableStream<AudioFrame> | undefined
   const session: TranscriptionSession = {
     actor,
     done,
@@ -623,6 +759,31 @@ const startSession = (
       input.push(frame)
       tracing.onAudio()
     },
+    write(frame) {
+      try {
+        ensureOpen()
+        if (writes.length === 0 && input.unsentSamples < writeLimitSamples && !retainedHigh()) {
+          input.push(frame)
+          tracing.onAudio()
+          return Promise.resolve()
+        }
+      } catch (error) {
+        return Promise.reject(error)
+      }
+      const accepted = new Promise<void>((resolve, reject) => {
+        writes.push({ frame, resolve, reject })
+      })
+      if (input.unsentSamples < writeLimitSamples) scheduleTurn()
+      return accepted
+    },
+    get writable() {
+      writable ??= new WritableStream<AudioFrame>({
+        write: (frame) => session.write(frame),
+        close: () => session.endInput(),
+        abort: () => session.close(),
+      })
+      return writable
+    },
     pushPcm16(bytes, sampleRateHz, channels = 1) {
       ensureOpen()
       input.push(makeAudioFrame(pcm16FromBytes(bytes), sampleRateHz, channels))
@@ -635,7 +796,9 @@ const startSession = (
     endInput() {
       if (inputEnded || finished) return
       inputEnded = true
-      actor.send(parts.endInputEvent())
+      // Writes still waiting are accepted first: the input ends after the last of them.
+      if (writes.length > 0) endAfterWrites = true
+      else actor.send(parts.endInputEvent())
     },
     updateSettings(update) {
       if (finished) return
@@ -643,12 +806,6 @@ const startSession = (
     },
     persist() {
       const { context } = actor.getSnapshot()
-      const { buffer } = input
-      const audioOf = (from: number, to: number): string => {
-        const start = Math.max(from, buffer.startSample)
-        const end = Math.min(to, buffer.endSample)
-        return start < end ? pcm16ToBase64(buffer.view(start, end)) : ""
-      }
       return makeSnapshot(
         "transcription",
         {
@@ -657,10 +814,7 @@ const startSession = (
           data: {
             settings: context.settings,
             schema: context.schema,
-            pendingTurns: context.ledger.turns
-              .filter((t) => t.status === "pending")
-              .map((t) => ({ turn: t.turn, audio: audioOf(t.startSample, t.endSample) })),
-            tail: audioOf(context.tailStartSample, buffer.endSample),
+            ...pendingSpeechOf(context, input),
             inputEnded,
             finals,
           },
@@ -677,12 +831,7 @@ const startSession = (
   }
   if (resume !== undefined) {
     // Each unfinished turn is sent again and ended where it ended; then the audio after them.
-    for (const turn of resume.pendingTurns) {
-      if (turn.audio.length === 0) continue
-      input.pushSamples(base64ToPcm16(turn.audio))
-      actor.send(parts.flushEvent())
-    }
-    if (resume.tail.length > 0) input.pushSamples(base64ToPcm16(resume.tail))
+    replayPendingSpeech(parts, resume, (event) => actor.send(event))
     if (resume.inputEnded) session.endInput()
   }
   return session

@@ -32,8 +32,13 @@ export interface AudioInputListeners {
   /** New samples are in the buffer (called after the VAD events of the same push). */
   readonly onAudio?: () => void
   readonly onVad?: (event: InputVadEvent) => void
-  /** The buffer dropped samples it still held; `startSample` is the new oldest sample. */
-  readonly onOverflow?: (droppedSamples: number, startSample: number) => void
+  /**
+   * The buffer dropped samples it still held; `startSample` is the new oldest sample;
+   * `unsentSamples` of the dropped ones had never been sent (lost, not only for a replay).
+   */
+  readonly onOverflow?: (droppedSamples: number, startSample: number, unsentSamples: number) => void
+  /** The audio waiting to be sent shrank (the socket sent some, or nothing waits any more). */
+  readonly onSent?: () => void
 }
 
 /** The audio pipeline of one session. */
@@ -73,6 +78,11 @@ export interface AudioInput {
    * audio, and that is reported.
    */
   holdUnsent(fromSample: number | undefined): void
+  /**
+   * Samples waiting for a socket to send them: from the socket's cursor (or, before any
+   * connection, from the first sample) to the head; 0 when nothing is waiting to be sent.
+   */
+  readonly unsentSamples: number
   /** Registers listeners; returns a function that removes them. */
   listen(listeners: AudioInputListeners): () => void
 }
@@ -113,6 +123,9 @@ export const createAudioInput = (options: AudioInputOptions): AudioInput => {
   let vadBase = 0
   let retention: RetentionPolicy = { fromSample: 0, keepSamples: undefined, pinnedSample: undefined }
   let unsentFrom: number | undefined
+  // Audio from here on waits for a socket (the hold's sample; before the first connection
+  // every sample does). Unlike the hold it is not retention: it only measures the backlog.
+  let waitingFrom: number | undefined = 0
   let ended = false
 
   const makeVad = (parameters: VadParameters | null): ScanningVad | undefined =>
@@ -156,8 +169,14 @@ export const createAudioInput = (options: AudioInputOptions): AudioInput => {
 
   const append = (samples: Int16Array): void => {
     if (samples.length === 0) return
+    const oldest = buffer.startSample
     const { droppedSamples } = buffer.push(samples)
-    if (droppedSamples > 0) for (const l of listeners) l.onOverflow?.(droppedSamples, buffer.startSample)
+    if (droppedSamples > 0) {
+      // Dropped samples at or past the first one waiting to be sent never reached a socket.
+      const from = waitingFrom === undefined ? buffer.startSample : Math.max(oldest, waitingFrom)
+      const unsent = Math.max(0, Math.min(buffer.startSample, oldest + droppedSamples) - from)
+      for (const l of listeners) l.onOverflow?.(droppedSamples, buffer.startSample, unsent)
+    }
   }
 
   /**
@@ -188,6 +207,9 @@ export const createAudioInput = (options: AudioInputOptions): AudioInput => {
     applyRetention()
     for (const l of listeners) l.onAudio?.()
   }
+
+  const unsentSamples = (): number =>
+    waitingFrom === undefined ? 0 : buffer.endSample - Math.max(waitingFrom, buffer.startSample)
 
   return {
     buffer,
@@ -220,7 +242,13 @@ export const createAudioInput = (options: AudioInputOptions): AudioInput => {
       applyRetention()
     },
     holdUnsent(fromSample) {
+      const before = unsentSamples()
       unsentFrom = fromSample
+      waitingFrom = fromSample
+      if (unsentSamples() < before) for (const l of listeners) l.onSent?.()
+    },
+    get unsentSamples() {
+      return unsentSamples()
     },
     listen(l) {
       listeners.add(l)

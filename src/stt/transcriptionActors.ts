@@ -341,6 +341,7 @@ export const makeAudioInputActor = <R>(runtime: SessionRuntime<R>, input: AudioI
   fromCallback<AudioInputCommand, AudioInputActorInput>(({ input: actorInput, sendBack, receive }) => {
     const reportEvery = Math.max(1, Math.floor(input.buffer.capacitySamples / 6))
     let unreported = 0
+    let unreportedUnsent = 0
     let reportedOnce = false
     input.setVad(actorInput.vad)
     const unlisten = input.listen({
@@ -362,17 +363,20 @@ export const makeAudioInputActor = <R>(runtime: SessionRuntime<R>, input: AudioI
               },
         )
       },
-      onOverflow: (droppedSamples, startSample) => {
+      onOverflow: (droppedSamples, startSample, unsentSamples) => {
         unreported += droppedSamples
+        unreportedUnsent += unsentSamples
         if (reportedOnce && unreported < reportEvery) return
         reportedOnce = true
         sendBack({
           type: "AUDIO.OVERFLOW",
           droppedSamples: unreported,
           retainedFromSample: startSample,
+          ...(unreportedUnsent > 0 ? { unsentSamples: unreportedUnsent } : {}),
           atMs: runtime.now(),
         })
         unreported = 0
+        unreportedUnsent = 0
       },
     })
     receive((command) => {

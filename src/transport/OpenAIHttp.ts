@@ -17,6 +17,7 @@ import OpenAI, {
 } from "openai"
 import { classifyOpenAIError, type HeaderLookup } from "../protocol/openAIErrorPolicy.ts"
 import { retryAfterMsFromHeaders } from "../protocol/retryAfter.ts"
+import { recordingFetch } from "./httpRecording.ts"
 import {
   loadOpenAIConfig,
   type OpenAIConfig,
@@ -25,6 +26,7 @@ import {
   type OpenAIEnv,
   openAIClientOptions,
 } from "./OpenAIConfig.ts"
+import { makeFileRecorder, recordingPathIn } from "./recording.ts"
 import { makeScrubber, noScrubbing, type Scrubber, scrubberOf } from "./scrub.ts"
 
 /**
@@ -177,6 +179,17 @@ const mapSDKError = (error: unknown): OpenAIHttpError => {
 export interface OpenAIClientBuildOptions {
   /** Per-request timeout of the SDK, in milliseconds (default: the SDK's). */
   readonly timeoutMs?: number
+  /**
+   * The `fetch` requests go through: e.g. `recordingFetch(recorder)` to record them, or a
+   * replay's `fetch` to answer them from a recording (default the global one).
+   */
+  readonly fetch?: typeof fetch
+  /**
+   * A folder to record every request and answer into (one JSONL file per client, credentials
+   * stripped); `false` records nothing. Default `VOXSTATE_RECORD` from the environment.
+   * Ignored when `fetch` is given.
+   */
+  readonly record?: string | false
 }
 
 /**
@@ -193,8 +206,16 @@ export const makeOpenAIClient = (config: OpenAIConfig, options: OpenAIClientBuil
     organization: clientOptions.organization ?? null,
     project: clientOptions.project ?? null,
     ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
+    ...fetchOf(options),
     maxRetries: 0,
   })
+}
+
+const fetchOf = (options: OpenAIClientBuildOptions): { readonly fetch?: typeof fetch } => {
+  if (options.fetch !== undefined) return { fetch: options.fetch }
+  const directory = options.record ?? process.env.VOXSTATE_RECORD
+  if (directory === undefined || directory === false || directory === "") return {}
+  return { fetch: recordingFetch(makeFileRecorder(recordingPathIn(directory, "rest"))) }
 }
 
 /** The HTTP transport: the client, its provider, and requests as Effects. */
@@ -256,6 +277,8 @@ export class OpenAIHttp extends Context.Service<OpenAIHttp, OpenAIHttpShape>()("
         makeOpenAIHttp({
           config,
           ...(options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+          ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+          ...(options.record === undefined ? {} : { record: options.record }),
         }),
       ),
     )

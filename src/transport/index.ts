@@ -13,6 +13,12 @@ export {
 } from "../protocol/openAIErrorPolicy.ts"
 export { retryAfterMsFromHeaders } from "../protocol/retryAfter.ts"
 export {
+  type FetchReplay,
+  type FetchReplayOptions,
+  makeFetchReplay,
+  recordingFetch,
+} from "./httpRecording.ts"
+export {
   type AuthHeaderOptions,
   type AzureCredential,
   type AzureOpenAIConfig,
@@ -59,11 +65,14 @@ export {
   type SocketConnection,
 } from "./RealtimeSocket.ts"
 export {
+  type HttpEntry,
+  layerRecordingSocket,
   makeFileRecorder,
   RECORDING_FORMAT,
   RECORDING_VERSION,
   type RecordedFailure,
   type Recorder,
+  type RecordingEntry,
   type RecordingHeader,
   type RecordOptions,
   recordingPathIn,
@@ -71,7 +80,9 @@ export {
   type SocketEntry,
 } from "./recording.ts"
 export {
+  type HttpRecordingLine,
   isReplayError,
+  layerReplaySocket,
   makeSocketReplay,
   parseRecording,
   type Recording,

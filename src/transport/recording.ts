@@ -8,7 +8,7 @@
  */
 import { appendFileSync, mkdirSync } from "node:fs"
 import { join } from "node:path"
-import { Clock, Context, Effect, Stream } from "effect"
+import { Clock, Context, Effect, Layer, Stream } from "effect"
 import { RealtimeSocket, type RealtimeSocketShape, type SocketConnection } from "./RealtimeSocket.ts"
 import { scrubberOfConnection } from "./scrub.ts"
 import type { TransportError } from "./TransportError.ts"
@@ -69,12 +69,47 @@ export type SocketEntry =
   | { readonly t: number; readonly conn: number; readonly dir: "end" }
   | { readonly t: number; readonly conn: number; readonly dir: "fail"; readonly error: RecordedFailure }
 
+/**
+ * One recorded HTTP exchange entry (the REST client's `fetch`); `conn` is the request's number.
+ * - `request`: method, URL (scrubbed) and body (JSON in `frame`, other text in `text`, binary
+ *   bodies such as uploads by size in `bodyBytes`).
+ * - `response`: status and the headers a client reads (type, request id, retry hints).
+ * - `chunk`: a piece of the body as it arrived, base64; `done`: the body ended; `error`: the
+ *   request failed without an answer (or the body broke off).
+ */
+export type HttpEntry =
+  | {
+      readonly t: number
+      readonly conn: number
+      readonly dir: "request"
+      readonly method: string
+      readonly url: string
+      readonly frame?: unknown
+      readonly text?: string
+      readonly bodyBytes?: number
+    }
+  | {
+      readonly t: number
+      readonly conn: number
+      readonly dir: "response"
+      readonly status: number
+      readonly headers: Readonly<Record<string, string>>
+    }
+  | { readonly t: number; readonly conn: number; readonly dir: "chunk"; readonly base64: string }
+  | { readonly t: number; readonly conn: number; readonly dir: "done" }
+  | { readonly t: number; readonly conn: number; readonly dir: "error"; readonly message: string }
+
+/** Any entry of a recording. */
+export type RecordingEntry = SocketEntry | HttpEntry
+
 /** Where recorded entries go. */
 export interface Recorder {
   /** Numbers the next connection (0, 1, ...). */
   readonly nextConnection: () => number
   /** Writes one entry; `t` is taken from the Effect clock. */
   readonly write: (entry: DistributiveOmit<SocketEntry, "t">) => Effect.Effect<void>
+  /** Writes one entry at `nowMs` (ms since the epoch), for recorders outside Effect. */
+  readonly writeAt: (nowMs: number, entry: DistributiveOmit<RecordingEntry, "t">) => void
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
@@ -100,22 +135,19 @@ const failureOf = (error: TransportError): RecordedFailure => ({
 export const makeFileRecorder = (path: string): Recorder => {
   let startedAtMs: number | undefined
   let connections = 0
+  const writeAt = (now: number, entry: DistributiveOmit<RecordingEntry, "t">): void => {
+    if (startedAtMs === undefined) {
+      startedAtMs = now
+      mkdirSync(join(path, ".."), { recursive: true })
+      const header: RecordingHeader = { recording: RECORDING_FORMAT, version: RECORDING_VERSION, startedAtMs }
+      appendFileSync(path, `${JSON.stringify(header)}\n`)
+    }
+    appendFileSync(path, `${JSON.stringify({ t: now - startedAtMs, ...entry })}\n`)
+  }
   return {
     nextConnection: () => connections++,
-    write: (entry) =>
-      Effect.map(Clock.currentTimeMillis, (now) => {
-        if (startedAtMs === undefined) {
-          startedAtMs = now
-          mkdirSync(join(path, ".."), { recursive: true })
-          const header: RecordingHeader = {
-            recording: RECORDING_FORMAT,
-            version: RECORDING_VERSION,
-            startedAtMs,
-          }
-          appendFileSync(path, `${JSON.stringify(header)}\n`)
-        }
-        appendFileSync(path, `${JSON.stringify({ t: now - startedAtMs, ...entry })}\n`)
-      }),
+    writeAt,
+    write: (entry) => Effect.map(Clock.currentTimeMillis, (now) => writeAt(now, entry)),
   }
 }
 
@@ -180,7 +212,9 @@ export const recordingSocket = (inner: RealtimeSocketShape, recorder: Recorder):
 export interface RecordOptions {
   /**
    * A folder to record this session's traffic into (one JSONL file per session), or `false`
-   * to record nothing even when `VOXSTATE_RECORD` is set. Default: `env.VOXSTATE_RECORD`.
+   * to record nothing even when `VOXSTATE_RECORD` is set. Default: `VOXSTATE_RECORD` from `env`,
+   * else from the process environment (a debugging switch: it applies even when `env` is given
+   * to keep the shell's credentials out).
    */
   readonly record?: string | false
   /** Where `VOXSTATE_RECORD` is read (default `process.env`). */
@@ -197,7 +231,7 @@ export const socketFromEnvironment = (
   label: string,
   options: RecordOptions = {},
 ): RealtimeSocketShape => {
-  const directory = options.record ?? (options.env ?? process.env).VOXSTATE_RECORD
+  const directory = options.record ?? options.env?.VOXSTATE_RECORD ?? process.env.VOXSTATE_RECORD
   if (directory === undefined || directory === false || directory === "") return live
   return recordingSocket(live, makeFileRecorder(recordingPathIn(directory, label)))
 }
@@ -212,3 +246,10 @@ export const liveSocketContext = (
   options: RecordOptions = {},
 ): Context.Context<RealtimeSocket> =>
   Context.make(RealtimeSocket, socketFromEnvironment(RealtimeSocket.live, label, options))
+
+/**
+ * A layer providing {@link RealtimeSocket} as the live socket recorded into the JSONL file
+ * `path` (every connection of every session run on it).
+ */
+export const layerRecordingSocket = (path: string): Layer.Layer<RealtimeSocket> =>
+  Layer.succeed(RealtimeSocket, recordingSocket(RealtimeSocket.live, makeFileRecorder(path)))

@@ -8,9 +8,10 @@
  * The first difference is a {@link ReplayError} naming the recorded frame.
  * @module
  */
-import { Cause, Data, Deferred, Effect, Queue, Stream } from "effect"
-import type { RealtimeSocketShape, SocketConnection } from "./RealtimeSocket.ts"
+import { Cause, Clock, Data, Deferred, Effect, Layer, Queue, Stream } from "effect"
+import { RealtimeSocket, type RealtimeSocketShape, type SocketConnection } from "./RealtimeSocket.ts"
 import {
+  type HttpEntry,
   RECORDING_FORMAT,
   RECORDING_VERSION,
   type RecordedFailure,
@@ -52,15 +53,21 @@ export class ReplayError extends Data.TaggedError("ReplayError")<{
 /** True when `u` is a {@link ReplayError}. */
 export const isReplayError = (u: unknown): u is ReplayError => u instanceof ReplayError
 
-/** A recorded entry with the line it was read from. */
+/** A recorded socket entry with the line it was read from. */
 export type RecordingLine = SocketEntry & { readonly line: number }
+
+/** A recorded HTTP entry with the line it was read from. */
+export type HttpRecordingLine = HttpEntry & { readonly line: number }
 
 type FrameLine = Extract<SocketEntry, { readonly dir: "out" | "in" }> & { readonly line: number }
 
 /** A parsed recording: its header and its entries in file order. */
 export interface Recording {
   readonly header: RecordingHeader
+  /** The WebSocket entries, in file order. */
   readonly entries: ReadonlyArray<RecordingLine>
+  /** The HTTP entries (the REST client's), in file order. */
+  readonly http: ReadonlyArray<HttpRecordingLine>
 }
 
 /** Where a URL leads on its server: path and query, the host left out (it changes between runs). */
@@ -78,6 +85,7 @@ const urlOf = (entry: SocketEntry | undefined): string =>
   entry !== undefined && (entry.dir === "open" || entry.dir === "refused") ? entry.url : ""
 
 const DIRECTIONS = new Set(["open", "refused", "out", "in", "close", "end", "fail"])
+const HTTP_DIRECTIONS = new Set(["request", "response", "chunk", "done", "error"])
 
 /**
  * Reads a recording's JSONL text. Throws {@link ReplayError} `Unreadable` (naming the line)
@@ -86,6 +94,7 @@ const DIRECTIONS = new Set(["open", "refused", "out", "in", "close", "end", "fai
 export const parseRecording = (text: string): Recording => {
   const lines = text.split("\n")
   const entries: Array<RecordingLine> = []
+  const http: Array<HttpRecordingLine> = []
   let header: RecordingHeader | undefined
   for (let index = 0; index < lines.length; index++) {
     const raw = lines[index]?.trim() ?? ""
@@ -109,14 +118,14 @@ export const parseRecording = (text: string): Recording => {
       header = h as RecordingHeader
       continue
     }
-    const entry = value as Partial<SocketEntry>
-    if (typeof entry.t !== "number" || typeof entry.conn !== "number" || !DIRECTIONS.has(String(entry.dir))) {
-      throw unreadable(index + 1)
-    }
-    entries.push({ ...(entry as SocketEntry), line: index + 1 })
+    const entry = value as Partial<SocketEntry | HttpEntry>
+    if (typeof entry.t !== "number" || typeof entry.conn !== "number") throw unreadable(index + 1)
+    if (DIRECTIONS.has(String(entry.dir))) entries.push({ ...(entry as SocketEntry), line: index + 1 })
+    else if (HTTP_DIRECTIONS.has(String(entry.dir))) http.push({ ...(entry as HttpEntry), line: index + 1 })
+    else throw unreadable(index + 1)
   }
   if (header === undefined) throw unreadable(1)
-  return { header, entries }
+  return { header, entries, http }
 }
 
 const unreadable = (line: number): ReplayError =>
@@ -129,7 +138,8 @@ const unreadable = (line: number): ReplayError =>
 export const entryText = (entry: { readonly frame?: unknown; readonly text?: string }): string =>
   entry.text ?? JSON.stringify(entry.frame)
 
-const short = (value: unknown): string => {
+/** @internal */
+export const short = (value: unknown): string => {
   const text = typeof value === "string" ? value : JSON.stringify(value)
   return text === undefined ? "undefined" : text.length > 80 ? `${text.slice(0, 77)}...` : text
 }
@@ -143,7 +153,8 @@ const base64Bytes = (text: string): number => {
 }
 
 /** The ids of one replay: recorded id → the one the session uses, and the ids the server made. */
-interface IdBook {
+/** @internal */
+export interface IdBook {
   readonly bound: Map<string, string>
   readonly fromServer: Set<string>
 }
@@ -174,7 +185,8 @@ const rewriteIds = (value: unknown, ids: IdBook): unknown => {
 }
 
 /** The first path where `actual` differs from `expected`, binding ids the session made up. */
-const firstDifference = (
+/** @internal */
+export const firstDifference = (
   expected: unknown,
   actual: unknown,
   path: string,
@@ -219,7 +231,8 @@ const firstDifference = (
   return Object.is(expected, actual) ? undefined : path
 }
 
-const valueAt = (value: unknown, path: string): unknown => {
+/** @internal */
+export const valueAt = (value: unknown, path: string): unknown => {
   let at = value
   for (const part of path
     .replace(/^\$\.?/, "")
@@ -402,12 +415,15 @@ export const makeSocketReplay = (recording: Recording, options: SocketReplayOpti
       }
 
       const walk = Effect.gen(function* () {
-        let lastT = first?.t ?? 0
+        // The recorded times are kept relative to an anchor: the connection's opening, moved to
+        // a sent frame that came later than it was recorded (the frames after it keep their gaps).
+        let anchorMs = yield* Clock.currentTimeMillis
+        let anchorT = first?.t ?? 0
         for (const entry of entries) {
           if (ended) return
           switch (entry.dir) {
             case "in": {
-              const wait = entry.t - lastT
+              const wait = anchorMs + (entry.t - anchorT) - (yield* Clock.currentTimeMillis)
               if (pace === "recorded" && wait > 0) yield* Effect.sleep(wait)
               if (ended) return
               const frame = entry.frame === undefined ? undefined : rewriteIds(entry.frame, ids)
@@ -474,7 +490,13 @@ export const makeSocketReplay = (recording: Recording, options: SocketReplayOpti
             default:
               break
           }
-          lastT = entry.t
+          if (entry.dir === "out") {
+            const now = yield* Clock.currentTimeMillis
+            if (now > anchorMs + (entry.t - anchorT)) {
+              anchorMs = now
+              anchorT = entry.t
+            }
+          }
         }
       })
       yield* Effect.forkScoped(walk)
@@ -539,3 +561,7 @@ export const makeSocketReplay = (recording: Recording, options: SocketReplayOpti
     }),
   }
 }
+
+/** A layer providing {@link RealtimeSocket} as `replay`'s socket (see {@link makeSocketReplay}). */
+export const layerReplaySocket = (replay: SocketReplay): Layer.Layer<RealtimeSocket> =>
+  Layer.succeed(RealtimeSocket, replay.socket)

@@ -12,9 +12,11 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type BrowserContext, chromium, type Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { assign, createActor, createMachine } from "xstate"
 import { runCli } from "../../src/cli/program.ts"
 import { rootCommand } from "../../src/cli.ts"
 import { createInspector, type Inspector, parseInspectorLog } from "../../src/inspect/index.ts"
+import { createRealtimeSession } from "../../src/realtime/index.ts"
 import { type Simulator, startSimulator } from "../../src/simulator/index.ts"
 import { createTranscriptionSession } from "../../src/stt/index.ts"
 import { collect, concat, finals, pushAudio, silenceAt, toneAt } from "../stt/transcriptionSessionHelpers.ts"
@@ -196,6 +198,7 @@ describe("voxstate demo --inspect", () => {
       await page.screenshot({ path: join(SHOTS, "agent-call.png") })
 
       // Time travel: a past event in each state shows that state lit, and not the live one.
+      // listening is the agent's `idle`, thinking its model `generating` while its voice is silent.
       for (const state of ["replying.model.generating", "interrupted", "idle"]) {
         await page
           .locator("#log li", { hasText: `agent.${state}` })
@@ -252,4 +255,102 @@ describe("voxstate demo --inspect", () => {
     }
     expect(await demo.exit).toBe(0)
   }, 150_000)
+})
+
+describe("a page that cannot keep up", () => {
+  it("is told how many events were dropped for it while the session went on", async () => {
+    const inspector = await createInspector({ viewerBufferBytes: 64 * 1024, historyLimit: 100 })
+    const page = await browser!.newPage()
+    page.setDefaultTimeout(PAGE_TIMEOUT_MS)
+    try {
+      await page.goto(inspector.url)
+      await page.locator("#status", { hasText: "connected" }).waitFor()
+      const machine = createMachine({
+        id: "noisy",
+        context: { blob: "" },
+        on: {
+          TICK: { actions: assign({ blob: ({ event }) => (event as unknown as { blob: string }).blob }) },
+        },
+      })
+      const actor = createActor(machine, { inspect: inspector.inspect }).start()
+      // The page is busy (its script runs for seconds) while a burst of 20 000 events is written.
+      const busy = page.evaluate(() => {
+        const end = Date.now() + 4000
+        while (Date.now() < end) {
+          // Busy: the page reads nothing meanwhile.
+        }
+      })
+      await new Promise((r) => setTimeout(r, 300))
+      const blob = "x".repeat(390)
+      for (let i = 0; i < 20_000; i++) actor.send({ type: "TICK", blob: `${i}${blob}` } as never)
+      expect(actor.getSnapshot().status).toBe("active")
+      const deadline = Date.now() + PAGE_TIMEOUT_MS
+      while (inspector.dropped === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20))
+      expect(inspector.dropped).toBeGreaterThan(0)
+      await busy
+      // Once the page has caught up, the next record brings the count with it.
+      const dropped = page.locator("#dropped", { hasText: /\d+ events dropped/ })
+      while ((await dropped.count()) === 0 && Date.now() < deadline) {
+        actor.send({ type: "TICK", blob: "after" } as never)
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      await dropped.waitFor()
+      const shown = Number(/(\d+) events dropped/.exec((await dropped.textContent()) ?? "")?.[1])
+      expect(shown).toBeGreaterThan(0)
+      expect(shown).toBeLessThanOrEqual(inspector.dropped)
+      await page.screenshot({ path: join(SHOTS, "dropped.png") })
+      actor.stop()
+    } finally {
+      await page.close()
+      await inspector.close()
+    }
+  }, 60_000)
+})
+
+describe("a realtime session in the page", () => {
+  it("shows the response region lit, the reply's transcript, and its audio folded in the log", async () => {
+    const sim = await startSimulator({ port: 0, scenario: { replies: [{ text: "Hello there, friend." }] } })
+    const inspector = await createInspector({ includeText: true })
+    const page = await browser!.newPage()
+    page.setDefaultTimeout(PAGE_TIMEOUT_MS)
+    const session = createRealtimeSession({
+      openai: { apiKey: "sk-simulator", baseUrl: sim.httpUrl },
+      env: {},
+      turnDetection: null,
+      inspect: inspector.inspect,
+    })
+    try {
+      await page.goto(inspector.url)
+      await page.locator("#sessions li", { hasText: "realtime" }).waitFor()
+      await lit(page, "realtime.online.streaming.response.idle").waitFor()
+      const iterator = session[Symbol.asyncIterator]()
+      const next = async (type: string) => {
+        for (;;) {
+          const e = await iterator.next()
+          if (e.done === true) throw new Error(`ended before ${type}`)
+          if (e.value.type === type) return
+        }
+      }
+      await next("session_ready")
+      session.sendText("Hi!")
+      session.createResponse()
+      await next("response_done")
+      await page.locator("#transcripts li.agent", { hasText: "Hello there, friend." }).waitFor()
+      // Audio arrives as many frames: the log shows each run of them as one folded line.
+      const folded = page.locator("#log li.folded", { hasText: "audio" })
+      await folded.first().waitFor()
+      expect(await folded.first().textContent()).toMatch(/×\d+/)
+      expect(await page.content()).not.toContain("sk-simulator")
+      // Time travel to a record while the response was producing lights that state.
+      await page.locator("#log li", { hasText: "response.responding.producing" }).first().click()
+      await lit(page, "realtime.online.streaming.response.responding.producing").waitFor()
+      mkdirSync(SHOTS, { recursive: true })
+      await page.screenshot({ path: join(SHOTS, "realtime.png") })
+    } finally {
+      await session.close()
+      await page.close()
+      await inspector.close()
+      await sim.close()
+    }
+  }, 60_000)
 })

@@ -2,6 +2,7 @@
  * The inspector's server without a browser: redaction of secrets and texts, and the bounded
  * queue of a viewer that stops reading (the session goes on; the page is told what it missed).
  */
+import { request } from "node:http"
 import { describe, expect, it } from "vitest"
 import { WebSocket } from "ws"
 import { assign, createActor, createMachine } from "xstate"
@@ -28,6 +29,26 @@ describe("redact", () => {
     const shown = redact(value, { includeText: true, scrub: noScrubbing }) as Record<string, unknown>
     expect(shown.transcript).toBe("hello there")
     expect(JSON.stringify(shown)).not.toMatch(/abcdefgh|sk-live/)
+  })
+
+  it("hides a session's texts under their many names, and tool results, unless opted in", () => {
+    const value = {
+      userText: "my card number",
+      replyText: "your balance",
+      pendingTurn: "and my address",
+      heard: "you said",
+      items: [{ type: "function_call_output", callId: "c1", output: { city: "Paris" } }],
+      call: { name: "get_weather", arguments: { city: "Lyon" }, rawArguments: '{"city":"Lyon"}' },
+      settings: { model: "gpt-4o-transcribe" },
+    }
+    const hidden = JSON.stringify(redact(value, { includeText: false, scrub: noScrubbing }))
+    expect(hidden).not.toMatch(/card|balance|address|you said|Paris|Lyon/)
+    expect(hidden).toContain("get_weather")
+    expect(hidden).toContain("gpt-4o-transcribe")
+    expect(hidden).toContain('"callId":"c1"')
+    const shown = JSON.stringify(redact(value, { includeText: true, scrub: noScrubbing }))
+    expect(shown).toContain("Paris")
+    expect(shown).toContain("my card number")
   })
 
   it("keeps usage counts, removes token-named credentials and summarizes base64 audio", () => {
@@ -82,4 +103,40 @@ describe("createInspector", () => {
     viewer.close()
     await inspector.close()
   }, 30_000)
+})
+
+describe("who may read the inspector", () => {
+  const status = (url: string, host: string) =>
+    new Promise<number>((resolve, reject) => {
+      const req = request(url, { headers: { host } }, (res) => {
+        res.resume()
+        resolve(res.statusCode ?? 0)
+      })
+      req.on("error", reject)
+      req.end()
+    })
+  const opens = (url: string, origin: string | undefined) =>
+    new Promise<boolean>((resolve) => {
+      const ws = new WebSocket(`${url.replace(/^http/, "ws")}ws`, origin === undefined ? {} : { origin })
+      ws.once("open", () => {
+        ws.close()
+        resolve(true)
+      })
+      ws.once("error", () => resolve(false))
+    })
+
+  it("serves its own address, refuses another host name, and lets no other site's page read the sessions", async () => {
+    const inspector = await createInspector()
+    try {
+      const own = new URL(inspector.url)
+      expect(await status(inspector.url, own.host)).toBe(200)
+      expect(await status(inspector.url, `localhost:${own.port}`)).toBe(200)
+      expect(await status(inspector.url, `rebound.example:${own.port}`)).toBe(421)
+      expect(await opens(inspector.url, undefined)).toBe(true)
+      expect(await opens(inspector.url, `http://${own.host}`)).toBe(true)
+      expect(await opens(inspector.url, "http://elsewhere.example")).toBe(false)
+    } finally {
+      await inspector.close()
+    }
+  })
 })

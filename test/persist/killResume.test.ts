@@ -41,7 +41,7 @@ describe("a call moved to another process", () => {
     it(`resumes from the ${kind} store after the first process is killed mid-turn`, async () => {
       dir = await mkdtemp(join(tmpdir(), "voxstate-kill-"))
       const { code, stdout, stderr } = await run(["--store", dir, ...(kind === "sqlite" ? ["--sqlite"] : [])])
-      expect(stderr).toBe("")
+      expect(stderr).toBe("Using the voxstate simulator in this process (--simulator).\n")
       expect(code).toBe(0)
       expect(stdout).toContain("the first process ended with SIGKILL")
       const held = stdout.slice(stdout.indexOf("the conversation the server now holds"))

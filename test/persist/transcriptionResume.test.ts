@@ -97,3 +97,40 @@ describe("transcription persist and resume", () => {
     expect(finalsOf(events)).toEqual(["hello there", "second turn"])
   })
 })
+
+describe("transcription persist and resume at every point of a call", () => {
+  it("hears each turn exactly once whichever moment the session is moved at", async () => {
+    const audio = concat(silenceAt(300), toneAt(800), silenceAt(900), toneAt(600), silenceAt(900))
+    const chunk = 2_400 // 100 ms at 24 kHz
+    const settings = { turnDetection: { type: "server_vad" as const, silenceDurationMs: 500 } }
+    for (let cut = 0; cut * chunk <= audio.length; cut += 2) {
+      sim = await startSimulator({ scenario: { transcripts: ["hello there", "second turn"] } })
+      const first = createTranscriptionSession(options(sim, settings))
+      sessions.push(first)
+      const heard: SpeechEvent[] = []
+      const reading = (async () => {
+        for await (const event of first) heard.push(event)
+      })().catch(() => undefined)
+      for (let i = 0; i < cut; i++) {
+        pushAudio(first, audio.subarray(i * chunk, (i + 1) * chunk))
+        await new Promise((resolve) => setTimeout(resolve, 15))
+      }
+      const snapshot = JSON.parse(JSON.stringify(first.persist()))
+      await first.close()
+      await reading
+      const second = resumeTranscriptionSession(snapshot, options(sim))
+      sessions.push(second)
+      pushAudio(second, audio.subarray(cut * chunk))
+      second.endInput()
+      const { events, error } = await collect(second)
+      expect(error).toBeUndefined()
+      expect([...finalsOf(heard), ...finalsOf(events)], `moved after ${cut * 100} ms`).toEqual([
+        "hello there",
+        "second turn",
+      ])
+      await second.close()
+      await sim.close()
+      sim = undefined
+    }
+  }, 60_000)
+})

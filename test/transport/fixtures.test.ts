@@ -9,7 +9,7 @@ import { join } from "node:path"
 import { Context, Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { conversationLines } from "../../src/cli/replay.ts"
-import { RealtimeSocket } from "../../src/transport/index.ts"
+import { makeFetchReplay, RealtimeSocket } from "../../src/transport/index.ts"
 import { makeSocketReplay, parseRecording, type ReplayError } from "../../src/transport/replay.ts"
 import { FIXTURE_SCENARIOS } from "../fixtures/scenarios.ts"
 
@@ -26,14 +26,19 @@ describe("shipped recordings", () => {
     it(`replays ${scenario.name} with the same events and frames`, async () => {
       const text = fixture(scenario.name)
       expect(text).not.toContain("sk-simulator")
-      const replay = makeSocketReplay(parseRecording(text), { pace: "immediate" })
+      const recording = parseRecording(text)
+      const replay = makeSocketReplay(recording, { pace: "immediate" })
+      const rest = makeFetchReplay(recording, { pace: "immediate" })
       const events = await scenario.run({
         openai: offline,
         context: Context.make(RealtimeSocket, replay.socket),
+        fetch: rest.fetch,
       })
       expect(replay.failure()).toBeUndefined()
+      expect(rest.failure()).toBeUndefined()
       expect(events).toEqual(recordedEvents(scenario.name))
       await Effect.runPromise(replay.verify)
+      await rest.verify()
     }, 30_000)
   }
 
@@ -55,7 +60,11 @@ describe("shipped recordings", () => {
     }
     const replay = makeSocketReplay(edited, { pace: "immediate" })
     await scenario
-      .run({ openai: offline, context: Context.make(RealtimeSocket, replay.socket) })
+      .run({
+        openai: offline,
+        context: Context.make(RealtimeSocket, replay.socket),
+        fetch: makeFetchReplay(edited).fetch,
+      })
       .catch(() => [])
     const failure = replay.failure() as ReplayError
     expect(failure.reason).toMatchObject({ _tag: "Diverged", path: "$.item.content[0].text" })
