@@ -97,11 +97,21 @@ const turnTimes = (call: Call): TurnTimes[] => {
   return times
 }
 
-/** Resolves once every caller has said its lines and heard the agent's answer, or rejects after `timeoutMs`. */
-const waitForCalls = async (done: () => boolean, timeoutMs: number): Promise<void> => {
-  const until = performance.now() + timeoutMs
+/** Resolves once `done`, or rejects when `progress` has not changed for `stallMs` (naming what is unfinished). */
+const waitForCalls = async (
+  done: () => boolean,
+  progress: () => number,
+  stallMs: number,
+  unfinished: () => string,
+): Promise<void> => {
+  let last = progress()
+  let since = performance.now()
   while (!done()) {
-    if (performance.now() > until) throw new Error("calls did not finish in time")
+    const now = progress()
+    if (now !== last) {
+      last = now
+      since = performance.now()
+    } else if (performance.now() - since > stallMs) throw new Error(`calls stalled: ${unfinished()}`)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
 }
@@ -230,14 +240,26 @@ const byHandCall = (baseUrl: string, call: number, turns: number): Call => {
   }
 }
 
-const runCalls = async (open: (call: number) => Call, calls: number, turns: number): Promise<Run> => {
+const runCalls = async (open: (call: number) => Call, calls: number): Promise<Run> => {
   globalThis.gc?.()
   const cpu = process.cpuUsage()
   const frames = callerFrames
   const started = performance.now()
   const running = Array.from({ length: calls }, (_, i) => open(i))
   try {
-    await waitForCalls(() => running.every((c) => c.answered()), 60_000 + turns * 10_000)
+    await waitForCalls(
+      () => running.every((c) => c.answered()),
+      () => running.reduce((n, c) => n + c.caller.spoken.length + c.stamps.length, 0),
+      30_000,
+      () =>
+        running
+          .filter((c) => !c.answered())
+          .map(
+            (c) =>
+              `${c.side} call: ${c.caller.spoken.length} lines said, ${c.caller.pending} to say, ${c.stamps.length} agent frames, ${c.transcripts.length} transcripts`,
+          )
+          .join("; "),
+    )
   } finally {
     await Promise.all(running.map((c) => c.close()))
   }
@@ -306,11 +328,10 @@ export default async (): Promise<void> => {
         (i) =>
           i % 2 === 0 ? agentCall(sim.httpUrl, i, turnsPerCall) : byHandCall(sim.httpUrl, i, turnsPerCall),
         calls,
-        turnsPerCall,
       )
       // CPU: each side alone, N calls of it at once.
-      const baseCpu = await runCalls((i) => byHandCall(sim.httpUrl, i, CPU_TURNS), calls, CPU_TURNS)
-      const agentCpu = await runCalls((i) => agentCall(sim.httpUrl, i, CPU_TURNS), calls, CPU_TURNS)
+      const baseCpu = await runCalls((i) => byHandCall(sim.httpUrl, i, CPU_TURNS), calls)
+      const agentCpu = await runCalls((i) => agentCall(sim.httpUrl, i, CPU_TURNS), calls)
       const a = figures(mixed, "agent", agentCpu)
       const b = figures(mixed, "by hand", baseCpu)
       console.log(

@@ -2,7 +2,7 @@
  * What the live inspector costs the sessions it watches: N = 50 concurrent transcription
  * sessions stream 3 s of real-time-paced 24 kHz audio (20 ms frames) to the simulator (in a
  * child process, so this process's CPU time is the clients' own), end their input and drain.
- * Three ways, in the same run, each twice in turn (A B C A B C, the median kept):
+ * Three ways, in the same run, each three times in turn (A B C A B C A B C, the median kept):
  *   A. no inspector (the baseline),
  *   B. an inspector attached, no page open,
  *   C. an inspector attached and Debian's chromium viewing its page (playwright-core).
@@ -25,6 +25,7 @@ import { synthesizeSpeech } from "../src/simulator/index.ts"
 import { startChildSimulator } from "./support.ts"
 
 const N = Number(process.env.INSPECT_BENCH_N ?? "50")
+const ROUNDS = 3
 const RATE_HZ = 24_000
 const FRAME_MS = 20
 const AUDIO_MS = 3_000
@@ -139,7 +140,7 @@ export default async function inspectBench(): Promise<void> {
     await warmPage.locator("#chart svg").waitFor()
     await warmPage.close()
     await warm.close()
-    for (let round = 0; round < 2; round++) {
+    for (let round = 0; round < ROUNDS; round++) {
       for (const mode of ["none", "inspector", "inspector+browser"] as const) {
         global.gc?.()
         const inspector = mode === "none" ? undefined : await createInspector()

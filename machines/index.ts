@@ -5,6 +5,32 @@
  */
 
 export {
+  type AgentSessionContext,
+  type AgentSessionEmitted,
+  type AgentSessionEvent,
+  type AgentSessionInput,
+  type AgentState,
+  agentSessionMachine,
+  agentStateOf,
+  type LlmTurnInput,
+  type QueuedReply,
+  type ToolOutput,
+  type TurnSettings,
+  type UserState,
+  userStateOf,
+} from "./agent/agentSession.ts"
+export {
+  cutReplyToHeard,
+  DEFAULT_CHARACTERS_PER_MS,
+  heardText,
+  joinUtterances,
+  type TimelineSegment,
+  wordsHeard,
+  wordsOf,
+  wordsWithin,
+} from "./agent/turnRules.ts"
+
+export {
   backoffDelayMs,
   classifyServerError,
   DEFAULT_LIFECYCLE_TIMEOUTS,

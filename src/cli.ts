@@ -9,12 +9,14 @@
 import { realpathSync } from "node:fs"
 import { pathToFileURL } from "node:url"
 import { Command } from "effect/cli"
+import { clusterCommand } from "./cli/cluster.ts"
 import { demoCommand } from "./cli/demo.ts"
 import { diagramCommand } from "./cli/diagram.ts"
 import { inspectCommand } from "./cli/inspect.ts"
 import type { CliOutput } from "./cli/io.ts"
 import { type AnyCommand, runCli } from "./cli/program.ts"
 import { replayCommand } from "./cli/replay.ts"
+import { runnerCommand } from "./cli/runner.ts"
 import { simulateCommand } from "./cli/simulate.ts"
 import { speakCommand } from "./cli/speak.ts"
 import { transcribeCommand } from "./cli/transcribe.ts"
@@ -30,6 +32,8 @@ export const COMMANDS: ReadonlyArray<AnyCommand> = [
   inspectCommand,
   replayCommand,
   transcribeCommand,
+  runnerCommand,
+  clusterCommand,
 ]
 
 /** `voxstate` with its commands. */

@@ -45,7 +45,10 @@ export type AgentRealtimeEvent =
   | Relayed<"realtime.input_speech_started", { readonly itemId: string }>
   | Relayed<"realtime.input_speech_stopped", { readonly itemId: string }>
   | Relayed<"realtime.input_transcript", { readonly text: string; readonly final: boolean }>
-  | Relayed<"realtime.response_started", { readonly responseId: string }>
+  | Relayed<
+      "realtime.response_started",
+      { readonly responseId: string; readonly requestId: string | undefined }
+    >
   | Relayed<
       "realtime.audio",
       { readonly responseId: string; readonly itemId: string; readonly samples: Int16Array }
@@ -81,9 +84,13 @@ export type AgentRealtimeEvent =
   /** The output's played position of the reply's audio item, in ms (from the `playback` actor). */
   | { readonly type: "PLAYED"; readonly playedMs: number }
   /** Has the agent speak `text` (a response told to say it). */
-  | { readonly type: "SAY"; readonly text: string }
+  | { readonly type: "SAY"; readonly text: string; readonly allowInterruptions?: boolean }
   /** Asks for a reply now, with extra instructions for this one. */
-  | { readonly type: "GENERATE_REPLY"; readonly instructions: string | undefined }
+  | {
+      readonly type: "GENERATE_REPLY"
+      readonly instructions: string | undefined
+      readonly allowInterruptions?: boolean
+    }
   /** Stops the agent: the response cancelled, the output cleared, the item cut at what was played. */
   | { readonly type: "INTERRUPT" }
   /** Another agent takes the call (new instructions and tools; the conversation stays). */
@@ -114,6 +121,12 @@ export interface AgentRealtimeContext extends AgentRealtimeInput {
   readonly pendingCalls: readonly ToolCall[]
   readonly toolRounds: number
   readonly heard: string
+  /** Replies asked for so far (names each request: `reply_<n>`). */
+  readonly requests: number
+  /** The request of a reply that holds the floor (`allowInterruptions: false`), until it ends. */
+  readonly floorRequestId: string | undefined
+  /** The reply being played holds the floor: the caller's speech does not cut it. */
+  readonly holdingFloor: boolean
 }
 
 /** The output a call gets when the caller cut in while it ran. */
@@ -181,10 +194,19 @@ export const agentRealtimeMachine = setup({
     /** Asks for a response (provided: `CREATE_RESPONSE`); `toolChoice: "none"` past the tool rounds. */
     requestReply: (
       _args,
-      _params: { readonly instructions: string | undefined; readonly toolChoice: "none" | undefined },
+      _params: {
+        readonly requestId: string
+        readonly instructions: string | undefined
+        readonly toolChoice: "none" | undefined
+      },
     ) => {},
     /** Asks for a response that says `text` (provided: `CREATE_RESPONSE` with instructions to say it). */
-    requestSpeech: (_args, _params: { readonly text: string }) => {},
+    requestSpeech: (_args, _params: { readonly requestId: string; readonly text: string }) => {},
+    /**
+     * Turns the server's cancel-on-speech off for a reply that holds the floor, and back on
+     * (provided: `UPDATE_SESSION` when the setting changes).
+     */
+    setInterruptResponse: (_args, _params: { readonly enabled: boolean }) => {},
     /** Asks the session to stop the response and truncate at what was played (provided: `INTERRUPT`). */
     interruptResponse: () => {},
     /** Changes the session's instructions and tools (provided: `UPDATE_SESSION`). */
@@ -192,9 +214,27 @@ export const agentRealtimeMachine = setup({
       _args,
       _params: { readonly instructions: string; readonly tools: readonly RealtimeToolDefinition[] },
     ) => {},
-    beginReply: assign(({ event }) => {
+    beginReply: assign(({ context, event }) => {
       assertEvent(event, "realtime.response_started")
-      return { responseId: event.event.responseId, reply: "", heard: "", audioItemId: undefined }
+      const holdingFloor =
+        event.event.requestId !== undefined && event.event.requestId === context.floorRequestId
+      return {
+        responseId: event.event.responseId,
+        reply: "",
+        heard: "",
+        audioItemId: undefined,
+        holdingFloor,
+        // The floor-holding reply was still playing out when this one began: its floor is over.
+        floorRequestId: context.holdingFloor && !holdingFloor ? undefined : context.floorRequestId,
+      }
+    }),
+    /** A request is named (`reply_<n>`); one that holds the floor is remembered. */
+    nameRequest: assign(({ context, event }) => {
+      const holds = "allowInterruptions" in event && event.allowInterruptions === false
+      return {
+        requests: context.requests + 1,
+        ...(holds ? { floorRequestId: `reply_${context.requests + 1}` } : {}),
+      }
     }),
     /** The reply's transcript grows as the model speaks. */
     appendTranscript: assign(({ context, event }) => {
@@ -231,7 +271,10 @@ export const agentRealtimeMachine = setup({
       context.pendingCalls.length > 0,
     hasTranscript: ({ event }) =>
       event.type === "realtime.input_transcript" && event.event.text.trim() !== "",
-    interruptionsAllowed: ({ context }) => context.allowInterruptions,
+    interruptionsAllowed: ({ context }) => context.allowInterruptions && !context.holdingFloor,
+    /** A reply asked to hold the floor while the caller may otherwise cut the agent off. */
+    holdsFloor: ({ context, event }) =>
+      context.allowInterruptions && "allowInterruptions" in event && event.allowInterruptions === false,
     toolStepsLeft: ({ context }) => context.toolRounds < context.maxToolSteps,
   },
 }).createMachine({
@@ -244,6 +287,9 @@ export const agentRealtimeMachine = setup({
     pendingCalls: [],
     toolRounds: 0,
     heard: "",
+    requests: 0,
+    floorRequestId: undefined,
+    holdingFloor: false,
   }),
   invoke: [
     {
@@ -304,22 +350,91 @@ export const agentRealtimeMachine = setup({
             "realtime.response_started": {
               target: ".thinking",
               reenter: true,
-              actions: "beginReply",
+              actions: [
+                "beginReply",
+                {
+                  type: "setInterruptResponse",
+                  params: ({ context }) => ({ enabled: context.floorRequestId === undefined }),
+                },
+              ],
             },
             "realtime.interrupted": { target: ".interrupted" },
             INTERRUPT: { actions: "interruptResponse" },
-            SAY: { actions: { type: "requestSpeech", params: ({ event }) => ({ text: event.text }) } },
-            GENERATE_REPLY: {
-              actions: {
-                type: "requestReply",
-                params: ({ event }) => ({ instructions: event.instructions, toolChoice: undefined }),
+            SAY: [
+              {
+                guard: "holdsFloor",
+                actions: [
+                  "nameRequest",
+                  { type: "setInterruptResponse", params: { enabled: false } },
+                  {
+                    type: "requestSpeech",
+                    params: ({ context, event }) => ({
+                      requestId: `reply_${context.requests}`,
+                      text: event.text,
+                    }),
+                  },
+                ],
               },
-            },
+              {
+                actions: [
+                  "nameRequest",
+                  {
+                    type: "requestSpeech",
+                    params: ({ context, event }) => ({
+                      requestId: `reply_${context.requests}`,
+                      text: event.text,
+                    }),
+                  },
+                ],
+              },
+            ],
+            GENERATE_REPLY: [
+              {
+                guard: "holdsFloor",
+                actions: [
+                  "nameRequest",
+                  { type: "setInterruptResponse", params: { enabled: false } },
+                  {
+                    type: "requestReply",
+                    params: ({ context, event }) => ({
+                      requestId: `reply_${context.requests}`,
+                      instructions: event.instructions,
+                      toolChoice: undefined,
+                    }),
+                  },
+                ],
+              },
+              {
+                actions: [
+                  "nameRequest",
+                  {
+                    type: "requestReply",
+                    params: ({ context, event }) => ({
+                      requestId: `reply_${context.requests}`,
+                      instructions: event.instructions,
+                      toolChoice: undefined,
+                    }),
+                  },
+                ],
+              },
+            ],
           },
           states: {
             listening: {
               description: "Waiting for the caller (or for a reply asked for).",
-              entry: assign({ toolRounds: 0 }),
+              entry: [
+                // A floor-holding reply is over: the server cuts replies on speech again (unless
+                // another reply that holds the floor is on its way).
+                assign(({ context }) =>
+                  context.holdingFloor
+                    ? { toolRounds: 0, holdingFloor: false, floorRequestId: undefined }
+                    : { toolRounds: 0 },
+                ),
+                {
+                  type: "setInterruptResponse",
+                  params: ({ context }) => ({ enabled: context.floorRequestId === undefined }),
+                },
+              ],
             },
             thinking: {
               description: "A response is on its way; no audio yet.",
@@ -423,6 +538,10 @@ export const agentRealtimeMachine = setup({
                           interrupted: false,
                         })),
                         "beginReply",
+                        {
+                          type: "setInterruptResponse",
+                          params: ({ context }) => ({ enabled: context.floorRequestId === undefined }),
+                        },
                       ],
                     },
                   },
@@ -495,7 +614,15 @@ export const agentRealtimeMachine = setup({
                         type: "sendToolOutputs",
                         params: ({ event }) => ({ outputs: event.output, respond: false }),
                       },
-                      { type: "requestReply", params: { instructions: undefined, toolChoice: "none" } },
+                      assign(({ context }) => ({ requests: context.requests + 1 })),
+                      {
+                        type: "requestReply",
+                        params: ({ context }) => ({
+                          requestId: `reply_${context.requests}`,
+                          instructions: undefined,
+                          toolChoice: "none" as const,
+                        }),
+                      },
                       assign({ pendingCalls: [] }),
                     ],
                   },

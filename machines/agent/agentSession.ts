@@ -82,6 +82,8 @@ export type AgentSessionEvent =
   | { readonly type: "GENERATE_REPLY"; readonly instructions?: string; readonly allowInterruptions?: boolean }
   /** Stops the agent's reply now (the application's call, whatever the reply allows). */
   | { readonly type: "INTERRUPT" }
+  /** The application ends the caller's turn now (manual turns, push-to-talk). */
+  | { readonly type: "USER.COMMIT" }
   /** Another agent takes the conversation (a handoff): its instructions from now on. */
   | { readonly type: "AGENT.UPDATED"; readonly instructions: string }
   | { readonly type: "CLOSE" }
@@ -234,6 +236,8 @@ export const agentSessionMachine = setup({
     resumeOutput: () => {},
     /** Drops what the output has not played yet (provided). */
     clearOutput: () => {},
+    /** Ends the transcriber's current segment now (provided: the STT's commit event to `stt`). */
+    commitSpeech: () => {},
     hearFinal: assign({
       userText: ({ context, event }) => {
         assertEvent(event, "stt.final_transcript")
@@ -491,6 +495,7 @@ export const agentSessionMachine = setup({
       states: {
         user: {
           initial: "silent",
+          on: { "USER.COMMIT": { target: ".committing" } },
           states: {
             silent: {
               description: "The caller is not speaking.",
@@ -509,6 +514,28 @@ export const agentSessionMachine = setup({
                 "stt.interim_transcript": { guard: "heardWords", actions: "emitInterim" },
                 "stt.final_transcript": { guard: "heardWords", actions: ["hearFinal", "emitFinal"] },
                 "stt.end_of_speech": { target: "endOfTurnPending" },
+              },
+            },
+            committing: {
+              description:
+                "The application ended the caller's turn (manual turns): the transcriber's segment is committed; its final transcript ends the turn at once, `maxEndpointing` at the latest.",
+              entry: "commitSpeech",
+              on: {
+                "stt.final_transcript": {
+                  guard: "heardWords",
+                  target: "silent",
+                  actions: ["hearFinal", "emitFinal", "endUserTurn", raise({ type: "USER_TURN_ENDED" })],
+                },
+              },
+              after: {
+                maxEndpointing: [
+                  {
+                    guard: "userTranscriptPending",
+                    target: "silent",
+                    actions: ["endUserTurn", raise({ type: "USER_TURN_ENDED" })],
+                  },
+                  { target: "silent" },
+                ],
               },
             },
             endOfTurnPending: {

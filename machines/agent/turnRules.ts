@@ -32,7 +32,7 @@ export const wordsWithin = (text: string, limit: number): string => {
 }
 
 /** One synthesized segment of a reply, in text order: its characters and its audio. */
-export interface SpokenSegment {
+export interface TimelineSegment {
   /** Characters of reply text the segment speaks; undefined while it is still being synthesized. */
   readonly characters: number | undefined
   /** Audio of the segment received so far (all of it once `characters` is known), in ms. */
@@ -48,7 +48,7 @@ export const DEFAULT_CHARACTERS_PER_MS = 0.015
  * still being synthesized (its length not known yet) is read at the speaking rate of the
  * finished ones (or {@link DEFAULT_CHARACTERS_PER_MS}), never past the text sent.
  */
-export const heardText = (reply: string, segments: readonly SpokenSegment[], playedMs: number): string => {
+export const heardText = (reply: string, segments: readonly TimelineSegment[], playedMs: number): string => {
   let characters = 0
   let remainingMs = Math.max(0, playedMs)
   let doneCharacters = 0
@@ -76,7 +76,7 @@ export const heardText = (reply: string, segments: readonly SpokenSegment[], pla
 }
 
 /** One character per segment boundary passed (the space the segmenter dropped). */
-const segmentGaps = (segments: readonly SpokenSegment[], characters: number): number => {
+const segmentGaps = (segments: readonly TimelineSegment[], characters: number): number => {
   let gaps = 0
   let at = 0
   for (const segment of segments) {

@@ -32,7 +32,7 @@ import {
   type UserState,
   userStateOf,
 } from "../../machines/agent/agentSession.ts"
-import { heardText, type SpokenSegment } from "../../machines/agent/turnRules.ts"
+import { heardText, type TimelineSegment } from "../../machines/agent/turnRules.ts"
 import type { ChatItem, ChatItemInput } from "../../machines/responses/chatItems.ts"
 import type { ChatChunk, ToolCall } from "../../machines/responses/chunks.ts"
 import { decodeSnapshot, makeSnapshot, type SessionSnapshot } from "../persist/snapshot.ts"
@@ -46,7 +46,7 @@ import { createTTS } from "../tts/OpenAITTS.ts"
 import { SynthesisSession, type SynthesisSessionOptions } from "../tts/SynthesisSession.ts"
 import type { SegmentMetrics, SynthesisEvent, SynthesizeStream, TTS } from "../tts/TTS.ts"
 import { type AudioInput, type AudioOutput, createCallRecorder, FRAME_MS } from "./audio.ts"
-import type { Agent } from "./define.ts"
+import type { Agent, AgentControls } from "./define.ts"
 import {
   type AgentEndpoint,
   type AgentLLM,
@@ -133,23 +133,13 @@ export interface AgentSessionOptions extends TurnOptions {
   readonly inspect?: Observer<InspectionEvent> | false
 }
 
-/** Options of a reply the application asks for. */
-export interface ReplyOptions {
-  /** Whether the caller can cut this reply off (default: the session's `allowInterruptions`). */
-  readonly allowInterruptions?: boolean
-}
-
 /** A running agent session. */
-export interface AgentSession extends AsyncIterable<AgentEvent> {
+export interface AgentSession extends AgentControls, AsyncIterable<AgentEvent> {
   /** The session's actor (for inspection). */
   readonly actor: Actor<typeof agentSessionMachine>
   readonly runtime: SessionRuntime<RealtimeSocket>
   /** The call's audio out (the given one, or the call recorder). */
   readonly output: AudioOutput
-  /** The conversation as the model sees it (an interrupted reply cut to the words heard). */
-  readonly chatContext: readonly (ChatItem | ChatItemInput)[]
-  /** The agent in charge now. */
-  readonly agent: Agent
   /** The conversation (same as {@link chatContext}). */
   chat(): readonly (ChatItem | ChatItemInput)[]
   /** Per-turn latencies so far. */
@@ -159,14 +149,11 @@ export interface AgentSession extends AsyncIterable<AgentEvent> {
    * greeting). Called once; a second call throws `Error`.
    */
   start(audio?: { readonly input?: AudioInput; readonly output?: AudioOutput }): void
-  /** Has the agent say `text` (no model turn), after what it is saying. */
-  say(text: string, options?: ReplyOptions): void
-  /** Has the model reply now, with `instructions` added for this reply. */
-  generateReply(options?: ReplyOptions & { readonly instructions?: string }): void
-  /** Stops the agent's reply now, whatever it allows; the chat keeps the words played. */
-  interrupt(): void
-  /** Hands the conversation to `agent` (its instructions and tools), keeping the chat; runs its `onEnter`. */
-  updateAgent(agent: Agent): void
+  /**
+   * Ends the caller's turn now (manual turns, push-to-talk; with the STT's own turn detection
+   * off, e.g. `stt: { turnDetection: null }`): the STT transcribes what it has, the agent answers.
+   */
+  commitUserTurn(): void
   /** Ends the call: stops the input, every child, every timer and socket. Idempotent. */
   close(): Promise<void>
   /**
@@ -328,7 +315,9 @@ const startAgentSession = (options: AgentSessionOptions, resume?: AgentSnapshotD
   let paused = false
   let actorRef: Actor<typeof agentSessionMachine> | undefined
   const ttsOptions = isTTS(options.tts) ? { tts: options.tts } : (options.tts ?? {})
-  const baseTTS =
+  // A TTS the session made is the session's to close; a given one stays its owner's.
+  const ownsTTS = ttsOptions.tts === undefined
+  const baseTTS: TTS =
     ttsOptions.tts ??
     createTTS({
       ...ttsOptions.speech,
@@ -442,6 +431,7 @@ const startAgentSession = (options: AgentSessionOptions, resume?: AgentSnapshotD
           : { allowInterruptions: replyOptions.allowInterruptions }),
       }),
     interrupt: () => actor.send({ type: "INTERRUPT" }),
+    commitUserTurn: () => actor.send({ type: "USER.COMMIT" }),
     updateAgent: (next) => {
       agent = next
       toolsByName = toolsFor(next)
@@ -476,6 +466,7 @@ const startAgentSession = (options: AgentSessionOptions, resume?: AgentSnapshotD
         actor.send({ type: "CLOSE" })
         actor.stop()
         await runtime.shutdown()
+        if (ownsTTS) await baseTTS.close()
         push({ type: "closed", atMs: now() })
         events.end()
       })()
@@ -579,7 +570,7 @@ const startAgentSession = (options: AgentSessionOptions, resume?: AgentSnapshotD
           }),
       ),
       measurePlayed: fromPromise<string, { readonly reply: string }>(async ({ input: { reply } }) =>
-        heardText(reply, segments as readonly SpokenSegment[], output.playedMs(now())),
+        heardText(reply, segments as readonly TimelineSegment[], output.playedMs(now())),
       ),
     },
     actions: {
@@ -612,6 +603,7 @@ const startAgentSession = (options: AgentSessionOptions, resume?: AgentSnapshotD
         replyOpen = false
         output.clear(now())
       },
+      commitSpeech: sendTo("stt", () => stt.commit()),
     },
   })
 

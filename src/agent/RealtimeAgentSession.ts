@@ -33,7 +33,7 @@ import type { OpenAIConfigOptions } from "../transport/OpenAIConfig.ts"
 import { RealtimeSocket } from "../transport/RealtimeSocket.ts"
 import type { AgentEvent, TurnMetrics } from "./AgentSession.ts"
 import { type AudioInput, type AudioOutput, CALL_RATE_HZ, createCallRecorder, FRAME_MS } from "./audio.ts"
-import type { Agent } from "./define.ts"
+import type { Agent, ReplyOptions } from "./define.ts"
 
 /** Realtime session options the agent mode takes (instructions and tools come from the agent). */
 export type AgentRealtimeOptions = Omit<
@@ -81,10 +81,13 @@ export interface RealtimeAgentSession extends AsyncIterable<AgentEvent> {
    * greeting). Called once; a second call throws `Error`.
    */
   start(audio?: { readonly input?: AudioInput; readonly output?: AudioOutput }): void
-  /** Has the agent say `text` (a response told to say it word for word). */
-  say(text: string): void
+  /**
+   * Has the agent say `text` (a response told to say it word for word); `allowInterruptions:
+   * false` holds the floor for it (the server does not cut it on the caller's speech).
+   */
+  say(text: string, options?: ReplyOptions): void
   /** Asks for a reply now, with `instructions` added for it. */
-  generateReply(options?: { readonly instructions?: string }): void
+  generateReply(options?: ReplyOptions & { readonly instructions?: string }): void
   /** Stops the agent at once: response cancelled, output cleared, the item cut at what was played. */
   interrupt(): void
   /** Hands the call to another agent: its instructions and tools; the conversation stays; runs its `onEnter`. */
@@ -131,6 +134,9 @@ export const createRealtimeAgentSession = (options: RealtimeAgentSessionOptions)
 
   const { turnDetection, inputTranscription, ...rest } = options.realtime
   const detection = turnDetection === undefined ? { type: "server_vad" as const } : turnDetection
+  const sessionDetection = detection
+  /** Whether the server cancels a reply on the caller's speech now (off while a reply holds the floor). */
+  let interruptResponse = allowInterruptions && detection !== null && detection.interruptResponse !== false
   const parts = RealtimeSession.logic(runtime, {
     ...rest,
     ...(options.openai === undefined ? {} : { openai: options.openai }),
@@ -277,10 +283,14 @@ export const createRealtimeAgentSession = (options: RealtimeAgentSessionOptions)
         "realtime",
         (
           _args,
-          params: { readonly instructions: string | undefined; readonly toolChoice: "none" | undefined },
+          params: {
+            readonly requestId: string
+            readonly instructions: string | undefined
+            readonly toolChoice: "none" | undefined
+          },
         ) => ({
           type: "CREATE_RESPONSE" as const,
-          requestId: `req_${randomUUID().slice(0, 8)}`,
+          requestId: params.requestId,
           request: {
             ...(params.instructions === undefined ? {} : { instructions: params.instructions }),
             ...(params.toolChoice === undefined ? {} : { toolChoice: params.toolChoice }),
@@ -288,13 +298,29 @@ export const createRealtimeAgentSession = (options: RealtimeAgentSessionOptions)
           atMs: runtime.now(),
         }),
       ),
-      requestSpeech: sendTo("realtime", (_args, params: { readonly text: string }) => ({
-        type: "CREATE_RESPONSE" as const,
-        requestId: `req_${randomUUID().slice(0, 8)}`,
-        request: { instructions: sayInstructions(params.text), toolChoice: "none" as const },
-        atMs: runtime.now(),
-      })),
+      requestSpeech: sendTo(
+        "realtime",
+        (_args, params: { readonly requestId: string; readonly text: string }) => ({
+          type: "CREATE_RESPONSE" as const,
+          requestId: params.requestId,
+          request: { instructions: sayInstructions(params.text), toolChoice: "none" as const },
+          atMs: runtime.now(),
+        }),
+      ),
       interruptResponse: sendTo("realtime", { type: "INTERRUPT" as const }),
+      setInterruptResponse: enqueueActions(({ enqueue }, params: { readonly enabled: boolean }) => {
+        // Only a session that lets the caller interrupt toggles it, and only on a change.
+        if (!allowInterruptions || sessionDetection === null || params.enabled === interruptResponse) return
+        interruptResponse = params.enabled
+        enqueue.sendTo("realtime", {
+          type: "UPDATE_SESSION",
+          settings: {
+            turnDetection: params.enabled
+              ? sessionDetection
+              : { ...sessionDetection, interruptResponse: false },
+          },
+        })
+      }),
       updateSession: sendTo(
         "realtime",
         (
@@ -402,8 +428,18 @@ export const createRealtimeAgentSession = (options: RealtimeAgentSessionOptions)
         parts.audio.push(frame)
       }, runtime.clock)
     },
-    say: (text) => actor.send({ type: "SAY", text }),
-    generateReply: (reply = {}) => actor.send({ type: "GENERATE_REPLY", instructions: reply.instructions }),
+    say: (text, reply = {}) =>
+      actor.send({
+        type: "SAY",
+        text,
+        ...(reply.allowInterruptions === undefined ? {} : { allowInterruptions: reply.allowInterruptions }),
+      }),
+    generateReply: (reply = {}) =>
+      actor.send({
+        type: "GENERATE_REPLY",
+        instructions: reply.instructions,
+        ...(reply.allowInterruptions === undefined ? {} : { allowInterruptions: reply.allowInterruptions }),
+      }),
     interrupt: () => actor.send({ type: "INTERRUPT" }),
     updateAgent: (next) => {
       agent = next

@@ -7,33 +7,34 @@ import { Schema } from "effect"
 import type { ChatItem, ChatItemInput } from "../../machines/responses/chatItems.ts"
 import { type FunctionTool, functionTool, type JsonSchema, schemaTool } from "../llm/tools.ts"
 
-/**
- * What a tool or an agent's `onEnter` can do with the session it runs in, in either mode (an
- * `AgentSession` or a `RealtimeAgentSession` meets it).
- */
-export interface AgentCall {
+/** Options of a reply the application asks for. */
+export interface ReplyOptions {
+  /** Whether the caller can cut this reply off (default: the session's `allowInterruptions`). */
+  readonly allowInterruptions?: boolean
+}
+
+/** What an agent's code (its tools, its `onEnter`) can do with the session it runs in. */
+export interface AgentControls {
+  /** The conversation as the model sees it (an interrupted reply cut to the words heard). */
+  readonly chatContext: readonly (ChatItem | ChatItemInput)[]
   /** The agent in charge now. */
   readonly agent: Agent
-  /** The conversation so far. */
-  chat(): readonly (ChatItem | ChatItemInput)[]
-  /** Has the agent say `text`, after what it is saying. */
-  say(text: string): void
+  /** Has the agent say `text` (no model turn), after what it is saying. */
+  say(text: string, options?: ReplyOptions): void
   /** Has the model reply now, with `instructions` added for this reply. */
-  generateReply(options?: { readonly instructions?: string }): void
-  /** Stops the agent's reply now. */
+  generateReply(options?: ReplyOptions & { readonly instructions?: string }): void
+  /** Stops the agent's reply now, whatever it allows; the chat keeps the words played. */
   interrupt(): void
-  /** Hands the conversation to `agent`, keeping the chat. */
+  /** Hands the conversation to `agent` (its instructions and tools), keeping the chat; runs its `onEnter`. */
   updateAgent(agent: Agent): void
-  /** Ends the call. */
-  close(): Promise<void>
 }
 
 /** What a tool execution gets besides its arguments. */
 export interface ToolContext {
   /** Aborted when the caller interrupts the turn (or the session closes): stop the work. */
   readonly signal: AbortSignal
-  /** The session the tool runs in (the pipeline's, or the realtime mode's). */
-  readonly session: AgentCall
+  /** The session the tool runs in. */
+  readonly session: AgentControls
 }
 
 /** A tool the agent may call: the model sees `tool`, the session runs `execute`. */
@@ -83,7 +84,7 @@ export interface Agent {
    * handoff), with the session (say a line, generate a reply). A thrown error or rejection
    * becomes the session's `error` event.
    */
-  readonly onEnter?: (session: AgentCall) => void | Promise<void>
+  readonly onEnter?: (session: AgentControls) => void | Promise<void>
 }
 
 /**
@@ -94,7 +95,7 @@ export const defineAgent = (definition: {
   readonly instructions: string
   readonly tools?: readonly AgentTool[]
   readonly greeting?: string
-  readonly onEnter?: (session: AgentCall) => void | Promise<void>
+  readonly onEnter?: (session: AgentControls) => void | Promise<void>
 }): Agent => {
   const tools = definition.tools ?? []
   const names = new Set<string>()

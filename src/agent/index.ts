@@ -12,7 +12,6 @@ export {
   type AgentSessionOptions,
   type AgentSnapshot,
   type AgentSnapshotData,
-  type ReplyOptions,
   resumeAgentSession,
   type TurnMetrics,
   type TurnOptions,
@@ -28,10 +27,11 @@ export {
 } from "./audio.ts"
 export {
   type Agent,
-  type AgentCall,
+  type AgentControls,
   type AgentTool,
   defineAgent,
   defineTool,
+  type ReplyOptions,
   type ToolContext,
 } from "./define.ts"
 export { type DemoOptions, type DemoResult, runDemo } from "./demo.ts"

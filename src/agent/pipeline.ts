@@ -39,6 +39,8 @@ export interface AgentSTTParts {
   readonly input: unknown
   /** The caller's audio, straight to the part (never through an actor). */
   push(frame: AudioFrame): void
+  /** The event that makes the part end its current segment now and transcribe it (manual turns). */
+  commit(): AnyEventObject
   /**
    * For a snapshot: the caller's audio not transcribed yet, from the child's snapshot context
    * (JSON). A part without it keeps no audio across a resume.
@@ -99,6 +101,7 @@ export const openaiSTT = (options: OpenAISTTOptions = {}): AgentSTT => ({
       logic: stt.logic,
       input: stt.input,
       push: (frame) => stt.audio.push(frame),
+      commit: () => stt.flushEvent(),
       pendingSpeech: (context) => pendingSpeechOf(context as TranscriptionSessionContext, stt.audio),
       replaySpeech: (pending, send) => replayPendingSpeech(stt, pending as PendingSpeech, send),
     }

@@ -8,11 +8,14 @@
  *   number of bytes is refused with an `error` message (the frame is dropped, the call goes on).
  * - JSON text frames in: `{"type":"start","sampleRateHz"?:16000}` starts the session;
  *   `{"type":"format","sampleRateHz":8000}` declares another rate; `{"type":"say","text":"…"}`,
- *   `{"type":"interrupt"}`, `{"type":"end"}` (the session ends, then the socket closes 1000).
+ *   `{"type":"interrupt"}`, `{"type":"end"}` (the session ends, then the socket closes 1000);
+ *   `{"type":"played","reply":3,"ms":1200}`: the client has played 1200 ms of reply 3 (optional;
+ *   without it the played position is modelled as playback from arrival).
  * - JSON text frames out: `{"type":"started","sampleRateHz":24000,"channels":1}`, every
- *   `AgentEvent` as JSON (errors as `{ code, message }`), `{"type":"clear"}` when the agent is cut
- *   off (drop the audio not played yet), `{"type":"error","error":{"code","message"}}` for a
- *   message refused, and `{"type":"closed"}` last. Every text out passes the credential scrubber.
+ *   `AgentEvent` as JSON (errors as `{ code, message }`), `{"type":"reply","reply":3}` before a
+ *   reply's audio, `{"type":"clear"}` when the agent is cut off (drop the audio not played yet),
+ *   `{"type":"error","error":{"code","message"}}` for a message refused, and `{"type":"closed"}`
+ *   last. Every text out passes the credential scrubber.
  *
  * Back-pressure: the agent's audio and events are written as they come; a client that lets
  * more than `maxBufferedBytes` pile up unsent (it does not read) is closed with 1008, and its
@@ -112,10 +115,18 @@ const socketInput = () => {
   return input
 }
 
-const parseRate = (value: unknown): number | undefined =>
-  typeof value === "number" && Number.isInteger(value) && value >= 8_000 && value <= MAX_RATE_HZ
-    ? value
-    : undefined
+/** Why `value` cannot be the connection's rate (an integer the resampler converts both ways), or undefined. */
+const rateProblem = (value: unknown): string | undefined => {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 8_000 || value > MAX_RATE_HZ)
+    return `sampleRateHz must be an integer in 8000..${MAX_RATE_HZ}`
+  try {
+    createPcmConverter({ targetRateHz: CALL_RATE_HZ }).push(makeAudioFrame(new Int16Array(1), value, 1))
+    createPcmConverter({ targetRateHz: value }).push(makeAudioFrame(new Int16Array(1), CALL_RATE_HZ, 1))
+    return undefined
+  } catch (error) {
+    return `sampleRateHz ${value} cannot be converted: ${errorJson(error).message}`
+  }
+}
 
 /**
  * Starts the endpoint. Resolves once it listens.
@@ -180,12 +191,20 @@ export const serveAgent = async (options: ServeAgentOptions): Promise<AgentServe
 
     // The call's timeline (what was played when) is the recorder's; the audio also goes out on
     // the socket as it comes. No pause: the client plays what it has (a false interruption
-    // resumes nothing), and a cut-off tells it to drop the rest.
+    // resumes nothing), and a cut-off tells it to drop the rest. A client that reports what it
+    // played (`played`, for the reply `reply` announced) is believed over the recorder's model.
     const recorder = createCallRecorder()
+    let reply = 0
+    let reportedMs: number | undefined
     const output: AudioOutput = {
       caller: (frame, atMs) => recorder.caller(frame, atMs),
-      beginReply: () => recorder.beginReply(),
-      playedMs: (atMs) => recorder.playedMs(atMs),
+      beginReply: () => {
+        recorder.beginReply()
+        reply += 1
+        reportedMs = undefined
+        sendText(JSON.stringify({ type: "reply", reply }))
+      },
+      playedMs: (atMs) => reportedMs ?? recorder.playedMs(atMs),
       agentEndMs: () => recorder.agentEndMs(),
       wav: () => recorder.wav(),
       save: (path) => recorder.save(path),
@@ -222,10 +241,9 @@ export const serveAgent = async (options: ServeAgentOptions): Promise<AgentServe
     const start = (message: { readonly sampleRateHz?: unknown }) => {
       if (session !== undefined) return refuse("already_started", "This connection already has a session")
       if (message.sampleRateHz !== undefined) {
-        const rate = parseRate(message.sampleRateHz)
-        if (rate === undefined)
-          return refuse("invalid_rate", `sampleRateHz must be an integer in 8000..${MAX_RATE_HZ}`)
-        setRate(rate)
+        const problem = rateProblem(message.sampleRateHz)
+        if (problem !== undefined) return refuse("invalid_rate", problem)
+        setRate(message.sampleRateHz as number)
       }
       try {
         session =
@@ -265,13 +283,20 @@ export const serveAgent = async (options: ServeAgentOptions): Promise<AgentServe
         case "start":
           return start(m)
         case "format": {
-          const rate = parseRate(m.sampleRateHz)
-          if (rate === undefined)
-            return refuse("invalid_rate", `sampleRateHz must be an integer in 8000..${MAX_RATE_HZ}`)
-          return setRate(rate)
+          const problem = rateProblem(m.sampleRateHz)
+          if (problem !== undefined) return refuse("invalid_rate", problem)
+          return setRate(m.sampleRateHz as number)
         }
         case "end":
           return void end()
+        case "played": {
+          const p = m as { readonly reply?: unknown; readonly ms?: unknown }
+          if (typeof p.ms !== "number" || !Number.isFinite(p.ms) || p.ms < 0 || typeof p.reply !== "number")
+            return refuse("invalid_message", "played needs `reply` (a number) and `ms` (a number >= 0)")
+          // A report for a reply already over changes nothing.
+          if (p.reply === reply) reportedMs = Math.max(reportedMs ?? 0, p.ms)
+          return
+        }
       }
       if (session === undefined) return refuse("not_started", `Send {"type":"start"} before ${m.type}`)
       switch (m.type) {
@@ -286,10 +311,7 @@ export const serveAgent = async (options: ServeAgentOptions): Promise<AgentServe
       }
     }
 
-    ws.on("message", (data, isBinary) => {
-      if (ending !== undefined) return
-      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer)
-      if (!isBinary) return control(bytes.toString("utf8"))
+    const audio = (bytes: Buffer) => {
       if (session === undefined) return refuse("not_started", `Send {"type":"start"} before audio`)
       if (bytes.length % 2 !== 0)
         return refuse(
@@ -300,6 +322,18 @@ export const serveAgent = async (options: ServeAgentOptions): Promise<AgentServe
       new Uint8Array(samples.buffer).set(bytes)
       const mono = toCall.push(makeAudioFrame(samples, rateHz, 1))
       if (mono.length > 0) input.push(makeAudioFrame(mono, CALL_RATE_HZ, 1))
+    }
+    ws.on("message", (data, isBinary) => {
+      if (ending !== undefined) return
+      const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer)
+      // Whatever a message makes the session throw is the client's answer, never the server's crash.
+      try {
+        if (isBinary) audio(bytes)
+        else control(bytes.toString("utf8"))
+      } catch (error) {
+        const e = errorJson(error)
+        refuse(isBinary ? "invalid_audio" : "refused", e.message)
+      }
     })
     ws.on("close", () => {
       if (dropTimer !== undefined) clearTimeout(dropTimer)

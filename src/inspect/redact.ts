@@ -35,21 +35,46 @@ export interface RedactOptions {
 const KEY_SHAPED = /\b(sk-[A-Za-z0-9_-]{6,}|Bearer\s+[A-Za-z0-9._~+/=-]{6,})/g
 
 /** `text` with every known secret and every key-shaped string replaced. */
-export const scrubText = (text: string, scrub: Scrubber): string =>
-  scrub(text).replace(KEY_SHAPED, REDACTED_TEXT)
+export const scrubText = (text: string, scrub: Scrubber): string => {
+  const scrubbed = scrub(text)
+  // Most texts hold neither marker: the pattern runs only on those that do.
+  return scrubbed.includes("sk-") || scrubbed.includes("Bearer")
+    ? scrubbed.replace(KEY_SHAPED, REDACTED_TEXT)
+    : scrubbed
+}
+
+const SECRET = 1
+const ARGUMENTS = 2
+const AUDIO = 4
+const TEXT = 8
+/** What each key is, by the patterns above; a session's keys are few and repeat, so each is matched once. */
+const keyClasses = new Map<string, number>()
+const classOf = (key: string): number => {
+  let c = keyClasses.get(key)
+  if (c === undefined) {
+    c =
+      (SECRET_KEY.test(key) ? SECRET : 0) |
+      (ARGUMENTS_KEY.test(key) ? ARGUMENTS : 0) |
+      (AUDIO_KEY.test(key) ? AUDIO : 0) |
+      (TEXT_KEY.test(key) ? TEXT : 0)
+    if (keyClasses.size < 10_000) keyClasses.set(key, c)
+  }
+  return c
+}
 
 /** A JSON-safe, redacted copy of `value`. */
 export const redact = (value: unknown, options: RedactOptions, depth = 0, key = ""): unknown => {
-  if (SECRET_KEY.test(key)) return "[redacted]"
-  if (!options.includeText && ARGUMENTS_KEY.test(key) && value !== null && typeof value === "object") {
+  const keyClass = classOf(key)
+  if ((keyClass & SECRET) !== 0) return "[redacted]"
+  if (!options.includeText && (keyClass & ARGUMENTS) !== 0 && value !== null && typeof value === "object") {
     return `[arguments: ${JSON.stringify(value).length} chars]`
   }
   if (value === null || value === undefined) return value ?? null
   if (typeof value === "string") {
-    if (AUDIO_KEY.test(key) && value.length >= MIN_AUDIO_BASE64 && BASE64.test(value)) {
+    if ((keyClass & AUDIO) !== 0 && value.length >= MIN_AUDIO_BASE64 && BASE64.test(value)) {
       return `[audio: ${Math.floor((value.length * 3) / 4)} bytes]`
     }
-    if (!options.includeText && TEXT_KEY.test(key)) return `[text: ${value.length} chars]`
+    if (!options.includeText && (keyClass & TEXT) !== 0) return `[text: ${value.length} chars]`
     const scrubbed = scrubText(value, options.scrub)
     return scrubbed.length > MAX_STRING ? `${scrubbed.slice(0, MAX_STRING)}…` : scrubbed
   }

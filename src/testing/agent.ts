@@ -38,6 +38,8 @@ export interface ScriptedSTTOptions {
     | ((utterance: { readonly index: number; readonly durationMs: number }) => string)
   /** Shorter speech transcribes to nothing (a cough); default 150. */
   readonly minWordMs?: number
+  /** Manual turns: silence ends no utterance, only the session's `commitUserTurn()` does. */
+  readonly manual?: boolean
   /** Utterances (0-based) whose transcription fails (`transcription_failed` instead of the final). */
   readonly failUtterances?: readonly number[]
   /** Silence that ends an utterance; default 300. */
@@ -69,6 +71,7 @@ export const scriptedSTT = (options: ScriptedSTTOptions): ScriptedSTT => {
   const finalDelayMs = options.finalDelayMs ?? 100
   const interimEveryMs = options.interimEveryMs ?? 0
   const threshold = options.energyThreshold ?? 300
+  const manual = options.manual ?? false
   let scripted = 0
   const transcriptOf = (index: number, durationMs: number): string => {
     if (durationMs < minWordMs) return ""
@@ -127,12 +130,16 @@ export const scriptedSTT = (options: ScriptedSTTOptions): ScriptedSTT => {
           }
           return
         }
-        if (speechStart === undefined || at - lastVoice < silenceMs) return
+        if (speechStart === undefined || manual || at - lastVoice < silenceMs) return
+        endUtterance(speechStart)
+      }
+      /** Ends the utterance begun at `start`: end of speech, then its transcript (or its failure). */
+      const endUtterance = (start: number) => {
         stopInterims()
         const index = utterances.length
         const itemId = `item_${index + 1}`
-        const text = transcriptOf(index, lastVoice - speechStart)
-        utterances.push({ index, startMs: speechStart, endMs: lastVoice, text })
+        const text = transcriptOf(index, lastVoice - start)
+        utterances.push({ index, startMs: start, endMs: lastVoice, text })
         speechStart = undefined
         sink?.({ type: "end_of_speech", itemId, atMs: lastVoice })
         if (options.failUtterances?.includes(index) === true)
@@ -154,8 +161,12 @@ export const scriptedSTT = (options: ScriptedSTTOptions): ScriptedSTT => {
           )
       }
       return {
-        logic: fromCallback<AnyEventObject, unknown, SpeechEvent>(({ emit }) => {
+        logic: fromCallback<AnyEventObject, unknown, SpeechEvent>(({ emit, receive }) => {
           sink = (event) => emit(event)
+          // A commit ends the utterance in progress now (manual turns).
+          receive((event) => {
+            if (event.type === "COMMIT" && speechStart !== undefined) endUtterance(speechStart)
+          })
           return () => {
             sink = undefined
             for (const id of timers) runtime.clock.clearTimeout(id)
@@ -164,6 +175,7 @@ export const scriptedSTT = (options: ScriptedSTTOptions): ScriptedSTT => {
         }),
         input: undefined,
         push,
+        commit: () => ({ type: "COMMIT" }),
       }
     },
   }

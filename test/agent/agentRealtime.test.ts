@@ -212,6 +212,34 @@ describe("agent session in realtime mode against the simulator", () => {
     assert.strictEqual(update.session?.audio?.input?.turn_detection?.interrupt_response, false)
   }, 30_000)
 
+  it("holds the floor for one say: allowInterruptions false turns cancel-on-speech off for it, then on", async () => {
+    const { session, events, spoke, speaking, caller, connection } = await call(
+      ["wait"],
+      [{ text: LONG }, { text: "Yes?" }],
+    )
+    await eventually(() => receivedOf(connection(), "session.update").length > 0, 5_000)
+    session.say(LONG, { allowInterruptions: false })
+    await eventually(speaking, 15_000)
+    await new Promise((resolve) => setTimeout(resolve, 800))
+    caller.say("wait")
+    await eventually(spoke(2), 20_000)
+    assert.isFalse(events.some((e) => e.type === "interrupted"))
+    const said = events.flatMap((e) => (e.type === "agent_transcript" ? [e.text] : []))
+    assert.deepStrictEqual(said, [LONG, "Yes?"])
+    const flags = receivedOf(connection(), "session.update").map(
+      (e) =>
+        (
+          e.payload as {
+            session?: { audio?: { input?: { turn_detection?: { interrupt_response?: boolean } } } }
+          }
+        ).session?.audio?.input?.turn_detection?.interrupt_response,
+    )
+    // The session's own setting, off for the floor-holding reply, back to the session's own.
+    assert.deepStrictEqual(flags, [undefined, false, undefined])
+    // The cut-off is the server's again: a later reply is interruptible.
+    assert.isFalse(session.actor.getSnapshot().context.holdingFloor)
+  }, 30_000)
+
   it("runs the agent's tool on the model's function call and answers with its result", async () => {
     const calls: unknown[] = []
     const { caller, session, events, connection, spoke } = await call(

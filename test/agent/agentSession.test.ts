@@ -14,7 +14,7 @@ import {
 } from "../../src/agent/index.ts"
 import type { ModelReply, ScenarioSetup, Simulator } from "../../src/simulator/index.ts"
 import { startSimulator } from "../../src/simulator/index.ts"
-import { scriptedCaller } from "../../src/testing/index.ts"
+import { handlesBackTo, scriptedCaller, settledHandles } from "../../src/testing/index.ts"
 import { eventually } from "../stt/transcriptionSessionHelpers.ts"
 
 const open: { session: AgentSession; sim: Simulator }[] = []
@@ -341,6 +341,23 @@ describe("agent session against the simulator", () => {
     assert.deepInclude(session.chatContext.at(-1), { role: "assistant", content: reply })
   }, 30_000)
 
+  it("manual turns: commitUserTurn commits the transcription buffer and the agent answers", async () => {
+    const { caller, session, sim, seen } = await call(["push to talk"], [{ text: "Heard you." }], {
+      stt: { turnDetection: null },
+    })
+    caller.say("push to talk")
+    await new Promise((resolve) => setTimeout(resolve, 2_500))
+    assert.isFalse(seen("agent_transcript")())
+    session.commitUserTurn()
+    await eventually(seen("agent_transcript"), 15_000)
+    const received = sim.connections
+      .filter((c) => c.kind === "transcription")
+      .flatMap((c) => c.received.map((e) => e.type))
+    assert.include(received, "input_audio_buffer.commit")
+    assert.deepInclude(session.chatContext[0], { role: "user", content: "push to talk" })
+    assert.deepInclude(session.chatContext.at(-1), { role: "assistant", content: "Heard you." })
+  }, 30_000)
+
   it("does not stop for speech shorter than minInterruptionMs", async () => {
     const reply = "A reply long enough to be talked over for a moment by the caller without stopping."
     const { caller, events, seen, seenState } = await call(["go on"], [{ text: reply }], {
@@ -367,4 +384,51 @@ describe("agent session against the simulator", () => {
     assert.strictEqual(session.actor.getSnapshot().status, "done")
     await eventually(() => sim.connections.every((c) => !c.open), 5_000)
   }, 30_000)
+
+  describe("teardown on real sockets leaves no socket, timer, fiber or child", () => {
+    const states = [
+      { name: "thinking", state: "thinking" },
+      { name: "running a tool", state: "runningTools" },
+      { name: "speaking", state: "speaking" },
+    ] as const
+    for (const { name, state } of states)
+      it(`closes while ${name}`, async () => {
+        const before = await settledHandles()
+        const { caller, session, sim, seenState } = await call(
+          ["hello there"],
+          [
+            state === "runningTools"
+              ? { functionCall: { name: "wait", arguments: "{}" } }
+              : {
+                  text: "A reply that is long enough to still be going when the call ends, sentence after sentence.",
+                },
+          ],
+          {
+            agent: defineAgent({
+              instructions: "Be brief.",
+              tools: [
+                defineTool({
+                  name: "wait",
+                  execute: (_args, { signal }) =>
+                    new Promise((_resolve, reject) =>
+                      signal.addEventListener("abort", () => reject(signal.reason)),
+                    ),
+                }),
+              ],
+            }),
+          },
+          state === "thinking" ? { responses: [{ latency: { betweenDeltasMs: 500 } }] } : {},
+        )
+        caller.say("hello there")
+        await eventually(seenState(state), 15_000)
+        await session.close()
+        assert.strictEqual(session.runtime.activeFibers, 0)
+        assert.strictEqual(session.runtime.clock.pendingTimers, 0)
+        assert.deepStrictEqual(Object.keys(session.actor.getSnapshot().children), [])
+        await eventually(() => sim.connections.every((c) => !c.open), 5_000)
+        open.splice(0)
+        await sim.close()
+        await handlesBackTo(before)
+      }, 30_000)
+  })
 })

@@ -187,7 +187,34 @@ describe("agent session in virtual time", () => {
       }).pipe(Effect.provide(RealtimeSocket.layer)),
   )
 
-  it.effect("barge-in stops the reply, cancels nothing left and cuts the chat to the words heard", () =>
+  it.effect(
+    "manual turns: commitUserTurn ends the caller's turn at its transcript, with no endpointing wait",
+    () =>
+      Effect.gen(function* () {
+        const call = yield* startCall(
+          {
+            stt: { transcripts: ["push to talk", "again"], manual: true },
+            llm: { replies: ["Heard.", "Again."] },
+          },
+          { minEndpointingMs: 5_000 },
+        )
+        call.caller.say("push to talk")
+        yield* advance(3_000)
+        // Silence does not end a manual turn.
+        assert.lengthOf(call.llm.requests, 0)
+        assert.strictEqual(call.of("user_state").at(-1)?.state, "speaking")
+        call.session.commitUserTurn()
+        const committedAt = call.session.runtime.now()
+        yield* call.until(() => call.llm.requests.length === 1)
+        // The scripted STT's final comes 100 ms after the commit; the turn ends with it.
+        assert.isAtMost(call.session.runtime.now() - committedAt, 100 + 2 * STEP_MS)
+        assert.deepInclude(call.llm.requests[0]?.items.at(-1), { role: "user", content: "push to talk" })
+        yield* call.until(() => spoken(call).length === 1)
+        yield* finish(call)
+      }).pipe(Effect.provide(RealtimeSocket.layer)),
+  )
+
+  it.effect("barge-in stops the reply and cuts the chat to the words heard", () =>
     Effect.gen(function* () {
       const call = yield* startCall(
         {
@@ -218,6 +245,23 @@ describe("agent session in virtual time", () => {
       assert(second !== undefined)
       assert.deepInclude(second.items[1], { role: "assistant", content: cut.heard })
       assert.deepInclude(second.items[2], { role: "user", content: "stop please" })
+      yield* finish(call)
+    }).pipe(Effect.provide(RealtimeSocket.layer)),
+  )
+
+  it.effect("a caller's turn that ends while the model streams cancels that model round", () =>
+    Effect.gen(function* () {
+      const call = yield* startCall({
+        stt: { transcripts: ["tell me everything", "actually no"] },
+        llm: { replies: [LONG, "Fine."], firstTokenMs: 3_000 },
+      })
+      call.caller.say("tell me everything")
+      yield* call.until(() => call.llm.requests.length === 1)
+      call.caller.say("actually no")
+      yield* call.until(() => spoken(call).some((s) => s.text === "Fine."))
+      assert.deepStrictEqual(call.llm.cancelled, ["turn_1"])
+      assert.deepInclude(call.llm.requests[1]?.items.at(-1), { role: "user", content: "actually no" })
+      assert.isFalse(call.session.chatContext.some((i) => "content" in i && i.content === LONG))
       yield* finish(call)
     }).pipe(Effect.provide(RealtimeSocket.layer)),
   )
@@ -301,38 +345,40 @@ describe("agent session in virtual time", () => {
       }).pipe(Effect.provide(RealtimeSocket.layer)),
   )
 
-  it.effect("interrupting during a tool call aborts the execution and cancels nothing twice", () =>
-    Effect.gen(function* () {
-      const aborted: string[] = []
-      const lookup = defineTool({
-        name: "lookup",
-        execute: (_args, { signal }) =>
-          new Promise((resolve, reject) => {
-            const timer = setTimeout(() => resolve({ found: true }), 60_000)
-            signal.addEventListener("abort", () => {
-              clearTimeout(timer)
-              aborted.push(String(signal.aborted))
-              reject(new Error("aborted"))
-            })
-          }),
-      })
-      const call = yield* startCall(
-        {
-          stt: { transcripts: ["look it up", "never mind"] },
-          llm: { replies: [{ text: "Let me look.", toolCalls: [{ name: "lookup" }] }, "Okay."] },
-        },
-        { agent: defineAgent({ instructions: "Use tools.", tools: [lookup] }) },
-      )
-      call.caller.say("look it up")
-      yield* call.until(() => call.of("agent_state").some((e) => e.state === "runningTools"))
-      yield* advance(1_000)
-      call.caller.say("never mind")
-      yield* call.until(() => call.of("interrupted").length === 1)
-      assert.deepStrictEqual(aborted, ["true"])
-      yield* call.until(() => spoken(call).some((s) => s.text === "Okay."))
-      assert.lengthOf(call.of("tool_result"), 0)
-      yield* finish(call)
-    }).pipe(Effect.provide(RealtimeSocket.layer)),
+  it.effect(
+    "interrupting during a tool call aborts the execution; the interrupted round is not answered",
+    () =>
+      Effect.gen(function* () {
+        const aborted: string[] = []
+        const lookup = defineTool({
+          name: "lookup",
+          execute: (_args, { signal }) =>
+            new Promise((resolve, reject) => {
+              const timer = setTimeout(() => resolve({ found: true }), 60_000)
+              signal.addEventListener("abort", () => {
+                clearTimeout(timer)
+                aborted.push(String(signal.aborted))
+                reject(new Error("aborted"))
+              })
+            }),
+        })
+        const call = yield* startCall(
+          {
+            stt: { transcripts: ["look it up", "never mind"] },
+            llm: { replies: [{ text: "Let me look.", toolCalls: [{ name: "lookup" }] }, "Okay."] },
+          },
+          { agent: defineAgent({ instructions: "Use tools.", tools: [lookup] }) },
+        )
+        call.caller.say("look it up")
+        yield* call.until(() => call.of("agent_state").some((e) => e.state === "runningTools"))
+        yield* advance(1_000)
+        call.caller.say("never mind")
+        yield* call.until(() => call.of("interrupted").length === 1)
+        assert.deepStrictEqual(aborted, ["true"])
+        yield* call.until(() => spoken(call).some((s) => s.text === "Okay."))
+        assert.lengthOf(call.of("tool_result"), 0)
+        yield* finish(call)
+      }).pipe(Effect.provide(RealtimeSocket.layer)),
   )
 
   it.effect("runs two tools of one turn, sends results and thrown errors back to the model", () =>

@@ -144,19 +144,21 @@ describe("serveAgent", () => {
     c.send([1, 2])
     c.send({ type: "say", text: "too early" })
     c.send({ type: "start", sampleRateHz: 12.5 })
+    c.send({ type: "start", sampleRateHz: 191_999 })
     c.send({ type: "start" })
     await eventually(c.seen("started"), 5_000)
     c.ws.send(new Uint8Array([1, 2, 3]))
     c.send({ type: "dance" })
     c.send({ type: "say", text: 42 })
     c.send({ type: "start" })
-    await eventually(() => c.messages.filter((m) => m.type === "error").length >= 9, 5_000)
+    await eventually(() => c.messages.filter((m) => m.type === "error").length >= 10, 5_000)
     const codes = c.messages.filter((m) => m.type === "error").map((m) => (m.error as { code: string }).code)
     assert.deepStrictEqual(codes, [
       "not_started",
       "invalid_json",
       "invalid_message",
       "not_started",
+      "invalid_rate",
       "invalid_rate",
       "invalid_audio",
       "unknown_message",
@@ -184,6 +186,30 @@ describe("serveAgent", () => {
     const cut = c.messages.find((m) => m.type === "interrupted")
     assert.isBelow(String(cut?.heard).length, LONG.length)
     assert.isFalse(c.spoke())
+  }, 30_000)
+
+  it("believes the client's played position: a cut-off truncates the reply where the client says it was", async () => {
+    const { server, sim } = await serve([{ text: LONG }])
+    const c = await client(server.url)
+    c.send({ type: "start" })
+    await eventually(c.seen("started"), 5_000)
+    c.send({ type: "say", text: LONG })
+    await eventually(c.seen("reply"), 15_000)
+    const reply = c.messages.find((m) => m.type === "reply")?.reply
+    // A client whose playback lags: 250 ms played, whatever has arrived since.
+    c.send({ type: "played", reply, ms: 250 })
+    c.send({ type: "played", reply: 99, ms: 5_000 })
+    await eventually(c.speaking, 15_000)
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    c.send({ type: "interrupt" })
+    await eventually(c.seen("interrupted"), 5_000)
+    const realtime = sim.connections.find((x) => x.path.includes("realtime"))
+    await eventually(
+      () => (realtime?.received ?? []).some((e) => e.type === "conversation.item.truncate"),
+      5_000,
+    )
+    const truncate = realtime?.received.find((e) => e.type === "conversation.item.truncate")
+    assert.strictEqual((truncate?.payload as { audio_end_ms?: number } | undefined)?.audio_end_ms, 250)
   }, 30_000)
 
   it("serves the pipeline mode too: say is synthesized and streamed to the client", async () => {

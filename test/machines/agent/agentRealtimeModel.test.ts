@@ -48,7 +48,10 @@ const events = (snapshot: Snapshot): AgentRealtimeEvent[] => {
     relayed("input_transcript", { text: "hi", final: true }),
     relayed("response_started", {
       responseId: snapshot.context.responseId === undefined ? "resp_1" : "resp_2",
+      requestId: undefined,
     }),
+    // The response a floor-holding request asked for.
+    relayed("response_started", { responseId: "resp_floor", requestId: snapshot.context.floorRequestId }),
     relayed("audio", { responseId, itemId: "a", samples: new Int16Array(480) }),
     relayed("output_transcript", { responseId, delta: "Hi", done: false }),
     relayed("function_call", { responseId, callId: "c", name: "t", arguments: "{}" }),
@@ -58,6 +61,7 @@ const events = (snapshot: Snapshot): AgentRealtimeEvent[] => {
     relayed("error", { error: { message: "x" }, fatal: false }),
     { type: "PLAYED", playedMs: 20 },
     { type: "SAY", text: "Hello." },
+    { type: "SAY", text: "Hold on.", allowInterruptions: false },
     { type: "GENERATE_REPLY", instructions: undefined },
     { type: "INTERRUPT" },
     { type: "UPDATE_AGENT", instructions: "New.", tools: [] },
@@ -79,6 +83,8 @@ const serializeState = (snapshot: Snapshot): string => {
     c.pendingCalls.length,
     c.toolRounds,
     c.audioItemId !== undefined,
+    c.floorRequestId !== undefined,
+    c.holdingFloor,
   ])
 }
 
@@ -128,7 +134,7 @@ describe("agentRealtimeMachine model", () => {
       const actor = createActor(held, {
         input: { maxToolSteps: 1, allowInterruptions, realtimeInput: {} },
       }).start()
-      actor.send(relayed("response_started", { responseId: "r" }))
+      actor.send(relayed("response_started", { responseId: "r", requestId: undefined }))
       actor.send(relayed("audio", { responseId: "r", itemId: "a", samples: new Int16Array(480) }))
       actor.send(relayed("response_done", { responseId: "r", status: "completed" }))
       expect(actor.getSnapshot().matches({ live: { agent: { speaking: "playingOut" } } })).toBe(true)
@@ -136,5 +142,37 @@ describe("agentRealtimeMachine model", () => {
       actor.stop()
     }
     expect(interruptions).toEqual([1])
+  })
+
+  it("holds the floor for one reply: cancel-on-speech off for it, on again once it has played", () => {
+    const log: string[] = []
+    const floor = machine.provide({
+      actions: {
+        interruptResponse: () => void log.push("interrupt"),
+        setInterruptResponse: (_args, params: { readonly enabled: boolean }) =>
+          void log.push(`interruptResponse:${params.enabled}`),
+        requestSpeech: (_args, params: { readonly requestId: string; readonly text: string }) =>
+          void log.push(`say:${params.requestId}`),
+      },
+    })
+    const actor = createActor(floor, { input: inputs.interruptible as AgentRealtimeInput }).start()
+    actor.send({ type: "SAY", text: "Hold on.", allowInterruptions: false })
+    actor.send(relayed("response_started", { responseId: "r", requestId: "reply_1" }))
+    actor.send(relayed("audio", { responseId: "r", itemId: "a", samples: new Int16Array(480) }))
+    actor.send(relayed("response_done", { responseId: "r", status: "completed" }))
+    actor.send(relayed("input_speech_started", { itemId: "u" }))
+    expect(actor.getSnapshot().context.holdingFloor).toBe(true)
+    actor.send({ type: "xstate.done.actor.playout", output: undefined } as unknown as AgentRealtimeEvent)
+    expect(actor.getSnapshot().matches({ live: { agent: "listening" } })).toBe(true)
+    expect(actor.getSnapshot().context.holdingFloor).toBe(false)
+    actor.stop()
+    // Listening and each reply's start state the setting they want (the facade sends only changes).
+    expect(log).toEqual([
+      "interruptResponse:true",
+      "interruptResponse:false",
+      "say:reply_1",
+      "interruptResponse:false",
+      "interruptResponse:true",
+    ])
   })
 })

@@ -85,6 +85,7 @@ const events = (snapshot: Snapshot): AgentSessionEvent[] => {
     done("measurePlayed", "Hel"),
     done("runTools", [{ callId: "c1", name: "t", output: 1 }]),
     { type: "INTERRUPT" },
+    { type: "USER.COMMIT" },
     { type: "CLOSE" },
   ]
   // The application's replies are asked for while the agent is idle (a queue would not end).

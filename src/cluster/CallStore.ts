@@ -1,0 +1,208 @@
+/**
+ * What the cluster keeps beside the engine's own tables, on the same SQL database: each
+ * call's checkpoint (the conversation at its last turn end, so a call resumes on another
+ * runner with what was said) and each runner's load (calls, budget, the shards it owns, its
+ * media address), which placement reads. Plain SQL through `effect/sql`, so any database the
+ * cluster's storage supports holds it.
+ * @module
+ */
+import { Context, Effect, Layer } from "effect"
+import { SqlClient } from "effect/sql"
+import { ClusterError } from "./ClusterError.ts"
+
+/** The version of {@link CallCheckpoint}'s shape. */
+export const CHECKPOINT_VERSION = 1
+
+/** A call at its last turn end: enough to resume it elsewhere. Never holds a credential. */
+export interface CallCheckpoint {
+  readonly version: typeof CHECKPOINT_VERSION
+  readonly callId: string
+  /**
+   * The agent session's snapshot (`session.persist()`: the chat, the caller's words not yet
+   * answered, the metrics); undefined before the call's first turn.
+   */
+  readonly session?: unknown
+  /** Completed caller turns. */
+  readonly turns: number
+  /** The agent's instructions (changed by a hand-off). */
+  readonly instructions: string
+  /** How many times the call has been resumed on a new runner. */
+  readonly resumes: number
+}
+
+/** A runner as placement sees it. */
+export interface RunnerLoad {
+  /** The runner's cluster address, `host:port`. */
+  readonly address: string
+  /** Where the runner accepts calls' media, `ws://host:port`. */
+  readonly mediaUrl: string
+  readonly calls: number
+  /** The ids of those calls. */
+  readonly callIds: readonly string[]
+  /** Calls the runner takes at most. */
+  readonly budget: number
+  /** The shards the runner owns. */
+  readonly shards: readonly number[]
+  readonly draining: boolean
+  /** The runner's event-loop utilization (0..1) over its last report interval. */
+  readonly elu: number
+  /** When the runner last reported, in ms since the epoch. */
+  readonly seenAtMs: number
+}
+
+/** The store's operations. */
+export interface CallStoreShape {
+  readonly load: (callId: string) => Effect.Effect<CallCheckpoint | undefined, ClusterError>
+  readonly save: (checkpoint: CallCheckpoint, runner: string) => Effect.Effect<void, ClusterError>
+  readonly remove: (callId: string) => Effect.Effect<void, ClusterError>
+  /** Every call with a checkpoint (running or waiting to resume). */
+  readonly calls: Effect.Effect<readonly { readonly callId: string; readonly runner: string }[], ClusterError>
+  readonly report: (load: RunnerLoad) => Effect.Effect<void, ClusterError>
+  readonly unregister: (address: string) => Effect.Effect<void, ClusterError>
+  /** Removes the rows of runners that have not reported for `staleMs` (killed ones). */
+  readonly forgetRunners: (staleMs: number) => Effect.Effect<void, ClusterError>
+  /** Runners that reported within `freshMs`. */
+  readonly runners: (freshMs: number) => Effect.Effect<readonly RunnerLoad[], ClusterError>
+}
+
+/** The store of checkpoints and runner loads. */
+export class CallStore extends Context.Service<CallStore, CallStoreShape>()("voxstate/cluster/CallStore") {}
+
+const storageError = (what: string) => (cause: unknown) =>
+  new ClusterError({
+    reason: "Storage",
+    message: `${what}: ${cause instanceof Error ? cause.message : String(cause)}`,
+  })
+
+const decodeCheckpoint = (callId: string, text: string): CallCheckpoint => {
+  const value = JSON.parse(text) as Partial<CallCheckpoint>
+  if (value.version !== CHECKPOINT_VERSION)
+    throw new ClusterError({
+      reason: "Storage",
+      message: `The checkpoint of ${callId} has version ${String(value.version)}, this runner reads ${CHECKPOINT_VERSION}`,
+    })
+  return value as CallCheckpoint
+}
+
+/** Makes the store on the current `SqlClient`, creating its tables when missing. */
+export const makeCallStore = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql`CREATE TABLE IF NOT EXISTS voxstate_calls (
+    call_id TEXT PRIMARY KEY,
+    runner TEXT NOT NULL,
+    checkpoint TEXT NOT NULL,
+    updated_at BIGINT NOT NULL
+  )`.pipe(Effect.mapError(storageError("creating voxstate_calls")))
+  yield* sql`CREATE TABLE IF NOT EXISTS voxstate_runners (
+    address TEXT PRIMARY KEY,
+    media_url TEXT NOT NULL,
+    calls INTEGER NOT NULL,
+    call_ids TEXT NOT NULL,
+    budget INTEGER NOT NULL,
+    shards TEXT NOT NULL,
+    draining BOOLEAN NOT NULL,
+    elu DOUBLE PRECISION NOT NULL,
+    seen_at BIGINT NOT NULL
+  )`.pipe(Effect.mapError(storageError("creating voxstate_runners")))
+
+  const store: CallStoreShape = {
+    load: (callId) =>
+      sql<{ checkpoint: string }>`SELECT checkpoint FROM voxstate_calls WHERE call_id = ${callId}`.pipe(
+        Effect.mapError(storageError(`loading ${callId}`)),
+        Effect.flatMap((rows) =>
+          rows[0] === undefined
+            ? Effect.succeed(undefined)
+            : Effect.try({
+                try: () => decodeCheckpoint(callId, rows[0]?.checkpoint ?? ""),
+                catch: (e) => (e instanceof ClusterError ? e : storageError(`decoding ${callId}`)(e)),
+              }),
+        ),
+      ),
+    save: (checkpoint, runner) => {
+      const text = JSON.stringify(checkpoint)
+      const now = Date.now()
+      return sql`INSERT INTO voxstate_calls (call_id, runner, checkpoint, updated_at)
+        VALUES (${checkpoint.callId}, ${runner}, ${text}, ${now})
+        ON CONFLICT (call_id) DO UPDATE SET runner = ${runner}, checkpoint = ${text}, updated_at = ${now}`.pipe(
+        Effect.asVoid,
+        Effect.mapError(storageError(`saving ${checkpoint.callId}`)),
+      )
+    },
+    remove: (callId) =>
+      sql`DELETE FROM voxstate_calls WHERE call_id = ${callId}`.pipe(
+        Effect.asVoid,
+        Effect.mapError(storageError(`removing ${callId}`)),
+      ),
+    calls: sql<{
+      call_id: string
+      runner: string
+    }>`SELECT call_id, runner FROM voxstate_calls ORDER BY call_id`.pipe(
+      Effect.map((rows) => rows.map((r) => ({ callId: r.call_id, runner: r.runner }))),
+      Effect.mapError(storageError("listing calls")),
+    ),
+    report: (load) => {
+      const shards = JSON.stringify(load.shards)
+      const callIds = JSON.stringify(load.callIds)
+      return sql`INSERT INTO voxstate_runners (address, media_url, calls, call_ids, budget, shards, draining, elu, seen_at)
+        VALUES (${load.address}, ${load.mediaUrl}, ${load.calls}, ${callIds}, ${load.budget}, ${shards}, ${load.draining}, ${load.elu}, ${load.seenAtMs})
+        ON CONFLICT (address) DO UPDATE SET media_url = ${load.mediaUrl}, calls = ${load.calls}, call_ids = ${callIds},
+          budget = ${load.budget}, shards = ${shards}, draining = ${load.draining}, elu = ${load.elu}, seen_at = ${load.seenAtMs}`.pipe(
+        Effect.asVoid,
+        Effect.mapError(storageError(`reporting ${load.address}`)),
+      )
+    },
+    unregister: (address) =>
+      sql`DELETE FROM voxstate_runners WHERE address = ${address}`.pipe(
+        Effect.asVoid,
+        Effect.mapError(storageError(`unregistering ${address}`)),
+      ),
+    // The cut-offs are read when the statement runs (a repeated effect runs it again).
+    forgetRunners: (staleMs) =>
+      Effect.suspend(() =>
+        sql`DELETE FROM voxstate_runners WHERE seen_at < ${Date.now() - staleMs}`.pipe(
+          Effect.asVoid,
+          Effect.mapError(storageError("forgetting stale runners")),
+        ),
+      ),
+    runners: (freshMs) =>
+      Effect.suspend(() => {
+        const since = Date.now() - freshMs
+        return sql<{
+          address: string
+          media_url: string
+          calls: number
+          call_ids: string
+          budget: number
+          shards: string
+          draining: boolean
+          elu: number | string
+          seen_at: string | number
+        }>`SELECT address, media_url, calls, call_ids, budget, shards, draining, elu, seen_at FROM voxstate_runners
+        WHERE seen_at >= ${since} ORDER BY address`.pipe(
+          Effect.map((rows) =>
+            rows.map(
+              (r): RunnerLoad => ({
+                address: r.address,
+                mediaUrl: r.media_url,
+                calls: Number(r.calls),
+                callIds: JSON.parse(r.call_ids) as string[],
+                budget: Number(r.budget),
+                shards: JSON.parse(r.shards) as number[],
+                draining: Boolean(r.draining),
+                elu: Number(r.elu),
+                seenAtMs: Number(r.seen_at),
+              }),
+            ),
+          ),
+          Effect.mapError(storageError("listing runners")),
+        )
+      }),
+  }
+  return store
+})
+
+/** The store as a layer on the current `SqlClient`. */
+export const layerCallStore: Layer.Layer<CallStore, ClusterError, SqlClient.SqlClient> = Layer.effect(
+  CallStore,
+  makeCallStore,
+)

@@ -1,0 +1,114 @@
+/**
+ * A caller on a real WebSocket to a front door (or a runner's media endpoint): speaks tone
+ * words (the test transcriber hears them by pitch) in real time, 20 ms frames of 24 kHz PCM16,
+ * and records the call's JSON events and the agent's audio.
+ */
+import WebSocket from "ws"
+import { speech, WORDS } from "../../src/testing/index.ts"
+
+const RATE_HZ = 24_000
+const FRAME_SAMPLES = 480
+
+/** A call's JSON event as the media socket sends it. */
+export interface MediaEvent {
+  readonly type: string
+  readonly text?: string
+  readonly gapMs?: number
+  readonly resumes?: number
+  readonly [key: string]: unknown
+}
+
+/** A connected caller. */
+export interface MediaCaller {
+  readonly events: MediaEvent[]
+  /** Bytes of agent audio received. */
+  readonly audioBytes: () => number
+  readonly closed: () => { code: number } | undefined
+  /** Sends binary frames as they are, at once. */
+  sendRaw(frames: readonly Buffer[]): Promise<void>
+  /** Speaks one tone word (by its name in WORDS) with silence around it, in real time. */
+  speak(word: string): Promise<void>
+  /** Resolves when `predicate` holds over the events; rejects after `timeoutMs`. */
+  until(predicate: (events: readonly MediaEvent[]) => boolean, timeoutMs?: number): Promise<void>
+  hangUp(): Promise<void>
+}
+
+const toneOf = (word: string): number => {
+  for (const [hz, name] of Object.entries(WORDS)) if (name === word) return Number(hz)
+  throw new Error(`no tone word ${word}`)
+}
+
+/** Connects a caller to `url` and waits for the socket to open. */
+export const connectCaller = async (url: string): Promise<MediaCaller> => {
+  const ws = new WebSocket(url, { perMessageDeflate: false })
+  const events: MediaEvent[] = []
+  let audioBytes = 0
+  let closed: { code: number } | undefined
+  ws.on("message", (data: Buffer, binary: boolean) => {
+    if (binary) audioBytes += data.byteLength
+    else events.push(JSON.parse(String(data)) as MediaEvent)
+  })
+  ws.on("close", (code) => {
+    closed = { code }
+  })
+  await new Promise<void>((resolve, reject) => {
+    ws.once("open", () => resolve())
+    ws.once("error", reject)
+  })
+  return {
+    events,
+    audioBytes: () => audioBytes,
+    closed: () => closed,
+    async sendRaw(frames) {
+      for (const f of frames) ws.send(f, { binary: true })
+    },
+    async speak(word) {
+      const samples = speech(
+        [{ silenceMs: 200 }, { word: toneOf(word), ms: 400 }, { silenceMs: 1000 }],
+        RATE_HZ,
+      )
+      const started = Date.now()
+      for (let i = 0, at = 0; at < samples.length; i++, at += FRAME_SAMPLES) {
+        if (ws.readyState === WebSocket.OPEN)
+          ws.send(Buffer.from(samples.slice(at, at + FRAME_SAMPLES).buffer))
+        // Paced on the wall clock so frames keep real time however late a timer fires.
+        const wait = started + (i + 1) * 20 - Date.now()
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+      }
+    },
+    async until(predicate, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs
+      while (!predicate(events)) {
+        if (Date.now() > deadline)
+          throw new Error(`condition not met in time; events: ${JSON.stringify(events).slice(0, 800)}`)
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
+    },
+    hangUp: () =>
+      new Promise<void>((resolve) => {
+        if (ws.readyState === WebSocket.CLOSED) return resolve()
+        ws.once("close", () => resolve())
+        ws.close(1000)
+      }),
+  }
+}
+
+/** The user texts of a model input (Responses items: a string or parts with text). */
+export const userTextsOf = (input: readonly unknown[]): string[] => {
+  const texts: string[] = []
+  for (const item of input) {
+    if (typeof item !== "object" || item === null) continue
+    const { role, content } = item as { role?: unknown; content?: unknown }
+    if (role !== "user") continue
+    if (typeof content === "string") texts.push(content)
+    else if (Array.isArray(content))
+      texts.push(
+        content
+          .map((p: { text?: unknown; transcript?: unknown }) =>
+            typeof p.text === "string" ? p.text : typeof p.transcript === "string" ? p.transcript : "",
+          )
+          .join(" "),
+      )
+  }
+  return texts
+}
