@@ -125,11 +125,17 @@ export interface AgentRealtimeRestore {
   readonly pendingCalls: readonly ToolCall[]
 }
 
-/** The {@link AgentRealtimeRestore} of a running machine's context. */
-export const agentRealtimeRestoreOf = (context: AgentRealtimeContext): AgentRealtimeRestore => ({
-  requests: context.requests,
-  toolRounds: context.toolRounds,
-  pendingCalls: context.pendingCalls,
+/**
+ * The {@link AgentRealtimeRestore} of a running machine's snapshot. The calls of a response the
+ * caller cut off are dropped with it (as `interrupted` does), not run on resume.
+ */
+export const agentRealtimeRestoreOf = (snapshot: {
+  readonly context: AgentRealtimeContext
+  matches(value: unknown): boolean
+}): AgentRealtimeRestore => ({
+  requests: snapshot.context.requests,
+  toolRounds: snapshot.context.toolRounds,
+  pendingCalls: snapshot.matches({ live: { agent: "interrupted" } }) ? [] : snapshot.context.pendingCalls,
 })
 
 /** The machine's context. */

@@ -510,7 +510,7 @@ const startRealtimeAgentSession = (
           data: {
             mode: "realtime",
             realtime: realtimeSnapshotDataOf(parts, child),
-            restore: agentRealtimeRestoreOf(actor.getSnapshot().context),
+            restore: agentRealtimeRestoreOf(actor.getSnapshot()),
             instructions: agent.instructions,
             metrics,
           },
