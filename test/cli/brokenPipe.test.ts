@@ -33,9 +33,7 @@ const longRecording = (): string => {
 const shell = (command: string) =>
   new Promise<{ status: string; stdout: string; stderr: string }>((resolve, reject) =>
     execFile("bash", ["-c", command], { timeout: 30_000 }, (error, stdout, stderr) =>
-      error?.killed
-        ? reject(error)
-        : resolve({ status: stdout.split("\n").at(-2) ?? "", stdout, stderr }),
+      error?.killed ? reject(error) : resolve({ status: stdout.split("\n").at(-2) ?? "", stdout, stderr }),
     ),
   )
 
