@@ -23,6 +23,8 @@ import { connectCaller, type MediaCaller, userTextsOf } from "./mediaCaller.ts"
 
 const CALLS = Number(process.env.CLUSTER_CALLS ?? 60)
 const BUDGET = Math.ceil(CALLS / 3) + 1
+/** How long a runner is frozen (SIGSTOP): past the lease of a cluster tuned for an idle machine. */
+const FROZEN_MS = 7000
 
 /** Rows in every table of the database. */
 const rowsByTable = (url: string) =>
@@ -153,6 +155,36 @@ describe("a local cluster of three runner processes", () => {
       assert.isAbove(c.caller.audioBytes(), 0)
     }
   }, 240_000)
+
+  it("keeps a frozen runner's calls where they are: a starved event loop is not a dead runner", async () => {
+    // A stopped process answers nothing, as a runner starved of CPU answers late. Frozen for
+    // longer than a lease of a few seconds would last, it keeps its shards and its calls.
+    const frozen = cluster.runners()[1]
+    assert.isDefined(frozen)
+    if (frozen === undefined) return
+    for (const c of calls) c.runner = (await cluster.client.status(c.callId)).runner
+    const held = calls.filter((c) => c.runner === frozen.address)
+    assert.isAbove(held.length, 0)
+    const before = new Map<string, { resumes: number; reattached: number }>()
+    for (const c of held) {
+      const status = await cluster.client.status(c.callId)
+      before.set(c.callId, { resumes: status.resumes, reattached: reattachedGaps(c.caller).length })
+    }
+    process.kill(frozen.pid, "SIGSTOP")
+    try {
+      await new Promise((resolve) => setTimeout(resolve, FROZEN_MS))
+    } finally {
+      process.kill(frozen.pid, "SIGCONT")
+    }
+    // Time for the others' views of it, and its own lease checks, to act after the thaw.
+    await new Promise((resolve) => setTimeout(resolve, 2000))
+    for (const c of held) {
+      const status = await cluster.client.status(c.callId)
+      assert.strictEqual(status.runner, frozen.address, c.callId)
+      assert.strictEqual(status.resumes, before.get(c.callId)?.resumes, c.callId)
+      assert.strictEqual(reattachedGaps(c.caller).length, before.get(c.callId)?.reattached, c.callId)
+    }
+  }, 120_000)
 
   it("resumes every call of a killed runner elsewhere with its conversation intact", async () => {
     const victim = cluster.runners()[0]
