@@ -93,8 +93,9 @@ describe("TranscriptionSession.write", () => {
   }, 120_000)
 
   it("loses nothing when the connection is replaced while a file is written (writes wait for the new one)", async () => {
-    // Every connection lives 400 ms: the minute of audio crosses several reconnects.
-    const s = await simulator({ realtimeSessionMaxMs: 400 })
+    // Every connection lives 150 ms: the minute of audio crosses several reconnects however fast
+    // it is accepted (the whole write can take under 400 ms on a quiet machine).
+    const s = await simulator({ realtimeSessionMaxMs: 150 })
     const wav = decodeWav(recording(10))
     const session = createTranscriptionSession({
       openai: { apiKey: "sk-simulator", baseUrl: s.url },
