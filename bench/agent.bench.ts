@@ -21,12 +21,11 @@
  * `AGENT_BENCH_CPU_TURNS=4` (a call of the CPU runs) change the sizes.
  */
 
-import { type AudioOutput, CALL_RATE_HZ, createCallRecorder } from "../src/agent/audio.ts"
+import { type AudioOutput, createCallRecorder, FRAME_MS } from "../src/agent/audio.ts"
 import { type AgentSession, createAgentSession, defineAgent } from "../src/agent/index.ts"
 import type { AudioFrame } from "../src/audio/index.ts"
 import type { XStateClock } from "../src/clock/EffectClock.ts"
 import { ChatContext, createLLM } from "../src/llm/index.ts"
-import { synthesizeSpeech } from "../src/simulator/index.ts"
 import { createTranscriptionSession } from "../src/stt/index.ts"
 import { type ScriptedCaller, scriptedCaller } from "../src/testing/index.ts"
 import { createTTS } from "../src/tts/index.ts"
@@ -41,15 +40,6 @@ const TURNS = Number(process.env.AGENT_BENCH_TURNS ?? 200)
 const CALLS = (process.env.AGENT_BENCH_CALLS ?? "10,50").split(",").map(Number)
 
 const turnDetection = { type: "server_vad" as const, silenceDurationMs: SILENCE_MS }
-
-/** Where a line's voice ends within its audio, in ms (the voice closes with a pause). */
-const voicedMs = (text: string): number => {
-  const samples = synthesizeSpeech(text, { sampleRateHz: CALL_RATE_HZ })
-  let last = samples.length - 1
-  while (last > 0 && samples[last] === 0) last -= 1
-  return ((last + 1) * 1000) / CALL_RATE_HZ
-}
-const VOICED_MS = new Map(LINES.map((line) => [line, voicedMs(line)]))
 
 /** One call's caller: `turns` lines, each in reply to the agent. */
 const callerFor = (call: number, turns: number): ScriptedCaller =>
@@ -88,7 +78,7 @@ interface TurnTimes {
 const turnTimes = (call: Call): TurnTimes[] => {
   const times: TurnTimes[] = []
   for (const line of call.caller.spoken) {
-    const voiceEnd = line.startMs + (VOICED_MS.get(line.text) ?? 0)
+    const voiceEnd = line.voiceEndMs
     const first = call.stamps.find((t) => t >= voiceEnd)
     const transcript = call.transcripts.find((t) => t >= voiceEnd)
     if (first !== undefined && transcript !== undefined)
@@ -123,7 +113,7 @@ interface Run {
     readonly turns: TurnTimes[]
     readonly first: TurnTimes[]
   }[]
-  /** CPU time of this process per second of each call, in ms. */
+  /** CPU time of this process per second of a call's audio (caller frames sent), in ms. */
   readonly cpuMsPerCallSecond: number
   /** Caller frames per second of each call: 50 when the process keeps real time. */
   readonly framesPerCallSecond: number
@@ -142,6 +132,10 @@ interface Call {
   readonly stamps: number[]
   /** When final transcripts came (call time, ms). */
   readonly transcripts: number[]
+  /** Errors the call reported. */
+  readonly errors: string[]
+  /** Where the agent's audio ends on the call's timeline, in ms. */
+  agentEndMs(): number
   readonly answered: () => boolean
   close(): Promise<void>
 }
@@ -150,12 +144,14 @@ const agentCall = (baseUrl: string, call: number, turns: number): Call => {
   const caller = callerFor(call, turns)
   const stamps: number[] = []
   const transcripts: number[] = []
+  const errors: string[] = []
+  const recorder = createCallRecorder()
   const session: AgentSession = createAgentSession({
     agent: defineAgent({ instructions: "Be brief." }),
     openai: { apiKey: "sk-simulator", baseUrl },
     env: {},
     input: caller,
-    output: caller.listen(stamping(createCallRecorder(), stamps)),
+    output: caller.listen(stamping(recorder, stamps)),
     stt: { turnDetection },
     // The turn ends as soon as the transcript is final, as the by-hand pipeline does (the
     // default waits 500 ms more by design: a configured delay, not the runtime's work).
@@ -165,6 +161,7 @@ const agentCall = (baseUrl: string, call: number, turns: number): Call => {
     for await (const event of session) {
       const seen = event as { readonly type: string; readonly atMs: number; readonly final?: boolean }
       if (seen.type === "user_transcript" && seen.final !== false) transcripts.push(seen.atMs)
+      if (event.type === "error") errors.push(String(event.error))
     }
   })()
   return {
@@ -172,7 +169,9 @@ const agentCall = (baseUrl: string, call: number, turns: number): Call => {
     caller,
     stamps,
     transcripts,
+    errors,
     answered: () => answeredAll(caller, stamps, turns),
+    agentEndMs: () => recorder.agentEndMs(),
     close: () => session.close(),
   }
 }
@@ -188,6 +187,7 @@ const byHandCall = (baseUrl: string, call: number, turns: number): Call => {
   const caller = callerFor(call, turns)
   const stamps: number[] = []
   const transcripts: number[] = []
+  const errors: string[] = []
   const output = caller.listen(stamping(createCallRecorder(), stamps))
   const stt = createTranscriptionSession({ openai, env: {}, turnDetection })
   const llm = createLLM({ openai, env: {}, transport: "websocket", instructions: "Be brief." })
@@ -221,7 +221,9 @@ const byHandCall = (baseUrl: string, call: number, turns: number): Call => {
       if (event.type !== "final_transcript") continue
       transcripts.push(now())
       chat.addMessage("user", event.alternatives[0]?.text ?? "")
-      replies = replies.then(answer)
+      replies = replies.then(answer).catch((error: unknown) => {
+        errors.push(String(error))
+      })
     }
   })()
   return {
@@ -229,7 +231,9 @@ const byHandCall = (baseUrl: string, call: number, turns: number): Call => {
     caller,
     stamps,
     transcripts,
+    errors,
     answered: () => answeredAll(caller, stamps, turns),
+    agentEndMs: () => output.agentEndMs(),
     close: async () => {
       caller.stop()
       await replies
@@ -256,7 +260,7 @@ const runCalls = async (open: (call: number) => Call, calls: number): Promise<Ru
           .filter((c) => !c.answered())
           .map(
             (c) =>
-              `${c.side} call: ${c.caller.spoken.length} lines said, ${c.caller.pending} to say, ${c.stamps.length} agent frames, ${c.transcripts.length} transcripts`,
+              `${c.side} call: ${c.caller.spoken.length} lines said, ${c.caller.pending} to say, ${c.stamps.length} agent frames, ${c.transcripts.length} transcripts, last line ended ${c.caller.spoken.at(-1)?.endMs.toFixed(0)} ms, last agent frame came ${c.stamps.at(-1)?.toFixed(0)} ms, agent audio ends ${c.agentEndMs().toFixed(0)} ms, last transcript ${c.transcripts.at(-1)?.toFixed(0)} ms, errors: ${c.errors.join(" | ") || "none"}`,
           )
           .join("; "),
     )
@@ -270,7 +274,9 @@ const runCalls = async (open: (call: number) => Call, calls: number): Promise<Ru
       const times = turnTimes(c)
       return { side: c.side, turns: times.slice(1), first: times.slice(0, 1) }
     }),
-    cpuMsPerCallSecond: (used.user + used.system) / 1000 / calls / (wallMs / 1000),
+    // Per second of the callers' audio: a process that falls behind real time sends less.
+    cpuMsPerCallSecond:
+      (used.user + used.system) / 1000 / Math.max(1, ((callerFrames - frames) * FRAME_MS) / 1000),
     framesPerCallSecond: (callerFrames - frames) / calls / (wallMs / 1000),
   }
 }
@@ -308,7 +314,7 @@ const figures = (run: Run, side: Call["side"], cpu: Run): number[] => {
 }
 const turnCount = (run: Run, side: Call["side"]) =>
   run.perCall.filter((c) => c.side === side).reduce((n, c) => n + c.turns.length, 0)
-const HEADER = ["share p50", "share p99", "to final", "final→audio", "first turn", "CPU ms/s"]
+const HEADER = ["share p50", "share p99", "to final", "final→audio", "first turn", "CPU ms/audio-s"]
 const line = (label: string, cells: readonly string[]) =>
   `  ${label.padEnd(22)}${cells.map((c) => c.padStart(12)).join(" ")}`
 
@@ -319,7 +325,7 @@ export default async (): Promise<void> => {
       `The runtime's share of voice-to-voice latency: end of the caller's voice to the agent's first audio, minus the simulator's ${SILENCE_MS} ms VAD wait.`,
     )
     console.log(
-      "Split at the final transcript; first turns (connections opening) apart; CPU: this process's CPU ms per second of each call (the simulator runs in a child process).",
+      "Split at the final transcript; first turns (connections opening) apart; CPU: this process's CPU ms per second of a call's audio (the simulator runs in a child process).",
     )
     for (const calls of CALLS) {
       // Latency: both sides at once, every other call, so the machine's load falls on both alike.

@@ -63,6 +63,7 @@ export type AgentRealtimeEvent =
         readonly transcript?: string
       }
     >
+  | Relayed<"realtime.text", { readonly responseId: string; readonly delta: string }>
   | Relayed<
       "realtime.function_call",
       {
@@ -263,6 +264,10 @@ export const agentRealtimeMachine = setup({
         ...(holds ? { floorRequestId: `reply_${context.requests + 1}` } : {}),
       }
     }),
+    appendText: assign(({ context, event }) => {
+      assertEvent(event, "realtime.text")
+      return { reply: context.reply + event.event.delta }
+    }),
     /** The reply's transcript grows as the model speaks. */
     appendTranscript: assign(({ context, event }) => {
       assertEvent(event, "realtime.output_transcript")
@@ -292,6 +297,10 @@ export const agentRealtimeMachine = setup({
       event.event !== null &&
       "responseId" in event.event &&
       event.event.responseId === context.responseId,
+    currentDoneWithText: ({ context, event }) =>
+      event.type === "realtime.response_done" &&
+      event.event.responseId === context.responseId &&
+      context.reply.trim() !== "",
     currentDoneWithCalls: ({ context, event }) =>
       event.type === "realtime.response_done" &&
       event.event.responseId === context.responseId &&
@@ -488,8 +497,22 @@ export const agentRealtimeMachine = setup({
                     emit(({ event }) => ({ type: "tool_called" as const, call: toolCallOf(event.event) })),
                   ],
                 },
+                // A text-only reply (`outputModalities: ["text"]`) comes as text deltas.
+                "realtime.text": { guard: "isCurrentResponse", actions: "appendText" },
                 "realtime.response_done": [
                   { guard: "currentDoneWithCalls", target: "runningTools" },
+                  {
+                    guard: "currentDoneWithText",
+                    target: "listening",
+                    actions: [
+                      emit(({ context }) => ({
+                        type: "agent_transcript" as const,
+                        text: context.reply,
+                        interrupted: false,
+                      })),
+                      "clearReply",
+                    ],
+                  },
                   { guard: "isCurrentResponse", target: "listening", actions: "clearReply" },
                 ],
               },

@@ -52,11 +52,17 @@ interface Transcript {
 
 /** A reply the application asked for, waiting for the agent to be idle. */
 export type QueuedReply =
-  | { readonly kind: "say"; readonly text: string; readonly allowInterruptions: boolean }
+  | {
+      readonly kind: "say"
+      readonly text: string
+      readonly allowInterruptions: boolean
+      readonly replyId: string | undefined
+    }
   | {
       readonly kind: "generate"
       readonly instructions: string | undefined
       readonly allowInterruptions: boolean
+      readonly replyId: string | undefined
     }
 
 /** Events the machine takes. */
@@ -77,9 +83,20 @@ export type AgentSessionEvent =
   /** Raised by the `user` region once endpointing has ended the caller's turn. */
   | { readonly type: "USER_TURN_ENDED" }
   /** Says a line without the model. */
-  | { readonly type: "SAY"; readonly text: string; readonly allowInterruptions?: boolean }
+  | {
+      readonly type: "SAY"
+      readonly text: string
+      readonly allowInterruptions?: boolean
+      /** Names the reply in its `agent_transcript`. */
+      readonly replyId?: string
+    }
   /** Has the model reply now, with extra instructions for this reply. */
-  | { readonly type: "GENERATE_REPLY"; readonly instructions?: string; readonly allowInterruptions?: boolean }
+  | {
+      readonly type: "GENERATE_REPLY"
+      readonly instructions?: string
+      readonly allowInterruptions?: boolean
+      readonly replyId?: string
+    }
   /** Stops the agent's reply now (the application's call, whatever the reply allows). */
   | { readonly type: "INTERRUPT" }
   /** The application ends the caller's turn now (manual turns, push-to-talk). */
@@ -94,7 +111,13 @@ export type AgentSessionEmitted =
   | { readonly type: "tool_called"; readonly call: ToolCall }
   | { readonly type: "tool_result"; readonly callId: string; readonly name: string; readonly output: unknown }
   /** A reply's words as the caller heard them (all of it, or up to where it was cut off). */
-  | { readonly type: "agent_transcript"; readonly text: string; readonly interrupted: boolean }
+  | {
+      readonly type: "agent_transcript"
+      readonly text: string
+      readonly interrupted: boolean
+      /** The `replyId` of the `SAY` or `GENERATE_REPLY` the reply answers; none for a caller's turn. */
+      readonly replyId?: string
+    }
   | { readonly type: "interrupted"; readonly heard: string; readonly said: string }
   /** The caller's speech over the agent turned out not to be an interruption: the output resumed. */
   | { readonly type: "resumed" }
@@ -177,6 +200,8 @@ export interface AgentSessionContext extends AgentSessionInput {
   readonly replyInterruptible: boolean
   /** Whom the reply answers: the caller's turn, or the application (`say`, `generateReply`). */
   readonly replySource: "caller" | "say" | "generate"
+  /** The application's name for the reply (`SAY` / `GENERATE_REPLY`), echoed in its transcript. */
+  readonly replyId: string | undefined
   /** Extra instructions of the reply (`generateReply`). */
   readonly replyInstructions: string | undefined
   readonly pendingCalls: readonly ToolCall[]
@@ -260,7 +285,10 @@ export const agentSessionMachine = setup({
       queue: ({ context, event }) => {
         assertEvent(event, "SAY")
         const allowInterruptions = event.allowInterruptions ?? context.settings.allowInterruptions
-        return [...context.queue, { kind: "say" as const, text: event.text, allowInterruptions }]
+        return [
+          ...context.queue,
+          { kind: "say" as const, text: event.text, allowInterruptions, replyId: event.replyId },
+        ]
       },
     }),
     enqueueGenerate: assign({
@@ -269,7 +297,12 @@ export const agentSessionMachine = setup({
         const allowInterruptions = event.allowInterruptions ?? context.settings.allowInterruptions
         return [
           ...context.queue,
-          { kind: "generate" as const, instructions: event.instructions, allowInterruptions },
+          {
+            kind: "generate" as const,
+            instructions: event.instructions,
+            allowInterruptions,
+            replyId: event.replyId,
+          },
         ]
       },
     }),
@@ -280,6 +313,7 @@ export const agentSessionMachine = setup({
       replyFrom: context.items.length + 1,
       replyInterruptible: context.settings.allowInterruptions,
       replySource: "caller" as const,
+      replyId: undefined,
       replyInstructions: undefined,
       ...newTurn(context),
     })),
@@ -294,6 +328,7 @@ export const agentSessionMachine = setup({
         replyFrom: context.items.length,
         replyInterruptible: next.allowInterruptions,
         replySource: next.kind,
+        replyId: next.replyId,
         replyInstructions: next.kind === "generate" ? next.instructions : undefined,
         ...newTurn(context),
         replyText: next.kind === "say" ? next.text : "",
@@ -395,6 +430,13 @@ export const agentSessionMachine = setup({
       items: ({ context }, params: { readonly heard: string }) =>
         cutReplyToHeard(context.items, context.replyFrom, params.heard),
     }),
+    /** The reply's words as the caller heard them, named by its `replyId`. */
+    emitTranscript: emit(({ context }, params: { readonly text: string; readonly interrupted: boolean }) => ({
+      type: "agent_transcript" as const,
+      text: params.text,
+      interrupted: params.interrupted,
+      ...(context.replyId === undefined ? {} : { replyId: context.replyId }),
+    })),
     clearReply: assign({ replyText: "", pendingCalls: [], refusedCalls: [], replyInstructions: undefined }),
   },
   guards: {
@@ -455,6 +497,7 @@ export const agentSessionMachine = setup({
     replyFrom: 0,
     replyInterruptible: input.settings.allowInterruptions,
     replySource: "caller",
+    replyId: undefined,
     replyInstructions: undefined,
     pendingCalls: [],
     refusedCalls: [],
@@ -632,13 +675,18 @@ export const agentSessionMachine = setup({
                         src: "playout",
                         onDone: {
                           target: "#agentSession.live.agent.idle",
-                          actions: emit(({ context }) => ({
-                            type: "agent_transcript" as const,
-                            text: context.replyText,
-                            interrupted: false,
-                          })),
+                          actions: {
+                            type: "emitTranscript",
+                            params: ({ context }) => ({ text: context.replyText, interrupted: false }),
+                          },
                         },
-                        onError: { target: "#agentSession.live.agent.idle" },
+                        onError: {
+                          target: "#agentSession.live.agent.idle",
+                          actions: {
+                            type: "emitTranscript",
+                            params: ({ context }) => ({ text: context.replyText, interrupted: false }),
+                          },
+                        },
                       },
                     },
                   },
@@ -867,15 +915,20 @@ export const agentSessionMachine = setup({
                       heard: event.output,
                       said: context.replyText,
                     })),
-                    emit(({ event }) => ({
-                      type: "agent_transcript" as const,
-                      text: event.output,
-                      interrupted: true,
-                    })),
+                    {
+                      type: "emitTranscript",
+                      params: ({ event }) => ({ text: event.output, interrupted: true }),
+                    },
                     "clearReply",
                   ],
                 },
-                onError: { target: "idle", actions: "clearReply" },
+                onError: {
+                  target: "idle",
+                  actions: [
+                    { type: "emitTranscript", params: { text: "", interrupted: true } },
+                    "clearReply",
+                  ],
+                },
               },
             },
           },

@@ -7,9 +7,9 @@ import { type ChatItem, chatItemKey } from "./chatItems.ts"
  *
  * The server's view after a turn is the context that turn was given, followed by the model's
  * own output (its assistant message and function calls). A new context continues that chain
- * exactly when it starts with those same items: the check compares a digest of the prefix,
- * so an edited message in the middle of the history (same length, different text) is caught,
- * not only a shorter history. Everything after the prefix is new to the server and is sent;
+ * exactly when it starts with those same items: the check compares the prefix item by item
+ * (by reference, then by content key), so an edited message in the middle of the history
+ * (same length, different text) is caught, not only a shorter history. Everything after the prefix is new to the server and is sent;
  * the model's own items are inside the prefix, so they are never sent back.
  * @module
  */
@@ -20,8 +20,14 @@ export interface ChainState {
   readonly responseId: string
   /** How many items of the caller's context the server's history covers. */
   readonly length: number
-  /** Digest of those items ({@link digestItems}). */
+  /** Digest of those items ({@link digestItems}); computed when first read. */
   readonly digest: string
+  /**
+   * Those items, as the turn had them: a new context is compared with them by reference and,
+   * where an object differs, by its key, so no history is hashed on a turn's path. Absent in
+   * a state restored from its digest alone, which is then compared by digest.
+   */
+  readonly history?: readonly ChatItem[]
 }
 
 /** Why a turn sends its whole context. */
@@ -61,8 +67,8 @@ const itemDigest = (item: ChatItem): string => {
 /**
  * A digest of the content of the first `count` items (default: all), ids left out: two
  * histories with the same digest say the same things in the same order. SHA-256 over the
- * items' own digests, which are cached per item, so a growing context costs one short hash
- * per item and turn.
+ * items' own digests, which are cached per item. The planner compares histories by item
+ * instead; the digest is what a saved chain state carries.
  */
 export const digestItems = (items: readonly ChatItem[], count: number = items.length): string => {
   const hash = createHash("sha256")
@@ -90,7 +96,26 @@ export const chainAfterResponse = (
   output: readonly ChatItem[],
 ): ChainState => {
   const history = [...sent, ...visibleOutput(output)]
-  return { responseId, length: history.length, digest: digestItems(history) }
+  let digest: string | undefined
+  return {
+    responseId,
+    length: history.length,
+    history,
+    get digest() {
+      digest ??= digestItems(history)
+      return digest
+    },
+  }
+}
+
+/** Whether `items` starts with `history`: the same objects, or items with the same key (content, ids left out). */
+const startsWith = (items: readonly ChatItem[], history: readonly ChatItem[]): boolean => {
+  for (let i = 0; i < history.length; i++) {
+    const a = items[i] as ChatItem
+    const b = history[i] as ChatItem
+    if (a !== b && chatItemKey(a) !== chatItemKey(b)) return false
+  }
+  return true
 }
 
 /**
@@ -106,8 +131,11 @@ export const planChainInput = (
   if (forceFull) return { mode: "full", items, reason: "forced" }
   if (chain === undefined) return { mode: "full", items, reason: "noChain" }
   if (items.length < chain.length) return { mode: "full", items, reason: "shorterContext" }
-  if (digestItems(items, chain.length) !== chain.digest)
-    return { mode: "full", items, reason: "prefixMismatch" }
+  const same =
+    chain.history !== undefined && chain.history.length === chain.length
+      ? startsWith(items, chain.history)
+      : digestItems(items, chain.length) === chain.digest
+  if (!same) return { mode: "full", items, reason: "prefixMismatch" }
   return {
     mode: "chained",
     previousResponseId: chain.responseId,

@@ -46,7 +46,7 @@ import { createTTS } from "../tts/OpenAITTS.ts"
 import { SynthesisSession, type SynthesisSessionOptions } from "../tts/SynthesisSession.ts"
 import type { SegmentMetrics, SynthesisEvent, SynthesizeStream, TTS } from "../tts/TTS.ts"
 import { type AudioInput, type AudioOutput, createCallRecorder, FRAME_MS } from "./audio.ts"
-import type { Agent, AgentControls } from "./define.ts"
+import type { Agent, AgentControls, ReplyOptions, SpokenReply } from "./define.ts"
 import {
   type AgentEndpoint,
   type AgentLLM,
@@ -149,6 +149,10 @@ export interface AgentSession extends AgentControls, AsyncIterable<AgentEvent> {
    * greeting). Called once; a second call throws `Error`.
    */
   start(audio?: { readonly input?: AudioInput; readonly output?: AudioOutput }): void
+  /** Has the agent say `text` (no model turn), after what it is saying; resolves once it played (or was cut). */
+  say(text: string, options?: ReplyOptions): Promise<SpokenReply>
+  /** Has the model reply now, with `instructions` added for this reply; resolves once it played (or was cut). */
+  generateReply(options?: ReplyOptions & { readonly instructions?: string }): Promise<SpokenReply>
   /**
    * Ends the caller's turn now (manual turns, push-to-talk; with the STT's own turn detection
    * off, e.g. `stt: { turnDetection: null }`): the STT transcribes what it has, the agent answers.
@@ -392,6 +396,17 @@ const startAgentSession = (options: AgentSessionOptions, resume?: AgentSnapshotD
     runtime.report(actor, { type: "voxstate.metrics", metrics: m, atMs: at })
   }
 
+  // The application's replies waiting to be played, by their id.
+  const replies = new Map<string, (reply: SpokenReply) => void>()
+  let replyCount = 0
+  const awaitReply = (send: (replyId: string) => void): Promise<SpokenReply> => {
+    if (closing !== undefined) return Promise.resolve({ text: "", interrupted: true })
+    const replyId = `reply_${++replyCount}`
+    const done = new Promise<SpokenReply>((resolve) => replies.set(replyId, resolve))
+    send(replyId)
+    return done
+  }
+
   const toolsFor = (a: Agent) => new Map(a.tools.map((t) => [t.tool.name, t]))
   let toolsByName = toolsFor(agent)
 
@@ -423,21 +438,27 @@ const startAgentSession = (options: AgentSessionOptions, resume?: AgentSnapshotD
       }, runtime.clock)
     },
     say: (text, replyOptions = {}) =>
-      actor.send({
-        type: "SAY",
-        text,
-        ...(replyOptions.allowInterruptions === undefined
-          ? {}
-          : { allowInterruptions: replyOptions.allowInterruptions }),
-      }),
+      awaitReply((replyId) =>
+        actor.send({
+          type: "SAY",
+          text,
+          replyId,
+          ...(replyOptions.allowInterruptions === undefined
+            ? {}
+            : { allowInterruptions: replyOptions.allowInterruptions }),
+        }),
+      ),
     generateReply: (replyOptions = {}) =>
-      actor.send({
-        type: "GENERATE_REPLY",
-        ...(replyOptions.instructions === undefined ? {} : { instructions: replyOptions.instructions }),
-        ...(replyOptions.allowInterruptions === undefined
-          ? {}
-          : { allowInterruptions: replyOptions.allowInterruptions }),
-      }),
+      awaitReply((replyId) =>
+        actor.send({
+          type: "GENERATE_REPLY",
+          replyId,
+          ...(replyOptions.instructions === undefined ? {} : { instructions: replyOptions.instructions }),
+          ...(replyOptions.allowInterruptions === undefined
+            ? {}
+            : { allowInterruptions: replyOptions.allowInterruptions }),
+        }),
+      ),
     interrupt: () => actor.send({ type: "INTERRUPT" }),
     commitUserTurn: () => actor.send({ type: "USER.COMMIT" }),
     updateAgent: (next) => {
@@ -474,6 +495,8 @@ const startAgentSession = (options: AgentSessionOptions, resume?: AgentSnapshotD
         actor.send({ type: "CLOSE" })
         actor.stop()
         await runtime.shutdown()
+        for (const resolve of replies.values()) resolve({ text: "", interrupted: true })
+        replies.clear()
         if (ownsTTS) await baseTTS.close()
         push({ type: "closed", atMs: now() })
         events.end()
@@ -629,6 +652,10 @@ const startAgentSession = (options: AgentSessionOptions, resume?: AgentSnapshotD
   actor.on("*", (event) => {
     const atMs = now()
     if (event.type === "user_transcript" && event.final) turn.finalAt = atMs
+    if (event.type === "agent_transcript" && event.replyId !== undefined) {
+      replies.get(event.replyId)?.({ text: event.text, interrupted: event.interrupted })
+      replies.delete(event.replyId)
+    }
     push({ ...event, atMs })
   })
   // States as events: the caller's and the agent's, on every change.

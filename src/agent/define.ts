@@ -13,6 +13,13 @@ export interface ReplyOptions {
   readonly allowInterruptions?: boolean
 }
 
+/** How a reply the application asked for ended: the words the caller heard. */
+export interface SpokenReply {
+  readonly text: string
+  /** Cut off (by the caller, `interrupt()`), or never spoken (the session closed first). */
+  readonly interrupted: boolean
+}
+
 /** What an agent's code (its tools, its `onEnter`) can do with the session it runs in. */
 export interface AgentControls {
   /** The conversation as the model sees it (an interrupted reply cut to the words heard). */

@@ -31,6 +31,7 @@ export {
   defineAgent,
   defineTool,
   type ReplyOptions,
+  type SpokenReply,
   type ToolContext,
 } from "./define.ts"
 export { type DemoOptions, type DemoResult, runDemo } from "./demo.ts"

@@ -42,6 +42,8 @@ export const clusterCommand = Command.make("cluster", clusterFlags, (flags) =>
     const { output, stopped } = yield* CliIO
     const databaseUrl = Option.getOrUndefined(flags.database)
     const agentModule = Option.getOrUndefined(flags.agent)
+    // Listening for the stop signal from here: one that comes while starting stops what started.
+    const stop = stopped()
     const cluster = yield* Effect.tryPromise({
       try: () =>
         startLocalCluster({
@@ -57,7 +59,7 @@ export const clusterCommand = Command.make("cluster", clusterFlags, (flags) =>
     output.out(`Front door: ${cluster.frontDoor.url}/calls/<id>`)
     output.out(`Database:   ${cluster.databaseUrl}`)
     for (const r of cluster.runners()) output.out(`Runner ${r.address} (pid ${r.pid}), media ${r.mediaUrl}`)
-    const signal = yield* Effect.promise(() => stopped()).pipe(
+    const signal = yield* Effect.promise(() => stop).pipe(
       Effect.ensuring(Effect.promise(() => cluster.stop())),
     )
     output.out(`Stopped (${signal}).`)

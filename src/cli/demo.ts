@@ -1,9 +1,11 @@
 /**
  * `voxstate demo` (and `npm start`): the demo call of src/agent/demo.ts, printed live, the
  * call written as a stereo WAV. With OPENAI_API_KEY set it talks to OpenAI; otherwise the
- * simulator runs in this process. With `--inspect` (or `VOXSTATE_INSPECT=1`) it starts the
- * live inspector first, prints its address, starts the call once a page is watching (or after
- * {@link VIEWER_WAIT_MS}) and keeps the page served after the call until Ctrl+C.
+ * simulator runs in this process. It serves the live inspector on 127.0.0.1 and prints its
+ * address first, so the call can be watched as it happens (`--no-inspector`: none); when a page
+ * is still watching at the end, the page stays served until Ctrl+C. With `--inspect` (or
+ * `VOXSTATE_INSPECT=1`) the call also waits for a page to open (at most
+ * {@link VIEWER_WAIT_MS}) and the page is kept after the call until Ctrl+C.
  * @module
  */
 import { Effect } from "effect"
@@ -29,7 +31,13 @@ export const demoConfig = {
   ),
   inspect: Flag.Boolean("inspect").pipe(
     Flag.withDefault(false),
-    Flag.withDescription("watch the call in the live inspector (also VOXSTATE_INSPECT=1)"),
+    Flag.withDescription(
+      "wait for the inspector's page before the call and keep it after (also VOXSTATE_INSPECT=1)",
+    ),
+  ),
+  noInspector: Flag.Boolean("no-inspector").pipe(
+    Flag.withDefault(false),
+    Flag.withDescription("do not serve the live inspector"),
   ),
   inspectText: Flag.Boolean("inspect-text").pipe(
     Flag.withDefault(false),
@@ -51,17 +59,20 @@ export const demoCommand = Command.make("demo", demoConfig, (config) =>
     const { output, stopped } = yield* CliIO
     const env = config.simulator ? {} : process.env
     const watched = config.inspect || inspectRequested(process.env)
-    const inspector = watched
-      ? yield* Effect.tryPromise({
-          try: () => createInspector({ includeText: config.inspectText }),
-          catch: failed,
-        })
-      : undefined
+    const inspector =
+      config.noInspector && !watched
+        ? undefined
+        : yield* Effect.tryPromise({
+            try: () => createInspector({ includeText: config.inspectText }),
+            catch: failed,
+          })
     const run = Effect.gen(function* () {
       if (inspector !== undefined) {
-        output.out(`Inspector: ${inspector.url}`)
-        output.out(`The call starts when the page is open (at most ${VIEWER_WAIT_MS / 1000} s).`)
-        yield* Effect.promise(() => waitForViewer(inspector, VIEWER_WAIT_MS))
+        output.out(`Inspector: ${inspector.url} (open it to watch the call live)`)
+        if (watched) {
+          output.out(`The call starts when the page is open (at most ${VIEWER_WAIT_MS / 1000} s).`)
+          yield* Effect.promise(() => waitForViewer(inspector, VIEWER_WAIT_MS))
+        }
       }
       yield* Effect.tryPromise({
         try: () =>
@@ -73,7 +84,7 @@ export const demoCommand = Command.make("demo", demoConfig, (config) =>
           }),
         catch: failed,
       })
-      if (inspector !== undefined) {
+      if (inspector !== undefined && (watched || inspector.viewers > 0)) {
         output.out(`The call is over; the inspector stays at ${inspector.url} until Ctrl+C.`)
         yield* Effect.promise(() => stopped())
       }

@@ -85,6 +85,8 @@ export const runnerCommand = Command.make("runner", runnerFlags, (flags) =>
       try: () => (timingsText === undefined ? {} : (JSON.parse(timingsText) as Partial<ClusterTimings>)),
       catch: failed("runner: VOXSTATE_CLUSTER_TIMINGS"),
     })
+    // Listening for the stop signal from here: one that comes while starting stops what started.
+    const stop = stopped()
     const runner = yield* Effect.tryPromise({
       try: () =>
         startRunner({
@@ -99,7 +101,7 @@ export const runnerCommand = Command.make("runner", runnerFlags, (flags) =>
       catch: failed("runner"),
     })
     output.out(JSON.stringify({ type: "ready", runner: runner.address, media: runner.mediaUrl }))
-    const signal = yield* Effect.promise(() => stopped()).pipe(
+    const signal = yield* Effect.promise(() => stop).pipe(
       Effect.ensuring(Effect.promise(() => runner.stop())),
     )
     output.err(`Runner ${runner.address} drained (${signal}).`)

@@ -32,11 +32,27 @@ export interface CallerLine {
   readonly cue?: CallerCue
 }
 
-/** A line as it was said: its text and when, in milliseconds of the call. */
+/**
+ * A line as it was said: its text and when, in milliseconds of the call (as the session
+ * stamped the caller's frames, when listening): its first sample, the end of its voice, and
+ * its end (the voice closes with a pause). Times of audio not yet sent are estimates.
+ */
 export interface SpokenLine {
   readonly text: string
   readonly startMs: number
+  readonly voiceEndMs: number
   readonly endMs: number
+}
+
+interface LineRecord {
+  text: string
+  startMs: number
+  voiceEndMs: number
+  endMs: number
+  /** Positions in the caller's whole audio, in samples. */
+  readonly startSample: number
+  readonly voiceEndSample: number
+  readonly endSample: number
 }
 
 /** Options of {@link scriptedCaller}. */
@@ -89,9 +105,9 @@ export const scriptedCaller = (options: ScriptedCallerOptions = {}): ScriptedCal
   // listening) on by the frames since, else the caller's own count of frames.
   let stamp: { readonly atMs: number; readonly tick: number } | undefined
   const script: CallerLine[] = []
-  const spoken: SpokenLine[] = []
-  // When the line at the head of the script was armed (the previous one said), in call time.
-  let armedAtMs = 0
+  const spoken: LineRecord[] = []
+  // Samples the caller has sent since it started.
+  let sentSamples = 0
   // The output the caller listens to, where the current run of agent speech began, and where
   // the agent's audio ended when the caller last noted a frame (all call time).
   let output: AudioOutput | undefined
@@ -116,8 +132,33 @@ export const scriptedCaller = (options: ScriptedCallerOptions = {}): ScriptedCal
     next.set(speech, rest.length)
     queue = next
     offset = 0
-    const startMs = nowMs() + (rest.length * 1000) / CALL_RATE_HZ
-    spoken.push({ text, startMs, endMs: startMs + (speech.length * 1000) / CALL_RATE_HZ })
+    let voiced = speech.length
+    while (voiced > 0 && speech[voiced - 1] === 0) voiced -= 1
+    const startSample = sentSamples + rest.length
+    const msAhead = (samples: number) => nowMs() + (samples * 1000) / CALL_RATE_HZ
+    spoken.push({
+      text,
+      startSample,
+      voiceEndSample: startSample + voiced,
+      endSample: startSample + speech.length,
+      startMs: msAhead(rest.length),
+      voiceEndMs: msAhead(rest.length + voiced),
+      endMs: msAhead(rest.length + speech.length),
+    })
+  }
+
+  /** Times the lines' positions that the frame just sent (from `frameStart`, at call time `atMs`) holds. */
+  const timeLines = (frameStart: number, atMs: number) => {
+    const frameEnd = frameStart + FRAME_SAMPLES
+    const at = (sample: number) => atMs + ((sample - frameStart) * 1000) / CALL_RATE_HZ
+    for (let i = spoken.length - 1; i >= 0; i--) {
+      const line = spoken[i]
+      if (line === undefined || line.endSample < frameStart) break
+      if (line.startSample >= frameStart && line.startSample < frameEnd) line.startMs = at(line.startSample)
+      if (line.voiceEndSample >= frameStart && line.voiceEndSample <= frameEnd)
+        line.voiceEndMs = at(line.voiceEndSample)
+      if (line.endSample >= frameStart && line.endSample <= frameEnd) line.endMs = at(line.endSample)
+    }
   }
 
   const due = (cue: CallerCue | undefined): boolean => {
@@ -125,7 +166,8 @@ export const scriptedCaller = (options: ScriptedCallerOptions = {}): ScriptedCal
     if (cue === undefined) return true
     if ("atMs" in cue) return now >= cue.atMs
     const end = agentEndMs()
-    // A reply follows agent speech that began after the previous line was said.
+    // Agent speech that began after the caller's last line began answers it.
+    const armedAtMs = spoken[spoken.length - 1]?.startMs ?? 0
     if ("afterAgentMs" in cue)
       return agentRunStartMs >= armedAtMs && end > agentRunStartMs && now >= end + cue.afterAgentMs
     return now < end && now - Math.max(agentRunStartMs, armedAtMs) >= cue.intoAgentMs
@@ -137,8 +179,6 @@ export const scriptedCaller = (options: ScriptedCallerOptions = {}): ScriptedCal
     if (head === undefined || speaking() || !due(head.cue)) return
     script.shift()
     speak(head.text)
-    const last = spoken[spoken.length - 1]
-    armedAtMs = last?.endMs ?? nowMs()
   }
 
   for (const [i, line] of (options.lines ?? []).entries()) {
@@ -225,6 +265,9 @@ export const scriptedCaller = (options: ScriptedCallerOptions = {}): ScriptedCal
           offset += FRAME_SAMPLES
         }
         sink(makeAudioFrame(frame, CALL_RATE_HZ, 1))
+        // The session has stamped the frame: now is its call time.
+        timeLines(sentSamples, nowMs())
+        sentSamples += FRAME_SAMPLES
       }
       const tick = () => {
         if (stopped) return

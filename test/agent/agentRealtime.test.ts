@@ -48,6 +48,7 @@ const call = async (
     readonly maxToolSteps?: number
     readonly allowInterruptions?: boolean
     readonly faults?: readonly ConnectionFault[]
+    readonly textOnly?: boolean
   } = {},
 ) => {
   const sim = await startSimulator({
@@ -71,7 +72,11 @@ const call = async (
   const caller = scriptedCaller()
   const session = createAgentSession({
     agent: extra.agent ?? defineAgent({ instructions: "Be brief." }),
-    realtime: { turnDetection: { type: "server_vad", silenceDurationMs: 300 }, seed: 1 },
+    realtime: {
+      turnDetection: { type: "server_vad", silenceDurationMs: 300 },
+      seed: 1,
+      ...(extra.textOnly === true ? { outputModalities: ["text"] as const } : {}),
+    },
     openai: { apiKey: "sk-simulator", baseUrl: sim.httpUrl },
     env: {},
     input: caller,
@@ -344,6 +349,23 @@ describe("agent session in realtime mode against the simulator", () => {
     assert.include(JSON.stringify(output?.payload), "cancelled")
     // The cancelled round asked for no response of its own: the caller's turn got the one.
     assert.lengthOf(receivedOf(connection(), "response.create"), 0)
+  }, 30_000)
+
+  it("answers in text with outputModalities text: the reply's text is its transcript, no audio", async () => {
+    const { caller, events, session } = await call(["hello"], [{ text: "Hello in text." }], {
+      textOnly: true,
+    })
+    caller.say("hello")
+    await eventually(() => events.some((e) => e.type === "agent_transcript"), 15_000)
+    assert.deepInclude(
+      events.find((e) => e.type === "agent_transcript"),
+      {
+        text: "Hello in text.",
+        interrupted: false,
+      },
+    )
+    assert.isFalse(events.some((e) => e.type === "agent_state" && e.state === "speaking"))
+    assert.strictEqual(session.output.agentEndMs(), 0)
   }, 30_000)
 
   it("runs two tools of one response and answers once both are in", async () => {

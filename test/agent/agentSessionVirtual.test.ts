@@ -577,6 +577,35 @@ describe("agent session in virtual time", () => {
       }).pipe(Effect.provide(RealtimeSocket.layer)),
   )
 
+  it.effect(
+    "say and generateReply resolve with the words heard: all of a line played, the cut part of one interrupted",
+    () =>
+      Effect.gen(function* () {
+        const call = yield* startCall({ stt: { transcripts: [] }, llm: { replies: [LONG], wordMs: 5 } })
+        const results: { text: string; interrupted: boolean }[] = []
+        void call.session.say("Hello there.").then((r) => results.push(r))
+        const generated = call.session.generateReply()
+        void generated.then((r) => results.push(r))
+        yield* call.until(() => results.length === 1)
+        assert.deepStrictEqual(results[0], { text: "Hello there.", interrupted: false })
+        yield* call.until(() => call.of("agent_state").filter((e) => e.state === "speaking").length === 2)
+        yield* advance(1_000)
+        call.session.interrupt()
+        yield* call.until(() => results.length === 2)
+        assert.isTrue(results[1]?.interrupted)
+        assert.isTrue(LONG.startsWith(results[1]?.text ?? "x"))
+        assert.isAbove(results[1]?.text.length ?? 0, 0)
+        // A line asked for as the call ends resolves as never spoken.
+        const late = call.session.say("Too late.")
+        yield* finish(call)
+        assert.deepStrictEqual(yield* Effect.promise(() => late), { text: "", interrupted: true })
+        assert.deepStrictEqual(yield* Effect.promise(() => call.session.say("After the end.")), {
+          text: "",
+          interrupted: true,
+        })
+      }).pipe(Effect.provide(RealtimeSocket.layer)),
+  )
+
   it.effect("generateReply adds instructions for one reply; interrupt() cuts any reply", () =>
     Effect.gen(function* () {
       const call = yield* startCall({ stt: { transcripts: [] }, llm: { replies: [LONG], wordMs: 5 } })

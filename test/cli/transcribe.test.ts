@@ -6,6 +6,8 @@
  */
 import { execFile } from "node:child_process"
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs"
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -17,11 +19,12 @@ import { concatPcm, silence, synthesizeSpeech } from "../../src/simulator/index.
 const CLI = fileURLToPath(new URL("../../src/cli.ts", import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), "voxstate-transcribe-"))
 
-/** Runs `voxstate ...args` with no credential in the environment. */
-const voxstate = (args: readonly string[]) =>
+/** Runs `voxstate ...args` with no credential in the environment (or with `extraEnv`). */
+const voxstate = (args: readonly string[], extraEnv: Record<string, string> = {}) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
     const env = { ...process.env }
     delete env.OPENAI_API_KEY
+    Object.assign(env, extraEnv)
     execFile(process.execPath, [CLI, ...args], { env, timeout: 30_000 }, (error, stdout, stderr) =>
       resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr }),
     )
@@ -74,6 +77,41 @@ describe("voxstate transcribe", () => {
     expect(broken.code).toBe(1)
     expect(broken.stderr.trim().split("\n")).toHaveLength(1)
     expect(broken.stderr).toContain("is not a PCM16 WAV file")
+  }, 40_000)
+
+  it("reports a refused credential in one line with the key scrubbed, exit code 1", async () => {
+    const key = "test-key-abcdef123456"
+    // An endpoint that refuses the key and echoes it back, as some proxies do.
+    const server = createServer((request, response) => {
+      request.resume()
+      request.on("end", () => {
+        response.writeHead(401, { "content-type": "application/json" })
+        response.end(
+          JSON.stringify({
+            error: { message: `Incorrect API key provided: ${key}`, code: "invalid_api_key" },
+          }),
+        )
+      })
+    })
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()))
+    try {
+      const { port } = server.address() as AddressInfo
+      const result = await voxstate(["transcribe", twoTurns(), "--batch"], {
+        OPENAI_API_KEY: key,
+        OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`,
+      })
+      expect(result.code).toBe(1)
+      expect(result.stdout).toBe("")
+      const errors = result.stderr
+        .split("\n")
+        .filter((line) => line !== "" && !/^transcribe: \d+%/.test(line))
+      expect(errors).toHaveLength(1)
+      expect(errors[0]).toMatch(/^transcribe: /)
+      expect(result.stderr).not.toContain(key)
+      expect(errors[0]).toContain("401")
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
   }, 40_000)
 
   it("exits with code 2 without FILE, and lists its flags under --help", async () => {

@@ -61,8 +61,11 @@ afterEach(async () => {
   sim = undefined
 })
 
-const simulator = async (): Promise<Simulator> => {
-  sim = await startSimulator({ scenario: { transcripts: (request) => sentenceOf(request.audio) } })
+const simulator = async (options: { readonly realtimeSessionMaxMs?: number } = {}): Promise<Simulator> => {
+  sim = await startSimulator({
+    ...options,
+    scenario: { transcripts: (request) => sentenceOf(request.audio) },
+  })
   return sim
 }
 
@@ -88,6 +91,26 @@ describe("TranscriptionSession.write", () => {
     // Faster than real time: the file did not wait for a clock.
     expect(performance.now() - started).toBeLessThan(180_000)
   }, 120_000)
+
+  it("loses nothing when the connection is replaced while a file is written (writes wait for the new one)", async () => {
+    // Every connection lives 400 ms: the minute of audio crosses several reconnects.
+    const s = await simulator({ realtimeSessionMaxMs: 400 })
+    const wav = decodeWav(recording(10))
+    const session = createTranscriptionSession({
+      openai: { apiKey: "sk-simulator", baseUrl: s.url },
+      env: {},
+      turnDetection: { type: "server_vad" },
+      reconnect: { baseDelayMs: 20, jitter: 0, maxAttempts: 100 },
+    })
+    const done = collect(session)
+    for (const frame of framesOf(wav)) await session.write(frame)
+    session.endInput()
+    const { events, error } = await done
+    expect(error).toBeUndefined()
+    expect(finals(events)).toEqual(Array.from({ length: 10 }, (_, i) => sentence(i)))
+    expect(events.filter((e) => e.type === "error" && e.error.code === "replay_buffer_overflow")).toEqual([])
+    expect(session.actor.getSnapshot().context.metrics.reconnects).toBeGreaterThan(0)
+  }, 60_000)
 
   it("writes through the WritableStream, and closing it ends the input", async () => {
     const s = await simulator()

@@ -65,6 +65,7 @@ const events = (snapshot: Snapshot): AgentRealtimeEvent[] => {
     relayed("response_started", { responseId: "resp_floor", requestId: snapshot.context.floorRequestId }),
     relayed("audio", { responseId, itemId: "a", samples: new Int16Array(480) }),
     relayed("output_transcript", { responseId, delta: "Hi", done: false }),
+    relayed("text", { responseId, delta: "Hi" }),
     relayed("function_call", { responseId, callId: "c", name: "t", arguments: "{}" }),
     relayed("response_done", { responseId, status: "completed" }),
     relayed("response_done", { responseId: "resp_stranger", status: "completed" }),
