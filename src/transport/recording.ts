@@ -180,7 +180,37 @@ export const recordingSocket = (inner: RealtimeSocketShape, recorder: Recorder):
           Effect.tapError((error) => recorder.write({ conn, dir: "refused", url, error: failureOf(error) })),
         )
       yield* recorder.write({ conn, dir: "open", url })
+      const clock = yield* Clock.clockWith((c) => Effect.succeed(c))
+      const live = connection
+      // The live connection's fast paths stay fast paths: the session's socket path is the same
+      // with recording on; each frame is written as it goes through them.
+      const fastPaths: Pick<SocketConnection, "deliver" | "sendNow"> = {
+        ...(live.deliver === undefined
+          ? {}
+          : {
+              deliver: (listener: (text: string) => void) =>
+                live.deliver?.((text) => {
+                  recorder.writeAt(clock.currentTimeMillisUnsafe(), { conn, dir: "in", ...framePart(text) })
+                  listener(text)
+                }),
+            }),
+        ...(live.sendNow === undefined
+          ? {}
+          : {
+              sendNow: (text: string) => {
+                const sent = live.sendNow?.(text) === true
+                if (sent)
+                  recorder.writeAt(clock.currentTimeMillisUnsafe(), {
+                    conn,
+                    dir: "out",
+                    ...framePart(scrub(text)),
+                  })
+                return sent
+              },
+            }),
+      }
       const recorded: SocketConnection = {
+        ...fastPaths,
         url: connection.url,
         messages: connection.messages.pipe(
           Stream.tap((text) => recorder.write({ conn, dir: "in", ...framePart(text) })),
