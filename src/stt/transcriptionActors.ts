@@ -291,10 +291,9 @@ export const openTranscriptionConnection =
       const step = routedInterim(machine.ledger, delta, held?.text, machine.options)
       if (step === undefined) return false
       if (held === undefined) {
-        const turn = machine.ledger.turns.find((t) => t.itemId === delta.itemId)
         held = {
           itemId: delta.itemId,
-          baseLength: turn?.text.length ?? 0,
+          baseLength: step.machineLength,
           text: step.text,
           cumulative: machine.options.cumulativeDeltas,
         }
