@@ -34,7 +34,7 @@ const once = async (wrap: (socket: RealtimeSocketShape) => RealtimeSocketShape):
   const replay = makeSocketReplay(recording, { pace: "immediate" })
   const before = process.cpuUsage()
   const session = createTranscriptionSession({
-    openai: { apiKey: "sk-bench", baseUrl: "ws://127.0.0.1:9/v1" },
+    openai: { apiKey: "bench-credential", baseUrl: "ws://127.0.0.1:9/v1" },
     env: {},
     context: Context.make(RealtimeSocket, wrap(replay.socket)),
     turnDetection: { type: "server_vad", silenceDurationMs: 500 },

@@ -13,7 +13,7 @@ import { clusterCommand } from "./cli/cluster.ts"
 import { demoCommand } from "./cli/demo.ts"
 import { diagramCommand } from "./cli/diagram.ts"
 import { inspectCommand } from "./cli/inspect.ts"
-import type { CliOutput } from "./cli/io.ts"
+import { type CliOutput, exitQuietlyOnClosedPipe } from "./cli/io.ts"
 import { type AnyCommand, runCli } from "./cli/program.ts"
 import { replayCommand } from "./cli/replay.ts"
 import { runnerCommand } from "./cli/runner.ts"
@@ -61,6 +61,7 @@ const invokedDirectly = (): boolean => {
 }
 
 if (invokedDirectly()) {
+  exitQuietlyOnClosedPipe()
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code

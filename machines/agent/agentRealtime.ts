@@ -9,8 +9,9 @@
  *
  * ```
  * user:  silent ⇄ speaking                       (input_speech_started / _stopped)
- * agent: listening ─ thinking ─ speaking(streaming ─ playingOut) ─ listening
- *                      └─ runningTools ─ thinking (the outputs go back, a response follows)
+ * agent: starting ─ listening ─ thinking ─ speaking(streaming ─ playingOut) ─ listening
+ *                                └─ runningTools ─ thinking (the outputs go back, a response follows)
+ *        starting ─ runningTools   (a resumed call whose response left calls unanswered)
  *        any ── realtime.interrupted ──▶ interrupted ─▶ listening (output cleared, reply cut)
  * ```
  *
@@ -110,7 +111,33 @@ export interface AgentRealtimeInput {
   readonly allowInterruptions: boolean
   /** The input of the `realtime` child (the facade's `input`). */
   readonly realtimeInput: unknown
+  /** Continue a persisted call (see {@link agentRealtimeRestoreOf}). */
+  readonly restore?: AgentRealtimeRestore
 }
+
+/**
+ * What a persisted realtime agent call keeps of this machine (the conversation itself is the
+ * Realtime session's): the replies asked for so far (request names stay unique) and the calls
+ * of a response that had not been answered (the resumed agent runs them, then the reply goes on).
+ */
+export interface AgentRealtimeRestore {
+  readonly requests: number
+  readonly toolRounds: number
+  readonly pendingCalls: readonly ToolCall[]
+}
+
+/**
+ * The {@link AgentRealtimeRestore} of a running machine's snapshot. The calls of a response the
+ * caller cut off are dropped with it (as `interrupted` does), not run on resume.
+ */
+export const agentRealtimeRestoreOf = (snapshot: {
+  readonly context: AgentRealtimeContext
+  matches(value: unknown): boolean
+}): AgentRealtimeRestore => ({
+  requests: snapshot.context.requests,
+  toolRounds: snapshot.context.toolRounds,
+  pendingCalls: snapshot.matches({ live: { agent: "interrupted" } }) ? [] : snapshot.context.pendingCalls,
+})
 
 /** The machine's context. */
 export interface AgentRealtimeContext extends AgentRealtimeInput {
@@ -285,6 +312,7 @@ export const agentRealtimeMachine = setup({
     holdsFloor: ({ context, event }) =>
       context.allowInterruptions && "allowInterruptions" in event && event.allowInterruptions === false,
     toolStepsLeft: ({ context }) => context.toolRounds < context.maxToolSteps,
+    hasPendingCalls: ({ context }) => context.pendingCalls.length > 0,
   },
 }).createMachine({
   id: "agentRealtime",
@@ -293,10 +321,10 @@ export const agentRealtimeMachine = setup({
     responseId: undefined,
     reply: "",
     audioItemId: undefined,
-    pendingCalls: [],
-    toolRounds: 0,
+    pendingCalls: input.restore?.pendingCalls ?? [],
+    toolRounds: input.restore?.toolRounds ?? 0,
     heard: "",
-    requests: 0,
+    requests: input.restore?.requests ?? 0,
     floorRequestId: undefined,
     holdingFloor: false,
   }),
@@ -353,7 +381,7 @@ export const agentRealtimeMachine = setup({
           },
         },
         agent: {
-          initial: "listening",
+          initial: "starting",
           on: {
             // A response begins: one the server made on the caller's turn, or one asked for.
             "realtime.response_started": {
@@ -429,6 +457,11 @@ export const agentRealtimeMachine = setup({
             ],
           },
           states: {
+            starting: {
+              description:
+                "A new call listens; a resumed one whose response left calls unanswered runs them first.",
+              always: [{ guard: "hasPendingCalls", target: "runningTools" }, { target: "listening" }],
+            },
             listening: {
               description: "Waiting for the caller (or for a reply asked for).",
               entry: [

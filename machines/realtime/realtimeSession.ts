@@ -1188,7 +1188,13 @@ export const realtimeSessionMachine = setup({
           description: "Function calls of the responses, pending until the app gives their outputs.",
           initial: "idle" as const,
           states: {
-            idle: { always: { guard: "hasPendingCalls", target: "pending" } },
+            idle: {
+              always: [
+                { guard: "hasPendingCalls", target: "pending" },
+                // Outputs given while the wire was down (a reconnect, a resume) went out with the outbox.
+                { guard: "allCallsAnswered", target: "answered" },
+              ],
+            },
             pending: { always: { guard: "allCallsAnswered", target: "answered" } },
             answered: {
               description: "Every output is in: one response.create follows once the response is done.",

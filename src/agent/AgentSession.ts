@@ -35,7 +35,7 @@ import {
 import { heardText, type TimelineSegment } from "../../machines/agent/turnRules.ts"
 import type { ChatItem, ChatItemInput } from "../../machines/responses/chatItems.ts"
 import type { ChatChunk, ToolCall } from "../../machines/responses/chunks.ts"
-import { decodeSnapshot, makeSnapshot, type SessionSnapshot } from "../persist/snapshot.ts"
+import { decodeSnapshot, makeSnapshot, type SessionSnapshot, SnapshotError } from "../persist/snapshot.ts"
 import { createChannel } from "../runtime/channel.ts"
 import { relayEmitted } from "../runtime/relayEmitted.ts"
 import { makeSessionRuntime, rootActorOptions, type SessionRuntime } from "../runtime/SessionRuntime.ts"
@@ -272,8 +272,16 @@ const secretsOf = (options: AgentSessionOptions): string[] => {
  * tools), the parts and the credential come from `options` as for {@link createAgentSession}.
  * @throws {SnapshotError} for a snapshot of another version or kind, or a malformed one
  */
-export const resumeAgentSession = (snapshot: unknown, options: AgentSessionOptions): AgentSession =>
-  startAgentSession(options, (decodeSnapshot(snapshot, "agent") as AgentSnapshot).data)
+export const resumeAgentSession = (snapshot: unknown, options: AgentSessionOptions): AgentSession => {
+  const decoded = decodeSnapshot(snapshot, "agent") as AgentSnapshot
+  if ((decoded.data as { mode?: unknown } | null)?.mode !== undefined)
+    throw new SnapshotError({
+      reason: { _tag: "Malformed", path: "data.mode" },
+      message:
+        "malformed snapshot at data.mode: a realtime agent's snapshot; resume it with `realtime` options",
+    })
+  return startAgentSession(options, decoded.data)
+}
 
 const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 

@@ -9,10 +9,12 @@
  * @module
  */
 import { randomUUID } from "node:crypto"
-import { Context } from "effect"
+import { Context, Redacted } from "effect"
 import { type Actor, createActor, enqueueActions, fromCallback, fromPromise, sendTo } from "xstate"
 import {
+  type AgentRealtimeRestore,
   agentRealtimeMachine,
+  agentRealtimeRestoreOf,
   realtimeAgentStateOf,
   realtimeUserStateOf,
 } from "../../machines/agent/agentRealtime.ts"
@@ -25,11 +27,17 @@ import type {
 import type { ToolCall } from "../../machines/responses/chunks.ts"
 import { makeAudioFrame } from "../audio/index.ts"
 import type { ChatItem } from "../llm/ChatContext.ts"
-import { RealtimeSession, type RealtimeSessionOptions } from "../realtime/RealtimeSession.ts"
+import { decodeSnapshot, makeSnapshot, type SessionSnapshot, SnapshotError } from "../persist/snapshot.ts"
+import {
+  RealtimeSession,
+  type RealtimeSessionOptions,
+  type RealtimeSnapshotData,
+  realtimeSnapshotDataOf,
+} from "../realtime/RealtimeSession.ts"
 import { createChannel } from "../runtime/channel.ts"
 import { relayEmitted } from "../runtime/relayEmitted.ts"
 import { makeSessionRuntime, type SessionRuntime } from "../runtime/SessionRuntime.ts"
-import type { OpenAIConfigOptions } from "../transport/OpenAIConfig.ts"
+import { type OpenAIConfigOptions, secretOf } from "../transport/OpenAIConfig.ts"
 import { RealtimeSocket } from "../transport/RealtimeSocket.ts"
 import type { AgentEvent, TurnMetrics } from "./AgentSession.ts"
 import { type AudioInput, type AudioOutput, CALL_RATE_HZ, createCallRecorder, FRAME_MS } from "./audio.ts"
@@ -96,7 +104,28 @@ export interface RealtimeAgentSession extends AsyncIterable<AgentEvent> {
   readonly resources: { readonly fibers: number; readonly timers: number }
   /** Ends the call: stops the input, the Realtime session, every timer and socket. Idempotent. */
   close(): Promise<void>
+  /**
+   * The call as a JSON value for `resumeAgentSession(snapshot, { agent, realtime, ... })`: the
+   * Realtime session's own snapshot (the conversation mirror, its settings, calls waiting for
+   * their output, input audio the server had not committed), the calls the agent had not
+   * answered, the instructions in charge and the metrics so far. Never a credential.
+   */
+  persist(): RealtimeAgentSnapshot
 }
+
+/** What a realtime-mode agent snapshot keeps beside the machine's persisted snapshot. */
+export interface RealtimeAgentSnapshotData {
+  readonly mode: "realtime"
+  /** The Realtime session's snapshot data (the conversation is the session's). */
+  readonly realtime: RealtimeSnapshotData
+  readonly restore: AgentRealtimeRestore
+  /** The instructions of the agent in charge when it was taken. */
+  readonly instructions: string
+  readonly metrics: readonly TurnMetrics[]
+}
+
+/** A snapshot of an agent session in realtime mode (see {@link RealtimeAgentSession.persist}). */
+export type RealtimeAgentSnapshot = SessionSnapshot<"agent", RealtimeAgentSnapshotData>
 
 const DEFAULT_TRANSCRIPTION = { model: "gpt-4o-mini-transcribe" } as const
 const FRAME_SAMPLES = (CALL_RATE_HZ * FRAME_MS) / 1000
@@ -121,7 +150,35 @@ export const sayInstructions = (text: string): string =>
  * `input` or `output` is given).
  * @throws {OpenAIConfigError} when no credential or endpoint is configured
  */
-export const createRealtimeAgentSession = (options: RealtimeAgentSessionOptions): RealtimeAgentSession => {
+export const createRealtimeAgentSession = (options: RealtimeAgentSessionOptions): RealtimeAgentSession =>
+  startRealtimeAgentSession(options)
+
+/**
+ * Continues a persisted realtime-mode call on a new connection: the Realtime session resumes
+ * from its part of the snapshot (the conversation re-created on the server, uncommitted input
+ * audio sent again), calls the agent had not answered run and their outputs go back, and the
+ * metrics go on. No greeting and no `onEnter` at `start`: the agent is already on the call.
+ * The agent (its tools) and the credential come from `options`, as for `createAgentSession`.
+ * @throws {SnapshotError} for a snapshot of another version or kind, a pipeline-mode one, or a malformed one
+ * @throws {OpenAIConfigError} when no credential or endpoint is configured
+ */
+export const resumeRealtimeAgentSession = (
+  snapshot: unknown,
+  options: RealtimeAgentSessionOptions,
+): RealtimeAgentSession => {
+  const decoded = decodeSnapshot(snapshot, "agent") as RealtimeAgentSnapshot
+  if ((decoded.data as { mode?: unknown } | null)?.mode !== "realtime")
+    throw new SnapshotError({
+      reason: { _tag: "Malformed", path: "data.mode" },
+      message: "malformed snapshot at data.mode: a pipeline agent's snapshot, not a realtime one",
+    })
+  return startRealtimeAgentSession(options, decoded.data)
+}
+
+const startRealtimeAgentSession = (
+  options: RealtimeAgentSessionOptions,
+  resume?: RealtimeAgentSnapshotData,
+): RealtimeAgentSession => {
   const runtime = makeSessionRuntime(options.context ?? Context.make(RealtimeSocket, RealtimeSocket.live))
   let output: AudioOutput = options.output ?? createCallRecorder()
   let input: AudioInput | undefined
@@ -137,16 +194,20 @@ export const createRealtimeAgentSession = (options: RealtimeAgentSessionOptions)
   const sessionDetection = detection
   /** Whether the server cancels a reply on the caller's speech now (off while a reply holds the floor). */
   let interruptResponse = allowInterruptions && detection !== null && detection.interruptResponse !== false
-  const parts = RealtimeSession.logic(runtime, {
-    ...rest,
-    ...(options.openai === undefined ? {} : { openai: options.openai }),
-    ...(options.env === undefined ? {} : { env: options.env }),
-    instructions: agent.instructions,
-    tools: agent.tools.map((t) => t.tool),
-    turnDetection:
-      detection === null || allowInterruptions ? detection : { ...detection, interruptResponse: false },
-    inputTranscription: inputTranscription === undefined ? DEFAULT_TRANSCRIPTION : inputTranscription,
-  })
+  const parts = RealtimeSession.logic(
+    runtime,
+    {
+      ...rest,
+      ...(options.openai === undefined ? {} : { openai: options.openai }),
+      ...(options.env === undefined ? {} : { env: options.env }),
+      instructions: agent.instructions,
+      tools: agent.tools.map((t) => t.tool),
+      turnDetection:
+        detection === null || allowInterruptions ? detection : { ...detection, interruptResponse: false },
+      inputTranscription: inputTranscription === undefined ? DEFAULT_TRANSCRIPTION : inputTranscription,
+    },
+    resume?.realtime,
+  )
   const toolsFor = (a: Agent) => new Map(a.tools.map((t) => [t.tool.name, t]))
   let toolsByName = toolsFor(agent)
   let actorRef: Actor<typeof agentRealtimeMachine> | undefined
@@ -154,8 +215,8 @@ export const createRealtimeAgentSession = (options: RealtimeAgentSessionOptions)
     actorRef?.system.get("realtime")?.getSnapshot()?.context as RealtimeSessionContext | undefined
 
   // Turn timing: times between what the session and the machine go through.
-  const metrics: TurnMetrics[] = []
-  let turnCount = 0
+  const metrics: TurnMetrics[] = [...(resume?.metrics ?? [])]
+  let turnCount = metrics.length
   const turn = {
     endOfSpeechAt: undefined as number | undefined,
     finalAt: undefined as number | undefined,
@@ -336,7 +397,12 @@ export const createRealtimeAgentSession = (options: RealtimeAgentSessionOptions)
 
   const actor = createActor(logic, {
     clock: runtime.clock,
-    input: { maxToolSteps: options.maxToolSteps ?? 3, allowInterruptions, realtimeInput: parts.input },
+    input: {
+      maxToolSteps: options.maxToolSteps ?? 3,
+      allowInterruptions,
+      realtimeInput: parts.input,
+      ...(resume === undefined ? {} : { restore: resume.restore }),
+    },
   })
   actorRef = actor
   actor.on("*", (event) => {
@@ -381,22 +447,6 @@ export const createRealtimeAgentSession = (options: RealtimeAgentSessionOptions)
       void release()
     },
   })
-  actor.start()
-  // What the session reports that the turn's timing needs (before the machine hears of it).
-  const realtime = actor.system.get("realtime")
-  realtime?.on("input_speech_stopped", () => {
-    turn.endOfSpeechAt = now()
-  })
-  realtime?.on("response_started", () => {
-    output.beginReply()
-    turn.requestAt = now()
-    turn.firstTextAt = undefined
-    turn.audible = false
-  })
-  realtime?.on("output_transcript", () => {
-    turn.firstTextAt ??= now()
-  })
-
   const chat = (): readonly ChatItem[] => realtimeContext()?.mirror.map((m) => m.item) ?? []
   const session: RealtimeAgentSession = {
     mode: "realtime",
@@ -422,7 +472,8 @@ export const createRealtimeAgentSession = (options: RealtimeAgentSessionOptions)
       started = true
       if (audio.output !== undefined) output = audio.output
       input = audio.input
-      enterAgent(agent)
+      // A resumed call's agent is already on it: no second greeting.
+      if (resume === undefined) enterAgent(agent)
       input?.start((frame) => {
         output.caller(frame, now())
         parts.audio.push(frame)
@@ -448,6 +499,25 @@ export const createRealtimeAgentSession = (options: RealtimeAgentSessionOptions)
       enterAgent(next)
     },
     close: release,
+    persist: () => {
+      const child = realtimeContext()
+      if (child === undefined) throw new Error("The agent session has ended")
+      return makeSnapshot(
+        "agent",
+        {
+          savedAtMs: runtime.now(),
+          machine: actor.getPersistedSnapshot(),
+          data: {
+            mode: "realtime",
+            realtime: realtimeSnapshotDataOf(parts, child),
+            restore: agentRealtimeRestoreOf(actor.getSnapshot()),
+            instructions: agent.instructions,
+            metrics,
+          },
+        },
+        [Redacted.value(secretOf(parts.config))],
+      )
+    },
     [Symbol.asyncIterator]: () => events[Symbol.asyncIterator](),
   }
   const enterAgent = (entering: Agent) => {
@@ -461,6 +531,23 @@ export const createRealtimeAgentSession = (options: RealtimeAgentSessionOptions)
       push({ type: "error", error, atMs: now() })
     }
   }
+  // Started once `session` exists: a resumed call runs its unanswered tools at once, with it.
+  actor.start()
+  // What the session reports that the turn's timing needs (before the machine hears of it).
+  const realtime = actor.system.get("realtime")
+  realtime?.on("input_speech_stopped", () => {
+    turn.endOfSpeechAt = now()
+  })
+  realtime?.on("response_started", () => {
+    output.beginReply()
+    turn.requestAt = now()
+    turn.firstTextAt = undefined
+    turn.audible = false
+  })
+  realtime?.on("output_transcript", () => {
+    turn.firstTextAt ??= now()
+  })
+
   if (options.input !== undefined || options.output !== undefined)
     session.start({
       ...(options.input === undefined ? {} : { input: options.input }),

@@ -6,15 +6,14 @@
  * @module
  */
 export type { AgentState, UserState } from "../../machines/agent/agentSession.ts"
-export {
-  type AgentEvent,
-  type AgentSession,
-  type AgentSessionOptions,
-  type AgentSnapshot,
-  type AgentSnapshotData,
-  resumeAgentSession,
-  type TurnMetrics,
-  type TurnOptions,
+export type {
+  AgentEvent,
+  AgentSession,
+  AgentSessionOptions,
+  AgentSnapshot,
+  AgentSnapshotData,
+  TurnMetrics,
+  TurnOptions,
 } from "./AgentSession.ts"
 export {
   type AudioInput,
@@ -52,6 +51,8 @@ export type {
   AgentRealtimeOptions,
   RealtimeAgentSession,
   RealtimeAgentSessionOptions,
+  RealtimeAgentSnapshot,
+  RealtimeAgentSnapshotData,
 } from "./RealtimeAgentSession.ts"
 export {
   type AgentServer,
@@ -59,4 +60,4 @@ export {
   type ServedSessionOptions,
   serveAgent,
 } from "./serve.ts"
-export { createAgentSession } from "./session.ts"
+export { createAgentSession, resumeAgentSession } from "./session.ts"

@@ -38,6 +38,18 @@ export const stdio: CliOutput = {
   status: (text) => process.stderr.write(text),
 }
 
+/**
+ * Ends the process quietly with exit code 0 when the reader of `stream` goes away
+ * (`voxstate ... | head`: the pipe closes, the next write fails with `EPIPE`); any other error of
+ * the stream is thrown as before.
+ */
+export const exitQuietlyOnClosedPipe = (stream: NodeJS.WriteStream = process.stdout): void => {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error
+    process.exit(0)
+  })
+}
+
 /** Resolves with the first of SIGINT and SIGTERM received after the call. */
 export const processStopped = (): Promise<NodeJS.Signals> =>
   new Promise((resolve) => {

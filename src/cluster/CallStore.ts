@@ -59,7 +59,12 @@ export interface CallStoreShape {
   readonly calls: Effect.Effect<readonly { readonly callId: string; readonly runner: string }[], ClusterError>
   readonly report: (load: RunnerLoad) => Effect.Effect<void, ClusterError>
   readonly unregister: (address: string) => Effect.Effect<void, ClusterError>
-  /** Removes the rows of runners that have not reported for `staleMs` (killed ones). */
+  /**
+   * Removes the rows of runners that have not reported for `staleMs` (killed ones), and the
+   * cluster's own registration of runners its health check found dead (pings refused) that
+   * have not beaten for `staleMs`: the cluster itself drops those only after the shard lock
+   * expiry, long after their calls moved. A runner that was only frozen registers again.
+   */
   readonly forgetRunners: (staleMs: number) => Effect.Effect<void, ClusterError>
   /** Runners that reported within `freshMs`. */
   readonly runners: (freshMs: number) => Effect.Effect<readonly RunnerLoad[], ClusterError>
@@ -160,6 +165,10 @@ export const makeCallStore = Effect.gen(function* () {
     forgetRunners: (staleMs) =>
       Effect.suspend(() =>
         sql`DELETE FROM voxstate_runners WHERE seen_at < ${Date.now() - staleMs}`.pipe(
+          Effect.andThen(
+            sql`DELETE FROM cluster_runners WHERE healthy = FALSE
+              AND last_heartbeat < NOW() - make_interval(secs => ${staleMs / 1000})`,
+          ),
           Effect.asVoid,
           Effect.mapError(storageError("forgetting stale runners")),
         ),

@@ -1,8 +1,17 @@
 /**
  * The cluster's waits, one place: how fast runners see each other come and go, how often
- * they look for messages, how long a shard lock lives. Defaults suit calls: a dead runner's
- * calls move within seconds (PostgreSQL advisory locks end with the dead runner's session;
- * the lock expiry is the bound where they do not).
+ * they look for messages, how long a shard lock lives. Defaults suit calls on a busy
+ * machine:
+ * - A dead runner's calls move within seconds without waiting for any lease: its sockets
+ *   close with it, so its PostgreSQL advisory locks end at once and the others' health
+ *   check (a ping every `runnerHealthCheckMs`, refused at once by a dead process) marks it
+ *   unhealthy after a few failed pings.
+ * - A live runner keeps its shards while its event loop is starved: a lock refresh (every
+ *   `shardLockRefreshMs`, at most a third of the expiry) may take up to its own interval
+ *   before the runner gives its shards up and interrupts their calls, and the others drop
+ *   a runner from the assignments only when its heartbeat is older than
+ *   `shardLockExpirationMs`. Short values here move calls that nothing was wrong with;
+ *   the expiry only bounds how long a frozen (not dead) runner holds its calls.
  * @module
  */
 import { Duration } from "effect"
@@ -22,8 +31,8 @@ export interface ClusterTimings {
 /** The defaults of {@link ClusterTimings}. */
 export const DEFAULT_CLUSTER_TIMINGS: ClusterTimings = {
   shardsPerGroup: 60,
-  shardLockRefreshMs: 1000,
-  shardLockExpirationMs: 5000,
+  shardLockRefreshMs: 5000,
+  shardLockExpirationMs: 30_000,
   refreshAssignmentsMs: 500,
   messagePollMs: 500,
   runnerHealthCheckMs: 1000,

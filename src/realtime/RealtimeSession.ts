@@ -23,6 +23,7 @@ import {
   type DuplicateCreatePolicy,
   type RealtimeEvent,
   type RealtimeRestore,
+  type RealtimeSessionContext,
   type RealtimeSessionInput,
   type RealtimeSettings,
   type RealtimeTurnDetection,
@@ -314,6 +315,25 @@ const partsOf = (
   }
 }
 
+/**
+ * What a snapshot of the session keeps, read from a running session's parts and its machine's
+ * context (the session's own `persist`, and a parent that invokes the session as a child).
+ * @internal
+ */
+export const realtimeSnapshotDataOf = (
+  parts: RealtimeSessionParts,
+  context: RealtimeSessionContext,
+): RealtimeSnapshotData => {
+  const { buffer } = parts.audio
+  const from = Math.min(buffer.endSample, Math.max(buffer.startSample, parts.uncommittedFrom()))
+  return {
+    settings: context.settings,
+    onDuplicate: context.onDuplicate,
+    restore: restoreOf(context),
+    pendingAudio: from < buffer.endSample ? pcm16ToBase64(buffer.view(from, buffer.endSample)) : "",
+  }
+}
+
 const FRAME_SAMPLES = 20 * REALTIME_SAMPLES_PER_MS
 
 const parseArguments = (tool: FunctionTool | undefined, text: string) => {
@@ -545,20 +565,12 @@ const startSession = (
       return applied
     },
     persist() {
-      const snapshot = actor.getSnapshot()
-      const { buffer } = parts.audio
-      const from = Math.min(buffer.endSample, Math.max(buffer.startSample, parts.uncommittedFrom()))
       return makeSnapshot(
         "realtime",
         {
           savedAtMs: runtime.now(),
           machine: actor.getPersistedSnapshot(),
-          data: {
-            settings: snapshot.context.settings,
-            onDuplicate: snapshot.context.onDuplicate,
-            restore: restoreOf(snapshot.context),
-            pendingAudio: from < buffer.endSample ? pcm16ToBase64(buffer.view(from, buffer.endSample)) : "",
-          },
+          data: realtimeSnapshotDataOf(parts, actor.getSnapshot().context),
         },
         [Redacted.value(secretOf(parts.config))],
       )
@@ -603,11 +615,16 @@ export const resumeRealtimeSession = (
 
 /** The Effect form of the Realtime session, and the session as actor logic. */
 export const RealtimeSession = {
-  /** The session as parts a parent machine invokes as a child on `runtime` (its services and clock). */
+  /**
+   * The session as parts a parent machine invokes as a child on `runtime` (its services and
+   * clock); with `resume` (a snapshot's data, see {@link realtimeSnapshotDataOf}) the child
+   * continues that session as {@link resumeRealtimeSession} does.
+   */
   logic: (
     runtime: SessionRuntime<RealtimeSocket>,
     options: Omit<RealtimeSessionOptions, "context"> = {},
-  ): RealtimeSessionParts => partsOf(options, runtime),
+    resume?: RealtimeSnapshotData,
+  ): RealtimeSessionParts => partsOf(options, runtime, resume),
   /** Creates a session on the current services and closes it when the scope closes. */
   make: (
     options: Omit<RealtimeSessionOptions, "context"> = {},

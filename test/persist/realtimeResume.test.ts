@@ -145,6 +145,26 @@ describe("Realtime persist and resume", () => {
     sim = undefined
   }, 60_000)
 
+  it("answers a waiting call given its output before the new connection is ready: the response follows", async () => {
+    sim = await startSimulator({ scenario: { replies: replies().slice(1) } })
+    const first = track(createRealtimeSession(optionsOn(sim)))
+    await readUntil(first, (e) => e.type === "session_ready")
+    await steps[1]?.(first)
+    const call = first.chatContext.items.find((i) => i.type === "function_call")
+    if (call?.type !== "function_call") throw new Error("no call waiting")
+    const snapshot = JSON.parse(JSON.stringify(first.persist()))
+    await first.close()
+    const second = track(resumeRealtimeSession(snapshot, optionsOn(sim)))
+    // Given at once: the output waits in the outbox, and its response is asked for once configured.
+    second.sendToolOutput(call.callId, { forecast: "sunny" })
+    const seen = await readUntil(second, (e) => e.type === "response_done")
+    expect(seen.some((e) => e.type === "session_ready")).toBe(true)
+    const sent = (sim.connections[1]?.received ?? []).map((e) => (e.payload as { type?: string }).type)
+    expect(sent.filter((t) => t === "response.create")).toHaveLength(1)
+    expect(sent.lastIndexOf("conversation.item.create")).toBeLessThan(sent.indexOf("response.create"))
+    expect(transcriptOf(second).at(-1)).toBe("assistant:Sunny in Paris.")
+  }, 30_000)
+
   it("sends the input audio the server had not committed again on the new connection", async () => {
     sim = await startSimulator({})
     const first = track(createRealtimeSession(optionsOn(sim)))

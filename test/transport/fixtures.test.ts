@@ -19,7 +19,11 @@ const recordedEvents = (name: string): string[] =>
   JSON.parse(readFileSync(join(directory, `${name}.events.json`), "utf8")) as string[]
 
 // Nothing listens here: a session that reached the network would fail to connect.
-const offline = { apiKey: "sk-replay-only", baseUrl: "http://127.0.0.1:9/v1", wsUrl: "ws://127.0.0.1:9/v1" }
+const offline = {
+  apiKey: "replay-only-credential",
+  baseUrl: "http://127.0.0.1:9/v1",
+  wsUrl: "ws://127.0.0.1:9/v1",
+}
 
 describe("shipped recordings", () => {
   for (const scenario of FIXTURE_SCENARIOS) {

@@ -63,7 +63,7 @@ describe("REST record and replay", () => {
     await sim.close()
     sim = undefined
 
-    const offline = resolveOpenAIConfig({ apiKey: "sk-other", baseUrl: "http://127.0.0.1:9/v1" }, {})
+    const offline = resolveOpenAIConfig({ apiKey: "other-credential", baseUrl: "http://127.0.0.1:9/v1" }, {})
     const replay = makeFetchReplay(recording, { pace: "immediate" })
     const replayed = await speak(
       makeOpenAIClient(offline, { fetch: replay.fetch }),

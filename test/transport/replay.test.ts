@@ -69,7 +69,7 @@ describe("record and replay", () => {
       const replay = makeSocketReplay(recording, { pace })
       const replayed = await transcribe(
         {
-          openai: { apiKey: "sk-other-key", baseUrl: "ws://127.0.0.1:9/v1" },
+          openai: { apiKey: "other-credential", baseUrl: "ws://127.0.0.1:9/v1" },
           context: Context.make(RealtimeSocket, replay.socket),
         },
         turns(),
@@ -82,7 +82,7 @@ describe("record and replay", () => {
     const replay = makeSocketReplay(recording, { pace: "immediate" })
     const other = await transcribe(
       {
-        openai: { apiKey: "sk-other-key", baseUrl: "ws://127.0.0.1:9/v1" },
+        openai: { apiKey: "other-credential", baseUrl: "ws://127.0.0.1:9/v1" },
         context: Context.make(RealtimeSocket, replay.socket),
       },
       concat(silenceAt(300), toneAt(333)),

@@ -22,7 +22,7 @@ describe("replay in virtual time", () => {
       const lastMs = recording.entries.at(-1)?.t ?? 0
       const replay = makeSocketReplay(recording, { pace: "recorded" })
       const session = yield* TranscriptionSession.make({
-        openai: { apiKey: "sk-replay-only", baseUrl: "ws://127.0.0.1:9/v1" },
+        openai: { apiKey: "replay-only-credential", baseUrl: "ws://127.0.0.1:9/v1" },
         env: {},
         turnDetection: { type: "server_vad", silenceDurationMs: 500 },
       }).pipe(Effect.provide(layerReplaySocket(replay)))
