@@ -111,6 +111,11 @@ export type TranscriptionServerEvent =
       readonly delta: string | undefined
       readonly logprobs: readonly Pick<LogProb, "logprob">[] | null | undefined
       readonly atMs: number
+      /**
+       * The item's deltas routed past the machine and already shown, coalesced into one: the
+       * machine takes in the text and emits nothing.
+       */
+      readonly delivered?: boolean
     }
   /** `conversation.item.input_audio_transcription.completed`. */
   | ({ readonly type: "SERVER.TRANSCRIPT_COMPLETED"; readonly atMs: number } & CompletedInfo)
@@ -444,7 +449,8 @@ const answersOwed = (context: TranscriptionSessionContext, event: TranscriptionS
   }
 }
 
-const ledgerOptions = (context: TranscriptionSessionContext): LedgerOptions => ({
+/** How the machine's ledger reads its deltas and orders its finals. @internal */
+export const ledgerOptions = (context: TranscriptionSessionContext): LedgerOptions => ({
   cumulativeDeltas: deltasAreCumulative(context.settings.model),
   includeLogprobs: context.settings.includeLogprobs,
   language: context.settings.language,
@@ -1223,6 +1229,7 @@ export const transcriptionSessionMachine = setup({
       assertEvent(event, "SERVER.TRANSCRIPT_DELTA")
       const step = applyDelta(context.ledger, event, ledgerOptions(context))
       enqueue.assign({ ledger: step.ledger })
+      if (event.delivered === true) return
       for (const e of step.events) enqueue.emit(e)
     }),
 

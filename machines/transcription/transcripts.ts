@@ -347,6 +347,38 @@ export const applyDelta = (ledger: TurnLedger, delta: DeltaInfo, options: Ledger
   return { ledger: { ...ledger, turns: replaceAt(ledger.turns, index, updated) }, events: [interim] }
 }
 
+/**
+ * The interim a delta would emit, worked out off the machine for a delta routed past it:
+ * `shown` is the item's text as last shown, when deltas were routed since the machine last
+ * saw one. Returns `undefined` when the delta must go through the machine: the turn is
+ * unknown or no longer pending, has no text yet (its first delta), or confidence is involved
+ * (logprobs). Otherwise the text now shown, the length of the machine's text (what a
+ * coalesced delta adds to), and the interim to emit (none when unchanged).
+ * @internal
+ */
+export const routedInterim = (
+  ledger: TurnLedger,
+  delta: DeltaInfo,
+  shown: string | undefined,
+  options: LedgerOptions,
+):
+  | { readonly text: string; readonly machineLength: number; readonly event: SpeechEvent | undefined }
+  | undefined => {
+  const turn = ledger.turns[findIndex(ledger, delta.itemId)]
+  if (turn === undefined || turn.status !== "pending" || turn.text === "") return undefined
+  if ((delta.logprobs?.length ?? 0) > 0 || runningConfidence(turn, options) !== undefined) return undefined
+  const before = shown ?? turn.text
+  const piece = delta.delta ?? ""
+  const text = options.cumulativeDeltas ? piece : before + piece
+  if (text === before) return { text, machineLength: turn.text.length, event: undefined }
+  const event: SpeechEvent = {
+    type: "interim_transcript",
+    itemId: delta.itemId,
+    alternatives: [alternativeOf({ ...turn, text }, options, undefined)],
+  }
+  return { text, machineLength: turn.text.length, event }
+}
+
 /** What a transcription `completed` event says. */
 export interface CompletedInfo {
   readonly itemId: string

@@ -14,8 +14,13 @@
  */
 import { type Context, Effect, Option, Redacted, type Scope, type Tracer } from "effect"
 import { type Actor, createActor, type InspectionEvent, type Observer } from "xstate"
-import type { LifecycleTimeouts, ReconnectPolicy } from "../../machines/lifecycle/sessionLifecycle.ts"
 import {
+  DEFAULT_LIFECYCLE_TIMEOUTS,
+  type LifecycleTimeouts,
+  type ReconnectPolicy,
+} from "../../machines/lifecycle/sessionLifecycle.ts"
+import {
+  ledgerOptions,
   type TranscriptionControlEvent,
   type TranscriptionSessionContext,
   type TranscriptionSessionInput,
@@ -60,7 +65,11 @@ import { liveSocketContext } from "../transport/recording.ts"
 import { type AudioInput, createAudioInput } from "./audioInput.ts"
 import { STTError } from "./retry.ts"
 import type { SpeechEvent, SpeechStream } from "./SpeechEvent.ts"
-import { makeAudioInputActor, makeTranscriptionSocketActor } from "./transcriptionActors.ts"
+import {
+  makeAudioInputActor,
+  makeTranscriptionSocketActor,
+  type TranscriptLanes,
+} from "./transcriptionActors.ts"
 
 export type {
   TranscriptionMetrics,
@@ -509,6 +518,7 @@ export interface TranscriptionSessionParts {
 const partsOf = (
   options: TranscriptionSessionOptions,
   runtime: SessionRuntime<RealtimeSocket>,
+  lanes?: TranscriptLanes,
 ): TranscriptionSessionParts => {
   if ((options.appendMs ?? DEFAULT_APPEND_MS) <= 0) throw new RangeError("appendMs must be > 0")
   const config = configOf(options)
@@ -526,6 +536,7 @@ const partsOf = (
         schema,
         appendMs: options.appendMs ?? DEFAULT_APPEND_MS,
         maxBufferedMs: options.maxBufferedMs ?? DEFAULT_MAX_BUFFERED_MS,
+        ...(lanes === undefined ? {} : { lanes }),
         socket: {
           ...(connectMs === undefined ? {} : { connectTimeoutMs: connectMs }),
           ...(heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs }),
@@ -576,7 +587,23 @@ const startSession = (
   runtime: SessionRuntime<RealtimeSocket>,
   resume?: TranscriptionSnapshotData,
 ): TranscriptionSession => {
-  const parts = partsOf(options, runtime)
+  // Interims of an item the machine has shown go from the socket's edge to the output.
+  const lanes: TranscriptLanes = {
+    ledger: () => {
+      // Called for server frames only, so once the actor below exists.
+      if (finished) return undefined
+      const { context } = actor.getSnapshot()
+      return { ledger: context.ledger, options: ledgerOptions(context) }
+    },
+    show: (event) => {
+      if (!finished) output(event)
+    },
+    coalesceForMs: Math.min(
+      1_000,
+      (options.timeouts?.inactivityMs ?? DEFAULT_LIFECYCLE_TIMEOUTS.inactivityMs) / 10,
+    ),
+  }
+  const parts = partsOf(options, runtime, lanes)
   const { config, audio: input } = parts
   // A write is accepted while the audio waiting to be sent is under half the backlog mark
   // (so `audio_backlog` is not reported to a caller who waits) and a quarter of the buffer.
@@ -693,11 +720,12 @@ const startSession = (
   }
 
   let finals = resume?.finals ?? 0
-  const unsubscribeEvents = actor.on("*", (event) => {
+  const output = (event: SpeechEvent): void => {
     if (event.type === "final_transcript") finals++
-    tracing.onEvent(event as SpeechEvent)
-    queue.push(event as SpeechEvent)
-  })
+    tracing.onEvent(event)
+    queue.push(event)
+  }
+  const unsubscribeEvents = actor.on("*", (event) => output(event as SpeechEvent))
   const subscription = actor.subscribe({
     next: (snapshot) => {
       tracing.onSnapshot(snapshot.context)

@@ -8,13 +8,19 @@
  */
 import type { AnyEventObject } from "xstate"
 import { fromCallback } from "xstate"
+import type { SpeechEvent } from "../../machines/transcription/speechEvents.ts"
 import type {
   AudioInputActorInput,
   AudioInputCommand,
   TranscriptionSessionEvent,
   TranscriptionSocketCommand,
 } from "../../machines/transcription/transcriptionSession.ts"
-import { REALTIME_SAMPLES_PER_MS } from "../../machines/transcription/transcripts.ts"
+import {
+  type LedgerOptions,
+  REALTIME_SAMPLES_PER_MS,
+  routedInterim,
+  type TurnLedger,
+} from "../../machines/transcription/transcripts.ts"
 import { pcm16ToBase64 } from "../audio/index.ts"
 import {
   ClientEvents,
@@ -139,6 +145,38 @@ export interface TranscriptionWireOptions {
   readonly maxBufferedMs: number
   /** Transport options (timeouts, heartbeat), passed to `RealtimeSocket.connect`. */
   readonly socket?: Omit<RealtimeSocketConnectOptions, "url" | "headers" | "protocols">
+  /** Where an item's later transcript deltas go past the machine; without it every delta goes through it. */
+  readonly lanes?: TranscriptLanes
+}
+
+/**
+ * Where the edge hands transcript deltas past the machine. Once the machine has shown an
+ * item's text (its first delta went through it), the item's later deltas are turned into
+ * interims at the socket's edge and handed straight to the session's output; the machine
+ * gets them coalesced into one delta (`delivered`: it takes in the text, emits nothing)
+ * before any other event, at the connection's end, and whenever it has heard nothing for
+ * `coalesceForMs` while deltas arrive, so its liveness wait still sees the server answer (a
+ * silence is caught at most that much early) and it knows which turns showed interim text.
+ * Deltas with logprobs, and deltas of a turn the machine no longer holds pending, go through
+ * the machine, so a delta is never shown after its item's final.
+ * @internal
+ */
+export interface TranscriptLanes {
+  /** The machine's ledger now and how it reads deltas; `undefined` routes nothing. */
+  ledger(): { readonly ledger: TurnLedger; readonly options: LedgerOptions } | undefined
+  /** Hands an interim to the session's output, as if the machine had emitted it. */
+  show(event: SpeechEvent): void
+  /** Longest the machine goes without an event while deltas are routed past it. */
+  readonly coalesceForMs: number
+}
+
+/** Deltas routed past the machine and not yet told to it: one item's text as last shown. */
+interface HeldDeltas {
+  readonly itemId: string
+  /** The item's text when routing began (the machine's text). */
+  readonly baseLength: number
+  text: string
+  cumulative: boolean
 }
 
 const COMMIT = encodeClientEvent(ClientEvents.inputAudioBufferCommit())
@@ -226,6 +264,45 @@ export const openTranscriptionConnection =
       checkBacklog()
     }
 
+    const lanes = options.lanes
+    let held: HeldDeltas | undefined
+    let lastToMachineMs = runtime.now()
+    const flush = (): void => {
+      const deltas = held
+      if (deltas === undefined) return
+      held = undefined
+      lastToMachineMs = runtime.now()
+      sendBack({
+        type: "SERVER.TRANSCRIPT_DELTA",
+        itemId: deltas.itemId,
+        delta: deltas.cumulative ? deltas.text : deltas.text.slice(deltas.baseLength),
+        logprobs: undefined,
+        atMs: lastToMachineMs,
+        delivered: true,
+      } satisfies TranscriptionSessionEvent)
+    }
+    /** Shows a delta past the machine when it can be; false when the machine must see it. */
+    const routed = (
+      delta: Extract<TranscriptionSessionEvent, { type: "SERVER.TRANSCRIPT_DELTA" }>,
+    ): boolean => {
+      if (held !== undefined && held.itemId !== delta.itemId) flush()
+      const machine = lanes?.ledger()
+      if (machine === undefined) return false
+      const step = routedInterim(machine.ledger, delta, held?.text, machine.options)
+      if (step === undefined) return false
+      if (held === undefined) {
+        held = {
+          itemId: delta.itemId,
+          baseLength: step.machineLength,
+          text: step.text,
+          cumulative: machine.options.cumulativeDeltas,
+        }
+      } else held.text = step.text
+      if (step.event !== undefined) lanes?.show(step.event)
+      if (delta.atMs - lastToMachineMs >= (lanes?.coalesceForMs ?? 0)) flush()
+      return true
+    }
+
     const unlisten = input.listen({ onAudio: pump })
     // While live, audio past the cursor waits in the buffer to be sent: the retention must not
     // drop it (idle trimming is for audio the server has heard). A connection lost while live
@@ -235,6 +312,11 @@ export const openTranscriptionConnection =
     return {
       inbound(event) {
         const e = event as TranscriptionSessionEvent
+        if (lanes !== undefined) {
+          if (e.type === "SERVER.TRANSCRIPT_DELTA" && routed(e)) return undefined
+          flush()
+          lastToMachineMs = runtime.now()
+        }
         if (e.type === "SERVER.SPEECH_STARTED") return { ...e, audioStartMs: clampServerMs(e.audioStartMs) }
         if (e.type === "SERVER.SPEECH_STOPPED") return { ...e, audioEndMs: clampServerMs(e.audioEndMs) }
         return event
@@ -294,6 +376,7 @@ export const openTranscriptionConnection =
             return
         }
       },
+      ending: flush,
       dispose() {
         disposed = true
         unlisten()
