@@ -46,7 +46,13 @@ import { createTTS } from "../tts/OpenAITTS.ts"
 import { SynthesisSession, type SynthesisSessionOptions } from "../tts/SynthesisSession.ts"
 import type { SegmentMetrics, SynthesisEvent, SynthesizeStream, TTS } from "../tts/TTS.ts"
 import { type AudioInput, type AudioOutput, createCallRecorder, FRAME_MS } from "./audio.ts"
-import type { Agent, AgentControls, ReplyOptions, SpokenReply } from "./define.ts"
+import {
+  type Agent,
+  type AgentControls,
+  type ReplyOptions,
+  runToolCalls,
+  type SpokenReply,
+} from "./define.ts"
 import {
   type AgentEndpoint,
   type AgentLLM,
@@ -282,8 +288,6 @@ export const resumeAgentSession = (snapshot: unknown, options: AgentSessionOptio
     })
   return startAgentSession(options, decoded.data)
 }
-
-const errorMessage = (error: unknown): string => (error instanceof Error ? error.message : String(error))
 
 /**
  * Creates an agent session (its children connect at once); `start` connects the call's audio
@@ -557,31 +561,7 @@ const startAgentSession = (options: AgentSessionOptions, resume?: AgentSnapshotD
         }
       }),
       runTools: fromPromise<readonly ToolOutput[], { readonly calls: readonly ToolCall[] }>(
-        ({ input: { calls }, signal }) =>
-          Promise.all(
-            calls.map(async (call): Promise<ToolOutput> => {
-              const tool = toolsByName.get(call.name)
-              if (tool === undefined)
-                return {
-                  callId: call.callId,
-                  name: call.name,
-                  output: { error: `No tool named ${call.name}` },
-                }
-              const decoded = tool.tool.decode(call.arguments)
-              if (!decoded.ok)
-                return {
-                  callId: call.callId,
-                  name: call.name,
-                  output: { error: `Invalid arguments: ${decoded.message}` },
-                }
-              try {
-                const result = await tool.execute(decoded.value, { signal, session })
-                return { callId: call.callId, name: call.name, output: result ?? null }
-              } catch (error) {
-                return { callId: call.callId, name: call.name, output: { error: errorMessage(error) } }
-              }
-            }),
-          ),
+        ({ input: { calls }, signal }) => runToolCalls(calls, toolsByName, { signal, session }),
       ),
       playout: fromPromise<void, void>(
         ({ signal }) =>

@@ -41,7 +41,7 @@ import { type OpenAIConfigOptions, secretOf } from "../transport/OpenAIConfig.ts
 import { RealtimeSocket } from "../transport/RealtimeSocket.ts"
 import type { AgentEvent, TurnMetrics } from "./AgentSession.ts"
 import { type AudioInput, type AudioOutput, CALL_RATE_HZ, createCallRecorder, FRAME_MS } from "./audio.ts"
-import type { Agent, ReplyOptions } from "./define.ts"
+import { type Agent, type ReplyOptions, runToolCalls } from "./define.ts"
 
 /** Realtime session options the agent mode takes (instructions and tools come from the agent). */
 export type AgentRealtimeOptions = Omit<
@@ -274,35 +274,7 @@ const startRealtimeAgentSession = (
         return item === undefined ? "" : heardTranscript(item, cut.audioEndMs).trim()
       }),
       runTools: fromPromise<readonly ToolOutput[], { readonly calls: readonly ToolCall[] }>(
-        ({ input: { calls }, signal }) =>
-          Promise.all(
-            calls.map(async (call): Promise<ToolOutput> => {
-              const tool = toolsByName.get(call.name)
-              if (tool === undefined)
-                return {
-                  callId: call.callId,
-                  name: call.name,
-                  output: { error: `No tool named ${call.name}` },
-                }
-              const decoded = tool.tool.decode(call.arguments)
-              if (!decoded.ok)
-                return {
-                  callId: call.callId,
-                  name: call.name,
-                  output: { error: `Invalid arguments: ${decoded.message}` },
-                }
-              try {
-                const result = await tool.execute(decoded.value, { signal, session })
-                return { callId: call.callId, name: call.name, output: result ?? null }
-              } catch (error) {
-                return {
-                  callId: call.callId,
-                  name: call.name,
-                  output: { error: error instanceof Error ? error.message : String(error) },
-                }
-              }
-            }),
-          ),
+        ({ input: { calls }, signal }) => runToolCalls(calls, toolsByName, { signal, session }),
       ),
     },
     actions: {

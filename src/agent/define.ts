@@ -4,7 +4,9 @@
  * @module
  */
 import { Schema } from "effect"
+import type { ToolOutput } from "../../machines/agent/agentSession.ts"
 import type { ChatItem, ChatItemInput } from "../../machines/responses/chatItems.ts"
+import type { ToolCall } from "../../machines/responses/chunks.ts"
 import { type FunctionTool, functionTool, type JsonSchema, schemaTool } from "../llm/tools.ts"
 
 /** Options of a reply the application asks for. */
@@ -117,3 +119,29 @@ export const defineAgent = (definition: {
     ...(definition.onEnter === undefined ? {} : { onEnter: definition.onEnter }),
   }
 }
+
+/**
+ * Runs a round of the model's tool calls with the agent's tools, all at once: each call's result,
+ * or what the model should see instead (no such tool, arguments that do not decode, the error a
+ * tool threw). `signal` is the tools' `signal` (aborted when the round is left).
+ * @internal
+ */
+export const runToolCalls = (
+  calls: readonly ToolCall[],
+  tools: ReadonlyMap<string, AgentTool>,
+  context: ToolContext,
+): Promise<readonly ToolOutput[]> =>
+  Promise.all(
+    calls.map(async (call): Promise<ToolOutput> => {
+      const answer = (output: unknown): ToolOutput => ({ callId: call.callId, name: call.name, output })
+      const tool = tools.get(call.name)
+      if (tool === undefined) return answer({ error: `No tool named ${call.name}` })
+      const decoded = tool.tool.decode(call.arguments)
+      if (!decoded.ok) return answer({ error: `Invalid arguments: ${decoded.message}` })
+      try {
+        return answer((await tool.execute(decoded.value, context)) ?? null)
+      } catch (error) {
+        return answer({ error: error instanceof Error ? error.message : String(error) })
+      }
+    }),
+  )
