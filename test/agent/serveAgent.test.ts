@@ -270,12 +270,12 @@ describe("serveAgent", () => {
   }, 30_000)
 
   it("scrubs the credential from every event it sends", () => {
-    const scrub = makeScrubber(["sk-live-credential-1234"])
+    const scrub = makeScrubber(["echoed-credential-for-scrub-tests"])
     const text = eventJson(
-      { type: "error", error: new Error("refused key sk-live-credential-1234"), atMs: 1 },
+      { type: "error", error: new Error("refused key echoed-credential-for-scrub-tests"), atMs: 1 },
       scrub,
     )
-    assert.notInclude(text, "sk-live-credential-1234")
+    assert.notInclude(text, "echoed-credential-for-scrub-tests")
     assert.deepStrictEqual(JSON.parse(text), {
       type: "error",
       error: { code: "Error", message: "refused key <redacted>" },
