@@ -49,6 +49,7 @@ import { type AudioInput, type AudioOutput, createCallRecorder, FRAME_MS } from 
 import {
   type Agent,
   type AgentControls,
+  enterAgent as enterAgentWith,
   type ReplyOptions,
   runToolCalls,
   type SpokenReply,
@@ -512,17 +513,8 @@ const startAgentSession = (options: AgentSessionOptions, resume?: AgentSnapshotD
   let started = false
   let closing: Promise<void> | undefined
 
-  const enterAgent = (entering: Agent) => {
-    if (entering.greeting !== undefined) session.say(entering.greeting)
-    if (entering.onEnter === undefined) return
-    try {
-      void Promise.resolve(entering.onEnter(session)).catch((error: unknown) =>
-        push({ type: "error", error, atMs: now() }),
-      )
-    } catch (error) {
-      push({ type: "error", error, atMs: now() })
-    }
-  }
+  const enterAgent = (entering: Agent) =>
+    enterAgentWith(entering, session, (error) => push({ type: "error", error, atMs: now() }))
 
   const logic = agentSessionMachine.provide({
     actors: {

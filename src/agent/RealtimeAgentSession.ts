@@ -41,7 +41,7 @@ import { type OpenAIConfigOptions, secretOf } from "../transport/OpenAIConfig.ts
 import { RealtimeSocket } from "../transport/RealtimeSocket.ts"
 import type { AgentEvent, TurnMetrics } from "./AgentSession.ts"
 import { type AudioInput, type AudioOutput, CALL_RATE_HZ, createCallRecorder, FRAME_MS } from "./audio.ts"
-import { type Agent, type ReplyOptions, runToolCalls } from "./define.ts"
+import { type Agent, enterAgent as enterAgentWith, type ReplyOptions, runToolCalls } from "./define.ts"
 
 /** Realtime session options the agent mode takes (instructions and tools come from the agent). */
 export type AgentRealtimeOptions = Omit<
@@ -492,17 +492,8 @@ const startRealtimeAgentSession = (
     },
     [Symbol.asyncIterator]: () => events[Symbol.asyncIterator](),
   }
-  const enterAgent = (entering: Agent) => {
-    if (entering.greeting !== undefined) session.say(entering.greeting)
-    if (entering.onEnter === undefined) return
-    try {
-      void Promise.resolve(entering.onEnter(session)).catch((error: unknown) =>
-        push({ type: "error", error, atMs: now() }),
-      )
-    } catch (error) {
-      push({ type: "error", error, atMs: now() })
-    }
-  }
+  const enterAgent = (entering: Agent) =>
+    enterAgentWith(entering, session, (error) => push({ type: "error", error, atMs: now() }))
   // Started once `session` exists: a resumed call runs its unanswered tools at once, with it.
   actor.start()
   // What the session reports that the turn's timing needs (before the machine hears of it).

@@ -145,3 +145,18 @@ export const runToolCalls = (
       }
     }),
   )
+
+/**
+ * What an agent does on taking the conversation: says its greeting, then runs its `onEnter`
+ * (a throw or rejection goes to `onError`).
+ * @internal
+ */
+export const enterAgent = (agent: Agent, session: AgentControls, onError: (error: unknown) => void): void => {
+  if (agent.greeting !== undefined) session.say(agent.greeting)
+  if (agent.onEnter === undefined) return
+  try {
+    void Promise.resolve(agent.onEnter(session)).catch(onError)
+  } catch (error) {
+    onError(error)
+  }
+}
