@@ -25,7 +25,7 @@ import { Effect, Layer, Semaphore, Stream } from "effect"
 import { Reactivity } from "effect/reactivity"
 import { SqlClient, type SqlConnection, SqlError, Statement } from "effect/sql"
 
-/** Options of {@link layerSqlite}. */
+/** Options of {@link layerSqliteClient}. */
 export interface SqliteOptions {
   /** The database file (created when missing). */
   readonly filename: string
@@ -141,5 +141,7 @@ export const makeSqliteClient = (options: SqliteOptions) =>
   })
 
 /** The `SqlClient` on a SQLite file. */
-export const layerSqlite = (options: SqliteOptions): Layer.Layer<SqlClient.SqlClient, SqlError.SqlError> =>
+export const layerSqliteClient = (
+  options: SqliteOptions,
+): Layer.Layer<SqlClient.SqlClient, SqlError.SqlError> =>
   Layer.effect(SqlClient.SqlClient, makeSqliteClient(options)).pipe(Layer.provide(Reactivity.layer))

@@ -10,7 +10,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Cause, Effect, Layer, Redacted } from "effect"
 import type { SqlClient } from "effect/sql"
 import { ClusterError } from "./ClusterError.ts"
-import { layerSqlite } from "./sqlite.ts"
+import { layerSqliteClient } from "./sqlite.ts"
 
 /** The kind of database a storage URL names. */
 export type StorageKind = "postgres" | "sqlite"
@@ -53,7 +53,7 @@ export const storageLayer = (
       return Layer.unwrap(
         Effect.fail(new ClusterError({ reason: "Storage", message: `No file in the storage URL ${url}` })),
       )
-    return layerSqlite({ filename }).pipe(Layer.catchCause(failWith(`SQLite ${filename}`)))
+    return layerSqliteClient({ filename }).pipe(Layer.catchCause(failWith(`SQLite ${filename}`)))
   }
   return PgClient.layer({ url: Redacted.make(url), maxConnections }).pipe(
     Layer.catchCause(failWith("PostgreSQL")),

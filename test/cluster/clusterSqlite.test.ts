@@ -14,7 +14,7 @@ import { SqlClient } from "effect/sql"
 import { afterAll, assert, beforeAll, describe, it } from "vitest"
 import { DEFAULT_SQLITE_CLUSTER_TIMINGS } from "../../src/cluster/config.ts"
 import { type LocalCluster, startLocalCluster } from "../../src/cluster/index.ts"
-import { layerSqlite } from "../../src/cluster/sqlite.ts"
+import { layerSqliteClient } from "../../src/cluster/sqlite.ts"
 import { sqliteUrl } from "../../src/cluster/storage.ts"
 import { type Simulator, startSimulator } from "../../src/simulator/index.ts"
 import { settledHandles, wordsIn } from "../../src/testing/index.ts"
@@ -37,7 +37,7 @@ const rowsByTable = (file: string) =>
         counts[name] = Number(rows[0]?.n ?? 0)
       }
       return counts
-    }).pipe(Effect.provide(layerSqlite({ filename: file }))),
+    }).pipe(Effect.provide(layerSqliteClient({ filename: file }))),
   )
 
 const alive = (pid: number) => {

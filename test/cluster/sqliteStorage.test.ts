@@ -17,7 +17,7 @@ import {
   layerCallStore,
   migrateCallStore,
 } from "../../src/cluster/CallStore.ts"
-import { layerSqlite } from "../../src/cluster/sqlite.ts"
+import { layerSqliteClient } from "../../src/cluster/sqlite.ts"
 import { sqliteFileOf, storageKindOf, storageLayer } from "../../src/cluster/storage.ts"
 
 const dirs: string[] = []
@@ -31,7 +31,7 @@ afterEach(() => {
 })
 
 const onFile = <A, E>(file: string, effect: Effect.Effect<A, E, SqlClient.SqlClient>) =>
-  Effect.runPromise(Effect.provide(effect, layerSqlite({ filename: file, busyTimeoutMs: 2000 })))
+  Effect.runPromise(Effect.provide(effect, layerSqliteClient({ filename: file, busyTimeoutMs: 2000 })))
 
 describe("SQLite storage", () => {
   it("names its file in a sqlite: URL", () => {
@@ -117,7 +117,7 @@ describe("SQLite storage", () => {
 
   it("keeps checkpoints and runner loads, seen by another client of the same file", async () => {
     const file = tempFile()
-    const store = Layer.provide(layerCallStore, layerSqlite({ filename: file }))
+    const store = Layer.provide(layerCallStore, layerSqliteClient({ filename: file }))
     await Effect.runPromise(
       Effect.gen(function* () {
         const calls = yield* CallStore
@@ -146,7 +146,7 @@ describe("SQLite storage", () => {
       Effect.gen(function* () {
         const calls = yield* CallStore
         return [yield* calls.load("c1"), yield* calls.runners(60_000)] as const
-      }).pipe(Effect.provide(Layer.provide(layerCallStore, layerSqlite({ filename: file })))),
+      }).pipe(Effect.provide(Layer.provide(layerCallStore, layerSqliteClient({ filename: file })))),
     )
     assert.strictEqual(checkpoint?.turns, 2)
     assert.strictEqual(checkpoint?.instructions, "Be brief.")
