@@ -53,7 +53,10 @@ const failure = (operation: string, message: string) => (cause: unknown) => {
     typeof cause === "object" && cause !== null && "errcode" in cause && !("errno" in cause)
       ? Object.assign(cause, { errno: (cause as { errcode: unknown }).errcode })
       : cause
-  return new SqlError.SqlError({ reason: SqlError.classifySqliteError(coded, { message, operation }) })
+  const detail = cause instanceof Error ? `: ${cause.message}` : ""
+  return new SqlError.SqlError({
+    reason: SqlError.classifySqliteError(coded, { message: `${message}${detail}`, operation }),
+  })
 }
 
 /** Makes the client; the database closes with the scope. */

@@ -3,11 +3,15 @@
  * busy timeout on every connection, transactions that take the write lock first, the voxstate
  * migrations run once and idempotent, and the call store's operations (checkpoints, runner
  * loads with their CPU figures) on a real file, with a second client on the same file seeing
- * what the first wrote.
+ * what the first wrote; and effect/cluster's shard locks taken by several processes at once
+ * on one file, each shard by one of them.
  */
+import { execFile } from "node:child_process"
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { promisify } from "node:util"
 import { Effect, Layer } from "effect"
 import { SqlClient } from "effect/sql"
 import { afterEach, assert, describe, it } from "vitest"
@@ -181,4 +185,37 @@ describe("SQLite storage", () => {
     )
     assert.strictEqual(Number(count[0]?.n), 1)
   })
+
+  it("gives each shard to one process when several take the cluster's shard locks at once", async () => {
+    const file = tempFile()
+    const worker = fileURLToPath(new URL("./leaseWorker.ts", import.meta.url))
+    // Every worker starts, migrates the cluster's tables beside the others, then tries at once.
+    const startAt = Date.now() + 4000
+    const outputs = await Promise.all(
+      [1, 2, 3, 4].map((i) =>
+        promisify(execFile)(process.execPath, [worker, file, String(40_000 + i), String(startAt)], {
+          timeout: 30_000,
+        }),
+      ),
+    )
+    const got = outputs.map(({ stdout }) => JSON.parse(stdout.trim()) as string[])
+    const all = got.flat()
+    assert.strictEqual(new Set(all).size, all.length, `a shard taken twice: ${JSON.stringify(got)}`)
+    assert.strictEqual(all.length, 60)
+  }, 60_000)
+
+  it("migrates once when several processes start on one file at once", async () => {
+    const file = tempFile()
+    const worker = fileURLToPath(new URL("./leaseWorker.ts", import.meta.url))
+    const startAt = Date.now() + 4000
+    const outputs = await Promise.all(
+      [1, 2, 3, 4].map(() =>
+        promisify(execFile)(process.execPath, [worker, file, "migrate", String(startAt)], {
+          timeout: 30_000,
+        }),
+      ),
+    )
+    const ran = outputs.flatMap(({ stdout }) => JSON.parse(stdout.trim()) as string[])
+    assert.deepStrictEqual(ran.sort(), ["1_calls_and_runners", "2_cpu_budget"])
+  }, 60_000)
 })
