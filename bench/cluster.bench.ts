@@ -74,7 +74,7 @@ const utterance = (() => {
 })()
 const SILENCE = Buffer.alloc(FRAME_BYTES)
 
-const openRampCall = (url: string) =>
+export const openRampCall = (url: string) =>
   new Promise<RampCall>((resolve, reject) => {
     const ws = new WebSocket(url, { perMessageDeflate: false })
     const call: RampCall = {
@@ -107,7 +107,7 @@ const openRampCall = (url: string) =>
   })
 
 /** Sends every call's next frame each 20 ms on the wall clock, and starts turns when due. */
-const startTicker = (calls: readonly RampCall[]) => {
+export const startTicker = (calls: readonly RampCall[]) => {
   let running = true
   const started = performance.now()
   let tick = 0
