@@ -21,7 +21,7 @@ export {
   type PlaceOptions,
 } from "./client.ts"
 export { type ClusterTimings, DEFAULT_CLUSTER_TIMINGS } from "./config.ts"
-export { type FrontDoor, type FrontDoorOptions, startFrontDoor } from "./frontDoor.ts"
+export { type FrontDoor, type FrontDoorOptions, type FrontDoorStats, startFrontDoor } from "./frontDoor.ts"
 export {
   type LocalCluster,
   type LocalClusterOptions,
@@ -29,5 +29,6 @@ export {
   startLocalCluster,
 } from "./localCluster.ts"
 export { type LocalPostgres, type LocalPostgresOptions, startLocalPostgres } from "./localPostgres.ts"
+export { createReplayWindow, type KeptFrame, type Replay, type ReplayWindow } from "./replayWindow.ts"
 export { type Runner, type RunnerOptions, runnerLayer, startRunner } from "./runner.ts"
 export { CallStatus, End, HandOff, Interrupt, Say, Start, Status, VoiceCall } from "./VoiceCall.ts"
