@@ -34,6 +34,12 @@ export interface CallCheckpoint {
   readonly instructions: string
   /** How many times the call has been resumed on a new runner. */
   readonly resumes: number
+  /**
+   * The caller's binary frames on the media socket the session had taken in when the
+   * snapshot was made (transcribed, or kept as its pending speech): frames from this index
+   * on are replayed to the runner that resumes the call. Absent: 0.
+   */
+  readonly audioFrames?: number
 }
 
 /** A runner as placement sees it. */

@@ -29,7 +29,7 @@ export {
   DEFAULT_SQLITE_CLUSTER_TIMINGS,
   defaultTimingsOf,
 } from "./config.ts"
-export { type FrontDoor, type FrontDoorOptions, startFrontDoor } from "./frontDoor.ts"
+export { type FrontDoor, type FrontDoorOptions, type FrontDoorStats, startFrontDoor } from "./frontDoor.ts"
 export {
   type LocalCluster,
   type LocalClusterOptions,
@@ -45,6 +45,7 @@ export {
   isOverBudget,
   pickRunner,
 } from "./placement.ts"
+export { createReplayWindow, type KeptFrame, type Replay, type ReplayWindow } from "./replayWindow.ts"
 export { type Runner, type RunnerOptions, runnerLayer, startRunner } from "./runner.ts"
 export { layerSqliteClient, makeSqliteClient, type SqliteOptions } from "./sqlite.ts"
 export { type StorageKind, sqliteFileOf, sqliteUrl, storageKindOf, storageLayer } from "./storage.ts"
