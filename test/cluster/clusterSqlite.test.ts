@@ -4,7 +4,9 @@
  * budget (calls are counted at a cost that makes the budget bind after a few calls, so the
  * test does not depend on how busy the machine is); one runner killed mid-call (SIGKILL) and
  * every call on it resumes elsewhere with its conversation, once its shard leases expire (on
- * SQLite nothing ends a dead runner's leases sooner); teardown leaves no process or row.
+ * SQLite nothing ends a dead runner's leases sooner); control messages reach calls on every
+ * runner; a drained runner's calls move at once (it releases its own leases); teardown leaves
+ * no process or row.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -189,6 +191,46 @@ describe("a local cluster of three runner processes on one SQLite file", () => {
       calls.map((c) => c.callId),
     )
   }, 180_000)
+
+  it("reaches a call with its control messages wherever it lives, and drains a runner", async () => {
+    const byRunner = new Map<string, (typeof calls)[number]>()
+    for (const c of calls) {
+      c.runner = (await cluster.client.status(c.callId)).runner
+      if (!byRunner.has(c.runner)) byRunner.set(c.runner, c)
+    }
+    assert.strictEqual(byRunner.size, cluster.runners().length)
+    for (const c of byRunner.values()) {
+      await cluster.client.say(c.callId, "One moment please.")
+      await c.caller.until(() => heard(c.caller).includes("One moment please."))
+    }
+    // A drained runner releases its own leases: its calls move at once, not after the lease.
+    const drained = cluster.runners()[0]
+    if (drained === undefined) return
+    const moved = calls.filter((c) => c.runner === drained.address)
+    assert.isAbove(moved.length, 0)
+    const before = new Map(moved.map((c) => [c.callId, reattachedGaps(c.caller).length]))
+    await drained.drain()
+    assert.strictEqual(await drained.exited, 0)
+    await Promise.all(
+      moved.map((c) =>
+        c.caller.until(() => reattachedGaps(c.caller).length > (before.get(c.callId) ?? 0), 40_000),
+      ),
+    )
+    for (const c of moved) {
+      const gap = reattachedGaps(c.caller)[before.get(c.callId) ?? 0] ?? Number.POSITIVE_INFINITY
+      assert.isBelow(gap, DEFAULT_SQLITE_CLUSTER_TIMINGS.shardLockExpirationMs)
+      const status = await cluster.client.status(c.callId)
+      assert.notStrictEqual(status.runner, drained.address)
+    }
+    await Promise.all(moved.map((c) => c.caller.speak("charlie")))
+    await Promise.all(
+      moved.map((c) => c.caller.until(() => heard(c.caller).some((t) => t?.endsWith("charlie.")))),
+    )
+    for (const c of moved) {
+      assert.deepStrictEqual(transcripts(c.caller), ["alpha", "bravo", "charlie"])
+      assert.strictEqual(heard(c.caller).at(-1), "Heard alpha, bravo, charlie.")
+    }
+  }, 120_000)
 
   it("ends every call and leaves no process, socket or row behind", async () => {
     await Promise.all(calls.map((c) => cluster.client.end(c.callId)))
