@@ -9,7 +9,9 @@
  *    Over the second half of each step: the voice-to-voice reply time (end of the word to the
  *    reply's first audio frame; p50, p95), each runner's event-loop utilization and CPU (as
  *    they report them), and this process's own event-loop utilization (the callers and the
- *    simulator: when it nears 1 the driver, not the runners, is what saturates).
+ *    simulator: when it nears 1 the driver, not the runners, is what saturates), and the
+ *    machine's load average (a runner whose ELU is far above its CPU is waiting for a core:
+ *    other work on the machine, not its calls, is what saturates it).
  *    A step is saturated when its p95 exceeds the first step's p50 by more than 500 ms, when a
  *    runner's event-loop utilization exceeds 0.9, or when a turn gets no reply within 15 s, in
  *    two windows in a row (passing spikes of a shared machine do not end the ramp); the calls
@@ -25,6 +27,7 @@
  *    one-way latency; and the connection set-up of a redirect against a direct connect.
  */
 import { createServer } from "node:http"
+import { availableParallelism, loadavg } from "node:os"
 import WebSocket, { WebSocketServer } from "ws"
 import type { ClusterClient } from "../src/cluster/client.ts"
 import { startFrontDoor } from "../src/cluster/frontDoor.ts"
@@ -145,6 +148,8 @@ interface RampStep {
   /** Per runner: event-loop utilization and CPU (cores), means over the window. */
   readonly runners: readonly { readonly elu: number; readonly cpu: number; readonly calls: number }[]
   readonly driverElu: number
+  /** The machine's 1-minute load average at the window's end (other work shows here). */
+  readonly load: number
 }
 
 interface RampFigures {
@@ -185,6 +190,7 @@ const measure = async (
     missed: calls.reduce((n, c) => n + c.missed, 0) - missedBefore,
     runners: [...samples.values()].map((s) => ({ elu: mean(s.elu), cpu: mean(s.cpu), calls: s.calls })),
     driverElu: performance.eventLoopUtilization(eluMark).utilization,
+    load: loadavg()[0] ?? 0,
   }
 }
 
@@ -233,7 +239,7 @@ const ramp = async (runners: number): Promise<RampFigures> => {
         console.log(
           `    ${runners} runner(s), ${step.calls} calls${window > 0 ? " (again)" : ""}: reply p50 ${fixed(step.p50Ms, 0)} ms p95 ${fixed(step.p95Ms, 0)} ms` +
             `${step.missed > 0 ? `, ${step.missed} turns unanswered` : ""}; runners ELU ${step.runners.map((r) => fixed(r.elu, 2)).join(", ")}` +
-            ` CPU ${step.runners.map((r) => fixed(r.cpu, 2)).join(", ")} cores; this process ELU ${fixed(step.driverElu, 2)}`,
+            ` CPU ${step.runners.map((r) => fixed(r.cpu, 2)).join(", ")} cores; this process ELU ${fixed(step.driverElu, 2)}; load average ${fixed(step.load, 1)} on ${availableParallelism()} cores`,
         )
         if (steps.length === 1) boundMs = step.p50Ms + LATENCY_BOUND_MS
         const eluOver = step.runners.find((r) => r.elu > ELU_BOUND)
@@ -457,7 +463,7 @@ const printRamp = (one: RampFigures, two: RampFigures) => {
         (s === undefined
           ? ""
           : `; at ${s.calls}: ELU per runner ${s.runners.map((r) => fixed(r.elu, 2)).join(", ")}, ` +
-            `CPU per call ${fixed(cpuPerCall, 4)} cores, reply p50 ${fixed(s.p50Ms, 0)} ms p95 ${fixed(s.p95Ms, 0)} ms, this process ELU ${fixed(s.driverElu, 2)}`),
+            `CPU per call ${fixed(cpuPerCall, 4)} cores, reply p50 ${fixed(s.p50Ms, 0)} ms p95 ${fixed(s.p95Ms, 0)} ms, this process ELU ${fixed(s.driverElu, 2)}, load average ${fixed(s.load, 1)}`),
     )
   }
   const a = one.sustained
