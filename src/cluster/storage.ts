@@ -36,17 +36,17 @@ export const storageLayer = (
   url: string,
   maxConnections: number,
 ): Layer.Layer<SqlClient.SqlClient, ClusterError> => {
+  // A failure to connect becomes a `Storage` error; an interruption stays one.
   const failWith =
     (message: string) =>
-    (cause: Cause.Cause<unknown>): Layer.Layer<SqlClient.SqlClient, ClusterError> =>
-      Layer.unwrap(
-        Effect.fail(
-          new ClusterError({
-            reason: "Storage",
-            message: `${message}: ${Cause.squash(cause) instanceof Error ? (Cause.squash(cause) as Error).message : Cause.pretty(cause)}`,
-          }),
-        ),
+    (cause: Cause.Cause<unknown>): Layer.Layer<SqlClient.SqlClient, ClusterError> => {
+      if (Cause.hasInterruptsOnly(cause)) return Layer.unwrap(Effect.failCause(cause as Cause.Cause<never>))
+      const error = Cause.squash(cause)
+      const detail = error instanceof Error ? error.message : Cause.pretty(cause)
+      return Layer.unwrap(
+        Effect.fail(new ClusterError({ reason: "Storage", message: `${message}: ${detail}` })),
       )
+    }
   if (storageKindOf(url) === "sqlite") {
     const filename = sqliteFileOf(url)
     if (filename === undefined)
