@@ -103,7 +103,7 @@ afterAll(async () => {
 const heard = (caller: MediaCaller) =>
   caller.events.filter((e) => e.type === "agent_transcript").map((e) => e.text)
 const transcripts = (caller: MediaCaller) =>
-  caller.events.filter((e) => e.type === "user_transcript").map((e) => e.text)
+  caller.events.filter((e) => e.type === "user_transcript" && e.final === true).map((e) => e.text)
 const reattachedGaps = (caller: MediaCaller) =>
   caller.events.filter((e) => e.type === "reattached").map((e) => e.gapMs ?? 0)
 
