@@ -26,6 +26,8 @@ export interface MediaCaller {
   readonly closed: () => { code: number } | undefined
   /** Sends binary frames as they are, at once. */
   sendRaw(frames: readonly Buffer[]): Promise<void>
+  /** Sends a text message as it is. */
+  sendText(text: string): void
   /**
    * Speaks one tone word (by its name in WORDS) with silence around it, in real time:
    * 200 ms of silence, 400 ms of the word, 1 s of silence. `onWordEnd` runs once the word's
@@ -65,6 +67,9 @@ export const connectCaller = async (url: string): Promise<MediaCaller> => {
     closed: () => closed,
     async sendRaw(frames) {
       for (const f of frames) ws.send(f, { binary: true })
+    },
+    sendText(text) {
+      ws.send(text)
     },
     async speak(word, options = {}) {
       const samples = speech(
