@@ -286,6 +286,9 @@ export const startFrontDoor = async (options: FrontDoorOptions): Promise<FrontDo
               return
             }
             lostAt = Date.now()
+            // A reply the runner was sending is not in the call's checkpoint (the resumed call
+            // says it again): the caller drops what it has not played of it.
+            toCaller(Buffer.from(JSON.stringify({ type: "clear" })), false)
             void connect()
           })
           const replay = replayTo(socket, audioFrames)

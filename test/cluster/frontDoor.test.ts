@@ -224,6 +224,10 @@ describe("the front door", () => {
       { frame: 9 },
       { text: { type: "say", text: "hello" } },
     ])
+    // The lost runner's reply audio not played yet is dropped: `clear` before the re-attachment.
+    const types = caller.events.map((e) => e.type)
+    assert.isBelow(types.indexOf("clear"), types.indexOf("reattached"))
+    assert.isAtLeast(types.indexOf("clear"), 0)
     const moved = caller.events.find((e) => e.type === "reattached")
     assert.strictEqual(moved?.replayedFrames, 6)
     assert.strictEqual(moved?.lostFrames, 0)
