@@ -104,6 +104,14 @@ export const connectCaller = async (url: string): Promise<MediaCaller> => {
   }
 }
 
+/**
+ * The caller's final transcripts, in order. The media protocol sends the interim ones too
+ * (`user_transcript` with `final: false`, as serveAgent does), so a count of the caller's
+ * words takes only these.
+ */
+export const finalTranscripts = (caller: MediaCaller): (string | undefined)[] =>
+  caller.events.filter((e) => e.type === "user_transcript" && e.final === true).map((e) => e.text)
+
 /** The user texts of a model input (Responses items: a string or parts with text). */
 export const userTextsOf = (input: readonly unknown[]): string[] => {
   const texts: string[] = []
