@@ -91,7 +91,13 @@ export const connectCaller = async (url: string): Promise<MediaCaller> => {
       const deadline = Date.now() + timeoutMs
       while (!predicate(events)) {
         if (Date.now() > deadline)
-          throw new Error(`condition not met in time; events: ${JSON.stringify(events).slice(0, 800)}`)
+          throw new Error(
+            `condition not met in time; events: ${JSON.stringify(
+              events
+                .filter((e) => e.type !== "metrics" && e.type !== "user_state")
+                .map((e) => [e.type, e.text ?? e.state ?? e.audioFrames ?? e.frame ?? e.gapMs ?? e.final]),
+            )}`,
+          )
         await new Promise((resolve) => setTimeout(resolve, 20))
       }
     },
