@@ -43,6 +43,12 @@ export interface FrontDoorOptions {
    * `droppedFrames`).
    */
   readonly maxHeldFrames?: number
+  /**
+   * Keep the caller's frames once sent, until a checkpoint holds them (default true). False:
+   * only the frames that come while no runner is attached are held, and what the caller said
+   * while its runner died is lost (counted in `lostFrames`).
+   */
+  readonly keepCallerAudio?: boolean
   /** End the call when the caller hangs up (default true). */
   readonly endOnHangUp?: boolean
 }
@@ -122,6 +128,7 @@ export const startFrontDoor = async (options: FrontDoorOptions): Promise<FrontDo
   const reattachTimeoutMs = options.reattachTimeoutMs ?? 30_000
   const maxHeld = options.maxHeldFrames ?? 1500
   const endOnHangUp = options.endOnHangUp ?? true
+  const keepCallerAudio = options.keepCallerAudio ?? true
   let reattached = 0
   let droppedFrames = 0
   let replayedFrames = 0
@@ -191,6 +198,7 @@ export const startFrontDoor = async (options: FrontDoorOptions): Promise<FrontDo
         if (open) {
           upstream?.send(data, { binary })
           sentFrames = window.next
+          if (!keepCallerAudio) window.ack(sentFrames)
         }
         return
       }
@@ -278,6 +286,9 @@ export const startFrontDoor = async (options: FrontDoorOptions): Promise<FrontDo
               return
             }
             lostAt = Date.now()
+            // A reply the runner was sending is not in the call's checkpoint (the resumed call
+            // says it again): the caller drops what it has not played of it.
+            toCaller(Buffer.from(JSON.stringify({ type: "clear" })), false)
             void connect()
           })
           const replay = replayTo(socket, audioFrames)

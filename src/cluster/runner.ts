@@ -32,6 +32,7 @@ import { CallStore, CHECKPOINT_VERSION, layerCallStore } from "./CallStore.ts"
 import { ClusterError } from "./ClusterError.ts"
 import { type CallHost, createCallHost, type LiveCall } from "./callHost.ts"
 import { type ClusterTimings, shardingConfigOf } from "./config.ts"
+import { deadRunnerWatch } from "./deadRunners.ts"
 import { freePort } from "./localPostgres.ts"
 import { DEFAULT_CALL_COST, DEFAULT_CPU_BUDGET, DEFAULT_MAX_CALLS, isOverBudget } from "./placement.ts"
 import { storageKindOf, storageLayer } from "./storage.ts"
@@ -377,7 +378,15 @@ export const runnerLayer = (
         intervalMs: 500,
       })
       const ready = Layer.effectDiscard(Effect.sync(() => onReady({ address, mediaUrl: media.url }, host)))
-      return Layer.mergeAll(voiceCallLayer, reporter).pipe(Layer.provideMerge(ready), Layer.provide(context))
+      // The cluster's health check runs on one runner; every runner also watches for deaths.
+      const watch = deadRunnerWatch({
+        self: address,
+        intervalMs: Duration.toMillis(sharding.runnerHealthCheckInterval),
+      })
+      return Layer.mergeAll(voiceCallLayer, reporter, watch).pipe(
+        Layer.provideMerge(ready),
+        Layer.provide(context),
+      )
     }),
   )
   return runtime.pipe(Layer.provide(cluster), Layer.provide(layerCallStore), Layer.provide(sql))

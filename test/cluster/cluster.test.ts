@@ -19,7 +19,7 @@ import {
 } from "../../src/cluster/index.ts"
 import { type Simulator, startSimulator } from "../../src/simulator/index.ts"
 import { settledHandles, wordsIn } from "../../src/testing/index.ts"
-import { connectCaller, type MediaCaller, userTextsOf } from "./mediaCaller.ts"
+import { connectCaller, finalTranscripts, type MediaCaller, userTextsOf } from "./mediaCaller.ts"
 
 const CALLS = Number(process.env.CLUSTER_CALLS ?? 60)
 const BUDGET = Math.ceil(CALLS / 3) + 1
@@ -105,9 +105,6 @@ afterAll(async () => {
 
 const heard = (caller: MediaCaller) =>
   caller.events.filter((e) => e.type === "agent_transcript").map((e) => e.text)
-/** The caller's final transcripts (the media protocol sends the interim ones too). */
-const transcripts = (caller: MediaCaller) =>
-  caller.events.filter((e) => e.type === "user_transcript" && e.final === true).map((e) => e.text)
 /** The gaps of the caller's re-attachments so far, in ms. */
 const reattachedGaps = (caller: MediaCaller) =>
   caller.events.filter((e) => e.type === "reattached").map((e) => e.gapMs ?? 0)
@@ -225,7 +222,7 @@ describe("a local cluster of three runner processes", () => {
       // The next reply knows the earlier turn; no transcript lost or repeated, on the killed
       // runner's calls and on every other (whether or not the cluster moved it).
       assert.deepStrictEqual(heard(c.caller), ["Heard alpha.", "Heard alpha, bravo."])
-      assert.deepStrictEqual(transcripts(c.caller), ["alpha", "bravo"])
+      assert.deepStrictEqual(finalTranscripts(c.caller), ["alpha", "bravo"])
     }
     // No call lost or doubled: the cluster knows every call, each once.
     assert.sameMembers(
@@ -282,7 +279,7 @@ describe("a local cluster of three runner processes", () => {
     await Promise.all(
       moved.map((c) => c.caller.until(() => heard(c.caller).some((t) => t?.endsWith("delta.")))),
     )
-    for (const c of moved) assert.deepStrictEqual(transcripts(c.caller).slice(-1), ["delta"])
+    for (const c of moved) assert.deepStrictEqual(finalTranscripts(c.caller).slice(-1), ["delta"])
   }, 240_000)
 
   it("ends every call and leaves no process, socket or row behind", async () => {

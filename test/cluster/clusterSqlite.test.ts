@@ -20,7 +20,7 @@ import { layerSqliteClient } from "../../src/cluster/sqlite.ts"
 import { sqliteUrl } from "../../src/cluster/storage.ts"
 import { type Simulator, startSimulator } from "../../src/simulator/index.ts"
 import { settledHandles, wordsIn } from "../../src/testing/index.ts"
-import { connectCaller, type MediaCaller, userTextsOf } from "./mediaCaller.ts"
+import { connectCaller, finalTranscripts, type MediaCaller, userTextsOf } from "./mediaCaller.ts"
 
 /** Each runner takes new calls up to this CPU, in cores... */
 const CPU_BUDGET = 0.6
@@ -104,9 +104,6 @@ afterAll(async () => {
 
 const heard = (caller: MediaCaller) =>
   caller.events.filter((e) => e.type === "agent_transcript").map((e) => e.text)
-/** The caller's final transcripts (the media protocol sends the interim ones too). */
-const transcripts = (caller: MediaCaller) =>
-  caller.events.filter((e) => e.type === "user_transcript" && e.final === true).map((e) => e.text)
 const reattachedGaps = (caller: MediaCaller) =>
   caller.events.filter((e) => e.type === "reattached").map((e) => e.gapMs ?? 0)
 
@@ -184,7 +181,7 @@ describe("a local cluster of three runner processes on one SQLite file", () => {
     await Promise.all(calls.map((c) => c.caller.until(() => heard(c.caller).length >= 2)))
     for (const c of calls) {
       assert.deepStrictEqual(heard(c.caller), ["Heard alpha.", "Heard alpha, bravo."])
-      assert.deepStrictEqual(transcripts(c.caller), ["alpha", "bravo"])
+      assert.deepStrictEqual(finalTranscripts(c.caller), ["alpha", "bravo"])
     }
     assert.sameMembers(
       (await cluster.client.calls()).map((s) => s.callId),
@@ -227,7 +224,7 @@ describe("a local cluster of three runner processes on one SQLite file", () => {
       moved.map((c) => c.caller.until(() => heard(c.caller).some((t) => t?.endsWith("charlie.")))),
     )
     for (const c of moved) {
-      assert.deepStrictEqual(transcripts(c.caller), ["alpha", "bravo", "charlie"])
+      assert.deepStrictEqual(finalTranscripts(c.caller), ["alpha", "bravo", "charlie"])
       assert.strictEqual(heard(c.caller).at(-1), "Heard alpha, bravo, charlie.")
     }
   }, 120_000)

@@ -14,6 +14,41 @@ import type { CallStatus } from "../../src/cluster/VoiceCall.ts"
 import { settledHandles } from "../../src/testing/index.ts"
 import { connectCaller } from "./mediaCaller.ts"
 
+/**
+ * A media endpoint numbering frames as a runner does: it attaches at `audioFrames()`, records
+ * every message (texts parsed), and `checkpoint(n)` tells the front door frames before n are held.
+ */
+const startNumberedEndpoint = async (audioFrames: () => number) => {
+  const http = createServer()
+  const wss = new WebSocketServer({ server: http })
+  const received: ({ text: Record<string, unknown> } | { frame: number })[] = []
+  wss.on("connection", (socket) => {
+    socket.send(JSON.stringify({ type: "call_attached", audioFrames: audioFrames() }))
+    socket.on("message", (data: Buffer, binary: boolean) => {
+      received.push(binary ? { frame: data.readInt16LE(0) } : { text: JSON.parse(String(data)) })
+    })
+  })
+  await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", () => resolve()))
+  const address = http.address()
+  const port = typeof address === "object" && address !== null ? address.port : 0
+  return {
+    url: `ws://127.0.0.1:${port}`,
+    received,
+    checkpoint: (n: number) => {
+      for (const c of wss.clients) c.send(JSON.stringify({ type: "checkpoint", audioFrames: n }))
+    },
+    kill: () => {
+      for (const c of wss.clients) c.terminate()
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const c of wss.clients) c.terminate()
+        wss.close()
+        http.close(() => resolve())
+      }),
+  }
+}
+
 /** A media endpoint that says it attached, then echoes binary frames and counts them. */
 const startMediaEndpoint = async () => {
   const http = createServer()
@@ -149,5 +184,53 @@ describe("the front door", () => {
     assert.deepStrictEqual(second.received.slice(0, 3), sent)
     assert.strictEqual(door.stats().reattached, 1)
     assert.isNumber(caller.events.find((e) => e.type === "reattached")?.gapMs)
+  })
+
+  it("replays to the next runner the caller's frames its checkpoint does not hold, at their rate", async () => {
+    const first = await startNumberedEndpoint(() => 100)
+    // The call resumes from a checkpoint holding frames up to 104.
+    const second = await startNumberedEndpoint(() => 104)
+    closers.push(first.close, second.close)
+    let owner: string | undefined = first.url
+    const door = await startFrontDoor({ client: directory(() => owner).client })
+    doors.push(door)
+    const caller = await connectCaller(`${door.url}/calls/call_d`)
+    await caller.until((events) => events.some((e) => e.type === "call_attached"))
+    // Frames 100..102 at 24 kHz, then 16 kHz declared, 103..107.
+    await caller.sendRaw([frame(0), frame(1), frame(2)])
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    caller.sendText(JSON.stringify({ type: "format", sampleRateHz: 16_000 }))
+    await caller.sendRaw([frame(3), frame(4), frame(5), frame(6), frame(7)])
+    await caller.until(() => first.received.length >= 9, 5000)
+    first.checkpoint(102)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    owner = undefined
+    first.kill()
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    // Said during the gap: 108, 109, and a line.
+    await caller.sendRaw([frame(8), frame(9)])
+    caller.sendText(JSON.stringify({ type: "say", text: "hello" }))
+    owner = second.url
+    await caller.until((events) => events.some((e) => e.type === "reattached"), 10_000)
+    await caller.until(() => second.received.length >= 9, 5000)
+    assert.deepStrictEqual(second.received, [
+      { text: { type: "audio_from", frame: 104 } },
+      { text: { type: "format", sampleRateHz: 16_000 } },
+      { frame: 4 },
+      { frame: 5 },
+      { frame: 6 },
+      { frame: 7 },
+      { frame: 8 },
+      { frame: 9 },
+      { text: { type: "say", text: "hello" } },
+    ])
+    // The lost runner's reply audio not played yet is dropped: `clear` before the re-attachment.
+    const types = caller.events.map((e) => e.type)
+    assert.isBelow(types.indexOf("clear"), types.indexOf("reattached"))
+    assert.isAtLeast(types.indexOf("clear"), 0)
+    const moved = caller.events.find((e) => e.type === "reattached")
+    assert.strictEqual(moved?.replayedFrames, 6)
+    assert.strictEqual(moved?.lostFrames, 0)
+    assert.deepInclude(door.stats(), { reattached: 1, replayedFrames: 6, lostFrames: 0, droppedFrames: 0 })
   })
 })

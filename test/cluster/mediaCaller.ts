@@ -26,6 +26,8 @@ export interface MediaCaller {
   readonly closed: () => { code: number } | undefined
   /** Sends binary frames as they are, at once. */
   sendRaw(frames: readonly Buffer[]): Promise<void>
+  /** Sends a text message as it is. */
+  sendText(text: string): void
   /**
    * Speaks one tone word (by its name in WORDS) with silence around it, in real time:
    * 200 ms of silence, 400 ms of the word, 1 s of silence. `onWordEnd` runs once the word's
@@ -66,6 +68,9 @@ export const connectCaller = async (url: string): Promise<MediaCaller> => {
     async sendRaw(frames) {
       for (const f of frames) ws.send(f, { binary: true })
     },
+    sendText(text) {
+      ws.send(text)
+    },
     async speak(word, options = {}) {
       const samples = speech(
         [{ silenceMs: 200 }, { word: toneOf(word), ms: 400 }, { silenceMs: 1000 }],
@@ -86,7 +91,13 @@ export const connectCaller = async (url: string): Promise<MediaCaller> => {
       const deadline = Date.now() + timeoutMs
       while (!predicate(events)) {
         if (Date.now() > deadline)
-          throw new Error(`condition not met in time; events: ${JSON.stringify(events).slice(0, 800)}`)
+          throw new Error(
+            `condition not met in time; events: ${JSON.stringify(
+              events
+                .filter((e) => e.type !== "metrics" && e.type !== "user_state")
+                .map((e) => [e.type, e.text ?? e.state ?? e.audioFrames ?? e.frame ?? e.gapMs ?? e.final]),
+            )}`,
+          )
         await new Promise((resolve) => setTimeout(resolve, 20))
       }
     },
@@ -98,6 +109,14 @@ export const connectCaller = async (url: string): Promise<MediaCaller> => {
       }),
   }
 }
+
+/**
+ * The caller's final transcripts, in order. The media protocol sends the interim ones too
+ * (`user_transcript` with `final: false`, as serveAgent does), so a count of the caller's
+ * words takes only these.
+ */
+export const finalTranscripts = (caller: MediaCaller): (string | undefined)[] =>
+  caller.events.filter((e) => e.type === "user_transcript" && e.final === true).map((e) => e.text)
 
 /** The user texts of a model input (Responses items: a string or parts with text). */
 export const userTextsOf = (input: readonly unknown[]): string[] => {

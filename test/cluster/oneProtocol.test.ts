@@ -35,6 +35,8 @@ const toneOf = (word: string): number => {
 interface CallSeen {
   readonly started: Message | undefined
   readonly finals: readonly unknown[]
+  /** Every `user_transcript`, interim and final, as [text, final]. */
+  readonly userTranscripts: readonly (readonly [unknown, unknown])[]
   readonly heard: readonly unknown[]
   readonly repliesAnnounced: number
   readonly audioBytes: number
@@ -97,6 +99,9 @@ const runCall = async (url: string): Promise<CallSeen> => {
   return {
     started: messages.find((m) => m.type === "started"),
     finals: messages.filter((m) => m.type === "user_transcript" && m.final === true).map((m) => m.text),
+    userTranscripts: messages
+      .filter((m) => m.type === "user_transcript")
+      .map((m) => [m.text, m.final] as const),
     heard: heard(),
     repliesAnnounced: messages.filter((m) => m.type === "reply").length,
     audioBytes,
@@ -139,6 +144,12 @@ describe("one media protocol", () => {
     for (const seen of [single, clustered]) {
       assert.deepInclude(seen.started, { sampleRateHz: RATE_HZ, channels: 1 })
       assert.deepStrictEqual(seen.finals, ["alpha"])
+      // The interim transcript as well as the final one, from either: a client counting the
+      // caller's words takes the finals.
+      assert.deepStrictEqual(seen.userTranscripts, [
+        ["alpha", false],
+        ["alpha", true],
+      ])
       assert.deepStrictEqual(seen.heard, ["Heard alpha.", "One moment please."])
       assert.strictEqual(seen.repliesAnnounced, 2)
       assert.isTrue(seen.audioEven)
