@@ -163,13 +163,35 @@ const replayingSocket = (replies: readonly (readonly string[])[]): RealtimeSocke
     }),
 })
 
-/** The same conversation with the recorded frames replayed in memory: the client's work per turn, in µs. */
-const runInProcess = async (run: RuntimeRun): Promise<number[]> => {
+/** What the chain machine saw over a run (through its inspection observer). */
+interface MachineCounts {
+  /** Events the root (chain) actor took. */
+  events: number
+  /** Snapshots it produced. */
+  snapshots: number
+}
+
+/**
+ * The same conversation with the recorded frames replayed in memory: the client's work per
+ * turn, in µs. With `counts`, the chain machine's events and snapshots are counted (an
+ * inspection observer costs time of its own, so a counted run is not a timed one).
+ */
+const runInProcess = async (run: RuntimeRun, counts?: MachineCounts): Promise<number[]> => {
   const llm = createLLM({
     model: MODEL,
     openai: { apiKey: API_KEY, baseUrl: "http://in-memory/v1" },
     env: {},
     context: Context.make(RealtimeSocket, replayingSocket(run.replies)),
+    inspect:
+      counts === undefined
+        ? false
+        : {
+            next: (event) => {
+              if ((event.actorRef as { readonly sessionId?: string }).sessionId !== event.rootId) return
+              if (event.type === "@xstate.event") counts.events++
+              else if (event.type === "@xstate.snapshot") counts.snapshots++
+            },
+          },
   })
   const context = new ChatContext([{ role: "system", content: SYSTEM }])
   const turnUs: number[] = []
@@ -295,7 +317,8 @@ export default async function main(): Promise<void> {
     const inProcessUs: number[] = []
     const parseUs: number[] = []
     const recorded = runtime
-    await runInProcess(recorded)
+    const counts: MachineCounts = { events: 0, snapshots: 0 }
+    await runInProcess(recorded, counts)
     await profiled("llm-in-process", async () => {
       for (let round = 0; round < 5; round++) {
         inProcessUs.push(...(await runInProcess(recorded)).slice(1))
@@ -323,6 +346,9 @@ export default async function main(): Promise<void> {
     )
     console.log(`  createLLM: ${work.toFixed(1)} µs; JSON.parse of the same frames: ${parse.toFixed(1)} µs`)
     console.log(`  createLLM / JSON.parse: ${(work / parse).toFixed(1)}×`)
+    console.log(
+      `  the chain machine per turn (prewarm included, over ${TURNS} turns): ${(counts.events / TURNS).toFixed(1)} events, ${(counts.snapshots / TURNS).toFixed(1)} snapshots`,
+    )
   } finally {
     await simulator.stop()
   }
