@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from "vitest"
 import type { ChatChunk } from "../../machines/responses/chunks.ts"
 import { type CreateLLMOptions, createLLM, type LLM } from "../../src/llm/LLM.ts"
+import { functionTool } from "../../src/llm/tools.ts"
 import { type Simulator, startSimulator } from "../../src/simulator/index.ts"
 
 let sim: Simulator | undefined
@@ -112,7 +113,7 @@ describe("what the chain machine hears of a streamed turn", () => {
     const textTurn = events.splice(0)
     const second = await llm
       .chat([{ role: "user", content: "count" }, ...first.output, { role: "user", content: "look it up" }], {
-        tools: [{ type: "function", name: "lookup", parameters: { type: "object", properties: {} } }],
+        tools: [functionTool({ name: "lookup" })],
       })
       .collect()
     expect(second.toolCalls).toMatchObject([{ callId: "call_1", name: "lookup", arguments: { q: "a" } }])
