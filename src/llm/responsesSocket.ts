@@ -123,7 +123,12 @@ const isProgressEvent = (event: ResponsesServerEvent): boolean =>
  * routes the current turn's output (see {@link TurnLanes}).
  */
 const openResponsesConnection =
-  (runtime: SessionRuntime<RealtimeSocket>, lanes: (TurnLanes & LaneRouting) | undefined) =>
+  (
+    runtime: SessionRuntime<RealtimeSocket>,
+    lanes: (TurnLanes & LaneRouting) | undefined,
+    /** The time the frame being handled was read at (the socket actor's stamp). */
+    frameAtMs: () => number,
+  ) =>
   (wire: Wire, sendBack: (event: AnyEventObject) => void): ConnectionHandler<ResponsesSocketCommand> => {
     // The turn whose `response.create` was sent last (a warmup's has none).
     let turnId: string | undefined
@@ -169,7 +174,7 @@ const openResponsesConnection =
         queueMicrotask(() => {
           if (lane === open) flush()
         })
-      } else if (runtime.now() - lastToMachineMs >= routing.coalesceForMs) flush()
+      } else if (frameAtMs() - lastToMachineMs >= routing.coalesceForMs) flush()
       return true
     }
 
@@ -198,7 +203,7 @@ const openResponsesConnection =
           // The response's end reads the edge's fold: no event of its own for it.
           const progress = lane.progress
           lane = undefined
-          lastToMachineMs = runtime.now()
+          lastToMachineMs = frameAtMs()
           return { ...named, progress } satisfies ResponsesSocketEvent
         }
         flush()
@@ -214,7 +219,7 @@ const openResponsesConnection =
             }
           }
         }
-        lastToMachineMs = runtime.now()
+        lastToMachineMs = frameAtMs()
         return event
       },
       ending: flush,
@@ -235,15 +240,19 @@ export const makeResponsesSocketActor = (
   runtime: SessionRuntime<RealtimeSocket>,
   connectOptions: () => RealtimeSocketConnectOptions,
   lanes?: TurnLanes,
-) =>
-  makeSocketActor<RealtimeSocket, ResponsesSocketCommand, ResponsesSocketInput>({
+) => {
+  // Each frame's events reach the connection's routing right after its decoding: one clock read a frame.
+  let frameAtMs = 0
+  return makeSocketActor<RealtimeSocket, ResponsesSocketCommand, ResponsesSocketInput>({
     runtime,
     connect: () => RealtimeSocket.use((socket) => socket.connect(connectOptions())),
-    decode: (text) => {
+    decode: (text, atMs) => {
+      frameAtMs = atMs
       // A cheap look at a leading "type" skips decoding what would be dropped anyway.
       const type = eventType(text)
       if (type !== undefined && REDUNDANT_RESPONSES_EVENTS.has(type)) return NOTHING
       return [namedResponsesEvent(decodeResponsesServerEventSync(text))]
     },
-    open: openResponsesConnection(runtime, lanes as (TurnLanes & LaneRouting) | undefined),
+    open: openResponsesConnection(runtime, lanes as (TurnLanes & LaneRouting) | undefined, () => frameAtMs),
   })
+}
