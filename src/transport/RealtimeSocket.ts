@@ -370,11 +370,19 @@ export const connectWebSocket = (
     // ws turns CLOSING as soon as the TCP socket ends or errors, before it emits "close".
     const isOpen = (): boolean => phase === "open" && ws.readyState === WebSocket.OPEN
 
+    // A write asks for its completion only when the socket is at least half-way to the mark:
+    // every write after the last one that asked left the total queued under half the mark, so
+    // while `send` waits above the mark a write that will wake it is always pending, and the
+    // steady path (far below the mark) pays no completion callback per frame. Text counts at
+    // up to 3 bytes a UTF-16 unit.
+    const completionFor = (text: string): (() => void) | undefined =>
+      ws.bufferedAmount + 3 * text.length >= settings.highWaterMarkBytes / 2 ? notifyDrain : undefined
+
     const writeNow = (text: string): Effect.Effect<void, TransportError> =>
       Effect.suspend(() => {
         if (!isOpen()) return Effect.fail(notOpen())
         try {
-          ws.send(text, notifyDrain)
+          ws.send(text, completionFor(text))
         } catch (error) {
           return Effect.fail(TransportError.write(scrub(describe(error)), true))
         }
@@ -412,7 +420,7 @@ export const connectWebSocket = (
     const sendNow = (text: string): boolean => {
       if (!isOpen() || queuedSenders > 0 || ws.bufferedAmount >= settings.highWaterMarkBytes) return false
       try {
-        ws.send(text, notifyDrain)
+        ws.send(text, completionFor(text))
       } catch {
         return false
       }

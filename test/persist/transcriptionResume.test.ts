@@ -100,11 +100,25 @@ describe("transcription persist and resume", () => {
 
 describe("transcription persist and resume at every point of a call", () => {
   it("hears each turn exactly once whichever moment the session is moved at", async () => {
-    const audio = concat(silenceAt(300), toneAt(800), silenceAt(900), toneAt(600), silenceAt(900))
+    // Each turn is named by its audio (the first tone is louder), not by the order of the
+    // simulator's transcriptions: a turn the server transcribed just as the first session closed
+    // is transcribed again from the snapshot, and must still be heard once, under its own name.
+    const audio = concat(
+      silenceAt(300),
+      toneAt(800),
+      silenceAt(900),
+      toneAt(600, 24_000, 0.15),
+      silenceAt(900),
+    )
+    const turnOf = (request: { readonly audio: Int16Array }) => {
+      let peak = 0
+      for (const s of request.audio) peak = Math.max(peak, Math.abs(s))
+      return peak > 7_000 ? "hello there" : peak > 2_000 ? "second turn" : `[${request.audio.length} samples]`
+    }
     const chunk = 2_400 // 100 ms at 24 kHz
     const settings = { turnDetection: { type: "server_vad" as const, silenceDurationMs: 500 } }
     for (let cut = 0; cut * chunk <= audio.length; cut += 2) {
-      sim = await startSimulator({ scenario: { transcripts: ["hello there", "second turn"] } })
+      sim = await startSimulator({ scenario: { transcripts: turnOf } })
       const first = createTranscriptionSession(options(sim, settings))
       sessions.push(first)
       const heard: SpeechEvent[] = []

@@ -513,6 +513,47 @@ describe("backpressure", () => {
       }),
   )
 
+  it.effect(
+    "wakes a waiting send when the mark was reached by small frames (most sent without a completion callback)",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* testWsServer()
+        const highWaterMarkBytes = 64 * 1024
+        const connection = yield* connectWebSocket({
+          url: server.url,
+          highWaterMarkBytes,
+          heartbeatIntervalMs: 0,
+        })
+        const { socket, request } = yield* server.nextConnection
+        let received = 0
+        let last = ""
+        socket.on("message", (data) => {
+          received++
+          last = String(data)
+        })
+        request.socket.pause()
+
+        // Frames of 2 KB, as live audio appends are: the kernel buffers fill first, then ws
+        // queues, and only the frames sent past half the mark ask for their completion.
+        const chunk = "a".repeat(2 * 1024)
+        let sent = 0
+        while (connection.bufferedAmount() < highWaterMarkBytes) {
+          if (connection.sendNow?.(chunk) !== true) yield* connection.send(chunk)
+          sent++
+          if (sent > 100_000) assert.fail("the paused peer never pushed back")
+        }
+        assert.isFalse(connection.sendNow?.("over the mark") ?? false)
+        const blocked = yield* Effect.forkChild(connection.send("the-last-one"))
+        yield* TestClock.withLive(Effect.sleep("20 millis"))
+        assert.isUndefined(blocked.pollUnsafe(), "send returned while the buffer was over the mark")
+
+        request.socket.resume()
+        yield* Fiber.join(blocked)
+        while (received < sent + 1) yield* TestClock.withLive(Effect.sleep("2 millis"))
+        assert.strictEqual(last, "the-last-one")
+      }),
+  )
+
   it.effect("fails a waiting send with Write when this side closes the socket", () =>
     Effect.gen(function* () {
       const server = yield* testWsServer()
