@@ -6,11 +6,14 @@
  *    (`previous_response_id` + the new user message, as `createLLM` sends it) versus the full
  *    context every turn (what a client without chaining sends), and their ratio at turn 50.
  * 2. The runtime's time per turn (from `chat()` to the `end` chunk: chain machine, socket
- *    actor, decoding, chunk stream) against a raw `ws` client that sends the very same
- *    payloads to the same simulator and waits for `response.completed` (a ratio of medians).
+ *    actor, decoding, chunk stream) against a hand-written client on a raw `ws` socket doing
+ *    the same work (it builds the same requests from its history, parses every frame, gathers
+ *    the text and keeps the output) on the same simulator (a ratio of medians).
  * 3. The client's own work per turn, in-process: the server frames of that conversation,
  *    recorded, are replayed by an in-memory connection (no network, no simulator), so the
- *    time per turn is the runtime's alone; the baseline is `JSON.parse` of the same frames.
+ *    time per turn is the runtime's alone; the baselines are `JSON.parse` of the same frames
+ *    and the hand-written client's work on them (its request built, the frames parsed, the
+ *    text gathered).
  *
  * `npm run bench -- llm` (`cpuprof=DIR` writes a CPU profile of the in-process turns)
  */
@@ -58,9 +61,12 @@ interface RuntimeRun {
   readonly cpuUsPerTurn: number
 }
 
-/** CPU µs of this process since `start`. */
+/**
+ * CPU µs of this process's main thread since `start` (`process.threadCpuUsage`): the
+ * client's own work, without the compiler and collector threads a loaded machine inflates.
+ */
 const cpuSince = (start: NodeJS.CpuUsage): number => {
-  const used = process.cpuUsage(start)
+  const used = process.threadCpuUsage(start)
   return used.user + used.system
 }
 
@@ -111,9 +117,9 @@ const runRuntime = async (httpUrl: string): Promise<RuntimeRun> => {
   const context = new ChatContext([{ role: "system", content: SYSTEM }])
   const turnMs: number[] = []
   await llm.prewarm()
-  let cpu0 = process.cpuUsage()
+  let cpu0 = process.threadCpuUsage()
   for (let turn = 1; turn <= TURNS; turn++) {
-    if (turn === 2) cpu0 = process.cpuUsage()
+    if (turn === 2) cpu0 = process.threadCpuUsage()
     context.addUser(question(turn))
     const started = performance.now()
     const result = await llm.chat(context).collect()
@@ -163,13 +169,35 @@ const replayingSocket = (replies: readonly (readonly string[])[]): RealtimeSocke
     }),
 })
 
-/** The same conversation with the recorded frames replayed in memory: the client's work per turn, in µs. */
-const runInProcess = async (run: RuntimeRun): Promise<number[]> => {
+/** What the chain machine saw over a run (through its inspection observer). */
+interface MachineCounts {
+  /** Events the root (chain) actor took. */
+  events: number
+  /** Snapshots it produced. */
+  snapshots: number
+}
+
+/**
+ * The same conversation with the recorded frames replayed in memory: the client's work per
+ * turn, in µs. With `counts`, the chain machine's events and snapshots are counted (an
+ * inspection observer costs time of its own, so a counted run is not a timed one).
+ */
+const runInProcess = async (run: RuntimeRun, counts?: MachineCounts): Promise<number[]> => {
   const llm = createLLM({
     model: MODEL,
     openai: { apiKey: API_KEY, baseUrl: "http://in-memory/v1" },
     env: {},
     context: Context.make(RealtimeSocket, replayingSocket(run.replies)),
+    inspect:
+      counts === undefined
+        ? false
+        : {
+            next: (event) => {
+              if ((event.actorRef as { readonly sessionId?: string }).sessionId !== event.rootId) return
+              if (event.type === "@xstate.event") counts.events++
+              else if (event.type === "@xstate.snapshot") counts.snapshots++
+            },
+          },
   })
   const context = new ChatContext([{ role: "system", content: SYSTEM }])
   const turnUs: number[] = []
@@ -193,14 +221,64 @@ const parseTurns = (replies: readonly (readonly string[])[]): number[] =>
     return (performance.now() - started) * 1000
   })
 
+/** What the hand-written client keeps of a completed response. */
+interface RawReply {
+  readonly id: string
+  readonly text: string
+  readonly output: readonly unknown[]
+}
+
 /**
- * Sends `frames` in order on one raw `ws` socket, each after the previous response completed,
- * with `previous_response_id` (when present) pointing at that response; returns the time per
- * turn from send to `response.completed`. Ids have the same length, so each frame keeps its size.
+ * The hand-written client's `response.create` of `turn`: built from its own history (the
+ * system and first user message on turn 1, then the new user message chained on `last`) and
+ * `JSON.stringify`d, as a minimal client does.
+ */
+const rawRequest = (turn: number, last: RawReply | undefined): { text: string; input: unknown[] } => {
+  const user = { type: "message", role: "user", content: question(turn) }
+  const input = last === undefined ? [{ type: "message", role: "system", content: SYSTEM }, user] : [user]
+  const text = JSON.stringify({
+    type: "response.create",
+    model: MODEL,
+    store: false,
+    input,
+    ...(last === undefined ? {} : { previous_response_id: last.id }),
+  })
+  return { text, input }
+}
+
+/**
+ * The hand-written client's reading of one response: each frame parsed, the text deltas
+ * gathered; returns the reply at `response.completed`.
+ */
+const rawReader = (): ((frame: string) => RawReply | undefined) => {
+  let text = ""
+  return (frame) => {
+    const event = JSON.parse(frame) as {
+      type: string
+      delta?: string
+      response?: { id: string; output?: unknown[] }
+    }
+    if (event.type === "response.output_text.delta") text += event.delta ?? ""
+    else if (event.type === "response.completed" && event.response !== undefined)
+      return { id: event.response.id, text, output: event.response.output ?? [] }
+    return undefined
+  }
+}
+
+/** The request without its chaining id (ids differ from run to run, their length does not). */
+const withoutId = (text: string | undefined): string | undefined =>
+  text?.replace(/"previous_response_id":"resp_[A-Za-z0-9]+"/, "")
+
+/**
+ * The hand-written client ({@link rawRequest}, {@link rawReader}) on one raw `ws` socket,
+ * doing for the same conversation the work a minimal client must do: build and send each
+ * request, parse every frame, gather the text, keep the completed response's id and output.
+ * Its requests must be the runtime's (`expected`) byte for byte, ids aside, or the run stops.
+ * Returns the time per turn from the request to `response.completed`.
  */
 const runRaw = async (
   httpUrl: string,
-  frames: readonly string[],
+  expected: readonly string[],
 ): Promise<{ readonly turnMs: number[]; readonly cpuUsPerTurn: number }> => {
   const socket = new WebSocket(`${httpUrl.replace(/^http/, "ws")}/responses`, {
     headers: { Authorization: `Bearer ${API_KEY}` },
@@ -211,31 +289,49 @@ const runRaw = async (
     socket.once("error", reject)
   })
   const turnMs: number[] = []
-  let lastId: string | undefined
-  let cpu0 = process.cpuUsage()
-  for (const [turn, frame] of frames.entries()) {
-    if (turn === 1) cpu0 = process.cpuUsage()
-    const text =
-      lastId === undefined
-        ? frame
-        : frame.replace(/"previous_response_id":"resp_[A-Za-z0-9]+"/, `"previous_response_id":"${lastId}"`)
+  const history: unknown[] = []
+  let last: RawReply | undefined
+  let cpu0 = process.threadCpuUsage()
+  for (let turn = 1; turn <= TURNS; turn++) {
+    if (turn === 2) cpu0 = process.threadCpuUsage()
     const started = performance.now()
-    lastId = await new Promise<string>((resolve) => {
+    const request = rawRequest(turn, last)
+    if (withoutId(request.text) !== withoutId(expected[turn - 1]))
+      throw new Error(`the raw client's request of turn ${turn} is not the runtime's: ${request.text}`)
+    const read = rawReader()
+    last = await new Promise<RawReply>((resolve) => {
       const onMessage = (data: WebSocket.RawData): void => {
-        const event = JSON.parse(data.toString()) as { type: string; response?: { id: string } }
-        if (event.type === "response.completed" && event.response !== undefined) {
-          socket.off("message", onMessage)
-          resolve(event.response.id)
-        }
+        const reply = read(data.toString())
+        if (reply === undefined) return
+        socket.off("message", onMessage)
+        resolve(reply)
       }
       socket.on("message", onMessage)
-      socket.send(text)
+      socket.send(request.text)
     })
+    history.push(...request.input, ...last.output)
     turnMs.push(performance.now() - started)
   }
-  const cpuUsPerTurn = cpuSince(cpu0) / (frames.length - 1)
+  const cpuUsPerTurn = cpuSince(cpu0) / (TURNS - 1)
   socket.close()
   return { turnMs, cpuUsPerTurn }
+}
+
+/**
+ * The fair baseline of the in-process figure: the hand-written client's work on the same
+ * recorded frames (its request built, every frame parsed, the text gathered), µs per turn.
+ */
+const handWrittenTurns = (replies: readonly (readonly string[])[]): number[] => {
+  const history: unknown[] = []
+  let last: RawReply | undefined
+  return replies.map((frames, index) => {
+    const started = performance.now()
+    const request = rawRequest(index + 1, last)
+    const read = rawReader()
+    for (const frame of frames) last = read(frame) ?? last
+    history.push(...request.input, ...(last?.output ?? []))
+    return (performance.now() - started) * 1000
+  })
 }
 
 /** The full-context `response.create` of every turn of the same conversation (no chaining). */
@@ -294,12 +390,15 @@ export default async function main(): Promise<void> {
     // In process: warm up, then keep the turns of the later rounds.
     const inProcessUs: number[] = []
     const parseUs: number[] = []
+    const handUs: number[] = []
     const recorded = runtime
-    await runInProcess(recorded)
+    const counts: MachineCounts = { events: 0, snapshots: 0 }
+    await runInProcess(recorded, counts)
     await profiled("llm-in-process", async () => {
       for (let round = 0; round < 5; round++) {
         inProcessUs.push(...(await runInProcess(recorded)).slice(1))
         parseUs.push(...parseTurns(recorded.replies).slice(1))
+        handUs.push(...handWrittenTurns(recorded.replies).slice(1))
       }
     })
     const rt = median(runtimeMs)
@@ -313,16 +412,23 @@ export default async function main(): Promise<void> {
     const rtCpu = median(runtimeCpu)
     const rawCpuUs = median(rawCpu)
     console.log(
-      `  client CPU per turn (median of ${ROUNDS} rounds): createLLM ${rtCpu.toFixed(0)} µs, raw ws ${rawCpuUs.toFixed(0)} µs, ${(rtCpu / rawCpuUs).toFixed(2)}× (less sensitive to a loaded machine than the time)`,
+      `  client main-thread CPU per turn (median of ${ROUNDS} rounds): createLLM ${rtCpu.toFixed(0)} µs, raw ws ${rawCpuUs.toFixed(0)} µs, ${(rtCpu / rawCpuUs).toFixed(2)}× (less sensitive to a loaded machine than the time)`,
     )
     const framesPerTurn = median(recorded.replies.slice(1).map((r) => r.length))
     const work = median(inProcessUs)
     const parse = median(parseUs)
+    const hand = median(handUs)
     console.log(
       `client work per turn, in process (the recorded frames replayed from memory, ${framesPerTurn} frames a turn), median of turns 2-${TURNS} over 5 rounds:`,
     )
     console.log(`  createLLM: ${work.toFixed(1)} µs; JSON.parse of the same frames: ${parse.toFixed(1)} µs`)
     console.log(`  createLLM / JSON.parse: ${(work / parse).toFixed(1)}×`)
+    console.log(
+      `  the hand-written client's work on the same frames (request built, frames parsed, text gathered): ${hand.toFixed(1)} µs; createLLM / it: ${(work / hand).toFixed(1)}×`,
+    )
+    console.log(
+      `  the chain machine per turn (prewarm included, over ${TURNS} turns): ${(counts.events / TURNS).toFixed(1)} events, ${(counts.snapshots / TURNS).toFixed(1)} snapshots`,
+    )
   } finally {
     await simulator.stop()
   }

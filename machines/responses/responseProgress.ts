@@ -55,6 +55,14 @@ export interface ProgressStep {
 }
 
 const upsert = (entries: readonly OutputEntry[], entry: OutputEntry): OutputEntry[] => {
+  // The common step (a delta of an item already listed): entries are kept in order with one
+  // per output index, so that one is replaced in a copy, which is what the general case gives.
+  const at = entries.findIndex((e) => e.outputIndex === entry.outputIndex)
+  if (at >= 0 && !entries.some((e, i) => i > at && e.outputIndex === entry.outputIndex)) {
+    const replaced = entries.slice()
+    replaced[at] = entry
+    return replaced
+  }
   const next = entries.filter((e) => e.outputIndex !== entry.outputIndex)
   next.push(entry)
   next.sort((a, b) => a.outputIndex - b.outputIndex)

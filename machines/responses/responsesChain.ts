@@ -671,19 +671,23 @@ export const responsesChainMachine = setup({
       const turn = context.current
       const server = serverEvent(event)
       if (turn === undefined || server === undefined) return
+      // Output the edge already folded and handed to the turn's stream: its progress, no chunk again.
+      if (event.type === "SERVER.RESPONSE_OUTPUT" && event.progress !== undefined) {
+        enqueue.assign({ current: { ...turn, progress: event.progress } })
+        return
+      }
       const step = advanceProgress(turn.progress, server)
       if (step.progress !== turn.progress) enqueue.assign({ current: { ...turn, progress: step.progress } })
-      // Text the edge already handed to the turn's stream is progress only, not a chunk again.
-      const delivered = event.type === "SERVER.RESPONSE_OUTPUT" && event.delivered === true
       for (const chunk of step.chunks)
-        if (!(delivered && chunk.type === "text"))
-          enqueue.emit({ type: "turn.chunk", turnId: turn.request.turnId, chunk })
+        enqueue.emit({ type: "turn.chunk", turnId: turn.request.turnId, chunk })
     }),
     finishTurn: enqueueActions(({ context, event, enqueue }) => {
       const turn = context.current
       const response = terminalResponse(event)
       if (turn === undefined || response === undefined) return
-      const end = finishProgress(turn.progress, response)
+      // The edge's fold when it streamed the turn itself (see SERVER.RESPONSE_OUTPUT).
+      const progress = (event.type === "SERVER.RESPONSE_DONE" ? event.progress : undefined) ?? turn.progress
+      const end = finishProgress(progress, response)
       const turnId = turn.request.turnId
       for (const chunk of end.chunks) enqueue.emit({ type: "turn.chunk", turnId, chunk })
       const reason = response.incomplete_details?.reason ?? undefined

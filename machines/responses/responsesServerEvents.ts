@@ -9,6 +9,7 @@
  */
 import { type ResponsesResponse, type ResponsesServerEvent, serverErrorOf } from "../../src/protocol/index.ts"
 import { headerReader, serverRetryAfterMs } from "./chainFailure.ts"
+import type { ResponseProgress } from "./responseProgress.ts"
 
 /** How a response ended: its own status, `failed` for `response.failed` whatever it says. */
 export type ResponseDoneStatus = "completed" | "incomplete" | "failed" | "cancelled"
@@ -21,13 +22,18 @@ export type ResponsesServerNamedEvent =
       readonly responseId: string
       readonly event: ResponsesServerEvent
     }
-  /** `response.completed`, `response.incomplete` or `response.failed`. */
+  /**
+   * `response.completed`, `response.incomplete` or `response.failed`. `progress`: the turn's
+   * output as the socket's edge folded it while streaming it to the caller itself (see
+   * `SERVER.RESPONSE_OUTPUT`), what the response's end reads instead of the machine's own.
+   */
   | {
       readonly type: "SERVER.RESPONSE_DONE"
       readonly responseId: string
       readonly status: ResponseDoneStatus
       readonly response: ResponsesResponse
       readonly event: ResponsesServerEvent
+      readonly progress?: ResponseProgress
     }
   /**
    * An `error` event (flat or nested): the service's code, message, HTTP-like status and
@@ -45,13 +51,15 @@ export type ResponsesServerNamedEvent =
       readonly event: ResponsesServerEvent
     }
   /**
-   * Anything else: output items, text and argument deltas, unknown events. `delivered`: text
-   * deltas the edge already handed to the turn's stream, coalesced into one (progress only).
+   * Anything else: output items, text and argument deltas, unknown events. With `progress`,
+   * the socket's edge has already folded `event` and those before it into the turn's progress
+   * (`advanceProgress`) and handed their chunks to the turn's stream: the machine takes the
+   * progress as it is and emits nothing again.
    */
   | {
       readonly type: "SERVER.RESPONSE_OUTPUT"
       readonly event: ResponsesServerEvent
-      readonly delivered?: true
+      readonly progress?: ResponseProgress
     }
 
 /** Names one decoded Responses server frame (see {@link ResponsesServerNamedEvent}). */

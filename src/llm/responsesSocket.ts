@@ -9,6 +9,11 @@
  */
 import type { AnyEventObject } from "xstate"
 import type { ChatChunk } from "../../machines/responses/chunks.ts"
+import {
+  advanceProgress,
+  emptyProgress,
+  type ResponseProgress,
+} from "../../machines/responses/responseProgress.ts"
 import type {
   ResponsesSocketCommand,
   ResponsesSocketEvent,
@@ -18,7 +23,7 @@ import { namedResponsesEvent } from "../../machines/responses/responsesServerEve
 import {
   decodeResponsesServerEventSync,
   encodeClientEvent,
-  type ResponsesOutputTextDeltaEvent,
+  type ResponsesServerEvent,
 } from "../protocol/index.ts"
 import type { SessionRuntime } from "../runtime/SessionRuntime.ts"
 import { type ConnectionHandler, makeSocketActor, type Wire } from "../runtime/socketActor.ts"
@@ -43,20 +48,23 @@ const eventType = (text: string): string | undefined => /^\{"type":"([^"]+)"/.ex
 const NOTHING: readonly ResponsesSocketEvent[] = []
 
 /**
- * Where the edge hands a turn's text: the streams of the turns being read, by turn id. Once a
- * text part of the turn's response is known to the machine (its first delta went through it),
- * the part's later deltas go from the socket straight to the turn's stream; the machine gets
- * them coalesced into one delta (progress only, `delivered`) before any other event, before
- * the connection's end, on `flush()` (a cancel reads the text so far), and whenever the
- * machine has heard nothing for a tenth of the event-gap wait, so the wait still sees the
- * stream alive (a silence is caught at most that much early). Without an open lane (a
- * parent invoking the chain reads `turn.chunk` events) every delta goes through the machine.
+ * Where the edge hands a turn's output: the streams of the turns being read, by turn id. Once
+ * the turn's response is created (the machine hears `response.created`), the edge folds the
+ * response's output events itself (`advanceProgress`, the machine's own rule) and hands their
+ * chunks (text, tool calls) straight to the turn's stream. The machine hears of the response's
+ * first output once the frames read with it are handled (its first-output wait ends; not at
+ * all when one of them ends the response) and hears its terminal event, which carries the
+ * edge's fold; it gets the fold alone (progress only) before any other event of the
+ * connection, before the connection's end, on `flush()` (a cancel reads the output so far),
+ * and whenever it has heard nothing for a tenth of the event-gap wait, so the wait still sees
+ * the response alive (a silence is caught at most that much early). Without an open lane (a
+ * parent invoking the chain reads `turn.chunk` events) every event goes through the machine.
  * @internal
  */
 export interface TurnLanes {
-  /** Routes the text of `turnId` to `push` until the returned function is called. */
+  /** Routes the output of `turnId` to `push` until the returned function is called. */
   open(turnId: string, push: (chunk: ChatChunk) => void): () => void
-  /** Hands the text routed so far to the machine, at once. */
+  /** Hands the output routed so far to the machine, at once. */
   flush(): void
 }
 
@@ -88,89 +96,130 @@ interface LaneRouting {
   streamOf(turnId: string): ((chunk: ChatChunk) => void) | undefined
   /** The open connection's flush; returns a function that detaches it. */
   attach(flush: () => void): () => void
-  /** Longest the machine goes without an event while text is routed past it. */
+  /** Longest the machine goes without an event while output is routed past it. */
   readonly coalesceForMs: number
 }
 
-/** Text routed past the machine and not yet told to it: one text part's coalesced deltas. */
-interface HeldText {
-  readonly itemId: string
-  readonly outputIndex: number
-  readonly contentIndex: number
-  readonly parts: string[]
+/** The response of the turn being streamed past the machine. */
+interface Lane {
+  readonly push: (chunk: ChatChunk) => void
+  /** The edge's fold of the response's events so far. */
+  progress: ResponseProgress
+  /** The last output event folded and not yet told to the machine. */
+  untold: ResponsesServerEvent | undefined
+  /**
+   * The machine has heard of the response's output (its first-output wait is over), or will
+   * once the frames that came with the first output are handled.
+   */
+  heard: boolean
 }
+
+/** A server event that answers what a response in progress owes (the machine's `isResponseProgress`). */
+const isProgressEvent = (event: ResponsesServerEvent): boolean =>
+  event.type !== "unknown" && event.type.startsWith("response.")
 
 /**
  * The command handler and inbound routing of one connection: sends the machine's commands and
- * routes the current turn's text deltas (see {@link TurnLanes}).
+ * routes the current turn's output (see {@link TurnLanes}).
  */
 const openResponsesConnection =
-  (runtime: SessionRuntime<RealtimeSocket>, lanes: (TurnLanes & LaneRouting) | undefined) =>
+  (
+    runtime: SessionRuntime<RealtimeSocket>,
+    lanes: (TurnLanes & LaneRouting) | undefined,
+    /** The time the frame being handled was read at (the socket actor's stamp). */
+    frameAtMs: () => number,
+  ) =>
   (wire: Wire, sendBack: (event: AnyEventObject) => void): ConnectionHandler<ResponsesSocketCommand> => {
+    // The turn whose `response.create` was sent last (a warmup's has none).
     let turnId: string | undefined
-    // Text parts (item and output index) whose first delta the machine has seen.
-    const known = new Set<string>()
-    let held: HeldText | undefined
+    // Its response is not created yet: the next `response.created` is its own.
+    let awaitingCreated = false
+    let lane: Lane | undefined
     let lastToMachineMs = runtime.now()
 
+    /** Tells the machine the fold it has not heard yet. */
     const flush = (): void => {
-      const text = held
-      if (text === undefined) return
-      held = undefined
+      const untold = lane?.untold
+      if (lane === undefined || untold === undefined) return
+      lane.untold = undefined
+      lane.heard = true
       lastToMachineMs = runtime.now()
-      const event: ResponsesOutputTextDeltaEvent = {
-        type: "response.output_text.delta",
-        item_id: text.itemId,
-        output_index: text.outputIndex,
-        content_index: text.contentIndex,
-        delta: text.parts.join(""),
-      }
-      sendBack({ type: "SERVER.RESPONSE_OUTPUT", event, delivered: true } satisfies ResponsesSocketEvent)
+      sendBack({
+        type: "SERVER.RESPONSE_OUTPUT",
+        event: untold,
+        progress: lane.progress,
+      } satisfies ResponsesSocketEvent)
+    }
+    /** Ends the lane (the machine told first): what follows goes through the machine. */
+    const closeLane = (): void => {
+      flush()
+      lane = undefined
     }
     const detach = lanes?.attach(flush)
 
+    /** Routes one event of the lane's response; `true` when the machine need not hear it now. */
+    const route = (routing: TurnLanes & LaneRouting, open: Lane, event: ResponsesSocketEvent): boolean => {
+      if (event.type !== "SERVER.RESPONSE_OUTPUT") return false
+      const server = event.event
+      // Anything but the response's own progress (an unknown event) is nothing the turn is owed.
+      if (!isProgressEvent(server)) return true
+      const step = advanceProgress(open.progress, server)
+      open.progress = step.progress
+      open.untold = server
+      for (const chunk of step.chunks) open.push(chunk)
+      if (!open.heard) {
+        // The first output: the machine hears of it once the frames read with it are handled
+        // (a microtask), unless one of them ended the response, which then tells it all at once.
+        open.heard = true
+        queueMicrotask(() => {
+          if (lane === open) flush()
+        })
+      } else if (frameAtMs() - lastToMachineMs >= routing.coalesceForMs) flush()
+      return true
+    }
+
     return {
       receive(command) {
+        closeLane()
         if (command.event.type === "response.create") {
-          flush()
           turnId = command.turnId
-          known.clear()
+          awaitingCreated = turnId !== undefined
         }
         wire.send(encodeClientEvent(command.event))
       },
       inbound(event) {
+        if (lanes === undefined) return event
         const named = event as ResponsesSocketEvent
+        if (lane !== undefined) {
+          // The caller stopped reading (cancelled, detached): the machine takes over.
+          if (turnId === undefined || lanes.streamOf(turnId) !== lane.push) closeLane()
+          else if (route(lanes, lane, named)) return undefined
+        }
         if (
-          lanes !== undefined &&
-          named.type === "SERVER.RESPONSE_OUTPUT" &&
-          named.event.type === "response.output_text.delta"
+          lane !== undefined &&
+          named.type === "SERVER.RESPONSE_DONE" &&
+          named.responseId === lane.progress.responseId
         ) {
-          const delta = named.event
-          const key = `${delta.output_index}\u0000${delta.item_id}`
-          const stream = turnId === undefined ? undefined : lanes.streamOf(turnId)
-          if (stream !== undefined && delta.delta.length > 0 && known.has(key)) {
-            if (
-              held !== undefined &&
-              (held.itemId !== delta.item_id ||
-                held.outputIndex !== delta.output_index ||
-                held.contentIndex !== delta.content_index)
-            )
-              flush()
-            held ??= {
-              itemId: delta.item_id,
-              outputIndex: delta.output_index,
-              contentIndex: delta.content_index,
-              parts: [],
-            }
-            held.parts.push(delta.delta)
-            stream({ type: "text", delta: delta.delta })
-            if (runtime.now() - lastToMachineMs >= lanes.coalesceForMs) flush()
-            return undefined
-          }
-          known.add(key)
+          // The response's end reads the edge's fold: no event of its own for it.
+          const progress = lane.progress
+          lane = undefined
+          lastToMachineMs = frameAtMs()
+          return { ...named, progress } satisfies ResponsesSocketEvent
         }
         flush()
-        lastToMachineMs = runtime.now()
+        if (named.type === "SERVER.RESPONSE_CREATED" && awaitingCreated) {
+          awaitingCreated = false
+          const push = turnId === undefined ? undefined : lanes.streamOf(turnId)
+          if (push !== undefined) {
+            lane = {
+              push,
+              progress: advanceProgress(emptyProgress, named.event).progress,
+              untold: undefined,
+              heard: false,
+            }
+          }
+        }
+        lastToMachineMs = frameAtMs()
         return event
       },
       ending: flush,
@@ -191,15 +240,19 @@ export const makeResponsesSocketActor = (
   runtime: SessionRuntime<RealtimeSocket>,
   connectOptions: () => RealtimeSocketConnectOptions,
   lanes?: TurnLanes,
-) =>
-  makeSocketActor<RealtimeSocket, ResponsesSocketCommand, ResponsesSocketInput>({
+) => {
+  // Each frame's events reach the connection's routing right after its decoding: one clock read a frame.
+  let frameAtMs = 0
+  return makeSocketActor<RealtimeSocket, ResponsesSocketCommand, ResponsesSocketInput>({
     runtime,
     connect: () => RealtimeSocket.use((socket) => socket.connect(connectOptions())),
-    decode: (text) => {
+    decode: (text, atMs) => {
+      frameAtMs = atMs
       // A cheap look at a leading "type" skips decoding what would be dropped anyway.
       const type = eventType(text)
       if (type !== undefined && REDUNDANT_RESPONSES_EVENTS.has(type)) return NOTHING
       return [namedResponsesEvent(decodeResponsesServerEventSync(text))]
     },
-    open: openResponsesConnection(runtime, lanes as (TurnLanes & LaneRouting) | undefined),
+    open: openResponsesConnection(runtime, lanes as (TurnLanes & LaneRouting) | undefined, () => frameAtMs),
   })
+}

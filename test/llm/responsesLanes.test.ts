@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from "vitest"
 import type { ChatChunk } from "../../machines/responses/chunks.ts"
 import { type CreateLLMOptions, createLLM, type LLM } from "../../src/llm/LLM.ts"
+import { functionTool } from "../../src/llm/tools.ts"
 import { type Simulator, startSimulator } from "../../src/simulator/index.ts"
 
 let sim: Simulator | undefined
@@ -86,5 +87,44 @@ describe("the turn's text lane", () => {
     expect(text.length).toBeGreaterThan(0)
     expect(REPLY.startsWith(text)).toBe(true)
     if (end?.type === "end") expect(end.output).toMatchObject([{ type: "message", content: text }])
+  })
+})
+
+describe("what the chain machine hears of a streamed turn", () => {
+  it("its start, its response's creation, its first output and its end, however long the reply, tool calls included", async () => {
+    const events: string[] = []
+    const { sim, llm } = await start({
+      inspect: {
+        next: (event) => {
+          if (event.type !== "@xstate.event") return
+          if ((event.actorRef as { readonly sessionId?: string }).sessionId !== event.rootId) return
+          events.push(event.event.type)
+        },
+      },
+    })
+    sim.scenario.replies = [
+      { text: REPLY },
+      { functionCalls: [{ name: "lookup", arguments: '{"q":"a"}', callId: "call_1" }] },
+    ]
+    await llm.prewarm()
+    events.length = 0
+    const first = await llm.chat([{ role: "user", content: "count" }]).collect()
+    expect(first.text).toBe(REPLY)
+    const textTurn = events.splice(0)
+    const second = await llm
+      .chat([{ role: "user", content: "count" }, ...first.output, { role: "user", content: "look it up" }], {
+        tools: [functionTool({ name: "lookup" })],
+      })
+      .collect()
+    expect(second.toolCalls).toMatchObject([{ callId: "call_1", name: "lookup", arguments: { q: "a" } }])
+    expect(second.output).toMatchObject([{ type: "function_call", callId: "call_1", name: "lookup" }])
+    for (const turn of [textTurn, events]) {
+      expect(turn[0]).toBe("CHAT")
+      expect(turn).toContain("SERVER.RESPONSE_CREATED")
+      expect(turn.at(-1)).toBe("SERVER.RESPONSE_DONE")
+      // At most one output event in between (the first output, when it came apart from the end).
+      expect(turn.filter((type) => type === "SERVER.RESPONSE_OUTPUT").length).toBeLessThanOrEqual(1)
+      expect(turn.length).toBeLessThanOrEqual(4)
+    }
   })
 })

@@ -18,7 +18,26 @@ const random = (seed: number) => () => {
 
 const VALUES: readonly unknown[] = ["x", "", 0, 7.5, -1, null, true, [], {}, ["a"], { a: 1 }]
 
-/** Frames of `type` around `base`: keys dropped, replaced by other kinds of value, extra keys added. */
+/**
+ * `value` with keys dropped, replaced by other kinds of value, extra keys added, at every
+ * depth (nested objects and array elements too); `rate` is how often each key changes.
+ */
+const mutate = (value: unknown, next: () => number, rate: number): unknown => {
+  if (Array.isArray(value))
+    return value.map((element) => (next() < 0.5 ? mutate(element, next, rate) : element))
+  if (typeof value !== "object" || value === null) return value
+  const out: Record<string, unknown> = { ...value }
+  for (const key of Object.keys(out)) {
+    const r = next()
+    if (r < rate / 2) delete out[key]
+    else if (r < rate) out[key] = VALUES[Math.floor(next() * VALUES.length)]
+    else if (typeof out[key] === "object") out[key] = mutate(out[key], next, rate)
+  }
+  if (next() < rate) out.extra = VALUES[Math.floor(next() * VALUES.length)]
+  return out
+}
+
+/** Frames of `type` around `base`, changed at the top (0.3 of the keys) and below it (0.1). */
 const variants = (type: string, base: Record<string, unknown>, seed: number): Record<string, unknown>[] => {
   const next = random(seed)
   const keys = Object.keys(base)
@@ -29,11 +48,89 @@ const variants = (type: string, base: Record<string, unknown>, seed: number): Re
       const r = next()
       if (r < 0.15) delete frame[key]
       else if (r < 0.3) frame[key] = VALUES[Math.floor(next() * VALUES.length)]
+      else if (typeof frame[key] === "object") frame[key] = mutate(frame[key], next, 0.1)
     }
     if (next() < 0.3) frame.extra = VALUES[Math.floor(next() * VALUES.length)]
     out.push(frame)
   }
   return out
+}
+
+const RESPONSE = {
+  id: "resp_1",
+  object: "response",
+  status: "completed",
+  model: "gpt-4.1-mini",
+  previous_response_id: null,
+  output: [
+    {
+      type: "message",
+      id: "msg_1",
+      role: "assistant",
+      status: "completed",
+      content: [{ type: "output_text", text: "Hello", annotations: [] }],
+    },
+    {
+      type: "function_call",
+      id: "fc_1",
+      call_id: "call_1",
+      name: "lookup",
+      arguments: "{}",
+      status: "completed",
+    },
+    { type: "reasoning", id: "rs_1", summary: [] },
+  ],
+  usage: {
+    input_tokens: 10,
+    output_tokens: 5,
+    total_tokens: 15,
+    input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 },
+    output_tokens_details: { reasoning_tokens: 0 },
+  },
+  incomplete_details: { reason: null },
+  error: { code: "server_error", message: "m" },
+  metadata: { a: "b" },
+}
+const ENVELOPE = { sequence_number: 4, stream_id: "s" }
+const PART = { item_id: "msg_1", output_index: 0, content_index: 0 }
+const MESSAGE = { type: "message", id: "msg_1", role: "assistant", status: "in_progress", content: [] }
+const CALL = { type: "function_call", id: "fc_1", call_id: "call_1", name: "lookup", arguments: "" }
+
+/** A frame of every event a Responses turn sees (lifecycle, items, parts, text, calls, error). */
+const responsesBases: Record<string, Record<string, unknown>> = {
+  "response.output_text.delta": { ...PART, delta: "Hel", ...ENVELOPE },
+  "response.created": { ...ENVELOPE, response: { ...RESPONSE, status: "in_progress", output: [] } },
+  "response.in_progress": { response: { id: "resp_1", status: "in_progress" } },
+  "response.queued": { response: { id: "resp_1", status: "queued" } },
+  "response.completed": { ...ENVELOPE, response: RESPONSE },
+  "response.failed": { response: { ...RESPONSE, status: "failed" } },
+  "response.incomplete": { response: { ...RESPONSE, incomplete_details: { reason: "max_output_tokens" } } },
+  "response.output_item.added": { ...ENVELOPE, output_index: 0, item: MESSAGE },
+  "response.output_item.done": { output_index: 1, item: { ...CALL, arguments: '{"q":1}' }, ...ENVELOPE },
+  "response.content_part.added": { ...PART, part: { type: "output_text", text: "", annotations: [] } },
+  "response.content_part.done": { ...PART, part: { type: "refusal", refusal: "no" }, ...ENVELOPE },
+  "response.output_text.done": { ...PART, text: "Hello", ...ENVELOPE },
+  "response.function_call_arguments.delta": { item_id: "fc_1", output_index: 1, delta: '{"q"', ...ENVELOPE },
+  "response.function_call_arguments.done": {
+    item_id: "fc_1",
+    output_index: 1,
+    arguments: "{}",
+    name: "lookup",
+  },
+  error: {
+    ...ENVELOPE,
+    status: 429,
+    error: {
+      type: "rate_limit",
+      code: "rate_limit_exceeded",
+      message: "slow down",
+      param: null,
+      headers: { "retry-after-ms": "20", "x-n": 3, "x-b": true, "x-o": {} },
+    },
+    code: null,
+    message: "flat",
+    param: "p",
+  },
 }
 
 const cases = [
@@ -42,16 +139,7 @@ const cases = [
     fast: responsesFastDecoders,
     schemas: responsesServerEventSchemas as Record<string, unknown>,
     decode: decodeResponsesServerEventSync,
-    bases: {
-      "response.output_text.delta": {
-        item_id: "msg_1",
-        output_index: 0,
-        content_index: 0,
-        delta: "Hel",
-        sequence_number: 4,
-        stream_id: "s",
-      },
-    },
+    bases: responsesBases,
   },
   {
     family: "realtime",
