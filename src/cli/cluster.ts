@@ -1,11 +1,14 @@
 /**
- * `voxstate cluster`: a local cluster for development: a throwaway PostgreSQL (or
- * `--database`), `--runners` runner processes and a front door on `--port`. Callers connect
+ * `voxstate cluster`: a local cluster for development: its storage (`--storage postgres`, the
+ * default: a throwaway PostgreSQL; `--storage sqlite`: a SQLite file in a temporary directory;
+ * or an existing one by URL, `--database`), `--runners` runner processes, each taking new calls
+ * up to `--cpu-budget` cores, and a front door on `--port`. Callers connect
  * their media to `ws://127.0.0.1:PORT/calls/<id>`; runs until SIGINT or SIGTERM, then drains
  * the runners and removes the database.
  *
  * ```sh
- * voxstate cluster [--runners 2] [--budget 20] [--port 8790] [--database URL] [--agent agent.ts]
+ * voxstate cluster [--runners 2] [--storage postgres|sqlite] [--cpu-budget 0.7] [--call-cost 0.016]
+ *                  [--budget 1000] [--port 8790] [--database URL] [--agent agent.ts]
  * ```
  * @module
  */
@@ -13,22 +16,24 @@ import { Effect, Option } from "effect"
 import { Command, Flag } from "effect/cli"
 import { startLocalCluster } from "../cluster/localCluster.ts"
 import { CliIO, CommandFailed } from "./io.ts"
+import { budgetFlags } from "./runner.ts"
 import { integerFlag } from "./simulate.ts"
 
 /** The flags of `cluster`. */
 export const clusterFlags = {
   runners: integerFlag("runners", 1, 64).pipe(Flag.withDefault(2), Flag.withDescription("runner processes")),
-  budget: integerFlag("budget", 1, 100_000).pipe(
-    Flag.withDefault(20),
-    Flag.withDescription("calls per runner at most"),
+  storage: Flag.Literals("storage", ["postgres", "sqlite"]).pipe(
+    Flag.withDefault("postgres"),
+    Flag.withDescription("the throwaway storage: a PostgreSQL server, or a SQLite file every runner opens"),
   ),
+  ...budgetFlags,
   port: integerFlag("port", 0, 65535).pipe(
     Flag.withDefault(8790),
     Flag.withDescription("the front door's port"),
   ),
   database: Flag.String("database").pipe(
     Flag.optional,
-    Flag.withDescription("an existing PostgreSQL URL (default: a throwaway one)"),
+    Flag.withDescription("an existing storage, postgres://... or sqlite:FILE (default: a throwaway one)"),
   ),
   agent: Flag.String("agent").pipe(
     Flag.optional,
@@ -49,6 +54,9 @@ export const clusterCommand = Command.make("cluster", clusterFlags, (flags) =>
         startLocalCluster({
           runners: flags.runners,
           budget: flags.budget,
+          cpuBudget: flags.cpuBudget,
+          callCost: flags.callCost,
+          storage: flags.storage,
           frontDoor: { port: flags.port },
           ...(databaseUrl === undefined ? {} : { databaseUrl }),
           ...(agentModule === undefined ? {} : { agentModule }),
@@ -57,11 +65,15 @@ export const clusterCommand = Command.make("cluster", clusterFlags, (flags) =>
         new CommandFailed({ message: `cluster: ${error instanceof Error ? error.message : String(error)}` }),
     })
     output.out(`Front door: ${cluster.frontDoor.url}/calls/<id>`)
-    output.out(`Database:   ${cluster.databaseUrl}`)
+    output.out(`Storage:    ${cluster.databaseUrl}`)
     for (const r of cluster.runners()) output.out(`Runner ${r.address} (pid ${r.pid}), media ${r.mediaUrl}`)
     const signal = yield* Effect.promise(() => stop).pipe(
       Effect.ensuring(Effect.promise(() => cluster.stop())),
     )
     output.out(`Stopped (${signal}).`)
   }),
-).pipe(Command.withDescription("Runs a local cluster: PostgreSQL, runner processes and a front door."))
+).pipe(
+  Command.withDescription(
+    "Runs a local cluster: its storage (PostgreSQL or SQLite), runner processes and a front door.",
+  ),
+)

@@ -2,12 +2,18 @@
  * What the cluster keeps beside the engine's own tables, on the same SQL database: each
  * call's checkpoint (the conversation at its last turn end, so a call resumes on another
  * runner with what was said) and each runner's load (calls, budget, the shards it owns, its
- * media address), which placement reads. Plain SQL through `effect/sql`, so any database the
- * cluster's storage supports holds it.
+ * media address, its measured CPU and budget), which placement reads. Plain SQL through
+ * `effect/sql`, on PostgreSQL or SQLite (the cluster's storage).
+ *
+ * The tables are made by versioned migrations (`effect/sql`'s migrator, recorded in
+ * `voxstate_migrations`): each runs once per database, in a transaction that holds the
+ * migrations table (PostgreSQL locks it, SQLite's `BEGIN IMMEDIATE` takes the write lock), so
+ * runners starting together migrate once. The first migration adopts tables made before
+ * migrations existed (`IF NOT EXISTS`).
  * @module
  */
 import { Context, Effect, Layer } from "effect"
-import { SqlClient } from "effect/sql"
+import { Migrator, SqlClient } from "effect/sql"
 import { ClusterError } from "./ClusterError.ts"
 
 /** The version of {@link CallCheckpoint}'s shape. */
@@ -28,6 +34,12 @@ export interface CallCheckpoint {
   readonly instructions: string
   /** How many times the call has been resumed on a new runner. */
   readonly resumes: number
+  /**
+   * The caller's binary frames on the media socket the session had taken in when the
+   * snapshot was made (transcribed, or kept as its pending speech): frames from this index
+   * on are replayed to the runner that resumes the call. Absent: 0.
+   */
+  readonly audioFrames?: number
 }
 
 /** A runner as placement sees it. */
@@ -39,8 +51,19 @@ export interface RunnerLoad {
   readonly calls: number
   /** The ids of those calls. */
   readonly callIds: readonly string[]
-  /** Calls the runner takes at most. */
+  /** Calls the runner takes at most (a cap beside the CPU budget). */
   readonly budget: number
+  /**
+   * The runner's measured CPU use, in cores (user + system time over wall time, over its last
+   * few report intervals). Absent from runners that report no CPU budget.
+   */
+  readonly cpu?: number
+  /** The CPU the runner takes calls up to, in cores (0.7: 70 % of one core). */
+  readonly cpuBudget?: number
+  /** The CPU one call is counted for, in cores. */
+  readonly callCost?: number
+  /** Whether the runner holds more than its budgets allow (after taking over moved calls). */
+  readonly overBudget?: boolean
   /** The shards the runner owns. */
   readonly shards: readonly number[]
   readonly draining: boolean
@@ -89,26 +112,52 @@ const decodeCheckpoint = (callId: string, text: string): CallCheckpoint => {
   return value as CallCheckpoint
 }
 
-/** Makes the store on the current `SqlClient`, creating its tables when missing. */
+/** The voxstate tables' migrations, by id: never edit one that has shipped, add the next. */
+export const CALL_STORE_MIGRATIONS = {
+  "1_calls_and_runners": Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* sql`CREATE TABLE IF NOT EXISTS voxstate_calls (
+      call_id TEXT PRIMARY KEY,
+      runner TEXT NOT NULL,
+      checkpoint TEXT NOT NULL,
+      updated_at BIGINT NOT NULL
+    )`
+    yield* sql`CREATE TABLE IF NOT EXISTS voxstate_runners (
+      address TEXT PRIMARY KEY,
+      media_url TEXT NOT NULL,
+      calls INTEGER NOT NULL,
+      call_ids TEXT NOT NULL,
+      budget INTEGER NOT NULL,
+      shards TEXT NOT NULL,
+      draining BOOLEAN NOT NULL,
+      elu DOUBLE PRECISION NOT NULL,
+      seen_at BIGINT NOT NULL
+    )`
+  }),
+  "2_cpu_budget": Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    // One column a statement: SQLite adds one at a time.
+    yield* sql`ALTER TABLE voxstate_runners ADD COLUMN cpu DOUBLE PRECISION NOT NULL DEFAULT 0`
+    yield* sql`ALTER TABLE voxstate_runners ADD COLUMN cpu_budget DOUBLE PRECISION`
+    yield* sql`ALTER TABLE voxstate_runners ADD COLUMN call_cost DOUBLE PRECISION`
+    yield* sql`ALTER TABLE voxstate_runners ADD COLUMN over_budget BOOLEAN NOT NULL DEFAULT FALSE`
+  }),
+} as const
+
+/** Runs the voxstate migrations not yet run on the current database; returns those it ran. */
+export const migrateCallStore = Migrator.make({})({
+  loader: Migrator.fromRecord(CALL_STORE_MIGRATIONS),
+  table: "voxstate_migrations",
+}).pipe(
+  Effect.map((ran) => ran.map(([id, name]) => `${id}_${name}`)),
+  Effect.mapError(storageError("migrating the voxstate tables")),
+)
+
+/** Makes the store on the current `SqlClient`, migrating its tables first. */
 export const makeCallStore = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
-  yield* sql`CREATE TABLE IF NOT EXISTS voxstate_calls (
-    call_id TEXT PRIMARY KEY,
-    runner TEXT NOT NULL,
-    checkpoint TEXT NOT NULL,
-    updated_at BIGINT NOT NULL
-  )`.pipe(Effect.mapError(storageError("creating voxstate_calls")))
-  yield* sql`CREATE TABLE IF NOT EXISTS voxstate_runners (
-    address TEXT PRIMARY KEY,
-    media_url TEXT NOT NULL,
-    calls INTEGER NOT NULL,
-    call_ids TEXT NOT NULL,
-    budget INTEGER NOT NULL,
-    shards TEXT NOT NULL,
-    draining BOOLEAN NOT NULL,
-    elu DOUBLE PRECISION NOT NULL,
-    seen_at BIGINT NOT NULL
-  )`.pipe(Effect.mapError(storageError("creating voxstate_runners")))
+  yield* migrateCallStore
+  const sqlite = sql.onDialectOrElse({ sqlite: () => true, orElse: () => false })
 
   const store: CallStoreShape = {
     load: (callId) =>
@@ -148,10 +197,17 @@ export const makeCallStore = Effect.gen(function* () {
     report: (load) => {
       const shards = JSON.stringify(load.shards)
       const callIds = JSON.stringify(load.callIds)
-      return sql`INSERT INTO voxstate_runners (address, media_url, calls, call_ids, budget, shards, draining, elu, seen_at)
-        VALUES (${load.address}, ${load.mediaUrl}, ${load.calls}, ${callIds}, ${load.budget}, ${shards}, ${load.draining}, ${load.elu}, ${load.seenAtMs})
+      const cpu = load.cpu ?? 0
+      const cpuBudget = load.cpuBudget ?? null
+      const callCost = load.callCost ?? null
+      const overBudget = load.overBudget ?? false
+      return sql`INSERT INTO voxstate_runners (address, media_url, calls, call_ids, budget, shards, draining, elu, seen_at,
+          cpu, cpu_budget, call_cost, over_budget)
+        VALUES (${load.address}, ${load.mediaUrl}, ${load.calls}, ${callIds}, ${load.budget}, ${shards}, ${load.draining}, ${load.elu}, ${load.seenAtMs},
+          ${cpu}, ${cpuBudget}, ${callCost}, ${overBudget})
         ON CONFLICT (address) DO UPDATE SET media_url = ${load.mediaUrl}, calls = ${load.calls}, call_ids = ${callIds},
-          budget = ${load.budget}, shards = ${shards}, draining = ${load.draining}, elu = ${load.elu}, seen_at = ${load.seenAtMs}`.pipe(
+          budget = ${load.budget}, shards = ${shards}, draining = ${load.draining}, elu = ${load.elu}, seen_at = ${load.seenAtMs},
+          cpu = ${cpu}, cpu_budget = ${cpuBudget}, call_cost = ${callCost}, over_budget = ${overBudget}`.pipe(
         Effect.asVoid,
         Effect.mapError(storageError(`reporting ${load.address}`)),
       )
@@ -166,8 +222,11 @@ export const makeCallStore = Effect.gen(function* () {
       Effect.suspend(() =>
         sql`DELETE FROM voxstate_runners WHERE seen_at < ${Date.now() - staleMs}`.pipe(
           Effect.andThen(
-            sql`DELETE FROM cluster_runners WHERE healthy = FALSE
-              AND last_heartbeat < NOW() - make_interval(secs => ${staleMs / 1000})`,
+            sqlite
+              ? sql`DELETE FROM cluster_runners WHERE healthy = 0
+                  AND last_heartbeat < datetime('now', ${`-${Math.ceil(staleMs / 1000)} seconds`})`
+              : sql`DELETE FROM cluster_runners WHERE healthy = FALSE
+                  AND last_heartbeat < NOW() - make_interval(secs => ${staleMs / 1000})`,
           ),
           Effect.asVoid,
           Effect.mapError(storageError("forgetting stale runners")),
@@ -186,7 +245,12 @@ export const makeCallStore = Effect.gen(function* () {
           draining: boolean
           elu: number | string
           seen_at: string | number
-        }>`SELECT address, media_url, calls, call_ids, budget, shards, draining, elu, seen_at FROM voxstate_runners
+          cpu: number | string
+          cpu_budget: number | string | null
+          call_cost: number | string | null
+          over_budget: boolean | number
+        }>`SELECT address, media_url, calls, call_ids, budget, shards, draining, elu, seen_at,
+          cpu, cpu_budget, call_cost, over_budget FROM voxstate_runners
         WHERE seen_at >= ${since} ORDER BY address`.pipe(
           Effect.map((rows) =>
             rows.map(
@@ -200,6 +264,10 @@ export const makeCallStore = Effect.gen(function* () {
                 draining: Boolean(r.draining),
                 elu: Number(r.elu),
                 seenAtMs: Number(r.seen_at),
+                cpu: Number(r.cpu),
+                ...(r.cpu_budget === null ? {} : { cpuBudget: Number(r.cpu_budget) }),
+                ...(r.call_cost === null ? {} : { callCost: Number(r.call_cost) }),
+                overBudget: Boolean(r.over_budget),
               }),
             ),
           ),

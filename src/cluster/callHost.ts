@@ -3,9 +3,13 @@
  * its media connection attached when the front door hands it over, a checkpoint written at
  * every turn end. The `VoiceCall` entity's handlers drive it; it knows nothing of the cluster.
  *
- * Media: binary WebSocket messages are the caller's PCM16 (24 kHz mono, little-endian), the
- * agent's audio goes back the same way, and the call's events go out as JSON text messages
- * (`user_transcript`, `agent_spoke`, `agent_interrupted`, `call_resumed`, `error`).
+ * Media: the protocol of `serveAgent` (src/agent/mediaProtocol.ts), so one client speaks to
+ * either: PCM16 frames both ways at the rate the client declares, the control messages, every
+ * agent event out, `reply` and `clear`. The call is started by the cluster, so `start` is
+ * optional here. Extras: `call_attached` first (with `audioFrames`, the index of the next
+ * caller frame), `call_resumed`, `checkpoint` once a checkpoint is stored (with the caller
+ * frames it holds), `call_moving` / `call_ended` last; `audio_from` in, so a replay of frames
+ * the call already holds is skipped, not heard twice.
  * @module
  */
 import type WebSocket from "ws"
@@ -16,9 +20,17 @@ import {
   createAgentSession,
   resumeAgentSession,
 } from "../agent/AgentSession.ts"
-import { type AudioInput, type AudioOutput, CALL_RATE_HZ, createCallRecorder } from "../agent/audio.ts"
+import type { AudioInput } from "../agent/audio.ts"
 import type { Agent } from "../agent/define.ts"
-import { type AudioFrame, makeAudioFrame, pcm16FromBytes } from "../audio/index.ts"
+import {
+  bytesOf,
+  createMediaOutput,
+  createMediaWire,
+  errorJson,
+  type MediaWire,
+  readControl,
+} from "../agent/mediaProtocol.ts"
+import type { AudioFrame } from "../audio/index.ts"
 import type { Scrubber } from "../transport/scrub.ts"
 import { type CallCheckpoint, CHECKPOINT_VERSION } from "./CallStore.ts"
 import { ClusterError } from "./ClusterError.ts"
@@ -82,22 +94,23 @@ export const createCallHost = (options: CallHostOptions): CallHost => {
   const run = (callId: string, checkpoint: CallCheckpoint | undefined, greeting: string | undefined) => {
     const existing = calls.get(callId)
     if (existing !== undefined) return existing
-    let media: WebSocket | undefined
+    let media: MediaWire | undefined
     let sink: ((frame: AudioFrame) => void) | undefined
     let instructions = checkpoint?.instructions ?? options.agent.instructions
     let turns = checkpoint?.turns ?? 0
     const resumes = checkpoint === undefined ? 0 : checkpoint.resumes + 1
+    // The caller's binary frames the session has taken in, counted over the whole call (every
+    // connection, every runner): the checkpoint holds those before `framesIn`.
+    let framesIn = checkpoint?.audioFrames ?? 0
     let saving: Promise<void> = Promise.resolve()
     let finished = false
+    let leaving = false
     let resolveEnded: () => void = () => {}
     const ended = new Promise<void>((resolve) => {
       resolveEnded = resolve
     })
 
-    const sendJson = (value: Record<string, unknown>) => {
-      if (media !== undefined && media.readyState === media.OPEN)
-        media.send(options.scrub(JSON.stringify(value)))
-    }
+    const sendJson = (value: Record<string, unknown>) => media?.sendJson(value)
     // One input per agent session: a hand-off's closing session must not stop the next one's.
     const inputOf = (): AudioInput => {
       let mine: ((frame: AudioFrame) => void) | undefined
@@ -112,24 +125,13 @@ export const createCallHost = (options: CallHostOptions): CallHost => {
         },
       }
     }
-    const outputOf = (): AudioOutput => {
-      const recorder = createCallRecorder()
-      return {
-        ...recorder,
-        agent(frame, atMs) {
-          recorder.agent(frame, atMs)
-          if (media === undefined || media.readyState !== media.OPEN) return
-          if (media.bufferedAmount > MEDIA_HIGH_WATER_BYTES) return
-          const data = frame.data
-          media.send(Buffer.from(data.buffer, data.byteOffset, data.byteLength))
-        },
-        // The recorder keeps no caller track here: the call can last for hours.
-        caller() {},
-      }
-    }
+    // The recorder keeps no caller track here: the call can last for hours.
+    const output = createMediaOutput(() => media, { recordCaller: false, pausable: true })
 
     let agentState = "idle"
     let userState = "silent"
+    // The snapshot and the frame count are taken together: every frame before `audioFrames`
+    // went into the session (its transcripts, or its pending speech) synchronously.
     const checkpointOf = (session: AgentSession): CallCheckpoint => ({
       version: CHECKPOINT_VERSION,
       callId,
@@ -137,10 +139,17 @@ export const createCallHost = (options: CallHostOptions): CallHost => {
       turns,
       instructions,
       resumes,
+      audioFrames: framesIn,
     })
+    // Once stored, the media side hears which caller frames it need never send again.
     const save = (session: AgentSession) => {
       const checkpoint = checkpointOf(session)
-      saving = saving.then(() => options.save(checkpoint)).catch(() => {})
+      saving = saving
+        .then(() => options.save(checkpoint))
+        .then(
+          () => sendJson({ type: "checkpoint", audioFrames: checkpoint.audioFrames }),
+          () => {},
+        )
       return saving
     }
 
@@ -153,7 +162,7 @@ export const createCallHost = (options: CallHostOptions): CallHost => {
       },
       env: options.env,
       input: inputOf(),
-      output: outputOf(),
+      output,
       ...(options.minInterruptionMs === undefined ? {} : { minInterruptionMs: options.minInterruptionMs }),
     })
     // A resumed call does not greet again, whether or not it got to a turn's end.
@@ -165,22 +174,15 @@ export const createCallHost = (options: CallHostOptions): CallHost => {
         : resumeAgentSession(checkpoint.session, sessionOptions(undefined))
     void (async () => {
       for await (const event of session as AsyncIterable<AgentEvent>) {
+        // A call leaving for another runner goes on there: its closing session says nothing.
+        if (leaving) continue
         if (event.type === "agent_state") agentState = event.state
         else if (event.type === "user_state") userState = event.state
-        else if (event.type === "user_transcript" && event.final) {
-          turns += 1
-          sendJson({ type: "user_transcript", text: event.text })
+        else if (event.type === "user_transcript" && event.final) turns += 1
+        media?.sendEvent(event)
+        // A final transcript, and a reply's end (played to its end or cut off): checkpoints.
+        if ((event.type === "user_transcript" && event.final) || event.type === "agent_transcript")
           void save(session)
-        } else if (event.type === "agent_transcript") {
-          // A reply's end (played to its end or cut off): the turn's checkpoint.
-          sendJson({ type: "agent_transcript", text: event.text, interrupted: event.interrupted })
-          void save(session)
-        } else if (event.type === "error") {
-          sendJson({
-            type: "error",
-            message: event.error instanceof Error ? event.error.message : String(event.error),
-          })
-        }
       }
     })()
 
@@ -189,7 +191,10 @@ export const createCallHost = (options: CallHostOptions): CallHost => {
       finished = true
       calls.delete(callId)
       report()
-      if (!forGood) await save(session)
+      if (!forGood) {
+        leaving = true
+        await save(session)
+      }
       await session.close()
       await saving
       if (forGood) await options.remove(callId).catch(() => {})
@@ -206,24 +211,68 @@ export const createCallHost = (options: CallHostOptions): CallHost => {
       turns: () => turns,
       resumes,
       agentState: () => agentState,
-      mediaAttached: () => media !== undefined && media.readyState === media.OPEN,
+      mediaAttached: () => media !== undefined && media.socket.readyState === media.socket.OPEN,
       attach(socket) {
-        if (media !== undefined && media !== socket) media.close(4000, "replaced")
-        media = socket
+        if (media !== undefined && media.socket !== socket) media.close(4000, "replaced")
+        const wire = createMediaWire(socket, {
+          scrub: options.scrub,
+          maxBufferedBytes: MEDIA_HIGH_WATER_BYTES,
+          overflow: "drop",
+        })
+        media = wire
         socket.binaryType = "nodebuffer"
-        socket.on("message", (data: Buffer, isBinary: boolean) => {
-          if (!isBinary || media !== socket) return
-          if (data.byteLength % 2 !== 0) {
-            sendJson({ type: "error", message: "Audio frames are PCM16: an even number of bytes" })
-            return
+        let startedHere = false
+        // Frames of a replay that the call holds already (`audio_from` below its count).
+        let skip = 0
+        const control = (text: string) => {
+          const read = readControl(text, true)
+          if ("refused" in read) return wire.refuse(read.refused.code, read.refused.message)
+          const m = read.message
+          switch (m.type) {
+            case "start":
+              if (startedHere) return wire.refuse("already_started", "This connection already has a session")
+              startedHere = true
+              if (m.sampleRateHz !== undefined) wire.setRate(m.sampleRateHz, (frame) => sink?.(frame))
+              return wire.sendJson({ type: "started", sampleRateHz: wire.rateHz, channels: 1 })
+            case "format":
+              return wire.setRate(m.sampleRateHz, (frame) => sink?.(frame))
+            case "audio_from":
+              // Below the count: the call has those frames. Above: frames that never came.
+              skip = Math.max(0, framesIn - m.frame)
+              framesIn = Math.max(framesIn, m.frame)
+              return
+            case "played":
+              return output.played(m.reply, m.ms)
+            case "end":
+              return void call.end()
+            case "say":
+              return call.say(m.text)
+            case "interrupt":
+              return session.interrupt()
           }
-          const samples = pcm16FromBytes(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))
-          sink?.(makeAudioFrame(samples, CALL_RATE_HZ, 1))
+        }
+        socket.on("message", (data: Buffer, isBinary: boolean) => {
+          if (media !== wire || finished) return
+          const bytes = bytesOf(data)
+          try {
+            if (!isBinary) return control(bytes.toString("utf8"))
+            // Every binary message counts, refused or not, as the front door counts them.
+            if (skip > 0) {
+              skip -= 1
+              return
+            }
+            framesIn += 1
+            const frame = wire.callerAudio(bytes)
+            if (frame !== undefined) sink?.(frame)
+          } catch (error) {
+            wire.refuse(isBinary ? "invalid_audio" : "refused", errorJson(error).message)
+          }
         })
         socket.on("close", () => {
-          if (media === socket) media = undefined
+          wire.closed()
+          if (media === wire) media = undefined
         })
-        sendJson({ type: "call_attached", callId, turns: call.turns(), resumes })
+        sendJson({ type: "call_attached", callId, turns: call.turns(), resumes, audioFrames: framesIn })
         if (resumes > 0) sendJson({ type: "call_resumed", turns: call.turns(), resumes })
       },
       say(text) {

@@ -1,23 +1,25 @@
 /**
  * The cluster from outside: a client-only member (it hosts no shards) that places calls on
  * the runners and sends them their control messages wherever they live. Placement reads the
- * runners' reported load: the least-loaded runner with room under its budget gets the call,
- * by choosing a call id whose shard that runner owns.
+ * runners' reported load (./placement.ts: measured CPU against a CPU budget, calls counted
+ * at a cost each): the least-loaded runner a call fits on gets it, by choosing a call id whose
+ * shard that runner owns.
  * @module
  */
 import { randomBytes } from "node:crypto"
 import { NodeClusterSocket } from "@effect/platform-node"
-import { PgClient } from "@effect/sql-pg"
-import { Cause, Effect, Exit, Layer, ManagedRuntime, Redacted } from "effect"
+import { Cause, Effect, Exit, Layer, ManagedRuntime } from "effect"
 import { Sharding } from "effect/cluster"
 import { CallStore, layerCallStore, type RunnerLoad } from "./CallStore.ts"
 import { ClusterError } from "./ClusterError.ts"
 import { type ClusterTimings, shardingConfigOf } from "./config.ts"
+import { noCapacityMessage, pickRunner } from "./placement.ts"
+import { storageKindOf, storageLayer } from "./storage.ts"
 import { type CallStatus, VoiceCall } from "./VoiceCall.ts"
 
 /** Options of {@link connectCluster}. */
 export interface ClusterClientOptions {
-  /** The cluster's PostgreSQL, `postgres://user@host:port/db`. */
+  /** The cluster's storage: `postgres://user@host:port/db` or `sqlite:FILE`. */
   readonly databaseUrl: string
   readonly timings?: Partial<ClusterTimings>
   /** A runner that has not reported for this long is not placed on, in ms (default 3000). */
@@ -33,8 +35,8 @@ export interface PlaceOptions {
 /** A connection to the cluster. */
 export interface ClusterClient {
   /**
-   * Places a new call on the least-loaded runner with room and starts it.
-   * @throws {ClusterError} `NoCapacity` when every runner is at its budget (or none is up)
+   * Places a new call on the least-loaded runner it fits on and starts it.
+   * @throws {ClusterError} `NoCapacity` when it fits on no runner's budget (or none is up)
    */
   place(options?: PlaceOptions): Promise<CallStatus>
   /** Starts `callId` wherever its shard lives (no placement). */
@@ -69,30 +71,12 @@ export const clientLayer = (options: ClusterClientOptions) =>
     NodeClusterSocket.layer({
       clientOnly: true,
       storage: "sql",
-      shardingConfig: shardingConfigOf(options.timings),
+      shardingConfig: shardingConfigOf(options.timings, storageKindOf(options.databaseUrl)),
     }),
     layerCallStore,
-  ).pipe(Layer.provide(PgClient.layer({ url: Redacted.make(options.databaseUrl), maxConnections: 4 })))
+  ).pipe(Layer.provide(storageLayer(options.databaseUrl, 4)))
 
-/** Picks the least-loaded runner with room, counting placements it has not reported yet. @internal */
-export const pickRunner = (
-  runners: readonly RunnerLoad[],
-  pending: ReadonlyMap<string, number>,
-): RunnerLoad | undefined => {
-  let best: RunnerLoad | undefined
-  let bestLoad = Number.POSITIVE_INFINITY
-  for (const r of runners) {
-    if (r.draining || r.shards.length === 0) continue
-    const calls = r.calls + (pending.get(r.address) ?? 0)
-    if (calls >= r.budget) continue
-    const load = calls / r.budget
-    if (load < bestLoad) {
-      best = r
-      bestLoad = load
-    }
-  }
-  return best
-}
+export { pickRunner }
 
 /**
  * Connects to the cluster whose storage is `databaseUrl`.
@@ -155,10 +139,7 @@ export const connectCluster = async (options: ClusterClientOptions): Promise<Clu
           if (target === undefined)
             return yield* new ClusterError({
               reason: "NoCapacity",
-              message:
-                runners.length === 0
-                  ? "No runner is up"
-                  : `Every runner is at its call budget (${runners.map((r) => `${r.address} ${r.calls}/${r.budget}`).join(", ")})`,
+              message: noCapacityMessage(runners),
             })
           const owned = new Set(target.shards)
           for (let attempt = 0; attempt < 100_000; attempt++) {

@@ -12,6 +12,14 @@
  *   a runner from the assignments only when its heartbeat is older than
  *   `shardLockExpirationMs`. Short values here move calls that nothing was wrong with;
  *   the expiry only bounds how long a frozen (not dead) runner holds its calls.
+ *
+ * On SQLite (one machine, `sqlite:FILE`) a shard lock is a leased row, not a lock held by a
+ * connection: nothing ends it when its runner dies, and the cluster's other runners may take a
+ * dead runner's shards only once its lease has expired (their health check marks it unhealthy
+ * within seconds, but no runner releases another's locks). So there the expiry is how long a
+ * killed runner's calls wait to move, and the defaults trade freezes for that gap:
+ * {@link DEFAULT_SQLITE_CLUSTER_TIMINGS}, a 12 s lease refreshed every 3 s (a call of a killed
+ * runner resumes within about 12 to 15 s; a runner frozen for longer than 12 s loses its calls).
  * @module
  */
 import { Duration } from "effect"
@@ -39,9 +47,23 @@ export const DEFAULT_CLUSTER_TIMINGS: ClusterTimings = {
   entityTerminationMs: 10_000,
 }
 
+/** The defaults of {@link ClusterTimings} on SQLite, whose shard locks are leases only. */
+export const DEFAULT_SQLITE_CLUSTER_TIMINGS: ClusterTimings = {
+  ...DEFAULT_CLUSTER_TIMINGS,
+  shardLockRefreshMs: 3000,
+  shardLockExpirationMs: 12_000,
+}
+
+/** The defaults of {@link ClusterTimings} for a storage kind. */
+export const defaultTimingsOf = (kind: "postgres" | "sqlite"): ClusterTimings =>
+  kind === "sqlite" ? DEFAULT_SQLITE_CLUSTER_TIMINGS : DEFAULT_CLUSTER_TIMINGS
+
 /** The sharding configuration of {@link ClusterTimings}. @internal */
-export const shardingConfigOf = (timings: Partial<ClusterTimings> = {}) => {
-  const t = { ...DEFAULT_CLUSTER_TIMINGS, ...timings }
+export const shardingConfigOf = (
+  timings: Partial<ClusterTimings> = {},
+  kind: "postgres" | "sqlite" = "postgres",
+) => {
+  const t = { ...defaultTimingsOf(kind), ...timings }
   return {
     shardsPerGroup: t.shardsPerGroup,
     shardLockRefreshInterval: Duration.millis(t.shardLockRefreshMs),

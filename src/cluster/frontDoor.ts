@@ -4,19 +4,28 @@
  * connection there, so audio never travels through cluster messages.
  *
  * - `proxy` (default): the front door holds the caller's socket and pipes frames both ways to
- *   the runner's media endpoint. When the runner goes (killed, or drained: close 1012) the
- *   caller's socket stays open: the front door asks again, reconnects to the call's new
- *   runner and tells the caller `{"type":"reattached","gapMs":N}`. The caller's audio of
- *   the gap is held (bounded) and sent on.
+ *   the runner's media endpoint, on the one media protocol (src/agent/mediaProtocol.ts). It
+ *   keeps the caller's frames the call's stored checkpoint does not hold yet (a replay window,
+ *   src/cluster/replayWindow.ts, let go of at each `checkpoint` event). When the runner goes
+ *   (killed, or drained: close 1012) the caller's socket stays open: the front door asks
+ *   again, reconnects to the call's new runner, sends it the frames from its checkpoint on
+ *   (`audio_from`, then the frames at the rates they came at), and tells the caller
+ *   `{"type":"reattached","gapMs":N,"replayedFrames":R,"lostFrames":L}`. So what the caller
+ *   said while its runner died is transcribed once, on the new runner.
  * - `redirect`: the upgrade is answered `307` with the runner's media URL; the caller
- *   connects there itself (fewer hops, but the caller reconnects on a move).
+ *   connects there itself (fewer hops, but the caller reconnects on a move, and resends the
+ *   frames from the new `call_attached`'s `audioFrames` on, as the front door does: a
+ *   {@link createReplayWindow} does that bookkeeping).
  * @module
  */
 import { createServer, type IncomingMessage } from "node:http"
 import type { Duplex } from "node:stream"
 import WebSocket, { WebSocketServer } from "ws"
+import { CALL_RATE_HZ } from "../agent/audio.ts"
+import { readControl } from "../agent/mediaProtocol.ts"
 import { ClusterError } from "./ClusterError.ts"
 import type { ClusterClient } from "./client.ts"
+import { createReplayWindow } from "./replayWindow.ts"
 
 /** Options of {@link startFrontDoor}. */
 export interface FrontDoorOptions {
@@ -28,7 +37,11 @@ export interface FrontDoorOptions {
   readonly mode?: "proxy" | "redirect"
   /** How long a caller's socket waits for its call to come back after a move, in ms (default 30 000). */
   readonly reattachTimeoutMs?: number
-  /** Caller frames held while the runner is being reached (default 250, 5 s of 20 ms frames). */
+  /**
+   * Caller frames kept per call since its last stored checkpoint, replayed to the runner that
+   * resumes it (default 1500: 30 s of 20 ms frames; past it the oldest go, counted in
+   * `droppedFrames`).
+   */
   readonly maxHeldFrames?: number
   /** End the call when the caller hangs up (default true). */
   readonly endOnHangUp?: boolean
@@ -39,9 +52,22 @@ export interface FrontDoor {
   /** `ws://host:port`; calls are at `/calls/<id>`. */
   readonly url: string
   readonly port: number
-  /** Media connections re-attached after a move, and caller frames dropped while held. */
-  readonly stats: () => { readonly reattached: number; readonly droppedFrames: number; readonly open: number }
+  /**
+   * Media connections re-attached after a move; caller frames let go of because a call's
+   * window was full (`droppedFrames`), replayed to a new runner (`replayedFrames`), and needed
+   * by a new runner but no longer kept (`lostFrames`: words lost).
+   */
+  readonly stats: () => FrontDoorStats
   close(): Promise<void>
+}
+
+/** The front door's counts, over every call it has carried. */
+export interface FrontDoorStats {
+  readonly reattached: number
+  readonly droppedFrames: number
+  readonly replayedFrames: number
+  readonly lostFrames: number
+  readonly open: number
 }
 
 /** Unsent bytes to the caller above which the agent's frames are dropped. */
@@ -94,10 +120,12 @@ export const startFrontDoor = async (options: FrontDoorOptions): Promise<FrontDo
   const client = options.client
   const mode = options.mode ?? "proxy"
   const reattachTimeoutMs = options.reattachTimeoutMs ?? 30_000
-  const maxHeld = options.maxHeldFrames ?? 250
+  const maxHeld = options.maxHeldFrames ?? 1500
   const endOnHangUp = options.endOnHangUp ?? true
   let reattached = 0
   let droppedFrames = 0
+  let replayedFrames = 0
+  let lostFrames = 0
   let closing = false
   const http = createServer((_req, res) => {
     res.writeHead(426, { "content-type": "text/plain" }).end("WebSocket only: /calls/<id>\n")
@@ -126,7 +154,13 @@ export const startFrontDoor = async (options: FrontDoorOptions): Promise<FrontDo
   })
 
   const proxy = (callId: string, caller: WebSocket) => {
-    const held: { data: Buffer; binary: boolean }[] = []
+    const window = createReplayWindow(maxHeld)
+    // The caller's text messages while no runner is attached, each with the frame it came before.
+    const heldTexts: { text: Buffer; before: number; rateHz: number }[] = []
+    let sentFrames = 0
+    // Caller frames over the connection, never renumbered: where a held text stands among them.
+    let pushed = 0
+    let rateHz = CALL_RATE_HZ
     let upstream: WebSocket | undefined
     let callerGone = false
     let lostAt: number | undefined
@@ -136,15 +170,36 @@ export const startFrontDoor = async (options: FrontDoorOptions): Promise<FrontDo
       if (binary && caller.bufferedAmount > CALLER_HIGH_WATER_BYTES) return
       caller.send(data, { binary })
     }
-    caller.on("message", (data: Buffer, binary: boolean) => {
-      if (upstream !== undefined && upstream.readyState === WebSocket.OPEN) upstream.send(data, { binary })
-      else {
-        held.push({ data, binary })
-        if (held.length > maxHeld) {
-          held.shift()
-          droppedFrames += 1
+    /** The runner's `checkpoint` (and `call_attached`) carry the caller frames the call holds. */
+    const fromRunner = (data: WebSocket.RawData, binary: boolean) => {
+      if (!binary) {
+        const text = String(data)
+        if (text.startsWith('{"type":"checkpoint"')) {
+          const covered = (JSON.parse(text) as { audioFrames?: unknown }).audioFrames
+          if (typeof covered === "number") window.ack(covered)
         }
       }
+      toCaller(data, binary)
+    }
+    caller.on("message", (data: Buffer, binary: boolean) => {
+      const open = upstream !== undefined && upstream.readyState === WebSocket.OPEN
+      if (binary) {
+        const before = window.dropped
+        window.push(data, rateHz)
+        pushed += 1
+        droppedFrames += window.dropped - before
+        if (open) {
+          upstream?.send(data, { binary })
+          sentFrames = window.next
+        }
+        return
+      }
+      // The rate the caller declares tags its frames, so a replay declares it again.
+      const read = readControl(String(data), true)
+      if ("message" in read && (read.message.type === "start" || read.message.type === "format"))
+        rateHz = read.message.sampleRateHz ?? rateHz
+      if (open) upstream?.send(data, { binary })
+      else heldTexts.push({ text: data, before: pushed, rateHz })
     })
     caller.on("close", () => {
       callerGone = true
@@ -152,6 +207,45 @@ export const startFrontDoor = async (options: FrontDoorOptions): Promise<FrontDo
       if (endOnHangUp && !closing) client.end(callId).catch(() => {})
     })
     caller.on("error", () => {})
+
+    /**
+     * Sends a new runner connection what it needs: `audio_from`, the frames from the index it
+     * gave on at their rates (a `format` where the rate changes), the texts held, in order.
+     */
+    const replayTo = (socket: WebSocket, audioFrames: number | undefined) => {
+      // A runner that gives no index is sent the frames it has not been sent.
+      const replay = window.attach(audioFrames ?? sentFrames)
+      lostFrames += replay.lost
+      let current = CALL_RATE_HZ
+      const format = (next: number) => {
+        if (next === current) return
+        current = next
+        socket.send(JSON.stringify({ type: "format", sampleRateHz: next }))
+      }
+      if (audioFrames !== undefined) socket.send(JSON.stringify({ type: "audio_from", frame: replay.from }))
+      const texts = heldTexts.splice(0)
+      let t = 0
+      // The frames kept are the last ones pushed.
+      let at = pushed - replay.frames.length
+      for (const frame of replay.frames) {
+        for (; t < texts.length && (texts[t]?.before ?? 0) <= at; t++) {
+          const held = texts[t] as (typeof texts)[number]
+          socket.send(held.text, { binary: false })
+          current = held.rateHz
+        }
+        format(frame.rateHz)
+        socket.send(frame.data, { binary: true })
+        at += 1
+      }
+      for (; t < texts.length; t++) {
+        const held = texts[t] as (typeof texts)[number]
+        socket.send(held.text, { binary: false })
+        current = held.rateHz
+      }
+      format(rateHz)
+      sentFrames = window.next
+      return replay
+    }
 
     const connect = async (): Promise<void> => {
       const deadline = Date.now() + reattachTimeoutMs
@@ -167,8 +261,14 @@ export const startFrontDoor = async (options: FrontDoorOptions): Promise<FrontDo
           upstreams.add(socket)
           socket.removeAllListeners("close")
           socket.removeAllListeners("message")
-          for (const m of early) toCaller(m.data, m.binary)
-          socket.on("message", toCaller)
+          let audioFrames: number | undefined
+          try {
+            const first = early[0]
+            const attached = first !== undefined && !first.binary ? JSON.parse(String(first.data)) : undefined
+            if (typeof attached?.audioFrames === "number") audioFrames = attached.audioFrames
+          } catch {}
+          for (const m of early) fromRunner(m.data, m.binary)
+          socket.on("message", fromRunner)
           socket.on("close", (code) => {
             upstreams.delete(socket)
             if (upstream === socket) upstream = undefined
@@ -180,10 +280,21 @@ export const startFrontDoor = async (options: FrontDoorOptions): Promise<FrontDo
             lostAt = Date.now()
             void connect()
           })
-          for (const frame of held.splice(0)) socket.send(frame.data, { binary: frame.binary })
+          const replay = replayTo(socket, audioFrames)
           if (lostAt !== undefined) {
             reattached += 1
-            toCaller(Buffer.from(JSON.stringify({ type: "reattached", gapMs: Date.now() - lostAt })), false)
+            replayedFrames += replay.frames.length
+            toCaller(
+              Buffer.from(
+                JSON.stringify({
+                  type: "reattached",
+                  gapMs: Date.now() - lostAt,
+                  replayedFrames: replay.frames.length,
+                  lostFrames: replay.lost,
+                }),
+              ),
+              false,
+            )
             lostAt = undefined
           }
           return
@@ -217,7 +328,7 @@ export const startFrontDoor = async (options: FrontDoorOptions): Promise<FrontDo
   return {
     url: `ws://${host}:${port}`,
     port,
-    stats: () => ({ reattached, droppedFrames, open: wss.clients.size }),
+    stats: () => ({ reattached, droppedFrames, replayedFrames, lostFrames, open: wss.clients.size }),
     close: () => {
       closed ??= new Promise<void>((resolve) => {
         closing = true

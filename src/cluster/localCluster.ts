@@ -1,17 +1,22 @@
 /**
- * A local cluster for development and tests: a PostgreSQL (a throwaway one unless a URL is
- * given), N runner processes (`voxstate runner`, each its own event loop), a cluster client
+ * A local cluster for development and tests: its storage (a throwaway PostgreSQL, or a SQLite
+ * file in a temporary directory with `storage: "sqlite"`, unless a URL is given), N runner
+ * processes (`voxstate runner`, each its own event loop), a cluster client
  * and a front door in this process. Runners can be added, drained (SIGTERM) or killed
  * (SIGKILL) one by one; `stop()` leaves no process, socket or row behind.
  * @module
  */
 import { type ChildProcess, spawn } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { ClusterError } from "./ClusterError.ts"
 import { type ClusterClient, connectCluster } from "./client.ts"
 import type { ClusterTimings } from "./config.ts"
 import { type FrontDoor, type FrontDoorOptions, startFrontDoor } from "./frontDoor.ts"
 import { type LocalPostgres, startLocalPostgres } from "./localPostgres.ts"
+import { sqliteUrl } from "./storage.ts"
 
 /** A runner process of a {@link LocalCluster}. */
 export interface RunnerProcess {
@@ -31,9 +36,18 @@ export interface RunnerProcess {
 export interface LocalClusterOptions {
   /** Runner processes to start (default 2). */
   readonly runners?: number
-  /** Calls per runner at most (default 20). */
+  /** Calls per runner at most, whatever its CPU (the runner's default: 1000). */
   readonly budget?: number
-  /** An existing PostgreSQL; default a throwaway one. */
+  /** Each runner's CPU budget, in cores (the runner's default: 0.7). */
+  readonly cpuBudget?: number
+  /** The CPU each call is counted for, in cores (the runner's default: the benchmark's figure). */
+  readonly callCost?: number
+  /**
+   * The throwaway storage made when no `databaseUrl` is given: a PostgreSQL server (default)
+   * or a SQLite file that every runner process opens.
+   */
+  readonly storage?: "postgres" | "sqlite"
+  /** An existing storage, `postgres://...` or `sqlite:FILE`; default a throwaway one. */
   readonly databaseUrl?: string
   /** The runners' environment (their OpenAI endpoint); default `process.env`. */
   readonly env?: Record<string, string | undefined>
@@ -68,13 +82,17 @@ const cliPath = (): string => {
 export const spawnRunner = (options: {
   readonly databaseUrl: string
   readonly budget?: number
+  readonly cpuBudget?: number
+  readonly callCost?: number
   readonly env?: Record<string, string | undefined>
   readonly agentModule?: string
   readonly timings?: Partial<ClusterTimings>
   readonly onLog?: (pid: number, line: string) => void
 }): Promise<RunnerProcess> => {
-  const args = [cliPath(), "runner", "--database", options.databaseUrl]
+  const args = [cliPath(), "runner", "--storage", options.databaseUrl]
   if (options.budget !== undefined) args.push("--budget", String(options.budget))
+  if (options.cpuBudget !== undefined) args.push("--cpu-budget", String(options.cpuBudget))
+  if (options.callCost !== undefined) args.push("--call-cost", String(options.callCost))
   if (options.agentModule !== undefined) args.push("--agent", options.agentModule)
   const env = {
     ...(options.env ?? process.env),
@@ -133,17 +151,26 @@ export const spawnRunner = (options: {
 
 /**
  * Starts a local cluster.
- * @throws {ClusterError} `Storage` when PostgreSQL cannot start, `Runner` when a runner cannot
+ * @throws {ClusterError} `Storage` when the storage cannot start, `Runner` when a runner cannot
  */
 export const startLocalCluster = async (options: LocalClusterOptions = {}): Promise<LocalCluster> => {
+  const throwaway = options.databaseUrl === undefined
   const postgres: LocalPostgres | undefined =
-    options.databaseUrl === undefined ? await startLocalPostgres() : undefined
-  const databaseUrl = options.databaseUrl ?? postgres?.url ?? ""
+    throwaway && options.storage !== "sqlite" ? await startLocalPostgres() : undefined
+  // The SQLite file and its WAL and shared-memory files, in a directory of their own.
+  const sqliteDir =
+    throwaway && options.storage === "sqlite" ? mkdtempSync(join(tmpdir(), "voxstate-sqlite-")) : undefined
+  const databaseUrl =
+    options.databaseUrl ??
+    postgres?.url ??
+    (sqliteDir === undefined ? "" : sqliteUrl(join(sqliteDir, "cluster.db")))
   const alive: RunnerProcess[] = []
   const addRunner = async () => {
     const runner = await spawnRunner({
       databaseUrl,
       ...(options.budget === undefined ? {} : { budget: options.budget }),
+      ...(options.cpuBudget === undefined ? {} : { cpuBudget: options.cpuBudget }),
+      ...(options.callCost === undefined ? {} : { callCost: options.callCost }),
       ...(options.env === undefined ? {} : { env: options.env }),
       ...(options.agentModule === undefined ? {} : { agentModule: options.agentModule }),
       ...(options.timings === undefined ? {} : { timings: options.timings }),
@@ -163,6 +190,7 @@ export const startLocalCluster = async (options: LocalClusterOptions = {}): Prom
     await Promise.all([...alive].map((r) => r.drain()))
     await client?.close()
     await postgres?.stop()
+    if (sqliteDir !== undefined) rmSync(sqliteDir, { recursive: true, force: true })
   }
   try {
     // The first runner creates the cluster's tables; the others start beside each other.

@@ -2,14 +2,14 @@
  * A runner: one process that holds calls. It registers with the cluster (Effect's
  * `effect/cluster` over sockets, shard locks and messages in SQL), hosts the `VoiceCall`
  * entity, accepts the media connections the front door hands it (`ws://host:port/calls/<id>`),
- * and reports its load (calls, budget, owned shards) for placement. Stopping it (SIGTERM,
+ * and reports its load (calls, measured CPU and event-loop use, budgets, owned shards) for
+ * placement. Stopping it (SIGTERM,
  * `stop()`) drains it: each call leaves at a quiet moment with a checkpoint, its media closed
  * with 1012, and the shards move to the other runners, where the calls resume.
  * @module
  */
 import { createServer } from "node:http"
 import { NodeClusterSocket } from "@effect/platform-node"
-import { PgClient } from "@effect/sql-pg"
 import {
   Cause,
   Context,
@@ -20,7 +20,6 @@ import {
   Fiber,
   Layer,
   Option,
-  Redacted,
   Schedule,
   Scope,
 } from "effect"
@@ -34,11 +33,13 @@ import { ClusterError } from "./ClusterError.ts"
 import { type CallHost, createCallHost, type LiveCall } from "./callHost.ts"
 import { type ClusterTimings, shardingConfigOf } from "./config.ts"
 import { freePort } from "./localPostgres.ts"
+import { DEFAULT_CALL_COST, DEFAULT_CPU_BUDGET, DEFAULT_MAX_CALLS, isOverBudget } from "./placement.ts"
+import { storageKindOf, storageLayer } from "./storage.ts"
 import { VoiceCall } from "./VoiceCall.ts"
 
 /** Options of {@link startRunner}. */
 export interface RunnerOptions {
-  /** The cluster's PostgreSQL, `postgres://user@host:port/db`. */
+  /** The cluster's storage: `postgres://user@host:port/db` or `sqlite:FILE`. */
   readonly databaseUrl: string
   /** Host the runner listens on and is reached at (default 127.0.0.1). */
   readonly host?: string
@@ -46,8 +47,12 @@ export interface RunnerOptions {
   readonly port?: number
   /** The media port (default: a free port). */
   readonly mediaPort?: number
-  /** Calls this runner takes at most (placement's budget; default 20). */
+  /** Calls this runner takes at most, whatever its CPU (default 1000). */
   readonly budget?: number
+  /** The CPU this runner takes new calls up to, in cores (default 0.7). */
+  readonly cpuBudget?: number
+  /** The CPU placement counts each call for, in cores (default: the agent benchmark's figure). */
+  readonly callCost?: number
   /** The agent each call runs. */
   readonly agent: Agent
   /** The environment the agent sessions read their endpoint from (default `process.env`). */
@@ -217,11 +222,34 @@ const mediaServer = (host: CallHost, hostname: string, port: number) =>
     (server) => Effect.promise(() => server.close()),
   )
 
+/** Report intervals the measured CPU is averaged over (at 500 ms each: the last 2 s). */
+const CPU_WINDOWS = 4
+
+/**
+ * This process's CPU use in cores (user + system time over wall time) over the last
+ * `windows` calls of the returned function: it counts every thread of the process (GC,
+ * the socket and file threads), unlike the event loop's utilization.
+ */
+const cpuMeter = (windows: number) => {
+  const marks = [{ cpu: process.cpuUsage(), atMs: performance.now() }]
+  return (): number => {
+    const now = { cpu: process.cpuUsage(), atMs: performance.now() }
+    marks.push(now)
+    if (marks.length > windows + 1) marks.shift()
+    const first = marks[0] ?? now
+    const usedMs = (now.cpu.user - first.cpu.user + now.cpu.system - first.cpu.system) / 1000
+    const wallMs = now.atMs - first.atMs
+    return wallMs <= 0 ? 0 : usedMs / wallMs
+  }
+}
+
 /** Reports the runner's load every `intervalMs` and unregisters it at the end. */
 const loadReporter = (options: {
   readonly address: string
   readonly mediaUrl: string
   readonly budget: number
+  readonly cpuBudget: number
+  readonly callCost: number
   readonly host: CallHost
   readonly shardsPerGroup: number
   readonly intervalMs: number
@@ -247,13 +275,14 @@ const loadReporter = (options: {
           ),
         )
       let eluMark = performance.eventLoopUtilization()
+      const cpu = cpuMeter(CPU_WINDOWS)
       const report = Effect.suspend(() => {
         const elu = performance.eventLoopUtilization(eluMark).utilization
         eluMark = performance.eventLoopUtilization()
         const shards: number[] = []
         for (let i = 0; i <= options.shardsPerGroup; i++)
           if (sharding.hasShardId(ShardId.make("default", i))) shards.push(i)
-        return store.report({
+        const load = {
           address: options.address,
           mediaUrl: options.mediaUrl,
           calls: options.host.size(),
@@ -263,7 +292,11 @@ const loadReporter = (options: {
           draining: false,
           elu,
           seenAtMs: Date.now(),
-        })
+          cpu: cpu(),
+          cpuBudget: options.cpuBudget,
+          callCost: options.callCost,
+        }
+        return store.report({ ...load, overBudget: isOverBudget(load) })
       }).pipe(
         Effect.andThen(store.forgetRunners(STALE_RUNNER_MS)),
         Effect.andThen(clearEnded(1000)),
@@ -301,8 +334,8 @@ export const runnerLayer = (
   const scrubber = makeScrubber(
     [env.OPENAI_API_KEY, env.AZURE_OPENAI_API_KEY].filter((s): s is string => s !== undefined && s !== ""),
   )
-  const sharding = shardingConfigOf(options.timings)
-  const sql = PgClient.layer({ url: Redacted.make(options.databaseUrl), maxConnections: 8 })
+  const sharding = shardingConfigOf(options.timings, storageKindOf(options.databaseUrl))
+  const sql = storageLayer(options.databaseUrl, 8)
   const cluster = NodeClusterSocket.layer({
     storage: "sql",
     shardingConfig: { ...sharding, runnerAddress: Option.some(RunnerAddress.make(hostname, options.port)) },
@@ -336,7 +369,9 @@ export const runnerLayer = (
         ended,
         address,
         mediaUrl: media.url,
-        budget: options.budget ?? 20,
+        budget: options.budget ?? DEFAULT_MAX_CALLS,
+        cpuBudget: options.cpuBudget ?? DEFAULT_CPU_BUDGET,
+        callCost: options.callCost ?? DEFAULT_CALL_COST,
         host,
         shardsPerGroup: sharding.shardsPerGroup,
         intervalMs: 500,

@@ -105,8 +105,9 @@ afterAll(async () => {
 
 const heard = (caller: MediaCaller) =>
   caller.events.filter((e) => e.type === "agent_transcript").map((e) => e.text)
+/** The caller's final transcripts (the media protocol sends the interim ones too). */
 const transcripts = (caller: MediaCaller) =>
-  caller.events.filter((e) => e.type === "user_transcript").map((e) => e.text)
+  caller.events.filter((e) => e.type === "user_transcript" && e.final === true).map((e) => e.text)
 /** The gaps of the caller's re-attachments so far, in ms. */
 const reattachedGaps = (caller: MediaCaller) =>
   caller.events.filter((e) => e.type === "reattached").map((e) => e.gapMs ?? 0)

@@ -26,8 +26,12 @@ export interface MediaCaller {
   readonly closed: () => { code: number } | undefined
   /** Sends binary frames as they are, at once. */
   sendRaw(frames: readonly Buffer[]): Promise<void>
-  /** Speaks one tone word (by its name in WORDS) with silence around it, in real time. */
-  speak(word: string): Promise<void>
+  /**
+   * Speaks one tone word (by its name in WORDS) with silence around it, in real time:
+   * 200 ms of silence, 400 ms of the word, 1 s of silence. `onWordEnd` runs once the word's
+   * last frame is sent.
+   */
+  speak(word: string, options?: { readonly onWordEnd?: () => void }): Promise<void>
   /** Resolves when `predicate` holds over the events; rejects after `timeoutMs`. */
   until(predicate: (events: readonly MediaEvent[]) => boolean, timeoutMs?: number): Promise<void>
   hangUp(): Promise<void>
@@ -62,15 +66,17 @@ export const connectCaller = async (url: string): Promise<MediaCaller> => {
     async sendRaw(frames) {
       for (const f of frames) ws.send(f, { binary: true })
     },
-    async speak(word) {
+    async speak(word, options = {}) {
       const samples = speech(
         [{ silenceMs: 200 }, { word: toneOf(word), ms: 400 }, { silenceMs: 1000 }],
         RATE_HZ,
       )
+      const wordEnd = (600 * RATE_HZ) / 1000
       const started = Date.now()
       for (let i = 0, at = 0; at < samples.length; i++, at += FRAME_SAMPLES) {
         if (ws.readyState === WebSocket.OPEN)
           ws.send(Buffer.from(samples.slice(at, at + FRAME_SAMPLES).buffer))
+        if (at < wordEnd && at + FRAME_SAMPLES >= wordEnd) options.onWordEnd?.()
         // Paced on the wall clock so frames keep real time however late a timer fires.
         const wait = started + (i + 1) * 20 - Date.now()
         if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))

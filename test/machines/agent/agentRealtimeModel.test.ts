@@ -6,7 +6,7 @@
  * ends the machine.
  */
 import { describe, expect, it } from "vitest"
-import { type AnyStateNode, createActor, fromCallback, fromPromise, type SnapshotFrom } from "xstate"
+import { type AnyStateNode, createActor, type SnapshotFrom } from "xstate"
 import { getShortestPaths, getStateNodes } from "xstate/graph"
 import {
   type AgentRealtimeEvent,
@@ -15,20 +15,10 @@ import {
   realtimeAgentStateOf,
   realtimeUserStateOf,
 } from "../../../machines/agent/agentRealtime.ts"
-import type { ToolOutput } from "../../../machines/agent/agentSession.ts"
-import type { ToolCall } from "../../../machines/responses/chunks.ts"
+import { realtimeActors } from "./modelSupport.ts"
 
-/** An I/O actor that never ends by itself (the model's done events stand for its end). */
-const never = <T, I>() => fromPromise<T, I>(() => new Promise<T>(() => {}))
 const machine = agentRealtimeMachine.provide({
-  actors: {
-    realtime: fromCallback(() => () => {}),
-    relayRealtime: fromCallback(() => () => {}),
-    playback: fromCallback(() => () => {}),
-    playout: never<void, void>(),
-    measureHeard: never<string, { readonly itemId: string | undefined; readonly audioEndMs: number }>(),
-    runTools: never<readonly ToolOutput[], { readonly calls: readonly ToolCall[] }>(),
-  },
+  actors: realtimeActors(),
 })
 type Snapshot = SnapshotFrom<typeof machine>
 

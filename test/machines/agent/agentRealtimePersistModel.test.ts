@@ -7,7 +7,7 @@
  * next request named the same.
  */
 import { describe, expect, it } from "vitest"
-import { createActor, fromCallback, fromPromise, type SnapshotFrom } from "xstate"
+import { createActor, type SnapshotFrom } from "xstate"
 import { getShortestPaths } from "xstate/graph"
 import {
   type AgentRealtimeEvent,
@@ -16,20 +16,12 @@ import {
   agentRealtimeRestoreOf,
 } from "../../../machines/agent/agentRealtime.ts"
 import type { ToolOutput } from "../../../machines/agent/agentSession.ts"
-import type { ToolCall } from "../../../machines/responses/chunks.ts"
+import { realtimeActors } from "./modelSupport.ts"
 
-const never = <T, I>() => fromPromise<T, I>(() => new Promise<T>(() => {}))
 /** The machine with its I/O faked; the provided actions write what they are asked to `log`. */
 const machineLogging = (log: string[]) =>
   agentRealtimeMachine.provide({
-    actors: {
-      realtime: fromCallback(() => () => {}),
-      relayRealtime: fromCallback(() => () => {}),
-      playback: fromCallback(() => () => {}),
-      playout: never<void, void>(),
-      measureHeard: never<string, { readonly itemId: string | undefined; readonly audioEndMs: number }>(),
-      runTools: never<readonly ToolOutput[], { readonly calls: readonly ToolCall[] }>(),
-    },
+    actors: realtimeActors(),
     actions: {
       sendToolOutputs: (
         _args,

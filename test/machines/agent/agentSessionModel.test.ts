@@ -6,110 +6,29 @@
  * actor at the end of every path stops every child it invoked.
  */
 import { describe, expect, it } from "vitest"
-import { type AnyStateNode, createActor, fromCallback, fromPromise, type SnapshotFrom } from "xstate"
+import { type AnyStateNode, createActor, type SnapshotFrom } from "xstate"
 import { getShortestPaths, getStateNodes } from "xstate/graph"
 import {
   type AgentSessionEvent,
-  type AgentSessionInput,
   agentSessionMachine,
   agentStateOf,
-  type ToolOutput,
   userStateOf,
 } from "../../../machines/agent/agentSession.ts"
-import type { ToolCall } from "../../../machines/responses/chunks.ts"
+import {
+  delayEventsOf,
+  pipelineActors,
+  pipelineEvents,
+  pipelineInput,
+  pipelineStateKey,
+} from "./modelSupport.ts"
 
-// Children that never finish on their own: their completions are events of the model.
-const never = <T, I>() => fromPromise<T, I>(() => new Promise<T>(() => {}))
-const machine = agentSessionMachine.provide({
-  actors: {
-    stt: fromCallback(() => () => {}),
-    llm: fromCallback(() => () => {}),
-    tts: fromCallback(() => () => {}),
-    relayStt: fromCallback(() => () => {}),
-    llmTurn: fromCallback(() => () => {}),
-    runTools: never<readonly ToolOutput[], { readonly calls: readonly ToolCall[] }>(),
-    playout: never<void, void>(),
-    measurePlayed: never<string, { readonly reply: string }>(),
-  },
-})
+const machine = agentSessionMachine.provide({ actors: pipelineActors() })
 type Snapshot = SnapshotFrom<typeof machine>
-
-const input: AgentSessionInput = {
-  settings: {
-    // Long delays: a replayed path sends the delays' events itself, before any timer fires.
-    minEndpointingMs: 60_000,
-    maxEndpointingMs: 120_000,
-    minInterruptionMs: 60_000,
-    minInterruptionWords: 0,
-    falseInterruptionMs: 60_000,
-    allowInterruptions: true,
-    maxToolSteps: 1,
-    toolFillerMs: 60_000,
-    toolFiller: "One moment.",
-  },
-  instructions: "Be brief.",
-  sttInput: undefined,
-  llmInput: undefined,
-}
-
-/** The events of every `after` of the machine (`xstate.after.<delay>.<state id>`). */
-const delayEvents = getStateNodes(machine.root).flatMap((node) =>
-  node.after.map((t) => ({ type: t.eventType }) as unknown as AgentSessionEvent),
-)
-
-const speech = (type: "interim_transcript" | "final_transcript", text: string) =>
-  ({ type: `stt.${type}`, event: { type, alternatives: [{ text }] } }) as AgentSessionEvent
-
-const events = (snapshot: Snapshot): AgentSessionEvent[] => {
-  const c = snapshot.context
-  const turnId = c.turnId
-  const done = (id: string, output: unknown) =>
-    ({ type: `xstate.done.actor.${id}`, output }) as unknown as AgentSessionEvent
-  const all: AgentSessionEvent[] = [
-    { type: "stt.start_of_speech", event: { type: "start_of_speech" } },
-    { type: "stt.end_of_speech", event: { type: "end_of_speech" } },
-    speech("interim_transcript", "wait"),
-    speech("final_transcript", "wait"),
-    ...delayEvents,
-    { type: "LLM.CHUNK", turnId, chunk: { type: "text", delta: "Hello" } },
-    {
-      type: "LLM.CHUNK",
-      turnId,
-      chunk: { type: "tool_call", call: { callId: "c1", name: "t", arguments: {}, rawArguments: "{}" } },
-    },
-    { type: "LLM.CHUNK", turnId, chunk: { type: "end", responseId: "r", status: "completed", output: [] } },
-    { type: "LLM.FAILED", turnId, error: new Error("lost") },
-    { type: "OUTPUT.STARTED" },
-    done("tts", { outcome: "done", segments: [] }),
-    done("playout", undefined),
-    done("measurePlayed", "Hel"),
-    done("runTools", [{ callId: "c1", name: "t", output: 1 }]),
-    { type: "INTERRUPT" },
-    { type: "USER.COMMIT" },
-    { type: "CLOSE" },
-  ]
-  // The application's replies are asked for while the agent is idle (a queue would not end).
-  if (snapshot.matches({ live: { agent: "idle" } })) {
-    all.push({ type: "SAY", text: "Hi.", allowInterruptions: false })
-    all.push({ type: "GENERATE_REPLY", instructions: "Greet." })
-  }
-  return all.filter(
-    (e) => e.type !== "LLM.CHUNK" || e.chunk.type !== "tool_call" || c.pendingCalls.length === 0,
-  )
-}
-
-const serializeState = (snapshot: Snapshot): string => {
-  const c = snapshot.context
-  return JSON.stringify([
-    snapshot.value,
-    snapshot.status,
-    c.userText !== "",
-    c.pendingTurn !== "",
-    c.pendingCalls.length,
-    c.toolSteps,
-    c.replyInterruptible,
-  ])
-}
+const input = pipelineInput
+const delayEvents = delayEventsOf<AgentSessionEvent>(machine)
+const events = (snapshot: Snapshot): AgentSessionEvent[] =>
+  pipelineEvents(snapshot, delayEvents, { interim: "wait", final: "wait", close: true })
+const serializeState = (snapshot: Snapshot): string => pipelineStateKey(snapshot)
 
 describe("agentSessionMachine model", () => {
   const paths = getShortestPaths(machine, {

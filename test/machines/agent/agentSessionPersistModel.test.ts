@@ -8,116 +8,49 @@
  * about exactly the restored chat plus the waiting words, and the turn count goes on.
  */
 import { describe, expect, it } from "vitest"
-import { createActor, fromCallback, fromPromise, type SnapshotFrom } from "xstate"
-import { getShortestPaths, getStateNodes } from "xstate/graph"
+import { createActor, fromCallback, type SnapshotFrom } from "xstate"
+import { getShortestPaths } from "xstate/graph"
 import {
   type AgentSessionEvent,
-  type AgentSessionInput,
   agentRestoreOf,
   agentSessionMachine,
   agentStateOf,
   type LlmTurnInput,
-  type ToolOutput,
 } from "../../../machines/agent/agentSession.ts"
 import { wordsOf } from "../../../machines/agent/turnRules.ts"
-import type { ToolCall } from "../../../machines/responses/chunks.ts"
+import {
+  delayEventsOf,
+  pipelineActors,
+  pipelineEvents,
+  pipelineInput,
+  pipelineStateKey,
+  textOfFinal,
+} from "./modelSupport.ts"
 
-const never = <T, I>() => fromPromise<T, I>(() => new Promise<T>(() => {}))
 const machineWith = (rounds: LlmTurnInput[]) =>
   agentSessionMachine.provide({
-    actors: {
-      stt: fromCallback(() => () => {}),
-      llm: fromCallback(() => () => {}),
-      tts: fromCallback(() => () => {}),
-      relayStt: fromCallback(() => () => {}),
-      llmTurn: fromCallback<{ readonly type: string }, LlmTurnInput>(({ input }) => {
+    actors: pipelineActors(
+      fromCallback<{ readonly type: string }, LlmTurnInput>(({ input }) => {
         rounds.push(input)
         return () => {}
       }),
-      runTools: never<readonly ToolOutput[], { readonly calls: readonly ToolCall[] }>(),
-      playout: never<void, void>(),
-      measurePlayed: never<string, { readonly reply: string }>(),
-    },
+    ),
   })
 const machine = machineWith([])
 type Snapshot = SnapshotFrom<typeof machine>
-
-const input: AgentSessionInput = {
-  settings: {
-    minEndpointingMs: 60_000,
-    maxEndpointingMs: 120_000,
-    minInterruptionMs: 60_000,
-    minInterruptionWords: 0,
-    falseInterruptionMs: 60_000,
-    allowInterruptions: true,
-    maxToolSteps: 1,
-    toolFillerMs: 60_000,
-    toolFiller: "One moment.",
-  },
-  instructions: "Be brief.",
-  sttInput: undefined,
-  llmInput: undefined,
-}
-
-const delayEvents = getStateNodes(machine.root).flatMap((node) =>
-  node.after.map((t) => ({ type: t.eventType }) as unknown as AgentSessionEvent),
-)
-
-const speech = (type: "interim_transcript" | "final_transcript", text: string) =>
-  ({ type: `stt.${type}`, event: { type, alternatives: [{ text }] } }) as AgentSessionEvent
+const input = pipelineInput
+const delayEvents = delayEventsOf<AgentSessionEvent>(machine)
 
 /** A small fixed event set; each final transcript names the turn it came in, so words can be told apart. */
-const events = (snapshot: Snapshot): AgentSessionEvent[] => {
-  const c = snapshot.context
-  const turnId = c.turnId
-  const done = (id: string, output: unknown) =>
-    ({ type: `xstate.done.actor.${id}`, output }) as unknown as AgentSessionEvent
-  const all: AgentSessionEvent[] = [
-    { type: "stt.start_of_speech", event: { type: "start_of_speech" } },
-    { type: "stt.end_of_speech", event: { type: "end_of_speech" } },
-    speech("interim_transcript", "um"),
-    speech("final_transcript", `w${c.turnCount}`),
-    ...delayEvents,
-    { type: "LLM.CHUNK", turnId, chunk: { type: "text", delta: "Hello" } },
-    {
-      type: "LLM.CHUNK",
-      turnId,
-      chunk: { type: "tool_call", call: { callId: "c1", name: "t", arguments: {}, rawArguments: "{}" } },
-    },
-    { type: "LLM.CHUNK", turnId, chunk: { type: "end", responseId: "r", status: "completed", output: [] } },
-    { type: "LLM.FAILED", turnId, error: new Error("lost") },
-    { type: "OUTPUT.STARTED" },
-    done("tts", { outcome: "done", segments: [] }),
-    done("playout", undefined),
-    done("measurePlayed", "Hel"),
-    done("runTools", [{ callId: "c1", name: "t", output: 1 }]),
-    { type: "INTERRUPT" },
-    { type: "USER.COMMIT" },
-  ]
-  // The application's replies, asked for while the agent is idle (so they start at once).
-  if (snapshot.matches({ live: { agent: "idle" } })) {
-    all.push({ type: "SAY", text: "Hi.", allowInterruptions: false })
-    all.push({ type: "GENERATE_REPLY", instructions: "Greet." })
-  }
-  return all.filter(
-    (e) => e.type !== "LLM.CHUNK" || e.chunk.type !== "tool_call" || c.pendingCalls.length === 0,
-  )
-}
+const events = (snapshot: Snapshot): AgentSessionEvent[] =>
+  pipelineEvents(snapshot, delayEvents, {
+    interim: "um",
+    final: `w${snapshot.context.turnCount}`,
+    close: false,
+  })
 
-const serializeState = (snapshot: Snapshot): string => {
-  const c = snapshot.context
-  return JSON.stringify([
-    snapshot.value,
-    snapshot.status,
-    c.userText !== "",
-    c.pendingTurn !== "",
-    c.pendingCalls.length,
-    c.toolSteps,
-    c.replyInterruptible,
-    c.replySource,
-    Math.min(c.turnCount, 2),
-  ])
-}
+const serializeState = (snapshot: Snapshot): string =>
+  pipelineStateKey(snapshot, snapshot.context.replySource, Math.min(snapshot.context.turnCount, 2))
 
 const userWords = (items: readonly unknown[]): string[] =>
   items.flatMap((item) => {
@@ -186,6 +119,3 @@ describe("agentSessionMachine persist round trips", () => {
     expect(answered).toBeGreaterThan(10)
   })
 })
-
-const textOfFinal = (event: AgentSessionEvent): string =>
-  (event as unknown as { event: { alternatives: { text: string }[] } }).event.alternatives[0]?.text ?? ""
