@@ -11,6 +11,7 @@
  * exceeds the capacity plus two chunks; nothing is ever copied to grow.
  * @module
  */
+import { Buffer } from "node:buffer"
 
 /** Options of {@link createReplayBuffer}. */
 export interface ReplayBufferOptions {
@@ -70,6 +71,16 @@ export interface ReplayBuffer {
 const DEFAULT_CHUNK_SAMPLES = 4_800
 
 /**
+ * A chunk's memory, not zero-filled: a chunk is only ever read inside the retained window,
+ * every sample of which was written by a push first, so the fill would be wasted work (and
+ * every session allocates a chunk each 200 ms while its window grows).
+ */
+const newChunk = (samples: number): Int16Array => {
+  const bytes = Buffer.allocUnsafeSlow(samples * 2)
+  return new Int16Array(bytes.buffer, bytes.byteOffset, samples)
+}
+
+/**
  * Creates a {@link ReplayBuffer}. Memory grows with use, one chunk at a time, up to about
  * `capacitySamples × 2` bytes.
  *
@@ -92,7 +103,7 @@ export const createReplayBuffer = (options: ReplayBufferOptions): ReplayBuffer =
   let end = 0
   let scratch = new Int16Array(0)
 
-  const take = (): Int16Array => free.pop() ?? new Int16Array(chunk)
+  const take = (): Int16Array => free.pop() ?? newChunk(chunk)
 
   /** Gives back the chunks wholly before `start`. */
   const trim = (): void => {

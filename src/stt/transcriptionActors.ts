@@ -240,6 +240,10 @@ export const openTranscriptionConnection =
       if (!live || disposed) return
       // Audio the buffer no longer holds (trimmed silence, or an overflow) cannot be sent.
       if (cursor < buffer.startSample) cursor = buffer.startSample
+      // Most pushes complete no append: the bookkeeping happens at append boundaries. Under
+      // one append pending there is no backlog to report (it is at least one append), and
+      // one already reported waits for the sends that clear it.
+      if (buffer.endSample - cursor < appendSamples && !backlogged) return
       while (!waiting && buffer.endSample - cursor >= appendSamples) {
         const congested = !wire.ready
         // Everything pending goes at once when it is under two appends' worth, so an append
