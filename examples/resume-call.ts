@@ -115,6 +115,21 @@ if (values.worker === "first") {
   const env =
     sim === undefined ? process.env : { ...process.env, OPENAI_API_KEY: sim.apiKey ?? "sk-simulator" }
   const extra = sim === undefined ? [] : ["--base-url", sim.httpUrl]
+  /**
+   * Resolves once the second turn is under way: with the simulator here, when it has begun the
+   * second response (so the turn the first process dies in is really in flight, however slow
+   * this machine is); against OpenAI, 50 ms after the request.
+   */
+  const secondTurnBegun = async (): Promise<void> => {
+    const deadline = Date.now() + 10_000
+    const begun = () =>
+      (sim?.connections ?? [])
+        .flatMap((c) => c.sent)
+        .filter((e) => (e as { type?: string }).type === "response.created").length >= 2
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    while (sim !== undefined && !begun() && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 5))
+  }
   const runWorker = (mode: string, onLine: (line: string) => void) =>
     new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
       const child = spawn(
@@ -145,7 +160,7 @@ if (values.worker === "first") {
           onLine(line)
           if (line.startsWith("[first process] checkpointed")) {
             // Mid-call: the second turn is on its way when the process dies.
-            setTimeout(() => child.kill("SIGKILL"), 50)
+            void secondTurnBegun().then(() => child.kill("SIGKILL"))
           }
         }
       })
