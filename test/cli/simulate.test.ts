@@ -99,7 +99,7 @@ describe("voxstate simulate", () => {
     contradiction.ready.catch(() => undefined)
     expect(await contradiction.exited).toBe(2)
     expect(contradiction.output().stderr.trim()).toBe("--api-key and --no-auth cannot be used together")
-  })
+  }, 90_000) // three processes, one after another: each starts from source, slow on a loaded machine
 })
 
 describe("argument parsing", () => {

@@ -15,6 +15,7 @@ import {
   realtimeAgentStateOf,
   realtimeUserStateOf,
 } from "../../../machines/agent/agentRealtime.ts"
+import { GRAPH_TEST_TIMEOUT_MS } from "../../support/graphTests.ts"
 import { realtimeActors } from "./modelSupport.ts"
 
 const machine = agentRealtimeMachine.provide({
@@ -90,7 +91,9 @@ const serializeState = (snapshot: Snapshot): string => {
   ])
 }
 
-describe("agentRealtimeMachine model", () => {
+// Exploring and replaying the graph is pure CPU: a few seconds on a quiet machine, many times
+// that on a loaded one, so these tests wait longer than the suite's default before timing out.
+describe("agentRealtimeMachine model", { timeout: GRAPH_TEST_TIMEOUT_MS }, () => {
   const visited = new Set<string>()
   for (const [name, input] of Object.entries(inputs)) {
     const paths = getShortestPaths(machine, {

@@ -16,6 +16,7 @@ import {
   agentRealtimeRestoreOf,
 } from "../../../machines/agent/agentRealtime.ts"
 import type { ToolOutput } from "../../../machines/agent/agentSession.ts"
+import { GRAPH_TEST_TIMEOUT_MS } from "../../support/graphTests.ts"
 import { realtimeActors } from "./modelSupport.ts"
 
 /** The machine with its I/O faked; the provided actions write what they are asked to `log`. */
@@ -101,7 +102,9 @@ const continueFrom = (actor: ReturnType<typeof createActor<typeof explorer>>) =>
   actor.send({ type: "SAY", text: "After." })
 }
 
-describe("agentRealtimeMachine persist round trips", () => {
+// Exploring and replaying the graph is pure CPU: a few seconds on a quiet machine, many times
+// that on a loaded one, so these tests wait longer than the suite's default before timing out.
+describe("agentRealtimeMachine persist round trips", { timeout: GRAPH_TEST_TIMEOUT_MS }, () => {
   const paths = getShortestPaths(explorer, {
     input,
     events,

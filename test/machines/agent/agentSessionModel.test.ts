@@ -14,6 +14,7 @@ import {
   agentStateOf,
   userStateOf,
 } from "../../../machines/agent/agentSession.ts"
+import { GRAPH_TEST_TIMEOUT_MS } from "../../support/graphTests.ts"
 import {
   delayEventsOf,
   pipelineActors,
@@ -30,7 +31,9 @@ const events = (snapshot: Snapshot): AgentSessionEvent[] =>
   pipelineEvents(snapshot, delayEvents, { interim: "wait", final: "wait", close: true })
 const serializeState = (snapshot: Snapshot): string => pipelineStateKey(snapshot)
 
-describe("agentSessionMachine model", () => {
+// Exploring and replaying the graph is pure CPU: a few seconds on a quiet machine, many times
+// that on a loaded one, so these tests wait longer than the suite's default before timing out.
+describe("agentSessionMachine model", { timeout: GRAPH_TEST_TIMEOUT_MS }, () => {
   const paths = getShortestPaths(machine, {
     input,
     events,

@@ -18,6 +18,7 @@ import {
   type LlmTurnInput,
 } from "../../../machines/agent/agentSession.ts"
 import { wordsOf } from "../../../machines/agent/turnRules.ts"
+import { GRAPH_TEST_TIMEOUT_MS } from "../../support/graphTests.ts"
 import {
   delayEventsOf,
   pipelineActors,
@@ -58,7 +59,9 @@ const userWords = (items: readonly unknown[]): string[] =>
     return role === "user" && typeof content === "string" ? wordsOf(content) : []
   })
 
-describe("agentSessionMachine persist round trips", () => {
+// Exploring and replaying the graph is pure CPU: a few seconds on a quiet machine, many times
+// that on a loaded one, so these tests wait longer than the suite's default before timing out.
+describe("agentSessionMachine persist round trips", { timeout: GRAPH_TEST_TIMEOUT_MS }, () => {
   const paths = getShortestPaths(machine, {
     input,
     events,

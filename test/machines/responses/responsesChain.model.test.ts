@@ -17,6 +17,7 @@ import {
 import { toChatItem } from "../../../src/llm/ChatContext.ts"
 import type { ResponsesServerEvent } from "../../../src/protocol/index.ts"
 import { PARAMS, server, startChain } from "../../llm/chainHarness.ts"
+import { GRAPH_TEST_TIMEOUT_MS } from "../../support/graphTests.ts"
 
 // A short socket age and a long drain timeout: moving the clock by ROTATE_MS never fires the
 // drain timeout, and moving it by DRAIN_MS (which may also age the socket) leaves the machine
@@ -338,7 +339,9 @@ const replay = (events: readonly GraphEvent[], expectedValues: readonly unknown[
   return problems
 }
 
-describe("responsesChainMachine: model-based", () => {
+// Exploring and replaying the graph is pure CPU: a few seconds on a quiet machine, many times
+// that on a loaded one, so these tests wait longer than the suite's default before timing out.
+describe("responsesChainMachine: model-based", { timeout: GRAPH_TEST_TIMEOUT_MS }, () => {
   const adjacency = getAdjacencyMap(graphLogic, traversal)
   const states = Object.keys(adjacency)
   const shortest = getShortestPaths(graphLogic, traversal)
