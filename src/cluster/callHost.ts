@@ -9,7 +9,8 @@
  * optional here. Extras: `call_attached` first (with `audioFrames`, the index of the next
  * caller frame), `call_resumed`, `checkpoint` once a checkpoint is stored (with the caller
  * frames it holds), `call_moving` / `call_ended` last; `audio_from` in, so a replay of frames
- * the call already holds is skipped, not heard twice.
+ * the call already holds is skipped, not heard twice. What the call says while no media is
+ * attached is held and sent after the next `call_attached`.
  * @module
  */
 import type WebSocket from "ws"
