@@ -184,6 +184,9 @@ export interface MediaWire {
   closed(): void
 }
 
+/** What an output sends on a connection (a {@link MediaWire}, or what holds for the next one). */
+export type MediaSender = Pick<MediaWire, "sendText" | "sendAgentAudio" | "clearAgentAudio">
+
 /** Reads a binary message's bytes (a `ws` message may come as a list of chunks). */
 export const bytesOf = (data: unknown): Buffer =>
   Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer)
@@ -284,7 +287,7 @@ export interface MediaOutput extends AudioOutput {
  * timeline while the caller may be cutting in.
  */
 export const createMediaOutput = (
-  wire: () => MediaWire | undefined,
+  wire: () => MediaSender | undefined,
   options: { readonly recordCaller?: boolean; readonly pausable?: boolean } = {},
 ): MediaOutput => {
   const recorder = createCallRecorder()

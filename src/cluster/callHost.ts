@@ -9,7 +9,8 @@
  * optional here. Extras: `call_attached` first (with `audioFrames`, the index of the next
  * caller frame), `call_resumed`, `checkpoint` once a checkpoint is stored (with the caller
  * frames it holds), `call_moving` / `call_ended` last; `audio_from` in, so a replay of frames
- * the call already holds is skipped, not heard twice.
+ * the call already holds is skipped, not heard twice. What the call says while no media is
+ * attached is held and sent after the next `call_attached`.
  * @module
  */
 import type WebSocket from "ws"
@@ -27,6 +28,7 @@ import {
   createMediaOutput,
   createMediaWire,
   errorJson,
+  type MediaSender,
   type MediaWire,
   readControl,
 } from "../agent/mediaProtocol.ts"
@@ -37,6 +39,10 @@ import { ClusterError } from "./ClusterError.ts"
 
 /** Unsent bytes on a media socket above which the agent's frames are dropped (and counted). */
 const MEDIA_HIGH_WATER_BYTES = 1 << 20
+/** The agent's audio bytes a call holds while no media is attached (about 21 s at 24 kHz). */
+const HELD_AUDIO_BYTES = 1 << 20
+/** The messages a call holds while no media is attached (past it, the newest are dropped). */
+const HELD_MESSAGES = 4096
 
 /** A call running on this runner. */
 export interface LiveCall {
@@ -125,8 +131,34 @@ export const createCallHost = (options: CallHostOptions): CallHost => {
         },
       }
     }
+    // While no media is attached (a resumed call answering the turn its checkpoint left
+    // unanswered before the front door found it, a greeting before the caller came) what the
+    // call says is held, in order, and sent on the next attach after `call_attached`: the
+    // agent's audio up to HELD_AUDIO_BYTES (the rest dropped), its events, a cut-off's `clear`
+    // (which drops the audio held before it).
+    let held: { readonly audio: boolean; readonly send: (wire: MediaWire) => void }[] = []
+    let heldAudioBytes = 0
+    const holding = () => media === undefined && !finished && !leaving && held.length < HELD_MESSAGES
+    const hold: MediaSender = {
+      sendText: (text) => held.push({ audio: false, send: (w) => w.sendText(text) }),
+      sendAgentAudio: (frame) => {
+        if (heldAudioBytes + frame.data.byteLength > HELD_AUDIO_BYTES) return
+        heldAudioBytes += frame.data.byteLength
+        held.push({ audio: true, send: (w) => w.sendAgentAudio(frame) })
+      },
+      clearAgentAudio: () => {
+        held = held.filter((h) => !h.audio)
+        heldAudioBytes = 0
+        held.push({ audio: false, send: (w) => w.clearAgentAudio() })
+      },
+    }
+    const sender = (): MediaSender | undefined => media ?? (holding() ? hold : undefined)
+    const sendEvent = (event: AgentEvent) => {
+      if (media !== undefined) media.sendEvent(event)
+      else if (holding()) held.push({ audio: false, send: (w) => w.sendEvent(event) })
+    }
     // The recorder keeps no caller track here: the call can last for hours.
-    const output = createMediaOutput(() => media, { recordCaller: false, pausable: true })
+    const output = createMediaOutput(sender, { recordCaller: false, pausable: true })
 
     let agentState = "idle"
     let userState = "silent"
@@ -179,7 +211,7 @@ export const createCallHost = (options: CallHostOptions): CallHost => {
         if (event.type === "agent_state") agentState = event.state
         else if (event.type === "user_state") userState = event.state
         else if (event.type === "user_transcript" && event.final) turns += 1
-        media?.sendEvent(event)
+        sendEvent(event)
         // A final transcript, and a reply's end (played to its end or cut off): checkpoints.
         if ((event.type === "user_transcript" && event.final) || event.type === "agent_transcript")
           void save(session)
@@ -274,6 +306,10 @@ export const createCallHost = (options: CallHostOptions): CallHost => {
         })
         sendJson({ type: "call_attached", callId, turns: call.turns(), resumes, audioFrames: framesIn })
         if (resumes > 0) sendJson({ type: "call_resumed", turns: call.turns(), resumes })
+        const waiting = held
+        held = []
+        heldAudioBytes = 0
+        for (const h of waiting) h.send(wire)
       },
       say(text) {
         if (text.trim() === "")

@@ -94,7 +94,7 @@ export const connectCaller = async (url: string): Promise<MediaCaller> => {
           throw new Error(
             `condition not met in time; events: ${JSON.stringify(
               events
-                .filter((e) => e.type !== "metrics" && e.type !== "user_state")
+                .filter((e) => e.type !== "metrics")
                 .map((e) => [e.type, e.text ?? e.state ?? e.audioFrames ?? e.frame ?? e.gapMs ?? e.final]),
             )}`,
           )
