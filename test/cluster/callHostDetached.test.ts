@@ -13,7 +13,13 @@ import { type CallHost, createCallHost } from "../../src/cluster/callHost.ts"
 import { type Simulator, startSimulator } from "../../src/simulator/index.ts"
 import { wordsIn } from "../../src/testing/index.ts"
 import { noScrubbing } from "../../src/transport/scrub.ts"
-import { connectCaller, finalTranscripts, type MediaCaller, userTextsOf } from "./mediaCaller.ts"
+import {
+  agentReplies,
+  connectCaller,
+  finalTranscripts,
+  type MediaCaller,
+  userTextsOf,
+} from "./mediaCaller.ts"
 
 let sim: Simulator
 const servers: { http: Server; wss: WebSocketServer }[] = []
@@ -45,9 +51,6 @@ const hostWithMedia = async (saved: CallCheckpoint[]) => {
   const port = typeof address === "object" && address !== null ? address.port : 0
   return { host, url: (callId: string) => `ws://127.0.0.1:${port}/calls/${callId}` }
 }
-
-const heard = (caller: MediaCaller) =>
-  caller.events.filter((e) => e.type === "agent_transcript").map((e) => e.text)
 
 beforeAll(async () => {
   sim = await startSimulator({
@@ -99,12 +102,12 @@ describe("a call resumed before its media is attached", () => {
 
     const after = await connectCaller(next.url(callId))
     callers.push(after)
-    await after.until(() => heard(after).length >= 1, 10_000)
+    await after.until(() => agentReplies(after).length >= 1, 10_000)
     const types = after.events.map((e) => e.type)
     assert.strictEqual(types[0], "call_attached")
     assert.strictEqual(types[1], "call_resumed")
     assert.isAbove(types.indexOf("reply"), 1)
-    assert.deepStrictEqual(heard(after), ["Heard alpha."])
+    assert.deepStrictEqual(agentReplies(after), ["Heard alpha."])
     assert.isAbove(after.audioBytes(), 24_000)
   }, 90_000)
 })

@@ -19,7 +19,15 @@ import {
 } from "../../src/cluster/index.ts"
 import { type Simulator, startSimulator } from "../../src/simulator/index.ts"
 import { settledHandles, wordsIn } from "../../src/testing/index.ts"
-import { connectCaller, finalTranscripts, type MediaCaller, userTextsOf } from "./mediaCaller.ts"
+import {
+  agentReplies,
+  connectCaller,
+  finalTranscripts,
+  type MediaCaller,
+  reattachedGaps,
+  shardsSettled,
+  userTextsOf,
+} from "./mediaCaller.ts"
 
 const CALLS = Number(process.env.CLUSTER_CALLS ?? 60)
 const BUDGET = Math.ceil(CALLS / 3) + 1
@@ -78,22 +86,7 @@ beforeAll(async () => {
   pids.push(...cluster.runners().map((r) => r.pid))
   // The shards have settled (each runner its share, every shard owned, the same for a
   // second) before calls are placed.
-  const deadline = Date.now() + 40_000
-  const { shardsPerGroup } = DEFAULT_CLUSTER_TIMINGS
-  let previous = ""
-  let stableSince = Date.now()
-  for (;;) {
-    const runners = await cluster.client.runners()
-    const owned = new Set(runners.flatMap((r) => r.shards))
-    const view = JSON.stringify(runners.map((r) => [r.address, r.shards]))
-    if (view !== previous) stableSince = Date.now()
-    previous = view
-    const even = runners.every((r) => r.shards.length === shardsPerGroup / 3)
-    if (runners.length === 3 && owned.size === shardsPerGroup && even && Date.now() - stableSince > 1000)
-      break
-    if (Date.now() > deadline) throw new Error(`runners not ready: ${view}`)
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
+  await shardsSettled(cluster.client, { runners: 3, shardsPerGroup: DEFAULT_CLUSTER_TIMINGS.shardsPerGroup })
 }, 120_000)
 
 afterAll(async () => {
@@ -102,12 +95,6 @@ afterAll(async () => {
   await sim?.close()
   await postgres?.stop()
 }, 120_000)
-
-const heard = (caller: MediaCaller) =>
-  caller.events.filter((e) => e.type === "agent_transcript").map((e) => e.text)
-/** The gaps of the caller's re-attachments so far, in ms. */
-const reattachedGaps = (caller: MediaCaller) =>
-  caller.events.filter((e) => e.type === "reattached").map((e) => e.gapMs ?? 0)
 
 describe("a local cluster of three runner processes", () => {
   it(`places ${CALLS} calls across the runners, least-loaded first, within each runner's budget`, async () => {
@@ -147,9 +134,9 @@ describe("a local cluster of three runner processes", () => {
       }),
     )
     await Promise.all(calls.map((c) => c.caller.speak("alpha")))
-    await Promise.all(calls.map((c) => c.caller.until(() => heard(c.caller).length >= 1)))
+    await Promise.all(calls.map((c) => c.caller.until(() => agentReplies(c.caller).length >= 1)))
     for (const c of calls) {
-      assert.deepStrictEqual(heard(c.caller), ["Heard alpha."])
+      assert.deepStrictEqual(agentReplies(c.caller), ["Heard alpha."])
       assert.isAbove(c.caller.audioBytes(), 0)
     }
   }, 240_000)
@@ -217,11 +204,11 @@ describe("a local cluster of three runner processes", () => {
       c.runner = status.runner
     }
     await Promise.all(calls.map((c) => c.caller.speak("bravo")))
-    await Promise.all(calls.map((c) => c.caller.until(() => heard(c.caller).length >= 2)))
+    await Promise.all(calls.map((c) => c.caller.until(() => agentReplies(c.caller).length >= 2)))
     for (const c of calls) {
       // The next reply knows the earlier turn; no transcript lost or repeated, on the killed
       // runner's calls and on every other (whether or not the cluster moved it).
-      assert.deepStrictEqual(heard(c.caller), ["Heard alpha.", "Heard alpha, bravo."])
+      assert.deepStrictEqual(agentReplies(c.caller), ["Heard alpha.", "Heard alpha, bravo."])
       assert.deepStrictEqual(finalTranscripts(c.caller), ["alpha", "bravo"])
     }
     // No call lost or doubled: the cluster knows every call, each once.
@@ -241,7 +228,7 @@ describe("a local cluster of three runner processes", () => {
     assert.strictEqual(byRunner.size, cluster.runners().length)
     for (const c of byRunner.values()) {
       await cluster.client.say(c.callId, "One moment please.")
-      await c.caller.until(() => heard(c.caller).includes("One moment please."))
+      await c.caller.until(() => agentReplies(c.caller).includes("One moment please."))
       const status = await cluster.client.status(c.callId)
       assert.isTrue(status.mediaAttached)
       assert.strictEqual(status.agent, "idle")
@@ -249,9 +236,9 @@ describe("a local cluster of three runner processes", () => {
     const [first] = calls
     if (first === undefined) return
     await cluster.client.handOff(first.callId, "You are the billing desk.", "Billing here.")
-    await first.caller.until(() => heard(first.caller).includes("Billing here."))
+    await first.caller.until(() => agentReplies(first.caller).includes("Billing here."))
     await first.caller.speak("charlie")
-    await first.caller.until(() => heard(first.caller).includes("Heard alpha, bravo, charlie."))
+    await first.caller.until(() => agentReplies(first.caller).includes("Heard alpha, bravo, charlie."))
   }, 120_000)
 
   it("drains a runner: its calls move at a quiet moment with a bounded gap", async () => {
@@ -277,7 +264,7 @@ describe("a local cluster of three runner processes", () => {
     }
     await Promise.all(moved.map((c) => c.caller.speak("delta")))
     await Promise.all(
-      moved.map((c) => c.caller.until(() => heard(c.caller).some((t) => t?.endsWith("delta.")))),
+      moved.map((c) => c.caller.until(() => agentReplies(c.caller).some((t) => t?.endsWith("delta.")))),
     )
     for (const c of moved) assert.deepStrictEqual(finalTranscripts(c.caller).slice(-1), ["delta"])
   }, 240_000)

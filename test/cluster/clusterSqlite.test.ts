@@ -20,7 +20,15 @@ import { layerSqliteClient } from "../../src/cluster/sqlite.ts"
 import { sqliteUrl } from "../../src/cluster/storage.ts"
 import { type Simulator, startSimulator } from "../../src/simulator/index.ts"
 import { settledHandles, wordsIn } from "../../src/testing/index.ts"
-import { connectCaller, finalTranscripts, type MediaCaller, userTextsOf } from "./mediaCaller.ts"
+import {
+  agentReplies,
+  connectCaller,
+  finalTranscripts,
+  type MediaCaller,
+  reattachedGaps,
+  shardsSettled,
+  userTextsOf,
+} from "./mediaCaller.ts"
 
 /** Each runner takes new calls up to this CPU, in cores... */
 const CPU_BUDGET = 0.6
@@ -77,22 +85,10 @@ beforeAll(async () => {
     env: { OPENAI_API_KEY: sim.apiKey ?? "", OPENAI_BASE_URL: sim.httpUrl },
   })
   pids.push(...cluster.runners().map((r) => r.pid))
-  const deadline = Date.now() + 40_000
-  const { shardsPerGroup } = DEFAULT_SQLITE_CLUSTER_TIMINGS
-  let previous = ""
-  let stableSince = Date.now()
-  for (;;) {
-    const runners = await cluster.client.runners()
-    const owned = new Set(runners.flatMap((r) => r.shards))
-    const view = JSON.stringify(runners.map((r) => [r.address, r.shards]))
-    if (view !== previous) stableSince = Date.now()
-    previous = view
-    const even = runners.every((r) => r.shards.length === shardsPerGroup / 3)
-    if (runners.length === 3 && owned.size === shardsPerGroup && even && Date.now() - stableSince > 1000)
-      break
-    if (Date.now() > deadline) throw new Error(`runners not ready: ${view}`)
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
+  await shardsSettled(cluster.client, {
+    runners: 3,
+    shardsPerGroup: DEFAULT_SQLITE_CLUSTER_TIMINGS.shardsPerGroup,
+  })
 }, 120_000)
 
 afterAll(async () => {
@@ -101,11 +97,6 @@ afterAll(async () => {
   await sim?.close()
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
 }, 120_000)
-
-const heard = (caller: MediaCaller) =>
-  caller.events.filter((e) => e.type === "agent_transcript").map((e) => e.text)
-const reattachedGaps = (caller: MediaCaller) =>
-  caller.events.filter((e) => e.type === "reattached").map((e) => e.gapMs ?? 0)
 
 describe("a local cluster of three runner processes on one SQLite file", () => {
   it("placement respects the budget: calls go where they fit, then NoCapacity", async () => {
@@ -145,8 +136,8 @@ describe("a local cluster of three runner processes on one SQLite file", () => {
       }),
     )
     await Promise.all(calls.map((c) => c.caller.speak("alpha")))
-    await Promise.all(calls.map((c) => c.caller.until(() => heard(c.caller).length >= 1)))
-    for (const c of calls) assert.deepStrictEqual(heard(c.caller), ["Heard alpha."])
+    await Promise.all(calls.map((c) => c.caller.until(() => agentReplies(c.caller).length >= 1)))
+    for (const c of calls) assert.deepStrictEqual(agentReplies(c.caller), ["Heard alpha."])
 
     const victim = cluster.runners()[0]
     assert.isDefined(victim)
@@ -178,9 +169,9 @@ describe("a local cluster of three runner processes on one SQLite file", () => {
       assert.isBelow(gap, DEFAULT_SQLITE_CLUSTER_TIMINGS.shardLockExpirationMs + 20_000)
     }
     await Promise.all(calls.map((c) => c.caller.speak("bravo")))
-    await Promise.all(calls.map((c) => c.caller.until(() => heard(c.caller).length >= 2)))
+    await Promise.all(calls.map((c) => c.caller.until(() => agentReplies(c.caller).length >= 2)))
     for (const c of calls) {
-      assert.deepStrictEqual(heard(c.caller), ["Heard alpha.", "Heard alpha, bravo."])
+      assert.deepStrictEqual(agentReplies(c.caller), ["Heard alpha.", "Heard alpha, bravo."])
       assert.deepStrictEqual(finalTranscripts(c.caller), ["alpha", "bravo"])
     }
     assert.sameMembers(
@@ -198,7 +189,7 @@ describe("a local cluster of three runner processes on one SQLite file", () => {
     assert.strictEqual(byRunner.size, cluster.runners().length)
     for (const c of byRunner.values()) {
       await cluster.client.say(c.callId, "One moment please.")
-      await c.caller.until(() => heard(c.caller).includes("One moment please."))
+      await c.caller.until(() => agentReplies(c.caller).includes("One moment please."))
     }
     // A drained runner releases its own leases: its calls move at once, not after the lease.
     const drained = cluster.runners()[0]
@@ -221,11 +212,11 @@ describe("a local cluster of three runner processes on one SQLite file", () => {
     }
     await Promise.all(moved.map((c) => c.caller.speak("charlie")))
     await Promise.all(
-      moved.map((c) => c.caller.until(() => heard(c.caller).some((t) => t?.endsWith("charlie.")))),
+      moved.map((c) => c.caller.until(() => agentReplies(c.caller).some((t) => t?.endsWith("charlie.")))),
     )
     for (const c of moved) {
       assert.deepStrictEqual(finalTranscripts(c.caller), ["alpha", "bravo", "charlie"])
-      assert.strictEqual(heard(c.caller).at(-1), "Heard alpha, bravo, charlie.")
+      assert.strictEqual(agentReplies(c.caller).at(-1), "Heard alpha, bravo, charlie.")
     }
   }, 120_000)
 

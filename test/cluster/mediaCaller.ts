@@ -137,3 +137,43 @@ export const userTextsOf = (input: readonly unknown[]): string[] => {
   }
   return texts
 }
+
+/** What the agent said to the caller, reply by reply (`agent_transcript`). */
+export const agentReplies = (caller: MediaCaller): (string | undefined)[] =>
+  caller.events.filter((e) => e.type === "agent_transcript").map((e) => e.text)
+
+/** The gaps of the caller's re-attachments so far, in ms. */
+export const reattachedGaps = (caller: MediaCaller): number[] =>
+  caller.events.filter((e) => e.type === "reattached").map((e) => e.gapMs ?? 0)
+
+/**
+ * Waits until `runners` runners own every shard, an even share each, unchanged for a second
+ * (so calls placed next stay where they are put); throws after `timeoutMs` with what it saw.
+ */
+export const shardsSettled = async (
+  client: {
+    runners(): Promise<readonly { readonly address: string; readonly shards: readonly unknown[] }[]>
+  },
+  options: { readonly runners: number; readonly shardsPerGroup: number; readonly timeoutMs?: number },
+): Promise<void> => {
+  const deadline = Date.now() + (options.timeoutMs ?? 40_000)
+  let previous = ""
+  let stableSince = Date.now()
+  for (;;) {
+    const runners = await client.runners()
+    const owned = new Set(runners.flatMap((r) => r.shards))
+    const view = JSON.stringify(runners.map((r) => [r.address, r.shards]))
+    if (view !== previous) stableSince = Date.now()
+    previous = view
+    const even = runners.every((r) => r.shards.length === options.shardsPerGroup / options.runners)
+    if (
+      runners.length === options.runners &&
+      owned.size === options.shardsPerGroup &&
+      even &&
+      Date.now() - stableSince > 1000
+    )
+      return
+    if (Date.now() > deadline) throw new Error(`runners not ready: ${view}`)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+}

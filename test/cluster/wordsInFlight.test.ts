@@ -16,10 +16,12 @@ import {
 import { type Simulator, startSimulator } from "../../src/simulator/index.ts"
 import { wordsIn } from "../../src/testing/index.ts"
 import {
+  agentReplies,
   connectCaller,
   finalTranscripts,
   type MediaCaller,
   type MediaEvent,
+  shardsSettled,
   userTextsOf,
 } from "./mediaCaller.ts"
 
@@ -44,22 +46,7 @@ beforeAll(async () => {
     env: { OPENAI_API_KEY: sim.apiKey ?? "", OPENAI_BASE_URL: sim.httpUrl },
   })
   // Every shard owned, half each, the same for a second, before calls are placed.
-  const deadline = Date.now() + 40_000
-  const { shardsPerGroup } = DEFAULT_CLUSTER_TIMINGS
-  let previous = ""
-  let stableSince = Date.now()
-  for (;;) {
-    const runners = await cluster.client.runners()
-    const owned = new Set(runners.flatMap((r) => r.shards))
-    const view = JSON.stringify(runners.map((r) => [r.address, r.shards]))
-    if (view !== previous) stableSince = Date.now()
-    previous = view
-    const even = runners.every((r) => r.shards.length === shardsPerGroup / 2)
-    if (runners.length === 2 && owned.size === shardsPerGroup && even && Date.now() - stableSince > 1000)
-      break
-    if (Date.now() > deadline) throw new Error(`runners not ready: ${view}`)
-    await new Promise((resolve) => setTimeout(resolve, 200))
-  }
+  await shardsSettled(cluster.client, { runners: 2, shardsPerGroup: DEFAULT_CLUSTER_TIMINGS.shardsPerGroup })
 }, 120_000)
 
 afterAll(async () => {
@@ -69,8 +56,6 @@ afterAll(async () => {
   await postgres?.stop()
 }, 120_000)
 
-const heard = (caller: MediaCaller) =>
-  caller.events.filter((e) => e.type === "agent_transcript").map((e) => e.text)
 const count = (caller: MediaCaller, type: string) => caller.events.filter((e) => e.type === type).length
 const reattachments = (caller: MediaCaller) => caller.events.filter((e) => e.type === "reattached")
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -140,11 +125,11 @@ describe("words in flight when a runner dies", () => {
     const kept = replying.events.map((e) => e.type)
     const cutReply = kept.indexOf("reply", kept.indexOf("reply") + 1)
     assert.include(kept.slice(cutReply, kept.indexOf("reattached")), "clear")
-    await Promise.all(calls.map((c) => c.caller.until(() => heard(c.caller).length >= 2, 40_000)))
+    await Promise.all(calls.map((c) => c.caller.until(() => agentReplies(c.caller).length >= 2, 40_000)))
     for (const c of calls) {
       assert.deepStrictEqual(finalTranscripts(c.caller), ["alpha", "bravo"], c.callId)
       // The reply cut off by the death was never in the conversation: it is said again, whole.
-      assert.deepStrictEqual(heard(c.caller), ["Heard alpha.", "Heard alpha, bravo."], c.callId)
+      assert.deepStrictEqual(agentReplies(c.caller), ["Heard alpha.", "Heard alpha, bravo."], c.callId)
     }
     for (const caller of [midWord, wordDone]) {
       const [moved] = reattachments(caller) as [MediaEvent]
@@ -155,10 +140,10 @@ describe("words in flight when a runner dies", () => {
 
     // The next reply knows every word, once.
     await Promise.all(calls.map((c) => c.caller.speak("charlie")))
-    await Promise.all(calls.map((c) => c.caller.until(() => heard(c.caller).length >= 3, 40_000)))
+    await Promise.all(calls.map((c) => c.caller.until(() => agentReplies(c.caller).length >= 3, 40_000)))
     for (const c of calls) {
       assert.deepStrictEqual(finalTranscripts(c.caller), ["alpha", "bravo", "charlie"], c.callId)
-      assert.strictEqual(heard(c.caller)[2], "Heard alpha, bravo, charlie.", c.callId)
+      assert.strictEqual(agentReplies(c.caller)[2], "Heard alpha, bravo, charlie.", c.callId)
     }
   }, 240_000)
 })
