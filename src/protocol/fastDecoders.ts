@@ -7,6 +7,7 @@
  * @internal
  * @module
  */
+import { headerRecordOf } from "./schemaKit.ts"
 
 type Frame = { readonly [key: string]: unknown }
 
@@ -175,16 +176,7 @@ const PART_IDS: readonly Field[] = [
   ["content_index", num],
 ]
 /** `HeaderRecord`: never fails; string values kept, finite numbers and booleans as strings. */
-const headerRecord: FieldDecoder = (u) => {
-  if (!isObject(u)) return {}
-  const out: Record<string, string> = {}
-  for (const [key, value] of Object.entries(u)) {
-    if (typeof value === "string") out[key] = value
-    else if ((typeof value === "number" && Number.isFinite(value)) || typeof value === "boolean")
-      out[key] = String(value)
-  }
-  return out
-}
+const headerRecord: FieldDecoder = headerRecordOf
 const nestedError = responsesEvent("error", [
   opt("status", num),
   [

@@ -66,6 +66,22 @@ export const unknownPayloadExcept = (knownTypes: ReadonlyArray<string>) => {
 const StringRecord = Schema.Record(Schema.String, Schema.String)
 
 /**
+ * The rule of {@link HeaderRecord} as a plain function (the hand-written decoders use it too):
+ * string values kept, finite numbers and booleans as strings, anything but an object `{}`.
+ * @internal
+ */
+export const headerRecordOf = (u: unknown): Record<string, string> => {
+  if (typeof u !== "object" || u === null || Array.isArray(u)) return {}
+  const out: Record<string, string> = {}
+  for (const [key, value] of Object.entries(u)) {
+    if (typeof value === "string") out[key] = value
+    else if ((typeof value === "number" && Number.isFinite(value)) || typeof value === "boolean")
+      out[key] = String(value)
+  }
+  return out
+}
+
+/**
  * HTTP-like headers sent inside an event (the Responses `error.headers`): decoded to a plain
  * string record. The field is informative, so it never fails its event: number and boolean
  * values become strings, other values are dropped, and anything but an object (`null`, an
@@ -73,16 +89,7 @@ const StringRecord = Schema.Record(Schema.String, Schema.String)
  */
 export const HeaderRecord = Schema.Unknown.pipe(
   Schema.decodeTo(StringRecord, {
-    decode: SchemaGetter.transform((u: unknown): typeof StringRecord.Encoded => {
-      if (typeof u !== "object" || u === null || Array.isArray(u)) return {}
-      const out: Record<string, string> = {}
-      for (const [key, value] of Object.entries(u)) {
-        if (typeof value === "string") out[key] = value
-        else if ((typeof value === "number" && Number.isFinite(value)) || typeof value === "boolean")
-          out[key] = String(value)
-      }
-      return out
-    }),
+    decode: SchemaGetter.transform((u: unknown): typeof StringRecord.Encoded => headerRecordOf(u)),
     encode: SchemaGetter.transform((record: typeof StringRecord.Encoded): unknown => record),
   }),
 )
