@@ -21,6 +21,7 @@ import { type Simulator, startSimulator } from "../../src/simulator/index.ts"
 import { settledHandles, wordsIn } from "../../src/testing/index.ts"
 import {
   agentReplies,
+  callsOnRunner,
   connectCaller,
   finalTranscripts,
   type MediaCaller,
@@ -147,14 +148,8 @@ describe("a local cluster of three runner processes", () => {
     const frozen = cluster.runners()[1]
     assert.isDefined(frozen)
     if (frozen === undefined) return
-    for (const c of calls) c.runner = (await cluster.client.status(c.callId)).runner
-    const held = calls.filter((c) => c.runner === frozen.address)
+    const { on: held, before } = await callsOnRunner(cluster.client, calls, frozen.address)
     assert.isAbove(held.length, 0)
-    const before = new Map<string, { resumes: number; reattached: number }>()
-    for (const c of held) {
-      const status = await cluster.client.status(c.callId)
-      before.set(c.callId, { resumes: status.resumes, reattached: reattachedGaps(c.caller).length })
-    }
     process.kill(frozen.pid, "SIGSTOP")
     try {
       await new Promise((resolve) => setTimeout(resolve, FROZEN_MS))
@@ -178,14 +173,8 @@ describe("a local cluster of three runner processes", () => {
     // Where each call lives and how often it has resumed, just before the kill: on a slow
     // machine the cluster may already have moved a call (it then resumed with its
     // conversation), so the assertions count from here, not from zero.
-    for (const c of calls) c.runner = (await cluster.client.status(c.callId)).runner
-    const moved = calls.filter((c) => c.runner === victim.address)
+    const { on: moved, before } = await callsOnRunner(cluster.client, calls, victim.address)
     assert.isAbove(moved.length, 0)
-    const before = new Map<string, { resumes: number; reattached: number }>()
-    for (const c of moved) {
-      const status = await cluster.client.status(c.callId)
-      before.set(c.callId, { resumes: status.resumes, reattached: reattachedGaps(c.caller).length })
-    }
     await victim.kill()
     await Promise.all(
       moved.map((c) =>

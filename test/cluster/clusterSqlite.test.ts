@@ -22,6 +22,7 @@ import { type Simulator, startSimulator } from "../../src/simulator/index.ts"
 import { settledHandles, wordsIn } from "../../src/testing/index.ts"
 import {
   agentReplies,
+  callsOnRunner,
   connectCaller,
   finalTranscripts,
   type MediaCaller,
@@ -142,14 +143,8 @@ describe("a local cluster of three runner processes on one SQLite file", () => {
     const victim = cluster.runners()[0]
     assert.isDefined(victim)
     if (victim === undefined) return
-    for (const c of calls) c.runner = (await cluster.client.status(c.callId)).runner
-    const moved = calls.filter((c) => c.runner === victim.address)
+    const { on: moved, before } = await callsOnRunner(cluster.client, calls, victim.address)
     assert.isAbove(moved.length, 0)
-    const before = new Map<string, { resumes: number; reattached: number }>()
-    for (const c of moved) {
-      const status = await cluster.client.status(c.callId)
-      before.set(c.callId, { resumes: status.resumes, reattached: reattachedGaps(c.caller).length })
-    }
     await victim.kill()
     await Promise.all(
       moved.map((c) =>

@@ -177,3 +177,23 @@ export const shardsSettled = async (
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
 }
+
+/**
+ * Finds where each call lives now (`runner`, updated in place) and returns the calls on
+ * `address`, with what each had seen before anything happens to that runner: its resumes so
+ * far and its re-attachments so far.
+ */
+export const callsOnRunner = async <C extends { callId: string; runner: string; caller: MediaCaller }>(
+  client: { status(callId: string): Promise<{ readonly runner: string; readonly resumes: number }> },
+  calls: readonly C[],
+  address: string,
+): Promise<{ on: C[]; before: Map<string, { resumes: number; reattached: number }> }> => {
+  for (const c of calls) c.runner = (await client.status(c.callId)).runner
+  const on = calls.filter((c) => c.runner === address)
+  const before = new Map<string, { resumes: number; reattached: number }>()
+  for (const c of on) {
+    const status = await client.status(c.callId)
+    before.set(c.callId, { resumes: status.resumes, reattached: reattachedGaps(c.caller).length })
+  }
+  return { on, before }
+}
